@@ -1,0 +1,99 @@
+"""The ``horde`` command: a thin click layer over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+
+import click
+
+from . import __version__
+from .errors import ExitCode, UserError
+
+__all__ = ["main", "cli"]
+
+_state = {"verbose": False}
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        _state["verbose"] = True
+        logging.getLogger("horde").setLevel(logging.DEBUG)
+    return value
+
+
+verbose_option = click.option(
+    "-v", "--verbose", is_flag=True, expose_value=False, is_eager=True, callback=_set_verbose,
+    help="Show debug logs and tracebacks.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="horde", message="%(prog)s %(version)s")
+@verbose_option
+def cli() -> None:
+    """horde: load tests in Python, results to any output you pip install."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON schema instead of a table.")
+@verbose_option
+def plugins(as_json: bool) -> None:
+    """List the installed outputs, their providers, hooks and status."""
+    from .output.listing import describe_plugins
+    from .output.registry import load_registry
+
+    data = describe_plugins(load_registry())
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    rows = [("NAME", "DISTRIBUTION", "VERSION", "STATUS", "HOOKS", "DESCRIPTION")]
+    for p in data["plugins"]:
+        hooks = ",".join(p["hooks"]) if p["hooks"] is not None else "?"
+        status = "ok" if p["status"] == "ok" else "broken"
+        rows.append((p["name"], p["distribution"], p["version"] or "-", status, hooks, p["description"]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    for p in data["plugins"]:
+        if p["error"]:
+            click.echo(f"broken: {p['error']}", err=True)
+
+
+def _register_commands() -> None:
+    from . import commands  # noqa: F401  (adds run, new, ... to ``cli``)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script: user errors as one line, exit codes as k6's."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s[%(name)s] %(message)s", stream=sys.stderr)
+    try:
+        _register_commands()
+        cli.main(args=argv, prog_name="horde", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return ExitCode.EXTERNAL_ABORT
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except UserError as exc:
+        if _state["verbose"]:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return ExitCode.EXTERNAL_ABORT
+    except Exception as exc:
+        if _state["verbose"]:
+            traceback.print_exc()
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True)
+        return ExitCode.GENERIC
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

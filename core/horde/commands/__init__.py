@@ -1,0 +1,1 @@
+"""Subcommands beyond ``plugins``: each module adds one to :data:`horde.cli.cli`."""

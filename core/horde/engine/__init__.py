@@ -1,0 +1,1 @@
+"""The engine: scripts, scenarios and executors, VUs, and the metric pump."""

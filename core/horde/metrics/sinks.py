@@ -1,0 +1,257 @@
+"""Sinks: the running aggregate of one metric (or sub-metric), per k6 metric type.
+
+Trend sinks keep bounded memory: values fall into logarithmic buckets
+(DDSketch-style, ``gamma = (1 + a) / (1 - a)`` with ``a = 0.01``), so every
+percentile ``p(N)`` is within **1% relative error** of the exact value k6
+would compute (linear interpolation on sorted values, ``i = p*(n-1)``), while
+``count``, ``sum``, ``min``, ``max`` and ``avg`` are exact. Memory is a few
+thousand buckets at most, whatever the number of samples.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from .types import MetricType
+
+__all__ = ["Sink", "CounterSink", "GaugeSink", "RateSink", "TrendSink", "new_sink", "RELATIVE_ACCURACY"]
+
+RELATIVE_ACCURACY = 0.01
+"""The bound on a trend percentile's relative error."""
+
+_GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
+_INV_LOG_GAMMA = 1.0 / math.log(_GAMMA)
+_MIN_MAGNITUDE = 1e-9  # smaller magnitudes count as zero
+
+
+class Sink:
+    """Base of the four sinks: ``add(value)`` and ``aggregates(elapsed_s)``."""
+
+    __slots__ = ()
+
+    def add(self, value: float) -> None:
+        raise NotImplementedError
+
+    def add_many(self, values: Iterable[float]) -> None:
+        """Add every value of ``values``."""
+        for v in values:
+            self.add(v)
+
+    def is_empty(self) -> bool:
+        raise NotImplementedError
+
+    def aggregates(self, elapsed_s: float = 0.0) -> dict[str, float]:
+        """The values thresholds and the summary read, by k6's names."""
+        raise NotImplementedError
+
+
+class CounterSink(Sink):
+    """Sum of values; ``rate`` is the sum per second of test run time."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0.0
+
+    def add(self, value: float) -> None:
+        self.count += value
+
+    def merge(self, other: "CounterSink") -> None:
+        self.count += other.count
+
+    def is_empty(self) -> bool:
+        return self.count == 0
+
+    def aggregates(self, elapsed_s: float = 0.0) -> dict[str, float]:
+        return {"count": self.count, "rate": self.count / elapsed_s if elapsed_s > 0 else 0.0}
+
+
+class GaugeSink(Sink):
+    """The last value, with the min and max seen."""
+
+    __slots__ = ("value", "min", "max", "_set")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+        self._set = False
+
+    def add(self, value: float) -> None:
+        self.value = value
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
+        self._set = True
+
+    def merge(self, other: "GaugeSink") -> None:
+        if other._set:
+            self.value = other.value
+            self.min = min(self.min, other.min)
+            self.max = max(self.max, other.max)
+            self._set = True
+
+    def is_empty(self) -> bool:
+        return not self._set
+
+    def aggregates(self, elapsed_s: float = 0.0) -> dict[str, float]:
+        if not self._set:
+            return {"value": 0.0, "min": 0.0, "max": 0.0}
+        return {"value": self.value, "min": self.min, "max": self.max}
+
+
+class RateSink(Sink):
+    """The share of non-zero values."""
+
+    __slots__ = ("trues", "total")
+
+    def __init__(self) -> None:
+        self.trues = 0
+        self.total = 0
+
+    def add(self, value: float) -> None:
+        self.total += 1
+        if value:
+            self.trues += 1
+
+    def merge(self, other: "RateSink") -> None:
+        self.trues += other.trues
+        self.total += other.total
+
+    def is_empty(self) -> bool:
+        return self.total == 0
+
+    def aggregates(self, elapsed_s: float = 0.0) -> dict[str, float]:
+        agg: dict[str, float] = {"passes": self.trues, "fails": self.total - self.trues}
+        if self.total:
+            agg["rate"] = self.trues / self.total
+        return agg
+
+
+class TrendSink(Sink):
+    """Count, sum, min, max exactly; percentiles from log buckets within 1%."""
+
+    __slots__ = ("count", "sum", "min", "max", "_pos", "_neg", "_zero", "_sorted")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.sum = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+        self._pos: dict[int, int] = {}
+        self._neg: dict[int, int] = {}
+        self._zero = 0
+        self._sorted: list[tuple[float, int]] | None = None
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.sum += value
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
+        if value > _MIN_MAGNITUDE:
+            idx = math.ceil(math.log(value) * _INV_LOG_GAMMA)
+            b = self._pos
+            b[idx] = b.get(idx, 0) + 1
+        elif value < -_MIN_MAGNITUDE:
+            idx = math.ceil(math.log(-value) * _INV_LOG_GAMMA)
+            b = self._neg
+            b[idx] = b.get(idx, 0) + 1
+        else:
+            self._zero += 1
+        self._sorted = None
+
+    def merge(self, other: "TrendSink") -> None:
+        """Add every value ``other`` holds (sketches are mergeable)."""
+        if not other.count:
+            return
+        self.count += other.count
+        self.sum += other.sum
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+        for mine, theirs in ((self._pos, other._pos), (self._neg, other._neg)):
+            for k, n in theirs.items():
+                mine[k] = mine.get(k, 0) + n
+        self._zero += other._zero
+        self._sorted = None
+
+    def buckets(self) -> list[tuple[float, int]]:
+        """(representative value, count) of every non-empty bucket, ascending."""
+        if self._sorted is None:
+            out: list[tuple[float, int]] = []
+            for idx in sorted(self._neg, reverse=True):
+                out.append((-_bucket_value(idx), self._neg[idx]))
+            if self._zero:
+                out.append((0.0, self._zero))
+            for idx in sorted(self._pos):
+                out.append((_bucket_value(idx), self._pos[idx]))
+            self._sorted = out
+        return self._sorted
+
+    def _value_at_rank(self, rank: int) -> float:
+        if rank <= 0:
+            return self.min
+        if rank >= self.count - 1:
+            return self.max
+        seen = 0
+        for value, n in self.buckets():
+            seen += n
+            if rank < seen:
+                return min(max(value, self.min), self.max)
+        return self.max  # pragma: no cover - counts always add up
+
+    def percentile(self, p: float) -> float:
+        """k6's ``P(p)`` for ``p`` in [0, 1]: 0 when empty, within 1% otherwise."""
+        if self.count == 0:
+            return 0.0
+        if self.count == 1:
+            return self.min
+        i = p * (self.count - 1)
+        lo = math.floor(i)
+        hi = math.ceil(i)
+        v_lo = self._value_at_rank(lo)
+        if hi == lo:
+            return v_lo
+        v_hi = self._value_at_rank(hi)
+        return v_lo + (v_hi - v_lo) * (i - lo)
+
+    @property
+    def avg(self) -> float:
+        return self.sum / self.count if self.count else 0.0
+
+    def is_empty(self) -> bool:
+        return self.count == 0
+
+    def aggregates(self, elapsed_s: float = 0.0, percentiles: Iterable[float] = (0.9, 0.95)) -> dict[str, float]:
+        """avg, min, med, max, count and ``p(N)`` for each fraction in ``percentiles``."""
+        if not self.count:
+            agg = {"avg": 0.0, "min": 0.0, "med": 0.0, "max": 0.0, "count": 0}
+        else:
+            agg = {"avg": self.avg, "min": self.min, "med": self.percentile(0.5), "max": self.max, "count": self.count}
+        for p in percentiles:
+            agg[f"p({_fmt_pct(p * 100)})"] = self.percentile(p)
+        return agg
+
+
+def _bucket_value(idx: int) -> float:
+    return 2.0 * _GAMMA**idx / (_GAMMA + 1.0)
+
+
+def _fmt_pct(pct: float) -> str:
+    return f"{pct:.10g}"
+
+
+_SINKS = {
+    MetricType.COUNTER: CounterSink,
+    MetricType.GAUGE: GaugeSink,
+    MetricType.RATE: RateSink,
+    MetricType.TREND: TrendSink,
+}
+
+
+def new_sink(metric_type: MetricType) -> Sink:
+    """An empty sink for a metric of ``metric_type``."""
+    return _SINKS[metric_type]()

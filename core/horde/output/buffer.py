@@ -1,0 +1,44 @@
+"""SampleBuffer: a thread-safe buffer an output fills in ``add_samples`` and drains when it flushes."""
+
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+from ..metrics.sample import SampleContainer
+
+__all__ = ["SampleBuffer"]
+
+
+class SampleBuffer:
+    """Collects sample containers from ``add_samples`` until a flush swaps them out.
+
+    Unbounded, as k6's: it never drops, so an output that cannot keep up grows
+    in memory rather than losing data.
+    """
+
+    __slots__ = ("_lock", "_buffer", "_max_len")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer: list[SampleContainer] = []
+        self._max_len = 0
+
+    def add(self, containers: Sequence[SampleContainer]) -> None:
+        """Append ``containers`` (an empty list is ignored)."""
+        if containers:
+            with self._lock:
+                self._buffer.extend(containers)
+
+    def take(self) -> list[SampleContainer]:
+        """Return everything buffered so far and start a new, empty buffer."""
+        with self._lock:
+            taken = self._buffer
+            if taken:
+                self._buffer = []
+                if len(taken) > self._max_len:
+                    self._max_len = len(taken)
+            return taken
+
+    def __len__(self) -> int:
+        return len(self._buffer)

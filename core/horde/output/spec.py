@@ -1,0 +1,44 @@
+"""``--out name[=argument]``: parsing and the precedence of where the list comes from."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable, Mapping, Sequence
+
+__all__ = ["OutSpec", "parse_out", "resolve_out_specs"]
+
+
+@dataclasses.dataclass(frozen=True)
+class OutSpec:
+    """One requested output: its type and the text after the first ``=`` ("" if none)."""
+
+    type: str
+    argument: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.type}={self.argument}" if self.argument else self.type
+
+
+def parse_out(value: str) -> OutSpec:
+    """Split ``value`` at the first ``=``, as k6 does (the argument may hold more ``=``)."""
+    type_, _, argument = value.strip().partition("=")
+    return OutSpec(type_.strip(), argument)
+
+
+def resolve_out_specs(
+    cli: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    config: Iterable[str] | None = None,
+) -> list[OutSpec]:
+    """The outputs of a run: ``--out`` flags, else ``HORDE_OUT`` (comma-split), else the config file's ``out``.
+
+    A non-empty higher layer replaces the lower ones; lists are not merged.
+    The same output may appear several times.
+    """
+    if cli:
+        values: Iterable[str] = cli
+    elif environ and environ.get("HORDE_OUT", "").strip():
+        values = environ["HORDE_OUT"].split(",")
+    else:
+        values = config or ()
+    return [parse_out(v) for v in values if v.strip()]

@@ -1,0 +1,1 @@
+"""Outputs built into the core, registered through the same registry as plugins."""

@@ -1,0 +1,74 @@
+"""Go-compatible text for numbers and times, as k6's JSON and CSV outputs write them."""
+
+from __future__ import annotations
+
+import math
+import time as _time
+
+__all__ = ["go_float", "rfc3339_nano"]
+
+
+def go_float(v: float) -> str:
+    """``v`` as Go's ``strconv.FormatFloat(v, 'g', -1, 64)``: shortest digits, exponent when exp < -4 or >= 6.
+
+    Examples: ``1``, ``0.32227``, ``999999``, ``1e+06``, ``1.234567e+06``, ``1e-05``.
+    """
+    if v != v:
+        return "NaN"
+    if v in (math.inf, -math.inf):
+        return "+Inf" if v > 0 else "-Inf"
+    if v == int(v) and -1e6 < v < 1e6:
+        return str(int(v)) if v or math.copysign(1.0, v) > 0 else "-0"
+    r = repr(float(v))
+    sign = ""
+    if r[0] == "-":
+        sign, r = "-", r[1:]
+    mant, _, exp_s = r.partition("e")
+    exp = int(exp_s) if exp_s else 0
+    intpart, _, frac = mant.partition(".")
+    if frac == "0":
+        frac = ""
+    digits = (intpart + frac).lstrip("0")
+    # decimal exponent of the first significant digit
+    if intpart.strip("0"):
+        dexp = len(intpart.lstrip("0")) - 1 + exp
+    else:
+        dexp = -(len(frac) - len(frac.lstrip("0"))) - 1 + exp
+    digits = digits.rstrip("0") or "0"
+    if dexp < -4 or dexp >= 6:
+        m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{m}e{'-' if dexp < 0 else '+'}{abs(dexp):02d}"
+    if dexp < 0:
+        return f"{sign}0.{'0' * (-dexp - 1)}{digits}"
+    if len(digits) <= dexp + 1:
+        return f"{sign}{digits}{'0' * (dexp + 1 - len(digits))}"
+    return f"{sign}{digits[:dexp + 1]}.{digits[dexp + 1:]}"
+
+
+_second_cache: dict[int, str] = {}
+
+
+def rfc3339_nano(ns: int) -> str:
+    """Go's ``time.RFC3339Nano`` of ``ns`` nanoseconds since the epoch, in the local zone.
+
+    Trailing zeros of the fraction are trimmed; ``Z`` only when the zone is UTC.
+    """
+    sec, frac = divmod(ns, 1_000_000_000)
+    prefix = _second_cache.get(sec)
+    if prefix is None:
+        if len(_second_cache) > 4:
+            _second_cache.clear()
+        lt = _time.localtime(sec)
+        off = lt.tm_gmtoff or 0
+        if off == 0 and (lt.tm_zone in ("UTC", "GMT", "Z") or _time.timezone == 0):
+            zone = "Z"
+        else:
+            sign = "+" if off >= 0 else "-"
+            off = abs(off)
+            zone = f"{sign}{off // 3600:02d}:{off % 3600 // 60:02d}"
+        prefix = _time.strftime("%Y-%m-%dT%H:%M:%S", lt) + "\0" + zone
+        _second_cache[sec] = prefix
+    base, zone = prefix.split("\0")
+    if frac:
+        return f"{base}.{frac:09d}".rstrip("0") + zone
+    return base + zone

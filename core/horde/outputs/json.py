@@ -1,0 +1,123 @@
+"""The built-in ``json`` output: k6-compatible newline-delimited JSON.
+
+``--out json=results.json`` (``.gz`` compresses; ``-`` or nothing writes to
+stdout). Each metric is declared by one ``Metric`` line before its first
+``Point`` line; tags are sorted; values and times are written as k6 v1.x does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from typing import Any, Mapping, TextIO
+
+from ..metrics import Metric, TagSet
+from ..output import PeriodicFlusher, SampleBuffer, hookimpl
+from ..output.params import Params
+from .gofmt import go_float, rfc3339_nano
+
+__all__ = ["JsonOutput"]
+
+FLUSH_PERIOD = 0.2
+"""Seconds between flushes, fixed as in k6."""
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+class JsonOutput:
+    """k6-compatible NDJSON of every sample: --out json=FILE (.gz compresses, - is stdout)."""
+
+    def __init__(self, params: Params) -> None:
+        self.filename = params.config_argument.strip()
+        self._stdout = params.stdout
+        self._logger = params.logger or logging.getLogger("horde.output.json")
+        self._thresholds: Mapping[str, Any] = {}
+        self._declared: set[str] = set()
+        self._tag_cache: dict[TagSet, str] = {}
+        self._buffer = SampleBuffer()
+        self._flusher: PeriodicFlusher | None = None
+        self._file: Any = None
+        self.written = 0
+        """Point lines written so far."""
+
+    @property
+    def to_stdout(self) -> bool:
+        return self.filename in ("", "-")
+
+    @hookimpl
+    def description(self) -> str:
+        return "json(stdout)" if self.to_stdout else f"json ({self.filename})"
+
+    @hookimpl
+    def set_thresholds(self, thresholds: Mapping[str, Any]) -> None:
+        self._thresholds = thresholds
+
+    @hookimpl
+    def start(self) -> None:
+        if self.to_stdout:
+            self._file = None
+        elif self.filename.endswith(".gz"):
+            self._file = gzip.open(self.filename, "wt", encoding="utf-8", newline="\n")
+        else:
+            self._file = open(self.filename, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
+        self._flusher = PeriodicFlusher(FLUSH_PERIOD, self._flush, name="horde-json-flusher")
+
+    @hookimpl
+    def add_samples(self, samples) -> None:
+        self._buffer.add(samples)
+
+    @hookimpl
+    def stop(self, error) -> None:
+        try:
+            if self._flusher is not None:
+                self._flusher.stop()
+        finally:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            else:
+                self._stdout.flush()
+
+    def _metric_line(self, metric: Metric) -> str:
+        thresholds = [t.to_json() if hasattr(t, "to_json") else str(t) for t in self._thresholds.get(metric.name, ())]
+        subs = [s.to_json() for s in metric.submetrics] or None
+        data = {"name": metric.name, "type": str(metric.type), "contains": str(metric.contains),
+                "thresholds": thresholds, "submetrics": subs}
+        return '{"type":"Metric","data":' + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + \
+            ',"metric":' + json.dumps(metric.name) + "}\n"
+
+    def _tags(self, tags: TagSet) -> str:
+        text = self._tag_cache.get(tags)
+        if text is None:
+            text = _dumps(dict(tags.items()))
+            self._tag_cache[tags] = text
+        return text
+
+    def _flush(self) -> None:
+        batch = self._buffer.take()
+        if not batch:
+            return
+        lines: list[str] = []
+        append = lines.append
+        declared = self._declared
+        points = 0
+        for c in batch:
+            points += len(c.values)
+            when = '","type":"Point","data":{"time":"' + rfc3339_nano(c.time) + '","value":'
+            tail = ',"tags":' + self._tags(c.tags)
+            md = c.metadata
+            tail += (',"metadata":' + _dumps(md) + "}}\n") if md else "}}\n"
+            for metric, value in zip(c.metrics, c.values):
+                name = metric.name
+                if name not in declared:
+                    declared.add(name)
+                    append(self._metric_line(metric))
+                append('{"metric":"' + name + when + go_float(value) + tail)
+        text = "".join(lines)
+        self.written += points
+        if self._file is not None:
+            self._file.write(text)
+            self._file.flush()
+        else:
+            self._stdout.write(text)
