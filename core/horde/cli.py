@@ -63,7 +63,7 @@ def plugins(as_json: bool) -> None:
 
 
 def _register_commands() -> None:
-    from . import commands  # noqa: F401  (adds run, new, ... to ``cli``)
+    from .commands import run  # noqa: F401  (adds ``run`` to ``cli``)
 
 
 def main(argv: list[str] | None = None) -> int:
