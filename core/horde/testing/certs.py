@@ -1,0 +1,73 @@
+"""Self-signed certificates for TLS tests."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import subprocess
+
+__all__ = ["make_self_signed_cert", "CertToolMissing"]
+
+
+class CertToolMissing(RuntimeError):
+    """Neither the ``openssl`` CLI nor the ``cryptography`` package is available."""
+
+
+def make_self_signed_cert(directory: str, name: str = "target") -> tuple[str, str]:
+    """Write a self-signed certificate for 127.0.0.1/localhost into ``directory``.
+
+    Returns ``(cert_file, key_file)`` (PEM). The certificate is its own CA, so
+    clients trust it by loading ``cert_file`` as a CA file. Uses the
+    ``openssl`` CLI, or the ``cryptography`` package when the CLI is missing;
+    raises :class:`CertToolMissing` when neither is there.
+    """
+    cert = os.path.join(directory, f"{name}.crt")
+    key = os.path.join(directory, f"{name}.key")
+    openssl = shutil.which("openssl")
+    if openssl:
+        subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-days", "7", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert,
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,digitalSignature,keyCertSign"],
+            check=True, capture_output=True, timeout=30)
+        return cert, key
+    try:
+        _with_cryptography(cert, key)
+    except ImportError:
+        raise CertToolMissing("making a test certificate needs the openssl CLI or the cryptography package") from None
+    return cert, key
+
+
+def _with_cryptography(cert_path: str, key_path: str) -> None:
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))

@@ -1,0 +1,1 @@
+from horde.testing.fixtures import target, tls_target  # noqa: F401
