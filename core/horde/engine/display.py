@@ -8,25 +8,21 @@ import time
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
+from ..durations import format_duration
 from .scenarios import Scenario
 
 __all__ = ["banner", "describe_scenario", "start_progress", "fmt_duration"]
 
 
 def fmt_duration(seconds: float) -> str:
-    """``1m30s``, ``10s``, ``500ms`` — k6's way of printing a duration."""
-    if seconds < 1 and seconds > 0:
-        return f"{seconds * 1000:g}ms"
-    total = round(seconds, 3)
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    out = ""
-    if h:
-        out += f"{int(h)}h"
-    if m or h:
-        out += f"{int(m)}m"
-    out += f"{s:g}s"
-    return out
+    """``1m30s``, ``10s``, ``500ms`` — Go's Duration.String, as k6 prints durations."""
+    return format_duration(seconds)
+
+
+def fmt_elapsed(seconds: float) -> str:
+    """``00m05.2s``: the elapsed time of k6's progress line."""
+    m, s = divmod(max(0.0, seconds), 60)
+    return f"{int(m):02d}m{s:04.1f}s"
 
 
 def describe_scenario(sc: Scenario) -> str:
@@ -88,7 +84,7 @@ def start_progress(run: Any, factory: Any, stream: TextIO | None = None) -> asyn
                 last_reqs, last_t = reqs, now
                 runners = getattr(run, "runners", [])
                 done = sum(r.completed_iterations for r in runners)
-                stream.write(f"\rrunning ({fmt_duration(round(run.elapsed(), 1))}), {factory.active}/{factory.initialized} VUs, "
+                stream.write(f"\rrunning ({fmt_elapsed(run.elapsed())}), {factory.active}/{factory.initialized} VUs, "
                              f"{done} complete iterations, {rps:.0f} req/s   ")
                 stream.flush()
         finally:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any, Mapping
 
+from ..durations import DurationError, parse_duration
 from ..errors import ExitCode, UserError
 
 __all__ = ["Scenario", "Stage", "scenarios_from_options", "execution_plan", "seconds"]
@@ -19,8 +19,6 @@ EXECUTORS = (
     "ramping-arrival-rate",
 )
 
-_DUR_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
-_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
 
 def _invalid(msg: str) -> UserError:
@@ -28,23 +26,13 @@ def _invalid(msg: str) -> UserError:
 
 
 def seconds(value: Any, what: str = "duration") -> float:
-    """A k6 duration (``"1m30s"``, ``"500ms"``; a bare number is milliseconds) in seconds."""
+    """A k6 duration (``"1m30s"``, ``"500ms"``; a bare number is milliseconds) in seconds; exit 104 if invalid."""
     if isinstance(value, bool):
         raise _invalid(f"invalid {what} {value!r}")
-    if isinstance(value, (int, float)):
-        return float(value) / 1000.0
-    text = str(value).strip()
-    if text.replace(".", "", 1).isdigit():
-        return float(text) / 1000.0
-    pos, total = 0, 0.0
-    for m in _DUR_RE.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNIT[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise _invalid(f"invalid {what} '{text}': use a duration such as 500ms, 30s, 1m30s or 1h")
-    return total
+    try:
+        return parse_duration(value)
+    except (DurationError, TypeError, ValueError) as exc:
+        raise _invalid(f"invalid {what} {value!r}: {exc}") from None
 
 
 @dataclasses.dataclass(frozen=True)
