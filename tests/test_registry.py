@@ -177,9 +177,10 @@ def test_register_extension_without_provider_uses_the_module():
         reg.register_extension("mod", _Factory, provider=Provider("elsewhere"))
 
 
-def test_register_extension_rejects_bad_names():
+@pytest.mark.parametrize("name", ["bad name", "", "-x", "ok\n", "a=b"])
+def test_register_extension_rejects_bad_names(name):
     with pytest.raises(OutputLoadError, match="invalid output name"):
-        OutputRegistry().register_extension("bad name", _Factory)
+        OutputRegistry().register_extension(name, _Factory)
 
 
 def test_module_level_register_extension_uses_the_process_registry(monkeypatch):
