@@ -121,7 +121,7 @@ class OutputRegistry:
         return self._add(OutputPlugin(name, provider, target, lambda: factory))
 
     def _add(self, plugin: OutputPlugin) -> OutputPlugin:
-        if not _NAME_RE.match(plugin.name):
+        if not isinstance(plugin.name, str) or not _NAME_RE.fullmatch(plugin.name):
             raise OutputLoadError(f"invalid output name {plugin.name!r} from {plugin.provider}")
         existing = self._plugins.get(plugin.name)
         if existing is not None:
