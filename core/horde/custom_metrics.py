@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Mapping
 
 from .engine.vu import get_vu
-from .metrics import Metric, MetricType, ValueType, check_metric_name
+from .metrics import Metric, MetricRegistry, MetricType, ValueType, check_metric_name
 
 __all__ = ["Counter", "Gauge", "Rate", "Trend"]
+
+
+init_registry: MetricRegistry | None = None
+"""The registry of the run whose script is loading: metrics created then are registered at once,
+so thresholds on them validate before the first sample."""
 
 
 class _CustomMetric:
@@ -16,8 +21,10 @@ class _CustomMetric:
     def __init__(self, name: str, is_time: bool = False) -> None:
         self.name = check_metric_name(name)
         self.contains = ValueType.TIME if is_time else ValueType.DEFAULT
-        self._registry = None
+        self._registry: MetricRegistry | None = None
         self._metric: Metric | None = None
+        if init_registry is not None:
+            self._bind(init_registry)
 
     def _bind(self, registry) -> Metric:
         if self._registry is not registry:
@@ -28,7 +35,7 @@ class _CustomMetric:
     def add(self, value: float | bool, tags: Mapping[str, str] | None = None) -> None:
         """Emit one sample of this metric with the VU's tags plus ``tags``."""
         vu = get_vu()
-        metric = self._bind(vu.registry) if self._registry is not vu.registry else self._metric
+        metric = self._metric if self._registry is vu.registry else self._bind(vu.registry)
         vu.sample(metric, float(value), vu.tags.with_tags(tags) if tags else vu.tags)
 
 

@@ -83,7 +83,13 @@ class TestRun:
         execution.env.update(req.env_vars)
         config = load_config_file(req.config_file or req.environ.get("HORDE_CONFIG"))
         self.config = config
-        self.script: Script = load_script(req.script)
+        from .. import custom_metrics
+
+        custom_metrics.init_registry = self.registry
+        try:
+            self.script: Script = load_script(req.script)
+        finally:
+            custom_metrics.init_registry = None
         file_options = {k: v for k, v in config.items() if k not in ("out", "collectors")}
         cli = dict(req.cli_options)
         if req.no_thresholds:
@@ -107,7 +113,7 @@ class TestRun:
         from ..thresholds import parse_thresholds
 
         raw = {} if self.options.get("noThresholds") else (self.options.get("thresholds") or {})
-        return parse_thresholds(raw, self.registry)
+        return parse_thresholds(raw, self.registry, expected_response_submetric="expected_response" in self.system_tags)
 
     def _create_outputs(self) -> list:
         req = self.req

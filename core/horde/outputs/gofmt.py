@@ -60,8 +60,8 @@ def rfc3339_nano(ns: int) -> str:
             _second_cache.clear()
         lt = _time.localtime(sec)
         off = lt.tm_gmtoff or 0
-        if off == 0 and (lt.tm_zone in ("UTC", "GMT", "Z") or _time.timezone == 0):
-            zone = "Z"
+        if off == 0:
+            zone = "Z"  # Go writes Z for any zero offset
         else:
             sign = "+" if off >= 0 else "-"
             off = abs(off)
