@@ -109,3 +109,9 @@ def test_factory_errors_reach_the_user_as_k6s(tmp_path):
         create_output(plugin, Params("csv", config_argument="fileName=x.csv,foo=bar"), new_plugin_manager())
     assert str(err.value) == 'could not create the \'csv\' output: unknown key "foo" as argument for csv output'
     assert err.value.exit_code == 255
+
+
+def test_raw_json_text_is_accepted():
+    assert consolidate('{"file_name": "raw.csv", "save_interval": "2s"}', {}, "") == CsvConfig("raw.csv", 2 * S)
+    with pytest.raises(OutputConfigError, match="invalid JSON config"):
+        consolidate("{nope", {}, "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from typing import Any, Mapping
 
 from horde.output import OutputConfigError
@@ -116,7 +117,15 @@ def from_env(environment: Mapping[str, str]) -> dict[str, Any]:
 
 
 def from_json(config: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The settings of the JSON config object ``collectors.csv``; null values and unknown keys are ignored."""
+    """The settings of the JSON config ``collectors.csv`` (an object, or its raw JSON text);
+    null values and unknown keys are ignored."""
+    if config is None:
+        return {}
+    if isinstance(config, (str, bytes)):
+        try:
+            config = json.loads(config) if config.strip() else {}
+        except ValueError as exc:
+            raise OutputConfigError(f"csv output: invalid JSON config: {exc}") from None
     if config is None:
         return {}
     if not isinstance(config, Mapping):

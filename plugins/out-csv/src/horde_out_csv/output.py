@@ -84,19 +84,24 @@ class CsvOutput:
             if self._stopped:
                 return
             self._stopped = True
-        atexit.unregister(self._at_exit)
+        self._finish()
+        atexit.unregister(self._at_exit)  # only once finished: a Ctrl-C inside stop still leaves the exit hook
+        if self._write_errors:
+            self._logger.error("CSV: %d writes to %s failed; the file is incomplete", self._write_errors, self.file_name)
+
+    def _finish(self) -> None:
+        """Last flush and close; idempotent."""
         try:
             if self._flusher is not None:
                 self._flusher.stop()
         finally:
             self._close_quietly(raise_errors=True)
-        if self._write_errors:
-            self._logger.error("CSV: %d writes to %s failed; the file is incomplete", self._write_errors, self.file_name)
 
     def _at_exit(self) -> None:
         """Finish the file if the process exits without ``stop`` (an engine crash, a second Ctrl-C)."""
+        self._stopped = True
         try:
-            self.stop(None)
+            self._finish()
         except Exception as exc:  # nothing else can be done at exit
             self._logger.error("CSV: closing %s at exit failed: %s", self.file_name, exc)
 
