@@ -14,11 +14,17 @@ import enum
 import json
 from typing import Any, Mapping
 
+from horde.durations import DurationError
+from horde.durations import format_duration as _format_duration
+from horde.durations import parse_duration_ns as parse_extended_duration
 from horde.output import OutputConfigError
 
-from .durations import DurationError, format_duration, parse_extended_duration
-
 __all__ = ["TimeFormat", "CsvConfig", "parse_arg", "from_env", "from_json", "consolidate", "ENV_VARS"]
+
+
+def format_duration(ns: int) -> str:
+    """Go's ``Duration.String()`` of ``ns`` nanoseconds."""
+    return _format_duration(ns=ns)
 
 
 class TimeFormat(str, enum.Enum):

@@ -16,7 +16,7 @@ from horde.metrics import parse_system_tags
 from horde.output import OutputConfigError, Params, PeriodicFlusher, SampleBuffer, hookimpl
 
 from .config import CsvConfig, consolidate
-from .durations import format_duration
+from .config import format_duration
 from .rows import RowFormatter
 from .sink import FileSink, Sink, StdoutSink, open_file
 
