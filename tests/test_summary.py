@@ -1,0 +1,281 @@
+"""The end-of-test summary and --summary-export, compared with real k6 v1.1.0 output.
+
+Two real runs are used:
+- /work/shared/fixtures/k6 (copied into the shared fixtures by the research notes): sample.js against a
+  local HTTP server; its raw sample values are unknown, so its text is compared line by line for layout
+  (names, dots, sections, markers) with the numbers masked.
+- tests/fixtures/k6_golden: golden.js (no HTTP), whose samples are all known, so horde must reproduce
+  k6's summary text byte for byte and its export key for key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from horde.groups import GroupTree
+from horde.metrics import (
+    BuiltinMetrics,
+    ConnectedSamples,
+    MetricRegistry,
+    MetricStore,
+    MetricType,
+    Sample,
+    TagSet,
+    ValueType,
+)
+from horde.summary import (
+    DEFAULT_TREND_STATS,
+    dump_summary_export,
+    metric_values,
+    parse_trend_stats,
+    render_summary,
+    summary_export,
+    validate_time_unit,
+)
+from horde.errors import UserError
+from horde.thresholds import parse_thresholds
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "fixtures" / "k6_golden"
+SHARED = Path(os.environ.get("HORDE_K6_FIXTURES", "/work/shared/fixtures/k6"))
+if not SHARED.exists():  # the shared fixtures are also vendored next to the tests
+    SHARED = HERE / "fixtures" / "k6"
+
+T0 = 1_800_000_000_000_000_000
+
+
+class Run:
+    """A registry, store, thresholds and group tree fed like the engine feeds them."""
+
+    def __init__(self, thresholds: dict | None = None) -> None:
+        self.registry = MetricRegistry()
+        self.builtin = BuiltinMetrics(self.registry)
+        self.store = MetricStore()
+        self.groups = GroupTree()
+        self.thresholds_def = thresholds or {}
+        self.thresholds = None
+        self.t = T0
+
+    def metric(self, name: str, mtype: MetricType, contains: ValueType = ValueType.DEFAULT):
+        return self.registry.get_or_new(name, mtype, contains)
+
+    def parse(self):
+        self.thresholds = parse_thresholds(self.thresholds_def, self.registry)
+        return self.thresholds
+
+    def add(self, metric, value: float, tags: dict | None = None) -> None:
+        self.t += 1000
+        base = {"scenario": "default"}
+        base.update(tags or {})
+        self.store.add([Sample(metric, self.t, float(value), TagSet.of(base))])
+
+    def check(self, group: str, name: str, passed: bool) -> None:
+        self.groups.record_check(group, name, passed)
+        self.add(self.builtin.checks, 1.0 if passed else 0.0, {"group": group, "check": name})
+
+
+# -- the golden run: golden.js replayed ---------------------------------------------------------------
+
+def _golden_run() -> tuple[Run, float, dict]:
+    export = json.loads((GOLDEN / "export.json").read_text())
+    m = export["metrics"]
+    options_thresholds = {
+        "my_trend": ["p(99.9)<0.0001", "max<100000", "med>1"],
+        'my_trend{kind:"b"}': ["avg<1"],
+        "plain_trend{kind:a}": [{"threshold": "avg<3", "abortOnFail": True, "delayAbortEval": "1h"}],
+        "my_counter": ["rate>1000", "count>1"],
+        "empty_rate": ["rate>0.5"],
+        "empty_counter": ["count>1", "rate<1"],
+        "my_gauge": ["value<0"],
+        "checks": ["rate>0.99"],
+    }
+    run = Run(options_thresholds)
+    counter = run.metric("my_counter", MetricType.COUNTER)
+    time_counter = run.metric("my_time_counter", MetricType.COUNTER, ValueType.TIME)
+    gauge = run.metric("my_gauge", MetricType.GAUGE)
+    time_gauge = run.metric("my_time_gauge", MetricType.GAUGE, ValueType.TIME)
+    rate = run.metric("my_rate", MetricType.RATE)
+    run.metric("empty_rate", MetricType.RATE)
+    run.metric("empty_counter", MetricType.COUNTER)
+    trend = run.metric("my_trend", MetricType.TREND, ValueType.TIME)
+    plain = run.metric("plain_trend", MetricType.TREND)
+    zeta = run.metric("Zeta_trend", MetricType.TREND)
+    run.parse()
+
+    b = run.builtin
+    # iteration_duration has 2 values: its min and max. group_duration has 4 (2 groups x 2 iterations):
+    # solve them from min, med, max and p(90) (i = 2.7 on the sorted values).
+    it = m["iteration_duration"]
+    gd = m["group_duration"]
+    v3, v0 = gd["max"], gd["min"]
+    v2 = (gd["p(90)"] - 0.7 * v3) / 0.3
+    v1 = 2 * gd["med"] - v2
+    group_durations = [[v1, v0], [v2, v3]]  # per iteration: inner first, then front
+
+    for i in range(2):
+        run.check("::front", "ok one", True)
+        run.check("::front::inner", "bad one", False)
+        run.add(b.group_duration, group_durations[i][0], {"group": "::front::inner"})
+        run.add(b.group_duration, group_durations[i][1], {"group": "::front"})
+        run.check("", "half", i == 0)
+        run.add(counter, 5)
+        run.add(time_counter, 123456.5)
+        run.add(gauge, 7 + i)
+        run.add(gauge, 3)
+        run.add(time_gauge, 61234.5 * (i + 1))
+        run.add(rate, 1 if i > 0 else 0)
+        run.add(trend, 0.0005 if i == 0 else 70000, {"kind": "a" if i == 0 else "b"})
+        run.add(plain, 2.5 if i == 0 else 123456.789, {"kind": "a" if i == 0 else "b"})
+        run.add(zeta, 999.999 if i == 0 else 1000.001)
+        run.store.add([ConnectedSamples(b.iteration_end, (0.0, 0.0, (it["min"], it["max"])[i], 1.0),
+                                        run.t + 5, TagSet.of({"group": "", "scenario": "default"}))])
+    elapsed = m["iterations"]["count"] / m["iterations"]["rate"]
+    return run, elapsed, export
+
+
+@pytest.fixture(scope="module")
+def golden():
+    run, elapsed, export = _golden_run()
+    result = run.thresholds.evaluate(run.store, elapsed, final=True)
+    return run, elapsed, export, result
+
+
+def _k6_summary_text(stdout: str) -> str:
+    """The part of k6's stdout that its summary wrote: from the line before the first section title
+    up to the blank lines before the progress line."""
+    start = stdout.index("\n  █ ")
+    end = stdout.index("\nrunning (")
+    return stdout[start:end]
+
+
+def test_golden_summary_text_is_byte_identical(golden):
+    run, elapsed, _, _ = golden
+    text = render_summary(run.store, run.thresholds, elapsed, run.groups)
+    expected = _k6_summary_text((GOLDEN / "stdout.txt").read_text())
+    # k6 writes "\n" + summary + "\n\n" and its progress bar then starts a line of its own.
+    assert text.strip("\n") == expected.strip("\n")
+    assert text.startswith("\n\n  █ THRESHOLDS \n\n")
+    assert text.endswith("0 B/s\n\n\n\n")
+
+
+def test_golden_breached_message(golden):
+    _, _, _, result = golden
+    assert result.message == ("thresholds on metrics 'checks, empty_counter, my_gauge, my_trend, "
+                              "my_trend{kind:\"b\"}' have been crossed")
+    err = result.error()
+    assert err.exit_code == 99 and err.run_status == 3  # final: Finished, result failed
+
+
+def test_golden_export_matches_k6(golden):
+    run, elapsed, export, _ = golden
+    doc = summary_export(run.store, run.thresholds, run.groups, elapsed)
+    assert doc["root_group"] == export["root_group"]
+    assert set(doc["metrics"]) == set(export["metrics"])
+    for name, values in export["metrics"].items():
+        mine = doc["metrics"][name]
+        assert set(mine) == set(values), name
+        for key, v in values.items():
+            if key == "thresholds":
+                assert mine[key] == v, name
+            elif name == "group_duration" and key not in ("min", "max", "avg"):
+                assert mine[key] == pytest.approx(v, rel=0.01), (name, key)  # 4 values: sketch percentiles
+            else:
+                assert mine[key] == pytest.approx(v, rel=1e-9, abs=1e-12), (name, key)
+    # the text form round-trips and is indented like k6's
+    text = dump_summary_export(doc)
+    assert json.loads(text) == json.loads(json.dumps(doc))
+    assert text.startswith('{\n    "metrics": {\n')
+
+
+def test_export_integral_values_are_ints(golden):
+    run, elapsed, _, _ = golden
+    doc = summary_export(run.store, run.thresholds, run.groups, elapsed)
+    assert doc["metrics"]["my_counter"]["count"] == 10 and isinstance(doc["metrics"]["my_counter"]["count"], int)
+    assert '"count": 10,' in dump_summary_export(doc)
+    assert "setup_data" not in doc
+    doc = summary_export(run.store, run.thresholds, run.groups, elapsed, setup_data={"a": 1}, has_setup_data=True)
+    assert doc["setup_data"] == {"a": 1}
+
+
+# -- the shared sample run (HTTP): layout compared with numbers masked -----------------------------------
+
+_NUM = re.compile(r"\d+(?:\.\d+)?(?:µs|ms|s| kB| MB| B|%)?(?:/s)?")
+
+
+def _mask(line: str) -> str:
+    """The line with every value replaced by '#', and the padding after values collapsed."""
+    head, sep, tail = line.partition(".:")
+    if sep:
+        # keep the dotted name exactly (its width does not depend on values)
+        head = head + sep
+    else:
+        head, tail = "", line
+    tail = _NUM.sub("#", tail)
+    tail = re.sub(r" +", " ", tail).rstrip()
+    return head + tail
+
+
+def _sample_run() -> tuple[Run, float]:
+    export = json.loads((SHARED / "summary-export.json").read_text())
+    m = export["metrics"]
+    run = Run({
+        "http_req_duration": ["p(95)<500", "avg<200"],
+        "http_req_duration{status:200}": ["max<1000"],
+        "checks": [{"threshold": "rate>0.9", "abortOnFail": True, "delayAbortEval": "10s"}],
+        "http_req_failed": ["rate<0.6"],
+        "my_counter": ["count>1"],
+        "my_gauge": ["value>0"],
+    })
+    counter = run.metric("my_counter", MetricType.COUNTER)
+    gauge = run.metric("my_gauge", MetricType.GAUGE)
+    rate = run.metric("my_rate", MetricType.RATE)
+    trend = run.metric("my_trend", MetricType.TREND, ValueType.TIME)
+    run.parse()
+    b = run.builtin
+    d = m["http_req_duration"]
+    durations = [d["min"], d["max"], d["med"], d["avg"], 0.2, 0.1, 0.05, 0.09]
+    for i in range(4):
+        for j, (status, group, check) in enumerate((("200", "::front", "status is 200"), ("404", "", "status is 404"))):
+            tags = TagSet.of({"status": status, "group": group, "scenario": "default", "method": "GET",
+                              "expected_response": "true" if status == "200" else "false"})
+            run.store.add([ConnectedSamples(b.http_request, (1, durations[2 * i + j], 0.1, 0.05, 0, 0.02, 0.09, 0.03,
+                                                            0 if status == "200" else 1), run.t, tags)])
+            run.check(group, check, True)
+        run.add(counter, 1, {"kind": "a"})
+        run.add(gauge, 42)
+        run.add(rate, 1)
+        run.add(trend, 12.5)
+        run.add(b.group_duration, 0.5, {"group": "::front"})
+        run.store.add([ConnectedSamples(b.iteration_end, (151, 579, 101.5, 1), run.t, TagSet.of({"scenario": "default"}))])
+    return run, m["iterations"]["count"] / m["iterations"]["rate"]
+
+
+def test_sample_run_layout_matches_k6():
+    run, elapsed = _sample_run()
+    run.thresholds.evaluate(run.store, elapsed, final=True)
+    mine = render_summary(run.store, run.thresholds, elapsed, run.groups).strip("\n").split("\n")
+    theirs = _k6_summary_text((SHARED / "sample_stdout.txt").read_text()).strip("\n").split("\n")
+    assert [_mask(x) for x in mine] == [_mask(x) for x in theirs]
+
+
+def test_sample_run_export_shape_matches_k6():
+    run, elapsed = _sample_run()
+    run.thresholds.evaluate(run.store, elapsed, final=True)
+    doc = summary_export(run.store, run.thresholds, run.groups, elapsed)
+    export = json.loads((SHARED / "summary-export.json").read_text())
+    assert set(doc) == set(export)
+    assert doc["root_group"] == export["root_group"]
+    assert set(doc["metrics"]) == set(export["metrics"])
+    for name, values in export["metrics"].items():
+        assert set(doc["metrics"][name]) == set(values), name
+        if "thresholds" in values:
+            assert doc["metrics"][name]["thresholds"] == values["thresholds"]
+    assert doc["metrics"]["http_reqs"]["count"] == 8
+    assert doc["metrics"]["checks"] == {"passes": 8, "fails": 0, "value": 1, "thresholds": {"rate>0.9": False}}
+    assert doc["metrics"]["http_req_failed"]["passes"] == 4  # 4 failed requests: passes counts the 1s
