@@ -82,9 +82,10 @@ class Run:
 
 # -- the golden run: golden.js replayed ---------------------------------------------------------------
 
-def _golden_run() -> tuple[Run, float, dict]:
-    export = json.loads((GOLDEN / "export.json").read_text())
+def _golden_run(export_name: str = "export.json") -> tuple[Run, float, dict]:
+    export = json.loads((GOLDEN / export_name).read_text())
     m = export["metrics"]
+    group_export = json.loads((GOLDEN / "export.json").read_text())["metrics"]
     options_thresholds = {
         "my_trend": ["p(99.9)<0.0001", "max<100000", "med>1"],
         'my_trend{kind:"b"}': ["avg<1"],
@@ -112,7 +113,8 @@ def _golden_run() -> tuple[Run, float, dict]:
     # iteration_duration has 2 values: its min and max. group_duration has 4 (2 groups x 2 iterations):
     # solve them from min, med, max and p(90) (i = 2.7 on the sorted values).
     it = m["iteration_duration"]
-    gd = m["group_duration"]
+    iteration_durations = (it["min"] if "min" in it else 2 * it["avg"] - it["max"], it["max"])
+    gd = group_export["group_duration"]
     v3, v0 = gd["max"], gd["min"]
     v2 = (gd["p(90)"] - 0.7 * v3) / 0.3
     v1 = 2 * gd["med"] - v2
@@ -133,7 +135,7 @@ def _golden_run() -> tuple[Run, float, dict]:
         run.add(trend, 0.0005 if i == 0 else 70000, {"kind": "a" if i == 0 else "b"})
         run.add(plain, 2.5 if i == 0 else 123456.789, {"kind": "a" if i == 0 else "b"})
         run.add(zeta, 999.999 if i == 0 else 1000.001)
-        run.store.add([ConnectedSamples(b.iteration_end, (0.0, 0.0, (it["min"], it["max"])[i], 1.0),
+        run.store.add([ConnectedSamples(b.iteration_end, (0.0, 0.0, iteration_durations[i], 1.0),
                                         run.t + 5, TagSet.of({"group": "", "scenario": "default"}))])
     elapsed = m["iterations"]["count"] / m["iterations"]["rate"]
     return run, elapsed, export
@@ -162,6 +164,18 @@ def test_golden_summary_text_is_byte_identical(golden):
     assert text.strip("\n") == expected.strip("\n")
     assert text.startswith("\n\n  █ THRESHOLDS \n\n")
     assert text.endswith("0 B/s\n\n\n\n")
+
+
+def test_golden_summary_with_trend_stats_and_time_unit():
+    run, elapsed, _ = _golden_run("export_stats.json")
+    run.thresholds.evaluate(run.store, elapsed, final=True)
+    stats = "avg,p(99),count,max,p(99.90)"
+    mine = render_summary(run.store, run.thresholds, elapsed, run.groups, trend_stats=stats, time_unit="ms")
+    theirs = _k6_summary_text((GOLDEN / "stdout_stats.txt").read_text())
+    # k6 prints nothing for an aggregation that is not a summary trend stat ("med="); horde prints it.
+    assert "    ✓ 'med>1' med=\n" in theirs
+    theirs = theirs.replace("    ✓ 'med>1' med=\n", "    ✓ 'med>1' med=35000.00ms\n")
+    assert mine.strip("\n") == theirs.strip("\n")
 
 
 def test_golden_breached_message(golden):
