@@ -293,3 +293,146 @@ def test_sample_run_export_shape_matches_k6():
     assert doc["metrics"]["http_reqs"]["count"] == 8
     assert doc["metrics"]["checks"] == {"passes": 8, "fails": 0, "value": 1, "thresholds": {"rate>0.9": False}}
     assert doc["metrics"]["http_req_failed"]["passes"] == 4  # 4 failed requests: passes counts the 1s
+
+
+# -- the group tree ----------------------------------------------------------------------------------------
+
+def test_group_tree_paths_ids_and_counts():
+    tree = GroupTree()
+    tree.group("::empty")
+    tree.record_check("::front", "status is 200", True)
+    tree.record_check("::front", "status is 200", False)
+    tree.record_check("", "status is 404", True)
+    tree.record_check("::front::inner", "status is 404", False)
+    doc = tree.to_json()
+    assert doc["path"] == "" and doc["id"] == "d41d8cd98f00b204e9800998ecf8427e" and doc["name"] == ""
+    front = doc["groups"]["front"]
+    assert front["id"] == "6972d1500632a99e8640138dbf1dc09e" and front["path"] == "::front"
+    assert front["checks"]["status is 200"] == {"name": "status is 200", "path": "::front::status is 200",
+                                                "id": "a03c1271c250664fa2fe67f850582a66", "passes": 1, "fails": 1}
+    assert doc["checks"]["status is 404"]["id"] == "a99dd72b327083f90d8bda9720114261"
+    assert front["groups"]["inner"]["checks"]["status is 404"]["path"] == "::front::inner::status is 404"
+    assert doc["groups"]["empty"] == {"name": "empty", "path": "::empty", "id": doc["groups"]["empty"]["id"],
+                                      "groups": {}, "checks": {}}
+    # the compact summary lists checks by name over all groups, in first-seen order
+    assert tree.ordered_checks() == [("status is 200", 1, 1), ("status is 404", 1, 1)]
+
+
+# -- formatting ---------------------------------------------------------------------------------------------
+
+def test_trend_stats_and_time_unit_validation():
+    assert parse_trend_stats(None) == DEFAULT_TREND_STATS
+    assert parse_trend_stats("avg,p(99.9),count") == ("avg", "p(99.9)", "count")
+    for bad, message in (("avg,foo", "invalid trend stat 'foo', unknown format"),
+                         ("p(101)", "invalid percentile trend stat value 'p(101)', provide a number between 0 and 100"),
+                         ("p(x)", "invalid percentile trend stat value 'p(x)', provide a number between 0 and 100")):
+        with pytest.raises(UserError) as info:
+            parse_trend_stats(bad)
+        assert str(info.value) == message and info.value.exit_code == 104  # messages: k6 v1.1.0
+    assert validate_time_unit("us") == "us" and validate_time_unit("") is None
+    with pytest.raises(UserError, match=r"^invalid summary time unit 'xs', use 's', 'ms' or 'us'$"):
+        validate_time_unit("xs")
+
+
+def test_metric_values_per_sink_type():
+    run = Run()
+    c = run.metric("c1", MetricType.COUNTER)
+    g = run.metric("g1", MetricType.GAUGE)
+    r = run.metric("r1", MetricType.RATE)
+    t = run.metric("t1", MetricType.TREND)
+    for v in (1, 2, 3):
+        run.add(c, v)
+        run.add(g, v)
+        run.add(t, v)
+    run.add(r, 0)
+    run.add(r, 5)
+    s = run.store.sink
+    assert metric_values(s(c), 2.0) == {"count": 6, "rate": 3.0}
+    assert metric_values(s(c), 0.0)["rate"] == 0.0
+    assert metric_values(s(g), 1.0) == {"value": 3, "min": 1, "max": 3}
+    assert metric_values(s(r), 1.0) == {"rate": 0.5, "passes": 1, "fails": 1}
+    assert metric_values(s(t), 1.0, ("avg", "min", "max", "count", "p(0)", "p(100)")) == \
+        {"avg": 2, "min": 1, "max": 3, "count": 3, "p(0)": 1, "p(100)": 3}
+
+
+def _lines(text: str) -> list[str]:
+    return text.strip("\n").split("\n")
+
+
+def test_no_thresholds_no_checks_and_sections():
+    run = Run()
+    b = run.builtin
+    run.parse()
+    run.store.add([ConnectedSamples(b.http_request, (1, 2.0, 0.5, 0.1, 0, 0.1, 1.8, 0.1, 0), run.t,
+                                    TagSet.of({"expected_response": "true", "scenario": "default"}))])
+    run.add(b.ws_sessions, 1)
+    run.add(b.grpc_req_duration, 3.0)
+    run.add(run.metric("browser_web_vital_lcp", MetricType.TREND, ValueType.TIME), 1.0)
+    run.add(run.metric("browser_data_sent", MetricType.COUNTER, ValueType.DATA), 12345678)
+    run.add(run.metric("vus_custom", MetricType.GAUGE), 1)  # k6 files metrics by name prefix
+    run.add(b.vus, 2)
+    text = render_summary(run.store, None, 2.0)
+    lines = _lines(text)
+    assert "THRESHOLDS" not in text and "checks_total" not in text
+    assert lines[0] == "  █ TOTAL RESULTS "
+    titles = [line.strip() for line in lines if line.strip().isupper()]
+    assert titles == ["█ TOTAL RESULTS", "HTTP", "EXECUTION", "BROWSER", "WEB_VITALS", "GRPC", "WEBSOCKET"]
+    # compact mode leaves out the request phases and group_duration
+    for hidden in ("http_req_blocked", "http_req_waiting", "http_req_tls_handshaking"):
+        assert hidden not in text
+    names = [line.split(".")[0].strip() for line in lines if ".:" in line]
+    assert names == ["http_req_duration", "{ expected_response:true }", "http_req_failed", "http_reqs",
+                     "vus", "vus_custom", "browser_data_sent", "browser_web_vital_lcp", "grpc_req_duration",
+                     "ws_sessions"]
+    assert re.search(r"browser_data_sent\.+: 12 MB +6\.2 MB/s\n", text)
+    # ...which the export keeps
+    doc = summary_export(run.store, None, None, 2.0)
+    assert "http_req_blocked" in doc["metrics"] and "http_req_duration{expected_response:true}" in doc["metrics"]
+    assert doc["root_group"]["groups"] == {} and doc["root_group"]["checks"] == {}
+
+
+def test_colors_keep_the_layout():
+    run, elapsed = _sample_run()
+    run.thresholds.evaluate(run.store, elapsed, final=True)
+    plain = render_summary(run.store, run.thresholds, elapsed, run.groups)
+    colored = render_summary(run.store, run.thresholds, elapsed, run.groups, colors=True)
+    assert "\x1b[32m✓\x1b[0m" in colored and "\x1b[1mTOTAL RESULTS\x1b[0m" in colored
+    assert re.sub(r"\x1b\[[0-9;]*m", "", colored) == plain
+
+
+def test_failed_thresholds_and_checks_marks():
+    run = Run({"my_rate": ["rate>0.5"], "my_rate{k:v}": ["rate<0.1"]})
+    r = run.metric("my_rate", MetricType.RATE)
+    run.parse()
+    run.add(r, 0, {"k": "v"})
+    run.add(r, 1, {"k": "v"})
+    run.add(r, 0)
+    for passed in (True, True, False):
+        run.check("::g", "c1", passed)
+    result = run.thresholds.evaluate(run.store, 1.0, final=True)
+    assert result.breached == ["my_rate", "my_rate{k:v}"]
+    lines = _lines(render_summary(run.store, run.thresholds, 1.0, run.groups))
+    assert lines[2:8] == ["    my_rate", "    ✗ 'rate>0.5' rate=33.33%", "",
+                          "      {k:v}", "      ✗ 'rate<0.1' rate=50.00%", ""]
+    assert "    ✗ c1" in lines and "      ↳  66% — ✓ 2 / ✗ 1" in lines
+    assert "    checks_succeeded...................: 66.66% 2 out of 3" in lines
+    assert "    checks_failed......................: 33.33% 1 out of 3" in lines
+
+
+def test_thresholded_metrics_without_samples_are_shown():
+    """k6 marks metrics with thresholds (and the parent of a sub-metric) observed, so they are shown."""
+    run = Run({"my_trend{a:b}": ["p(95)<5"], "my_counter": ["count>1"]})
+    run.metric("my_trend", MetricType.TREND, ValueType.TIME)
+    run.metric("my_counter", MetricType.COUNTER)
+    run.metric("unused", MetricType.COUNTER)
+    run.parse()
+    run.thresholds.evaluate(run.store, 0.0, final=True)
+    text = render_summary(run.store, run.thresholds, 0.0)
+    assert "    my_trend{a:b}\n    ✓ 'p(95)<5' p(95)=0s\n" in text
+    assert "    my_counter\n    ✗ 'count>1' count=0\n" in text
+    names = [line.split(".")[0].strip() for line in _lines(text) if ".:" in line]
+    assert names == ["my_counter", "my_trend", "{ a:b }"]
+    doc = summary_export(run.store, run.thresholds, None, 0.0)
+    assert doc["metrics"]["my_counter"] == {"count": 0, "rate": 0, "thresholds": {"count>1": True}}
+    assert doc["metrics"]["my_trend{a:b}"]["thresholds"] == {"p(95)<5": False}
+    assert "unused" not in doc["metrics"]
