@@ -1,7 +1,7 @@
 """The end-of-test summary and --summary-export, compared with real k6 v1.1.0 output.
 
 Two real runs are used:
-- /work/shared/fixtures/k6 (copied into the shared fixtures by the research notes): sample.js against a
+- tests/fixtures/k6 (copies of the research run in /work/shared/fixtures/k6): sample.js against a
   local HTTP server; its raw sample values are unknown, so its text is compared line by line for layout
   (names, dots, sections, markers) with the numbers masked.
 - tests/fixtures/k6_golden: golden.js (no HTTP), whose samples are all known, so horde must reproduce
@@ -11,8 +11,6 @@ Two real runs are used:
 from __future__ import annotations
 
 import json
-import math
-import os
 import re
 from pathlib import Path
 
@@ -43,9 +41,7 @@ from horde.thresholds import parse_thresholds
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "fixtures" / "k6_golden"
-SHARED = Path(os.environ.get("HORDE_K6_FIXTURES", "/work/shared/fixtures/k6"))
-if not SHARED.exists():  # the shared fixtures are also vendored next to the tests
-    SHARED = HERE / "fixtures" / "k6"
+SHARED = HERE / "fixtures" / "k6"  # copies of the real k6 v1.1.0 files in /work/shared/fixtures/k6
 
 T0 = 1_800_000_000_000_000_000
 
@@ -266,7 +262,8 @@ def _sample_run() -> tuple[Run, float]:
         run.add(rate, 1)
         run.add(trend, 12.5)
         run.add(b.group_duration, 0.5, {"group": "::front"})
-        run.store.add([ConnectedSamples(b.iteration_end, (151, 579, 101.5, 1), run.t, TagSet.of({"scenario": "default"}))])
+        run.store.add([ConnectedSamples(b.iteration_end, (151, 579, 101.5, 1), run.t,
+                                        TagSet.of({"scenario": "default"}))])
     return run, m["iterations"]["count"] / m["iterations"]["rate"]
 
 

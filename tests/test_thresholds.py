@@ -7,7 +7,6 @@ threshold) and are matched verbatim.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -35,9 +34,7 @@ from horde.thresholds import (
     parse_thresholds,
 )
 
-SHARED = Path(os.environ.get("HORDE_K6_FIXTURES", "/work/shared/fixtures/k6"))
-if not SHARED.exists():
-    SHARED = Path(__file__).parent / "fixtures" / "k6"
+SHARED = Path(__file__).parent / "fixtures" / "k6"  # copies of the real k6 v1.1.0 files in /work/shared/fixtures/k6
 
 T0 = 1_800_000_000_000_000_000
 

@@ -59,12 +59,8 @@ def js_to_fixed(x: float, digits: int) -> str:
         return js_number(x)
     if x == 0:
         x = 0.0
-    d = Decimal(x).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    text = format(d, "f")
-    if text.startswith("-") and not d:
-        # (-0.001).toFixed(2) is "-0.00" in JavaScript too; keep it.
-        return text
-    return text
+    # Exact binary value, ties away from zero; (-0.001).toFixed(2) is "-0.00" in JavaScript too.
+    return format(Decimal(x).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP), "f")
 
 
 def to_fixed_no_trailing_zeros(x: float, digits: int) -> str:

@@ -372,7 +372,8 @@ def _render_checks(checks_sink: Sink, groups: GroupTree | None, elapsed_s: float
     total = checks_sink.total if isinstance(checks_sink, RateSink) else 0
     trues = checks_sink.trues if isinstance(checks_sink, RateSink) else 0
     rows = {
-        "checks_total": _Row("counter", "default", {"count": total, "rate": total / elapsed_s if elapsed_s > 0 else 0.0}),
+        "checks_total": _Row("counter", "default",
+                             {"count": total, "rate": total / elapsed_s if elapsed_s > 0 else 0.0}),
         "checks_succeeded": _Row("rate", "default", {"rate": trues / total if total else 0.0,
                                                      "passes": trues, "fails": total - trues}),
         "checks_failed": _Row("rate", "default", {"rate": (total - trues) / total if total else 0.0,

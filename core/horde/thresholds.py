@@ -195,7 +195,8 @@ class Threshold:
 
     __slots__ = ("source", "abort_on_fail", "delay_abort_eval", "delay_abort_eval_s", "expression", "last_failed")
 
-    def __init__(self, source: str, abort_on_fail: bool = False, delay_abort_eval: str | int | float | None = None) -> None:
+    def __init__(self, source: str, abort_on_fail: bool = False,
+                 delay_abort_eval: str | int | float | None = None) -> None:
         self.source = source
         self.abort_on_fail = bool(abort_on_fail)
         self.expression = parse_expression(source)
@@ -222,12 +223,14 @@ class Threshold:
             if source is None:
                 source = ""
             if not isinstance(source, str):
-                raise ThresholdError(f"invalid threshold definition on {key}: 'threshold' must be a string, got {source!r}")
+                raise ThresholdError(
+                    f"invalid threshold definition on {key}: 'threshold' must be a string, got {source!r}")
             abort = config.get("abortOnFail", False)
             if abort is None:
                 abort = False
             if not isinstance(abort, bool):
-                raise ThresholdError(f"invalid threshold definition on {key}: 'abortOnFail' must be true or false, got {abort!r}")
+                raise ThresholdError(
+                    f"invalid threshold definition on {key}: 'abortOnFail' must be true or false, got {abort!r}")
             return cls(source, abort, config.get("delayAbortEval"))
         raise ThresholdError(
             f"invalid threshold definition on {key}: expected a string such as 'p(95)<500' or an object "
