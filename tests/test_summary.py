@@ -433,3 +433,16 @@ def test_thresholded_metrics_without_samples_are_shown():
     assert doc["metrics"]["my_counter"] == {"count": 0, "rate": 0, "thresholds": {"count>1": True}}
     assert doc["metrics"]["my_trend{a:b}"]["thresholds"] == {"p(95)<5": False}
     assert "unused" not in doc["metrics"]
+
+
+def test_metric_order_follows_k6_locale_compare():
+    """The order k6 v1.1.0 printed for these counter names (JavaScript localeCompare)."""
+    k6_order = ["_x", "a__b", "a_1", "a_b", "A_c", "a1", "a10", "a9", "aA", "ab", "aB", "Ab", "AB", "ab_", "ab1",
+                "abc", "z0", "Z1"]
+    run = Run()
+    shuffled = sorted(k6_order, key=lambda n: (len(n), n[::-1]))
+    for name in shuffled:
+        run.add(run.metric(name, MetricType.COUNTER), 1)
+    lines = _lines(render_summary(run.store, None, 1.0))
+    names = [line.split(".")[0].strip() for line in lines if ".:" in line]
+    assert names[:len(k6_order)] == k6_order
