@@ -401,3 +401,43 @@ def test_json_output_metric_lines_match_k6(tmp_path, registry):
     assert len(mine) == len(names)
     for line in mine:
         assert line == theirs[json.loads(line)["metric"]]
+
+
+# -- the periodic loop ------------------------------------------------------------------------------------
+
+def test_periodic_evaluator_aborts_once_then_final(registry):
+    import threading
+
+    from horde.thresholds import PeriodicEvaluator
+
+    th = parse_thresholds({"my_rate": [{"threshold": "rate>0.9", "abortOnFail": True, "delayAbortEval": "3s"}]},
+                          registry)
+    store = MetricStore()
+    feed(store, registry.get("my_rate"), [0])
+    clock = {"now": 1.0}
+    aborted = threading.Event()
+    errors = []
+
+    def on_abort(err):
+        errors.append(err)
+        aborted.set()
+
+    ev = PeriodicEvaluator(th, store, lambda: clock["now"], on_abort, period=0.01)
+    ev.start()
+    clock["now"] = 3.5  # past the delay: the next tick aborts
+    assert aborted.wait(10)
+    final = ev.finish()
+    assert len(errors) == 1 and errors[0].exit_code == 99 and errors[0].reason is AbortReason.THRESHOLD
+    assert "at least one has abortOnFail enabled" in str(errors[0])
+    assert final.final and final.breached == ["my_rate"] and not final.abort
+    assert ev.last is not None and ev.last.abort
+
+
+def test_periodic_evaluator_without_thresholds(registry):
+    from horde.thresholds import PeriodicEvaluator
+
+    ev = PeriodicEvaluator(parse_thresholds({}, registry), MetricStore(), lambda: 1.0, lambda err: None)
+    ev.start()
+    assert ev.finish().ok
+    with pytest.raises(ValueError):
+        PeriodicEvaluator(parse_thresholds({}, registry), MetricStore(), lambda: 1.0, lambda err: None, period=0)

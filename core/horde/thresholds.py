@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .durations import DurationError, format_duration, parse_duration_ns
 from .errors import AbortReason, ExitCode, RunError, UserError
@@ -31,6 +32,8 @@ __all__ = [
     "MetricThresholds",
     "Thresholds",
     "EvaluationResult",
+    "PeriodicEvaluator",
+    "EVALUATION_PERIOD",
     "parse_expression",
     "parse_metric_key",
     "parse_thresholds",
@@ -52,6 +55,9 @@ SUPPORTED_AGGREGATIONS: dict[MetricType, tuple[str, ...]] = {
 """Aggregation methods a threshold may use, per metric type (``p`` = any ``p(N)``)."""
 
 _log = logging.getLogger("horde.thresholds")
+
+EVALUATION_PERIOD = 2.0
+"""Seconds between threshold evaluations during a run, as in k6."""
 
 EXPECTED_RESPONSE_SUBMETRIC = "http_req_duration{expected_response:true}"
 """The sub-metric k6 always creates (when the expected_response tag is on) so the summary can show it."""
@@ -493,3 +499,58 @@ def parse_thresholds(
         if duration is not None:
             duration.add_submetric("expected_response:true", {"expected_response": "true"})
     return Thresholds(entries)
+
+
+class PeriodicEvaluator:
+    """k6's threshold loop: evaluate every ``period`` seconds on a thread, then once more at the end.
+
+    ``elapsed`` returns the test run time in seconds; ``on_abort(error)`` is
+    called (once, from the evaluator's thread) when a failed ``abortOnFail``
+    threshold asks to stop the run; ``error`` is a
+    :class:`~horde.errors.RunError` with exit code 99 and reason THRESHOLD.
+    :meth:`finish` stops the loop and returns the final evaluation; call it
+    after the last samples reached the store and before outputs are stopped.
+    """
+
+    def __init__(self, thresholds: Thresholds, store: MetricStore, elapsed: Callable[[], float],
+                 on_abort: Callable[[RunError], None], period: float = EVALUATION_PERIOD) -> None:
+        if period <= 0:
+            raise ValueError(f"threshold evaluation period should be positive but was {period}")
+        self.thresholds = thresholds
+        self.store = store
+        self.elapsed = elapsed
+        self.on_abort = on_abort
+        self.period = period
+        self.last: EvaluationResult | None = None
+        """The latest periodic result."""
+        self._stop = threading.Event()
+        self._aborted = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the loop (nothing to do when there are no thresholds)."""
+        if not self.thresholds or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="horde-thresholds", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period):
+            try:
+                result = self.thresholds.evaluate(self.store, self.elapsed(), final=False)
+            except Exception:  # pragma: no cover - a bug must not kill the run silently
+                _log.exception("Threshold evaluation failed")
+                continue
+            self.last = result
+            if result.abort and not self._aborted:
+                self._aborted = True
+                err = result.error()
+                _log.debug("%s", err)
+                self.on_abort(err)
+
+    def finish(self) -> EvaluationResult:
+        """Stop the loop and run the final evaluation (empty sinks count as zero)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        return self.thresholds.evaluate(self.store, self.elapsed(), final=True)
