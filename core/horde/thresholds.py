@@ -22,7 +22,19 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .durations import DurationError, format_duration, parse_duration_ns
 from .errors import AbortReason, ExitCode, RunError, UserError
-from .metrics import Metric, MetricRegistry, MetricStore, MetricType, Sink, Submetric, new_sink
+from .metrics import (
+    CounterSink,
+    GaugeSink,
+    Metric,
+    MetricRegistry,
+    MetricStore,
+    MetricType,
+    RateSink,
+    Sink,
+    Submetric,
+    TrendSink,
+    new_sink,
+)
 from .outputs.gofmt import go_float
 
 __all__ = [
@@ -36,6 +48,9 @@ __all__ = [
     "EVALUATION_PERIOD",
     "parse_expression",
     "parse_metric_key",
+    "selector_tags",
+    "aggregate_values",
+    "go_parse_float",
     "parse_thresholds",
     "SUPPORTED_AGGREGATIONS",
     "EXPECTED_RESPONSE_SUBMETRIC",
@@ -408,7 +423,7 @@ class Thresholds:
                             and (t.delay_abort_eval_s is None or t.delay_abort_eval_s < elapsed_s)):
                         result.abort = True
                 entry.tainted = not entry_ok
-                if not entry_ok:
+                if not entry_ok and entry.name not in result.breached:
                     result.breached.append(entry.name)
         result.breached.sort()
         return result
@@ -420,8 +435,6 @@ def aggregate_values(sink: Sink, elapsed_s: float, thresholds: Iterable[Threshol
     Missing keys are k6's "no value": a Rate without samples has no ``rate``,
     a Counter has no ``rate`` at 0 s.
     """
-    from .metrics import CounterSink, GaugeSink, RateSink, TrendSink
-
     if isinstance(sink, CounterSink):
         values = {"count": sink.count}
         if elapsed_s > 0:
