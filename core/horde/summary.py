@@ -368,9 +368,7 @@ def _render_thresholds(items: dict[str, _Item], rows: dict[str, _Row], elapsed_s
     return out
 
 
-def _render_checks(checks_sink: Sink, groups: GroupTree | None, elapsed_s: float, st: _Style) -> list[str]:
-    total = checks_sink.total if isinstance(checks_sink, RateSink) else 0
-    trues = checks_sink.trues if isinstance(checks_sink, RateSink) else 0
+def _render_checks(total: int, trues: int, groups: GroupTree | None, elapsed_s: float, st: _Style) -> list[str]:
     rows = {
         "checks_total": _Row("counter", "default",
                              {"count": total, "rate": total / elapsed_s if elapsed_s > 0 else 0.0}),
@@ -415,18 +413,18 @@ def render_summary(
     st = _Style(colors)
     with store.locked():
         items = _observed(store, thresholds)
-        rows = {n: _Row(it.type, it.contains, _values_for(it, elapsed_s, stats)) for n, it in items.items()}
-        sections: list[tuple[str, list[str]]] = []
+        rows = {n: _Row(it.type, it.contains, metric_values(it.sink, elapsed_s, stats)) for n, it in items.items()}
         threshold_lines = _render_thresholds(items, rows, elapsed_s, stats, time_unit, st)
-        checks_item = items.get("checks")
-        checks_sink = checks_item.sink if checks_item is not None else None
+        checks = items.get("checks")
+        checks_counts = (checks.sink.total, checks.sink.trues) if checks and isinstance(checks.sink, RateSink) else None
 
+    sections: list[tuple[str, list[str]]] = []
     if threshold_lines:
         sections.append(("THRESHOLDS", threshold_lines))
 
     content: list[str] = []
-    if checks_sink is not None:
-        content += _render_checks(checks_sink, groups, elapsed_s, st) + ["\n"]
+    if checks_counts is not None:
+        content += _render_checks(*checks_counts, groups, elapsed_s, st) + ["\n"]
     grouped: dict[str, dict[str, _Row]] = {s: {} for s in _SECTION_ORDER}
     for name, row in rows.items():
         section = _section_of(name)
@@ -448,10 +446,6 @@ def render_summary(
         for line in ["  █ " + st.bold(title) + " \n", *lines, "\n"]:
             text += "\n" if line == "\n" else "\n" + line
     return "\n" + text + "\n\n"
-
-
-def _values_for(item: _Item, elapsed_s: float, stats: tuple[str, ...]) -> dict[str, float]:
-    return metric_values(item.sink, elapsed_s, stats)
 
 
 # -- --summary-export ----------------------------------------------------------------------------------
