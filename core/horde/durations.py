@@ -30,6 +30,7 @@ _D = 24 * _H
 _UNITS = {"ns": _NS, "us": _US, "µs": _US, "μs": _US, "ms": _MS, "s": _S, "m": _M, "h": _H}
 _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 _MAX_NS = (1 << 63) - 1
+_EXPECTED = "expected a string such as '1m30s' or a number of milliseconds"
 
 
 class DurationError(ValueError):
@@ -115,7 +116,7 @@ def parse_duration_ns(value: str | int | float) -> int:
     Raises :class:`DurationError` with k6's message for anything else.
     """
     if isinstance(value, bool):
-        raise DurationError(f"invalid duration {value!r}: expected a string such as '1m30s' or a number of milliseconds")
+        raise DurationError(f"invalid duration {value!r}: {_EXPECTED}")
     if isinstance(value, int):
         return value * _MS
     if isinstance(value, float):

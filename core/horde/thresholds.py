@@ -16,12 +16,25 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .durations import DurationError, format_duration, parse_duration_ns
 from .errors import AbortReason, ExitCode, RunError, UserError
-from .metrics import Metric, MetricRegistry, MetricStore, MetricType, Sink, Submetric, new_sink
+from .metrics import (
+    CounterSink,
+    GaugeSink,
+    Metric,
+    MetricRegistry,
+    MetricStore,
+    MetricType,
+    RateSink,
+    Sink,
+    Submetric,
+    TrendSink,
+    new_sink,
+)
 from .outputs.gofmt import go_float
 
 __all__ = [
@@ -31,8 +44,13 @@ __all__ = [
     "MetricThresholds",
     "Thresholds",
     "EvaluationResult",
+    "PeriodicEvaluator",
+    "EVALUATION_PERIOD",
     "parse_expression",
     "parse_metric_key",
+    "selector_tags",
+    "aggregate_values",
+    "go_parse_float",
     "parse_thresholds",
     "SUPPORTED_AGGREGATIONS",
     "EXPECTED_RESPONSE_SUBMETRIC",
@@ -52,6 +70,9 @@ SUPPORTED_AGGREGATIONS: dict[MetricType, tuple[str, ...]] = {
 """Aggregation methods a threshold may use, per metric type (``p`` = any ``p(N)``)."""
 
 _log = logging.getLogger("horde.thresholds")
+
+EVALUATION_PERIOD = 2.0
+"""Seconds between threshold evaluations during a run, as in k6."""
 
 EXPECTED_RESPONSE_SUBMETRIC = "http_req_duration{expected_response:true}"
 """The sub-metric k6 always creates (when the expected_response tag is on) so the summary can show it."""
@@ -195,7 +216,8 @@ class Threshold:
 
     __slots__ = ("source", "abort_on_fail", "delay_abort_eval", "delay_abort_eval_s", "expression", "last_failed")
 
-    def __init__(self, source: str, abort_on_fail: bool = False, delay_abort_eval: str | int | float | None = None) -> None:
+    def __init__(self, source: str, abort_on_fail: bool = False,
+                 delay_abort_eval: str | int | float | None = None) -> None:
         self.source = source
         self.abort_on_fail = bool(abort_on_fail)
         self.expression = parse_expression(source)
@@ -222,12 +244,14 @@ class Threshold:
             if source is None:
                 source = ""
             if not isinstance(source, str):
-                raise ThresholdError(f"invalid threshold definition on {key}: 'threshold' must be a string, got {source!r}")
+                raise ThresholdError(
+                    f"invalid threshold definition on {key}: 'threshold' must be a string, got {source!r}")
             abort = config.get("abortOnFail", False)
             if abort is None:
                 abort = False
             if not isinstance(abort, bool):
-                raise ThresholdError(f"invalid threshold definition on {key}: 'abortOnFail' must be true or false, got {abort!r}")
+                raise ThresholdError(
+                    f"invalid threshold definition on {key}: 'abortOnFail' must be true or false, got {abort!r}")
             return cls(source, abort, config.get("delayAbortEval"))
         raise ThresholdError(
             f"invalid threshold definition on {key}: expected a string such as 'p(95)<500' or an object "
@@ -399,7 +423,7 @@ class Thresholds:
                             and (t.delay_abort_eval_s is None or t.delay_abort_eval_s < elapsed_s)):
                         result.abort = True
                 entry.tainted = not entry_ok
-                if not entry_ok:
+                if not entry_ok and entry.name not in result.breached:
                     result.breached.append(entry.name)
         result.breached.sort()
         return result
@@ -411,8 +435,6 @@ def aggregate_values(sink: Sink, elapsed_s: float, thresholds: Iterable[Threshol
     Missing keys are k6's "no value": a Rate without samples has no ``rate``,
     a Counter has no ``rate`` at 0 s.
     """
-    from .metrics import CounterSink, GaugeSink, RateSink, TrendSink
-
     if isinstance(sink, CounterSink):
         values = {"count": sink.count}
         if elapsed_s > 0:
@@ -490,3 +512,58 @@ def parse_thresholds(
         if duration is not None:
             duration.add_submetric("expected_response:true", {"expected_response": "true"})
     return Thresholds(entries)
+
+
+class PeriodicEvaluator:
+    """k6's threshold loop: evaluate every ``period`` seconds on a thread, then once more at the end.
+
+    ``elapsed`` returns the test run time in seconds; ``on_abort(error)`` is
+    called (once, from the evaluator's thread) when a failed ``abortOnFail``
+    threshold asks to stop the run; ``error`` is a
+    :class:`~horde.errors.RunError` with exit code 99 and reason THRESHOLD.
+    :meth:`finish` stops the loop and returns the final evaluation; call it
+    after the last samples reached the store and before outputs are stopped.
+    """
+
+    def __init__(self, thresholds: Thresholds, store: MetricStore, elapsed: Callable[[], float],
+                 on_abort: Callable[[RunError], None], period: float = EVALUATION_PERIOD) -> None:
+        if period <= 0:
+            raise ValueError(f"threshold evaluation period should be positive but was {period}")
+        self.thresholds = thresholds
+        self.store = store
+        self.elapsed = elapsed
+        self.on_abort = on_abort
+        self.period = period
+        self.last: EvaluationResult | None = None
+        """The latest periodic result."""
+        self._stop = threading.Event()
+        self._aborted = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the loop (nothing to do when there are no thresholds)."""
+        if not self.thresholds or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="horde-thresholds", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period):
+            try:
+                result = self.thresholds.evaluate(self.store, self.elapsed(), final=False)
+            except Exception:  # pragma: no cover - a bug must not kill the run silently
+                _log.exception("Threshold evaluation failed")
+                continue
+            self.last = result
+            if result.abort and not self._aborted:
+                self._aborted = True
+                err = result.error()
+                _log.debug("%s", err)
+                self.on_abort(err)
+
+    def finish(self) -> EvaluationResult:
+        """Stop the loop and run the final evaluation (empty sinks count as zero)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        return self.thresholds.evaluate(self.store, self.elapsed(), final=True)
