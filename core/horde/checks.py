@@ -51,6 +51,9 @@ class group(contextlib.ContextDecorator):
         self._parent = vu.group_path
         vu.group_path = f"{self._parent}::{self.name}"
         vu.retag()
+        run = getattr(vu, "run", None)
+        if run is not None:
+            run.groups.group(vu.group_path)
         self._start = time.perf_counter()
         return self
 

@@ -14,9 +14,12 @@ from typing import Any, Mapping, TextIO
 
 from .. import execution
 from ..errors import AbortReason, ExitCode, RunError, UserError
-from ..metrics import BuiltinMetrics, MetricRegistry, MetricStore, TagSet, parse_system_tags
+from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
 from ..output import Manager, OutputStopError, Params, create_output, load_registry, new_plugin_manager, resolve_out_specs
+from ..groups import GroupTree
 from ..runstatus import RunStatus
+from ..summary import dump_summary_export, parse_trend_stats, render_summary, summary_export, validate_time_unit
+from ..thresholds import PeriodicEvaluator, parse_thresholds
 from . import display
 from .executors import ScenarioRunner
 from .iteration import ScriptAbort, VUFactory
@@ -30,7 +33,6 @@ __all__ = ["RunRequest", "TestRun", "run_test"]
 
 _log = logging.getLogger("horde.run")
 
-THRESHOLD_PERIOD = 2.0
 VUS_PERIOD = 1.0
 
 
@@ -67,12 +69,12 @@ class TestRun:
         self.status = RunStatus.CREATED
         self.script_errors = 0
         self.started_at = 0.0
+        self.ended_at = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task | None = None
         self._interrupts = 0
-        from ..summary import GroupTree
-
         self.groups = GroupTree()
+        self.setup_data: Any = None
 
     # -- preparation -------------------------------------------------------
 
@@ -107,11 +109,11 @@ class TestRun:
                 raise UserError(f"function '{sc.exec}' of scenario '{sc.name}' is not defined in {req.script.name}",
                                 ExitCode.INVALID_CONFIG)
         self.thresholds = self._parse_thresholds()
+        self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
+        self.time_unit = validate_time_unit(self.options.get("summaryTimeUnit"))
         self.manager = Manager(self._create_outputs())
 
     def _parse_thresholds(self):
-        from ..thresholds import parse_thresholds
-
         raw = {} if self.options.get("noThresholds") else (self.options.get("thresholds") or {})
         return parse_thresholds(raw, self.registry, expected_response_submetric="expected_response" in self.system_tags)
 
@@ -183,34 +185,24 @@ class TestRun:
         self.script_errors += 1
         logging.getLogger("horde.script").error("%s", script_traceback(exc, self.req.script))
 
-    async def _periodic(self, factory: VUFactory, pump: Pump) -> None:
+    async def _emit_vus(self, factory: VUFactory, pump: Pump) -> None:
+        """``vus`` and ``vus_max`` every second, with the test-wide tags only."""
         b = self.builtin
-        next_vus = time.monotonic()
-        next_thr = time.monotonic() + THRESHOLD_PERIOD
-        from ..metrics import ConnectedSamples
-
         while True:
-            now = time.monotonic()
-            if now >= next_vus:
-                pump.emit(ConnectedSamples((b.vus, b.vus_max), (float(factory.active), float(factory.initialized)),
-                                           time.time_ns(), self.base_tags, None))
-                next_vus += VUS_PERIOD
-            if now >= next_thr:
-                next_thr += THRESHOLD_PERIOD
-                result = self.thresholds.evaluate(self.store, self.elapsed(), final=False)
-                if result.abort:
-                    self._abort(RunError(result.message, reason=AbortReason.THRESHOLD,
-                                         exit_code=ExitCode.THRESHOLDS_HAVE_FAILED))
-            await asyncio.sleep(max(0.0, min(next_vus, next_thr) - time.monotonic()))
+            await asyncio.sleep(VUS_PERIOD)
+            pump.emit(ConnectedSamples((b.vus, b.vus_max), (float(factory.active), float(factory.initialized)),
+                                       time.time_ns(), self.base_tags, None))
 
     def elapsed(self) -> float:
-        """Seconds since the scenarios started."""
-        return time.monotonic() - self.started_at if self.started_at else 0.0
+        """Seconds of test run time: from the scenarios' start to now, or to the end once over."""
+        if not self.started_at:
+            return 0.0
+        return (self.ended_at or time.monotonic()) - self.started_at
 
     async def _run_scenarios(self, factory: VUFactory) -> list[ScenarioRunner]:
         data = None
         if self.script.setup is not None:
-            data = await self._lifecycle("setup", self.script.setup, factory)
+            data = self.setup_data = await self._lifecycle("setup", self.script.setup, factory)
         self.started_at = time.monotonic()
         self._set_status(RunStatus.RUNNING)
         runners = [
@@ -261,7 +253,7 @@ class TestRun:
             current_vu.reset(token)
 
     async def _main_task(self, factory: VUFactory, pump: Pump) -> None:
-        periodic = asyncio.ensure_future(self._periodic(factory, pump))
+        periodic = asyncio.ensure_future(self._emit_vus(factory, pump))
         ticker = asyncio.ensure_future(pump.tick())
         progress = display.start_progress(self, factory) if not self.req.quiet else None
         try:
@@ -280,8 +272,6 @@ class TestRun:
             await asyncio.gather(periodic, ticker, *( [progress] if progress else []), return_exceptions=True)
             # one last vus/vus_max so outputs see the end state
             b = self.builtin
-            from ..metrics import ConnectedSamples
-
             pump.emit(ConnectedSamples((b.vus, b.vus_max), (float(factory.active), float(factory.initialized)),
                                        time.time_ns(), self.base_tags, None))
 
@@ -297,6 +287,8 @@ class TestRun:
         factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
                             system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self)
         pump.start()
+        evaluator = PeriodicEvaluator(self.thresholds, self.store, self.elapsed, self.abort)
+        evaluator.start()
         self._set_status(RunStatus.INITIALIZING)
         loop = _new_loop()
         self._loop = loop
@@ -315,11 +307,11 @@ class TestRun:
                     pass
             _close_loop(loop)
             pump.close()
+        self.ended_at = time.monotonic()
         elapsed = self.elapsed()
-        final = self.thresholds.evaluate(self.store, elapsed, final=True)
-        if self.error is None and final.failed:
-            self.error = RunError(final.message, reason=AbortReason.THRESHOLDS_AFTER_TEST_END,
-                                  exit_code=ExitCode.THRESHOLDS_HAVE_FAILED)
+        final = evaluator.finish()
+        if self.error is None and not final.ok:
+            self.error = final.error()
         self._set_status(self.error.run_status if self.error else RunStatus.FINISHED)
         stop_error: OutputStopError | None = None
         try:
@@ -338,22 +330,17 @@ class TestRun:
         return ExitCode.OK
 
     def _report(self, final: Any, elapsed: float) -> None:
-        from ..summary import render_summary, summary_export
-        import json
-
         req = self.req
-        no_summary = req.no_summary or bool(self.options.get("noSummary"))
+        if req.no_summary or self.options.get("noSummary"):
+            return
         export = req.summary_export or self.options.get("summaryExport")
-        trend_stats = self.options.get("summaryTrendStats")
-        if export and not no_summary:
-            data = summary_export(self.store, self.thresholds, self.groups, elapsed, registry=self.registry,
-                                  trend_stats=trend_stats)
-            Path(export).write_text(json.dumps(data, indent=2))
-        if not no_summary:
-            text = render_summary(self.store, self.thresholds, self.groups, elapsed, registry=self.registry,
-                                  trend_stats=trend_stats, runners=getattr(self, "runners", []))
-            req.stdout.write(text)
-            req.stdout.flush()
+        if export:
+            doc = summary_export(self.store, self.thresholds, self.groups, elapsed, trend_stats=self.trend_stats,
+                                 setup_data=self.setup_data, has_setup_data=self.script.setup is not None)
+            Path(export).write_text(dump_summary_export(doc))
+        req.stdout.write(render_summary(self.store, self.thresholds, elapsed, self.groups,
+                                        trend_stats=self.trend_stats, time_unit=self.time_unit))
+        req.stdout.flush()
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
