@@ -124,12 +124,14 @@ def expected_statuses(*specs: int | range | tuple | Mapping) -> ExpectedStatuses
     return ExpectedStatuses(*specs)
 
 
-def set_response_callback(callback: Callable[[int], bool] | None) -> None:
+def set_response_callback(callback: Callable[[int], bool] | None) -> Callable[[int], bool] | None:
     """Set the process-wide response callback deciding ``http_req_failed`` and ``expected_response``.
 
     ``None`` stops emitting ``http_req_failed`` (and the ``expected_response``
-    tag), as k6's ``http.setResponseCallback(null)``.
+    tag), as k6's ``http.setResponseCallback(null)``. Returns the previous callback.
     """
     if callback is not None and not callable(callback):
         raise TypeError("the response callback must be callable or None (see http.expected_statuses)")
+    previous = _client_mod.default_response_callback
     _client_mod.default_response_callback = callback
+    return previous

@@ -122,7 +122,7 @@ def classify_tls_error(e: BaseException) -> tuple[str, int]:
     """(message, code) for a TLS failure."""
     if isinstance(e, ssl.SSLCertVerificationError):
         vc = getattr(e, "verify_code", None)
-        if vc == 62:  # X509_V_ERR_HOSTNAME_MISMATCH
+        if vc in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
             return MSG_X509_HOSTNAME, TLS_HOSTNAME
         if vc in (2, 18, 19, 20, 21):  # issuer unknown / self-signed
             return MSG_X509_UNKNOWN_AUTHORITY, TLS_UNKNOWN_AUTHORITY
