@@ -132,6 +132,7 @@ class _Conn(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
+            # a 101 answer was returned as is (as Go's client does); whatever follows is not HTTP/1.1
             self._fail(TransportError("the server switched protocols (HTTP upgrade); horde's HTTP/1.1 transport "
                                       "does not support upgrades", errors.DEFAULT))
         except httptools.HttpParserError as e:
@@ -167,10 +168,16 @@ class _Conn(asyncio.Protocol):
         return True
 
     def _finish(self, keep_alive: bool) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:  # an interim response: the real one follows
+            self.headers = []
+            self.reason = b""
+            self.headers_done = False
+            return
         self.complete = True
         self.t_end = _perf()
-        self.keep_alive = keep_alive
-        self.status = self.parser.get_status_code()
+        self.keep_alive = keep_alive and status != 101  # after 101 the connection is not HTTP any more
+        self.status = status
         w = self.waiter
         if w is not None and not w.done():
             w.set_result(None)
@@ -221,7 +228,7 @@ class _Conn(asyncio.Protocol):
             t_sent = _perf()
             await fut
         except _ConnLost as e:
-            if reused and e.nrecv == 0:
+            if reused and e.nrecv == 0 and _replayable(req):
                 raise _Stale() from None
             msg, code = errors.classify_io_error(e.exc)
             raise TransportError(msg, code, timings=self._partial(pre, t_ready, t_sent),
@@ -265,6 +272,16 @@ class _Conn(asyncio.Protocol):
                 self.tr.close()
             except RuntimeError:  # its event loop is already closed
                 pass
+
+
+def _replayable(req: RawRequest) -> bool:
+    """Whether a request may be re-sent on a new connection after a pooled one died (Go's rule)."""
+    if req.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+        return True
+    for k, _ in req.headers:
+        if k.lower() in ("idempotency-key", "x-idempotency-key"):
+            return True
+    return False
 
 
 _PROTO = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "0.9": "HTTP/0.9"}
