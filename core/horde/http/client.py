@@ -185,7 +185,10 @@ class Client:
             payload, ctype = _encode_body(data)
         else:
             payload, ctype = _encode_body(body)
-        timeout_s = 60.0 if timeout is None else parse_timeout(timeout)
+        if timeout.__class__ is float and timeout > 0:
+            timeout_s = timeout
+        else:
+            timeout_s = 60.0 if timeout is None else parse_timeout(timeout)
         deadline = t_begin + timeout_s
         left = self.max_redirects if redirects is None else int(redirects)
 
@@ -285,13 +288,12 @@ class Client:
 
     def _headers(self, t: Target, method: str, payload: bytes | None, ctype: str | None,
                  user: dict[str, str] | None, cookies: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-        h = [("Host", t.host_header)]
         jar = self.jar
         if user is None:
-            h.append(("User-Agent", self.user_agent))
-            h.append(("Accept-Encoding", "gzip, deflate"))
+            h = [("Host", t.host_header), ("User-Agent", self.user_agent), ("Accept-Encoding", "gzip, deflate")]
             has_cookie = has_ctype = False
         else:
+            h = [("Host", t.host_header)]
             lower = {k.lower(): k for k in user}
             if "host" in lower:
                 h[0] = ("Host", str(user[lower["host"]]))
@@ -305,7 +307,7 @@ class Client:
                     h.append((k, str(v)))
             has_cookie = "cookie" in lower
             has_ctype = "content-type" in lower
-        if not has_cookie and (cookies or len(jar)):
+        if not has_cookie and (cookies or jar._cookies):
             value = self._cookie_header(t, cookies)
             if value:
                 h.append(("Cookie", value))

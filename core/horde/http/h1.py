@@ -395,6 +395,11 @@ class H1Transport:
         ent = self._dns.get((host, port))
         if ent is not None and ent[0] > now:
             return ent[1], ent[2]
+        literal = _ip_literal(host)
+        if literal is not None:  # no resolver round trip for an IP address
+            fam, sa = literal, ((host, port) if literal == socket.AF_INET else (host, port, 0, 0))
+            self._dns[(host, port)] = (float("inf"), fam, sa)
+            return fam, sa
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         if not infos:
             raise socket.gaierror(socket.EAI_NONAME, "no such host")
@@ -453,6 +458,17 @@ class H1Transport:
     def open_connections(self) -> int:
         """How many connections are open (idle or busy)."""
         return len(self._all)
+
+
+def _ip_literal(host: str) -> int | None:
+    """AF_INET or AF_INET6 when ``host`` is an IP address, else None."""
+    for fam in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(fam, host)
+        except OSError:
+            continue
+        return fam
+    return None
 
 
 def _dial_timings(t0: float, t_cs: float, t_ce: float, now: float) -> tuple:
