@@ -14,8 +14,9 @@ class CertToolMissing(RuntimeError):
     """Neither the ``openssl`` CLI nor the ``cryptography`` package is available."""
 
 
-def make_self_signed_cert(directory: str, name: str = "target") -> tuple[str, str]:
-    """Write a self-signed certificate for 127.0.0.1/localhost into ``directory``.
+def make_self_signed_cert(directory: str, name: str = "target",
+                          hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> tuple[str, str]:
+    """Write a self-signed certificate for ``hosts`` (IPs or DNS names) into ``directory``.
 
     Returns ``(cert_file, key_file)`` (PEM). The certificate is its own CA, so
     clients trust it by loading ``cert_file`` as a CA file. Uses the
@@ -25,23 +26,33 @@ def make_self_signed_cert(directory: str, name: str = "target") -> tuple[str, st
     cert = os.path.join(directory, f"{name}.crt")
     key = os.path.join(directory, f"{name}.key")
     openssl = shutil.which("openssl")
+    san = ",".join(f"IP:{h}" if _is_ip(h) else f"DNS:{h}" for h in hosts)
     if openssl:
         subprocess.run(
             [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-days", "7", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert,
-             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             "-nodes", "-days", "7", "-subj", f"/CN={hosts[0]}", "-keyout", key, "-out", cert,
+             "-addext", f"subjectAltName={san}",
              "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,digitalSignature,keyCertSign"],
             check=True, capture_output=True, timeout=30)
         return cert, key
     try:
-        _with_cryptography(cert, key)
+        _with_cryptography(cert, key, hosts)
     except ImportError:
         raise CertToolMissing("making a test certificate needs the openssl CLI or the cryptography package") from None
     return cert, key
 
 
-def _with_cryptography(cert_path: str, key_path: str) -> None:
+def _is_ip(host: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _with_cryptography(cert_path: str, key_path: str, hosts: tuple[str, ...]) -> None:
     import ipaddress
 
     from cryptography import x509
@@ -50,7 +61,7 @@ def _with_cryptography(cert_path: str, key_path: str) -> None:
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -59,7 +70,8 @@ def _with_cryptography(cert_path: str, key_path: str) -> None:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=7))
         .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
+            [x509.IPAddress(ipaddress.ip_address(h)) if _is_ip(h) else x509.DNSName(h) for h in hosts]),
+            critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
                                      key_encipherment=False, data_encipherment=False, key_agreement=False,
