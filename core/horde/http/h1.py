@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import functools
 import ssl
 import time
 from typing import Any
@@ -30,11 +31,13 @@ _TLS_NAMES = {"TLSv1.3": "tls1.3", "TLSv1.2": "tls1.2", "TLSv1.1": "tls1.1", "TL
 _BIG_BODY = 64 * 1024
 
 
+@functools.lru_cache(maxsize=16)
 def default_ssl_context(*, insecure_skip_verify: bool = False, ca_file: str | None = None) -> ssl.SSLContext:
-    """A client TLS context offering only HTTP/1.1 in ALPN.
+    """A client TLS context offering only HTTP/1.1 in ALPN, shared by every VU with the same settings.
 
     ``insecure_skip_verify`` turns certificate and host name checks off (k6's
     ``insecureSkipTLSVerify``); ``ca_file`` adds a PEM file of trusted CAs.
+    Loading the system CAs costs ~50 ms, so contexts are made once per process.
     """
     ctx = ssl.create_default_context()
     if ca_file:
