@@ -7,9 +7,11 @@ import is recorded as broken and breaks nothing that does not use it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
+import sys
 from typing import Any, Callable, Iterable, Mapping
 
 import importlib_metadata
@@ -69,11 +71,13 @@ class OutputPlugin:
         """Import and return the factory; raise :class:`OutputLoadError` (one line) if it cannot be."""
         if self._factory is None and self._error is None:
             try:
-                factory = self._loader()
+                # what a plugin prints while importing goes to stderr: stdout may carry data (--json, json=-)
+                with contextlib.redirect_stdout(sys.stderr):
+                    factory = self._loader()
                 if not callable(factory):
                     raise TypeError(f"{self.target} is not callable")
                 self._factory = factory
-            except Exception as exc:  # any import-time failure makes the plugin broken
+            except (Exception, SystemExit) as exc:  # any import-time failure makes the plugin broken
                 self._error = OutputLoadError(
                     f"output '{self.name}' from {self.provider} is broken: cannot load {self.target}: "
                     f"{describe_exception(exc)}"
