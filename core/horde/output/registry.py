@@ -125,7 +125,7 @@ class OutputRegistry:
         return self._add(OutputPlugin(name, provider, target, lambda: factory))
 
     def _add(self, plugin: OutputPlugin) -> OutputPlugin:
-        if not isinstance(plugin.name, str) or not _NAME_RE.fullmatch(plugin.name):
+        if not _valid_name(plugin.name):
             raise OutputLoadError(f"invalid output name {plugin.name!r} from {plugin.provider}")
         existing = self._plugins.get(plugin.name)
         if existing is not None:
@@ -138,7 +138,12 @@ class OutputRegistry:
     def register_entry_point(self, ep: "importlib_metadata.EntryPoint", *, builtin: bool = False) -> OutputPlugin:
         """Register an entry point of group ``horde.outputs`` without importing it."""
         dist = ep.dist
-        provider = Provider(dist.name if dist else ep.module, dist.version if dist else None, builtin)
+        provider = Provider(dist.name if dist else ep.value, dist.version if dist else None, builtin)
+        if not _valid_name(ep.name):
+            # an installed distribution's mistake: listed as broken, it must not break discovery
+            plugin = OutputPlugin(ep.name, provider, ep.value, _refuse(f"invalid output name {ep.name!r}"))
+            self._plugins.setdefault(ep.name, plugin)
+            return plugin
         return self._add(OutputPlugin(ep.name, provider, ep.value, ep.load))
 
     def get(self, name: str) -> OutputPlugin:
@@ -158,6 +163,17 @@ class OutputRegistry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._plugins
+
+
+def _valid_name(name: object) -> bool:
+    return isinstance(name, str) and _NAME_RE.fullmatch(name) is not None
+
+
+def _refuse(reason: str) -> Callable[[], Any]:
+    def load() -> Any:
+        raise ValueError(reason)
+
+    return load
 
 
 def _horde_provider() -> Provider:
