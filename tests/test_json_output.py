@@ -130,9 +130,9 @@ def test_description_names_the_file(tmp_path):
     assert JsonOutput(Params("json", "results.json")).description() == "json (results.json)"
 
 
-def _point_lines(containers, **params):
+def _point_lines(containers):
     stdout = io.StringIO()
-    _run(JsonOutput(Params("json", "-", stdout=stdout, **params)), containers)
+    _run(JsonOutput(Params("json", "-", stdout=stdout)), containers)
     return stdout.getvalue().splitlines()
 
 
