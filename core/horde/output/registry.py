@@ -203,8 +203,9 @@ def load_registry(environ: Mapping[str, str] | None = None, *, only: Iterable[st
     wanted: set[str] | None = None
     if env.get("HORDE_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() in ("1", "true", "yes", "on"):
         wanted = {n.strip() for n in env.get("HORDE_PLUGINS", "").split(",") if n.strip()} | set(only)
+        wanted |= {Provider(n).key for n in wanted}  # distribution names in any spelling
     for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if wanted is not None and ep.name not in wanted and (ep.dist is None or ep.dist.name not in wanted):
+        if wanted is not None and ep.name not in wanted and (ep.dist is None or Provider(ep.dist.name).key not in wanted):
             continue
         registry.register_entry_point(ep)
     return registry
