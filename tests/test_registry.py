@@ -139,6 +139,8 @@ def test_autoload_disabled_loads_only_builtins_and_named_plugins(plugin_path):
     assert reg.names() == ["json", "one", "two"]
     assert reg.get("one").provider.distribution == "horde-out-three"
     assert load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1"}, only=["two"]).names() == ["json", "two"]
+    spelled = load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "true", "HORDE_PLUGINS": "Horde_Out.Three"})
+    assert spelled.names() == ["json", "one"]
     with pytest.raises(DuplicateOutputError):
         load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "0"})
 
