@@ -8,6 +8,7 @@ installs into a fresh virtualenv (see ``test_distributions.py``).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +48,22 @@ def plugin_path(tmp_path, monkeypatch):
 @pytest.fixture
 def horde_env(monkeypatch):
     """A clean environment for registry discovery: no HORDE_* variable from the caller."""
-    for key in list(__import__("os").environ):
+    for key in list(os.environ):
         if key.startswith("HORDE_"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def site(tmp_path):
+    """``site(*dists)``: a new directory holding installed ``dists``, for a subprocess's PYTHONPATH."""
+    n = [0]
+
+    def make(*dists):
+        n[0] += 1
+        d = tmp_path / f"pythonpath{n[0]}"
+        d.mkdir()
+        for dist in dists:
+            write_dist_info(d, dist)
+        return d
+
+    return make

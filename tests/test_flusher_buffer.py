@@ -100,17 +100,17 @@ def test_flusher_ticks_on_one_thread_and_never_overlaps():
 def test_stop_makes_one_final_flush_and_waits_for_it():
     buf = SampleBuffer()
     flushed = []
-    started = threading.Event()
 
     def flush():
         flushed.extend(buf.take())
 
     # a period far longer than the test: only the final flush can move the samples
     f = PeriodicFlusher(3600, flush)
+    assert f.running
     buf.add([_s(1), _s(2)])
     f.stop()
     assert [s.value for s in flushed] == [1, 2]
-    assert not started.is_set()
+    assert not f.running
 
 
 def test_stop_is_idempotent_with_a_single_final_flush():

@@ -139,6 +139,8 @@ def test_autoload_disabled_loads_only_builtins_and_named_plugins(plugin_path):
     assert reg.names() == ["json", "one", "two"]
     assert reg.get("one").provider.distribution == "horde-out-three"
     assert load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1"}, only=["two"]).names() == ["json", "two"]
+    spelled = load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "true", "HORDE_PLUGINS": "Horde_Out.Three"})
+    assert spelled.names() == ["json", "one"]
     with pytest.raises(DuplicateOutputError):
         load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "0"})
 
@@ -190,3 +192,48 @@ def test_module_level_register_extension_uses_the_process_registry(monkeypatch):
     assert "json" in registry_mod.default_registry()
     with pytest.raises(DuplicateOutputError, match="json"):
         registry_mod.register_extension("json", _Factory, provider=Provider("y", "1"))
+
+
+def test_entry_point_with_invalid_name_is_broken_not_fatal(plugin_path):
+    plugin_path(simple_dist("horde-out-spacey", "1", {"bad name": "GoodOutput"}, good_module()),
+                simple_dist("horde-out-fine2", "1", {"fine2": "GoodOutput"}, good_module()))
+    reg = load_registry({})
+    assert "fine2" in reg.names()
+    listing = {p["name"]: p for p in describe_plugins(reg)["plugins"]}
+    assert listing["bad name"]["status"] == "broken"
+    assert "invalid output name 'bad name'" in listing["bad name"]["error"]
+    assert listing["fine2"]["status"] == "ok"
+
+
+def test_entry_point_to_a_module_is_broken_because_not_callable(plugin_path):
+    dist = simple_dist("horde-out-modonly", "1", {}, good_module())
+    dist.outputs = {"modonly": "horde_out_modonly"}
+    plugin_path(dist)
+    reason = load_registry({}).get("modonly").broken
+    assert "is not callable" in reason
+
+
+def test_hooks_are_listed_for_classes_and_annotated_factories():
+    reg = OutputRegistry()
+    reg.register_extension("cls", G, provider=Provider("d1", "1"))
+    reg.register_extension("annotated", annotated, provider=Provider("d2", "1"))
+    reg.register_extension("bare", bare, provider=Provider("d3", "1"))
+    listing = {p["name"]: p for p in describe_plugins(reg)["plugins"]}
+    hooks = ["description", "start", "add_samples", "stop"]
+    assert listing["cls"]["hooks"] == hooks and listing["annotated"]["hooks"] == hooks
+    assert listing["bare"]["hooks"] is None and listing["bare"]["status"] == "ok"
+    assert listing["cls"]["description"] == "G doc." and listing["annotated"]["description"] == "Make a G."
+
+
+_ns: dict = {}
+exec(compile(good_module(cls="G", doc="G doc.", label="g"), "<g>", "exec"), _ns)
+G = _ns["G"]
+
+
+def annotated(params) -> G:  # a string under ``from __future__ import annotations``
+    """Make a G."""
+    return G(params)
+
+
+def bare(params):
+    return G(params)
