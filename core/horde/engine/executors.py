@@ -8,7 +8,7 @@ import math
 import time
 from typing import Any, Awaitable, Callable, Iterator
 
-from .iteration import VUFactory, run_iteration
+from .iteration import ScriptAbort, VUFactory, run_iteration
 from .scenarios import Scenario, Stage
 from .vu import VUState
 
@@ -19,12 +19,14 @@ class ScenarioRunner:
     """Runs one scenario with its executor; ``stopping`` ends it early (no new iterations)."""
 
     def __init__(self, scenario: Scenario, factory: VUFactory, fn: Callable[..., Awaitable[Any]], data: Any,
-                 on_error: Callable[[BaseException], None]) -> None:
+                 on_error: Callable[[BaseException], None],
+                 on_abort: Callable[[BaseException], None] | None = None) -> None:
         self.scenario = scenario
         self.factory = factory
         self.fn = fn
         self.data = data
         self.on_error = on_error
+        self.on_abort = on_abort
         self.stopping = False
         self.started_iterations = 0
         self.completed_iterations = 0
@@ -40,7 +42,14 @@ class ScenarioRunner:
 
     async def _iterate(self, vu: VUState) -> bool:
         self.started_iterations += 1
-        done = await run_iteration(vu, self.fn, self.data, self.on_error)
+        try:
+            done = await run_iteration(vu, self.fn, self.data, self.on_error)
+        except ScriptAbort as exc:
+            self.stopping = True
+            if self.on_abort is None:
+                raise
+            self.on_abort(exc)
+            return False
         if done:
             self.completed_iterations += 1
         return done

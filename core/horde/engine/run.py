@@ -206,7 +206,8 @@ class TestRun:
         self.started_at = time.monotonic()
         self._set_status(RunStatus.RUNNING)
         runners = [
-            ScenarioRunner(sc, factory, prepare_call(self.script.function(sc.exec), None), data, self._on_script_error)
+            ScenarioRunner(sc, factory, prepare_call(self.script.function(sc.exec), None), data, self._on_script_error,
+                           self._on_script_abort)
             for sc in self.scenarios
         ]
         self.runners = runners
@@ -231,7 +232,11 @@ class TestRun:
             elif isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
                 raise r
 
-    def _abort_by_script(self, exc: ScriptAbort) -> None:
+    def _on_script_abort(self, exc: BaseException) -> None:
+        self._abort_by_script(exc)
+        self._abort(self.error)
+
+    def _abort_by_script(self, exc: BaseException) -> None:
         if self.error is None:
             self.error = RunError(f"test aborted: {exc}", reason=AbortReason.SCRIPT_ABORT, exit_code=ExitCode.SCRIPT_ABORTED)
 
