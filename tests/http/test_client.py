@@ -134,7 +134,7 @@ def test_redirect_limit_returns_the_redirect(run, vu, target):
 
 
 def test_redirect_max_redirects_option(run, target):
-    from conftest import VU
+    from httpvu import VU
     v = VU(options={"max_redirects": 1})
     assert run(v, lambda: http.get(target.url + "/redirect/2")).status == 302
 
@@ -248,7 +248,7 @@ def test_server_closed_idle_connection_is_replaced(run, vu, target):
 
 
 def test_no_connection_reuse_option(run, target):
-    from conftest import VU
+    from httpvu import VU
     v = VU(options={"noConnectionReuse": True})
     before = target.connections
     run(v, lambda: _twice(target.url + "/"))
@@ -279,7 +279,7 @@ def test_batch(run, vu, target):
 
 
 def test_batch_dict_and_per_host_limit(run, target):
-    from conftest import VU
+    from httpvu import VU
     v = VU(options={"batch_per_host": 2})
     before = target.connections
     res = run(v, lambda: http.batch({f"r{i}": target.url + "/delay/50" for i in range(4)}))
@@ -301,7 +301,7 @@ def test_invalid_url_raises(run, vu):
 
 
 def test_throw_option(run, target):
-    from conftest import VU
+    from httpvu import VU
     v = VU(options={"throw": True})
     with pytest.raises(http.HTTPRequestError) as ei:
         run(v, lambda: http.get(f"http://127.0.0.1:{free_port()}/"))
