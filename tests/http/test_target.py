@@ -196,3 +196,4 @@ def test_module_cli():
     finally:
         proc.terminate()
         proc.wait(10)
+        proc.stdout.close()

@@ -273,6 +273,14 @@ class _Conn(asyncio.Protocol):
             except RuntimeError:  # its event loop is already closed
                 pass
 
+    def abort(self) -> None:
+        self.closed = True
+        if self.tr is not None:
+            try:
+                self.tr.abort()
+            except RuntimeError:
+                pass
+
 
 def _replayable(req: RawRequest) -> bool:
     """Whether a request may be re-sent on a new connection after a pooled one died (Go's rule)."""
@@ -449,9 +457,9 @@ class H1Transport:
         return conn, t_tls, pre
 
     def close(self) -> None:
-        """Close every connection, idle or busy."""
+        """Close every connection, idle or busy, at once (no TLS close_notify exchange)."""
         for c in list(self._all):
-            c.close()
+            c.abort()
         self._idle.clear()
 
     @property
