@@ -323,3 +323,16 @@ def test_outside_vu_is_an_error():
     import asyncio
     with pytest.raises(RuntimeError, match="VU code"):
         asyncio.run(http.get("http://127.0.0.1:1/"))
+
+
+def test_redirect_to_other_host_drops_credentials(run, vu, target):
+    other = target.url.replace("127.0.0.1", "localhost")  # same server, another host name
+
+    async def go():
+        return await http.get(target.url + "/redirect-to", params={"url": other + "/echo"},
+                              headers={"Authorization": "Bearer x", "X-Keep": "1"}, cookies={"c": "1"})
+    res = run(vu, go)
+    sent = res.json()["headers"]
+    assert res.url == other + "/echo"
+    assert sent["X-Keep"] == "1"
+    assert "Authorization" not in sent and "Cookie" not in sent
