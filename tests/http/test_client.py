@@ -336,3 +336,25 @@ def test_redirect_to_other_host_drops_credentials(run, vu, target):
     assert res.url == other + "/echo"
     assert sent["X-Keep"] == "1"
     assert "Authorization" not in sent and "Cookie" not in sent
+
+
+def test_cancelled_request_closes_its_connection(run, vu, target):
+    import asyncio
+
+    async def go():
+        task = asyncio.ensure_future(http.get(target.url + "/delay/5000"))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        transport = http.client().transport
+        await asyncio.sleep(0.01)
+        open_after = transport.open_connections
+        res = await http.get(target.url + "/")
+        return open_after, res
+    open_after, res = run(vu, go)
+    assert open_after == 0
+    assert res.status == 200
+    assert len(vu.samples) == 1  # the cancelled request emitted nothing
