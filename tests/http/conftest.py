@@ -4,22 +4,12 @@ import importlib.util
 import pytest
 
 from horde import http
-from horde.engine.vu import VUState, current_vu
-from horde.metrics import DEFAULT_SYSTEM_TAGS, BuiltinMetrics, MetricRegistry, TagSet
+from horde.engine.vu import current_vu
 from horde.testing.fixtures import target, tls_target  # noqa: F401
 
+from httpvu import VU
+
 HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
-
-
-class VU:
-    """A VUState whose emitted containers land in ``.samples``."""
-
-    def __init__(self, system_tags=DEFAULT_SYSTEM_TAGS, tags=None, options=None):
-        self.samples = []
-        self.builtin = BuiltinMetrics(MetricRegistry())
-        self.state = VUState(1, builtin=self.builtin, emit=self.samples.append, system_tags=system_tags,
-                             base_tags=TagSet.of(tags or {}), options=options)
-        self.state.iteration = 0
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])

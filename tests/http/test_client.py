@@ -134,7 +134,7 @@ def test_redirect_limit_returns_the_redirect(run, vu, target):
 
 
 def test_redirect_max_redirects_option(run, target):
-    from conftest import VU
+    from httpvu import VU
     v = VU(options={"max_redirects": 1})
     assert run(v, lambda: http.get(target.url + "/redirect/2")).status == 302
 
@@ -248,7 +248,7 @@ def test_server_closed_idle_connection_is_replaced(run, vu, target):
 
 
 def test_no_connection_reuse_option(run, target):
-    from conftest import VU
+    from httpvu import VU
     v = VU(options={"noConnectionReuse": True})
     before = target.connections
     run(v, lambda: _twice(target.url + "/"))
@@ -279,7 +279,7 @@ def test_batch(run, vu, target):
 
 
 def test_batch_dict_and_per_host_limit(run, target):
-    from conftest import VU
+    from httpvu import VU
     v = VU(options={"batch_per_host": 2})
     before = target.connections
     res = run(v, lambda: http.batch({f"r{i}": target.url + "/delay/50" for i in range(4)}))
@@ -301,7 +301,7 @@ def test_invalid_url_raises(run, vu):
 
 
 def test_throw_option(run, target):
-    from conftest import VU
+    from httpvu import VU
     v = VU(options={"throw": True})
     with pytest.raises(http.HTTPRequestError) as ei:
         run(v, lambda: http.get(f"http://127.0.0.1:{free_port()}/"))
@@ -323,3 +323,38 @@ def test_outside_vu_is_an_error():
     import asyncio
     with pytest.raises(RuntimeError, match="VU code"):
         asyncio.run(http.get("http://127.0.0.1:1/"))
+
+
+def test_redirect_to_other_host_drops_credentials(run, vu, target):
+    other = target.url.replace("127.0.0.1", "localhost")  # same server, another host name
+
+    async def go():
+        return await http.get(target.url + "/redirect-to", params={"url": other + "/echo"},
+                              headers={"Authorization": "Bearer x", "X-Keep": "1"}, cookies={"c": "1"})
+    res = run(vu, go)
+    sent = res.json()["headers"]
+    assert res.url == other + "/echo"
+    assert sent["X-Keep"] == "1"
+    assert "Authorization" not in sent and "Cookie" not in sent
+
+
+def test_cancelled_request_closes_its_connection(run, vu, target):
+    import asyncio
+
+    async def go():
+        task = asyncio.ensure_future(http.get(target.url + "/delay/5000"))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        transport = http.client().transport
+        await asyncio.sleep(0.01)
+        open_after = transport.open_connections
+        res = await http.get(target.url + "/")
+        return open_after, res
+    open_after, res = run(vu, go)
+    assert open_after == 0
+    assert res.status == 200
+    assert len(vu.samples) == 1  # the cancelled request emitted nothing

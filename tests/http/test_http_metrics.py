@@ -8,7 +8,7 @@ import pytest
 from horde import http
 from horde.metrics import parse_system_tags
 
-from conftest import VU
+from httpvu import VU
 
 FIXTURE = Path("/work/shared/fixtures/k6/sample.json")
 K6_ORDER = ["http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting",

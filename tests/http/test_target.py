@@ -180,19 +180,35 @@ def test_stop_is_idempotent_and_frees_port():
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
-def test_module_cli():
+@pytest.mark.parametrize("tls", [False, True])
+def test_module_cli(tls, tls_target):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "horde.target", "--port", str(port)],
-                            stdout=subprocess.PIPE, text=True)
+    args = [sys.executable, "-m", "horde.target", "--port", str(port)]
+    if tls:
+        args += ["--tls-cert", tls_target.cert_file, "--tls-key", tls_target.cert_file[:-4] + ".key"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
-        assert line.strip() == f"horde target listening on http://127.0.0.1:{port}"
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        scheme = "https" if tls else "http"
+        assert line.strip() == f"horde target listening on {scheme}://127.0.0.1:{port}"
+        if tls:
+            ctx = ssl.create_default_context(cafile=tls_target.cert_file)
+            c = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ctx)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         c.request("GET", "/json")
         assert c.getresponse().status == 200
         c.close()
     finally:
         proc.terminate()
         proc.wait(10)
+        proc.stdout.close()
+
+
+def test_module_cli_port_in_use(target):
+    proc = subprocess.run([sys.executable, "-m", "horde.target", "--port", str(target.port)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"error: cannot listen on 127.0.0.1:{target.port}")

@@ -4,7 +4,7 @@ from horde import http
 from horde.target import start_target
 from horde.testing import make_self_signed_cert
 
-from conftest import VU
+from httpvu import VU
 
 
 def test_trusted_ca_file(run, tls_target):

@@ -99,6 +99,7 @@ def test_decode_errors():
 def test_error_mapping():
     assert errors.classify_dial_error(ConnectionRefusedError(111, "refused")) == ("dial: connection refused", 1212)
     assert errors.classify_dial_error(TimeoutError())[1] == 1211
+    assert errors.classify_dial_error(ConnectionResetError(104, "reset"))[1] == 1220
     assert errors.classify_io_error(None) == ("EOF", 1000)
     assert errors.classify_io_error(ConnectionResetError(104, "reset")) == ("read: connection reset by peer", 1220)
     assert errors.classify_io_error(BrokenPipeError(32, "pipe"))[1] == 1201

@@ -274,9 +274,11 @@ class Client:
                         if hdrs_user:
                             hdrs_user = {k: v for k, v in hdrs_user.items()
                                          if k.lower() not in ("content-type", "content-length")}
-                    if (nt.host, nt.port) != (t.host, t.port) and hdrs_user:
-                        hdrs_user = {k: v for k, v in hdrs_user.items()
-                                     if k.lower() not in ("authorization", "cookie")}
+                    if (nt.host, nt.port) != (t.host, t.port):  # credentials stay with their host
+                        cookies = None
+                        if hdrs_user:
+                            hdrs_user = {k: v for k, v in hdrs_user.items()
+                                         if k.lower() not in ("authorization", "cookie")}
                     t = nt
                     continue
 

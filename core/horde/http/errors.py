@@ -111,6 +111,8 @@ def classify_dial_error(e: BaseException, addr: str = "") -> tuple[str, int]:
         return f"lookup: {e.strerror or e}", DNS
     if isinstance(e, ConnectionRefusedError):
         return MSG_DIAL_REFUSED, TCP_DIAL_REFUSED
+    if isinstance(e, ConnectionResetError):  # e.g. during the TLS handshake
+        return "read: connection reset by peer", TCP_RESET_BY_PEER
     if isinstance(e, (TimeoutError, socket.timeout)) or getattr(e, "errno", None) == errno.ETIMEDOUT:
         return MSG_DIAL_TIMEOUT, TCP_DIAL_TIMEOUT
     if isinstance(e, OSError) and e.errno is not None:

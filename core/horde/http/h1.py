@@ -243,15 +243,19 @@ class _Conn(asyncio.Protocol):
             e.timings = self._partial(pre, t_ready, t_sent)
             e.bytes_sent, e.bytes_received = sent, self.nrecv
             raise
+        except asyncio.CancelledError:  # the VU was stopped mid-request: the connection is unusable
+            self.abort()
+            raise
         finally:
             timer.cancel()
             self.waiter = None
         t_first = self.t_first
-        timings = (pre[0], pre[1], pre[2], (t_sent - t_ready) * 1000.0, (t_first - t_sent) * 1000.0,
-                   (self.t_end - t_first) * 1000.0)
+        # an early answer (before a large body was flushed) must not make waiting negative
+        waiting = (t_first - t_sent) * 1000.0 if t_first > t_sent else 0.0
+        timings = (pre[0], pre[1], pre[2], (t_sent - t_ready) * 1000.0, waiting, (self.t_end - t_first) * 1000.0)
         b = self.body
-        res = RawResponse(self.status, self.reason.decode("latin-1"), _PROTO.get(self.parser.get_http_version(), "HTTP/1.1"),
-                          self.headers, b[0] if len(b) == 1 else b"".join(b), timings, self.tls_version, sent,
+        res = RawResponse(self.status, self.reason.decode("latin-1"),
+                          _PROTO.get(self.parser.get_http_version(), "HTTP/1.1"), self.headers, b[0] if len(b) == 1 else b"".join(b), timings, self.tls_version, sent,
                           self.nrecv, self.remote_ip, self.remote_port)
         if self.keep_alive and not self.closed:
             self.owner._release(self)
@@ -274,6 +278,14 @@ class _Conn(asyncio.Protocol):
             try:
                 self.tr.close()
             except RuntimeError:  # its event loop is already closed
+                pass
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.tr is not None:
+            try:
+                self.tr.abort()
+            except RuntimeError:
                 pass
 
 
@@ -445,6 +457,10 @@ class H1Transport:
             now = _perf()
             msg, code = errors.classify_dial_error(e, addr)
             raise TransportError(msg, code, timings=_dial_timings(t0, t_cs, t_ce, now)) from None
+        except asyncio.CancelledError:
+            if sock is not None:
+                sock.close()
+            raise
         if tls:
             pre = ((t_cs - t0) * 1000.0, (t_ce - t_cs) * 1000.0, (t_tls - t_ce) * 1000.0)
         else:
@@ -452,9 +468,9 @@ class H1Transport:
         return conn, t_tls, pre
 
     def close(self) -> None:
-        """Close every connection, idle or busy."""
+        """Close every connection, idle or busy, at once (no TLS close_notify exchange)."""
         for c in list(self._all):
-            c.close()
+            c.abort()
         self._idle.clear()
 
     @property
