@@ -196,8 +196,10 @@ class Delivery:
         with self._lock:
             self.rejected.append(batch)
             self.rejected_points += batch.points
-        self.log.error("influxdb: %s rejected a point (%s): %s", self.target, resp.error,
-                       batch.body[:200].decode("utf-8", "replace").strip())
+            n = len(self.rejected)
+        if n <= 3 or n & (n - 1) == 0:
+            self.log.error("influxdb: %s rejected a point (%s; %d rejected so far, kept for the undelivered file): %s",
+                           self.target, resp.error, n, batch.body[:200].decode("utf-8", "replace").strip())
 
     def waiting_text(self) -> str:
         """``12345 points waiting (3.2 MB in memory, 10.0 MB spilled to /tmp/…)``."""
