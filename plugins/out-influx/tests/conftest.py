@@ -55,7 +55,8 @@ def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
 class Emitter:
     """Builds the containers a horde run emits: one ConnectedSamples of 9 metrics per HTTP request."""
 
-    def __init__(self) -> None:
+    def __init__(self, step_ns: int = 1000) -> None:
+        self.step_ns = step_ns
         self.registry = MetricRegistry()
         self.builtin = BuiltinMetrics(self.registry)
         self.checks = self.builtin.checks
@@ -66,7 +67,7 @@ class Emitter:
         self._t = time.time_ns()
 
     def _now(self) -> int:
-        self._t += 1000  # distinct timestamps: points of one series never overwrite each other
+        self._t += self.step_ns  # distinct timestamps: points of one series never overwrite each other
         return self._t
 
     def request(self, status: int = 200, page: str = "home") -> list:
