@@ -130,3 +130,20 @@ def test_split_body_keeps_every_line():
     assert first.body + second.body == body
     assert (first.points, second.points) == (first.body.count(b"\n"), second.body.count(b"\n"))
     assert first.points >= 1 and second.points >= 1
+
+
+def test_escaping_is_done_once_per_tag_set(emitter):
+    enc = LineEncoder(K6_DEFAULT_FIELDS)
+    containers = [c for i in range(200) for c in emitter.request(status=200 if i % 2 else 404)]
+    calls = []
+    compute = enc._for_tags
+    enc._for_tags = lambda tags: calls.append(tags) or compute(tags)
+    assert sum(b.points for b in enc.batches(containers)) == 2000
+    assert len(calls) == len(set(map(id, calls))) == len({id(c.tags) for c in containers}) == 3
+
+
+def test_integer_and_bool_values_are_written_as_floats():
+    m = MetricRegistry().get_or_new("mm", MetricType.RATE)
+    lines = list(LineEncoder({}).lines([Sample(m, 5, True, TagSet.of()), Sample(m, 6, 3, TagSet.of()),
+                                        Sample(m, 7, 1e-7, TagSet.of())]))
+    assert lines == ["mm value=1 5\n", "mm value=3 6\n", "mm value=0.0000001 7\n"]

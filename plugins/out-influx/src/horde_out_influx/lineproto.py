@@ -120,7 +120,7 @@ class LineEncoder:
         self.max_points = max_points
         self.invalid = 0
         self._tag_cache: dict[TagSet, tuple[str, str]] = {}
-        self._names: dict[str, str] = {}
+        self._names: dict[object, str] = {}
 
     def _for_tags(self, tags: TagSet) -> tuple[str, str]:
         """(``,tags… <fields before value>value=``, ``<,fields after value>``) for a tag set."""
@@ -147,41 +147,52 @@ class LineEncoder:
 
     def lines(self, containers: Iterable) -> Iterator[str]:
         """One line (with its newline) per sample, in order."""
-        names = self._names
-        divisor = self.divisor
-        isfinite = math.isfinite
-        for c in containers:
-            head, after = self._for_tags(c.tags)
-            tail = after + str(c.time // divisor if divisor != 1 else c.time) + "\n"
-            for metric, value in zip(c.metrics, c.values):
-                name = names.get(metric.name)
-                if name is None:
-                    name = names[metric.name] = escape_measurement(metric.name)
-                value = float(value)
-                if value.is_integer() and -1e16 < value < 1e16:
-                    text = str(int(value))
-                elif isfinite(value):
-                    text = format_float(value)
-                else:
-                    self.invalid += 1
-                    continue
-                yield name + head + text + tail
+        for batch in self.batches(containers):
+            yield from batch.body.decode("utf-8").splitlines(keepends=True)
 
     def batches(self, containers: Iterable) -> Iterator[Batch]:
         """The lines of ``containers`` grouped into batches of at most ``max_points`` lines and ``max_bytes`` bytes.
 
-        A single line longer than ``max_bytes`` travels alone.
+        A single line longer than ``max_bytes`` travels alone. This is the hot
+        path: per sample it formats the value and joins four cached strings.
         """
         max_bytes, max_points = self.max_bytes, self.max_points
+        names = self._names
+        tag_cache = self._tag_cache
+        for_tags = self._for_tags
+        divisor = self.divisor
         chunk: list[str] = []
+        append = chunk.append
         size = 0
-        for line in self.lines(containers):
-            n = len(line)
-            if chunk and (size + n > max_bytes or len(chunk) >= max_points):
-                yield from self._encode(chunk)
-                chunk, size = [], 0
-            chunk.append(line)
-            size += n
+        for c in containers:
+            tags = c.tags
+            cached = tag_cache.get(tags)
+            head, after = cached if cached is not None else for_tags(tags)
+            tail = after + str(c.time // divisor if divisor != 1 else c.time) + "\n"
+            for metric, value in zip(c.metrics, c.values):
+                name = names.get(metric)
+                if name is None:
+                    name = names[metric] = escape_measurement(metric.name)
+                if value.__class__ is not float:
+                    value = float(value)
+                text = repr(value)
+                if text[-2:] == ".0":
+                    text = text[:-2]
+                elif "e" in text or "n" in text:  # exponent, nan, inf
+                    if value != value or value in (math.inf, -math.inf):
+                        self.invalid += 1
+                        continue
+                    text = format_float(value)
+                line = name + head + text + tail
+                n = len(line)
+                if size + n > max_bytes or len(chunk) >= max_points:
+                    if chunk:
+                        yield from self._encode(chunk)
+                        chunk = []
+                        append = chunk.append
+                        size = 0
+                append(line)
+                size += n
         if chunk:
             yield from self._encode(chunk)
 
