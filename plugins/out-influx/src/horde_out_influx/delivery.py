@@ -4,7 +4,7 @@
 them. The outcome of each request decides what happens to its batch:
 
 - 2xx: written.
-- 413 (too large) or 400 (a line the server refused): the batch is split in
+- 413 (too large), 400 or 422 (a line the server refused): the batch is split in
   two and both halves go back to the head of the queue; a single line the
   server refuses is *rejected* and kept for the undelivered file. Writes are
   idempotent in InfluxDB (same series and time overwrite), so re-sending the
@@ -31,6 +31,10 @@ from .lineproto import Batch, split_body
 from .pending import Pending
 
 __all__ = ["Delivery", "human_bytes"]
+
+
+SPLIT_STATUSES = frozenset({400, 413, 422})
+"""Answers that refuse the content of a batch: split it to isolate what the server will not take."""
 
 
 class _Aborted(Exception):
@@ -78,7 +82,8 @@ class Delivery:
         self.requests = 0
         self.failed_requests = 0
         self.splits = 0
-        self.rejected: list[Batch] = []
+        self.rejected = Pending(1 << 20, pending.spool_file + ".rejected")
+        """Lines the server refused (400/413/422 for a single line): kept for the undelivered file."""
         self.rejected_points = 0
 
     def start(self) -> None:
@@ -146,20 +151,23 @@ class Delivery:
         if self._abort.is_set() and resp.status is None:  # cut off at stop: not a server failure
             self._requeue(me, batch)
             return
-        self.requests += 1
-        if batch.attempts:
-            self.retried += batch.points
-        if resp.ok:
-            with self._lock:
+        with self._lock:
+            self.requests += 1
+            if batch.attempts:
+                self.retried += batch.points
+            if resp.ok:
                 self._in_flight.pop(me, None)
                 self.written += batch.points
                 recovered, self._failures = self._failures, 0
+            else:
+                self.failed_requests += 1
+                self.last_error = resp.error
+        if resp.ok:
             if recovered:
                 self.log.warning("influxdb: writing to %s again after %d failed attempt%s; %d points still waiting",
                                  self.target, recovered, "s" if recovered != 1 else "", self.pending.points)
             return
-        self.failed_requests += 1
-        if resp.status in (400, 413):
+        if resp.status in SPLIT_STATUSES:
             self._split_or_reject(me, batch, resp)
             return
         batch.attempts += 1
@@ -171,32 +179,33 @@ class Delivery:
             if resp.retry_after is not None:
                 delay = max(delay, min(resp.retry_after, self.max_retry_interval))
             self._next_attempt = time.monotonic() + delay
-            self.last_error = resp.error
+            warn = n & (n - 1) == 0 or time.monotonic() - self._last_warning >= self.WARN_EVERY
+            if warn:
+                self._last_warning = time.monotonic()
         self._requeue(me, batch)
-        now = time.monotonic()
-        if n & (n - 1) == 0 or now - self._last_warning >= self.WARN_EVERY:
-            self._last_warning = now
+        if warn:
             self.log.warning("influxdb: cannot write to %s: %s (%d error%s in a row; %s); retrying in %.1fs",
                              self.target, resp.error, n, "s" if n != 1 else "", self.waiting_text(), delay)
 
     def _split_or_reject(self, me: int, batch: Batch, resp: Response) -> None:
-        with self._lock:
-            self._in_flight.pop(me, None)
-            self.last_error = resp.error
         if batch.points > 1:
             first, second = split_body(batch)
             first.attempts = second.attempts = batch.attempts + 1
-            self.splits += 1
-            if self.splits == 1 or self.splits & (self.splits - 1) == 0:
+            with self._lock:
+                self._in_flight.pop(me, None)
+                self.splits += 1
+                n = self.splits
+            if n & (n - 1) == 0:
                 self.log.info("influxdb: %s refused a batch of %d points (%s); splitting it (%d split%s so far)",
-                              self.target, batch.points, resp.error, self.splits, "s" if self.splits != 1 else "")
+                              self.target, batch.points, resp.error, n, "s" if n != 1 else "")
             self.pending.put(second, front=True)
             self.pending.put(first, front=True)
             return
+        self.rejected.put(batch)
         with self._lock:
-            self.rejected.append(batch)
+            self._in_flight.pop(me, None)
             self.rejected_points += batch.points
-            n = len(self.rejected)
+            n = self.rejected_points
         if n <= 3 or n & (n - 1) == 0:
             self.log.error("influxdb: %s rejected a point (%s; %d rejected so far, kept for the undelivered file): %s",
                            self.target, resp.error, n, batch.body[:200].decode("utf-8", "replace").strip())

@@ -10,6 +10,7 @@ to a file whose path is logged.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -92,15 +93,21 @@ class InfluxDBOutput:
             raise InfluxDBError(f"cannot reach InfluxDB at {cfg.addr}: {resp.error}")
         if resp.status == 401:
             who = f"user '{cfg.username}'" if cfg.username else ("the token" if cfg.token else "no credentials")
-            raise InfluxDBError(f"InfluxDB at {cfg.addr} refused the credentials ({who}): {resp.error}")
+            hint = ""
+            if not cfg.v2 and "unauthorized access" in resp.error:
+                hint = ("; if this is InfluxDB 2.x, configure a token, organization and bucket "
+                        "(HORDE_INFLUXDB_TOKEN, HORDE_INFLUXDB_ORGANIZATION, HORDE_INFLUXDB_BUCKET) to use its 2.x API")
+            raise InfluxDBError(f"InfluxDB at {cfg.addr} refused the credentials ({who}): {resp.error}{hint}")
         if resp.ok:
             if not cfg.v2:
                 err = _query_error(body)
                 if err:
                     self.log.debug("Couldn't create database %s; most likely harmless: %s", cfg.db, err)
             return
-        # 403 (no admin right), 404 (no such bucket yet)…: k6 goes on, and so do we; writes will tell
-        self.log.debug("Couldn't %s %s; most likely harmless: %s", what, cfg.addr, resp.error)
+        if resp.status == 403:  # a user without admin rights may still write: k6 goes on, and so do we
+            self.log.debug("Couldn't %s %s; most likely harmless: %s", what, cfg.target, resp.error)
+        else:
+            self.log.warning("influxdb: could not %s %s (%s); writes may fail", what, cfg.target, resp.error)
 
     @hookimpl
     def add_samples(self, samples) -> None:
@@ -140,8 +147,9 @@ class InfluxDBOutput:
         left = pending.points + sum(b.points for b in stuck) + delivery.rejected_points
         self.undelivered = left + invalid
         if left:
-            self.undelivered_file = self._keep(pending, stuck + delivery.rejected)
+            self.undelivered_file = self._keep(pending, itertools.chain(stuck, _drain(delivery.rejected)))
         pending.close()
+        delivery.rejected.close()
         self._report(time.monotonic() - started, invalid)
 
     def _keep(self, pending: Pending, extra) -> str:
@@ -154,8 +162,9 @@ class InfluxDBOutput:
     def _report(self, waited: float, invalid: int) -> None:
         cfg, d = self.config, self._delivery
         assert d is not None
-        self.log.info("influxdb: %d points written to %s in %d requests (%d points retried, %d undelivered)",
-                      self.written, cfg.target, d.requests, self.retried, self.undelivered)
+        level = logging.INFO if not (self.retried or self.undelivered) else logging.WARNING
+        self.log.log(level, "influxdb: %d points written to %s in %d requests (%d points retried, %d undelivered)",
+                     self.written, cfg.target, d.requests, self.retried, self.undelivered)
         if invalid:
             self.log.warning("influxdb: %d samples had NaN or infinite values, which InfluxDB cannot store; "
                              "they were not sent", invalid)
@@ -177,6 +186,11 @@ class InfluxDBOutput:
         return {"output": "influxdb", "target": self.config.target, "emitted": self.emitted,
                 "written": self.written, "retried": self.retried, "undelivered": self.undelivered,
                 "invalid": self.encoder.invalid, "undelivered_file": self.undelivered_file}
+
+
+def _drain(pending: Pending):
+    while (batch := pending.get(0)) is not None:
+        yield batch
 
 
 def _replay_url(cfg: Config) -> str:
