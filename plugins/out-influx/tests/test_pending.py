@@ -50,3 +50,4 @@ def test_spill_failure_keeps_data_in_memory(tmp_path):
     p.put(batch(2))
     assert p.spill_error and p.points == 6
     assert p.get(0).body == batch(1).body and p.get(0).body == batch(2).body
+
