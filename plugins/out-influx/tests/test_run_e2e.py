@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -55,23 +56,43 @@ def target():
     server.server_close()
 
 
-def test_horde_run_every_sample_reaches_influxdb(influxd, target, tmp_path):
+def horde_run(script_text: str, target: str, outs: list[str], tmp_path, during=None):
+    """Run ``horde run`` on ``script_text`` with ``outs``; call ``during()`` while it runs; return the process."""
     if not _has_run_command():
         pytest.skip("`horde run` is not available yet (the engine is not in the core)")
     script = tmp_path / "script.py"
-    script.write_text(SCRIPT)
-    out_json = tmp_path / "out.json"
-    env = dict(os.environ, HORDE_INFLUXDB_PUSH_INTERVAL="200ms", HORDE_INFLUXDB_SPOOL_DIR=str(tmp_path))
-    proc = subprocess.run(
-        HORDE + ["run", str(script), "--out", f"influxdb={influxd.addr}/e2e", "--out", f"json={out_json}",
-                 "-e", f"TARGET={target}", "--tag", "testid=e2e", "--quiet", "--no-summary"],
-        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    script.write_text(script_text)
+    env = dict(os.environ, HORDE_INFLUXDB_PUSH_INTERVAL="200ms", HORDE_INFLUXDB_SPOOL_DIR=str(tmp_path),
+               HORDE_INFLUXDB_RETRY_INTERVAL="100ms", HORDE_INFLUXDB_MAX_RETRY_INTERVAL="500ms")
+    args = HORDE + ["run", str(script), "-e", f"TARGET={target}", "--tag", "testid=e2e", "--quiet", "--no-summary"]
+    for o in outs:
+        args += ["--out", o]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        if during is not None:
+            during()
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
+
+
+def json_points(path) -> dict[str, int]:
     points: dict[str, int] = {}
-    for line in out_json.read_text().splitlines():
+    for line in path.read_text().splitlines():
         rec = json.loads(line)
         if rec["type"] == "Point":
             points[rec["metric"]] = points.get(rec["metric"], 0) + 1
+    return points
+
+
+def test_horde_run_every_sample_reaches_influxdb(influxd, target, tmp_path):
+    out_json = tmp_path / "out.json"
+    proc = horde_run(SCRIPT, target, [f"influxdb={influxd.addr}/e2e", f"json={out_json}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    points = json_points(out_json)
     assert points["http_reqs"] > 0
     assert influxd.count("http_reqs", "e2e") == points["http_reqs"]
     stored = {s["name"]: int(s["values"][0][1]) for s in influxd.rows('SELECT count("value") FROM /.*/', "e2e")}
@@ -83,3 +104,23 @@ def test_horde_run_every_sample_reaches_influxdb(influxd, target, tmp_path):
     assert {"http_reqs", "http_req_duration", "http_req_failed", "iterations", "iteration_duration",
             "data_sent", "data_received", "checks", "vus", "vus_max"} <= influxd.measurements("e2e")
     assert "not delivered" not in proc.stderr.lower()
+
+
+def test_horde_run_with_influxd_restarted_mid_run_loses_nothing(influxd, target, tmp_path):
+    out_json = tmp_path / "out.json"
+
+    def outage() -> None:
+        time.sleep(1.0)
+        influxd.stop()
+        time.sleep(1.5)
+        influxd.start()
+
+    script = SCRIPT.replace('"2s"', '"4s"')
+    proc = horde_run(script, target, [f"influxdb={influxd.addr}/e2e", f"json={out_json}"], tmp_path, outage)
+    assert proc.returncode == 0, proc.stderr
+    points = json_points(out_json)
+    assert influxd.count("http_reqs", "e2e") == points["http_reqs"] > 0
+    stored = {s["name"]: int(s["values"][0][1]) for s in influxd.rows('SELECT count("value") FROM /.*/', "e2e")}
+    assert stored == points
+    assert "errors in a row" in proc.stderr and "again after" in proc.stderr
+    assert "0 undelivered" in proc.stderr
