@@ -79,6 +79,7 @@ class Delivery:
         # accounting (points)
         self.written = 0
         self.retried = 0
+        """Points whose first write failed and that were sent again (each counted once)."""
         self.requests = 0
         self.failed_requests = 0
         self.splits = 0
@@ -153,8 +154,8 @@ class Delivery:
             return
         with self._lock:
             self.requests += 1
-            if batch.attempts:
-                self.retried += batch.points
+            if not resp.ok and batch.attempts == 0:
+                self.retried += batch.points  # each point counts once, however often it is re-sent
             if resp.ok:
                 self._in_flight.pop(me, None)
                 self.written += batch.points
@@ -213,7 +214,9 @@ class Delivery:
     def waiting_text(self) -> str:
         """``12345 points waiting (3.2 MB in memory, 10.0 MB spilled to /tmp/…)``."""
         p = self.pending
-        text = f"{p.points} points waiting ({human_bytes(p.memory_bytes)} in memory"
+        with self._lock:
+            in_flight = sum(b.points for b in self._in_flight.values())
+        text = f"{p.points + in_flight} points waiting ({human_bytes(p.memory_bytes)} in memory"
         if p.disk_bytes:
             text += f", {human_bytes(p.disk_bytes)} spilled to {p.spool_file}"
         if p.spill_error:

@@ -163,7 +163,8 @@ class InfluxDBOutput:
         cfg, d = self.config, self._delivery
         assert d is not None
         level = logging.INFO if not (self.retried or self.undelivered) else logging.WARNING
-        self.log.log(level, "influxdb: %d points written to %s in %d requests (%d points retried, %d undelivered)",
+        self.log.log(level, "influxdb: %d points written to %s in %d requests "
+                     "(%d points retried after a failed write, %d undelivered)",
                      self.written, cfg.target, d.requests, self.retried, self.undelivered)
         if invalid:
             self.log.warning("influxdb: %d samples had NaN or infinite values, which InfluxDB cannot store; "
