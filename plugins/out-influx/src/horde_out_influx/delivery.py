@@ -66,7 +66,6 @@ class Delivery:
         self._threads = [threading.Thread(target=self._run, args=(c,), name=f"horde-influxdb-writer-{i}", daemon=True)
                          for i, c in enumerate(self._clients)]
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
         self._closing = threading.Event()
         self._abort = threading.Event()
         self._in_flight: dict[int, Batch] = {}
@@ -104,30 +103,28 @@ class Delivery:
             while not self._abort.is_set():
                 batch = self.pending.get(0.1)
                 if batch is None:
-                    with self._lock:
-                        if not self._in_flight:
-                            self._idle.notify_all()
-                    if self._closing.is_set() and not self.pending and not self._in_flight:
+                    if self._closing.is_set() and self.pending.idle():
                         return
                     continue
                 with self._lock:
                     self._in_flight[me] = batch
                 try:
-                    probe = self._await_turn()
-                except _Aborted:
-                    self._requeue(me, batch)
-                    return
-                try:
-                    resp = client.write(batch.body)
+                    try:
+                        probe = self._await_turn()
+                    except _Aborted:
+                        self._requeue(me, batch)
+                        return
+                    try:
+                        resp = client.write(batch.body)
+                    finally:
+                        if probe:
+                            with self._lock:
+                                self._probing = False
+                    self._handle(me, batch, resp)
                 finally:
-                    if probe:
-                        with self._lock:
-                            self._probing = False
-                self._handle(me, batch, resp)
+                    self.pending.done()
         finally:
             client.close()
-            with self._lock:
-                self._idle.notify_all()
 
     def _await_turn(self) -> bool:
         """Wait while the server is in backoff; True when this thread is the one probing it."""
@@ -144,9 +141,9 @@ class Delivery:
                 raise _Aborted()
 
     def _requeue(self, me: int, batch: Batch) -> None:
+        self.pending.put(batch, front=True)
         with self._lock:
             self._in_flight.pop(me, None)
-        self.pending.put(batch, front=True)
 
     def _handle(self, me: int, batch: Batch, resp: Response) -> None:
         if self._abort.is_set() and resp.status is None:  # cut off at stop: not a server failure
@@ -192,6 +189,8 @@ class Delivery:
         if batch.points > 1:
             first, second = split_body(batch)
             first.attempts = second.attempts = batch.attempts + 1
+            self.pending.put(second, front=True)
+            self.pending.put(first, front=True)
             with self._lock:
                 self._in_flight.pop(me, None)
                 self.splits += 1
@@ -199,8 +198,6 @@ class Delivery:
             if n & (n - 1) == 0:
                 self.log.info("influxdb: %s refused a batch of %d points (%s); splitting it (%d split%s so far)",
                               self.target, batch.points, resp.error, n, "s" if n != 1 else "")
-            self.pending.put(second, front=True)
-            self.pending.put(first, front=True)
             return
         self.rejected.put(batch)
         with self._lock:
@@ -231,13 +228,7 @@ class Delivery:
         Batches still queued stay in :attr:`pending`.
         """
         self._closing.set()
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while self.pending or self._in_flight:
-                left = deadline - time.monotonic()
-                if left <= 0 or not any(t.is_alive() for t in self._threads):
-                    break
-                self._idle.wait(min(left, 0.1))
+        self.pending.wait_idle(timeout)
         self._abort.set()
         for c in self._clients:
             c.abort()

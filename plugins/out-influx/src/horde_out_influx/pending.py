@@ -51,6 +51,8 @@ class Pending:
         self.spilled_total = 0
         """Points ever written to the spool file."""
         self.spill_error: str | None = None
+        self.outstanding = 0
+        """Batches handed out by :meth:`get` and not yet marked :meth:`done`."""
 
     def put(self, batch: Batch, front: bool = False) -> None:
         """Queue ``batch`` (at the head when ``front``: a retry goes before newer data)."""
@@ -106,7 +108,30 @@ class Pending:
             if isinstance(item, Batch):
                 self.memory_bytes -= len(batch.body)
             self.points -= batch.points
+            self.outstanding += 1
             return batch
+
+    def done(self) -> None:
+        """Mark a batch from :meth:`get` as handled (sent, rejected, or put back first)."""
+        with self._cond:
+            self.outstanding -= 1
+            self._cond.notify_all()
+
+    def idle(self) -> bool:
+        """True when nothing is queued and nothing handed out is still being handled."""
+        with self._cond:
+            return not self._queue and self.outstanding == 0
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for :meth:`idle`; return whether it is."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self.outstanding:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.1))
+            return True
 
     def __len__(self) -> int:
         return len(self._queue)
