@@ -110,7 +110,11 @@ def test_horde_run_with_influxd_restarted_mid_run_loses_nothing(influxd, target,
     out_json = tmp_path / "out.json"
 
     def outage() -> None:
-        time.sleep(1.0)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the run's first points are stored
+            if "e2e" in str(influxd.query("SHOW DATABASES")[1]) and influxd.count("http_reqs", "e2e"):
+                break
+            time.sleep(0.05)
         influxd.stop()
         time.sleep(1.5)
         influxd.start()
