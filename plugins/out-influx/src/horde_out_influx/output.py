@@ -104,7 +104,9 @@ class InfluxDBOutput:
                 if err:
                     self.log.debug("Couldn't create database %s; most likely harmless: %s", cfg.db, err)
             return
-        if resp.status == 403:  # a user without admin rights may still write: k6 goes on, and so do we
+        # 403: a user without admin rights may still write (k6 goes on, and so do we); 400 on 2.x: the
+        # empty probe write ("writing requires points") got past authentication
+        if resp.status == 403 or (cfg.v2 and resp.status == 400):
             self.log.debug("Couldn't %s %s; most likely harmless: %s", what, cfg.target, resp.error)
         else:
             self.log.warning("influxdb: could not %s %s (%s); writes may fail", what, cfg.target, resp.error)
