@@ -52,6 +52,7 @@ class InfluxDBOutput:
         self._flusher: PeriodicFlusher | None = None
         self._delivery: Delivery | None = None
         self._pending: Pending | None = None
+        self._finished = False
         self.encoded = 0
         """Points encoded for sending (samples flushed, less invalid ones)."""
         self.written = 0
@@ -132,14 +133,24 @@ class InfluxDBOutput:
 
     @hookimpl
     def stop(self, error) -> None:
+        try:
+            if self._flusher is not None:
+                self._flusher.stop()
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        """Deliver what is left within ``stopTimeout``, keep the rest in a file, report."""
         cfg = self.config
-        if self._flusher is not None:
-            self._flusher.stop()
         delivery, pending = self._delivery, self._pending
-        if delivery is None or pending is None:
+        if delivery is None or pending is None or self._finished:
             return
+        self._finished = True
         started = time.monotonic()
-        if pending.points or delivery.failing:
+        if delivery.failing:
+            self.log.warning("influxdb: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
+                             cfg.target, delivery.last_error, cfg.stop_timeout, delivery.waiting_text())
+        elif pending.points:
             self.log.info("influxdb: sending %d points left to %s (waiting up to %.0fs)", pending.points,
                           cfg.target, cfg.stop_timeout)
         stuck = delivery.close(cfg.stop_timeout)
@@ -152,7 +163,7 @@ class InfluxDBOutput:
             self.undelivered_file = self._keep(pending, itertools.chain(stuck, _drain(delivery.rejected)))
         pending.close()
         delivery.rejected.close()
-        self._report(time.monotonic() - started, invalid)
+        self._report(delivery, time.monotonic() - started, invalid)
 
     def _keep(self, pending: Pending, extra) -> str:
         cfg = self.config
@@ -161,9 +172,8 @@ class InfluxDBOutput:
         pending.dump(path, extra)
         return path
 
-    def _report(self, waited: float, invalid: int) -> None:
-        cfg, d = self.config, self._delivery
-        assert d is not None
+    def _report(self, d: Delivery, waited: float, invalid: int) -> None:
+        cfg = self.config
         level = logging.INFO if not (self.retried or self.undelivered) else logging.WARNING
         self.log.log(level, "influxdb: %d points written to %s in %d requests "
                      "(%d points retried after a failed write, %d undelivered)",
