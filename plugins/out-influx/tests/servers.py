@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -43,6 +44,11 @@ def require_binary(name: str, package: str) -> str:
     return path
 
 
+_UNVERIFIED = ssl.create_default_context()
+_UNVERIFIED.check_hostname = False
+_UNVERIFIED.verify_mode = ssl.CERT_NONE
+
+
 def _http(method: str, url: str, data: bytes | None = None, auth: tuple[str, str] | None = None,
           timeout: float = 10.0) -> tuple[int, bytes]:
     req = urllib.request.Request(url, data=data, method=method)
@@ -51,7 +57,7 @@ def _http(method: str, url: str, data: bytes | None = None, auth: tuple[str, str
 
         req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=_UNVERIFIED) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -116,16 +122,27 @@ class _Server:
 
 
 class InfluxD(_Server):
-    """influxd 1.x with an HTTP API on 127.0.0.1:<free port>."""
+    """influxd 1.x with an HTTP(S) API on 127.0.0.1:<free port>."""
 
     name = "influxd"
 
-    def __init__(self, workdir: Path, *, max_body_size: int = 25_000_000, auth: tuple[str, str] | None = None) -> None:
+    @property
+    def addr(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def __init__(self, workdir: Path, *, max_body_size: int = 25_000_000, auth: tuple[str, str] | None = None,
+                 tls: bool = False) -> None:
         self.binary = require_binary("influxd", "influxdb")
         super().__init__(workdir)
         self.rpc_port = free_port()
         self.max_body_size = max_body_size
         self.auth = auth
+        self.tls = tls
+        if tls:  # a self-signed certificate for 127.0.0.1
+            openssl = require_binary("openssl", "openssl")
+            subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                            "-subj", "/CN=127.0.0.1", "-keyout", str(workdir / "key.pem"),
+                            "-out", str(workdir / "cert.pem")], check=True, capture_output=True, timeout=60)
         self.config_path = workdir / "influxdb.conf"
         self._write_config()
 
@@ -150,6 +167,9 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   auth-enabled = {"true" if self.auth else "false"}
   max-body-size = {self.max_body_size}
   pprof-enabled = false
+  https-enabled = {"true" if self.tls else "false"}
+  https-certificate = "{w}/cert.pem"
+  https-private-key = "{w}/key.pem"
 [logging]
   level = "warn"
   suppress-logo = true

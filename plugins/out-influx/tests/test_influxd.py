@@ -249,3 +249,17 @@ def test_found_by_entry_point_and_driven_by_the_manager(influxd, emitter, tmp_pa
     with pytest.raises(OutputStartError) as info:
         manager.start()
     assert str(info.value).startswith("output influxdb failed to start: cannot reach InfluxDB at http://127.0.0.1:")
+
+
+def test_https_with_insecure_and_a_clear_error_without(influxd_factory, make_output, emitter):
+    server = influxd_factory(tls=True)
+    strict = make_output(f"{server.addr}/k6?{FAST}")
+    with pytest.raises(UserError) as info:
+        strict.start()
+    assert str(info.value) == (f"cannot reach InfluxDB at {server.addr}: TLS error: CERTIFICATE_VERIFY_FAILED "
+                               "(self-signed certificate); insecure=true (HORDE_INFLUXDB_INSECURE) skips verification")
+    out = make_output(f"{server.addr}/k6?{FAST}&insecure=true")
+    out.start()
+    feed(out, emitter, 30)
+    out.stop(None)
+    assert total_points(server, "k6") == emitter.emitted == out.written

@@ -61,6 +61,9 @@ def _reason(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve host ({exc.strerror})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"TLS error: CERTIFICATE_VERIFY_FAILED ({exc.verify_message}); "
+                "insecure=true (HORDE_INFLUXDB_INSECURE) skips verification")
     if isinstance(exc, ssl.SSLError):
         return f"TLS error: {exc.reason or exc}"
     if isinstance(exc, OSError) and exc.strerror:
