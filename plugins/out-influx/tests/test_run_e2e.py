@@ -56,7 +56,7 @@ def target():
     server.server_close()
 
 
-def horde_run(script_text: str, target: str, outs: list[str], tmp_path, during=None):
+def horde_run(script_text: str, target: str, outs: list[str], tmp_path, during=None, extra=(), env_extra=None):
     """Run ``horde run`` on ``script_text`` with ``outs``; call ``during()`` while it runs; return the process."""
     if not _has_run_command():
         pytest.skip("`horde run` is not available yet (the engine is not in the core)")
@@ -64,7 +64,9 @@ def horde_run(script_text: str, target: str, outs: list[str], tmp_path, during=N
     script.write_text(script_text)
     env = dict(os.environ, HORDE_INFLUXDB_PUSH_INTERVAL="200ms", HORDE_INFLUXDB_SPOOL_DIR=str(tmp_path),
                HORDE_INFLUXDB_RETRY_INTERVAL="100ms", HORDE_INFLUXDB_MAX_RETRY_INTERVAL="500ms")
-    args = HORDE + ["run", str(script), "-e", f"TARGET={target}", "--tag", "testid=e2e", "--quiet", "--no-summary"]
+    env.update(env_extra or {})
+    args = HORDE + ["run", str(script), "-e", f"TARGET={target}", "--tag", "testid=e2e", "--quiet", "--no-summary",
+                    *extra]
     for o in outs:
         args += ["--out", o]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
@@ -128,3 +130,15 @@ def test_horde_run_with_influxd_restarted_mid_run_loses_nothing(influxd, target,
     assert stored == points
     assert "errors in a row" in proc.stderr and "again after" in proc.stderr
     assert "0 undelivered" in proc.stderr
+
+
+def test_horde_run_json_config_and_env(influxd, target, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"collectors": {"influxdb": {
+        "addr": influxd.addr, "db": "fromjson", "tagsAsFields": ["url", "status:int"], "pushInterval": 300}}}))
+    proc = horde_run(SCRIPT.replace('"2s"', '"1s"'), target, ["influxdb"], tmp_path, extra=["--config", str(config)],
+                     env_extra={"HORDE_INFLUXDB_DB": "fromenv"})
+    assert proc.returncode == 0, proc.stderr
+    assert influxd.count("http_reqs", "fromenv") > 0
+    assert influxd.field_keys("fromenv")["http_reqs"] == {"status": "integer", "url": "string", "value": "float"}
+    assert "status" not in influxd.tag_keys("fromenv")["http_reqs"]
