@@ -105,7 +105,11 @@ class ScenarioRunner:
         sc = self.scenario
         if sc.start_time > 0:
             await asyncio.sleep(sc.start_time)
-        await getattr(self, "_" + sc.executor.replace("-", "_"))()
+        try:
+            await getattr(self, "_" + sc.executor.replace("-", "_"))()
+        finally:
+            for vu in self.vus:
+                vu.close()
 
     async def _shared_iterations(self) -> None:
         sc = self.scenario
@@ -204,6 +208,7 @@ class ScenarioRunner:
                 t.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
             raise
+        self.stopping = True
         changed.set()
         await self._finish(list(tasks.values()), 0.000001)
 

@@ -256,6 +256,7 @@ class TestRun:
             raise ScriptError(f"{name}() failed: {script_traceback(exc, self.req.script)}") from exc
         finally:
             current_vu.reset(token)
+            vu.close()
 
     async def _main_task(self, factory: VUFactory, pump: Pump) -> None:
         periodic = asyncio.ensure_future(self._emit_vus(factory, pump))
