@@ -212,3 +212,29 @@ def test_trend_extreme_magnitudes_keep_the_bound():
     for k in range(len(pos)):
         p = k / (len(pos) - 1)
         assert abs(sink.percentile(p) - pos[k]) <= BOUND * pos[k], (p, pos[k])
+
+
+def test_trend_percentiles_are_exact_while_few_values_then_within_one_percent():
+    import random
+
+    from horde.metrics.sinks import EXACT_LIMIT, TrendSink
+
+    sink = TrendSink()
+    for v in (10.0, 20.0, 30.0):
+        sink.add(v)
+    assert sink.percentile(0.5) == 20.0  # k6's exact answer, not a bucket's
+    assert sink.percentile(0.9) == 28.0
+    rng = random.Random(7)
+    values = [rng.lognormvariate(3, 1) for _ in range(EXACT_LIMIT * 3)]
+    big = TrendSink()
+    for v in values[:EXACT_LIMIT]:
+        big.add(v)
+    exact = sorted(values[:EXACT_LIMIT])
+    assert big.percentile(1.0) == exact[-1] and big.percentile(0.5) == (exact[499] + exact[500]) / 2
+    for v in values[EXACT_LIMIT:]:
+        big.add(v)
+    assert big._exact is None  # folded: bounded memory from here on
+    allv = sorted(values)
+    i = 0.95 * (len(allv) - 1)
+    want = allv[int(i)] + (allv[int(i) + 1] - allv[int(i)]) * (i - int(i))
+    assert abs(big.percentile(0.95) - want) / want <= 0.01

@@ -15,7 +15,7 @@ from typing import Any, Mapping, TextIO
 from .. import execution
 from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
-from ..output import Manager, OutputStopError, Params, create_output, load_registry, new_plugin_manager, resolve_out_specs
+from ..output import Manager, OutputRegistry, OutputStopError, Params, create_output, load_registry, new_plugin_manager, resolve_out_specs
 from ..groups import GroupTree
 from ..runstatus import RunStatus
 from ..summary import dump_summary_export, parse_trend_stats, render_summary, summary_export, validate_time_unit
@@ -50,6 +50,8 @@ class RunRequest:
     no_summary: bool = False
     no_thresholds: bool = False
     plugins: list[str] = dataclasses.field(default_factory=list)
+    registry: OutputRegistry | None = None
+    """Outputs to choose from; None discovers the installed ones (built-ins plus entry points)."""
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
     stdout: TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
     stderr: TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
@@ -122,7 +124,7 @@ class TestRun:
         specs = resolve_out_specs(req.outs, req.environ, self.config.get("out"))
         if not specs:
             return []
-        registry = load_registry(req.environ, only=[s.type for s in specs] + list(req.plugins))
+        registry = req.registry or load_registry(req.environ, only=[s.type for s in specs] + list(req.plugins))
         pm = new_plugin_manager()
         collectors = self.config.get("collectors") or {}
         plan = execution_plan(self.scenarios)
@@ -153,12 +155,13 @@ class TestRun:
     def abort(self, error: RunError) -> None:
         """End the run early with ``error`` (the first error wins); safe from any thread."""
         loop = self._loop
-        if loop is None:
-            return
-        if loop.is_running() and _on_thread_of(loop):
+        if loop is None or not loop.is_running() or _on_thread_of(loop):
             self._abort(error)
         else:
-            loop.call_soon_threadsafe(self._abort, error)
+            try:
+                loop.call_soon_threadsafe(self._abort, error)
+            except RuntimeError:  # the loop closed meanwhile: the run is over
+                pass
 
     def _abort(self, error: RunError) -> None:
         if self.error is None:
@@ -287,8 +290,13 @@ class TestRun:
         req = self.req
         if not req.quiet:
             display.banner(req.stdout, req.script, self.manager.descriptions(), self.scenarios)
+        loop = self._loop = _new_loop()
         self.manager.set_thresholds(self.thresholds.by_key)
-        self.manager.start(self.abort)
+        try:
+            self.manager.start(self.abort)
+        except BaseException:
+            loop.close()
+            raise
         pump = Pump(self.manager, self.store)
         factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
                             system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self)
@@ -296,15 +304,17 @@ class TestRun:
         evaluator = PeriodicEvaluator(self.thresholds, self.store, self.elapsed, self.abort)
         evaluator.start()
         self._set_status(RunStatus.INITIALIZING)
-        loop = _new_loop()
-        self._loop = loop
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, self._on_signal)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
         try:
-            loop.run_until_complete(self._main_task(factory, pump))
+            if self.error is None:  # an output may have stopped the run while starting
+                loop.run_until_complete(self._main_task(factory, pump))
+        except Exception as exc:  # a bug must still leave every output stopped and flushed
+            _log.debug("the run failed", exc_info=exc)
+            self.error = RunError(f"internal error: {type(exc).__name__}: {exc}", exit_code=ExitCode.GENERIC)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 try:
