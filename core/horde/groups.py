@@ -98,6 +98,10 @@ class GroupTree:
 
     def record_check(self, group_path: str, name: str, passed: bool) -> None:
         """Count one run of check ``name`` in the group at ``group_path``."""
+        self.record_checks(group_path, name, 1 if passed else 0, 0 if passed else 1)
+
+    def record_checks(self, group_path: str, name: str, passes: int, fails: int) -> None:
+        """Count ``passes`` and ``fails`` of check ``name`` in the group at ``group_path`` (a worker's totals)."""
         with self._lock:
             group = self._group(group_path)
             check = group.checks.get(name)
@@ -106,12 +110,10 @@ class GroupTree:
             totals = self._totals.get(name)
             if totals is None:
                 totals = self._totals[name] = [0, 0]
-            if passed:
-                check.passes += 1
-                totals[0] += 1
-            else:
-                check.fails += 1
-                totals[1] += 1
+            check.passes += passes
+            check.fails += fails
+            totals[0] += passes
+            totals[1] += fails
 
     def ordered_checks(self) -> list[tuple[str, int, int]]:
         """(name, passes, fails) per check name over all groups, in first-seen order (k6's compact summary)."""

@@ -36,12 +36,15 @@ def _env_pair(text: str) -> tuple[str, str]:
 @click.option("--no-summary", is_flag=True, help="Do not print the end-of-test summary.")
 @click.option("--summary-export", type=click.Path(dir_okay=False), help="Write the summary as k6's JSON to FILE.")
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False), help="JSON config file.")
+@click.option("-w", "--workers", type=click.IntRange(min=1), envvar="HORDE_WORKERS", show_envvar=True,
+              default=lambda: os.cpu_count() or 1, show_default="one per core",
+              help="Processes that split the VUs and iterations (k6's execution segments); 1 runs in this process.")
 @click.option("-q", "--quiet", is_flag=True, help="No banner and no progress line.")
 @click.option("-p", "--plugin", "plugins", multiple=True, metavar="NAME",
               help="Load this plugin even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1.")
 @verbose_option
 def run(script: Path, outs, vus, duration, iterations, stages, env_vars, tags, system_tags, summary_trend_stats,
-        no_thresholds, no_summary, summary_export, config_file, quiet, plugins) -> None:
+        no_thresholds, no_summary, summary_export, config_file, workers, quiet, plugins) -> None:
     """Run a load test SCRIPT and stream every sample to the outputs."""
     from ..engine.run import RunRequest, run_test
 
@@ -71,6 +74,7 @@ def run(script: Path, outs, vus, duration, iterations, stages, env_vars, tags, s
         no_summary=no_summary,
         no_thresholds=no_thresholds,
         plugins=list(plugins),
+        workers=workers,
         environ=dict(os.environ),
     )
     code = run_test(req)

@@ -66,7 +66,7 @@ def banner(out: TextIO, script: Path, outputs: Sequence[str], scenarios: Sequenc
     out.flush()
 
 
-def start_progress(run: Any, factory: Any, stream: TextIO | None = None) -> asyncio.Task | None:
+def start_progress(run: Any, stream: TextIO | None = None) -> asyncio.Task | None:
     """A task refreshing one progress line every second on a terminal; None when not a TTY."""
     stream = stream or sys.stderr
     if not stream.isatty():
@@ -82,9 +82,9 @@ def start_progress(run: Any, factory: Any, stream: TextIO | None = None) -> asyn
                 reqs = sink.count if sink is not None else 0.0
                 rps = (reqs - last_reqs) / (now - last_t) if now > last_t else 0.0
                 last_reqs, last_t = reqs, now
-                runners = getattr(run, "runners", [])
-                done = sum(r.completed_iterations for r in runners)
-                stream.write(f"\rrunning ({fmt_elapsed(run.elapsed())}), {factory.active}/{factory.initialized} VUs, "
+                done = run.completed_iterations()
+                active, initialized = run.vu_counts()
+                stream.write(f"\rrunning ({fmt_elapsed(run.elapsed())}), {active}/{initialized} VUs, "
                              f"{done} complete iterations, {rps:.0f} req/s   ")
                 stream.flush()
         finally:

@@ -45,6 +45,10 @@ class Pump:
         pending.clear()
         self._queue.put(batch)
 
+    def deliver(self, batch: list[Any]) -> None:
+        """Queue a batch made elsewhere (a worker process's), from any thread."""
+        self._queue.put(batch)
+
     async def tick(self) -> None:
         """Flush every :data:`PUMP_PERIOD` until cancelled."""
         while True:

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Mapping, TextIO
@@ -27,7 +28,10 @@ from .options import env_options, load_config_file, merge_options
 from .pump import Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
+from .segment import split_scenarios
 from .vu import VUState, current_vu
+from .worker import WorkerSpec
+from .workers import WorkerPool
 
 __all__ = ["RunRequest", "TestRun", "run_test"]
 
@@ -50,6 +54,8 @@ class RunRequest:
     no_summary: bool = False
     no_thresholds: bool = False
     plugins: list[str] = dataclasses.field(default_factory=list)
+    workers: int = 1
+    """Processes that split the VUs (k6's execution segments); 1 runs everything in this process."""
     registry: OutputRegistry | None = None
     """Outputs to choose from; None discovers the installed ones (built-ins plus entry points)."""
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
@@ -75,6 +81,10 @@ class TestRun:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task | None = None
         self._interrupts = 0
+        self.runners: list[ScenarioRunner] = []
+        self.pool: WorkerPool | None = None
+        self.factory: VUFactory | None = None
+        self._stats_lock = threading.Lock()
         self.groups = GroupTree()
         self.setup_data: Any = None
 
@@ -114,6 +124,8 @@ class TestRun:
         self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
         self.time_unit = validate_time_unit(self.options.get("summaryTimeUnit"))
         self.manager = Manager(self._create_outputs())
+        total_vus = sum(s.max_vus_needed for s in self.scenarios)
+        self.workers = max(1, min(self.req.workers, total_vus))
 
     def _parse_thresholds(self):
         raw = {} if self.options.get("noThresholds") else (self.options.get("thresholds") or {})
@@ -188,13 +200,26 @@ class TestRun:
         self.script_errors += 1
         logging.getLogger("horde.script").error("%s", script_traceback(exc, self.req.script))
 
-    async def _emit_vus(self, factory: VUFactory, pump: Pump) -> None:
-        """``vus`` and ``vus_max`` every second, with the test-wide tags only."""
+    def vu_counts(self) -> tuple[int, int]:
+        """(active VUs, initialized VUs) right now, across every worker."""
+        src: Any = self.pool or self.factory
+        return (src.active, src.initialized) if src is not None else (0, 0)
+
+    def completed_iterations(self) -> int:
+        """Iterations completed so far, across every worker."""
+        return self.pool.completed if self.pool else sum(r.completed_iterations for r in self.runners)
+
+    def _vus_sample(self) -> ConnectedSamples:
         b = self.builtin
+        active, initialized = self.vu_counts()
+        return ConnectedSamples((b.vus, b.vus_max), (float(active), float(initialized)), time.time_ns(),
+                                self.base_tags, None)
+
+    async def _emit_vus(self, pump: Pump) -> None:
+        """``vus`` and ``vus_max`` every second, with the test-wide tags only."""
         while True:
             await asyncio.sleep(VUS_PERIOD)
-            pump.emit(ConnectedSamples((b.vus, b.vus_max), (float(factory.active), float(factory.initialized)),
-                                       time.time_ns(), self.base_tags, None))
+            pump.emit(self._vus_sample())
 
     def elapsed(self) -> float:
         """Seconds of test run time: from the scenarios' start to now, or to the end once over."""
@@ -202,10 +227,18 @@ class TestRun:
             return 0.0
         return (self.ended_at or time.monotonic()) - self.started_at
 
-    async def _run_scenarios(self, factory: VUFactory) -> list[ScenarioRunner]:
+    async def _run_scenarios(self, factory: VUFactory) -> None:
         data = None
         if self.script.setup is not None:
             data = self.setup_data = await self._lifecycle("setup", self.script.setup, factory)
+        if self.workers > 1:
+            await self._run_workers(data)
+        else:
+            await self._run_local(factory, data)
+        if self.script.teardown is not None:
+            await self._lifecycle("teardown", self.script.teardown, factory, data)
+
+    async def _run_local(self, factory: VUFactory, data: Any) -> None:
         self.started_at = time.monotonic()
         self._set_status(RunStatus.RUNNING)
         runners = [
@@ -224,9 +257,45 @@ class TestRun:
             self._raise_script_abort(results)
             raise
         self._raise_script_abort(results)
-        if self.script.teardown is not None:
-            await self._lifecycle("teardown", self.script.teardown, factory, data)
-        return runners
+
+    async def _run_workers(self, data: Any) -> None:
+        req = self.req
+        specs, first = [], 1
+        for i, scenarios in enumerate(split_scenarios(self.scenarios, self.workers)):
+            if not scenarios:
+                continue
+            specs.append(WorkerSpec(index=i, script=req.script.resolve(), env_vars=dict(req.env_vars),
+                                    options=self.options, system_tags=self.system_tags, base_tags=self.base_tags.items(),
+                                    scenarios=scenarios, first_vu_id=first, data=data,
+                                    verbose=logging.getLogger("horde").isEnabledFor(logging.DEBUG)))
+            first += sum(s.max_vus_needed for s in scenarios)
+        self.pool = pool = WorkerPool(specs, self.registry, self._pump, self._on_worker_abort, self._on_worker_stats)
+        try:
+            pool.start()
+            await pool.wait_ready()
+            self.started_at = time.monotonic()
+            self._set_status(RunStatus.RUNNING)
+            pool.go()
+            await pool.wait_done()
+        except asyncio.CancelledError:
+            await pool.stop()
+            raise
+        finally:
+            pool.close()
+
+    def _on_worker_abort(self, message: str, by_script: bool) -> None:
+        if by_script:
+            self._on_script_abort(ScriptAbort(message))
+        else:
+            self._abort(RunError(message, exit_code=ExitCode.GENERIC))
+
+    def _on_worker_stats(self, stats: dict) -> None:
+        with self._stats_lock:
+            self.script_errors += stats.get("errors", 0)
+            for path in stats.get("groups", ()):
+                self.groups.group(path)
+            for group_path, name, passes, fails in stats.get("checks", ()):
+                self.groups.record_checks(group_path, name, passes, fails)
 
     def _raise_script_abort(self, results: list[Any]) -> None:
         for r in results:
@@ -262,9 +331,9 @@ class TestRun:
             vu.close()
 
     async def _main_task(self, factory: VUFactory, pump: Pump) -> None:
-        periodic = asyncio.ensure_future(self._emit_vus(factory, pump))
+        periodic = asyncio.ensure_future(self._emit_vus(pump))
         ticker = asyncio.ensure_future(pump.tick())
-        progress = display.start_progress(self, factory) if not self.req.quiet else None
+        progress = display.start_progress(self) if not self.req.quiet else None
         try:
             self._main = asyncio.ensure_future(self._run_scenarios(factory))
             try:
@@ -279,10 +348,7 @@ class TestRun:
                 if t is not None:
                     t.cancel()
             await asyncio.gather(periodic, ticker, *( [progress] if progress else []), return_exceptions=True)
-            # one last vus/vus_max so outputs see the end state
-            b = self.builtin
-            pump.emit(ConnectedSamples((b.vus, b.vus_max), (float(factory.active), float(factory.initialized)),
-                                       time.time_ns(), self.base_tags, None))
+            pump.emit(self._vus_sample())  # one last vus/vus_max so outputs see the end state
 
     def execute(self) -> int:
         """Run everything and return the process exit code."""
@@ -297,8 +363,8 @@ class TestRun:
         except BaseException:
             loop.close()
             raise
-        pump = Pump(self.manager, self.store)
-        factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
+        pump = self._pump = Pump(self.manager, self.store)
+        factory = self.factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
                             system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self)
         pump.start()
         evaluator = PeriodicEvaluator(self.thresholds, self.store, self.elapsed, self.abort)

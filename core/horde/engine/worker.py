@@ -1,0 +1,184 @@
+"""A worker process: runs its share of the scenarios and streams samples to the coordinator.
+
+Messages to the coordinator (pickled tuples): ``("ready",)`` once the script
+is loaded; batches ``("b", defs, rows, stats)`` every 50 ms (see
+:mod:`horde.engine.wire`); ``("abort", message)`` when the script called
+``abort()``; ``("done", stats)`` at the end. From the coordinator: ``("go",)``
+to start and ``("stop",)`` to stop now (interrupting iterations). A worker
+whose coordinator disappears exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import pickle
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..metrics import BuiltinMetrics, MetricRegistry, TagSet
+from .executors import ScenarioRunner
+from .iteration import VUFactory
+from .pump import PUMP_PERIOD
+from .scenarios import Scenario
+from .script import load_script, prepare_call, script_traceback
+from .wire import Encoder
+
+__all__ = ["WorkerSpec", "worker_main"]
+
+
+@dataclasses.dataclass
+class WorkerSpec:
+    """What one worker runs."""
+
+    index: int
+    script: Path
+    env_vars: dict[str, str]
+    options: dict[str, Any]
+    system_tags: frozenset[str]
+    base_tags: tuple[tuple[str, str], ...]
+    scenarios: list[Scenario]
+    first_vu_id: int
+    data: Any
+    verbose: bool = False
+
+
+class _Checks:
+    """Check results and groups seen since the last batch (the coordinator keeps the totals)."""
+
+    def __init__(self) -> None:
+        self.checks: dict[tuple[str, str], list[int]] = {}
+        self.groups: set[str] = set()
+
+    def record_check(self, group_path: str, name: str, passed: bool) -> None:
+        counts = self.checks.setdefault((group_path, name), [0, 0])
+        counts[0 if passed else 1] += 1
+
+    def group(self, path: str) -> None:
+        self.groups.add(path)
+
+    def take(self) -> tuple[list, list]:
+        checks = [(g, n, p, f) for (g, n), (p, f) in self.checks.items()]
+        groups = sorted(self.groups)
+        self.checks, self.groups = {}, set()
+        return checks, groups
+
+
+class _WorkerRun:
+    """What VUs of a worker report to (the ``run`` of their VUState)."""
+
+    def __init__(self) -> None:
+        self.groups = _Checks()
+        self.script_errors = 0
+
+    def record_check(self, group_path: str, name: str, passed: bool) -> None:
+        self.groups.record_check(group_path, name, passed)
+
+
+def worker_main(conn: Any, spec: WorkerSpec) -> None:
+    """Entry point of a worker process (multiprocessing ``spawn`` target)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator handles Ctrl-C and tells us
+    logging.basicConfig(level=logging.DEBUG if spec.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname).4s[w%(process)d] %(message)s")
+    from .. import custom_metrics, execution
+
+    execution.env.clear()
+    execution.env.update(spec.env_vars)
+    registry = MetricRegistry()
+    builtin = BuiltinMetrics(registry)
+    custom_metrics.init_registry = registry
+    try:
+        script = load_script(spec.script)
+    except Exception as exc:  # the coordinator loaded it already: this is unexpected
+        conn.send_bytes(pickle.dumps(("abort", f"worker {spec.index} cannot load the script: {exc}")))
+        return
+    finally:
+        custom_metrics.init_registry = None
+    try:
+        from .run import _new_loop  # the same loop choice as the coordinator (uvloop if installed)
+
+        loop = _new_loop()
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(_run(conn, spec, script, registry, builtin))
+    finally:
+        conn.close()
+
+
+async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistry, builtin: BuiltinMetrics) -> None:
+    loop = asyncio.get_running_loop()
+    run = _WorkerRun()
+    pending: list[Any] = []
+    factory = VUFactory(builtin=builtin, registry=registry, emit=pending.append, system_tags=spec.system_tags,
+                        base_tags=TagSet.of(spec.base_tags), options=spec.options, run=run)
+    factory.initialized = spec.first_vu_id - 1
+    first = factory.initialized
+    encoder = Encoder()
+    go = loop.create_future()
+    main: asyncio.Task | None = None
+
+    def on_error(exc: BaseException) -> None:
+        run.script_errors += 1
+        logging.getLogger("horde.script").error("%s", script_traceback(exc, spec.script))
+
+    aborted: list[str] = []
+
+    def on_abort(exc: BaseException) -> None:
+        if not aborted:
+            aborted.append(str(exc) or "test aborted")
+            send(("abort", aborted[0]))
+        if main is not None:
+            main.cancel()
+
+    def send(msg: tuple) -> None:
+        conn.send_bytes(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
+
+    runners = [ScenarioRunner(sc, factory, prepare_call(script.function(sc.exec), None), spec.data, on_error, on_abort)
+               for sc in spec.scenarios]
+
+    def stats() -> dict[str, Any]:
+        checks, groups = run.groups.take()
+        errors, run.script_errors = run.script_errors, 0
+        return {"active": factory.active, "initialized": factory.initialized - first,
+                "completed": sum(r.completed_iterations for r in runners), "errors": errors,
+                "checks": checks, "groups": groups}
+
+    def flush() -> None:
+        batch = pending[:]
+        pending.clear()
+        conn.send_bytes(encoder.encode(batch, stats()))
+
+    def on_control() -> None:
+        try:
+            msg = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            os._exit(1)  # the coordinator is gone
+        if msg[0] == "go" and not go.done():
+            go.set_result(None)
+        elif msg[0] == "stop" and main is not None:
+            main.cancel()
+
+    loop.add_reader(conn.fileno(), on_control)
+    send(("ready",))
+    await go
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(PUMP_PERIOD)
+            flush()
+
+    tick = asyncio.ensure_future(ticker())
+    main = asyncio.ensure_future(asyncio.gather(*(r.run() for r in runners)))
+    try:
+        await main
+    except asyncio.CancelledError:
+        pass
+    finally:
+        tick.cancel()
+        await asyncio.gather(tick, return_exceptions=True)
+        loop.remove_reader(conn.fileno())
+    flush()
+    send(("done", stats()))

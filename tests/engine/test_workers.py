@@ -1,0 +1,135 @@
+"""--workers N: scenarios split across processes, merged back into one run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import HORDE, count, read_points
+from horde.engine.scenarios import scenarios_from_options
+from horde.engine.segment import share, split_scenarios
+from horde.engine.wire import Decoder, Encoder
+from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
+
+
+@pytest.mark.parametrize("total,parts", [(17, 2), (3, 4), (50, 3), (1, 2), (0, 2)])
+def test_shares_are_whole_fair_and_complete(total, parts):
+    shares = [share(total, i, parts) for i in range(parts)]
+    assert sum(shares) == total and max(shares) - min(shares) <= 1
+
+
+def test_split_keeps_the_totals_of_every_executor():
+    opts = {"scenarios": {
+        "si": {"executor": "shared-iterations", "vus": 3, "iterations": 17},
+        "pv": {"executor": "per-vu-iterations", "vus": 5, "iterations": 2},
+        "cv": {"executor": "constant-vus", "vus": 1, "duration": "1s"},
+        "rv": {"executor": "ramping-vus", "startVUs": 1, "stages": [{"duration": "1s", "target": 7}]},
+        "car": {"executor": "constant-arrival-rate", "rate": 30, "duration": "1s", "preAllocatedVUs": 3, "maxVUs": 5},
+    }}
+    scs = scenarios_from_options(opts)
+    parts = split_scenarios(scs, 2)
+    by = lambda name: [s for p in parts for s in p if s.name == name]  # noqa: E731
+    assert sum(s.iterations for s in by("si")) == 17 and sum(s.vus for s in by("si")) == 3
+    assert sum(s.vus for s in by("pv")) == 5
+    assert len(by("cv")) == 1  # one VU cannot be split: one worker runs it
+    assert sum(s.stages[-1].target for s in by("rv")) == 7
+    assert sum(s.rate for s in by("car")) == pytest.approx(30)
+    assert sum(s.max_vus for s in by("car")) == 5
+
+
+def test_wire_round_trip_keeps_metrics_tags_values_and_metadata():
+    wreg, creg = MetricRegistry(), MetricRegistry()
+    wb = BuiltinMetrics(wreg)
+    custom = wreg.get_or_new("my_trend", MetricType.TREND)
+    tags = TagSet.of(method="GET", url="http://x/")
+    enc, dec = Encoder(), Decoder(creg)
+    batch = [ConnectedSamples(wb.http_request, tuple(range(9)), 123, tags, {"vu": "1"}),
+             Sample(custom, 124, 4.5, TagSet.of(kind="a"))]
+    import pickle
+
+    for _ in range(2):  # definitions travel once, references after
+        msg = pickle.loads(enc.encode(batch, {"active": 1}))
+        out = dec.decode(msg[1], msg[2])
+    assert msg[1] == []
+    assert [m.name for m in out[0].metrics] == [m.name for m in wb.http_request]
+    assert out[0].values == tuple(range(9)) and out[0].time == 123 and out[0].tags is tags
+    assert out[0].metadata == {"vu": "1"}
+    assert out[1].metrics[0] is creg.get("my_trend") and out[1].values == (4.5,)
+
+
+SCRIPT = """
+from horde import http, env, check, group, vu, Counter
+seen = Counter("seen_vu")
+options = {OPTIONS}
+async def default(data):
+    with group("g"):
+        r = await http.get(env["TARGET"] + "/")
+        check(r, {"ok": lambda r: r.status == 200})
+    seen.add(vu.id)
+"""
+
+
+def _write(tmp_path, options):
+    p = tmp_path / "w.py"
+    p.write_text(SCRIPT.replace("{OPTIONS}", repr(options)))
+    return p
+
+
+def test_two_workers_run_one_test(tmp_path, run_script):
+    p = _write(tmp_path, {"vus": 4, "iterations": 41})
+    out = tmp_path / "o.json"
+    res = run_script(p, outs=[f"json={out}"], workers=2, summary_export=str(tmp_path / "s.json"))
+    assert res.code == 0
+    pts = read_points(out)
+    assert count(pts, "iterations") == 41 and count(pts, "http_reqs") == 41
+    ids = {p["data"]["value"] for p in pts if p["metric"] == "seen_vu"}
+    assert ids == {1, 2, 3, 4}  # unique VU ids across workers
+    import json
+
+    export = json.loads((tmp_path / "s.json").read_text())
+    assert export["root_group"]["groups"]["g"]["checks"]["ok"]["passes"] == 41
+    assert max(p["data"]["value"] for p in pts if p["metric"] == "vus_max") == 4
+
+
+def test_abort_in_a_worker_stops_all_with_108(tmp_path, run_script):
+    p = tmp_path / "a.py"
+    p.write_text("from horde import abort, vu, sleep\noptions = {'vus': 4, 'duration': '30s'}\n"
+                 "async def default(data):\n    await sleep(0.05)\n    if vu.id == 3 and vu.iteration == 2:\n"
+                 "        abort('stop it')\n")
+    t0 = time.monotonic()
+    res = run_script(p, workers=2)
+    assert res.code == 108
+    assert time.monotonic() - t0 < 20
+
+
+def test_sigint_with_workers_is_105_and_outputs_complete(tmp_path, target):
+    p = _write(tmp_path, {"vus": 4, "duration": "30s"})
+    out = tmp_path / "o.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
+    proc = subprocess.Popen([HORDE, "run", str(p), "-e", f"TARGET={target.url}", "-o", f"json={out}", "-w", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 5000):
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 105, stderr
+    pts = read_points(out)
+    assert count(pts, "http_reqs") > 0
+    assert "Traceback" not in stderr
+    assert "http_reqs" in stdout
+
+
+def test_a_worker_that_dies_ends_the_run_with_a_clear_error(tmp_path, run_script, caplog):
+    p = tmp_path / "d.py"
+    p.write_text("import os\nfrom horde import vu, sleep\noptions = {'vus': 2, 'duration': '30s'}\n"
+                 "async def default(data):\n    await sleep(0.05)\n    if vu.id == 2:\n        os._exit(3)\n")
+    t0 = time.monotonic()
+    res = run_script(p, workers=2)
+    assert res.code == 255
+    assert time.monotonic() - t0 < 20
+    assert "worker 1 exited unexpectedly" in caplog.text
