@@ -129,3 +129,23 @@ def test_config_file_env_and_flag_precedence(tmp_path, horde_cmd, target):
     out2 = tmp_path / "o2.json"
     assert horde_cmd("run", p, "--config", cfg, "-q", env={"HORDE_OUT": f"json={out2}"}).returncode == 0
     assert count(read_points(out2), "ran") == 2
+
+
+def test_second_sigint_exits_at_once_even_when_the_script_blocks(tmp_path, target):
+    p = tmp_path / "block.py"
+    p.write_text("import time\nfrom horde import Counter\nc = Counter('started')\n"
+                 "options = {'vus': 2, 'duration': '60s'}\n"
+                 "async def default(data):\n    c.add(1)\n    time.sleep(60)  # blocks the event loop\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
+    for workers in ("1", "2"):
+        proc = subprocess.Popen([HORDE, "run", str(p), "-w", workers, "-q"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        time.sleep(2.0)
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.poll() is None  # the first interrupt waits for the (blocked) VU
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=10)
+        assert proc.returncode == 105
+        assert time.monotonic() - t0 < 5

@@ -181,15 +181,22 @@ class TestRun:
         if self._main is not None and not self._main.done():
             self._main.cancel()
 
-    def _on_signal(self) -> None:
+    def _on_signal(self, signum: int, frame: Any = None) -> None:
+        """SIGINT/SIGTERM: the first stops gracefully, the second exits at once.
+
+        A plain signal handler (not the loop's), so a second Ctrl-C works even
+        when script code blocks the event loop.
+        """
         self._interrupts += 1
         if self._interrupts > 1:
             self.req.stderr.write("\nStopping now (second interrupt).\n")
             self.req.stderr.flush()
+            if self.pool is not None:
+                self.pool.kill()
             os._exit(ExitCode.EXTERNAL_ABORT)
         self.req.stderr.write("\nStopping the test gracefully (interrupt again to exit at once)...\n")
         self.req.stderr.flush()
-        self._abort(RunError("test run aborted by signal", reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT))
+        self.abort(RunError("test run aborted by signal", reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT))
 
     def _set_status(self, status: RunStatus) -> None:
         if status != self.status:
@@ -370,10 +377,11 @@ class TestRun:
         evaluator = PeriodicEvaluator(self.thresholds, self.store, self.elapsed, self.abort)
         evaluator.start()
         self._set_status(RunStatus.INITIALIZING)
+        previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.add_signal_handler(sig, self._on_signal)
-            except (NotImplementedError, RuntimeError, ValueError):
+                previous[sig] = signal.signal(sig, self._on_signal)
+            except ValueError:  # not the main thread: the embedding program handles signals
                 pass
         try:
             if self.error is None:  # an output may have stopped the run while starting
@@ -382,11 +390,8 @@ class TestRun:
             _log.debug("the run failed", exc_info=exc)
             self.error = RunError(f"internal error: {type(exc).__name__}: {exc}", exit_code=ExitCode.GENERIC)
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.remove_signal_handler(sig)
-                except Exception:
-                    pass
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             _close_loop(loop)
             pump.close()
         self.ended_at = time.monotonic()

@@ -138,6 +138,12 @@ class WorkerPool:
         if pending:
             await asyncio.wait(pending, timeout=5)
 
+    def kill(self) -> None:
+        """Kill every worker process now (a second Ctrl-C)."""
+        for w in self.workers:
+            if w.process is not None and w.process.is_alive():
+                w.process.kill()
+
     def close(self) -> None:
         """Reap the processes."""
         for w in self.workers:
