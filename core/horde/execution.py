@@ -7,11 +7,32 @@ from typing import Any
 
 from .engine.iteration import ScriptAbort
 from .engine.scenarios import seconds
-from .engine.vu import get_vu
+from .engine.vu import current_vu, get_vu
 
 __all__ = ["env", "vu", "sleep", "fail", "abort", "ScriptAbort", "FailError"]
 
-env: dict[str, str] = {}
+class _Env(dict):
+    """``-e KEY=VALUE`` variables; inside a VU, its scenario's ``env`` settings come first (as k6's ``__ENV``)."""
+
+    def _scenario_env(self) -> dict[str, str]:
+        try:
+            return current_vu.get().env
+        except LookupError:
+            return {}
+
+    def __getitem__(self, key: str) -> str:
+        scenario = self._scenario_env()
+        return scenario[key] if key in scenario else super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        scenario = self._scenario_env()
+        return scenario[key] if key in scenario else super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._scenario_env() or super().__contains__(key)
+
+
+env: dict[str, str] = _Env()
 """Variables given with ``-e KEY=VALUE`` (k6's ``__ENV``), filled before the script is loaded."""
 
 

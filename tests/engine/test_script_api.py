@@ -114,3 +114,20 @@ def test_env_and_vu_and_cli_shortcuts(script, run_script, tmp_path):
     pts = read_points(tmp_path / "o.json")
     assert count(pts, "iterations") == 9
     assert {p["data"]["value"] for p in pts if p["metric"] == "seen_vu"} <= {1, 2, 3}
+
+
+def test_scenario_env_overrides_cli_env_for_its_vus(script, run_script, tmp_path):
+    path = script("""
+        from horde import env, Counter
+        got = Counter("got")
+        options = {"scenarios": {
+            "a": {"executor": "shared-iterations", "iterations": 2, "env": {"MODE": "fast"}},
+            "b": {"executor": "shared-iterations", "iterations": 3}}}
+        async def default(data):
+            got.add(1, {"mode": env["MODE"], "has": str("MODE" in env)})
+    """)
+    res = run_script(path, env={"MODE": "slow"}, outs=[f"json={tmp_path / 'o.json'}"])
+    assert res.code == 0
+    pts = [p for p in read_points(tmp_path / "o.json") if p["metric"] == "got"]
+    modes = sorted((p["data"]["tags"]["scenario"], p["data"]["tags"]["mode"]) for p in pts)
+    assert modes == [("a", "fast")] * 2 + [("b", "slow")] * 3

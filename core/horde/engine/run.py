@@ -116,10 +116,7 @@ class TestRun:
         self.base_tags = TagSet.of(tags)
         self.scenarios: list[Scenario] = scenarios_from_options(self.options)
         for sc in self.scenarios:
-            fn = getattr(self.script.module, sc.exec, None)
-            if not callable(fn):
-                raise UserError(f"function '{sc.exec}' of scenario '{sc.name}' is not defined in {req.script.name}",
-                                ExitCode.INVALID_CONFIG)
+            self.script.function(sc.exec)  # exit 104 now if a scenario's function is missing
         self.thresholds = self._parse_thresholds()
         self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
         self.time_unit = validate_time_unit(self.options.get("summaryTimeUnit"))

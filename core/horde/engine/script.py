@@ -38,7 +38,8 @@ class Script:
         """The exported function ``name`` (a scenario's ``exec``); ScriptError if missing."""
         fn = getattr(self.module, name, None)
         if not callable(fn):
-            raise UserError(f"scenario exec function '{name}' is not exported by {self.path.name}", ExitCode.INVALID_CONFIG)
+            raise UserError(f"function '{name}' (a scenario's exec) is not defined in {self.path.name}",
+                            ExitCode.INVALID_CONFIG)
         return fn
 
 
