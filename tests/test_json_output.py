@@ -1,4 +1,4 @@
-"""The built-in json output against k6 v1.1.0's own bytes (tests/data/k6/sample.json)."""
+"""The built-in json output against k6 v1.1.0's own bytes (tests/fixtures/k6/sample.json)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from horde.output import Manager, Params, create_output, load_registry, new_plug
 from horde.outputs import gofmt
 from horde.outputs.json import JsonOutput
 
-K6_SAMPLE = Path(__file__).parent / "data" / "k6" / "sample.json"
+K6_SAMPLE = Path(__file__).parent / "fixtures" / "k6" / "sample.json"
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "k6" / "sample.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "k6" / "sample.json"  # a copy of shared/fixtures/k6
 
 
 def _records(path: Path) -> list[dict]:
