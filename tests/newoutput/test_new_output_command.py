@@ -113,3 +113,19 @@ def test_the_rendered_output_runs_under_the_manager(tmp_path, monkeypatch):
     finally:
         for mod in [m for m in sys.modules if m == "horde_out_tally" or m.startswith("horde_out_tally.")]:
             del sys.modules[mod]
+
+
+def test_bytecode_in_an_installed_template_does_not_reach_the_project(tmp_path):
+    """pip compiles the template's .py files when it installs horde; the post-generation hook drops them."""
+    import compileall
+    import shutil
+
+    from cookiecutter.main import cookiecutter
+
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE_DIR, template, ignore=shutil.ignore_patterns("__pycache__"))
+    compileall.compile_dir(str(template), quiet=2)  # templated sources do not compile; the rest does
+    assert list(template.rglob("__pycache__"))
+    project = Path(cookiecutter(str(template), no_input=True, extra_context={"name": "pyc"},
+                                output_dir=str(tmp_path / "out")))
+    assert files_of(project) and not [p for p in project.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
