@@ -17,7 +17,7 @@ import click
 from ..cli import cli, verbose_option
 from ..errors import UserError
 
-__all__ = ["TEMPLATE_DIR", "check_output_name", "render_output", "new", "new_output"]
+__all__ = ["TEMPLATE_DIR", "check_output_name", "render_output", "template_defaults", "new", "new_output"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "output"
 """The cookiecutter template of a new output distribution."""
@@ -57,9 +57,21 @@ def check_output_name(name: str) -> None:
         raise UserError(f"output name {name!r} is already installed, from {taken}: choose another name")
 
 
+def template_defaults() -> dict[str, str]:
+    """The questions of the template a user answers (``cookiecutter.json`` minus private and fixed keys)."""
+    import json
+
+    data = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_") and k not in ("name", "horde_version")}
+
+
 def render_output(name: str, output_dir: str | Path = ".", *, no_input: bool = True,
                   extra: Mapping[str, str] | None = None) -> Path:
-    """Check ``name``, render the template into ``output_dir`` and return the new project's directory."""
+    """Check ``name``, render the template into ``output_dir`` and return the new project's directory.
+
+    Unless ``no_input``, asks for the template's other settings (description,
+    author, ...) first; ``name`` itself is never asked again.
+    """
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.main import cookiecutter
 
@@ -70,9 +82,12 @@ def render_output(name: str, output_dir: str | Path = ".", *, no_input: bool = T
     if project.exists():
         raise UserError(f"{project} already exists: remove it or choose another --output-dir")
     context = {"name": name, "horde_version": __version__, **(extra or {})}
+    if not no_input:
+        for key, default in template_defaults().items():
+            if key not in context:
+                context[key] = click.prompt(key.replace("_", " "), default=default)
     try:
-        created = cookiecutter(str(TEMPLATE_DIR), no_input=no_input, extra_context=context,
-                               output_dir=str(output_dir))
+        created = cookiecutter(str(TEMPLATE_DIR), no_input=True, extra_context=context, output_dir=str(output_dir))
     except CookiecutterException as exc:
         raise UserError(f"cannot render the output template: {exc}") from exc
     return Path(created)
@@ -87,7 +102,7 @@ def new() -> None:
 @click.argument("name")
 @click.option("--output-dir", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Where to create the horde-out-NAME directory.")
-@click.option("--no-input", is_flag=True, help="Do not prompt; use the template's defaults.")
+@click.option("--no-input", is_flag=True, help="Do not ask for the description, author, ...; use the defaults.")
 @verbose_option
 def new_output(name: str, output_dir: str, no_input: bool) -> None:
     """Create horde-out-NAME: an installable output distribution with tests, tox.ini and CI."""
