@@ -10,7 +10,6 @@ import pytest
 
 from horde.cli import main
 from horde.commands.new import TEMPLATE_DIR, check_output_name, render_output
-from horde.errors import UserError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
 from horde.output import Manager, OutputRegistry, Params, create_output, new_plugin_manager
 
