@@ -51,13 +51,15 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON schema instead of a table.")
+@click.option("-p", "--plugin", "only", multiple=True, metavar="NAME",
+              help="Load this plugin even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1.")
 @verbose_option
-def plugins(as_json: bool) -> None:
+def plugins(as_json: bool, only: tuple[str, ...]) -> None:
     """List the installed outputs, their providers, hooks and status."""
     from .output.listing import describe_plugins
     from .output.registry import load_registry
 
-    data = describe_plugins(load_registry())
+    data = describe_plugins(load_registry(only=only))
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -76,6 +78,7 @@ def plugins(as_json: bool) -> None:
 
 def _register_commands() -> None:
     from .commands import run  # noqa: F401  (adds ``run`` to ``cli``)
+    from .commands import new  # noqa: F401  (adds ``new output`` to ``cli``)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,115 @@
+"""``horde new output NAME``: a new, installable output distribution from the bundled template.
+
+The template is a cookiecutter template shipped inside the ``horde`` package
+(``horde/templates/output``), so this works offline. The name is checked
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from pathlib import Path
+from typing import Mapping
+
+import click
+
+from ..cli import cli, verbose_option
+from ..errors import UserError
+
+__all__ = ["TEMPLATE_DIR", "check_output_name", "render_output", "template_defaults", "new", "new_output"]
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "output"
+"""The cookiecutter template of a new output distribution."""
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _installed_outputs() -> dict[str, str]:
+    """Every output name known without importing a plugin: built-ins and ``horde.outputs`` entry points."""
+    import importlib_metadata
+
+    from ..output.registry import BUILTIN_OUTPUTS, ENTRY_POINT_GROUP
+
+    from .. import __version__
+
+    found = {name: f"horde {__version__} (built-in)" for name in BUILTIN_OUTPUTS}
+    for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        found.setdefault(ep.name, f"{dist.name} {dist.version}" if dist else ep.value)
+    return found
+
+
+def check_output_name(name: str) -> None:
+    """Raise :class:`UserError` (one line) unless ``name`` can name a new output.
+
+    It must be an entry-point name and a Python identifier (lowercase letters,
+    digits and ``_``, starting with a letter; not a keyword), and no installed
+    output may have it already.
+    """
+    if not _NAME_RE.fullmatch(name or ""):
+        raise UserError(f"invalid output name {name!r}: use lowercase letters, digits and '_', starting with a "
+                        f"letter (it names the entry point and the package horde_out_<name>)")
+    if keyword.iskeyword(name):
+        raise UserError(f"invalid output name {name!r}: it is a Python keyword")
+    taken = _installed_outputs().get(name)
+    if taken is not None:
+        raise UserError(f"output name {name!r} is already installed, from {taken}: choose another name")
+
+
+def template_defaults() -> dict[str, str]:
+    """The questions of the template a user answers (``cookiecutter.json`` minus private and fixed keys)."""
+    import json
+
+    data = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_") and k not in ("name", "horde_version")}
+
+
+def render_output(name: str, output_dir: str | Path = ".", *, no_input: bool = True,
+                  extra: Mapping[str, str] | None = None) -> Path:
+    """Check ``name``, render the template into ``output_dir`` and return the new project's directory.
+
+    Unless ``no_input``, asks for the template's other settings (description,
+    author, ...) first; ``name`` itself is never asked again.
+    """
+    from cookiecutter.exceptions import CookiecutterException
+    from cookiecutter.main import cookiecutter
+
+    from .. import __version__
+
+    check_output_name(name)
+    project = Path(output_dir) / f"horde-out-{name}"
+    if project.exists():
+        raise UserError(f"{project} already exists: remove it or choose another --output-dir")
+    context = {"name": name, "horde_version": __version__, **(extra or {})}
+    if not no_input:
+        for key, default in template_defaults().items():
+            if key not in context:
+                context[key] = click.prompt(key.replace("_", " "), default=default)
+    try:
+        created = cookiecutter(str(TEMPLATE_DIR), no_input=True, extra_context=context, output_dir=str(output_dir))
+    except CookiecutterException as exc:
+        raise UserError(f"cannot render the output template: {exc}") from exc
+    return Path(created)
+
+
+@cli.group()
+def new() -> None:
+    """Create a new project from a template."""
+
+
+@new.command("output")
+@click.argument("name")
+@click.option("--output-dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Where to create the horde-out-NAME directory.")
+@click.option("--no-input", is_flag=True, help="Do not ask for the description, author, ...; use the defaults.")
+@verbose_option
+def new_output(name: str, output_dir: str, no_input: bool) -> None:
+    """Create horde-out-NAME: an installable output distribution with tests, tox.ini and CI."""
+    project = render_output(name, output_dir, no_input=no_input)
+    click.echo(f"created {project}")
+    click.echo("next:")
+    click.echo(f"  pip install -e '{project}[test]'")
+    click.echo(f"  horde plugins                          # lists '{name}'")
+    click.echo(f"  horde run script.py -o {name}={name}.jsonl")
+    click.echo(f"  (cd {project} && pytest)")
