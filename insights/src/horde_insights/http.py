@@ -19,6 +19,9 @@ class ApiError(Exception):
         self.message = message
 
 
+_DISCARD_MAX = 64 << 20
+
+
 def read_body(h: BaseHTTPRequestHandler, limit: int) -> bytes:
     """The request body, at most ``limit`` bytes (413 beyond); supports ``Transfer-Encoding: chunked``."""
     te = (h.headers.get("Transfer-Encoding") or "").lower()
@@ -57,6 +60,13 @@ def read_body(h: BaseHTTPRequestHandler, limit: int) -> bytes:
         raise ApiError(400, "invalid Content-Length")
     if n > limit:
         h.close_connection = True
+        if n <= _DISCARD_MAX:  # read and drop it, so the client sees the 413 instead of a broken pipe
+            left = n
+            while left > 0:
+                got = h.rfile.read(min(left, 1 << 16))
+                if not got:
+                    break
+                left -= len(got)
         raise ApiError(413, f"request body of {n} bytes is larger than the limit of {limit} bytes")
     body = h.rfile.read(n)
     if len(body) != n:
