@@ -1,13 +1,12 @@
-"""Whole runs streamed to a real horde-insights process through the real output Manager.
+"""Whole runs streamed to a real horde-insights process.
 
-The run is played by driver.py (a stand-in for ``horde run`` until the
-engine lands; test_horde_run.py has the same scenarios through ``horde run``).
+Each test runs twice: through driver.py (the real output Manager fed by a
+synthetic run) and through ``horde run`` (skipped until the engine lands).
 """
 
 import signal
 import time
 
-from conftest import start_driver
 from counts import assert_same_counts
 
 
@@ -28,9 +27,9 @@ def wait_running(srv, token, within=30):
     raise AssertionError("the run never became Running")
 
 
-def test_normal_run_is_finished_with_every_sample(server, tmp_path):
+def test_normal_run_is_finished_with_every_sample(server, tmp_path, start_run):
     tok = server.token()
-    proc = start_driver(server, tok, tmp_path, "--seconds", "2", "--rate", "300", "--tag", "page=<i>home</i>")
+    proc = start_run(server, tok, tmp_path, 2)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     rid = only_run(server, tok)
@@ -38,24 +37,25 @@ def test_normal_run_is_finished_with_every_sample(server, tmp_path):
     detail = server.run(tok, rid)
     run = detail["run"]
     assert (run["state"], run["label"], run["run_status"], run["passed"]) == ("finished", "Finished", 3, True)
-    assert (run["name"], run["vus"], run["planned_duration"]) == ("driver-script.py", 5, 2)
+    assert run["name"] == "driver-script.py" and run["vus"] > 0 and run["planned_duration"] >= 2
     assert run["thresholds"] == {"http_req_duration": ["p(95)<500"], "checks": ["rate>0.5"]}
     assert_same_counts(tmp_path / "out.json", detail)
     assert detail["run"]["duplicate_pushes"] == 0
 
 
-def test_failed_threshold_marks_the_result_failed(server, tmp_path):
+def test_failed_threshold_marks_the_result_failed(server, tmp_path, start_run):
     tok = server.token()
-    proc = start_driver(server, tok, tmp_path, "--seconds", "1", "--threshold-fail")
-    proc.communicate(timeout=120)
+    proc = start_run(server, tok, tmp_path, 1, threshold_fail=True)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 99, err
     detail = server.run(tok, only_run(server, tok))
     assert detail["run"]["state"] == "finished" and detail["run"]["passed"] is False
-    assert {"metric": "http_req_duration", "threshold": "p(95)<500", "ok": False} in detail["thresholds"]
+    assert [t["ok"] for t in detail["thresholds"] if t["metric"] == "http_req_duration"] == [False]
 
 
-def test_sigint_is_finished_aborted_by_user(server, tmp_path):
+def test_sigint_is_finished_aborted_by_user(server, tmp_path, start_run):
     tok = server.token()
-    proc = start_driver(server, tok, tmp_path, "--seconds", "60", "--rate", "100")
+    proc = start_run(server, tok, tmp_path, 60)
     rid = wait_running(server, tok)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -67,11 +67,10 @@ def test_sigint_is_finished_aborted_by_user(server, tmp_path):
     assert_same_counts(tmp_path / "out.json", detail)
 
 
-def test_sigkill_times_out_and_keeps_the_data(make_server, tmp_path):
-    srv = make_server(timeout=3)
+def test_sigkill_times_out_and_keeps_the_data(make_server, tmp_path, start_run):
+    srv = make_server(timeout=5)
     tok = srv.token()
-    proc = start_driver(srv, tok, tmp_path, "--seconds", "60", "--rate", "100",
-                        HORDE_CLOUD_AGGREGATION_WAIT_PERIOD="0.2s")
+    proc = start_run(srv, tok, tmp_path, 60, HORDE_CLOUD_AGGREGATION_WAIT_PERIOD="0.2s")
     rid = wait_running(srv, tok)
     time.sleep(0.5)
     proc.kill()
@@ -82,11 +81,10 @@ def test_sigkill_times_out_and_keeps_the_data(make_server, tmp_path):
     assert run["requests"] > 0 and detail["series"]["t"]
 
 
-def test_service_down_mid_run_loses_nothing(make_server, tmp_path):
+def test_service_down_mid_run_loses_nothing(make_server, tmp_path, start_run):
     srv = make_server()
     tok = srv.token()
-    proc = start_driver(srv, tok, tmp_path, "--seconds", "6", "--rate", "200",
-                        HORDE_CLOUD_ERROR_LOG_INTERVAL="1s", HORDE_CLOUD_MAX_MEMORY="2000")
+    proc = start_run(srv, tok, tmp_path, 6, HORDE_CLOUD_ERROR_LOG_INTERVAL="1s", HORDE_CLOUD_MAX_MEMORY="2000")
     rid = wait_running(srv, tok)
     srv.stop()
     time.sleep(2.5)
@@ -100,9 +98,9 @@ def test_service_down_mid_run_loses_nothing(make_server, tmp_path):
     assert_same_counts(tmp_path / "out.json", detail)
 
 
-def test_wrong_token_fails_the_start_and_stores_nothing(server, tmp_path):
+def test_wrong_token_fails_the_start_and_stores_nothing(server, tmp_path, start_run):
     tok = server.token()
-    proc = start_driver(server, "hi_wrong", tmp_path, "--seconds", "1")
+    proc = start_run(server, "hi_wrong", tmp_path, 1)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "could not create the test run" in err and "invalid token" in err

@@ -66,14 +66,21 @@ class CloudClient:
         }
         if headers:
             h.update(headers)
-        try:
-            conn = self._connection()
-            conn.request("POST", self._prefix + path, body=body, headers=h)
-            resp = conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException, socket.timeout) as exc:
-            self.close()
-            raise TransportError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            try:
+                conn = self._connection()
+                conn.request("POST", self._prefix + path, body=body, headers=h)
+                resp = conn.getresponse()
+                data = resp.read()
+                break
+            except (OSError, http.client.HTTPException, socket.timeout) as exc:
+                self.close()
+                stale = reused and isinstance(exc, (BrokenPipeError, ConnectionResetError,
+                                                    http.client.RemoteDisconnected))
+                if attempt == 1 and stale:
+                    continue  # the server closed an idle keep-alive connection: one fresh try (same key)
+                raise TransportError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
         if resp.getheader("Connection", "").lower() == "close":
             self.close()
         try:

@@ -83,7 +83,8 @@ class CloudOutput:
         self.sent_batches = 0
         self.sent_samples = 0
         self.dropped_batches = 0
-        self._last_success = time.monotonic()
+        self._last_success: float | None = None
+        self._started = time.monotonic()
         self._last_warn = 0.0
         self._next_try = 0.0
         self._last_error = ""
@@ -255,8 +256,8 @@ class CloudOutput:
         if self.failures:
             waiting, samples, _ = self.outbox.stats()
             self.log.warning("cloud: connection to %s restored after %d failed pushes (%.1fs); sending %d "
-                             "samples still waiting", self.client.base, self.failures, now - self._last_success,
-                             samples + batch.samples)
+                             "samples still waiting", self.client.base, self.failures,
+                             now - (self._last_success or self._started), samples + batch.samples)
         self.failures = 0
         self._last_success = now
         self._last_warn = 0.0
@@ -275,10 +276,12 @@ class CloudOutput:
             self._last_warn = now
             batches, samples, on_disk = self.outbox.stats()
             samples += self._agg.pending_samples
+            since = (f"last success {now - self._last_success:.1f}s ago" if self._last_success is not None
+                     else f"no push has succeeded yet ({now - self._started:.1f}s since start)")
             self.log.warning(
-                "cloud: connection errors stacking up: %d failed pushes in a row, last success %.1fs ago, "
+                "cloud: connection errors stacking up: %d failed pushes in a row, %s, "
                 "%d samples waiting (%d batches, %d spilled to disk); retrying in %.1fs (%s)",
-                self.failures, now - self._last_success, samples, batches, on_disk, backoff, exc)
+                self.failures, since, samples, batches, on_disk, backoff, exc)
 
     def _rejected(self, batch: Batch, exc: ResponseError) -> None:
         if exc.status in (401, 403, 404) or (exc.status == 403 and exc.code == 4):
