@@ -31,31 +31,42 @@ def postgres():
     pg.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    """A fresh, empty database of each kind."""
-    if request.param == "sqlite":
-        return str(tmp_path / "insights.db")
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_kind(request):
+    """Every test that uses a service runs once on SQLite and once on PostgreSQL."""
+    return request.param
+
+
+def _new_db(kind, request, tmp_path_factory) -> str:
+    if kind == "sqlite":
+        return str(tmp_path_factory.mktemp("sqlite") / "insights.db")
     return request.getfixturevalue("postgres").new_database()
 
 
+@pytest.fixture(scope="session")
+def server(db_kind, request, tmp_path_factory):
+    """One service per database kind, shared: tests isolate themselves by project (each token
+    created without a project name gets a new project)."""
+    srv = InsightsProcess(_new_db(db_kind, request, tmp_path_factory),
+                          log=tmp_path_factory.mktemp("log") / "insights.log").start()
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture
-def make_server(db_url, tmp_path):
+def make_server(db_kind, request, tmp_path_factory, tmp_path):
+    """A dedicated service on a fresh database (for timeouts and restarts)."""
     started = []
 
     def make(timeout: float = 120) -> InsightsProcess:
-        srv = InsightsProcess(db_url, timeout=timeout, log=tmp_path / "insights.log").start()
+        srv = InsightsProcess(_new_db(db_kind, request, tmp_path_factory), timeout=timeout,
+                              log=tmp_path / "insights.log").start()
         started.append(srv)
         return srv
 
     yield make
     for s in started:
         s.stop()
-
-
-@pytest.fixture
-def server(make_server):
-    return make_server()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ def requests(srv, token, run_id):
 
 
 def test_normal_run_is_created_running_then_finished_with_data(server):
-    tok = server.token("alpha")
+    tok = server.token()
     status, body = create_run(server, tok)
     assert status == 200
     rid = body["reference_id"]
@@ -81,7 +81,7 @@ def test_wrong_or_missing_token_is_401_and_nothing_is_stored(server):
 
 
 def test_one_projects_token_cannot_read_or_write_another_projects_runs(server):
-    a, b = server.token("alpha"), server.token("beta")
+    a, b = server.token(), server.token()
     rid = create_run(server, a)[1]["reference_id"]
     push(server, a, rid)
     assert server.get(f"/api/v1/runs/{rid}", b)[0] == 404
@@ -147,13 +147,13 @@ def test_silent_run_times_out_keeps_its_data_and_stores_late_data(make_server):
 
 
 def test_a_run_that_keeps_pushing_does_not_time_out(make_server):
-    srv = make_server(timeout=2)
+    srv = make_server(timeout=1)
     tok = srv.token()
     rid = create_run(srv, tok)[1]["reference_id"]
-    end = time.monotonic() + 4
+    end = time.monotonic() + 2.5
     while time.monotonic() < end:
         assert push(srv, tok, rid)[0] == 200
-        time.sleep(0.3)
+        time.sleep(0.2)
     assert srv.run(tok, rid)["run"]["state"] == "running"
     finish(srv, tok, rid)
     assert srv.run(tok, rid)["run"]["state"] == "finished"
@@ -183,3 +183,34 @@ def test_pages_and_static_files_are_served_without_data(server):
             assert ctype in resp.headers["Content-Type"]
             assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
     assert server.get("/static/../cli.py", None)[0] == 404
+
+
+def test_token_cli_creates_project_tokens_and_lists_them_without_secrets(server, tmp_path):
+    import subprocess
+    import sys
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "horde_insights", *args, "--db", server.db],
+                              capture_output=True, text=True, timeout=60)
+
+    name = f"cli-{time.time_ns()}"
+    out = cli("token", "create", "--project", name, "--label", "ci")
+    assert out.returncode == 0, out.stderr
+    tok = out.stdout.strip()
+    assert tok.startswith("hi_") and len(tok) == 43
+    assert server.get("/api/v1/runs", tok) == (200, {"runs": []})
+    listing = cli("token", "list").stdout
+    assert name in listing and "ci" in listing and tok not in listing
+
+
+def test_unusable_database_is_one_clear_error_line(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "horde_insights", "token", "create", "--db",
+                          str(tmp_path / "missing" / "x.db")], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip().startswith("error: cannot open database") and "Traceback" not in out.stderr
+    out = subprocess.run([sys.executable, "-m", "horde_insights", "token", "list", "--db",
+                          "postgresql://nobody@127.0.0.1:1/none"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and out.stderr.startswith("error: cannot connect to PostgreSQL at 127.0.0.1:1/none")

@@ -36,7 +36,7 @@ def only_run(server, token):
 
 
 def test_k6_run_streams_and_finishes_with_its_request_count(k6_bin, server, tmp_path):
-    tok = server.token("k6")
+    tok = server.token()
     proc = k6(k6_bin, server, tok, tmp_path, "vus: 2, iterations: 30")
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
@@ -53,7 +53,7 @@ def test_k6_run_streams_and_finishes_with_its_request_count(k6_bin, server, tmp_
 
 
 def test_k6_interrupted_with_sigint_is_finished_aborted_by_user(k6_bin, server, tmp_path):
-    tok = server.token("k6")
+    tok = server.token()
     proc = k6(k6_bin, server, tok, tmp_path, "vus: 1, duration: '60s'", pause=0.05)
     end = time.monotonic() + 60
     while time.monotonic() < end and not server.get("/api/v1/runs", tok)[1]["runs"]:
@@ -69,7 +69,7 @@ def test_k6_interrupted_with_sigint_is_finished_aborted_by_user(k6_bin, server, 
 
 
 def test_k6_with_a_wrong_token_is_refused_and_nothing_is_stored(k6_bin, server, tmp_path):
-    tok = server.token("k6")
+    tok = server.token()
     proc = k6(k6_bin, server, "hi_wrong", tmp_path, "vus: 1, iterations: 1")
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0

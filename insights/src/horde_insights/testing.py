@@ -82,10 +82,21 @@ class InsightsProcess:
                 self.proc.wait(5)
         self.proc = None
 
-    def token(self, project: str = "default") -> str:
-        out = subprocess.run(self._cmd("token", "create", "--db", self.db, "--project", project),
-                             check=True, capture_output=True, text=True, timeout=30)
-        return out.stdout.strip()
+    def token(self, project: str | None = None) -> str:
+        """A new token for ``project`` (a new, unique project when None), written to the database
+        the way ``horde-insights token create`` does."""
+        from .auth import hash_token, new_token
+        from .store import open_store
+
+        if project is None:
+            project = f"p-{os.urandom(4).hex()}"
+        store = open_store(self.db)
+        try:
+            token = new_token()
+            store.add_token(hash_token(token), store.project_id(project, create=True), "test")
+        finally:
+            store.close()
+        return token
 
     def get(self, path: str, token: str | None) -> tuple[int, dict]:
         return api(self.url + path, token)
