@@ -17,6 +17,18 @@ __all__ = ["main", "cli"]
 _state = {"verbose": False}
 
 
+class K6Formatter(logging.Formatter):
+    """k6's log lines: ``ERRO[0003] message`` (level, seconds since start)."""
+
+    LEVELS = {"DEBUG": "DEBU", "INFO": "INFO", "WARNING": "WARN", "ERROR": "ERRO", "CRITICAL": "FATA"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{self.LEVELS.get(record.levelname, record.levelname[:4])}[{int(record.relativeCreated / 1000):04d}] {record.getMessage()}"
+        if record.exc_info and _state["verbose"]:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
 def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     if value:
         _state["verbose"] = True
@@ -63,15 +75,22 @@ def plugins(as_json: bool) -> None:
 
 
 def _register_commands() -> None:
-    from . import commands  # noqa: F401  (adds run, new, ... to ``cli``)
+    from .commands import run  # noqa: F401  (adds ``run`` to ``cli``)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script: user errors as one line, exit codes as k6's."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s[%(name)s] %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(K6Formatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("horde").setLevel(logging.DEBUG if _state["verbose"] else logging.INFO)
     try:
         _register_commands()
-        cli.main(args=argv, prog_name="horde", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="horde", standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return ExitCode.EXTERNAL_ABORT

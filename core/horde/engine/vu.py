@@ -58,7 +58,10 @@ class VUState:
         self.bytes_sent = 0
         self.bytes_received = 0
         self.http: Any = None
-        self.interrupted = False
+        self.run: Any = None
+        """The run this VU belongs to (checks and groups report to it), or None."""
+        self.env: dict[str, str] = {}
+        """The scenario's own ``env`` settings."""
         self._base = base_tags
         self.tags = base_tags
         self.metadata: dict[str, str] | None = None
@@ -82,6 +85,12 @@ class VUState:
             md["iter"] = str(self.iteration)
         md.update(self.custom_metadata)
         self.metadata = md or None
+
+    def close(self) -> None:
+        """Release what this VU holds (its HTTP connections) when it will run no more."""
+        client, self.http = self.http, None
+        if client is not None:
+            client.close()
 
     def sample(self, metric: Metric, value: float, tags: TagSet | None = None) -> None:
         """Emit one sample of ``metric`` now, with this VU's tags (or ``tags``)."""

@@ -20,7 +20,7 @@ class MetricError(ValueError):
 
 def check_metric_name(name: str) -> str:
     """Return ``name`` if it follows k6's rule, else raise :class:`MetricError` with k6's message."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):  # fullmatch: "$" would allow a final "\n"
         raise MetricError(
             f"Invalid metric name: '{name}'. Metric names must only include up to 128 ASCII "
             "letters, numbers, or underscores and start with a letter or an underscore."

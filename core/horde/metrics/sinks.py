@@ -4,13 +4,19 @@ Trend sinks keep bounded memory: values fall into logarithmic buckets
 (DDSketch-style, ``gamma = (1 + a) / (1 - a)`` with ``a = 0.01``), so every
 percentile ``p(N)`` is within **1% relative error** of the exact value k6
 would compute (linear interpolation on sorted values, ``i = p*(n-1)``), while
-``count``, ``sum``, ``min``, ``max`` and ``avg`` are exact. Memory is a few
-thousand buckets at most, whatever the number of samples.
+``count``, ``sum``, ``min``, ``max`` and ``avg`` are exact. Up to
+:data:`EXACT_LIMIT` values are also kept as they are, so a short test's
+percentiles are exactly k6's; past that the sketch alone answers. Memory does not
+grow with the number of samples: the bucket count grows with the logarithm of
+the value range, about 115 buckets per factor of 10 (some 1,100 for durations
+from 1 µs to 1 h in milliseconds). Magnitudes below the smallest normal float
+(``sys.float_info.min``, ~2.2e-308) count as zero.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from typing import Iterable
 
 from .types import MetricType
@@ -22,7 +28,9 @@ RELATIVE_ACCURACY = 0.01
 
 _GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 _INV_LOG_GAMMA = 1.0 / math.log(_GAMMA)
-_MIN_MAGNITUDE = 1e-9  # smaller magnitudes count as zero
+_LOG_GAMMA = math.log(_GAMMA)
+_LOG_MID = math.log(2.0 / (_GAMMA + 1.0))
+_MIN_MAGNITUDE = sys.float_info.min  # smaller (subnormal) magnitudes count as zero
 
 
 class Sink:
@@ -130,10 +138,14 @@ class RateSink(Sink):
         return agg
 
 
-class TrendSink(Sink):
-    """Count, sum, min, max exactly; percentiles from log buckets within 1%."""
+EXACT_LIMIT = 1000
+"""A trend sink answers percentiles exactly while it holds at most this many values."""
 
-    __slots__ = ("count", "sum", "min", "max", "_pos", "_neg", "_zero", "_sorted")
+
+class TrendSink(Sink):
+    """Count, sum, min, max exactly; percentiles exact up to EXACT_LIMIT values, then within 1%."""
+
+    __slots__ = ("count", "sum", "min", "max", "_pos", "_neg", "_zero", "_sorted", "_exact", "_exact_sorted")
 
     def __init__(self) -> None:
         self.count = 0
@@ -144,6 +156,8 @@ class TrendSink(Sink):
         self._neg: dict[int, int] = {}
         self._zero = 0
         self._sorted: list[tuple[float, int]] | None = None
+        self._exact: list[float] | None = []
+        self._exact_sorted = True
 
     def add(self, value: float) -> None:
         self.count += 1
@@ -152,6 +166,20 @@ class TrendSink(Sink):
             self.min = value
         if value > self.max:
             self.max = value
+        exact = self._exact
+        if exact is not None:
+            exact.append(value)
+            self._exact_sorted = False
+            if len(exact) > EXACT_LIMIT:
+                self._fold()
+        self._bucket(value)
+
+    def _fold(self) -> None:
+        """Stop keeping exact values (the buckets already hold them)."""
+        self._exact = None
+        self._sorted = None
+
+    def _bucket(self, value: float) -> None:
         if value > _MIN_MAGNITUDE:
             idx = math.ceil(math.log(value) * _INV_LOG_GAMMA)
             b = self._pos
@@ -177,6 +205,12 @@ class TrendSink(Sink):
                 mine[k] = mine.get(k, 0) + n
         self._zero += other._zero
         self._sorted = None
+        if self._exact is not None:
+            if other._exact is not None and len(self._exact) + len(other._exact) <= EXACT_LIMIT:
+                self._exact.extend(other._exact)
+                self._exact_sorted = False
+            else:
+                self._fold()
 
     def buckets(self) -> list[tuple[float, int]]:
         """(representative value, count) of every non-empty bucket, ascending."""
@@ -192,6 +226,11 @@ class TrendSink(Sink):
         return self._sorted
 
     def _value_at_rank(self, rank: int) -> float:
+        if self._exact is not None:
+            if not self._exact_sorted:
+                self._exact.sort()
+                self._exact_sorted = True
+            return self._exact[rank]
         if rank <= 0:
             return self.min
         if rank >= self.count - 1:
@@ -237,7 +276,11 @@ class TrendSink(Sink):
 
 
 def _bucket_value(idx: int) -> float:
-    return 2.0 * _GAMMA**idx / (_GAMMA + 1.0)
+    """The value within 1% of every value of bucket ``idx`` (``2 * gamma**idx / (gamma + 1)``)."""
+    try:
+        return math.exp(idx * _LOG_GAMMA + _LOG_MID)
+    except OverflowError:  # beyond the largest float: clamped to the sink's max by the caller
+        return math.inf
 
 
 def _fmt_pct(pct: float) -> str:

@@ -62,18 +62,16 @@ class TagSet(Mapping[str, str]):
 
     def with_tag(self, key: str, value: object) -> "TagSet":
         """This set plus ``key=value``; an existing key is overwritten (cached per set)."""
-        cache_key = (key, value)
-        try:
-            return self._derived[cache_key]
-        except (KeyError, TypeError):
-            pass
+        # key on the text, not the value: True == 1 == 1.0 but they give "True", "1", "1.0"
+        text = value if type(value) is str else str(value)
+        cache_key = (key, text)
+        found = self._derived.get(cache_key)
+        if found is not None:
+            return found
         merged = dict(self._items)
-        merged[key] = str(value)
+        merged[key] = text
         result = TagSet._intern(tuple(sorted(merged.items())))
-        try:
-            self._derived[cache_key] = result
-        except TypeError:
-            pass
+        self._derived[cache_key] = result
         return result
 
     def with_tags(self, tags: Mapping[str, object]) -> "TagSet":
@@ -133,6 +131,9 @@ class TagSet(Mapping[str, str]):
         return NotImplemented
 
     def __setattr__(self, name, value):
+        raise AttributeError("TagSet is immutable")
+
+    def __delattr__(self, name):
         raise AttributeError("TagSet is immutable")
 
     def __reduce__(self):

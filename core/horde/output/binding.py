@@ -139,11 +139,14 @@ def implemented_hooks(plugin: OutputPlugin) -> list[str] | None:
     factory = plugin.load()
     cls = factory if inspect.isclass(factory) else None
     if cls is None:
-        try:
-            ret = inspect.signature(factory).return_annotation
-        except (TypeError, ValueError):
-            ret = inspect.Signature.empty
-        cls = ret if inspect.isclass(ret) else None
+        ret = inspect.Signature.empty
+        for eval_str in (True, False):  # True resolves "Cls" under ``from __future__ import annotations``
+            try:
+                ret = inspect.signature(factory, eval_str=eval_str).return_annotation
+                break
+            except Exception:
+                continue
+        cls = ret if inspect.isclass(ret) and ret is not inspect.Signature.empty else None
     if cls is None:
         return None
     marker = "horde_impl"

@@ -34,10 +34,11 @@ class SampleBuffer:
         """Return everything buffered so far and start a new, empty buffer."""
         with self._lock:
             taken = self._buffer
-            if taken:
-                self._buffer = []
-                if len(taken) > self._max_len:
-                    self._max_len = len(taken)
+            if not taken:
+                return []  # never hand out the live list: add() would keep filling it
+            self._buffer = []
+            if len(taken) > self._max_len:
+                self._max_len = len(taken)
             return taken
 
     def __len__(self) -> int:

@@ -23,7 +23,7 @@ class PeriodicFlusher:
     """
 
     def __init__(self, period: float, callback: Callable[[], object], *, name: str = "horde-flusher") -> None:
-        if not period or period <= 0:
+        if not (isinstance(period, (int, float)) and period > 0):  # also rejects NaN
             raise ValueError(f"metric flush period should be positive but was {_fmt(period)}")
         self.period = float(period)
         self._callback = callback

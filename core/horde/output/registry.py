@@ -7,9 +7,11 @@ import is recorded as broken and breaks nothing that does not use it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
+import sys
 from typing import Any, Callable, Iterable, Mapping
 
 import importlib_metadata
@@ -69,11 +71,13 @@ class OutputPlugin:
         """Import and return the factory; raise :class:`OutputLoadError` (one line) if it cannot be."""
         if self._factory is None and self._error is None:
             try:
-                factory = self._loader()
+                # what a plugin prints while importing goes to stderr: stdout may carry data (--json, json=-)
+                with contextlib.redirect_stdout(sys.stderr):
+                    factory = self._loader()
                 if not callable(factory):
                     raise TypeError(f"{self.target} is not callable")
                 self._factory = factory
-            except Exception as exc:  # any import-time failure makes the plugin broken
+            except (Exception, SystemExit) as exc:  # any import-time failure makes the plugin broken
                 self._error = OutputLoadError(
                     f"output '{self.name}' from {self.provider} is broken: cannot load {self.target}: "
                     f"{describe_exception(exc)}"
@@ -121,7 +125,7 @@ class OutputRegistry:
         return self._add(OutputPlugin(name, provider, target, lambda: factory))
 
     def _add(self, plugin: OutputPlugin) -> OutputPlugin:
-        if not _NAME_RE.match(plugin.name):
+        if not _valid_name(plugin.name):
             raise OutputLoadError(f"invalid output name {plugin.name!r} from {plugin.provider}")
         existing = self._plugins.get(plugin.name)
         if existing is not None:
@@ -134,7 +138,12 @@ class OutputRegistry:
     def register_entry_point(self, ep: "importlib_metadata.EntryPoint", *, builtin: bool = False) -> OutputPlugin:
         """Register an entry point of group ``horde.outputs`` without importing it."""
         dist = ep.dist
-        provider = Provider(dist.name if dist else ep.module, dist.version if dist else None, builtin)
+        provider = Provider(dist.name if dist else ep.value, dist.version if dist else None, builtin)
+        if not _valid_name(ep.name):
+            # an installed distribution's mistake: listed as broken, it must not break discovery
+            plugin = OutputPlugin(ep.name, provider, ep.value, _refuse(f"invalid output name {ep.name!r}"))
+            self._plugins.setdefault(ep.name, plugin)
+            return plugin
         return self._add(OutputPlugin(ep.name, provider, ep.value, ep.load))
 
     def get(self, name: str) -> OutputPlugin:
@@ -154,6 +163,17 @@ class OutputRegistry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._plugins
+
+
+def _valid_name(name: object) -> bool:
+    return isinstance(name, str) and _NAME_RE.fullmatch(name) is not None
+
+
+def _refuse(reason: str) -> Callable[[], Any]:
+    def load() -> Any:
+        raise ValueError(reason)
+
+    return load
 
 
 def _horde_provider() -> Provider:
@@ -183,8 +203,9 @@ def load_registry(environ: Mapping[str, str] | None = None, *, only: Iterable[st
     wanted: set[str] | None = None
     if env.get("HORDE_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() in ("1", "true", "yes", "on"):
         wanted = {n.strip() for n in env.get("HORDE_PLUGINS", "").split(",") if n.strip()} | set(only)
+        wanted |= {Provider(n).key for n in wanted}  # distribution names in any spelling
     for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if wanted is not None and ep.name not in wanted and (ep.dist is None or ep.dist.name not in wanted):
+        if wanted is not None and ep.name not in wanted and (ep.dist is None or Provider(ep.dist.name).key not in wanted):
             continue
         registry.register_entry_point(ep)
     return registry

@@ -51,7 +51,7 @@ _second_cache: dict[int, str] = {}
 def rfc3339_nano(ns: int) -> str:
     """Go's ``time.RFC3339Nano`` of ``ns`` nanoseconds since the epoch, in the local zone.
 
-    Trailing zeros of the fraction are trimmed; ``Z`` only when the zone is UTC.
+    Trailing zeros of the fraction are trimmed; ``Z`` when the offset is zero.
     """
     sec, frac = divmod(ns, 1_000_000_000)
     prefix = _second_cache.get(sec)
@@ -60,7 +60,7 @@ def rfc3339_nano(ns: int) -> str:
             _second_cache.clear()
         lt = _time.localtime(sec)
         off = lt.tm_gmtoff or 0
-        if off == 0 and (lt.tm_zone in ("UTC", "GMT", "Z") or _time.timezone == 0):
+        if off == 0:  # Go's "Z07:00" writes Z for every zero offset, whatever the zone's name
             zone = "Z"
         else:
             sign = "+" if off >= 0 else "-"

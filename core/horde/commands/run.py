@@ -1,0 +1,78 @@
+"""``horde run``: execute a load test script."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..cli import cli, verbose_option
+from ..engine.options import parse_stage, parse_tag
+
+__all__ = ["run"]
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"'{text}': expected KEY=VALUE", param_hint="-e/--env")
+    return key, value
+
+
+@cli.command(context_settings={"show_default": True})
+@click.argument("script", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "outs", multiple=True, metavar="NAME[=ARG]",
+              help="Send samples to an output; repeatable (also the same output twice).")
+@click.option("-u", "--vus", type=int, help="Number of virtual users.")
+@click.option("-d", "--duration", help="Test duration, e.g. 30s, 1m30s.")
+@click.option("-i", "--iterations", type=int, help="Total iterations, shared by the VUs.")
+@click.option("-s", "--stage", "stages", multiple=True, metavar="DURATION:TARGET", help="Ramp stage; repeatable.")
+@click.option("-e", "--env", "env_vars", multiple=True, metavar="KEY=VALUE", help="Script variable (horde.env).")
+@click.option("--tag", "tags", multiple=True, metavar="NAME=VALUE", help="Tag added to every sample.")
+@click.option("--system-tags", help="Comma list of system tags to enable (replaces the default set).")
+@click.option("--summary-trend-stats", help="Comma list of trend stats for the summary, e.g. avg,p(99).")
+@click.option("--no-thresholds", is_flag=True, help="Do not evaluate thresholds.")
+@click.option("--no-summary", is_flag=True, help="Do not print the end-of-test summary.")
+@click.option("--summary-export", type=click.Path(dir_okay=False), help="Write the summary as k6's JSON to FILE.")
+@click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False), help="JSON config file.")
+@click.option("-q", "--quiet", is_flag=True, help="No banner and no progress line.")
+@click.option("-p", "--plugin", "plugins", multiple=True, metavar="NAME",
+              help="Load this plugin even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1.")
+@verbose_option
+def run(script: Path, outs, vus, duration, iterations, stages, env_vars, tags, system_tags, summary_trend_stats,
+        no_thresholds, no_summary, summary_export, config_file, quiet, plugins) -> None:
+    """Run a load test SCRIPT and stream every sample to the outputs."""
+    from ..engine.run import RunRequest, run_test
+
+    cli_options: dict = {}
+    if vus is not None:
+        cli_options["vus"] = vus
+    if duration is not None:
+        cli_options["duration"] = duration
+    if iterations is not None:
+        cli_options["iterations"] = iterations
+    if stages:
+        cli_options["stages"] = [parse_stage(s) for s in stages]
+    if tags:
+        cli_options["tags"] = dict(parse_tag(t) for t in tags)
+    if system_tags is not None:
+        cli_options["systemTags"] = [s.strip() for s in system_tags.split(",") if s.strip()]
+    if summary_trend_stats:
+        cli_options["summaryTrendStats"] = [s.strip() for s in summary_trend_stats.split(",") if s.strip()]
+    req = RunRequest(
+        script=script,
+        outs=list(outs),
+        cli_options=cli_options,
+        env_vars=dict(_env_pair(e) for e in env_vars),
+        config_file=config_file,
+        summary_export=summary_export,
+        quiet=quiet,
+        no_summary=no_summary,
+        no_thresholds=no_thresholds,
+        plugins=list(plugins),
+        environ=dict(os.environ),
+    )
+    code = run_test(req)
+    if code:
+        raise click.exceptions.Exit(code)

@@ -1,0 +1,315 @@
+"""k6's six executors, as coroutines that drive VUs through iterations of one scenario."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+import time
+from typing import Any, Awaitable, Callable, Iterator
+
+from .iteration import ScriptAbort, VUFactory, run_iteration
+from .scenarios import Scenario, Stage
+from .vu import VUState
+
+__all__ = ["ScenarioRunner", "arrival_times", "ramp_target"]
+
+
+class ScenarioRunner:
+    """Runs one scenario with its executor; ``stopping`` ends it early (no new iterations)."""
+
+    def __init__(self, scenario: Scenario, factory: VUFactory, fn: Callable[..., Awaitable[Any]], data: Any,
+                 on_error: Callable[[BaseException], None],
+                 on_abort: Callable[[BaseException], None] | None = None) -> None:
+        self.scenario = scenario
+        self.factory = factory
+        self.fn = fn
+        self.data = data
+        self.on_error = on_error
+        self.on_abort = on_abort
+        self.stopping = False
+        self.started_iterations = 0
+        self.completed_iterations = 0
+        self.vus: list[VUState] = []
+        self.dropped = 0
+
+    # -- shared pieces ------------------------------------------------------
+
+    def _new_vu(self) -> VUState:
+        vu = self.factory.new_vu(self.scenario)
+        self.vus.append(vu)
+        return vu
+
+    async def _iterate(self, vu: VUState) -> bool:
+        self.started_iterations += 1
+        try:
+            done = await run_iteration(vu, self.fn, self.data, self.on_error)
+        except ScriptAbort as exc:
+            self.stopping = True
+            if self.on_abort is None:
+                raise
+            self.on_abort(exc)
+            return False
+        if done:
+            self.completed_iterations += 1
+        return done
+
+    def _drop(self, n: int = 1) -> None:
+        if n <= 0:
+            return
+        self.dropped += n
+        b = self.factory.builtin
+        tags = self.factory.base_tags
+        if "scenario" in self.factory.system_tags:
+            tags = tags.with_tag("scenario", self.scenario.name)
+        if self.scenario.tags:
+            tags = tags.with_tags(self.scenario.tags)
+        from ..metrics import Sample
+
+        self.factory.emit(Sample(b.dropped_iterations, time.time_ns(), float(n), tags, None))
+
+    async def _finish(self, tasks: list[asyncio.Task], duration: float) -> None:
+        """Wait ``duration`` for ``tasks``, then stop new iterations, allow gracefulStop, then interrupt."""
+        try:
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=duration if duration > 0 else None)
+                if pending:
+                    self.stopping = True
+                    _, pending = await asyncio.wait(pending, timeout=self.scenario.graceful_stop or None)
+                    for t in pending:
+                        t.cancel()
+                    await asyncio.gather(*pending, return_exceptions=True)
+        except asyncio.CancelledError:
+            self.stopping = True
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    def _loop_task(self, vu: VUState, keep_going: Callable[[VUState], bool]) -> asyncio.Task:
+        async def loop() -> None:
+            self.factory.active += 1
+            try:
+                while not self.stopping and keep_going(vu):
+                    if not await self._iterate(vu):
+                        break
+            finally:
+                self.factory.active -= 1
+
+        return asyncio.ensure_future(loop())
+
+    # -- the executors --------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run the scenario to its end (after its startTime)."""
+        sc = self.scenario
+        if sc.start_time > 0:
+            await asyncio.sleep(sc.start_time)
+        try:
+            await getattr(self, "_" + sc.executor.replace("-", "_"))()
+        finally:
+            for vu in self.vus:
+                vu.close()
+
+    async def _shared_iterations(self) -> None:
+        sc = self.scenario
+        remaining = [sc.iterations]
+
+        def take(_vu: VUState) -> bool:
+            if remaining[0] <= 0:
+                return False
+            remaining[0] -= 1
+            return True
+
+        tasks = [self._loop_task(self._new_vu(), take) for _ in range(sc.vus)]
+        await self._finish(tasks, sc.max_duration)
+        self._drop(remaining[0])
+
+    async def _per_vu_iterations(self) -> None:
+        sc = self.scenario
+        left: dict[int, int] = {}
+
+        def take(vu: VUState) -> bool:
+            n = left.setdefault(vu.id, sc.iterations)
+            if n <= 0:
+                return False
+            left[vu.id] = n - 1
+            return True
+
+        tasks = [self._loop_task(self._new_vu(), take) for _ in range(sc.vus)]
+        await self._finish(tasks, sc.max_duration)
+        self._drop(sum(left.get(v.id, sc.iterations) for v in self.vus))
+
+    async def _constant_vus(self) -> None:
+        sc = self.scenario
+        tasks = [self._loop_task(self._new_vu(), lambda vu: True) for _ in range(sc.vus)]
+        await self._finish(tasks, sc.duration)
+
+    async def _ramping_vus(self) -> None:
+        sc = self.scenario
+        vus = [self._new_vu() for _ in range(sc.max_vus_needed)]
+        target = [sc.start_vus]
+        changed = asyncio.Event()
+        busy_since: dict[int, float] = {}
+        ramped_down_at: dict[int, float] = {}
+        tasks: dict[int, asyncio.Task] = {}
+
+        def vu_loop(index: int, vu: VUState) -> asyncio.Task:
+            async def loop() -> None:
+                while not self.stopping:
+                    if index >= target[0]:
+                        changed.clear()
+                        await changed.wait()
+                        continue
+                    self.factory.active += 1
+                    busy_since[index] = time.monotonic()
+                    try:
+                        done = await self._iterate(vu)
+                    finally:
+                        busy_since.pop(index, None)
+                        self.factory.active -= 1
+                    if not done:
+                        break
+
+            return asyncio.ensure_future(loop())
+
+        for i, vu in enumerate(vus):
+            tasks[i] = vu_loop(i, vu)
+        start = time.monotonic()
+        total = sc.total_duration
+        try:
+            while True:
+                elapsed = time.monotonic() - start
+                if elapsed >= total:
+                    break
+                new_target = ramp_target(sc.start_vus, sc.stages, elapsed)
+                if new_target != target[0]:
+                    now = time.monotonic()
+                    for i in range(new_target, target[0]):
+                        ramped_down_at[i] = now
+                    for i in range(target[0], new_target):
+                        ramped_down_at.pop(i, None)
+                    target[0] = new_target
+                    changed.set()
+                now = time.monotonic()
+                for i, since in list(ramped_down_at.items()):
+                    if i in busy_since and now - since > sc.graceful_ramp_down:
+                        tasks[i].cancel()
+                        await asyncio.gather(tasks[i], return_exceptions=True)
+                        tasks[i] = vu_loop(i, vus[i])
+                        del ramped_down_at[i]
+                    elif i not in busy_since:
+                        del ramped_down_at[i]
+                await asyncio.sleep(min(0.05, max(0.001, total - elapsed)))
+        except asyncio.CancelledError:
+            self.stopping = True
+            changed.set()
+            for t in tasks.values():
+                t.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            raise
+        self.stopping = True
+        changed.set()
+        await self._finish(list(tasks.values()), 0.000001)
+
+    async def _constant_arrival_rate(self) -> None:
+        sc = self.scenario
+        await self._arrivals(arrival_times([Stage(sc.duration, 0)], sc.rate / sc.time_unit, constant=True),
+                             sc.duration)
+
+    async def _ramping_arrival_rate(self) -> None:
+        sc = self.scenario
+        stages = [Stage(s.duration, s.target / sc.time_unit) for s in sc.stages]
+        await self._arrivals(arrival_times(stages, sc.start_rate / sc.time_unit), sc.total_duration)
+
+    async def _arrivals(self, times: Iterator[float], duration: float) -> None:
+        sc = self.scenario
+        free: collections.deque[VUState] = collections.deque(self._new_vu() for _ in range(sc.pre_allocated_vus))
+        allocated = [sc.pre_allocated_vus]
+        running: set[asyncio.Task] = set()
+
+        async def one(vu: VUState) -> None:
+            self.factory.active += 1
+            try:
+                await self._iterate(vu)
+            finally:
+                self.factory.active -= 1
+                free.append(vu)
+
+        start = time.monotonic()
+        try:
+            for at in times:
+                if at >= duration or self.stopping:
+                    break
+                delay = start + at - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if free:
+                    vu = free.popleft()
+                elif allocated[0] < sc.max_vus:
+                    allocated[0] += 1
+                    vu = self._new_vu()
+                else:
+                    self._drop(1)
+                    continue
+                task = asyncio.ensure_future(one(vu))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            rest = duration - (time.monotonic() - start)
+            if rest > 0 and not self.stopping:
+                await asyncio.sleep(rest)
+        except asyncio.CancelledError:
+            self.stopping = True
+            for t in list(running):
+                t.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
+        self.stopping = True
+        pending = list(running)
+        await self._finish(pending, 0.000001)
+
+
+def ramp_target(start: int, stages: list[Stage], elapsed: float) -> int:
+    """Active VUs at ``elapsed`` seconds: k6's steps, moving one VU at a time from each stage's start value."""
+    current = start
+    for st in stages:
+        if elapsed < st.duration:
+            frac = elapsed / st.duration if st.duration > 0 else 1.0
+            return int(current + int((st.target - current) * frac))
+        elapsed -= st.duration
+        current = st.target
+    return int(current)
+
+
+def arrival_times(stages: list[Stage], start_rate: float, constant: bool = False) -> Iterator[float]:
+    """Start times (seconds from the scenario start) of iterations at a rate (per second) that
+    moves linearly from ``start_rate`` to each stage's target; with ``constant`` the rate stays."""
+    offset = 0.0
+    count_before = 0.0  # iterations scheduled before the current stage's start (fractional)
+    k = 0
+    rate0 = start_rate
+    for st in stages:
+        rate1 = rate0 if constant else float(st.target)
+        d = st.duration
+        total = (rate0 + rate1) / 2.0 * d
+        while True:
+            need = k - count_before  # iterations into this stage, 0-based k-th at N(t) = k
+            if need > total + 1e-9:
+                break
+            if rate1 == rate0:
+                if rate0 <= 0:
+                    break
+                t = need / rate0
+            else:
+                slope = (rate1 - rate0) / d
+                disc = rate0 * rate0 + 2 * slope * need
+                if disc < 0:
+                    break
+                t = (-rate0 + math.sqrt(disc)) / slope
+            if t > d:
+                break
+            yield offset + t
+            k += 1
+        count_before += total
+        offset += d
+        rate0 = rate1

@@ -1,0 +1,94 @@
+"""Running iterations of script code on VUs, and the metrics every iteration emits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Callable
+
+from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
+from .script import script_traceback
+from .vu import VUState, current_vu
+
+__all__ = ["ScriptAbort", "VUFactory", "run_iteration"]
+
+_log = logging.getLogger("horde.script")
+
+
+class ScriptAbort(Exception):
+    """Raised by ``horde.abort()``: the whole run stops, exit code 108."""
+
+
+class VUFactory:
+    """Creates VUs (ids from 1 across all scenarios) and counts initialized and active ones."""
+
+    def __init__(self, *, builtin: BuiltinMetrics, registry: MetricRegistry, emit: Callable[[Any], None],
+                 system_tags: frozenset[str], base_tags: TagSet, options: dict, run: Any = None) -> None:
+        self.builtin = builtin
+        self.registry = registry
+        self.emit = emit
+        self.system_tags = system_tags
+        self.base_tags = base_tags
+        self.options = options
+        self.run = run
+        self.initialized = 0
+        """vus_max: VUs created so far."""
+        self.active = 0
+        """vus: VUs currently running iterations."""
+
+    def new_vu(self, scenario: Any) -> VUState:
+        """A fresh VU for ``scenario`` (its tags include the scenario's tags)."""
+        self.initialized += 1
+        base = self.base_tags.with_tags(scenario.tags) if scenario.tags else self.base_tags
+        vu = VUState(self.initialized, builtin=self.builtin, emit=self.emit, system_tags=self.system_tags,
+                     base_tags=base, scenario=scenario.name, options=self.options, registry=self.registry)
+        vu.run = self.run
+        vu.env = scenario.env
+        return vu
+
+
+async def run_iteration(vu: VUState, fn: Callable[..., Any], data: Any, on_error: Callable[[BaseException], None] | None = None) -> bool:
+    """Run one iteration of ``fn(data)`` on ``vu``; return False if it was interrupted.
+
+    A completed iteration (also one that raised, as in k6) emits data_sent,
+    data_received, iteration_duration and iterations; an interrupted one only
+    the two data metrics. Script exceptions are logged on one line; a
+    :class:`ScriptAbort` propagates to stop the run.
+    """
+    vu.iteration += 1
+    if vu.metadata is not None or "iter" in vu.system_tags:
+        vu.retag()
+    token = current_vu.set(vu)
+    start = time.perf_counter()
+    complete = False
+    try:
+        await fn(data)
+        complete = True
+    except asyncio.CancelledError:
+        raise
+    except ScriptAbort:
+        raise
+    except Exception as exc:  # a script error ends this iteration only
+        complete = True
+        if on_error is not None:
+            on_error(exc)
+        else:
+            _log.error("%s", exc)
+    finally:
+        current_vu.reset(token)
+        _end_iteration(vu, complete, (time.perf_counter() - start) * 1000.0)
+    return complete
+
+
+def _end_iteration(vu: VUState, complete: bool, duration_ms: float) -> None:
+    if vu.group_path:
+        vu.group_path = ""
+        vu.retag()
+    b = vu.builtin
+    sent, received = vu.bytes_sent, vu.bytes_received
+    vu.bytes_sent = vu.bytes_received = 0
+    if complete:
+        vu.emit(ConnectedSamples(b.iteration_end, (sent, received, duration_ms, 1.0), time.time_ns(), vu.tags, vu.metadata))
+    else:
+        vu.emit(ConnectedSamples(b.iteration_end[:2], (sent, received), time.time_ns(), vu.tags, vu.metadata))

@@ -1,0 +1,392 @@
+"""One test run, from loading the script to the exit code (what ``horde run`` does)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping, TextIO
+
+from .. import execution
+from ..errors import AbortReason, ExitCode, RunError, UserError
+from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
+from ..output import Manager, OutputRegistry, OutputStopError, Params, create_output, load_registry, new_plugin_manager, resolve_out_specs
+from ..groups import GroupTree
+from ..runstatus import RunStatus
+from ..summary import dump_summary_export, parse_trend_stats, render_summary, summary_export, validate_time_unit
+from ..thresholds import PeriodicEvaluator, parse_thresholds
+from . import display
+from .executors import ScenarioRunner
+from .iteration import ScriptAbort, VUFactory
+from .options import env_options, load_config_file, merge_options
+from .pump import Pump
+from .scenarios import Scenario, execution_plan, scenarios_from_options
+from .script import Script, ScriptError, load_script, prepare_call, script_traceback
+from .vu import VUState, current_vu
+
+__all__ = ["RunRequest", "TestRun", "run_test"]
+
+_log = logging.getLogger("horde.run")
+
+VUS_PERIOD = 1.0
+
+
+@dataclasses.dataclass
+class RunRequest:
+    """Everything ``horde run`` was asked: the script, outputs and option layers."""
+
+    script: Path
+    outs: list[str] = dataclasses.field(default_factory=list)
+    cli_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    env_vars: dict[str, str] = dataclasses.field(default_factory=dict)
+    config_file: str | None = None
+    summary_export: str | None = None
+    quiet: bool = False
+    no_summary: bool = False
+    no_thresholds: bool = False
+    plugins: list[str] = dataclasses.field(default_factory=list)
+    registry: OutputRegistry | None = None
+    """Outputs to choose from; None discovers the installed ones (built-ins plus entry points)."""
+    environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
+    stdout: TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
+
+
+class TestRun:
+    """Prepares, executes and ends one run; :meth:`execute` returns the exit code."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, req: RunRequest) -> None:
+        self.req = req
+        self.registry = MetricRegistry()
+        self.builtin = BuiltinMetrics(self.registry)
+        self.store = MetricStore()
+        self.error: RunError | None = None
+        self.status = RunStatus.CREATED
+        self.script_errors = 0
+        self.started_at = 0.0
+        self.ended_at = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Task | None = None
+        self._interrupts = 0
+        self.groups = GroupTree()
+        self.setup_data: Any = None
+
+    # -- preparation -------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Load the script, merge options, parse thresholds and create the outputs."""
+        req = self.req
+        execution.env.clear()
+        execution.env.update(req.env_vars)
+        config = load_config_file(req.config_file or req.environ.get("HORDE_CONFIG"))
+        self.config = config
+        from .. import custom_metrics
+
+        custom_metrics.init_registry = self.registry
+        try:
+            self.script: Script = load_script(req.script)
+        finally:
+            custom_metrics.init_registry = None
+        file_options = {k: v for k, v in config.items() if k not in ("out", "collectors")}
+        cli = dict(req.cli_options)
+        if req.no_thresholds:
+            cli["noThresholds"] = True
+        self.options = merge_options(file_options, self.script.options, env_options(req.environ), cli)
+        self.system_tags = parse_system_tags(self.options.get("systemTags"))
+        tags = self.options.get("tags") or {}
+        if not isinstance(tags, Mapping):
+            raise UserError("options.tags must be an object of name: value", ExitCode.INVALID_CONFIG)
+        self.base_tags = TagSet.of(tags)
+        self.scenarios: list[Scenario] = scenarios_from_options(self.options)
+        for sc in self.scenarios:
+            fn = getattr(self.script.module, sc.exec, None)
+            if not callable(fn):
+                raise UserError(f"function '{sc.exec}' of scenario '{sc.name}' is not defined in {req.script.name}",
+                                ExitCode.INVALID_CONFIG)
+        self.thresholds = self._parse_thresholds()
+        self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
+        self.time_unit = validate_time_unit(self.options.get("summaryTimeUnit"))
+        self.manager = Manager(self._create_outputs())
+
+    def _parse_thresholds(self):
+        raw = {} if self.options.get("noThresholds") else (self.options.get("thresholds") or {})
+        return parse_thresholds(raw, self.registry, expected_response_submetric="expected_response" in self.system_tags)
+
+    def _create_outputs(self) -> list:
+        req = self.req
+        specs = resolve_out_specs(req.outs, req.environ, self.config.get("out"))
+        if not specs:
+            return []
+        registry = req.registry or load_registry(req.environ, only=[s.type for s in specs] + list(req.plugins))
+        pm = new_plugin_manager()
+        collectors = self.config.get("collectors") or {}
+        plan = execution_plan(self.scenarios)
+        outputs = []
+        for spec in specs:
+            plugin = registry.get(spec.type)
+            params = Params(
+                output_type=spec.type,
+                config_argument=spec.argument,
+                json_config=collectors.get(spec.type),
+                environment=dict(req.environ),
+                stdout=req.stdout,
+                stderr=req.stderr,
+                script_path=req.script,
+                script_options=self.options,
+                runtime_options={"env": dict(req.env_vars), "noThresholds": bool(self.options.get("noThresholds"))},
+                execution_plan=plan,
+            )
+            outputs.append(create_output(plugin, params, pm))
+        return outputs
+
+    # -- the run -------------------------------------------------------------
+
+    def record_check(self, group_path: str, name: str, passed: bool) -> None:
+        """Count a check result for the summary's group tree."""
+        self.groups.record_check(group_path, name, passed)
+
+    def abort(self, error: RunError) -> None:
+        """End the run early with ``error`` (the first error wins); safe from any thread."""
+        loop = self._loop
+        if loop is None or not loop.is_running() or _on_thread_of(loop):
+            self._abort(error)
+        else:
+            try:
+                loop.call_soon_threadsafe(self._abort, error)
+            except RuntimeError:  # the loop closed meanwhile: the run is over
+                pass
+
+    def _abort(self, error: RunError) -> None:
+        if self.error is None:
+            self.error = error
+        if self._main is not None and not self._main.done():
+            self._main.cancel()
+
+    def _on_signal(self) -> None:
+        self._interrupts += 1
+        if self._interrupts > 1:
+            self.req.stderr.write("\nStopping now (second interrupt).\n")
+            self.req.stderr.flush()
+            os._exit(ExitCode.EXTERNAL_ABORT)
+        self.req.stderr.write("\nStopping the test gracefully (interrupt again to exit at once)...\n")
+        self.req.stderr.flush()
+        self._abort(RunError("test run aborted by signal", reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT))
+
+    def _set_status(self, status: RunStatus) -> None:
+        if status != self.status:
+            self.status = status
+            self.manager.set_run_status(status)
+
+    def _on_script_error(self, exc: BaseException) -> None:
+        self.script_errors += 1
+        logging.getLogger("horde.script").error("%s", script_traceback(exc, self.req.script))
+
+    async def _emit_vus(self, factory: VUFactory, pump: Pump) -> None:
+        """``vus`` and ``vus_max`` every second, with the test-wide tags only."""
+        b = self.builtin
+        while True:
+            await asyncio.sleep(VUS_PERIOD)
+            pump.emit(ConnectedSamples((b.vus, b.vus_max), (float(factory.active), float(factory.initialized)),
+                                       time.time_ns(), self.base_tags, None))
+
+    def elapsed(self) -> float:
+        """Seconds of test run time: from the scenarios' start to now, or to the end once over."""
+        if not self.started_at:
+            return 0.0
+        return (self.ended_at or time.monotonic()) - self.started_at
+
+    async def _run_scenarios(self, factory: VUFactory) -> list[ScenarioRunner]:
+        data = None
+        if self.script.setup is not None:
+            data = self.setup_data = await self._lifecycle("setup", self.script.setup, factory)
+        self.started_at = time.monotonic()
+        self._set_status(RunStatus.RUNNING)
+        runners = [
+            ScenarioRunner(sc, factory, prepare_call(self.script.function(sc.exec), None), data, self._on_script_error,
+                           self._on_script_abort)
+            for sc in self.scenarios
+        ]
+        self.runners = runners
+        tasks = [asyncio.ensure_future(r.run()) for r in runners]
+        try:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        except asyncio.CancelledError:
+            for t in tasks:
+                t.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            self._raise_script_abort(results)
+            raise
+        self._raise_script_abort(results)
+        if self.script.teardown is not None:
+            await self._lifecycle("teardown", self.script.teardown, factory, data)
+        return runners
+
+    def _raise_script_abort(self, results: list[Any]) -> None:
+        for r in results:
+            if isinstance(r, ScriptAbort):
+                self._abort_by_script(r)
+            elif isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+                raise r
+
+    def _on_script_abort(self, exc: BaseException) -> None:
+        self._abort_by_script(exc)
+        self._abort(self.error)
+
+    def _abort_by_script(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = RunError(f"test aborted: {exc}", reason=AbortReason.SCRIPT_ABORT, exit_code=ExitCode.SCRIPT_ABORTED)
+
+    async def _lifecycle(self, name: str, fn: Any, factory: VUFactory, *args: Any) -> Any:
+        sc = Scenario(name=name, executor="shared-iterations")
+        vu = factory.new_vu(sc)
+        factory.initialized -= 1  # setup/teardown VUs are not counted in vus_max
+        vu.scenario = name
+        vu.retag()
+        token = current_vu.set(vu)
+        try:
+            return await prepare_call(fn, *args)(*args)
+        except ScriptAbort as exc:
+            self._abort_by_script(exc)
+            raise asyncio.CancelledError from exc
+        except Exception as exc:
+            raise ScriptError(f"{name}() failed: {script_traceback(exc, self.req.script)}") from exc
+        finally:
+            current_vu.reset(token)
+            vu.close()
+
+    async def _main_task(self, factory: VUFactory, pump: Pump) -> None:
+        periodic = asyncio.ensure_future(self._emit_vus(factory, pump))
+        ticker = asyncio.ensure_future(pump.tick())
+        progress = display.start_progress(self, factory) if not self.req.quiet else None
+        try:
+            self._main = asyncio.ensure_future(self._run_scenarios(factory))
+            try:
+                await self._main
+            except asyncio.CancelledError:
+                if self.error is None:
+                    raise
+        except ScriptError as exc:
+            self.error = RunError(str(exc), reason=AbortReason.SCRIPT_ERROR, exit_code=ExitCode.SCRIPT_EXCEPTION)
+        finally:
+            for t in (periodic, ticker, progress):
+                if t is not None:
+                    t.cancel()
+            await asyncio.gather(periodic, ticker, *( [progress] if progress else []), return_exceptions=True)
+            # one last vus/vus_max so outputs see the end state
+            b = self.builtin
+            pump.emit(ConnectedSamples((b.vus, b.vus_max), (float(factory.active), float(factory.initialized)),
+                                       time.time_ns(), self.base_tags, None))
+
+    def execute(self) -> int:
+        """Run everything and return the process exit code."""
+        self.prepare()
+        req = self.req
+        if not req.quiet:
+            display.banner(req.stdout, req.script, self.manager.descriptions(), self.scenarios)
+        loop = self._loop = _new_loop()
+        self.manager.set_thresholds(self.thresholds.by_key)
+        try:
+            self.manager.start(self.abort)
+        except BaseException:
+            loop.close()
+            raise
+        pump = Pump(self.manager, self.store)
+        factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
+                            system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self)
+        pump.start()
+        evaluator = PeriodicEvaluator(self.thresholds, self.store, self.elapsed, self.abort)
+        evaluator.start()
+        self._set_status(RunStatus.INITIALIZING)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._on_signal)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        try:
+            if self.error is None:  # an output may have stopped the run while starting
+                loop.run_until_complete(self._main_task(factory, pump))
+        except Exception as exc:  # a bug must still leave every output stopped and flushed
+            _log.debug("the run failed", exc_info=exc)
+            self.error = RunError(f"internal error: {type(exc).__name__}: {exc}", exit_code=ExitCode.GENERIC)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.remove_signal_handler(sig)
+                except Exception:
+                    pass
+            _close_loop(loop)
+            pump.close()
+        self.ended_at = time.monotonic()
+        elapsed = self.elapsed()
+        final = evaluator.finish()
+        if self.error is None and not final.ok:
+            self.error = final.error()
+        self._set_status(self.error.run_status if self.error else RunStatus.FINISHED)
+        stop_error: OutputStopError | None = None
+        try:
+            self.manager.stop(self.error)
+        except OutputStopError as exc:
+            stop_error = exc
+        for line in self.manager.failure_report():
+            _log.warning("%s", line)
+        if stop_error is not None:
+            _log.error("%s", stop_error)
+        self._report(final, elapsed)
+        if self.error is not None:
+            if self.error.reason not in (AbortReason.THRESHOLDS_AFTER_TEST_END, None) or self.error.exit_code:
+                _log.error("%s", self.error)
+            return self.error.exit_code
+        return ExitCode.OK
+
+    def _report(self, final: Any, elapsed: float) -> None:
+        req = self.req
+        if req.no_summary or self.options.get("noSummary"):
+            return
+        export = req.summary_export or self.options.get("summaryExport")
+        if export:
+            doc = summary_export(self.store, self.thresholds, self.groups, elapsed, trend_stats=self.trend_stats,
+                                 setup_data=self.setup_data, has_setup_data=self.script.setup is not None)
+            Path(export).write_text(dump_summary_export(doc))
+        req.stdout.write(render_summary(self.store, self.thresholds, elapsed, self.groups,
+                                        trend_stats=self.trend_stats, time_unit=self.time_unit))
+        req.stdout.flush()
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop  # type: ignore
+
+        return uvloop.new_event_loop()
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+
+
+def _on_thread_of(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def run_test(req: RunRequest) -> int:
+    """Run the test ``req`` describes and return the exit code."""
+    return TestRun(req).execute()

@@ -1,0 +1,498 @@
+"""The HTTP/1.1 transport: an asyncio Protocol client parsing with httptools.
+
+Timings come from protocol callbacks: ``blocked`` until a connection is in
+hand (pool hit, or DNS before a new connection's TCP connect), ``connecting``
+for the TCP connect, ``tls_handshaking`` for the TLS handshake, ``sending``
+while the request is written, ``waiting`` until the first response byte
+arrives, ``receiving`` until the last. Works on the default asyncio loop and
+on uvloop. It speaks HTTP/1.1 only: it offers only ``http/1.1`` in ALPN and
+fails clearly on a protocol upgrade or a reply that is not HTTP/1.x.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import functools
+import ssl
+import time
+from typing import Any
+
+import httptools
+
+from . import errors
+from .errors import RequestTimeout, TransportError
+from .transport import RawRequest, RawResponse
+
+__all__ = ["H1Transport", "default_ssl_context"]
+
+_perf = time.perf_counter
+_TLS_NAMES = {"TLSv1.3": "tls1.3", "TLSv1.2": "tls1.2", "TLSv1.1": "tls1.1", "TLSv1": "tls1.0"}
+_BIG_BODY = 64 * 1024
+
+
+@functools.lru_cache(maxsize=16)
+def default_ssl_context(*, insecure_skip_verify: bool = False, ca_file: str | None = None) -> ssl.SSLContext:
+    """A client TLS context offering only HTTP/1.1 in ALPN, shared by every VU with the same settings.
+
+    ``insecure_skip_verify`` turns certificate and host name checks off (k6's
+    ``insecureSkipTLSVerify``); ``ca_file`` adds a PEM file of trusted CAs.
+    Loading the system CAs costs ~50 ms, so contexts are made once per process.
+    """
+    ctx = ssl.create_default_context()
+    if ca_file:
+        ctx.load_verify_locations(cafile=ca_file)
+    if insecure_skip_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+class _Stale(Exception):
+    """A pooled connection turned out closed before any response byte: retry on a new one."""
+
+
+class _Conn(asyncio.Protocol):
+    """One client connection; serves one exchange at a time (no pipelining)."""
+
+    def __init__(self, owner: "H1Transport", key: tuple) -> None:
+        self.owner = owner
+        self.key = key
+        self.loop = asyncio.get_running_loop()
+        self.parser = httptools.HttpResponseParser(self)
+        self.reset_parser = False
+        self.tr: asyncio.Transport | None = None
+        self.closed = False
+        self.tls_version: str | None = None
+        self.local = ""
+        self.remote = ""
+        self.remote_ip = ""
+        self.remote_port = 0
+        self.waiter: asyncio.Future | None = None
+        self.drain: asyncio.Future | None = None
+        self.paused = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.head_only = False
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.reason = b""
+        self.t_first = 0.0
+        self.t_end = 0.0
+        self.nrecv = 0
+        self.headers_done = False
+        self.complete = False
+        self.keep_alive = False
+        self.status = 0
+
+    # asyncio.Protocol
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        self.tr = transport
+        peer = transport.get_extra_info("peername") or ("", 0)
+        sock = transport.get_extra_info("sockname") or ("", 0)
+        self.remote_ip, self.remote_port = peer[0], peer[1]
+        self.remote = _addr(peer)
+        self.local = _addr(sock)
+        sslobj = transport.get_extra_info("ssl_object")
+        if sslobj is not None:
+            v = sslobj.version()
+            self.tls_version = _TLS_NAMES.get(v, (v or "").lower())
+        self.owner._all.add(self)
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        self.owner._all.discard(self)
+        d = self.drain
+        if d is not None and not d.done():
+            d.set_result(None)
+        w = self.waiter
+        if w is None or w.done():
+            return
+        if self.headers_done and not self.complete and self._close_delimited():
+            self._finish(keep_alive=False)
+            return
+        w.set_exception(_ConnLost(exc, self.nrecv))
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        d = self.drain
+        if d is not None and not d.done():
+            d.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self.waiter is None:  # bytes while idle: the server broke the protocol; drop it
+            self.closed = True
+            self.tr.abort()  # type: ignore[union-attr]
+            return
+        if not self.t_first:
+            self.t_first = _perf()
+        self.nrecv += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # a 101 answer was returned as is (as Go's client does); whatever follows is not HTTP/1.1
+            self._fail(TransportError("the server switched protocols (HTTP upgrade); horde's HTTP/1.1 transport "
+                                      "does not support upgrades", errors.DEFAULT))
+        except httptools.HttpParserError as e:
+            self._fail(TransportError(f"malformed HTTP/1.x response (horde speaks HTTP/1.1 only): {e}",
+                                      errors.DEFAULT))
+
+    # httptools callbacks
+    def on_status(self, status: bytes) -> None:
+        self.reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+        if self.head_only:
+            self.reset_parser = True
+            self._finish(self.parser.should_keep_alive())
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        if not self.complete:
+            self._finish(self.parser.should_keep_alive())
+
+    # helpers
+    def _close_delimited(self) -> bool:
+        for k, _ in self.headers:
+            lk = k.lower()
+            if lk == b"content-length" or lk == b"transfer-encoding":
+                return False
+        return True
+
+    def _finish(self, keep_alive: bool) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:  # an interim response: the real one follows
+            self.headers = []
+            self.reason = b""
+            self.headers_done = False
+            return
+        self.complete = True
+        self.t_end = _perf()
+        self.keep_alive = keep_alive and status != 101  # after 101 the connection is not HTTP any more
+        self.status = status
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.closed = True
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_exception(exc)
+        if self.tr is not None:
+            self.tr.abort()
+
+    def _on_timeout(self) -> None:
+        self._fail(_TimedOut())
+        d = self.drain
+        if d is not None and not d.done():
+            d.set_result(None)
+
+    async def exchange(self, req: RawRequest, data: bytes, deadline: float, t_ready: float,
+                       pre: tuple[float, float, float], reused: bool) -> RawResponse:
+        if self.reset_parser:
+            self.parser = httptools.HttpResponseParser(self)
+            self.reset_parser = False
+        self._reset()
+        self.head_only = req.method == "HEAD"
+        loop = self.loop
+        fut = self.waiter = loop.create_future()
+        timer = loop.call_at(deadline, self._on_timeout)
+        tr = self.tr
+        assert tr is not None
+        body = req.body
+        sent = len(data)
+        t_sent = 0.0
+        try:
+            if body:
+                sent += len(body)
+                if len(body) >= _BIG_BODY:
+                    tr.write(data)
+                    tr.write(body)
+                else:
+                    tr.write(data + body)
+            else:
+                tr.write(data)
+            if self.paused and not self.closed:
+                self.drain = loop.create_future()
+                await self.drain
+                self.drain = None
+            t_sent = _perf()
+            await fut
+        except _ConnLost as e:
+            if reused and e.nrecv == 0 and _replayable(req):
+                raise _Stale() from None
+            msg, code = errors.classify_io_error(e.exc)
+            raise TransportError(msg, code, timings=self._partial(pre, t_ready, t_sent),
+                                 bytes_sent=sent, bytes_received=self.nrecv) from None
+        except _TimedOut:
+            raise RequestTimeout(timings=self._partial(pre, t_ready, t_sent), bytes_sent=sent,
+                                 bytes_received=self.nrecv) from None
+        except TransportError as e:
+            e.timings = self._partial(pre, t_ready, t_sent)
+            e.bytes_sent, e.bytes_received = sent, self.nrecv
+            raise
+        except asyncio.CancelledError:  # the VU was stopped mid-request: the connection is unusable
+            self.abort()
+            raise
+        finally:
+            timer.cancel()
+            self.waiter = None
+        t_first = self.t_first
+        # an early answer (before a large body was flushed) must not make waiting negative
+        waiting = (t_first - t_sent) * 1000.0 if t_first > t_sent else 0.0
+        timings = (pre[0], pre[1], pre[2], (t_sent - t_ready) * 1000.0, waiting, (self.t_end - t_first) * 1000.0)
+        b = self.body
+        res = RawResponse(self.status, self.reason.decode("latin-1"),
+                          _PROTO.get(self.parser.get_http_version(), "HTTP/1.1"), self.headers, b[0] if len(b) == 1 else b"".join(b), timings, self.tls_version, sent,
+                          self.nrecv, self.remote_ip, self.remote_port)
+        if self.keep_alive and not self.closed:
+            self.owner._release(self)
+        else:
+            self.close()
+        return res
+
+    def _partial(self, pre: tuple, t_ready: float, t_sent: float) -> tuple:
+        now = _perf()
+        if not t_sent:
+            return (pre[0], pre[1], pre[2], (now - t_ready) * 1000.0, 0.0, 0.0)
+        sending = (t_sent - t_ready) * 1000.0
+        if not self.t_first:
+            return (pre[0], pre[1], pre[2], sending, (now - t_sent) * 1000.0, 0.0)
+        return (pre[0], pre[1], pre[2], sending, (self.t_first - t_sent) * 1000.0, (now - self.t_first) * 1000.0)
+
+    def close(self) -> None:
+        self.closed = True
+        if self.tr is not None:
+            try:
+                self.tr.close()
+            except RuntimeError:  # its event loop is already closed
+                pass
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.tr is not None:
+            try:
+                self.tr.abort()
+            except RuntimeError:
+                pass
+
+
+def _replayable(req: RawRequest) -> bool:
+    """Whether a request may be re-sent on a new connection after a pooled one died (Go's rule)."""
+    if req.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+        return True
+    for k, _ in req.headers:
+        if k.lower() in ("idempotency-key", "x-idempotency-key"):
+            return True
+    return False
+
+
+_PROTO = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "0.9": "HTTP/0.9"}
+
+
+class _ConnLost(Exception):
+    def __init__(self, exc: BaseException | None, nrecv: int) -> None:
+        self.exc = exc
+        self.nrecv = nrecv
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _addr(sa: Any) -> str:
+    if not sa:
+        return ""
+    host, port = sa[0], sa[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class H1Transport:
+    """HTTP/1.1 over pooled keep-alive connections (one instance per VU).
+
+    ``ssl_context`` verifies servers (see :func:`default_ssl_context`);
+    ``reuse=False`` closes every connection after its response (k6's
+    ``noConnectionReuse``); ``max_idle_per_host`` bounds the idle pool;
+    resolved addresses are cached for ``dns_ttl`` seconds.
+    """
+
+    def __init__(self, *, ssl_context: ssl.SSLContext | None = None, reuse: bool = True,
+                 max_idle_per_host: int = 100, dns_ttl: float = 300.0) -> None:
+        self._ssl = ssl_context
+        self._reuse = reuse
+        self._max_idle = max_idle_per_host
+        self._dns_ttl = dns_ttl
+        self._idle: dict[tuple, list[_Conn]] = {}
+        self._dns: dict[tuple[str, int], tuple[float, int, Any]] = {}
+        self._all: set[_Conn] = set()
+        self._heads: dict[tuple, bytes] = {}
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = default_ssl_context()
+        return self._ssl
+
+    async def send(self, req: RawRequest) -> RawResponse:
+        """Send ``req`` on a pooled or new connection and read the response."""
+        t0 = req.t_start or _perf()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + req.timeout - (_perf() - t0)
+        data = self._head(req)
+        key = (req.scheme, req.host, req.port)
+        for _ in range(2):
+            conn = self._idle_conn(key)
+            if conn is not None:
+                t_ready = _perf()
+                pre = ((t_ready - t0) * 1000.0, 0.0, 0.0)
+                reused = True
+            else:
+                conn, t_ready, pre = await self._connect(req, key, t0, deadline, loop)
+                reused = False
+            try:
+                return await conn.exchange(req, data, deadline, t_ready, pre, reused)
+            except _Stale:
+                continue
+        raise TransportError("connection closed by the server", errors.DEFAULT)  # pragma: no cover
+
+    def _head(self, req: RawRequest) -> bytes:
+        key = (req.method, req.target, tuple(req.headers))
+        head = self._heads.get(key)
+        if head is None:
+            lines = [f"{req.method} {req.target} HTTP/1.1\r\n"]
+            for k, v in req.headers:
+                lines.append(f"{k}: {v}\r\n")
+            lines.append("\r\n")
+            text = "".join(lines)
+            try:
+                head = text.encode("latin-1")
+            except UnicodeEncodeError:
+                head = text.encode("utf-8")
+            if len(self._heads) >= 4096:
+                self._heads.clear()
+            self._heads[key] = head
+        return head
+
+    def _idle_conn(self, key: tuple) -> _Conn | None:
+        lst = self._idle.get(key)
+        while lst:
+            c = lst.pop()
+            if not c.closed:
+                return c
+        return None
+
+    def _release(self, conn: _Conn) -> None:
+        if not self._reuse:
+            conn.close()
+            return
+        lst = self._idle.get(conn.key)
+        if lst is None:
+            lst = self._idle[conn.key] = []
+        if len(lst) < self._max_idle:
+            lst.append(conn)
+        else:
+            conn.close()
+
+    async def _resolve(self, host: str, port: int, loop) -> tuple[int, Any]:
+        now = time.monotonic()
+        ent = self._dns.get((host, port))
+        if ent is not None and ent[0] > now:
+            return ent[1], ent[2]
+        literal = _ip_literal(host)
+        if literal is not None:  # no resolver round trip for an IP address
+            fam, sa = literal, ((host, port) if literal == socket.AF_INET else (host, port, 0, 0))
+            self._dns[(host, port)] = (float("inf"), fam, sa)
+            return fam, sa
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        if not infos:
+            raise socket.gaierror(socket.EAI_NONAME, "no such host")
+        infos.sort(key=lambda i: i[0] != socket.AF_INET)  # prefer IPv4, as k6's default
+        fam, _, _, _, sa = infos[0]
+        self._dns[(host, port)] = (now + self._dns_ttl, fam, sa)
+        return fam, sa
+
+    async def _connect(self, req: RawRequest, key: tuple, t0: float, deadline: float, loop):
+        addr = f"{req.host}:{req.port}"
+        sock = None
+        t_cs = t_ce = 0.0
+        try:
+            remaining = deadline - loop.time()
+            fam, sa = await asyncio.wait_for(self._resolve(req.host, req.port, loop), max(remaining, 0))
+            addr = _addr(sa)
+            sock = socket.socket(fam, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            t_cs = _perf()
+            await asyncio.wait_for(loop.sock_connect(sock, sa), max(deadline - loop.time(), 0))
+            t_ce = _perf()
+            tls = req.scheme == "https"
+            remaining = max(deadline - loop.time(), 0.001)
+            if tls:
+                _, conn = await asyncio.wait_for(loop.create_connection(
+                    lambda: _Conn(self, key), sock=sock, ssl=self.ssl_context, server_hostname=req.host,
+                    ssl_handshake_timeout=remaining), remaining)
+            else:
+                _, conn = await loop.create_connection(lambda: _Conn(self, key), sock=sock)
+            t_tls = _perf()
+        except asyncio.TimeoutError:
+            if sock is not None:
+                sock.close()
+            now = _perf()
+            raise RequestTimeout(timings=_dial_timings(t0, t_cs, t_ce, now)) from None
+        except (OSError, ssl.SSLError) as e:
+            if sock is not None:
+                sock.close()
+            now = _perf()
+            msg, code = errors.classify_dial_error(e, addr)
+            raise TransportError(msg, code, timings=_dial_timings(t0, t_cs, t_ce, now)) from None
+        except asyncio.CancelledError:
+            if sock is not None:
+                sock.close()
+            raise
+        if tls:
+            pre = ((t_cs - t0) * 1000.0, (t_ce - t_cs) * 1000.0, (t_tls - t_ce) * 1000.0)
+        else:
+            pre = ((t_cs - t0) * 1000.0, (t_tls - t_cs) * 1000.0, 0.0)
+        return conn, t_tls, pre
+
+    def close(self) -> None:
+        """Close every connection, idle or busy, at once (no TLS close_notify exchange)."""
+        for c in list(self._all):
+            c.abort()
+        self._idle.clear()
+
+    @property
+    def open_connections(self) -> int:
+        """How many connections are open (idle or busy)."""
+        return len(self._all)
+
+
+def _ip_literal(host: str) -> int | None:
+    """AF_INET or AF_INET6 when ``host`` is an IP address, else None."""
+    for fam in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(fam, host)
+        except OSError:
+            continue
+        return fam
+    return None
+
+
+def _dial_timings(t0: float, t_cs: float, t_ce: float, now: float) -> tuple:
+    if not t_cs:
+        return ((now - t0) * 1000.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    if not t_ce:
+        return ((t_cs - t0) * 1000.0, (now - t_cs) * 1000.0, 0.0, 0.0, 0.0, 0.0)
+    return ((t_cs - t0) * 1000.0, (t_ce - t_cs) * 1000.0, (now - t_ce) * 1000.0, 0.0, 0.0, 0.0)

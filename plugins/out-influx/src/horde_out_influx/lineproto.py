@@ -1,0 +1,214 @@
+"""k6's InfluxDB schema in line protocol, cut into size-capped batches.
+
+One line per sample: ``<metric>[,<tag>=<value>…] [<tagAsField>=…,]value=<v>[,…] <time>``.
+Tags are the sample's tags sorted by key, minus empty values and minus the
+``tagsAsFields`` names, which become typed fields; metadata is never written.
+Everything derived from a tag set (the escaped tag string and the fields) is
+computed once per tag set and cached: tag sets are interned, so the cache key
+is the set itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Iterable, Iterator, Mapping
+
+from horde.metrics import TagSet
+
+__all__ = ["Batch", "LineEncoder", "format_float", "escape_tag", "escape_measurement", "split_body"]
+
+_TAG_ESC = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\=", "\n": r"\n"})
+_MEAS_ESC = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n"})
+_STR_ESC = str.maketrans({'"': r"\"", "\\": "\\\\", "\n": r"\n"})
+_INT_RE = re.compile(r"[+-]?\d+")
+_GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def escape_tag(text: str) -> str:
+    """Escape a tag key, tag value or field key (``,``, ``=``, space)."""
+    return text.translate(_TAG_ESC)
+
+
+def escape_measurement(text: str) -> str:
+    """Escape a measurement name (``,`` and space)."""
+    return text.translate(_MEAS_ESC)
+
+
+def format_float(v: float) -> str:
+    """The shortest decimal form of ``v`` without an exponent (``1``, ``0.232383``, ``1200000``)."""
+    if v.is_integer() and -1e16 < v < 1e16:
+        return str(int(v))
+    r = repr(v)
+    if "e" not in r:
+        return r
+    mant, _, exp_s = r.partition("e")
+    exp = int(exp_s)
+    sign = ""
+    if mant[0] == "-":
+        sign, mant = "-", mant[1:]
+    intpart, _, frac = mant.partition(".")
+    digits = intpart + frac
+    point = len(intpart) + exp
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}".rstrip("0").rstrip(".")
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+def _typed_field(value: str, ftype: str) -> str:
+    """A tag value as a field value of its declared type, falling back to a string as k6 does."""
+    if ftype == "int" and _INT_RE.fullmatch(value):
+        return f"{int(value)}i"
+    if ftype == "float":
+        try:
+            f = float(value)
+        except ValueError:
+            f = math.nan
+        if math.isfinite(f):
+            return format_float(f)
+    if ftype == "bool":
+        if value in _GO_TRUE:
+            return "true"
+        if value in _GO_FALSE:
+            return "false"
+    return '"' + value.translate(_STR_ESC) + '"'
+
+
+class Batch:
+    """An encoded request body: ``points`` newline-terminated lines of line protocol."""
+
+    __slots__ = ("body", "points", "attempts")
+
+    def __init__(self, body: bytes, points: int, attempts: int = 0) -> None:
+        self.body = body
+        self.points = points
+        self.attempts = attempts
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+    def __repr__(self) -> str:
+        return f"Batch({self.points} points, {len(self.body)} bytes)"
+
+
+def split_body(batch: Batch) -> tuple[Batch, Batch]:
+    """Two batches holding the lines of ``batch`` (which must have at least two), cut near the middle."""
+    body = batch.body
+    mid = body.rfind(b"\n", 0, len(body) // 2) + 1
+    if mid <= 0:
+        mid = body.find(b"\n") + 1
+    first, second = body[:mid], body[mid:]
+    n1 = first.count(b"\n")
+    return Batch(first, n1, batch.attempts), Batch(second, batch.points - n1, batch.attempts)
+
+
+class LineEncoder:
+    """Turns sample containers into :class:`Batch` objects capped in bytes and points.
+
+    ``invalid`` counts samples whose value is NaN or infinite: InfluxDB cannot
+    store them, so they are left out (and reported), never sent.
+    """
+
+    def __init__(self, tags_as_fields: Mapping[str, str], divisor: int = 1,
+                 max_bytes: int = 5_000_000, max_points: int = 10_000) -> None:
+        self.tags_as_fields = dict(tags_as_fields)
+        self.divisor = divisor
+        self.max_bytes = max_bytes
+        self.max_points = max_points
+        self.invalid = 0
+        self._tag_cache: dict[TagSet, tuple[str, str]] = {}
+        self._names: dict[object, str] = {}
+
+    def _for_tags(self, tags: TagSet) -> tuple[str, str]:
+        """(``,tags… <fields before value>value=``, ``<,fields after value>``) for a tag set."""
+        cached = self._tag_cache.get(tags)
+        if cached is not None:
+            return cached
+        as_fields = self.tags_as_fields
+        tag_part: list[str] = []
+        fields: list[tuple[str, str]] = []
+        for key, value in tags.items():
+            ftype = as_fields.get(key)
+            if ftype is not None:
+                fields.append((key, _typed_field(value, ftype)))
+            elif value != "" and key != "":
+                tag_part.append("," + escape_tag(key) + "=" + escape_tag(value))
+        fields.sort()
+        before = "".join(escape_tag(k) + "=" + v + "," for k, v in fields if k < "value")
+        after = "".join("," + escape_tag(k) + "=" + v for k, v in fields if k > "value")
+        cached = ("".join(tag_part) + " " + before + "value=", after + " ")
+        if len(self._tag_cache) > 100_000:
+            self._tag_cache.clear()
+        self._tag_cache[tags] = cached
+        return cached
+
+    def lines(self, containers: Iterable) -> Iterator[str]:
+        """One line (with its newline) per sample, in order."""
+        for batch in self.batches(containers):
+            yield from batch.body.decode("utf-8").splitlines(keepends=True)
+
+    def batches(self, containers: Iterable) -> Iterator[Batch]:
+        """The lines of ``containers`` grouped into batches of at most ``max_points`` lines and ``max_bytes`` bytes.
+
+        A single line longer than ``max_bytes`` travels alone. This is the hot
+        path: per sample it formats the value and joins four cached strings.
+        """
+        max_bytes, max_points = self.max_bytes, self.max_points
+        names = self._names
+        tag_cache = self._tag_cache
+        for_tags = self._for_tags
+        divisor = self.divisor
+        chunk: list[str] = []
+        append = chunk.append
+        size = 0
+        for c in containers:
+            tags = c.tags
+            cached = tag_cache.get(tags)
+            head, after = cached if cached is not None else for_tags(tags)
+            tail = after + str(c.time // divisor if divisor != 1 else c.time) + "\n"
+            for metric, value in zip(c.metrics, c.values):
+                name = names.get(metric)
+                if name is None:
+                    name = names[metric] = escape_measurement(metric.name)
+                if value.__class__ is not float:
+                    value = float(value)
+                text = repr(value)
+                if text[-2:] == ".0":
+                    text = text[:-2]
+                elif "e" in text or "n" in text:  # exponent, nan, inf
+                    if value != value or value in (math.inf, -math.inf):
+                        self.invalid += 1
+                        continue
+                    text = format_float(value)
+                line = name + head + text + tail
+                n = len(line)
+                if size + n > max_bytes or len(chunk) >= max_points:
+                    if chunk:
+                        yield from self._encode(chunk)
+                        chunk = []
+                        append = chunk.append
+                        size = 0
+                append(line)
+                size += n
+        if chunk:
+            yield from self._encode(chunk)
+
+    def _encode(self, lines: list[str]) -> Iterator[Batch]:
+        body = "".join(lines).encode("utf-8")
+        batch = Batch(body, len(lines))
+        if len(body) <= self.max_bytes or batch.points == 1:
+            yield batch
+            return
+        # non-ASCII text made the bytes longer than the characters: halve until it fits
+        stack = [batch]
+        while stack:
+            b = stack.pop()
+            if len(b.body) <= self.max_bytes or b.points == 1:
+                yield b
+            else:
+                first, second = split_body(b)
+                stack.append(second)
+                stack.append(first)

@@ -1,0 +1,228 @@
+"""The ``influxdb`` output: k6's InfluxDB schema, delivered without loss.
+
+``--out influxdb=http://[user:pass@]host:8086/db`` (InfluxDB 1.x) or, with a
+token/organization/bucket configured, the 2.x ``/api/v2/write`` API. Samples
+are buffered, encoded every ``pushInterval`` into size-capped batches, and
+sent by ``concurrentWrites`` threads that retry until the server takes them;
+what cannot be sent is kept (memory, then a spool file) and, at stop, written
+to a file whose path is logged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from horde.errors import UserError
+from horde.output import PeriodicFlusher, SampleBuffer, hookimpl
+from horde.output.params import Params
+
+from .client import Client, write_path
+from .config import Config, load_config
+from .delivery import Delivery, human_bytes
+from .lineproto import LineEncoder
+from .pending import Pending
+
+__all__ = ["InfluxDBOutput"]
+
+
+class InfluxDBError(UserError):
+    """The server cannot be used: unreachable, refusing the credentials, or not InfluxDB."""
+
+
+class InfluxDBOutput:
+    """k6's InfluxDB output (1.x and 2.x write APIs) that loses nothing: retries, splits, spills to disk.
+
+    After ``stop``, :attr:`written`, :attr:`retried` and :attr:`undelivered`
+    (points) and :attr:`undelivered_file` tell what happened; :meth:`summary`
+    gives them as a dict for the end-of-test summary.
+    """
+
+    def __init__(self, params: Params) -> None:
+        self.config: Config = load_config(params.json_config, params.environment, params.config_argument)
+        self.log = params.logger or logging.getLogger("horde.output.influxdb")
+        cfg = self.config
+        self.encoder = LineEncoder(cfg.tags_as_fields, cfg.divisor, cfg.max_batch_bytes, cfg.max_batch_points)
+        self._buffer = SampleBuffer()
+        self._flusher: PeriodicFlusher | None = None
+        self._delivery: Delivery | None = None
+        self._pending: Pending | None = None
+        self._finished = False
+        self.encoded = 0
+        """Points encoded for sending (samples flushed, less invalid ones)."""
+        self.written = 0
+        self.retried = 0
+        self.undelivered = 0
+        self.undelivered_file: str | None = None
+
+    @hookimpl
+    def description(self) -> str:
+        return f"InfluxDBv{2 if self.config.v2 else 1} ({self.config.addr})"
+
+    @hookimpl
+    def start(self) -> None:
+        cfg = self.config
+        self._check_server()
+        os.makedirs(cfg.spool_path, exist_ok=True)
+        spool = os.path.join(cfg.spool_path, f"horde-influxdb-{os.getpid()}-{id(self):x}.spool.lp")
+        self._pending = Pending(cfg.memory_limit, spool)
+        self._delivery = Delivery(self._pending, lambda: Client(cfg), threads=cfg.concurrent_writes,
+                                  target=cfg.target, logger=self.log, retry_interval=cfg.retry_interval,
+                                  max_retry_interval=cfg.max_retry_interval)
+        self._delivery.start()
+        self._flusher = PeriodicFlusher(cfg.push_interval, self._flush, name="horde-influxdb-flusher")
+
+    def _check_server(self) -> None:
+        """Fail with one line when the server is unreachable or refuses the credentials; create the 1.x database."""
+        cfg = self.config
+        client = Client(cfg)
+        try:
+            if cfg.v2:
+                resp, _ = client.request("POST", write_path(cfg), b"")
+                what = "write to"
+            else:
+                resp, body = client.query(f'CREATE DATABASE "{_quote_ident(cfg.db)}"')
+                what = "create the database on"
+        finally:
+            client.close()
+        if resp.status is None:
+            raise InfluxDBError(f"cannot reach InfluxDB at {cfg.addr}: {resp.error}")
+        if resp.status == 401:
+            who = f"user '{cfg.username}'" if cfg.username else ("the token" if cfg.token else "no credentials")
+            hint = ""
+            if not cfg.v2 and "unauthorized access" in resp.error:
+                hint = ("; if this is InfluxDB 2.x, configure a token, organization and bucket "
+                        "(HORDE_INFLUXDB_TOKEN, HORDE_INFLUXDB_ORGANIZATION, HORDE_INFLUXDB_BUCKET) to use its 2.x API")
+            raise InfluxDBError(f"InfluxDB at {cfg.addr} refused the credentials ({who}): {resp.error}{hint}")
+        if resp.ok:
+            if not cfg.v2:
+                err = _query_error(body)
+                if err:
+                    self.log.debug("Couldn't create database %s; most likely harmless: %s", cfg.db, err)
+            return
+        # 403: a user without admin rights may still write (k6 goes on, and so do we); 400 on 2.x: the
+        # empty probe write ("writing requires points") got past authentication
+        if resp.status == 403 or (cfg.v2 and resp.status == 400):
+            self.log.debug("Couldn't %s %s; most likely harmless: %s", what, cfg.target, resp.error)
+        else:
+            self.log.warning("influxdb: could not %s %s (%s); writes may fail", what, cfg.target, resp.error)
+
+    @hookimpl
+    def add_samples(self, samples) -> None:
+        self._buffer.add(samples)
+
+    def _flush(self) -> None:
+        containers = self._buffer.take()
+        if not containers:
+            return
+        assert self._pending is not None
+        put = self._pending.put
+        for batch in self.encoder.batches(containers):
+            self.encoded += batch.points
+            put(batch)
+
+    @property
+    def emitted(self) -> int:
+        """Samples flushed so far: always ``written + undelivered`` after stop."""
+        return self.encoded + self.encoder.invalid
+
+    @hookimpl
+    def stop(self, error) -> None:
+        try:
+            if self._flusher is not None:
+                self._flusher.stop()
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        """Deliver what is left within ``stopTimeout``, keep the rest in a file, report."""
+        cfg = self.config
+        delivery, pending = self._delivery, self._pending
+        if delivery is None or pending is None or self._finished:
+            return
+        self._finished = True
+        started = time.monotonic()
+        if delivery.failing:
+            self.log.warning("influxdb: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
+                             cfg.target, delivery.last_error, cfg.stop_timeout, delivery.waiting_text())
+        elif pending.points:
+            self.log.info("influxdb: sending %d points left to %s (waiting up to %.0fs)", pending.points,
+                          cfg.target, cfg.stop_timeout)
+        stuck = delivery.close(cfg.stop_timeout)
+        invalid = self.encoder.invalid
+        self.written = delivery.written
+        self.retried = delivery.retried
+        left = pending.points + sum(b.points for b in stuck) + delivery.rejected_points
+        self.undelivered = left + invalid
+        if left:
+            self.undelivered_file = self._keep(pending, itertools.chain(stuck, _drain(delivery.rejected)))
+        pending.close()
+        delivery.rejected.close()
+        self._report(delivery, time.monotonic() - started, invalid)
+
+    def _keep(self, pending: Pending, extra) -> str:
+        cfg = self.config
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = os.path.join(cfg.spool_path, f"horde-influxdb-undelivered-{stamp}-{os.getpid()}-{id(self):x}.lp")
+        pending.dump(path, extra)
+        return path
+
+    def _report(self, d: Delivery, waited: float, invalid: int) -> None:
+        cfg = self.config
+        level = logging.INFO if not (self.retried or self.undelivered) else logging.WARNING
+        self.log.log(level, "influxdb: %d points written to %s in %d requests "
+                     "(%d points retried after a failed write, %d undelivered)",
+                     self.written, cfg.target, d.requests, self.retried, self.undelivered)
+        if invalid:
+            self.log.warning("influxdb: %d samples had NaN or infinite values, which InfluxDB cannot store; "
+                             "they were not sent", invalid)
+        if self.undelivered_file:
+            left = self.undelivered - invalid
+            size = os.path.getsize(self.undelivered_file)
+            curl = f"curl -XPOST '{_replay_url(cfg)}' --data-binary @{self.undelivered_file}"
+            if cfg.v2 and cfg.token:
+                curl += " -H 'Authorization: Token <token>'"
+            elif cfg.username:
+                curl += f" -u '{cfg.username}:<password>'"
+            self.log.error(
+                "influxdb: %d points were NOT delivered to %s (waited %.1fs at stop; last error: %s); they are kept "
+                "in %s (%s of line protocol; replay with: %s)", left, cfg.target, waited,
+                d.last_error or "none", self.undelivered_file, human_bytes(size), curl)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for the end-of-test summary: written, retried and undelivered points, and where the rest is."""
+        return {"output": "influxdb", "target": self.config.target, "emitted": self.emitted,
+                "written": self.written, "retried": self.retried, "undelivered": self.undelivered,
+                "invalid": self.encoder.invalid, "undelivered_file": self.undelivered_file}
+
+
+def _drain(pending: Pending):
+    while (batch := pending.get(0)) is not None:
+        yield batch
+
+
+def _replay_url(cfg: Config) -> str:
+    parts = urlsplit(cfg.addr)
+    return f"{parts.scheme}://{parts.netloc}{write_path(cfg)}"
+
+
+def _quote_ident(name: str) -> str:
+    return name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _query_error(body: bytes) -> str:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return ""
+    if data.get("error"):
+        return str(data["error"])
+    for r in data.get("results") or ():
+        if isinstance(r, dict) and r.get("error"):
+            return str(r["error"])
+    return ""

@@ -1,0 +1,41 @@
+import asyncio
+import importlib.util
+
+import pytest
+
+from horde import http
+from horde.engine.vu import current_vu
+from horde.testing.fixtures import target, tls_target  # noqa: F401
+
+from httpvu import VU
+
+HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop_kind(request):
+    if request.param == "uvloop" and not HAVE_UVLOOP:
+        pytest.skip("uvloop not installed")
+    return request.param
+
+
+@pytest.fixture
+def run(loop_kind):
+    """run(vu, async_fn) runs async_fn() as code of VU ``vu`` on a fresh event loop."""
+    def runner(vu, fn):
+        async def main():
+            current_vu.set(vu.state)
+            try:
+                return await fn()
+            finally:
+                http.close(vu.state)
+        if loop_kind == "uvloop":
+            import uvloop
+            return uvloop.run(main())
+        return asyncio.run(main())
+    return runner
+
+
+@pytest.fixture
+def vu():
+    return VU()

@@ -1,0 +1,239 @@
+"""The output registry: entry points of installed distributions, duplicates, broken plugins, autoload."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from distbuild import BROKEN_OUTPUT, simple_dist, good_module
+from horde.output import (
+    DuplicateOutputError,
+    OutputLoadError,
+    Params,
+    Provider,
+    UnknownOutputError,
+    create_output,
+    load_registry,
+    new_plugin_manager,
+)
+from horde.output import registry as registry_mod
+from horde.output.listing import describe_plugins
+from horde.output.registry import OutputRegistry
+
+pytestmark = pytest.mark.usefixtures("horde_env")
+
+
+def test_builtin_json_is_registered_with_horde_as_provider():
+    reg = load_registry({})
+    plugin = reg.get("json")
+    assert plugin.provider.distribution == "horde"
+    assert plugin.provider.builtin
+    assert plugin.target == "horde.outputs.json:JsonOutput"
+    from horde.outputs.json import JsonOutput
+
+    assert plugin.load() is JsonOutput
+
+
+def test_entry_point_of_installed_distribution_is_found_without_importing(plugin_path):
+    plugin_path(simple_dist("horde-out-lazy", "1.2.3", {"lazy": "LazyOutput"},
+                            good_module("LazyOutput") + "\nimport sys\nsys.modules['horde_test_lazy_imported'] = True\n"))
+    reg = load_registry({})
+    assert reg.names() == ["json", "lazy"]
+    plugin = reg.get("lazy")
+    assert (plugin.provider.distribution, plugin.provider.version) == ("horde-out-lazy", "1.2.3")
+    assert plugin.target == "horde_out_lazy:LazyOutput"
+    assert "horde_out_lazy" not in sys.modules
+    with pytest.raises(UnknownOutputError):
+        reg.get("nope")
+    assert "horde_out_lazy" not in sys.modules and "horde_test_lazy_imported" not in sys.modules
+    factory = plugin.load()
+    assert factory.__name__ == "LazyOutput"
+    assert sys.modules.pop("horde_test_lazy_imported") is True
+
+
+def test_unknown_output_lists_installed_ones(plugin_path):
+    plugin_path(simple_dist("horde-out-aaa", "1.0", {"aaa": "GoodOutput"}, good_module()))
+    with pytest.raises(UnknownOutputError) as info:
+        load_registry({}).get("influx")
+    assert str(info.value) == "invalid output type 'influx', available types are: aaa, json"
+
+
+def test_two_distributions_with_one_output_name_name_both(plugin_path):
+    plugin_path(
+        simple_dist("horde-out-alpha", "1.0", {"dup": "GoodOutput"}, good_module()),
+        simple_dist("horde-out-beta", "2.5", {"dup": "GoodOutput"}, good_module()),
+    )
+    with pytest.raises(DuplicateOutputError) as info:
+        load_registry({})
+    msg = str(info.value)
+    assert "dup" in msg and "horde-out-alpha 1.0" in msg and "horde-out-beta 2.5" in msg
+    assert "\n" not in msg
+    assert {p.distribution for p in info.value.providers} == {"horde-out-alpha", "horde-out-beta"}
+
+
+def test_third_party_output_named_like_a_builtin_is_a_duplicate(plugin_path):
+    plugin_path(simple_dist("horde-out-myjson", "0.3", {"json": "GoodOutput"}, good_module()))
+    with pytest.raises(DuplicateOutputError) as info:
+        load_registry({})
+    assert "horde 0.1.0 (built-in)" in str(info.value) and "horde-out-myjson 0.3" in str(info.value)
+
+
+def test_same_distribution_twice_on_sys_path_is_one_provider(plugin_path):
+    # an editable install and a regular install of the same distribution
+    plugin_path(simple_dist("horde-out-twice", "1.0", {"twice": "GoodOutput"}, good_module()))
+    plugin_path(simple_dist("horde_out.Twice", "1.1", {"twice": "GoodOutput"}, good_module()))
+    reg = load_registry({})
+    assert reg.names() == ["json", "twice"]
+    assert reg.get("twice").provider.key == "horde-out-twice"
+
+
+def test_broken_plugin_is_recorded_and_breaks_nothing_else(plugin_path):
+    plugin_path(
+        simple_dist("horde-out-broken", "0.1", {"broken": "BrokenOutput"}, BROKEN_OUTPUT),
+        simple_dist("horde-out-fine", "0.2", {"fine": "GoodOutput"}, good_module()),
+    )
+    reg = load_registry({})
+    assert reg.names() == ["broken", "fine", "json"]
+    broken = reg.get("broken")
+    reason = broken.broken
+    assert reason is not None and "\n" not in reason
+    assert "'broken'" in reason and "horde-out-broken 0.1" in reason
+    assert "horde_out_broken:BrokenOutput" in reason and "horde_missing_dependency_xyz" in reason
+    with pytest.raises(OutputLoadError) as info:
+        broken.load()
+    assert str(info.value) == reason
+    assert reg.get("fine").broken is None
+    listing = {p["name"]: p for p in describe_plugins(reg)["plugins"]}
+    assert listing["broken"]["status"] == "broken" and listing["broken"]["error"] == reason
+    assert listing["broken"]["hooks"] is None
+    assert listing["fine"]["status"] == "ok" and listing["json"]["status"] == "ok"
+    assert listing["fine"]["hooks"] == ["description", "start", "add_samples", "stop"]
+    assert listing["fine"]["description"] == "A good test output."
+    # the json output still works while a broken plugin is installed
+    out = create_output(reg.get("json"), Params("json", "-"), new_plugin_manager())
+    assert out.description() == "json(stdout)"
+
+
+def test_plugin_raising_non_import_error_is_broken_too(plugin_path):
+    plugin_path(simple_dist("horde-out-boom", "1", {"boom": "X"}, "raise RuntimeError('boom at import')\n"))
+    reason = load_registry({}).get("boom").broken
+    assert "RuntimeError: boom at import" in reason
+
+
+def test_entry_point_to_missing_attribute_is_broken(plugin_path):
+    plugin_path(simple_dist("horde-out-noattr", "1", {"noattr": "Nope"}, good_module()))
+    reason = load_registry({}).get("noattr").broken
+    assert "horde_out_noattr:Nope" in reason and "AttributeError" in reason
+
+
+def test_autoload_disabled_loads_only_builtins_and_named_plugins(plugin_path):
+    plugin_path(
+        simple_dist("horde-out-one", "1", {"one": "GoodOutput"}, good_module()),
+        simple_dist("horde-out-two", "1", {"two": "GoodOutput"}, good_module()),
+        # a conflict that only matters when both are loaded
+        simple_dist("horde-out-three", "1", {"one": "GoodOutput"}, good_module()),
+    )
+    assert load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1"}).names() == ["json"]
+    reg = load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1", "HORDE_PLUGINS": "two, horde-out-three"})
+    assert reg.names() == ["json", "one", "two"]
+    assert reg.get("one").provider.distribution == "horde-out-three"
+    assert load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1"}, only=["two"]).names() == ["json", "two"]
+    spelled = load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "true", "HORDE_PLUGINS": "Horde_Out.Three"})
+    assert spelled.names() == ["json", "one"]
+    with pytest.raises(DuplicateOutputError):
+        load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "0"})
+
+
+def test_autoload_reads_process_environment_by_default(plugin_path, monkeypatch):
+    plugin_path(simple_dist("horde-out-envy", "1", {"envy": "GoodOutput"}, good_module()))
+    assert "envy" in load_registry().names()
+    monkeypatch.setenv("HORDE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert load_registry().names() == ["json"]
+
+
+class _Factory:
+    def __init__(self, params):
+        self.params = params
+
+
+def test_register_extension_rejects_a_second_provider_naming_both():
+    reg = OutputRegistry()
+    first = reg.register_extension("mine", _Factory, provider=Provider("horde-out-mine", "1.0"))
+    assert reg.get("mine") is first and first.load() is _Factory
+    with pytest.raises(DuplicateOutputError) as info:
+        reg.register_extension("mine", lambda p: None, provider=Provider("other-dist", "3.1"))
+    assert str(info.value) == (
+        "output extension already registered: mine "
+        "(provided by horde-out-mine 1.0 and by other-dist 3.1; uninstall one of them)"
+    )
+    # the same distribution again (another copy on sys.path) is the same provider
+    assert reg.register_extension("mine", _Factory, provider=Provider("Horde_Out.Mine", "1.0")) is first
+
+
+def test_register_extension_without_provider_uses_the_module():
+    reg = OutputRegistry()
+    plugin = reg.register_extension("mod", _Factory)
+    assert plugin.provider.distribution == __name__
+    with pytest.raises(DuplicateOutputError):
+        reg.register_extension("mod", _Factory, provider=Provider("elsewhere"))
+
+
+@pytest.mark.parametrize("name", ["bad name", "", "-x", "ok\n", "a=b"])
+def test_register_extension_rejects_bad_names(name):
+    with pytest.raises(OutputLoadError, match="invalid output name"):
+        OutputRegistry().register_extension(name, _Factory)
+
+
+def test_module_level_register_extension_uses_the_process_registry(monkeypatch):
+    monkeypatch.setattr(registry_mod, "_default", None)
+    plugin = registry_mod.register_extension("procwide", _Factory, provider=Provider("x", "1"))
+    assert registry_mod.default_registry().get("procwide") is plugin
+    assert "json" in registry_mod.default_registry()
+    with pytest.raises(DuplicateOutputError, match="json"):
+        registry_mod.register_extension("json", _Factory, provider=Provider("y", "1"))
+
+
+def test_entry_point_with_invalid_name_is_broken_not_fatal(plugin_path):
+    plugin_path(simple_dist("horde-out-spacey", "1", {"bad name": "GoodOutput"}, good_module()),
+                simple_dist("horde-out-fine2", "1", {"fine2": "GoodOutput"}, good_module()))
+    reg = load_registry({})
+    assert "fine2" in reg.names()
+    listing = {p["name"]: p for p in describe_plugins(reg)["plugins"]}
+    assert listing["bad name"]["status"] == "broken"
+    assert "invalid output name 'bad name'" in listing["bad name"]["error"]
+    assert listing["fine2"]["status"] == "ok"
+
+
+def test_entry_point_to_a_module_is_broken_because_not_callable(plugin_path):
+    dist = simple_dist("horde-out-modonly", "1", {}, good_module())
+    dist.outputs = {"modonly": "horde_out_modonly"}
+    plugin_path(dist)
+    reason = load_registry({}).get("modonly").broken
+    assert "is not callable" in reason
+
+
+def test_hooks_are_listed_for_classes_and_annotated_factories():
+    reg = OutputRegistry()
+    reg.register_extension("cls", G, provider=Provider("d1", "1"))
+    reg.register_extension("annotated", annotated, provider=Provider("d2", "1"))
+    reg.register_extension("bare", bare, provider=Provider("d3", "1"))
+    listing = {p["name"]: p for p in describe_plugins(reg)["plugins"]}
+    hooks = ["description", "start", "add_samples", "stop"]
+    assert listing["cls"]["hooks"] == hooks and listing["annotated"]["hooks"] == hooks
+    assert listing["bare"]["hooks"] is None and listing["bare"]["status"] == "ok"
+    assert listing["cls"]["description"] == "G doc." and listing["annotated"]["description"] == "Make a G."
+
+
+_ns: dict = {}
+exec(compile(good_module(cls="G", doc="G doc.", label="g"), "<g>", "exec"), _ns)
+G = _ns["G"]
+
+
+def annotated(params) -> G:  # a string under ``from __future__ import annotations``
+    """Make a G."""
+    return G(params)
+
+
+def bare(params):
+    return G(params)
