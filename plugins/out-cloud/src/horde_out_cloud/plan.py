@@ -20,7 +20,20 @@ def _seconds(v: Any) -> float:
     return parse_duration(v)
 
 
+def _from_scenarios(plan: Sequence[Any]) -> tuple[int, float] | None:
+    """horde's plan: one dict per scenario (start_time, duration, graceful_stop, max_vus)."""
+    if not plan or not all(isinstance(s, Mapping) and "max_vus" in s and "duration" in s for s in plan):
+        return None
+    vus, end = 0, 0.0
+    for s in plan:
+        vus += int(s["max_vus"] or 0)
+        end = max(end, _seconds(s.get("start_time") or 0) + _seconds(s["duration"] or 0)
+                  + _seconds(s.get("graceful_stop") or 0))
+    return vus, end
+
+
 def _from_plan(plan: Sequence[Any]) -> tuple[int, float] | None:
+    """k6-style execution steps (time_offset, planned_vus, max_unplanned_vus)."""
     vus, end = 0, 0.0
     found = False
     for step in plan:
@@ -61,9 +74,10 @@ def _from_options(opts: Mapping[str, Any]) -> tuple[int, float]:
 
 
 def planned_vus_and_duration(plan: Sequence[Any], options: Mapping[str, Any]) -> tuple[int, float]:
-    """(max VUs, planned seconds): from the engine's execution plan when it has steps, else from the options."""
+    """(max VUs, planned seconds incl. graceful stop, as k6 sends): from the engine's execution plan,
+    else from the script options."""
     try:
-        got = _from_plan(plan or ())
+        got = _from_scenarios(plan or ()) or _from_plan(plan or ())
         if got is not None:
             return got
         return _from_options(options or {})
