@@ -72,6 +72,7 @@ class Store:
         self._conn = conn
         self._d = dialect
         self._lock = threading.RLock()
+        self._series_cache: dict[int, dict[tuple[str, str], int]] = {}
         self.describe = describe
         """The database, for messages (a PostgreSQL password is masked)."""
         try:
@@ -182,6 +183,13 @@ class Store:
     # -- samples ---------------------------------------------------------------------------
     def ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
         """Store one push in one transaction; False when its idempotency key was already seen."""
+        try:
+            return self._ingest(run_id, key, ms, now)
+        except BaseException:
+            self._series_cache.pop(run_id, None)
+            raise
+
+    def _ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
         with self._tx():
             if key:
                 cur = self._x("INSERT INTO pushes (run_id, key, received_at) VALUES (?, ?, ?) "
@@ -190,11 +198,12 @@ class Store:
                     self._x("UPDATE runs SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?",
                             (now, run_id))
                     return False
+            ids = self._series_ids(run_id, ms)
             rows = []
             first = last = None
             for name, mtype, series in ms.metrics:
                 for s in series:
-                    sid = self._series_id(run_id, name, mtype, s.labels)
+                    sid = ids[(name, _labels_text(s.labels))]
                     for p in s.points:
                         hist = json.dumps(p.hist, separators=(",", ":")) if p.hist is not None else None
                         rows.append((sid, run_id, p.time, p.value, p.count, p.sum, p.min, p.max, hist, p.resolution))
@@ -219,14 +228,30 @@ class Store:
                      last if last is not None else now, last if last is not None else now, run_id))
             return True
 
-    def _series_id(self, run_id: int, metric: str, mtype: str, labels: dict) -> int:
-        text = json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        row = self._x("SELECT id FROM series WHERE run_id = ? AND metric = ? AND labels = ?",
-                      (run_id, metric, text)).fetchone()
-        if row is None:
-            row = self._x("INSERT INTO series (run_id, metric, type, labels) VALUES (?, ?, ?, ?) RETURNING id",
-                          (run_id, metric, mtype, text)).fetchone()
-        return int(row[0])
+    def _series_ids(self, run_id: int, ms: MetricSet) -> dict[tuple[str, str], int]:
+        """Ids of every series of a push, creating the new ones in bulk (inside the push's transaction)."""
+        wanted = {(name, _labels_text(s.labels)): mtype for name, mtype, series in ms.metrics for s in series}
+        known = self._series_cache.get(run_id, {})
+        missing = [k for k in wanted if k not in known]
+        if not missing:
+            return known
+        sql = self._d.sql("INSERT INTO series (run_id, metric, type, labels) VALUES (?, ?, ?, ?) "
+                          "ON CONFLICT DO NOTHING")
+        args = [(run_id, name, wanted[(name, text)], text) for name, text in missing]
+        if self._d.name == "sqlite":
+            self._conn.executemany(sql, args)
+        else:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql, args)
+        rows = self._x("SELECT id, metric, labels FROM series WHERE run_id = ?", (run_id,)).fetchall()
+        ids = {(m, text): int(i) for i, m, text in rows}
+        # cached only for the next push; a rolled-back push leaves ids of rows that do not exist,
+        # so the cache is dropped on any error (see ingest)
+        self._series_cache.pop(run_id, None)
+        self._series_cache[run_id] = ids
+        while len(self._series_cache) > 64:  # runs streaming now; the oldest entry goes first
+            self._series_cache.pop(next(iter(self._series_cache)))
+        return ids
 
     def points(self, run_id: int, metrics: tuple[str, ...] | None = None) -> list[tuple]:
         """Rows (metric, type, labels dict, t, value, count, sum, min, max, hist dict|None, resolution)."""
@@ -247,6 +272,10 @@ class Store:
             out.append((m, ty, ld, t, v, c, s, lo, hi,
                         {int(k): n for k, n in json.loads(hist).items()} if hist else None, res))
         return out
+
+
+def _labels_text(labels: dict) -> str:
+    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _run_dict(row) -> dict:
