@@ -11,7 +11,8 @@ from .store import Store
 
 __all__ = ["run_summary", "run_detail"]
 
-_CHART_METRICS = ("vus", "http_reqs", "http_req_duration", "http_req_failed", "checks")
+MAX_POINTS = 600
+"""Charts get at most this many points; longer runs are merged into wider buckets (all aggregates merge)."""
 
 
 def run_summary(run: dict, now: float | None = None) -> dict:
@@ -70,6 +71,9 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
     summary = run_summary(run, now)
     rows = store.points(run["id"])
     period = run["period"] or 1
+    first = min((r[3] for r in rows), default=0.0)
+    last = max((r[3] for r in rows), default=0.0)
+    width = period * max(1, int((last - first) / period) // MAX_POINTS + 1)
 
     vus: dict[float, float] = {}
     reqs: dict[float, float] = defaultdict(float)
@@ -80,6 +84,8 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
     whole: dict[str, Histogram] = defaultdict(Histogram)
 
     for metric, mtype, labels, t, value, count, total, lo, hi, hist, res in rows:
+        if width != period:
+            t = first + ((t - first) // width) * width
         tot = totals.get(metric)
         if tot is None:
             tot = totals[metric] = {"metric": metric, "type": mtype, "count": 0.0, "sum": 0.0,
@@ -118,7 +124,7 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
     series = {
         "t": times,
         "vus": [vus.get(t) for t in times],
-        "rps": [reqs[t] / period if t in reqs else None for t in times],
+        "rps": [reqs[t] / width if t in reqs else None for t in times],
         "p50": [durs[t].quantile(0.50) if t in durs else None for t in times],
         "p95": [durs[t].quantile(0.95) if t in durs else None for t in times],
         "p99": [durs[t].quantile(0.99) if t in durs else None for t in times],
@@ -147,6 +153,7 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
     summary["requests"] = http["count"] if http else 0
     summary["failure_rate"] = (fail["sum"] / fail["count"]) if fail and fail["count"] else None
     summary["max_vus_seen"] = totals["vus"]["max"] if "vus" in totals else None
+    summary["chart_bucket"] = width
     return {
         "run": summary,
         "series": series,
