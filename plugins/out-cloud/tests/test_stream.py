@@ -72,7 +72,9 @@ def test_sigkill_times_out_and_keeps_the_data(make_server, tmp_path, start_run):
     tok = srv.token()
     proc = start_run(srv, tok, tmp_path, 60, HORDE_CLOUD_AGGREGATION_WAIT_PERIOD="0.2s")
     rid = wait_running(srv, tok)
-    time.sleep(0.5)
+    end = time.monotonic() + 30
+    while srv.run(tok, rid)["run"]["requests"] == 0 and time.monotonic() < end:
+        time.sleep(0.1)  # until requests (not just the vus gauge) reached the service
     proc.kill()
     proc.communicate(timeout=30)
     detail = srv.wait_state(tok, rid, ("timed_out",), within=30)
