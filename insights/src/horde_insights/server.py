@@ -1,0 +1,249 @@
+"""The Insights HTTP service: ingest API, read API, web UI and the no-data timeout.
+
+One stdlib ``ThreadingHTTPServer``: k6-style clients push about once a
+second, so a thread per connection is plenty, and the service needs no web
+framework. Every ``/v1``, ``/v2`` and ``/api`` call needs
+``Authorization: Token …``; the token's project scopes what it can see and
+write. Pages and static files carry no data and need no token (the pages'
+scripts send the token the user entered).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import re
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from urllib.parse import urlsplit
+
+from . import __version__
+from .auth import hash_token, parse_authorization
+from .http import ApiError, read_body, send_error, send_json
+from .ingest import Limits, create_run, finish_run, push_metrics
+from .query import run_detail, run_summary
+from .store import Store
+
+__all__ = ["InsightsServer", "Reaper"]
+
+log = logging.getLogger("horde_insights")
+
+_RUN = re.compile(r"^/v1/tests/([0-9]+)$")
+_PUSH = re.compile(r"^/v2/metrics/([0-9]+)$")
+_V1_PUSH = re.compile(r"^/v1/metrics/([0-9]+)$")
+_API_RUN = re.compile(r"^/api/v1/runs/([0-9]+)$")
+_PAGE_RUN = re.compile(r"^/runs/([0-9]+)/?$")
+
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class Reaper:
+    """Marks runs Timed out when neither data nor a finish call arrived for ``timeout`` seconds.
+
+    Time while the service itself was down does not count: nothing is timed
+    out before the service has been up for ``timeout`` seconds.
+    """
+
+    def __init__(self, store: Store, timeout: float) -> None:
+        self.store = store
+        self.timeout = timeout
+        self.started = time.time()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="insights-reaper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def sweep(self, now: float | None = None) -> list[int]:
+        now = time.time() if now is None else now
+        cutoff = now - self.timeout
+        if self.started > cutoff:
+            return []
+        ids = self.store.time_out(cutoff, now)
+        for rid in ids:
+            log.info("run %s timed out: nothing heard for %.0f s", rid, self.timeout)
+        return ids
+
+    def _run(self) -> None:
+        interval = max(0.2, min(5.0, self.timeout / 10))
+        while not self._stop.wait(interval):
+            try:
+                self.sweep()
+            except Exception:  # keep sweeping; the database may come back
+                log.exception("timeout sweep failed")
+
+
+class InsightsServer(ThreadingHTTPServer):
+    """The service bound to (host, port); ``serve_forever`` to run it."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], store: Store, *, timeout: float = 120.0,
+                 public_url: str | None = None, limits: Limits | None = None) -> None:
+        super().__init__(address, Handler)
+        self.store = store
+        self.limits = limits or Limits()
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.reaper = Reaper(store, timeout)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self.reaper.start()
+        try:
+            super().serve_forever(poll_interval)
+        finally:
+            self.reaper.stop()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: InsightsServer
+    protocol_version = "HTTP/1.1"
+    server_version = f"horde-insights/{__version__}"
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in two writes: without this, delayed ACKs add ~40 ms per reply
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, fmt: str, *args) -> None:
+        log.debug("%s %s", self.address_string(), fmt % args)
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._dispatch(self._get)
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        self._dispatch(self._post)
+
+    def _dispatch(self, fn) -> None:
+        try:
+            fn(urlsplit(self.path).path)
+        except ApiError as err:
+            if err.status >= 500:
+                log.error("%s %s: %s", self.command, self.path, err.message)
+            self._drain_if_needed()
+            send_error(self, err)
+        except Exception as exc:  # never leak a traceback to a client
+            log.exception("%s %s failed", self.command, self.path)
+            self.close_connection = True
+            send_error(self, ApiError(500, f"internal error: {type(exc).__name__}"))
+
+    def _drain_if_needed(self) -> None:
+        # a reply sent before the body was read must not leave the body in the stream
+        if not getattr(self, "_body_read", False) and self.command == "POST":
+            self.close_connection = True
+
+    def _project(self) -> int:
+        token = parse_authorization(self.headers.get("Authorization"))
+        if token is None:
+            raise ApiError(401, "missing 'Authorization: Token <token>' header", code=2)
+        found = self.server.store.token_project(hash_token(token))
+        if found is None:
+            raise ApiError(401, "invalid token", code=2)
+        return found[0]
+
+    def _run_of(self, project: int, run_id: str) -> dict:
+        run = self.server.store.get_run(project, int(run_id))
+        if run is None:
+            raise ApiError(404, f"test run {run_id} not found in this token's project", code=5)
+        return run
+
+    def _body(self, limit: int) -> bytes:
+        body = read_body(self, limit)
+        self._body_read = True
+        return body
+
+    def _base_url(self) -> str:
+        if self.server.public_url:
+            return self.server.public_url
+        host = self.headers.get("Host")
+        return f"http://{host}" if host and re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", host) else self.server.url
+
+    # -- routes -----------------------------------------------------------------------------
+    def _post(self, path: str) -> None:
+        store, limits = self.server.store, self.server.limits
+        if path == "/v1/tests":
+            project = self._project()
+            body = self._body(limits.json_body)
+            send_json(self, 200, create_run(store, project, self.headers, body, self._base_url()))
+            return
+        m = _PUSH.match(path)
+        if m:
+            project = self._project()
+            run = self._run_of(project, m.group(1))
+            body = self._body(limits.metrics_body)
+            send_json(self, 200, push_metrics(store, run["id"], self.headers, body, limits))
+            return
+        m = _RUN.match(path)
+        if m:
+            project = self._project()
+            run = self._run_of(project, m.group(1))
+            body = self._body(limits.json_body)
+            send_json(self, 200, finish_run(store, run["id"], body))
+            return
+        if _V1_PUSH.match(path):
+            self._project()
+            raise ApiError(400, "the v1 (gzip JSON) metrics protocol is not supported; use k6 v0.48+ "
+                                "or horde's cloud output, which push protocol v2 to /v2/metrics")
+        raise ApiError(404, f"no such endpoint: POST {path}")
+
+    def _get(self, path: str) -> None:
+        store = self.server.store
+        if path == "/api/v1/runs":
+            project = self._project()
+            now = time.time()
+            send_json(self, 200, {"runs": [run_summary(r, now) for r in store.list_runs(project)]})
+            return
+        m = _API_RUN.match(path)
+        if m:
+            project = self._project()
+            send_json(self, 200, run_detail(store, self._run_of(project, m.group(1))))
+            return
+        if path == "/healthz":
+            send_json(self, 200, {"status": "ok", "version": __version__, "database": store.dialect})
+            return
+        if path in ("/", "/runs", "/runs/"):
+            self._static("index.html")
+            return
+        if _PAGE_RUN.match(path):
+            self._static("run.html")
+            return
+        if path.startswith("/static/"):
+            self._static(path[len("/static/"):])
+            return
+        raise ApiError(404, f"no such page: {path}")
+
+    def _static(self, rel: str) -> None:
+        parts = rel.split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            raise ApiError(404, "no such file")
+        node = resources.files("horde_insights").joinpath("web", "static", *parts)
+        if not node.is_file():
+            raise ApiError(404, f"no such file: {rel}")
+        data = node.read_bytes()
+        ctype = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+        if ctype.startswith("text/") or ctype.endswith("javascript"):
+            ctype += "; charset=utf-8"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", _CSP)
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)

@@ -1,0 +1,286 @@
+"""The store: one SQL schema and its operations, shared by SQLite and PostgreSQL.
+
+A run's samples are stored as they arrive, one row per (time series, time
+bucket) value, never merged in place: a push is one transaction, and a push
+whose idempotency key was seen before for the run is dropped whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from typing import Any, Iterator
+
+from ..wire.metricset import MetricSet
+
+__all__ = ["Store", "StoreError", "ACTIVE_STATUSES"]
+
+ACTIVE_STATUSES = (-2, 2)
+"""Run statuses that the no-data timeout can end (created, running)."""
+
+
+class StoreError(Exception):
+    """The database cannot be opened or used; the message names it."""
+
+
+def _schema(id_col: str) -> list[str]:
+    return [
+        f"""CREATE TABLE IF NOT EXISTS projects (
+            id {id_col}, name TEXT NOT NULL UNIQUE, created_at DOUBLE PRECISION NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS tokens (
+            hash TEXT PRIMARY KEY, project_id BIGINT NOT NULL REFERENCES projects(id),
+            label TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS runs (
+            id {id_col}, project_id BIGINT NOT NULL REFERENCES projects(id),
+            name TEXT NOT NULL, create_key TEXT,
+            created_at DOUBLE PRECISION NOT NULL, last_seen_at DOUBLE PRECISION NOT NULL,
+            first_data_at DOUBLE PRECISION, last_data_at DOUBLE PRECISION,
+            ended_at DOUBLE PRECISION, timed_out_at DOUBLE PRECISION,
+            run_status INTEGER NOT NULL, result_status INTEGER,
+            vus BIGINT NOT NULL DEFAULT 0, duration DOUBLE PRECISION NOT NULL DEFAULT 0,
+            period INTEGER NOT NULL DEFAULT 0,
+            thresholds TEXT NOT NULL DEFAULT '{{}}', threshold_results TEXT,
+            pushes BIGINT NOT NULL DEFAULT 0, duplicates BIGINT NOT NULL DEFAULT 0,
+            UNIQUE (project_id, create_key))""",
+        "CREATE INDEX IF NOT EXISTS runs_project ON runs (project_id, id)",
+        """CREATE TABLE IF NOT EXISTS pushes (
+            run_id BIGINT NOT NULL REFERENCES runs(id), key TEXT NOT NULL,
+            received_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (run_id, key))""",
+        f"""CREATE TABLE IF NOT EXISTS series (
+            id {id_col}, run_id BIGINT NOT NULL REFERENCES runs(id), metric TEXT NOT NULL,
+            type TEXT NOT NULL, labels TEXT NOT NULL, UNIQUE (run_id, metric, labels))""",
+        """CREATE TABLE IF NOT EXISTS points (
+            series_id BIGINT NOT NULL REFERENCES series(id), run_id BIGINT NOT NULL,
+            t DOUBLE PRECISION NOT NULL, value DOUBLE PRECISION NOT NULL, count BIGINT NOT NULL,
+            sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL,
+            hist TEXT, resolution DOUBLE PRECISION NOT NULL DEFAULT 1)""",
+        "CREATE INDEX IF NOT EXISTS points_run ON points (run_id, series_id)",
+    ]
+
+
+_RUN_COLUMNS = ("id, project_id, name, created_at, last_seen_at, first_data_at, last_data_at, ended_at, "
+                "timed_out_at, run_status, result_status, vus, duration, period, thresholds, "
+                "threshold_results, pushes, duplicates")
+
+
+class Store:
+    """Thread-safe access to one database (one connection, serialized by a lock)."""
+
+    def __init__(self, conn: Any, dialect: Any, *, describe: str) -> None:
+        self._conn = conn
+        self._d = dialect
+        self._lock = threading.RLock()
+        self._series_cache: dict[int, dict[tuple[str, str], int]] = {}
+        self.describe = describe
+        """The database, for messages (a PostgreSQL password is masked)."""
+        try:
+            with self._tx():
+                for stmt in _schema(dialect.id_column):
+                    self._conn.execute(stmt)
+        except dialect.errors as exc:
+            raise StoreError(f"cannot create the schema in {describe}: {exc}") from None
+
+    @property
+    def dialect(self) -> str:
+        return self._d.name
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        with self._lock:
+            if self._d.name == "sqlite":
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            else:
+                with self._conn.transaction():
+                    yield
+
+    def _x(self, sql: str, args: tuple = ()):
+        return self._conn.execute(self._d.sql(sql), args)
+
+    # -- projects and tokens ------------------------------------------------------------
+    def project_id(self, name: str, *, create: bool = False) -> int | None:
+        """The id of project ``name``; created when ``create`` and missing."""
+        with self._tx():
+            row = self._x("SELECT id FROM projects WHERE name = ?", (name,)).fetchone()
+            if row is None and create:
+                row = self._x("INSERT INTO projects (name, created_at) VALUES (?, ?) RETURNING id",
+                              (name, time.time())).fetchone()
+            return None if row is None else int(row[0])
+
+    def add_token(self, token_hash: str, project_id: int, label: str) -> None:
+        with self._tx():
+            self._x("INSERT INTO tokens (hash, project_id, label, created_at) VALUES (?, ?, ?, ?)",
+                    (token_hash, project_id, label, time.time()))
+
+    def token_project(self, token_hash: str) -> tuple[int, str] | None:
+        """(project id, project name) of a token hash, or None."""
+        with self._lock:
+            row = self._x("SELECT p.id, p.name FROM tokens t JOIN projects p ON p.id = t.project_id "
+                          "WHERE t.hash = ?", (token_hash,)).fetchone()
+        return None if row is None else (int(row[0]), row[1])
+
+    def list_tokens(self) -> list[dict]:
+        with self._lock:
+            rows = self._x("SELECT p.name, t.label, t.created_at, t.hash FROM tokens t "
+                           "JOIN projects p ON p.id = t.project_id ORDER BY t.created_at").fetchall()
+        return [{"project": r[0], "label": r[1], "created_at": r[2], "hash_prefix": r[3][:12]} for r in rows]
+
+    # -- runs ------------------------------------------------------------------------------
+    def create_run(self, project_id: int, *, name: str, vus: int, duration: float,
+                   thresholds: dict, key: str | None, now: float) -> tuple[int, bool]:
+        """Create a run (status created); return (id, created). A repeated idempotency key returns the first run."""
+        with self._tx():
+            if key:
+                row = self._x("SELECT id FROM runs WHERE project_id = ? AND create_key = ?",
+                              (project_id, key)).fetchone()
+                if row is not None:
+                    return int(row[0]), False
+            row = self._x(
+                "INSERT INTO runs (project_id, name, create_key, created_at, last_seen_at, run_status, vus, "
+                "duration, thresholds) VALUES (?, ?, ?, ?, ?, -2, ?, ?, ?) RETURNING id",
+                (project_id, name, key, now, now, int(vus), float(duration), json.dumps(thresholds)),
+            ).fetchone()
+            return int(row[0]), True
+
+    def get_run(self, project_id: int, run_id: int) -> dict | None:
+        """The run ``run_id`` if it belongs to ``project_id``."""
+        with self._lock:
+            row = self._x(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ? AND project_id = ?",
+                          (run_id, project_id)).fetchone()
+        return None if row is None else _run_dict(row)
+
+    def list_runs(self, project_id: int, limit: int = 200) -> list[dict]:
+        with self._lock:
+            rows = self._x(f"SELECT {_RUN_COLUMNS} FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT ?",
+                           (project_id, limit)).fetchall()
+        return [_run_dict(r) for r in rows]
+
+    def finish_run(self, run_id: int, *, run_status: int, result_status: int, thresholds: dict, now: float) -> None:
+        """Record the finish call (also for a run that already timed out: the finish closes it)."""
+        with self._tx():
+            self._x("UPDATE runs SET run_status = ?, result_status = ?, threshold_results = ?, ended_at = ?, "
+                    "last_seen_at = ? WHERE id = ?",
+                    (run_status, result_status, json.dumps(thresholds), now, now, run_id))
+
+    def time_out(self, cutoff: float, now: float) -> list[int]:
+        """Mark active runs last heard of before ``cutoff`` as timed out (4); return their ids."""
+        with self._tx():
+            rows = self._x("UPDATE runs SET run_status = 4, timed_out_at = ? "
+                           "WHERE run_status IN (-2, 2) AND last_seen_at < ? RETURNING id", (now, cutoff)).fetchall()
+        return [int(r[0]) for r in rows]
+
+    # -- samples ---------------------------------------------------------------------------
+    def ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
+        """Store one push in one transaction; False when its idempotency key was already seen."""
+        try:
+            return self._ingest(run_id, key, ms, now)
+        except BaseException:
+            self._series_cache.pop(run_id, None)
+            raise
+
+    def _ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
+        with self._tx():
+            if key:
+                cur = self._x("INSERT INTO pushes (run_id, key, received_at) VALUES (?, ?, ?) "
+                              "ON CONFLICT DO NOTHING", (run_id, key, now))
+                if cur.rowcount == 0:
+                    self._x("UPDATE runs SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?",
+                            (now, run_id))
+                    return False
+            ids = self._series_ids(run_id, ms)
+            rows = []
+            first = last = None
+            for name, mtype, series in ms.metrics:
+                for s in series:
+                    sid = ids[(name, _labels_text(s.labels))]
+                    for p in s.points:
+                        hist = json.dumps(p.hist, separators=(",", ":")) if p.hist is not None else None
+                        rows.append((sid, run_id, p.time, p.value, p.count, p.sum, p.min, p.max, hist, p.resolution))
+                        first = p.time if first is None or p.time < first else first
+                        last = p.time if last is None or p.time > last else last
+            if rows:
+                sql = self._d.sql("INSERT INTO points (series_id, run_id, t, value, count, sum, min, max, hist, "
+                                  "resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                if self._d.name == "sqlite":
+                    self._conn.executemany(sql, rows)
+                else:
+                    with self._conn.cursor() as cur:
+                        cur.executemany(sql, rows)
+            self._x("UPDATE runs SET last_seen_at = ?, pushes = pushes + 1, "
+                    "run_status = CASE WHEN run_status = -2 THEN 2 ELSE run_status END, "
+                    "period = CASE WHEN ? > 0 THEN ? ELSE period END, "
+                    "first_data_at = CASE WHEN first_data_at IS NULL OR first_data_at > ? THEN ? ELSE first_data_at END, "
+                    "last_data_at = CASE WHEN last_data_at IS NULL OR last_data_at < ? THEN ? ELSE last_data_at END "
+                    "WHERE id = ?",
+                    (now, ms.aggregation_period, ms.aggregation_period,
+                     first if first is not None else now, first if first is not None else now,
+                     last if last is not None else now, last if last is not None else now, run_id))
+            return True
+
+    def _series_ids(self, run_id: int, ms: MetricSet) -> dict[tuple[str, str], int]:
+        """Ids of every series of a push, creating the new ones in bulk (inside the push's transaction)."""
+        wanted = {(name, _labels_text(s.labels)): mtype for name, mtype, series in ms.metrics for s in series}
+        known = self._series_cache.get(run_id, {})
+        missing = [k for k in wanted if k not in known]
+        if not missing:
+            return known
+        sql = self._d.sql("INSERT INTO series (run_id, metric, type, labels) VALUES (?, ?, ?, ?) "
+                          "ON CONFLICT DO NOTHING")
+        args = [(run_id, name, wanted[(name, text)], text) for name, text in missing]
+        if self._d.name == "sqlite":
+            self._conn.executemany(sql, args)
+        else:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql, args)
+        rows = self._x("SELECT id, metric, labels FROM series WHERE run_id = ?", (run_id,)).fetchall()
+        ids = {(m, text): int(i) for i, m, text in rows}
+        # cached only for the next push; a rolled-back push leaves ids of rows that do not exist,
+        # so the cache is dropped on any error (see ingest)
+        self._series_cache.pop(run_id, None)
+        self._series_cache[run_id] = ids
+        while len(self._series_cache) > 64:  # runs streaming now; the oldest entry goes first
+            self._series_cache.pop(next(iter(self._series_cache)))
+        return ids
+
+    def points(self, run_id: int, metrics: tuple[str, ...] | None = None) -> list[tuple]:
+        """Rows (metric, type, labels dict, t, value, count, sum, min, max, hist dict|None, resolution)."""
+        sql = ("SELECT s.metric, s.type, s.labels, p.t, p.value, p.count, p.sum, p.min, p.max, p.hist, p.resolution "
+               "FROM points p JOIN series s ON s.id = p.series_id WHERE p.run_id = ?")
+        args: tuple = (run_id,)
+        if metrics:
+            sql += " AND s.metric IN (" + ",".join("?" * len(metrics)) + ")"
+            args += tuple(metrics)
+        with self._lock:
+            rows = self._x(sql, args).fetchall()
+        labels_cache: dict[str, dict] = {}
+        out = []
+        for m, ty, lab, t, v, c, s, lo, hi, hist, res in rows:
+            ld = labels_cache.get(lab)
+            if ld is None:
+                ld = labels_cache[lab] = json.loads(lab)
+            out.append((m, ty, ld, t, v, c, s, lo, hi,
+                        {int(k): n for k, n in json.loads(hist).items()} if hist else None, res))
+        return out
+
+
+def _labels_text(labels: dict) -> str:
+    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _run_dict(row) -> dict:
+    keys = [k.strip() for k in _RUN_COLUMNS.split(",")]
+    d = dict(zip(keys, row))
+    d["thresholds"] = json.loads(d["thresholds"] or "{}")
+    d["threshold_results"] = json.loads(d["threshold_results"]) if d["threshold_results"] else None
+    return d

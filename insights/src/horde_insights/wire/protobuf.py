@@ -1,0 +1,101 @@
+"""A minimal protobuf (proto3) wire-format reader: varints, fixed64, length-delimited fields.
+
+Only what k6's ``MetricSet`` needs. Unknown fields are skipped, as protobuf
+requires, so newer k6 versions that add fields still decode.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Iterator
+
+__all__ = ["DecodeError", "fields", "read_varint", "packed_varints", "as_double", "as_sint"]
+
+_DOUBLE = struct.Struct("<d")
+
+
+class DecodeError(ValueError):
+    """The bytes are not a valid protobuf message of the expected shape."""
+
+
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """Read a base-128 varint at ``pos``; return (value, next position)."""
+    result = 0
+    shift = 0
+    n = len(buf)
+    while True:
+        if pos >= n:
+            raise DecodeError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise DecodeError("varint longer than 10 bytes")
+
+
+def fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
+    """Yield (field number, wire type, value) for every field of one message.
+
+    Varints give an int, fixed64/fixed32 give the raw 8/4 bytes, and
+    length-delimited fields give a ``memoryview``-free ``bytes`` slice.
+    """
+    pos = 0
+    n = len(buf)
+    while pos < n:
+        key, pos = read_varint(buf, pos)
+        num, wt = key >> 3, key & 7
+        if num == 0:
+            raise DecodeError("field number 0")
+        if wt == 0:
+            val, pos = read_varint(buf, pos)
+        elif wt == 1:
+            if pos + 8 > n:
+                raise DecodeError("truncated fixed64")
+            val = buf[pos:pos + 8]
+            pos += 8
+        elif wt == 2:
+            length, pos = read_varint(buf, pos)
+            if pos + length > n:
+                raise DecodeError("truncated length-delimited field")
+            val = buf[pos:pos + length]
+            pos += length
+        elif wt == 5:
+            if pos + 4 > n:
+                raise DecodeError("truncated fixed32")
+            val = buf[pos:pos + 4]
+            pos += 4
+        else:
+            raise DecodeError(f"unsupported wire type {wt}")
+        yield num, wt, val
+
+
+def packed_varints(wt: int, val: object) -> list[int]:
+    """The ints of a repeated varint field, packed (wire type 2) or not (wire type 0)."""
+    if wt == 0:
+        return [val]  # type: ignore[list-item]
+    if wt != 2:
+        raise DecodeError("repeated varint field with wrong wire type")
+    out = []
+    buf = val  # type: ignore[assignment]
+    pos = 0
+    while pos < len(buf):
+        v, pos = read_varint(buf, pos)
+        out.append(v)
+    return out
+
+
+def as_double(wt: int, val: object) -> float:
+    """A ``double`` field's value."""
+    if wt != 1:
+        raise DecodeError("double field with wrong wire type")
+    return _DOUBLE.unpack(val)[0]  # type: ignore[arg-type]
+
+
+def as_sint(value: int, bits: int = 64) -> int:
+    """Reinterpret a varint as a two's-complement signed int (protobuf ``int64``/``int32``)."""
+    if value >= 1 << (bits - 1):
+        value -= 1 << 64 if value >= 1 << 63 else 1 << bits
+    return value

@@ -1,0 +1,98 @@
+"""A small HTTP client for the cloud protocol: k6's headers, idempotency keys, k6-style error bodies."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import secrets
+import socket
+from urllib.parse import urlsplit
+
+__all__ = ["CloudClient", "ResponseError", "TransportError"]
+
+
+class TransportError(Exception):
+    """No HTTP response (refused, reset, timed out): worth retrying."""
+
+
+class ResponseError(Exception):
+    """The service answered with an error status; ``retryable`` for 5xx, 408 and 429."""
+
+    def __init__(self, status: int, message: str, code: int | None = None) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @property
+    def retryable(self) -> bool:
+        return self.status >= 500 or self.status in (408, 429)
+
+
+class CloudClient:
+    """Talks to one service base URL with one token; one keep-alive connection, reopened on error."""
+
+    def __init__(self, host: str, token: str, *, timeout: float, user_agent: str) -> None:
+        u = urlsplit(host if "://" in host else "http://" + host)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError(f"invalid cloud host {host!r} (expected http://HOST:PORT)")
+        self.base = f"{u.scheme}://{u.netloc}{u.path.rstrip('/')}"
+        self._scheme, self._netloc, self._prefix = u.scheme, u.netloc, u.path.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            self._conn = cls(self._netloc, timeout=self.timeout)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def request(self, path: str, body: bytes, *, content_type: str = "application/json",
+                headers: dict[str, str] | None = None, key: str | None = None) -> dict:
+        """POST ``body``; return the JSON reply. Raises :class:`TransportError` or :class:`ResponseError`."""
+        h = {
+            "Authorization": f"Token {self.token}",
+            "User-Agent": self.user_agent,
+            "Content-Type": content_type,
+            "K6-Idempotency-Key": key or secrets.token_hex(8),
+            "Content-Length": str(len(body)),
+        }
+        if headers:
+            h.update(headers)
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            try:
+                conn = self._connection()
+                conn.request("POST", self._prefix + path, body=body, headers=h)
+                resp = conn.getresponse()
+                data = resp.read()
+                break
+            except (OSError, http.client.HTTPException, socket.timeout) as exc:
+                self.close()
+                stale = reused and isinstance(exc, (BrokenPipeError, ConnectionResetError,
+                                                    http.client.RemoteDisconnected))
+                if attempt == 1 and stale:
+                    continue  # the server closed an idle keep-alive connection: one fresh try (same key)
+                raise TransportError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
+        if resp.getheader("Connection", "").lower() == "close":
+            self.close()
+        try:
+            payload = json.loads(data) if data else {}
+        except ValueError:
+            payload = {}
+        if resp.status >= 300:
+            err = payload.get("error") if isinstance(payload, dict) else None
+            if isinstance(err, dict):
+                raise ResponseError(resp.status, str(err.get("message", "")), err.get("code"))
+            raise ResponseError(resp.status, data[:200].decode("utf-8", "replace") or resp.reason)
+        return payload if isinstance(payload, dict) else {}
+
+    def post_json(self, path: str, obj: dict, key: str | None = None) -> dict:
+        return self.request(path, json.dumps(obj).encode(), key=key)

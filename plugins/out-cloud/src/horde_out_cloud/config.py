@@ -1,0 +1,106 @@
+"""Configuration of the cloud output: defaults < JSON config < ``HORDE_CLOUD_*`` env < ``--out cloud=HOST``."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Mapping
+
+from horde.output import OutputConfigError
+
+__all__ = ["CloudConfig", "parse_duration"]
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds from ``500ms``, ``1s``, ``1m30s``, ``2h`` or a bare number of seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    t = str(text).strip()
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", t):
+        return float(t)
+    total, pos = 0.0, 0
+    for m in re.finditer(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)", t):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if not t or pos != len(t):
+        raise ValueError(f"invalid duration {text!r}")
+    return total
+
+
+@dataclasses.dataclass
+class CloudConfig:
+    """Settings; env names are ``HORDE_CLOUD_`` + the field name upper-cased."""
+
+    host: str = "http://127.0.0.1:8080"
+    token: str = ""
+    name: str = ""
+    aggregation_period: float = 1.0
+    """Seconds per time bucket (a whole number)."""
+    aggregation_wait_period: float = 2.0
+    """How long a bucket stays open for late samples."""
+    push_interval: float = 1.0
+    max_time_series_in_batch: int = 1000
+    timeout: float = 10.0
+    """Per HTTP request."""
+    retry_max_backoff: float = 30.0
+    stop_timeout: float = 60.0
+    """How long ``stop`` keeps trying to deliver what is left before giving up."""
+    max_memory: int = 64 << 20
+    """Bytes of unsent batches kept in memory; more are spilled to disk."""
+    spool_dir: str = ""
+    error_log_interval: float = 10.0
+    """Least seconds between two 'connection errors stacking up' warnings."""
+
+    _DURATIONS = ("aggregation_period", "aggregation_wait_period", "push_interval", "timeout",
+                  "retry_max_backoff", "stop_timeout", "error_log_interval")
+    _INTS = ("max_time_series_in_batch", "max_memory")
+
+    @classmethod
+    def load(cls, json_config: Mapping[str, Any] | None, env: Mapping[str, str], argument: str) -> "CloudConfig":
+        cfg = cls()
+        fields = {f.name for f in dataclasses.fields(cls)}
+        sources: list[tuple[str, Mapping[str, Any]]] = []
+        if json_config:
+            sources.append(("the JSON config", {_snake(k): v for k, v in json_config.items()}))
+        sources.append(("the environment", {k[len("HORDE_CLOUD_"):].lower(): v for k, v in env.items()
+                                            if k.startswith("HORDE_CLOUD_")}))
+        for where, values in sources:
+            for key, value in values.items():
+                if key not in fields:
+                    continue
+                try:
+                    if key in cls._DURATIONS:
+                        value = parse_duration(value)
+                    elif key in cls._INTS:
+                        value = int(value)
+                    else:
+                        value = str(value)
+                except (TypeError, ValueError):
+                    env_name = "HORDE_CLOUD_" + key.upper()
+                    raise OutputConfigError(f"cloud output: invalid {key} {value!r} in {where} ({env_name})") from None
+                setattr(cfg, key, value)
+        if argument.strip():
+            cfg.host = argument.strip()
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        if not self.token:
+            raise OutputConfigError("cloud output: no token; set HORDE_CLOUD_TOKEN (create one with "
+                                    "`horde-insights token create --project NAME`)")
+        if self.aggregation_period < 1 or self.aggregation_period != int(self.aggregation_period):
+            raise OutputConfigError(f"cloud output: HORDE_CLOUD_AGGREGATION_PERIOD must be a whole number of "
+                                    f"seconds ≥ 1s, got {self.aggregation_period:g}s")
+        for name in ("push_interval", "timeout", "stop_timeout"):
+            if getattr(self, name) <= 0:
+                raise OutputConfigError(f"cloud output: HORDE_CLOUD_{name.upper()} must be positive")
+        if self.max_time_series_in_batch < 1:
+            raise OutputConfigError("cloud output: HORDE_CLOUD_MAX_TIME_SERIES_IN_BATCH must be ≥ 1")
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()

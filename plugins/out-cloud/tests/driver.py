@@ -1,0 +1,104 @@
+"""A stand-in for ``horde run`` used by the tests until the engine lands: plays a synthetic run
+through the real output registry and Manager (the cloud and json outputs, in this process).
+
+    python driver.py --seconds 3 --rate 200 --json out.json [--tag 'page=<b>x</b>'] [--threshold-fail]
+
+Each "request" is one ConnectedSamples of k6's 9 HTTP metrics; every 10th
+request fails; each request also emits a check and an iteration. ``vus`` is a
+gauge sampled every 0.2 s. SIGINT ends the run as horde does (run status
+aborted by user, exit code 105).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from horde.errors import AbortReason, ExitCode, RunError
+from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, Sample, TagSet
+from horde.output import Manager, Params, create_output, load_registry, new_plugin_manager
+
+
+class _Threshold:
+    def __init__(self, source: str, failed: bool) -> None:
+        self.source = source
+        self.last_failed = failed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--rate", type=float, default=200, help="requests per second")
+    ap.add_argument("--json", default="")
+    ap.add_argument("--tag", action="append", default=[])
+    ap.add_argument("--threshold-fail", action="store_true")
+    args = ap.parse_args()
+
+    stop = {"signal": None}
+    signal.signal(signal.SIGINT, lambda s, f: stop.__setitem__("signal", "interrupt"))
+
+    registry = load_registry()
+    pm = new_plugin_manager()
+    script = Path("driver-script.py")
+    outputs = []
+    specs = [("cloud", "")] + ([("json", args.json)] if args.json else [])
+    for name, arg in specs:
+        params = Params(output_type=name, config_argument=arg, environment=dict(os.environ), script_path=script,
+                        script_options={"vus": 5, "duration": f"{args.seconds}s"})
+        outputs.append(create_output(registry.get(name), params, pm))
+    manager = Manager(outputs)
+    ths = {"http_req_duration": [_Threshold("p(95)<500", args.threshold_fail)],
+           "checks": [_Threshold("rate>0.5", False)]}
+    manager.set_thresholds(ths)
+    manager.start()
+    print("started", flush=True)
+
+    reg = MetricRegistry()
+    b = BuiltinMetrics(reg)
+    extra = dict(kv.split("=", 1) for kv in args.tag)
+    base = TagSet.of({"scenario": "default", "group": "", **extra})
+    ok_tags = base.with_tags({"method": "GET", "status": "200", "name": "http://t/", "url": "http://t/",
+                              "expected_response": "true", "proto": "HTTP/1.1"})
+    bad_tags = ok_tags.with_tags({"status": "500", "expected_response": "false"})
+    check_tags = base.with_tag("check", "status is 200")
+    t0 = time.monotonic()
+    n = 0
+    last_vus = 0.0
+    error = None
+    while True:
+        now = time.monotonic()
+        if stop["signal"]:
+            error = RunError("test run was aborted because horde received a 'interrupt' signal",
+                             reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT)
+            break
+        if now - t0 >= args.seconds:
+            break
+        due = int((now - t0) * args.rate)
+        batch = []
+        while n < due:
+            n += 1
+            failed = n % 10 == 0
+            ts = time.time_ns()
+            dur = 5.0 + (n % 50)
+            batch.append(ConnectedSamples(b.http_request, (1.0, dur, 0.1, 0.05, 0.0, 0.2, dur - 0.5, 0.2,
+                                                           1.0 if failed else 0.0), ts,
+                                          bad_tags if failed else ok_tags))
+            batch.append(Sample(b.checks, ts, 0.0 if failed else 1.0, check_tags))
+            batch.append(ConnectedSamples(b.iteration_end, (100.0, 200.0, dur + 1, 1.0), ts, base))
+        if now - last_vus >= 0.2:
+            last_vus = now
+            batch.append(Sample(b.vus, time.time_ns(), 5.0, TagSet.of()))
+        manager.add_samples(batch)
+        time.sleep(0.05)
+    manager.add_samples([])
+    manager.stop(error)
+    print(f"requests={n}", flush=True)
+    return error.exit_code if error else (ExitCode.THRESHOLDS_HAVE_FAILED if args.threshold_fail else 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
