@@ -28,6 +28,7 @@ RELATIVE_ACCURACY = 0.01
 
 _GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 _INV_LOG_GAMMA = 1.0 / math.log(_GAMMA)
+_log, _ceil = math.log, math.ceil
 _LOG_GAMMA = math.log(_GAMMA)
 _LOG_MID = math.log(2.0 / (_GAMMA + 1.0))
 _MIN_MAGNITUDE = sys.float_info.min  # smaller (subnormal) magnitudes count as zero
@@ -172,7 +173,14 @@ class TrendSink(Sink):
             self._exact_sorted = False
             if len(exact) > EXACT_LIMIT:
                 self._fold()
-        self._bucket(value)
+        # the bucket, inlined (this runs for every trend sample)
+        if value > _MIN_MAGNITUDE:
+            idx = _ceil(_log(value) * _INV_LOG_GAMMA)
+            b = self._pos
+            b[idx] = b.get(idx, 0) + 1
+            self._sorted = None
+        else:
+            self._bucket(value)
 
     def _fold(self) -> None:
         """Stop keeping exact values (the buckets already hold them)."""

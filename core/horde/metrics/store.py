@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterable
+from typing import Any, Iterable
 
 from .metric import Metric, Submetric
 from .sample import SampleContainer
@@ -25,23 +25,47 @@ class MetricStore:
         self.sub_sinks: dict[Submetric, Sink] = {}
         self._lock = threading.Lock()
         self._subs_by_metric: dict[Metric, tuple[tuple[Submetric, Sink], ...]] = {}
+        # Per metrics tuple (the 9 of an HTTP request, ...): the sinks' add methods, and per tag set
+        # the (index, add) of every sub-metric sink that tag set feeds. Tag sets are interned, so the
+        # sub-metric match is computed once per tag set instead of once per sample.
+        self._plans: dict[tuple, tuple[tuple, dict]] = {}
 
     def add(self, containers: Iterable[SampleContainer]) -> None:
         """Add every sample of ``containers``."""
-        sinks = self.sinks
+        plans = self._plans
         with self._lock:
             for c in containers:
-                tags = c.tags
-                for metric, value in zip(c.metrics, c.values):
-                    sink = sinks.get(metric)
-                    if sink is None:
-                        sink = self._new(metric)
-                    sink.add(value)
-                    subs = self._subs_by_metric[metric]
-                    if subs:
-                        for sub, sub_sink in subs:
-                            if tags.contains(sub.tags):
-                                sub_sink.add(value)
+                metrics = c.metrics
+                try:
+                    adders, by_tags = plans[metrics]
+                except (KeyError, TypeError):
+                    adders, by_tags = self._plan(metrics)
+                values = c.values
+                for add, value in zip(adders, values):
+                    add(value)
+                if by_tags is not None:
+                    tags = c.tags
+                    subs = by_tags.get(tags)
+                    if subs is None:
+                        subs = by_tags[tags] = self._sub_adders(metrics, tags)
+                    for i, add in subs:
+                        add(values[i])
+
+    def _plan(self, metrics: Any) -> tuple[tuple, dict | None]:
+        key = tuple(metrics)
+        adders = []
+        for m in key:
+            sink = self.sinks.get(m)
+            if sink is None:
+                sink = self._new(m)
+            adders.append(sink.add)
+        plan = (tuple(adders), {} if any(self._subs_by_metric[m] for m in key) else None)
+        self._plans[key] = plan
+        return plan
+
+    def _sub_adders(self, metrics: Any, tags: Any) -> tuple[tuple[int, Any], ...]:
+        return tuple((i, sink.add) for i, m in enumerate(metrics)
+                     for sub, sink in self._subs_by_metric[m] if tags.contains(sub.tags))
 
     def _new(self, metric: Metric) -> Sink:
         sink = self.sinks[metric] = new_sink(metric.type)
@@ -56,6 +80,7 @@ class MetricStore:
                 s = self.sub_sinks[sub] = new_sink(metric.type)
             pairs.append((sub, s))
         self._subs_by_metric[metric] = tuple(pairs)
+        self._plans.clear()
 
     def track(self, metric: Metric) -> None:
         """Make sure ``metric`` and its current sub-metrics have sinks (even if no sample comes)."""
