@@ -13,6 +13,11 @@ def go_float(v: float) -> str:
 
     Examples: ``1``, ``0.32227``, ``999999``, ``1e+06``, ``1.234567e+06``, ``1e-05``.
     """
+    a = v if v >= 0 else -v
+    if 1e-4 <= a < 1e6:  # the common case: Python's repr already writes what Go writes
+        return str(int(v)) if v == int(v) else repr(float(v))
+    if 0 < a < 1e-4 or 1e16 <= a < math.inf:  # both use the exponent form, with the same digits
+        return repr(float(v))
     if v != v:
         return "NaN"
     if v in (math.inf, -math.inf):

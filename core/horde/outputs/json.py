@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from typing import Any, Mapping, TextIO
+from typing import Any, Mapping
 
 from ..metrics import Metric, TagSet
 from ..output import PeriodicFlusher, SampleBuffer, hookimpl
@@ -35,6 +35,7 @@ class JsonOutput:
         self._thresholds: Mapping[str, Any] = {}
         self._declared: set[str] = set()
         self._tag_cache: dict[TagSet, str] = {}
+        self._prefixes: dict[tuple, tuple[str, ...]] = {}
         self._buffer = SampleBuffer()
         self._flusher: PeriodicFlusher | None = None
         self._file: Any = None
@@ -88,11 +89,20 @@ class JsonOutput:
             ',"metric":' + json.dumps(metric.name) + "}\n"
 
     def _tags(self, tags: TagSet) -> str:
+        """``,"tags":{...}`` for ``tags``, cached per (interned) tag set."""
         text = self._tag_cache.get(tags)
         if text is None:
-            text = _dumps(dict(tags.items()))
-            self._tag_cache[tags] = text
+            text = self._tag_cache[tags] = ',"tags":' + _dumps(dict(tags.items()))
         return text
+
+    def _prefixes_of(self, metrics) -> tuple[str, ...]:
+        """The ``{"metric":"name`` prefixes of ``metrics``, cached per metrics tuple."""
+        names = tuple('{"metric":"' + m.name for m in metrics)
+        try:
+            self._prefixes[metrics] = names
+        except TypeError:  # a list of metrics: not cacheable
+            pass
+        return names
 
     def _flush(self) -> None:
         batch = self._buffer.take()
@@ -100,20 +110,29 @@ class JsonOutput:
             return
         lines: list[str] = []
         append = lines.append
-        declared = self._declared
+        prefixes = self._prefixes
         points = 0
         for c in batch:
-            points += len(c.values)
+            metrics = c.metrics
+            try:
+                names = prefixes[metrics]
+            except (KeyError, TypeError):
+                names = None
+            values = c.values
+            points += len(values)
             when = '","type":"Point","data":{"time":"' + rfc3339_nano(c.time) + '","value":'
-            tail = ',"tags":' + self._tags(c.tags)
             md = c.metadata
-            tail += (',"metadata":' + _dumps(md) + "}}\n") if md else "}}\n"
-            for metric, value in zip(c.metrics, c.values):
-                name = metric.name
-                if name not in declared:
-                    declared.add(name)
-                    append(self._metric_line(metric))
-                append('{"metric":"' + name + when + go_float(value) + tail)
+            tail = self._tags(c.tags) + ((',"metadata":' + _dumps(md) + "}}\n") if md else "}}\n")
+            if names is None:  # first sight of these metrics: each Metric line goes right before its first Point
+                names = self._prefixes_of(metrics)
+                for metric, prefix, value in zip(metrics, names, values):
+                    if metric.name not in self._declared:
+                        self._declared.add(metric.name)
+                        append(self._metric_line(metric))
+                    append(prefix + when + go_float(value) + tail)
+                continue
+            for prefix, value in zip(names, values):
+                append(prefix + when + go_float(value) + tail)
         text = "".join(lines)
         self.written += points
         if self._file is not None:
