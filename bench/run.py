@@ -37,6 +37,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--duration", type=int, help="seconds per run (default 10; --quick: 3)")
     ap.add_argument("--repeats", type=int, help="runs per tool/case/VUs (default 3; --quick: 1)")
     ap.add_argument("--quiet-wait", type=float, default=20.0, help="max seconds to wait for a quiet machine per run")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="where the JSON and markdown go")
     ap.add_argument("--busy-pct", type=float, default=30.0, help="machine CPU %% above which it counts as busy")
     a = ap.parse_args(argv)
     a.vus = a.vus or ([10] if a.quick else [1, 10, 50])
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     med = summarize(runs)
     text = markdown(meta, med)
     print("\n" + text)
-    js, md = save(RESULTS, stamp, meta, runs, med, text)
+    js, md = save(a.results, stamp, meta, runs, med, text)
     print(f"written {js} and {md}")
     return 0
 
