@@ -52,6 +52,8 @@ class Result:
     cpu_s: float = 0.0
     req_per_cpu_s: float = 0.0
     rss_mb: float = 0.0
+    med_ms: float = 0.0  # http_req_duration (Locust: response time), from the tool's export
+    p95_ms: float = 0.0
     samples_expected: int | None = None
     samples_stored: int | None = None
     samples_lost: int | None = None
@@ -141,16 +143,18 @@ def _stored(case: str, work: Path, influx: InfluxD | None, db: str) -> int:
     return sum(n for name, n in counts.items() if name in COUNTED)
 
 
-def _requests(tool: str, work: Path, duration: int) -> tuple[int, int, float]:
-    """(requests, iterations, requests/s) from the tool's own export."""
+def _requests(tool: str, work: Path, duration: int) -> tuple[int, int, float, float, float]:
+    """(requests, iterations, requests/s, median ms, p95 ms) from the tool's own export."""
     if tool == "locust":
         with open(work / "locust_stats.csv", newline="") as f:
             row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
         n = int(row["Request Count"])
-        return n, n, n / duration  # Locust's own Requests/s leaves out the spawn time; k6 and horde don't
+        # Locust's own Requests/s leaves out the spawn time; k6 and horde don't
+        return n, n, n / duration, float(row["50%"]), float(row["95%"])
     metrics = json.loads((work / "summary.json").read_text())["metrics"]
+    d = metrics["http_req_duration"]
     return (int(metrics["http_reqs"]["count"]), int(metrics["iterations"]["count"]),
-            float(metrics["http_reqs"]["rate"]))
+            float(metrics["http_reqs"]["rate"]), d["med"], d["p(95)"])
 
 
 def _busy_cpu_s() -> float:
@@ -192,6 +196,10 @@ def run_once(tool: str, case: str, vus: int, duration: int, repeat: int, work: P
     watchdog.start()
     try:
         _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:  # interrupted: the tool must not outlive the benchmark
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     finally:
         watchdog.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen
@@ -202,11 +210,11 @@ def run_once(tool: str, case: str, vus: int, duration: int, repeat: int, work: P
     res.others_cpu_s = round(max(0.0, _busy_cpu_s() - busy0 - res.cpu_s - (_server_cpu_s(servers) - servers0)), 2)
     res.nginx_requests = nginx.requests() - served0 - 1
     try:
-        res.requests, res.iterations, res.rps = _requests(tool, work, duration)
+        res.requests, res.iterations, res.rps, res.med_ms, res.p95_ms = _requests(tool, work, duration)
     except (OSError, KeyError, StopIteration, ValueError) as exc:
         tail = (work / "stdout.log").read_text(errors="replace")[-800:]
         raise RuntimeError(f"{tool} {case} vus={vus}: no result ({exc}); exit {res.exit_code}; output:\n{tail}")
-    res.rps = round(res.rps, 1)
+    res.rps, res.med_ms, res.p95_ms = round(res.rps, 1), round(res.med_ms, 3), round(res.p95_ms, 3)
     res.req_per_cpu_s = round(res.requests / res.cpu_s, 1) if res.cpu_s else 0.0
     if case != "none":
         res.samples_expected = len(REQUEST_METRICS) * res.requests + len(ITERATION_METRICS) * res.iterations

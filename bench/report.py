@@ -9,7 +9,7 @@ from statistics import median
 __all__ = ["summarize", "markdown", "save"]
 
 TOOLS = ("horde", "k6", "locust")
-FIELDS = ("rps", "requests", "cpu_s", "req_per_cpu_s", "rss_mb", "others_cpu_s")
+FIELDS = ("rps", "requests", "cpu_s", "req_per_cpu_s", "rss_mb", "med_ms", "p95_ms", "others_cpu_s")
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -19,7 +19,7 @@ def summarize(runs: list[dict]) -> dict:
         groups.setdefault((r["case"], r["vus"], r["tool"]), []).append(r)
     out = {}
     for (case, vus, tool), rs in groups.items():
-        m = {f: round(median(r[f] for r in rs), 2) for f in FIELDS}
+        m = {f: round(median(r.get(f, 0) for r in rs), 3) for f in FIELDS}
         lost = [r["samples_lost"] for r in rs if r["samples_lost"] is not None]
         m["samples_lost_max"] = max(lost) if lost else None
         m["samples_expected"] = median(r["samples_expected"] for r in rs) if lost else None
@@ -51,8 +51,8 @@ def markdown(meta: dict, med: dict) -> str:
              f"{meta['busy_runs']} of {meta['runs']}. 'others' = CPU seconds other processes used during the run.", ""]
     for case in cases:
         lines += [f"## --out {case}" if case != "none" else "## no output", "",
-                  "| VUs | tool | req/s | requests | CPU s | req/CPU-s | peak RSS MB | samples lost | others CPU s | busy/failed runs |",
-                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+                  "| VUs | tool | req/s | requests | CPU s | req/CPU-s | peak RSS MB | med / p95 ms | samples lost | others CPU s | busy/failed runs |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for vus in vus_list:
             for tool in TOOLS:
                 m = med.get(f"{case}/{vus}/{tool}")
@@ -60,7 +60,7 @@ def markdown(meta: dict, med: dict) -> str:
                     continue
                 lost = "–" if m["samples_lost_max"] is None else f"{m['samples_lost_max']} of {m['samples_expected']:.0f}"
                 lines.append(f"| {vus} | {tool} | {m['rps']:.0f} | {m['requests']:.0f} | {m['cpu_s']:.2f} | "
-                             f"{m['req_per_cpu_s']:.0f} | {m['rss_mb']:.0f} | {lost} | {m['others_cpu_s']:.1f} | "
+                             f"{m['req_per_cpu_s']:.0f} | {m['rss_mb']:.0f} | {m['med_ms']:.2f} / {m['p95_ms']:.2f} | {lost} | {m['others_cpu_s']:.1f} | "
                              f"{m['busy_runs']}/{m['failed_runs']} of {m['runs']} |")
         lines += ["", "| VUs | req/s horde/k6 | req/s horde/Locust | req/CPU-s horde/k6 | req/CPU-s horde/Locust | RSS horde/k6 |",
                   "|---:|---:|---:|---:|---:|---:|"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,8 @@ def _version(cmd: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     a = _args(argv)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # stop the servers and the running tool on SIGTERM
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ensure_installed(need_influxd="influxdb" in a.cases)
     import locust  # noqa: F401  (installed above)
     import uvloop
