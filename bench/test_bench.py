@@ -1,4 +1,4 @@
-"""The harness end to end: a 1-second run of horde and k6 against the real nginx, no output and csv."""
+"""The harness end to end: 1-second runs of horde, k6 and Locust against the real nginx, no output and csv."""
 
 from __future__ import annotations
 
@@ -15,18 +15,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run  # noqa: E402
 
 
-def test_quick_run_measures_horde_and_k6(tmp_path: Path, capsys) -> None:
+def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
     if os.geteuid() != 0 and not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
         msg = "nginx not found and not root to apt-get it: apt-get install nginx"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)
-    assert run.main(["--quick", "--duration", "1", "--cases", "none", "csv", "--tools", "horde", "k6",
+    assert run.main(["--quick", "--duration", "1", "--cases", "none", "csv", "--tools", "horde", "k6", "locust",
                      "--quiet-wait", "0", "--results", str(tmp_path)]) == 0
     (result,) = tmp_path.glob("*.json")
     doc = json.loads(result.read_text())
     runs = {(r["tool"], r["case"]): r for r in doc["runs"]}
-    assert set(runs) == {("horde", "none"), ("k6", "none"), ("horde", "csv"), ("k6", "csv")}
+    assert set(runs) == {("horde", "none"), ("k6", "none"), ("locust", "none"), ("horde", "csv"), ("k6", "csv")}
     for r in runs.values():
         assert r["exit_code"] == 0, r
         assert r["requests"] > 0 and r["rps"] > 0 and r["cpu_s"] > 0 and r["rss_mb"] > 1, r
