@@ -1,0 +1,223 @@
+"""Run one tool once and measure it: requests, requests/s, CPU, peak RSS, samples lost.
+
+CPU and peak RSS come from ``os.wait4`` on the tool's process: user+sys seconds
+of the process and every descendant it reaped, and the largest resident set of
+them (each tool here is one process). Requests come from each tool's own export
+(``--summary-export`` for horde and k6, the final table Locust prints). For the
+csv/json/influxdb cases the samples the output stored are counted and compared
+with what the run produced: 9 per request and 4 per iteration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+from services import InfluxD, Nginx, tool_path
+
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+REQUEST_METRICS = ("http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting",
+                   "http_req_tls_handshaking", "http_req_sending", "http_req_waiting", "http_req_receiving",
+                   "http_req_failed")
+ITERATION_METRICS = ("data_sent", "data_received", "iteration_duration", "iterations")
+COUNTED = frozenset(REQUEST_METRICS + ITERATION_METRICS)
+
+__all__ = ["Result", "run_once", "wait_for_quiet"]
+
+
+@dataclass
+class Result:
+    """One run of one tool."""
+
+    tool: str
+    case: str
+    vus: int
+    repeat: int
+    exit_code: int = 0
+    requests: int = 0
+    iterations: int = 0
+    rps: float = 0.0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    req_per_cpu_s: float = 0.0
+    rss_mb: float = 0.0
+    med_ms: float = 0.0  # http_req_duration (Locust: response time), from the tool's export
+    p95_ms: float = 0.0
+    samples_expected: int | None = None
+    samples_stored: int | None = None
+    samples_lost: int | None = None
+    nginx_requests: int = 0  # what nginx served during the run: a check on the tool's own count
+    others_cpu_s: float = 0.0  # CPU used by other processes of the machine during the run
+    before: dict = field(default_factory=dict)  # how busy the machine was before the run
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def wait_for_quiet(max_wait: float, busy_pct: float) -> dict:
+    """Wait (≤ ``max_wait`` s) until the machine's CPU use stays under ``busy_pct`` % for 1 s.
+
+    Returns the last look: load average, CPU % of the whole machine, the
+    busiest other processes, the seconds waited and ``busy`` when it never got quiet.
+    """
+    t0 = time.monotonic()
+    while True:
+        procs = list(psutil.process_iter(["name"]))
+        for p in procs:
+            try:
+                p.cpu_percent(None)
+            except psutil.Error:
+                pass
+        cpu = psutil.cpu_percent(interval=1.0)
+        top = []
+        for p in procs:
+            try:
+                pct = p.cpu_percent(None)
+            except psutil.Error:
+                continue
+            if pct >= 5 and p.pid != os.getpid():
+                top.append((pct, p.info["name"]))
+        top.sort(reverse=True)
+        waited = time.monotonic() - t0
+        if cpu < busy_pct or waited >= max_wait:
+            return {"load1": round(os.getloadavg()[0], 2), "cpu_pct": cpu, "waited_s": round(waited, 1),
+                    "busy": cpu >= busy_pct, "top": [f"{name} {pct:.0f}%" for pct, name in top[:4]]}
+
+
+def _command(tool: str, case: str, vus: int, duration: int, target: str, out: str | None, work: Path) -> list[str]:
+    if tool == "locust":
+        assert case == "none", "Locust runs only without an output"
+        return [tool_path("locust"), "-f", str(SCRIPTS / "locust_get.py"), "--headless", "-u", str(vus),
+                "-r", str(vus), "-t", f"{duration}s", "--host", target, "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5"]
+    script = {"horde": "horde_get.py", "k6": "k6_get.js"}[tool]
+    cmd = [tool_path(tool), "run", str(SCRIPTS / script), "--vus", str(vus), "--duration", f"{duration}s",
+           "-e", f"TARGET={target}/", "--summary-export", str(work / "summary.json"), "--quiet"]
+    if tool == "k6":
+        cmd.append("--no-usage-report")
+    if out:
+        cmd += ["--out", out]
+    return cmd
+
+
+def _output_arg(case: str, work: Path, influx: InfluxD | None, db: str) -> str | None:
+    if case == "csv":
+        return f"csv={work / 'out.csv'}"
+    if case == "json":
+        return f"json={work / 'out.json'}"
+    if case == "influxdb":
+        assert influx is not None
+        return f"influxdb={influx.url}/{db}"
+    return None
+
+
+def _stored(case: str, work: Path, influx: InfluxD | None, db: str) -> int:
+    """Samples of the 13 request/iteration metrics that the output stored."""
+    counts: Counter = Counter()
+    if case == "csv":
+        with open(work / "out.csv", "rb") as f:
+            next(f, None)  # header
+            for line in f:
+                counts[line[:line.find(b",")].decode()] += 1
+    elif case == "json":
+        point, metric = re.compile(rb'"type":"Point"'), re.compile(rb'"metric":"([^"]+)"')
+        with open(work / "out.json", "rb") as f:
+            for line in f:
+                if point.search(line):
+                    counts[metric.search(line).group(1).decode()] += 1
+    elif case == "influxdb":
+        assert influx is not None
+        counts.update(influx.counts(db))
+        influx.query(f'DROP DATABASE "{db}"')
+    return sum(n for name, n in counts.items() if name in COUNTED)
+
+
+def _requests(tool: str, work: Path, duration: int) -> tuple[int, int, float, float, float]:
+    """(requests, iterations, requests/s, median ms, p95 ms) from the tool's own export."""
+    if tool == "locust":
+        # the final table Locust prints: its --csv stats file is written up to a second before the end
+        rows = [ln.split() for ln in (work / "stdout.log").read_text().splitlines() if ln.split()[:1] == ["Aggregated"]]
+        n = int(rows[0][1])  # Aggregated  <requests>  <fails>(<pct>) | avg min max med | req/s fail/s
+        pct = rows[1][1:]  # Aggregated  50% 66% 75% 80% 90% 95% ... (whole ms)
+        return n, n, n / duration, float(pct[0]), float(pct[5])  # Locust's own req/s leaves out the spawn time
+    metrics = json.loads((work / "summary.json").read_text())["metrics"]
+    d = metrics["http_req_duration"]
+    return (int(metrics["http_reqs"]["count"]), int(metrics["iterations"]["count"]),
+            float(metrics["http_reqs"]["rate"]), d["med"], d["p(95)"])
+
+
+def _busy_cpu_s() -> float:
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0) + getattr(t, "steal", 0)
+
+
+def _server_cpu_s(servers: list) -> float:
+    total = 0.0
+    for server in servers:
+        for pid in server.pids():
+            try:
+                t = psutil.Process(pid).cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+    return total
+
+
+def run_once(tool: str, case: str, vus: int, duration: int, repeat: int, work: Path, nginx: Nginx,
+             influx: InfluxD | None = None) -> Result:
+    """Run ``tool`` for ``duration`` s with ``vus`` VUs against ``nginx`` and the ``case`` output (influxdb: to
+    ``influx``); files go to ``work``."""
+    work.mkdir(parents=True, exist_ok=True)
+    servers = [s for s in (nginx, influx) if s is not None]
+    target = nginx.url
+    db = f"bench_{tool}_{case}_{vus}_{repeat}"
+    if case == "influxdb":
+        assert influx is not None, "the influxdb case needs influxd"
+        influx.query(f'CREATE DATABASE "{db}"')
+    cmd = _command(tool, case, vus, duration, target, _output_arg(case, work, influx, db), work)
+    res = Result(tool, case, vus, repeat)
+    env = {**os.environ, "K6_NO_USAGE_REPORT": "true"}
+    served0 = nginx.requests()
+    busy0, servers0, t0 = _busy_cpu_s(), _server_cpu_s(servers), time.monotonic()
+    with open(work / "stdout.log", "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work, start_new_session=True)
+    watchdog = threading.Timer(duration + 120, os.killpg, (proc.pid, signal.SIGKILL))
+    watchdog.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:  # interrupted: the tool must not outlive the benchmark
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    finally:
+        watchdog.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen
+    res.wall_s = round(time.monotonic() - t0, 2)
+    res.exit_code = proc.returncode
+    res.cpu_s = round(usage.ru_utime + usage.ru_stime, 3)
+    res.rss_mb = round(usage.ru_maxrss / 1024, 1)
+    res.others_cpu_s = round(max(0.0, _busy_cpu_s() - busy0 - res.cpu_s - (_server_cpu_s(servers) - servers0)), 2)
+    res.nginx_requests = nginx.requests() - served0 - 1
+    try:
+        res.requests, res.iterations, res.rps, res.med_ms, res.p95_ms = _requests(tool, work, duration)
+    except (OSError, KeyError, IndexError, ValueError) as exc:
+        tail = (work / "stdout.log").read_text(errors="replace")[-800:]
+        raise RuntimeError(f"{tool} {case} vus={vus}: no result ({exc}); exit {res.exit_code}; output:\n{tail}")
+    res.rps, res.med_ms, res.p95_ms = round(res.rps, 1), round(res.med_ms, 3), round(res.p95_ms, 3)
+    res.req_per_cpu_s = round(res.requests / res.cpu_s, 1) if res.cpu_s else 0.0
+    if case != "none":
+        res.samples_expected = len(REQUEST_METRICS) * res.requests + len(ITERATION_METRICS) * res.iterations
+        res.samples_stored = _stored(case, work, influx, db)
+        res.samples_lost = res.samples_expected - res.samples_stored
+    for name in ("out.csv", "out.json"):  # large; the numbers are kept
+        (work / name).unlink(missing_ok=True)
+    return res

@@ -1,0 +1,95 @@
+"""Turn the runs into medians, ratios and output costs, as markdown (printed and saved) and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from statistics import median
+
+__all__ = ["summarize", "markdown", "save"]
+
+TOOLS = ("horde", "k6", "locust")
+FIELDS = ("rps", "requests", "cpu_s", "req_per_cpu_s", "rss_mb", "med_ms", "p95_ms", "others_cpu_s")
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Medians per (case, VUs, tool); the worst samples_lost; how many runs began on a busy machine."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["case"], r["vus"], r["tool"]), []).append(r)
+    out = {}
+    for (case, vus, tool), rs in groups.items():
+        m = {f: round(median(r.get(f, 0) for r in rs), 3) for f in FIELDS}
+        lost = [r["samples_lost"] for r in rs if r["samples_lost"] is not None]
+        m["samples_lost_max"] = max(lost) if lost else None
+        m["samples_expected"] = median(r["samples_expected"] for r in rs) if lost else None
+        m["runs"] = len(rs)
+        m["busy_runs"] = sum(bool(r["before"].get("busy")) for r in rs)
+        m["failed_runs"] = sum(r["exit_code"] != 0 for r in rs)
+        out[f"{case}/{vus}/{tool}"] = m
+    return out
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}" if a and b else "–"
+
+
+def _pct(new: float, base: float) -> str:
+    return f"{(new / base - 1) * 100:+.0f}%" if base else "–"
+
+
+def markdown(meta: dict, med: dict) -> str:
+    """The report: one table per case, ratios horde/k6 and horde/Locust, then the cost of each output."""
+    keys = [tuple(k.split("/")) for k in med]
+    cases = [c for c in ("none", "csv", "json", "influxdb") if any(k[0] == c for k in keys)]
+    vus_list = sorted({int(k[1]) for k in keys})
+    lines = [f"# horde vs k6 vs Locust — {meta['started']}", "",
+             f"{meta['cpus']} CPUs, load average at start {meta['load_at_start']}; "
+             f"{meta['duration_s']} s per run, {meta['repeats']} repeat(s), medians. nginx {meta['nginx']}, "
+             f"k6 {meta['k6']}, Locust {meta['locust']}, horde on {meta['loop']}.",
+             f"Runs that began on a busy machine (CPU ≥ {meta['busy_pct']}% after waiting ≤ {meta['quiet_wait_s']} s): "
+             f"{meta['busy_runs']} of {meta['runs']}. 'others' = CPU seconds other processes used during the run.", ""]
+    for case in cases:
+        lines += [f"## --out {case}" if case != "none" else "## no output", "",
+                  "| VUs | tool | req/s | requests | CPU s | req/CPU-s | peak RSS MB | med / p95 ms | samples lost | others CPU s | busy/failed runs |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for vus in vus_list:
+            for tool in TOOLS:
+                m = med.get(f"{case}/{vus}/{tool}")
+                if m is None:
+                    continue
+                lost = "–" if m["samples_lost_max"] is None else f"{m['samples_lost_max']} of {m['samples_expected']:.0f}"
+                lines.append(f"| {vus} | {tool} | {m['rps']:.0f} | {m['requests']:.0f} | {m['cpu_s']:.2f} | "
+                             f"{m['req_per_cpu_s']:.0f} | {m['rss_mb']:.0f} | {m['med_ms']:.2f} / {m['p95_ms']:.2f} | {lost} | {m['others_cpu_s']:.1f} | "
+                             f"{m['busy_runs']}/{m['failed_runs']} of {m['runs']} |")
+        lines += ["", "| VUs | req/s horde/k6 | req/s horde/Locust | req/CPU-s horde/k6 | req/CPU-s horde/Locust | RSS horde/k6 |",
+                  "|---:|---:|---:|---:|---:|---:|"]
+        for vus in vus_list:
+            h, k, lo = (med.get(f"{case}/{vus}/{t}", {}) for t in TOOLS)
+            lines.append(f"| {vus} | {_ratio(h.get('rps'), k.get('rps'))} | {_ratio(h.get('rps'), lo.get('rps'))} | "
+                         f"{_ratio(h.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
+                         f"{_ratio(h.get('req_per_cpu_s'), lo.get('req_per_cpu_s'))} | "
+                         f"{_ratio(h.get('rss_mb'), k.get('rss_mb'))} |")
+        lines.append("")
+    if len(cases) > 1 and "none" in cases:
+        lines += ["## Cost of an output (vs no output)", "",
+                  "| tool | VUs | output | req/s | req/s vs none | req/CPU-s vs none |", "|---|---:|---|---:|---:|---:|"]
+        for tool in ("horde", "k6"):
+            for vus in vus_list:
+                base = med.get(f"none/{vus}/{tool}")
+                for case in cases[1:]:
+                    m = med.get(f"{case}/{vus}/{tool}")
+                    if base and m:
+                        lines.append(f"| {tool} | {vus} | {case} | {m['rps']:.0f} | {_pct(m['rps'], base['rps'])} | "
+                                     f"{_pct(m['req_per_cpu_s'], base['req_per_cpu_s'])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def save(directory: Path, stamp: str, meta: dict, runs: list[dict], med: dict, text: str) -> tuple[Path, Path]:
+    """Write ``<stamp>.json`` (meta, every run, medians) and ``<stamp>.md`` under ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    js, md = directory / f"{stamp}.json", directory / f"{stamp}.md"
+    js.write_text(json.dumps({"meta": meta, "runs": runs, "medians": med}, indent=2))
+    md.write_text(text)
+    return js, md

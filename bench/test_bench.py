@@ -1,0 +1,41 @@
+"""The harness end to end: 1-second runs of horde, k6 and Locust against the real nginx, no output and csv."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run  # noqa: E402
+
+
+def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
+    if os.geteuid() != 0 and not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
+        msg = "nginx not found and not root to apt-get it: apt-get install nginx"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    assert run.main(["--quick", "--duration", "1", "--cases", "none", "csv", "--tools", "horde", "k6", "locust",
+                     "--quiet-wait", "0", "--results", str(tmp_path)]) == 0
+    (result,) = tmp_path.glob("*.json")
+    doc = json.loads(result.read_text())
+    runs = {(r["tool"], r["case"]): r for r in doc["runs"]}
+    assert set(runs) == {("horde", "none"), ("k6", "none"), ("locust", "none"), ("horde", "csv"), ("k6", "csv")}
+    for r in runs.values():
+        assert r["exit_code"] == 0, r
+        assert r["requests"] > 0 and r["rps"] > 0 and r["cpu_s"] > 0 and r["rss_mb"] > 1, r
+        assert r["nginx_requests"] == r["requests"], r  # the tool counted exactly what nginx served
+        assert r["req_per_cpu_s"] == pytest.approx(r["requests"] / r["cpu_s"], rel=0.01)
+    for tool in ("horde", "k6"):
+        csv_run = runs[(tool, "csv")]
+        assert csv_run["samples_expected"] == 13 * csv_run["requests"]
+        assert csv_run["samples_lost"] == 0, csv_run
+    text = (result.with_suffix(".md")).read_text()
+    assert "## --out csv" in text and "horde/k6" in text and "| horde | 10 | csv |" in text
+    assert text in capsys.readouterr().out
