@@ -99,11 +99,15 @@ def _command(tool: str, case: str, vus: int, duration: int, target: str, out: st
         assert case == "none", "Locust runs only without an output"
         return [tool_path("locust"), "-f", str(SCRIPTS / "locust_get.py"), "--headless", "-u", str(vus),
                 "-r", str(vus), "-t", f"{duration}s", "--host", target, "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5"]
-    script = {"horde": "horde_get.py", "k6": "k6_get.js"}[tool]
-    cmd = [tool_path(tool), "run", str(SCRIPTS / script), "--vus", str(vus), "--duration", f"{duration}s",
+    script = {"horde": "horde_get.py", "horde-w": "horde_get.py", "k6": "k6_get.js"}[tool]
+    cmd = [tool_path("horde" if tool == "horde-w" else tool), "run", str(SCRIPTS / script), "--vus", str(vus), "--duration", f"{duration}s",
            "-e", f"TARGET={target}/", "--summary-export", str(work / "summary.json"), "--quiet"]
     if tool == "k6":
         cmd.append("--no-usage-report")
+    elif tool == "horde":  # one process: the like-for-like requests per CPU-second
+        cmd += ["--workers", "1"]
+    else:  # horde-w: one worker process per core (horde's default)
+        cmd += ["--workers", str(os.cpu_count() or 1)]
     if out:
         cmd += ["--out", out]
     return cmd

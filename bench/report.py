@@ -8,7 +8,8 @@ from statistics import median
 
 __all__ = ["summarize", "markdown", "save"]
 
-TOOLS = ("horde", "k6", "locust")
+TOOLS = ("horde", "horde-w", "k6", "locust")
+"""horde runs with --workers 1; horde-w with one worker process per core (its default)."""
 FIELDS = ("rps", "requests", "cpu_s", "req_per_cpu_s", "rss_mb", "med_ms", "p95_ms", "others_cpu_s")
 
 
@@ -62,19 +63,22 @@ def markdown(meta: dict, med: dict) -> str:
                 lines.append(f"| {vus} | {tool} | {m['rps']:.0f} | {m['requests']:.0f} | {m['cpu_s']:.2f} | "
                              f"{m['req_per_cpu_s']:.0f} | {m['rss_mb']:.0f} | {m['med_ms']:.2f} / {m['p95_ms']:.2f} | {lost} | {m['others_cpu_s']:.1f} | "
                              f"{m['busy_runs']}/{m['failed_runs']} of {m['runs']} |")
-        lines += ["", "| VUs | req/s horde/k6 | req/s horde/Locust | req/CPU-s horde/k6 | req/CPU-s horde/Locust | RSS horde/k6 |",
-                  "|---:|---:|---:|---:|---:|---:|"]
+        lines += ["", "| VUs | req/s horde/k6 | req/s horde-w/k6 | req/s horde/Locust | req/CPU-s horde/k6 | "
+                  "req/CPU-s horde-w/k6 | req/CPU-s horde/Locust | RSS horde/k6 |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for vus in vus_list:
-            h, k, lo = (med.get(f"{case}/{vus}/{t}", {}) for t in TOOLS)
-            lines.append(f"| {vus} | {_ratio(h.get('rps'), k.get('rps'))} | {_ratio(h.get('rps'), lo.get('rps'))} | "
+            h, hw, k, lo = (med.get(f"{case}/{vus}/{t}", {}) for t in TOOLS)
+            lines.append(f"| {vus} | {_ratio(h.get('rps'), k.get('rps'))} | {_ratio(hw.get('rps'), k.get('rps'))} | "
+                         f"{_ratio(h.get('rps'), lo.get('rps'))} | "
                          f"{_ratio(h.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
+                         f"{_ratio(hw.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
                          f"{_ratio(h.get('req_per_cpu_s'), lo.get('req_per_cpu_s'))} | "
                          f"{_ratio(h.get('rss_mb'), k.get('rss_mb'))} |")
         lines.append("")
     if len(cases) > 1 and "none" in cases:
         lines += ["## Cost of an output (vs no output)", "",
                   "| tool | VUs | output | req/s | req/s vs none | req/CPU-s vs none |", "|---|---:|---|---:|---:|---:|"]
-        for tool in ("horde", "k6"):
+        for tool in ("horde", "horde-w", "k6"):
             for vus in vus_list:
                 base = med.get(f"none/{vus}/{tool}")
                 for case in cases[1:]:

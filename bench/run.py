@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from services import ensure_installed  # noqa: E402
 
 CASES = ("none", "csv", "json", "influxdb")
-TOOLS = ("horde", "k6", "locust")
+TOOLS = ("horde", "horde-w", "k6", "locust")
+"""horde runs with --workers 1; horde-w with one worker process per core (its default)."""
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -21,18 +21,19 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)
-    assert run.main(["--quick", "--duration", "1", "--cases", "none", "csv", "--tools", "horde", "k6", "locust",
+    assert run.main(["--quick", "--duration", "1", "--cases", "none", "csv", "--tools", "horde", "horde-w", "k6", "locust",
                      "--quiet-wait", "0", "--results", str(tmp_path)]) == 0
     (result,) = tmp_path.glob("*.json")
     doc = json.loads(result.read_text())
     runs = {(r["tool"], r["case"]): r for r in doc["runs"]}
-    assert set(runs) == {("horde", "none"), ("k6", "none"), ("locust", "none"), ("horde", "csv"), ("k6", "csv")}
+    assert set(runs) == {("horde", "none"), ("horde-w", "none"), ("k6", "none"), ("locust", "none"),
+                         ("horde", "csv"), ("horde-w", "csv"), ("k6", "csv")}
     for r in runs.values():
         assert r["exit_code"] == 0, r
         assert r["requests"] > 0 and r["rps"] > 0 and r["cpu_s"] > 0 and r["rss_mb"] > 1, r
         assert r["nginx_requests"] == r["requests"], r  # the tool counted exactly what nginx served
         assert r["req_per_cpu_s"] == pytest.approx(r["requests"] / r["cpu_s"], rel=0.01)
-    for tool in ("horde", "k6"):
+    for tool in ("horde", "horde-w", "k6"):
         csv_run = runs[(tool, "csv")]
         assert csv_run["samples_expected"] == 13 * csv_run["requests"]
         assert csv_run["samples_lost"] == 0, csv_run

@@ -1,7 +1,6 @@
 """``horde run --out``: outputs chosen on the command line, through the real console script.
 
-Written against the engine's interface (``horde run SCRIPT -o name[=arg]``);
-skipped only while the ``run`` command is not part of this checkout.
+Written against the engine's interface (``horde run SCRIPT -o name[=arg]``).
 """
 
 from __future__ import annotations
@@ -22,13 +21,6 @@ SCRIPT = textwrap.dedent(
         pass
     """
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def needs_run_command():
-    r = run_horde("run", "--help")
-    if r.returncode != 0 or "No such command" in r.stderr:
-        pytest.skip("`horde run` is not in this checkout yet (the engine lands separately)")
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ CONTRACT = {
     "add_samples": ["samples"],
     "set_run_status": ["status"],
     "stop": ["error"],
+    "report": [],
 }
 
 

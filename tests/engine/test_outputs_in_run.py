@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from horde.errors import AbortReason
-from horde.output import OutputRegistry, Provider, hookimpl, load_registry
+from horde.output import Provider, hookimpl, load_registry
 from horde.runstatus import RunStatus
 
 
@@ -117,3 +117,25 @@ def test_a_failing_output_does_not_stop_the_run_or_the_others(script, run_script
     assert ok.samples >= 20 * 13
     assert caplog.text.count("kaboom") == 1
     assert "output exploding: add_samples failed" in caplog.text
+
+
+class Reporting(Recorder):
+    @hookimpl
+    def report(self):
+        self.calls.append("report")
+        return {"written": self.samples, "dropped": 0}
+
+
+def test_outputs_report_their_counts_in_the_summary(script, run_script, tmp_path):
+    Recorder.instances.clear()
+    reg = registry()
+    reg.register_extension("reporting", Reporting, provider=Provider("test-reporting", "1.0"))
+    path = script(SCRIPT.replace("{OPTIONS}", repr({"iterations": 3})))
+    res = run_script(path, outs=["reporting", f"json={tmp_path / 'o.json'}"], registry=reg)
+    assert res.code == 0
+    rec = Recorder.instances[0]
+    assert rec.calls[-2:] == ["stop", "report"]
+    assert "█ OUTPUTS" in res.stdout
+    assert f"recorder: written={rec.samples} dropped=0" in res.stdout
+    points = sum(1 for l in (tmp_path / "o.json").read_text().splitlines() if '"type":"Point"' in l)
+    assert f"json ({tmp_path / 'o.json'}): written={points}" in res.stdout

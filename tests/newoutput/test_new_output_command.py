@@ -97,7 +97,7 @@ def test_the_rendered_output_runs_under_the_manager(tmp_path, monkeypatch):
         result = tmp_path / "tally.jsonl"
         out = create_output(plugin, Params("tally", config_argument=f"file={result},interval=1h"), new_plugin_manager())
         assert set(out.hooks) == {"description", "set_thresholds", "set_test_run_stop", "start", "add_samples",
-                                  "set_run_status", "stop"}
+                                  "set_run_status", "stop", "report"}
         builtin = BuiltinMetrics(MetricRegistry())
         manager = Manager([out])
         manager.set_thresholds({})

@@ -139,7 +139,7 @@ def test_horde_plugins_shows_it_ok_with_its_version(venv, tally):
     assert (mine["distribution"], mine["version"], mine["status"], mine["builtin"]) == ("horde-out-tally", "0.1.0", "ok", False)
     assert mine["target"] == "horde_out_tally.output:TallyOutput"
     assert mine["hooks"] == ["description", "set_thresholds", "set_test_run_stop", "start", "add_samples",
-                             "set_run_status", "stop"]
+                             "set_run_status", "stop", "report"]
     proc = venv.run(venv.horde, "plugins")
     row = next(line.split() for line in proc.stdout.splitlines() if line.startswith("tally "))
     assert row[:4] == ["tally", "horde-out-tally", "0.1.0", "ok"]

@@ -8,7 +8,7 @@ import time
 from typing import Any, Callable
 
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
-from .script import script_traceback
+
 from .vu import VUState, current_vu
 
 __all__ = ["ScriptAbort", "VUFactory", "run_iteration"]

@@ -29,7 +29,7 @@ from .pump import Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import split_scenarios
-from .vu import VUState, current_vu
+from .vu import current_vu
 from .worker import WorkerSpec
 from .workers import WorkerPool
 
@@ -422,8 +422,15 @@ class TestRun:
             doc = summary_export(self.store, self.thresholds, self.groups, elapsed, trend_stats=self.trend_stats,
                                  setup_data=self.setup_data, has_setup_data=self.script.setup is not None)
             Path(export).write_text(dump_summary_export(doc))
-        req.stdout.write(render_summary(self.store, self.thresholds, elapsed, self.groups,
-                                        trend_stats=self.trend_stats, time_unit=self.time_unit))
+        text = render_summary(self.store, self.thresholds, elapsed, self.groups,
+                              trend_stats=self.trend_stats, time_unit=self.time_unit)
+        reports = self.manager.reports()
+        if reports:
+            lines = ["  █ OUTPUTS", ""]
+            for label, counts in reports:
+                lines.append(f"    {label}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+            text = text.rstrip("\n") + "\n\n\n" + "\n".join(lines) + "\n\n\n"
+        req.stdout.write(text)
         req.stdout.flush()
 
 

@@ -3,7 +3,7 @@
 Mark each implementation with :data:`horde.output.hookimpl`. ``description``,
 ``start``, ``add_samples`` and ``stop`` are required; the rest are optional.
 Call order for one run: ``set_thresholds`` → ``set_test_run_stop`` → ``start``
-→ ``set_run_status`` / ``add_samples`` … → ``stop``.
+→ ``set_run_status`` / ``add_samples`` … → ``stop`` → ``report``.
 """
 
 from __future__ import annotations
@@ -59,3 +59,10 @@ def stop(error):
     """Flush everything still buffered and release resources; called once at the
     end. ``error`` is the run's final error (a :class:`horde.output.RunError`),
     or None for a clean run."""
+
+
+@hookspec(firstresult=True)
+def report():
+    """After ``stop``, return what the end-of-test summary should say about this output's delivery:
+    a dict of counts such as ``{"written": 1200, "retried": 30, "undelivered": 0}`` (printed in the
+    order given), or None. Nothing an output drops may go unreported."""

@@ -138,6 +138,22 @@ class Manager:
                 logging.getLogger(f"horde.output.{out.name}").debug("stop of %s failed", self.label(out), exc_info=exc)
         return failures
 
+    def reports(self) -> list[tuple[str, dict]]:
+        """(description, counts) of every output whose ``report()`` returned counts; call after :meth:`stop`."""
+        out = []
+        for inst in self.outputs:
+            fn = inst.hooks.get("report")
+            if fn is None:
+                continue
+            try:
+                counts = fn()
+            except Exception as exc:
+                self._failed(inst, "report", exc)
+                continue
+            if counts:
+                out.append((inst.description(), dict(counts)))
+        return out
+
     def failure_report(self) -> list[str]:
         """One line per (output, hook) that failed, with the count."""
         return [f"output {label}: {hook} failed {n} time{'s' if n != 1 else ''}" for (label, hook), n in self.failures.items()]

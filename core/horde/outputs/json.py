@@ -80,6 +80,11 @@ class JsonOutput:
             else:
                 self._stdout.flush()
 
+    @hookimpl
+    def report(self) -> dict:
+        """Points written, for the end-of-test summary."""
+        return {"written": self.written}
+
     def _metric_line(self, metric: Metric) -> str:
         thresholds = [t.to_json() if hasattr(t, "to_json") else str(t) for t in self._thresholds.get(metric.name, ())]
         subs = [s.to_json() for s in metric.submetrics] or None

@@ -263,3 +263,17 @@ def test_https_with_insecure_and_a_clear_error_without(influxd_factory, make_out
     feed(out, emitter, 30)
     out.stop(None)
     assert total_points(server, "k6") == emitter.emitted == out.written
+
+
+def test_points_of_one_series_at_one_time_are_all_kept(influxd, make_output, emitter):
+    """Two workers can end requests in the same nanosecond (and ms precision merges far more): InfluxDB
+    would keep one point per series and time, so horde writes the later ones a time unit apart."""
+    emitter.step_ns = 0  # every request of the same page at the very same time
+    for precision, db in (("ns", "same_ns"), ("ms", "same_ms")):
+        out = make_output(f"{influxd.addr}/{db}?{FAST}&precision={precision}")
+        out.start()
+        batch = [c for _ in range(50) for c in emitter.request()]
+        out.add_samples(batch)
+        out.stop(None)
+        assert influxd.count("http_reqs", db) == 50, precision
+        assert out.encoder.bumped >= 49 * 9

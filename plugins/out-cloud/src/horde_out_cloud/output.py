@@ -83,6 +83,8 @@ class CloudOutput:
         self.sent_batches = 0
         self.sent_samples = 0
         self.dropped_batches = 0
+        self.dropped_samples = 0
+        self.undelivered_samples = 0
         self._last_success: float | None = None
         self._started = time.monotonic()
         self._last_warn = 0.0
@@ -141,6 +143,12 @@ class CloudOutput:
             self._finish(error, deadline)
         finally:
             self.client.close()
+
+    @hookimpl
+    def report(self) -> dict:
+        """Samples sent, failed pushes retried, and samples rejected or undelivered, for the summary."""
+        return {"sent": self.sent_samples, "failed_pushes_retried": self.total_failures,
+                "rejected": self.dropped_samples, "undelivered": self.undelivered_samples}
 
     # -- create and finish ----------------------------------------------------------------------
     def _create(self, body: dict) -> dict:
@@ -292,6 +300,7 @@ class CloudOutput:
         # a payload the service will never accept (malformed or too large): retrying cannot help
         self.outbox.done(batch)
         self.dropped_batches += 1
+        self.dropped_samples += batch.samples
         self.log.error("cloud: %s rejected a batch of %d samples: %s", self.client.base, batch.samples, exc)
 
     def _drain(self, deadline: float) -> None:
@@ -305,6 +314,7 @@ class CloudOutput:
                 continue
             self._send_pending(budget=deadline - now)
         batches, samples, _ = self.outbox.stats()
+        self.undelivered_samples = samples
         if batches:
             self.log.error("cloud: %d samples in %d batches could not be delivered to %s before the stop "
                            "timeout (%gs)%s", samples, batches, self.client.base, self.cfg.stop_timeout,

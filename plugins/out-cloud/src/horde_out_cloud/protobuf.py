@@ -73,7 +73,6 @@ def encode_value(kind: int, t_ns: int, agg) -> bytes:
         indexes = sorted(h.buckets)
         if indexes:
             counters = bytearray()
-            spans = bytearray()
             start = prev = indexes[0]
             for idx in indexes:
                 _varint(h.buckets[idx], counters)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from horde.metrics import parse_system_tags
 from horde.output import OutputConfigError, Params, PeriodicFlusher, SampleBuffer, hookimpl
@@ -88,6 +88,14 @@ class CsvOutput:
         atexit.unregister(self._at_exit)  # only once finished: a Ctrl-C inside stop still leaves the exit hook
         if self._write_errors:
             self._logger.error("CSV: %d writes to %s failed; the file is incomplete", self._write_errors, self.file_name)
+
+    @hookimpl
+    def report(self) -> dict:
+        """Rows written, and failed writes if any, for the end-of-test summary."""
+        counts = {"written": self.written}
+        if self._write_errors:
+            counts["failed_writes"] = self._write_errors
+        return counts
 
     def _finish(self) -> None:
         """Last flush and close; idempotent."""

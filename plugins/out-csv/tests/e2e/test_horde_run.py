@@ -2,8 +2,7 @@
 
 Every CSV row must be one JSON Point (same order, metric, time, value, tags,
 metadata); the header is k6's; all six time formats, gzip and stdout; and a
-Ctrl-C leaves a complete, valid file. Needs the engine (`horde run`): without
-it these tests skip, and with CI=true they fail.
+Ctrl-C leaves a complete, valid file.
 """
 
 from __future__ import annotations
@@ -71,16 +70,6 @@ def target():
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def engine():
-    proc = subprocess.run([HORDE, "run", "--help"], capture_output=True, text=True, timeout=60)
-    if proc.returncode != 0:
-        message = f"`horde run` is not available (engine not installed): {proc.stderr.strip()[-200:]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def _env():

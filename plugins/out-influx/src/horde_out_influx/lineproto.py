@@ -121,6 +121,9 @@ class LineEncoder:
         self.invalid = 0
         self._tag_cache: dict[TagSet, tuple[str, str]] = {}
         self._names: dict[object, str] = {}
+        self._last_time: dict[str, int] = {}
+        self.bumped = 0
+        """Points moved 1 time unit later because their series already had a point at that time."""
 
     def _for_tags(self, tags: TagSet) -> tuple[str, str]:
         """(``,tags… <fields before value>value=``, ``<,fields after value>``) for a tag set."""
@@ -155,6 +158,13 @@ class LineEncoder:
 
         A single line longer than ``max_bytes`` travels alone. This is the hot
         path: per sample it formats the value and joins four cached strings.
+
+        InfluxDB keeps one point per series and time: a second point with the
+        same measurement, tags and timestamp would silently replace the first
+        (two requests ending in the same nanosecond in two worker processes,
+        or in the same millisecond with ``precision=ms``). So a point whose
+        series already has a point at or after its time is written one time
+        unit after that one, and counted in ``bumped``: nothing is overwritten.
         """
         max_bytes, max_points = self.max_bytes, self.max_points
         names = self._names
@@ -164,11 +174,15 @@ class LineEncoder:
         chunk: list[str] = []
         append = chunk.append
         size = 0
+        last_time = self._last_time
+        if len(last_time) > 100_000:
+            last_time.clear()
         for c in containers:
             tags = c.tags
             cached = tag_cache.get(tags)
             head, after = cached if cached is not None else for_tags(tags)
-            tail = after + str(c.time // divisor if divisor != 1 else c.time) + "\n"
+            ts = c.time // divisor if divisor != 1 else c.time
+            tail = after + str(ts) + "\n"
             for metric, value in zip(c.metrics, c.values):
                 name = names.get(metric)
                 if name is None:
@@ -183,7 +197,15 @@ class LineEncoder:
                         self.invalid += 1
                         continue
                     text = format_float(value)
-                line = name + head + text + tail
+                series = name + head
+                prev = last_time.get(series, -1)
+                if ts > prev:
+                    last_time[series] = ts
+                    line = series + text + tail
+                else:
+                    self.bumped += 1
+                    last_time[series] = prev + 1
+                    line = series + text + after + str(prev + 1) + "\n"
                 n = len(line)
                 if size + n > max_bytes or len(chunk) >= max_points:
                     if chunk:

@@ -194,6 +194,18 @@ class InfluxDBOutput:
                 "in %s (%s of line protocol; replay with: %s)", left, cfg.target, waited,
                 d.last_error or "none", self.undelivered_file, human_bytes(size), curl)
 
+    @hookimpl
+    def report(self) -> dict[str, Any]:
+        """written / retried / undelivered points (and where the undelivered ones are) for the summary."""
+        counts: dict[str, Any] = {"written": self.written, "retried": self.retried, "undelivered": self.undelivered}
+        if self.encoder.invalid:
+            counts["invalid"] = self.encoder.invalid
+        if self.encoder.bumped:
+            counts["moved_1_time_unit"] = self.encoder.bumped
+        if self.undelivered_file:
+            counts["kept_in"] = self.undelivered_file
+        return counts
+
     def summary(self) -> dict[str, Any]:
         """Counts for the end-of-test summary: written, retried and undelivered points, and where the rest is."""
         return {"output": "influxdb", "target": self.config.target, "emitted": self.emitted,

@@ -90,6 +90,8 @@ class {{ cookiecutter.__class_name }}:
         self._failed = False
         self.intervals = 0
         """Interval lines written so far."""
+        self.samples = 0
+        """Samples aggregated so far."""
 
     @hookimpl
     def description(self) -> str:
@@ -149,6 +151,11 @@ class {{ cookiecutter.__class_name }}:
                 self._file.close()
                 self._file = None
 
+    @hookimpl
+    def report(self) -> dict:
+        """After ``stop``: counts for the end-of-test summary (this output never drops a sample)."""
+        return {"intervals": self.intervals, "samples": self.samples}
+
     def _flush(self) -> None:
         """Aggregate what was buffered since the last flush into one line (runs on the flusher thread)."""
         batch = self._buffer.take()
@@ -172,6 +179,7 @@ class {{ cookiecutter.__class_name }}:
                 total = self._totals[name] = Aggregate(agg.type)
             total.merge(agg)
         self.intervals += 1
+        self.samples += samples
         self._write({"type": "interval", "from": _iso(first), "to": _iso(last), "samples": samples,
                      "metrics": {name: agg.to_json() for name, agg in sorted(aggregates.items())}})
 
