@@ -25,7 +25,7 @@ def test_plugins_table_with_only_the_builtin():
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["NAME", "DISTRIBUTION", "VERSION", "STATUS", "HOOKS", "DESCRIPTION"]
-    assert lines[1].split()[:5] == ["json", "horde", horde.__version__, "ok", "description,set_thresholds,start,add_samples,stop"]
+    assert lines[1].split()[:5] == ["json", "horde", horde.__version__, "ok", "description,set_thresholds,start,add_samples,stop,report"]
     assert len(lines) == 2 and r.stderr == ""
 
 
