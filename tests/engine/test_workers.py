@@ -133,3 +133,24 @@ def test_a_worker_that_dies_ends_the_run_with_a_clear_error(tmp_path, run_script
     assert res.code == 255
     assert time.monotonic() - t0 < 20
     assert "worker 1 exited unexpectedly" in caplog.text
+
+
+def test_workers_wait_for_a_busy_coordinator_instead_of_failing(tmp_path, run_script, monkeypatch):
+    """Back-pressure: a worker whose batch does not fit in the pipe while the coordinator is busy must
+    block until it is read (a non-blocking pipe made workers die with EAGAIN under load)."""
+    import horde.engine.run as run_mod
+    from horde.engine.workers import WorkerPool
+
+    class SlowPool(WorkerPool):
+        def _read(self, w, loop):
+            time.sleep(1.5)  # the coordinator is busy: nothing is read for a while
+            super()._read(w, loop)
+
+    monkeypatch.setattr(run_mod, "WorkerPool", SlowPool)
+    p = tmp_path / "burst.py"
+    p.write_text("from horde import Counter\nc = Counter('burst')\noptions = {'vus': 2, 'iterations': 4}\n"
+                 "async def default(data):\n    for _ in range(20000):\n        c.add(1)\n")
+    out = tmp_path / "o.json"
+    res = run_script(p, outs=[f"json={out}"], workers=2)
+    assert res.code == 0
+    assert count(read_points(out), "burst") == 80000

@@ -17,6 +17,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -151,17 +152,23 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
         pending.clear()
         conn.send_bytes(encoder.encode(batch, stats()))
 
-    def on_control() -> None:
-        try:
-            msg = pickle.loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            os._exit(1)  # the coordinator is gone
+    def on_control(msg: tuple) -> None:
         if msg[0] == "go" and not go.done():
             go.set_result(None)
         elif msg[0] == "stop" and main is not None:
             main.cancel()
 
-    loop.add_reader(conn.fileno(), on_control)
+    def read_control() -> None:
+        # A thread, not loop.add_reader: that would make the socket non-blocking, and then a batch
+        # sent while the coordinator is busy fails with EAGAIN instead of waiting (back-pressure).
+        while True:
+            try:
+                msg = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                os._exit(1)  # the coordinator is gone
+            loop.call_soon_threadsafe(on_control, msg)
+
+    threading.Thread(target=read_control, name="horde-worker-control", daemon=True).start()
     send(("ready",))
     await go
 
@@ -179,6 +186,5 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     finally:
         tick.cancel()
         await asyncio.gather(tick, return_exceptions=True)
-        loop.remove_reader(conn.fileno())
     flush()
     send(("done", stats()))
