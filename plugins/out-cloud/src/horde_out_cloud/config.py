@@ -6,29 +6,20 @@ import dataclasses
 import re
 from typing import Any, Mapping
 
+from horde.durations import parse_duration as horde_parse_duration
 from horde.output import OutputConfigError
 
 __all__ = ["CloudConfig", "parse_duration"]
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def parse_duration(text: str | float | int) -> float:
-    """Seconds from ``500ms``, ``1s``, ``1m30s``, ``2h`` or a bare number of seconds."""
+    """Seconds from a duration (``500ms``, ``1s``, ``1m30s``, ``2h``: :func:`horde.durations.parse_duration`)
+    or a bare number of seconds (``HORDE_CLOUD_PUSH_INTERVAL=3``)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return float(text)
     t = str(text).strip()
     if re.fullmatch(r"[0-9]+(\.[0-9]+)?", t):
         return float(t)
-    total, pos = 0.0, 0
-    for m in re.finditer(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)", t):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not t or pos != len(t):
-        raise ValueError(f"invalid duration {text!r}")
-    return total
+    return horde_parse_duration(t)
 
 
 @dataclasses.dataclass

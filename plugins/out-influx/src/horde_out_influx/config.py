@@ -17,6 +17,7 @@ import tempfile
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from horde.durations import parse_duration  # k6's durations: 500ms, 1m30s, or a bare number of milliseconds
 from horde.output import OutputConfigError
 
 __all__ = ["Config", "FieldType", "load_config", "parse_duration", "parse_size", "parse_tags_as_fields"]
@@ -135,30 +136,6 @@ def _int(v: Any) -> int:
     if isinstance(v, str) and re.fullmatch(r"\s*[+-]?\d+\s*", v):
         return int(v)
     raise ValueError(f"expected an integer, not {v!r}")
-
-
-_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(v: Any) -> float:
-    """Seconds from ``500ms``, ``1s``, ``1m30s``, ``1h`` (Go syntax) or a number of milliseconds (k6's JSON rule)."""
-    if isinstance(v, bool):
-        raise ValueError(f"invalid duration {v!r}")
-    if isinstance(v, (int, float)):
-        return float(v) / 1000.0
-    text = str(v).strip()
-    if re.fullmatch(r"\d+(\.\d*)?", text):
-        return float(text) / 1000.0
-    pos, total = 0, 0.0
-    for m in _DURATION_RE.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _DURATION_UNIT[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"invalid duration {text!r} (use e.g. 500ms, 1s, 1m30s)")
-    return total
 
 
 _SIZE_UNIT = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
