@@ -22,7 +22,7 @@ def check(value: Any, checks: Mapping[str, Callable[[Any], Any] | Any], tags: Ma
     base = vu.tags.with_tags(tags) if tags else vu.tags
     with_check = "check" in vu.system_tags
     metric = vu.builtin.checks
-    recorder = getattr(getattr(vu, "run", None), "record_check", None)
+    recorder = vu.run.record_check if vu.run is not None else None
     ok_all = True
     for name, cond in checks.items():
         ok = bool(cond(value) if callable(cond) else cond)
@@ -51,9 +51,8 @@ class group(contextlib.ContextDecorator):
         self._parent = vu.group_path
         vu.group_path = f"{self._parent}::{self.name}"
         vu.retag()
-        run = getattr(vu, "run", None)
-        if run is not None:
-            run.groups.group(vu.group_path)
+        if vu.run is not None:
+            vu.run.groups.group(vu.group_path)
         self._start = time.perf_counter()
         return self
 

@@ -131,3 +131,28 @@ def test_scenario_env_overrides_cli_env_for_its_vus(script, run_script, tmp_path
     pts = [p for p in read_points(tmp_path / "o.json") if p["metric"] == "got"]
     modes = sorted((p["data"]["tags"]["scenario"], p["data"]["tags"]["mode"]) for p in pts)
     assert modes == [("a", "fast")] * 2 + [("b", "slow")] * 3
+
+
+def test_setup_and_teardown_run_on_vu_0_outside_vus_max(script, run_script, tmp_path):
+    path = script("""
+        from horde import vu, Counter
+        ids = Counter("ids")
+        options = {"vus": 2, "iterations": 2}
+        def setup():
+            ids.add(100 + vu.id, {"phase": "setup"})
+        async def default(data):
+            ids.add(vu.id, {"phase": "default"})
+        def teardown(data):
+            ids.add(100 + vu.id, {"phase": "teardown"})
+    """)
+    res = run_script(path, outs=[f"json={tmp_path / 'o.json'}"])
+    assert res.code == 0
+    pts = read_points(tmp_path / "o.json")
+    by_phase = {}
+    for p in pts:
+        if p["metric"] == "ids":
+            by_phase.setdefault(p["data"]["tags"]["phase"], set()).add(p["data"]["value"])
+    assert by_phase["setup"] == by_phase["teardown"] == {100}  # VU 0
+    assert by_phase["default"] and by_phase["default"] <= {1, 2}  # real VUs start at 1
+    assert {p["data"]["tags"]["scenario"] for p in pts if p["metric"] == "ids" and p["data"]["tags"]["phase"] != "default"} == {"setup", "teardown"}
+    assert max(p["data"]["value"] for p in pts if p["metric"] == "vus_max") == 2

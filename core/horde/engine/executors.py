@@ -8,6 +8,7 @@ import math
 import time
 from typing import Any, Awaitable, Callable, Iterator
 
+from ..metrics import Sample
 from .iteration import ScriptAbort, VUFactory, run_iteration
 from .scenarios import Scenario, Stage
 from .vu import VUState
@@ -28,10 +29,8 @@ class ScenarioRunner:
         self.on_error = on_error
         self.on_abort = on_abort
         self.stopping = False
-        self.started_iterations = 0
         self.completed_iterations = 0
         self.vus: list[VUState] = []
-        self.dropped = 0
 
     # -- shared pieces ------------------------------------------------------
 
@@ -41,7 +40,6 @@ class ScenarioRunner:
         return vu
 
     async def _iterate(self, vu: VUState) -> bool:
-        self.started_iterations += 1
         try:
             done = await run_iteration(vu, self.fn, self.data, self.on_error)
         except ScriptAbort as exc:
@@ -57,15 +55,12 @@ class ScenarioRunner:
     def _drop(self, n: int = 1) -> None:
         if n <= 0:
             return
-        self.dropped += n
         b = self.factory.builtin
         tags = self.factory.base_tags
         if "scenario" in self.factory.system_tags:
             tags = tags.with_tag("scenario", self.scenario.name)
         if self.scenario.tags:
             tags = tags.with_tags(self.scenario.tags)
-        from ..metrics import Sample
-
         self.factory.emit(Sample(b.dropped_iterations, time.time_ns(), float(n), tags, None))
 
     async def _finish(self, tasks: list[asyncio.Task], duration: float) -> None:

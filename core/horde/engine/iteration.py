@@ -37,11 +37,15 @@ class VUFactory:
         self.active = 0
         """vus: VUs currently running iterations."""
 
-    def new_vu(self, scenario: Any) -> VUState:
-        """A fresh VU for ``scenario`` (its tags include the scenario's tags)."""
-        self.initialized += 1
+    def new_vu(self, scenario: Any, *, counted: bool = True) -> VUState:
+        """A fresh VU for ``scenario`` (its tags include the scenario's tags).
+
+        ``counted=False`` makes the VU of setup/teardown: id 0, not part of vus_max (as in k6).
+        """
+        if counted:
+            self.initialized += 1
         base = self.base_tags.with_tags(scenario.tags) if scenario.tags else self.base_tags
-        vu = VUState(self.initialized, builtin=self.builtin, emit=self.emit, system_tags=self.system_tags,
+        vu = VUState(self.initialized if counted else 0, builtin=self.builtin, emit=self.emit, system_tags=self.system_tags,
                      base_tags=base, scenario=scenario.name, options=self.options, registry=self.registry)
         vu.run = self.run
         vu.env = scenario.env

@@ -32,8 +32,6 @@ class Pump:
         self.emit = self._pending.append
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._deliver, name="horde-pump", daemon=True)
-        self.delivered = 0
-        """Containers handed to the outputs so far."""
 
     def start(self) -> None:
         self._thread.start()
@@ -63,7 +61,6 @@ class Pump:
                 return
             if batch:
                 store.add(batch)
-                self.delivered += len(batch)
             manager.add_samples(batch)
 
     def close(self) -> None:

@@ -258,9 +258,9 @@ class TestRun:
             for t in tasks:
                 t.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
-            self._raise_script_abort(results)
+            self._raise_errors(results)
             raise
-        self._raise_script_abort(results)
+        self._raise_errors(results)
 
     async def _run_workers(self, data: Any) -> None:
         req = self.req
@@ -301,11 +301,11 @@ class TestRun:
             for group_path, name, passes, fails in stats.get("checks", ()):
                 self.groups.record_checks(group_path, name, passes, fails)
 
-    def _raise_script_abort(self, results: list[Any]) -> None:
+    @staticmethod
+    def _raise_errors(results: list[Any]) -> None:
+        """Re-raise what a scenario task failed with (script aborts reach ``_on_script_abort`` instead)."""
         for r in results:
-            if isinstance(r, ScriptAbort):
-                self._abort_by_script(r)
-            elif isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
                 raise r
 
     def _on_script_abort(self, exc: BaseException) -> None:
@@ -317,11 +317,7 @@ class TestRun:
             self.error = RunError(f"test aborted: {exc}", reason=AbortReason.SCRIPT_ABORT, exit_code=ExitCode.SCRIPT_ABORTED)
 
     async def _lifecycle(self, name: str, fn: Any, factory: VUFactory, *args: Any) -> Any:
-        sc = Scenario(name=name, executor="shared-iterations")
-        vu = factory.new_vu(sc)
-        factory.initialized -= 1  # setup/teardown VUs are not counted in vus_max
-        vu.scenario = name
-        vu.retag()
+        vu = factory.new_vu(Scenario(name=name, executor="shared-iterations"), counted=False)
         token = current_vu.set(vu)
         try:
             return await prepare_call(fn, *args)(*args)

@@ -42,7 +42,6 @@ class VUState:
         registry: Any = None,
     ) -> None:
         self.id = id
-        self.id_in_test = id
         self.builtin = builtin
         self.emit = emit
         self.system_tags = system_tags
@@ -51,7 +50,6 @@ class VUState:
         self.registry = registry
         self.iteration = -1
         """The current iteration of this VU in its scenario (0-based; -1 before the first)."""
-        self.iteration_in_scenario = -1
         self.group_path = ""
         self.custom_tags: dict[str, str] = {}
         self.custom_metadata: dict[str, str] = {}
