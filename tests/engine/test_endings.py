@@ -149,3 +149,39 @@ def test_second_sigint_exits_at_once_even_when_the_script_blocks(tmp_path, targe
         proc.communicate(timeout=10)
         assert proc.returncode == 105
         assert time.monotonic() - t0 < 5
+
+
+def test_progress_line_on_a_terminal_only(tmp_path, target):
+    import pty
+    import select
+
+    p = tmp_path / "slow.py"
+    p.write_text("from horde import sleep\noptions = {'vus': 2, 'duration': '2500ms'}\n"
+                 "async def default(data):\n    await sleep(0.05)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([HORDE, "run", str(p), "-w", "1", "--no-summary"], stdout=subprocess.DEVNULL,
+                            stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal closed: the run is over
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"running (00m0" in seen and b"2/2 VUs" in seen and b"complete iterations" in seen
+    # not a terminal: no progress line
+    r = subprocess.run([HORDE, "run", str(p), "-w", "1", "--no-summary"], capture_output=True, text=True, env=env,
+                       timeout=30)
+    assert r.returncode == 0 and "running (" not in r.stderr
