@@ -11,6 +11,8 @@ from .engine.vu import current_vu, get_vu
 
 __all__ = ["env", "vu", "sleep", "fail", "abort", "ScriptAbort", "FailError"]
 
+_current_vu_get = current_vu.get
+
 class _Env(dict):
     """``-e KEY=VALUE`` variables; inside a VU, its scenario's ``env`` settings come first (as k6's ``__ENV``)."""
 
@@ -21,8 +23,12 @@ class _Env(dict):
             return {}
 
     def __getitem__(self, key: str) -> str:
-        scenario = self._scenario_env()
-        return scenario[key] if key in scenario else super().__getitem__(key)
+        vu = _current_vu_get(None)
+        if vu is not None:
+            scenario = vu.env
+            if scenario and key in scenario:
+                return scenario[key]
+        return dict.__getitem__(self, key)
 
     def get(self, key: str, default: Any = None) -> Any:
         scenario = self._scenario_env()

@@ -43,14 +43,17 @@ class ScenarioRunner:
         try:
             done = await run_iteration(vu, self.fn, self.data, self.on_error)
         except ScriptAbort as exc:
-            self.stopping = True
-            if self.on_abort is None:
-                raise
-            self.on_abort(exc)
+            self._aborted(exc)
             return False
         if done:
             self.completed_iterations += 1
         return done
+
+    def _aborted(self, exc: ScriptAbort) -> None:
+        self.stopping = True
+        if self.on_abort is None:
+            raise exc
+        self.on_abort(exc)
 
     def _drop(self, n: int = 1) -> None:
         if n <= 0:
@@ -81,13 +84,21 @@ class ScenarioRunner:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
 
-    def _loop_task(self, vu: VUState, keep_going: Callable[[VUState], bool]) -> asyncio.Task:
+    def _loop_task(self, vu: VUState, keep_going: Callable[[VUState], bool] | None) -> asyncio.Task:
+        """A task running iterations on ``vu`` until the scenario stops or ``keep_going(vu)`` says no."""
         async def loop() -> None:
+            fn, data, on_error = self.fn, self.data, self.on_error
             self.factory.active += 1
             try:
-                while not self.stopping and keep_going(vu):
-                    if not await self._iterate(vu):
+                while not self.stopping and (keep_going is None or keep_going(vu)):
+                    try:  # run_iteration inlined from _iterate: this is the hot loop
+                        done = await run_iteration(vu, fn, data, on_error)
+                    except ScriptAbort as exc:
+                        self._aborted(exc)
                         break
+                    if not done:
+                        break
+                    self.completed_iterations += 1
             finally:
                 self.factory.active -= 1
 
@@ -137,7 +148,7 @@ class ScenarioRunner:
 
     async def _constant_vus(self) -> None:
         sc = self.scenario
-        tasks = [self._loop_task(self._new_vu(), lambda vu: True) for _ in range(sc.vus)]
+        tasks = [self._loop_task(self._new_vu(), None) for _ in range(sc.vus)]
         await self._finish(tasks, sc.duration)
 
     async def _ramping_vus(self) -> None:

@@ -14,6 +14,9 @@ from .vu import VUState, current_vu
 __all__ = ["ScriptAbort", "VUFactory", "run_iteration"]
 
 _log = logging.getLogger("horde.script")
+_perf = time.perf_counter
+_time_ns = time.time_ns
+_current_vu_get = current_vu.get
 
 
 class ScriptAbort(Exception):
@@ -58,13 +61,15 @@ async def run_iteration(vu: VUState, fn: Callable[..., Any], data: Any, on_error
     A completed iteration (also one that raised, as in k6) emits data_sent,
     data_received, iteration_duration and iterations; an interrupted one only
     the two data metrics. Script exceptions are logged on one line; a
-    :class:`ScriptAbort` propagates to stop the run.
+    :class:`ScriptAbort` propagates to stop the run. ``vu`` becomes the
+    current VU of the calling task (and stays so for its later iterations).
     """
     vu.iteration += 1
     if vu.metadata is not None or "iter" in vu.system_tags:
         vu.retag()
-    token = current_vu.set(vu)
-    start = time.perf_counter()
+    if _current_vu_get(None) is not vu:
+        current_vu.set(vu)
+    start = _perf()
     complete = False
     try:
         await fn(data)
@@ -80,19 +85,16 @@ async def run_iteration(vu: VUState, fn: Callable[..., Any], data: Any, on_error
         else:
             _log.error("%s", exc)
     finally:
-        current_vu.reset(token)
-        _end_iteration(vu, complete, (time.perf_counter() - start) * 1000.0)
+        duration_ms = (_perf() - start) * 1000.0
+        if vu.group_path:
+            vu.group_path = ""
+            vu.retag()
+        b = vu.builtin
+        sent, received = vu.bytes_sent, vu.bytes_received
+        vu.bytes_sent = vu.bytes_received = 0
+        if complete:
+            vu.emit(ConnectedSamples(b.iteration_end, (sent, received, duration_ms, 1.0), _time_ns(), vu.tags,
+                                     vu.metadata))
+        else:
+            vu.emit(ConnectedSamples(b.iteration_end[:2], (sent, received), _time_ns(), vu.tags, vu.metadata))
     return complete
-
-
-def _end_iteration(vu: VUState, complete: bool, duration_ms: float) -> None:
-    if vu.group_path:
-        vu.group_path = ""
-        vu.retag()
-    b = vu.builtin
-    sent, received = vu.bytes_sent, vu.bytes_received
-    vu.bytes_sent = vu.bytes_received = 0
-    if complete:
-        vu.emit(ConnectedSamples(b.iteration_end, (sent, received, duration_ms, 1.0), time.time_ns(), vu.tags, vu.metadata))
-    else:
-        vu.emit(ConnectedSamples(b.iteration_end[:2], (sent, received), time.time_ns(), vu.tags, vu.metadata))

@@ -95,11 +95,14 @@ def prepare_call(fn: Callable[..., Any], *max_args: Any) -> Callable[..., Any]:
     Signature inspection happens once, here, not per call.
     """
     try:
-        n = len([p for p in inspect.signature(fn).parameters.values()
-                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)])
+        params = inspect.signature(fn).parameters.values()
+        n = len([p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)])
+        exact = n == len(max_args) and not any(p.kind is p.VAR_POSITIONAL for p in params)
     except (TypeError, ValueError):
-        n = 1
+        n, exact = 1, False
     if inspect.iscoroutinefunction(fn):
+        if exact:
+            return fn  # takes exactly the arguments given: no wrapper (this is the hot path's call)
         if n == 0:
             return lambda *args: fn()
         return lambda *args: fn(*args[:n])

@@ -1,6 +1,6 @@
 """horde's scripting HTTP client: k6's ``http`` module for async Python scripts.
 
-Call it from VU code::
+Call it from VU code (every request function returns an awaitable)::
 
     from horde import http
 
@@ -27,9 +27,9 @@ callable), ``response_callback`` (callable or None to skip
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Awaitable, Callable, Iterable, Mapping
 
-from ..engine.vu import get_vu
+from ..engine.vu import current_vu, get_vu
 from . import client as _client_mod
 from . import errors
 from .client import DEFAULT_USER_AGENT, Client, ExpectedStatuses
@@ -38,6 +38,8 @@ from .errors import HTTPRequestError, InvalidURL, RequestTimeout, TransportError
 from .h1 import H1Transport, default_ssl_context
 from .response import Headers, RequestInfo, Response
 from .transport import RawRequest, RawResponse, Transport
+
+_current_vu_get = current_vu.get
 
 __all__ = [
     "request", "get", "head", "options", "post", "put", "patch", "delete", "batch",
@@ -51,7 +53,7 @@ __all__ = [
 def client(vu: Any = None) -> Client:
     """The running VU's :class:`Client` (created on first use, on the running event loop)."""
     if vu is None:
-        vu = get_vu()
+        vu = _current_vu_get(None) or get_vu()
     c = vu.http
     if c is None or c.loop is not asyncio.get_running_loop():
         if c is not None:
@@ -69,49 +71,59 @@ def close(vu: Any = None) -> None:
         vu.http = None
 
 
-async def request(method: str, url: str, body: Any = None, **kw: Any) -> Response:
+def request(method: str, url: str, body: Any = None, **kw: Any) -> Awaitable[Response]:
     """Send a ``method`` request to ``url``; see the module docstring for keyword arguments."""
-    return await client().request(method, url, body, **kw)
+    if body is None and not kw:
+        return client().fast(method, url)
+    return client().request(method, url, body, **kw)
 
 
-async def get(url: str, **kw: Any) -> Response:
+def get(url: str, **kw: Any) -> Awaitable[Response]:
     """GET ``url``."""
-    return await client().request("GET", url, None, **kw)
+    if not kw:
+        return client().fast("GET", url)
+    return client().request("GET", url, None, **kw)
 
 
-async def head(url: str, **kw: Any) -> Response:
+def head(url: str, **kw: Any) -> Awaitable[Response]:
     """HEAD ``url``."""
-    return await client().request("HEAD", url, None, **kw)
+    if not kw:
+        return client().fast("HEAD", url)
+    return client().request("HEAD", url, None, **kw)
 
 
-async def options(url: str, body: Any = None, **kw: Any) -> Response:
+def options(url: str, body: Any = None, **kw: Any) -> Awaitable[Response]:
     """OPTIONS ``url``."""
-    return await client().request("OPTIONS", url, body, **kw)
+    if body is None and not kw:
+        return client().fast("OPTIONS", url)
+    return client().request("OPTIONS", url, body, **kw)
 
 
-async def post(url: str, body: Any = None, **kw: Any) -> Response:
+def post(url: str, body: Any = None, **kw: Any) -> Awaitable[Response]:
     """POST ``body`` (bytes, str or a form dict; or ``json=``/``data=``) to ``url``."""
-    return await client().request("POST", url, body, **kw)
+    return client().request("POST", url, body, **kw)
 
 
-async def put(url: str, body: Any = None, **kw: Any) -> Response:
+def put(url: str, body: Any = None, **kw: Any) -> Awaitable[Response]:
     """PUT ``body`` to ``url``."""
-    return await client().request("PUT", url, body, **kw)
+    return client().request("PUT", url, body, **kw)
 
 
-async def patch(url: str, body: Any = None, **kw: Any) -> Response:
+def patch(url: str, body: Any = None, **kw: Any) -> Awaitable[Response]:
     """PATCH ``body`` to ``url``."""
-    return await client().request("PATCH", url, body, **kw)
+    return client().request("PATCH", url, body, **kw)
 
 
-async def delete(url: str, body: Any = None, **kw: Any) -> Response:
+def delete(url: str, body: Any = None, **kw: Any) -> Awaitable[Response]:
     """DELETE ``url`` (k6's ``http.del``)."""
-    return await client().request("DELETE", url, body, **kw)
+    if body is None and not kw:
+        return client().fast("DELETE", url)
+    return client().request("DELETE", url, body, **kw)
 
 
-async def batch(requests: Iterable[Any] | Mapping[str, Any]) -> list[Response] | dict[str, Response]:
+def batch(requests: Iterable[Any] | Mapping[str, Any]) -> Awaitable[list[Response] | dict[str, Response]]:
     """Send requests concurrently; see :meth:`Client.batch` for the item forms."""
-    return await client().batch(requests)
+    return client().batch(requests)
 
 
 def cookie_jar() -> CookieJar:

@@ -23,7 +23,7 @@ from .cookies import CookieJar, parse_set_cookie
 from .errors import HTTPRequestError, InvalidURL, RequestTimeout, TransportError
 from .h1 import H1Transport, default_ssl_context
 from .response import Headers, RequestInfo, Response
-from .transport import RawRequest, Transport
+from .transport import RawRequest, RawResponse, Transport
 from .urls import Target, add_params, parse_timeout, parse_url, resolve
 
 __all__ = ["Client", "ExpectedStatuses", "DEFAULT_USER_AGENT", "default_response_callback"]
@@ -83,6 +83,35 @@ def _default_expected(status: int) -> bool:
 
 default_response_callback: Callable[[int], bool] | None = _default_expected
 """The process-wide response callback (statuses 200-399); see :func:`horde.http.set_response_callback`."""
+
+
+_DEFAULT_TIMEOUT = 60.0
+_SPECIAL = frozenset((b"set-cookie", b"content-encoding", b"location"))
+_SPECIAL_LENGTHS = frozenset(len(n) for n in _SPECIAL)
+
+
+def _has_special(raw: RawResponse) -> bool:
+    """Whether a response sets cookies, is content-encoded or names a Location (the general path handles those)."""
+    head = raw.head
+    if head is not None:  # searched in the bytes, without parsing them
+        low = head.lower()
+        return b"\nset-cookie:" in low or b"\ncontent-encoding:" in low or b"\nlocation:" in low
+    for k, _ in raw.headers:
+        if len(k) in _SPECIAL_LENGTHS and k.lower() in _SPECIAL:
+            return True
+    return False
+
+
+class _Route:
+    """A request with every option at its default, kept by :meth:`Client.fast`: URL, request, tag sets."""
+
+    __slots__ = ("target", "request", "info", "tags")
+
+    def __init__(self, target: Target, request: RawRequest) -> None:
+        self.target = target
+        self.request = request
+        self.info = RequestInfo(request.method, target.url, request.headers, None)
+        self.tags: dict[tuple, TagSet] = {}
 
 
 def _opt(options: Mapping, default: Any, *names: str) -> Any:
@@ -153,6 +182,7 @@ class Client:
         self.batch_limit = int(_opt(o, 20, "batch"))
         self.batch_per_host = int(_opt(o, 6, "batch_per_host", "batchPerHost"))
         self._tags: dict[tuple, TagSet] = {}
+        self._routes: dict[tuple[str, str], _Route] = {}
         st = vu.system_tags
         self._st = tuple(n in st for n in ("method", "url", "name", "status", "proto", "tls_version", "error",
                                            "error_code", "expected_response"))
@@ -172,9 +202,8 @@ class Client:
         """Send one request (following redirects) and return its :class:`Response`."""
         t_begin = t_start or _perf()
         vu = self.vu
-        if vu.iteration != self._jar_iteration:  # k6 gives every iteration a fresh jar
-            self.jar = CookieJar()
-            self._jar_iteration = vu.iteration
+        if vu.iteration != self._jar_iteration:
+            self._next_jar()
         method = method.upper()
         if params:
             url = add_params(url, params)
@@ -208,20 +237,99 @@ class Client:
         discard = self.discard_bodies if response_type is None else response_type == "none"
         hdrs_user = dict(headers) if headers else None
 
-        while True:
-            remaining = deadline - _perf()
-            hdr_list = self._headers(t, method, payload, ctype, hdrs_user, cookies)
-            if remaining <= 0:
-                return self._failed(vu, method, t, name, RequestTimeout(), user_key, tags, cb, hdr_list, payload)
-            raw_req = RawRequest(method, t.scheme, t.host, t.port, t.target, hdr_list, payload, remaining, t_start)
-            t_start = 0.0
-            try:
-                raw = await self.transport.send(raw_req)
-            except TransportError as e:
-                return self._failed(vu, method, t, name, e, user_key, tags, cb, hdr_list, payload)
-            vu.bytes_sent += raw.bytes_sent
-            vu.bytes_received += raw.bytes_received
+        return await self._hops(method, t, payload, ctype, hdrs_user, cookies, deadline, left, redirects, name,
+                                cb, user_key, tags, discard, t_start, None, None)
 
+    async def fast(self, method: str, url: str) -> Response:
+        """``request(method, url)`` with every option at its default: the common case, on a cached route.
+
+        The parsed URL, headers and encoded request head are kept per (method,
+        url), and so are the tag sets of the request's samples. A response that
+        sets cookies, is content-encoded or redirects continues on the general
+        path, as does a request while the jar holds cookies to send.
+        """
+        vu = self.vu
+        if vu.iteration != self._jar_iteration:
+            self._next_jar()
+        if self.jar._cookies:
+            return await self.request(method, url)
+        route = self._routes.get((method, url))
+        if route is None:
+            route = self._route(method, url)
+        t = route.target
+        req = route.request
+        t_begin = _perf()
+        try:
+            raw = await self.transport.send(req)
+        except TransportError as e:
+            return self._failed(vu, req.method, t, None, e, None, None, default_response_callback, req.headers, None)
+        vu.bytes_sent += raw.bytes_sent
+        vu.bytes_received += raw.bytes_received
+        status = raw.status
+        if status in _REDIRECTS or _has_special(raw):
+            return await self._hops(req.method, t, None, None, None, None, t_begin + _DEFAULT_TIMEOUT, self.max_redirects,
+                                    None, None, default_response_callback, None, None, self.discard_bodies, 0.0, raw,
+                                    req.headers)
+        cb = default_response_callback
+        expected = None if cb is None else bool(cb(status))
+        proto = raw.proto
+        key = (vu.tags, status, proto, raw.tls_version, expected)
+        tagset = route.tags.get(key)
+        if tagset is None:
+            tagset = route.tags[key] = self._build_tags(vu.tags, req.method, t.clean, status, proto, raw.tls_version,
+                                                        "", 1000 + status if status >= 400 else 0, expected, None)
+        b = raw.timings
+        builtin = vu.builtin
+        if expected is None:
+            vu.emit(ConnectedSamples(builtin.http_request_no_failed,
+                                     (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5]),
+                                     _time_ns(), tagset, vu.metadata))
+        else:
+            vu.emit(ConnectedSamples(builtin.http_request,
+                                     (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5],
+                                      0.0 if expected else 1.0),
+                                     _time_ns(), tagset, vu.metadata))
+        return Response(status, None, proto, None, None if self.discard_bodies else raw.body, t.url, raw.tls_version,
+                        "", 1000 + status if status >= 400 else 0, route.info, b, raw.remote_ip, raw.remote_port,
+                        None, raw)
+
+    def _route(self, method: str, url: str) -> "_Route":
+        t = parse_url(url)  # InvalidURL for the script's own URL is a script error
+        m = method.upper()
+        hdr_list = self._headers(t, m, None, None, None, None)
+        route = _Route(t, RawRequest(m, t.scheme, t.host, t.port, t.target, hdr_list, None, _DEFAULT_TIMEOUT))
+        if len(self._routes) >= 1024:
+            self._routes.clear()
+        self._routes[(method, url)] = route
+        return route
+
+    def _next_jar(self) -> None:
+        """k6 gives every iteration a fresh cookie jar (an empty one is kept: nothing tells them apart)."""
+        if self.jar._cookies:
+            self.jar = CookieJar()
+        self._jar_iteration = self.vu.iteration
+
+    async def _hops(self, method: str, t: Any, payload: bytes | None, ctype: str | None,
+                    hdrs_user: dict[str, str] | None, cookies: Mapping[str, Any] | None, deadline: float, left: int,
+                    redirects: int | None, name: str | None, cb: Any, user_key: Any, tags: Any, discard: bool,
+                    t_start: float, raw: RawResponse | None, hdr_list: list | None) -> Response:
+        """Send hops until one is not followed; ``raw`` (sent with ``hdr_list``) is a first hop already done."""
+        vu = self.vu
+        while True:
+            if raw is None:
+                remaining = deadline - _perf()
+                hdr_list = self._headers(t, method, payload, ctype, hdrs_user, cookies)
+                if remaining <= 0:
+                    return self._failed(vu, method, t, name, RequestTimeout(), user_key, tags, cb, hdr_list, payload)
+                raw_req = RawRequest(method, t.scheme, t.host, t.port, t.target, hdr_list, payload, remaining, t_start)
+                t_start = 0.0
+                try:
+                    raw = await self.transport.send(raw_req)
+                except TransportError as e:
+                    return self._failed(vu, method, t, name, e, user_key, tags, cb, hdr_list, payload)
+                vu.bytes_sent += raw.bytes_sent
+                vu.bytes_received += raw.bytes_received
+            assert hdr_list is not None
             location = encoding = None
             set_cookies: list[str] | None = None
             for k, v in raw.headers:
@@ -280,6 +388,7 @@ class Client:
                             hdrs_user = {k: v for k, v in hdrs_user.items()
                                          if k.lower() not in ("authorization", "cookie")}
                     t = nt
+                    raw = None
                     continue
 
             return Response(status=status, status_text=f"{status} {raw.reason}" if raw.reason else str(status),

@@ -22,7 +22,7 @@ import httptools
 
 from . import errors
 from .errors import RequestTimeout, TransportError
-from .transport import RawRequest, RawResponse
+from .transport import RawRequest, RawResponse, parse_header_lines
 
 __all__ = ["H1Transport", "default_ssl_context"]
 
@@ -49,10 +49,6 @@ def default_ssl_context(*, insecure_skip_verify: bool = False, ca_file: str | No
     return ctx
 
 
-class _Stale(Exception):
-    """A pooled connection turned out closed before any response byte: retry on a new one."""
-
-
 class _Conn(asyncio.Protocol):
     """One client connection; serves one exchange at a time (no pipelining)."""
 
@@ -72,13 +68,19 @@ class _Conn(asyncio.Protocol):
         self.waiter: asyncio.Future | None = None
         self.drain: asyncio.Future | None = None
         self.paused = False
+        # One timer per connection, re-armed lazily: it only moves when a request's deadline comes
+        # before it; when it fires early it re-arms for the request in flight (or for nothing).
+        self.deadline = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0
+        self.sent = 0
         self._reset()
 
     def _reset(self) -> None:
         self.head_only = False
-        self.headers: list[tuple[bytes, bytes]] = []
+        self.head_parts: list[bytes] = []  # what arrived until the headers were complete
+        self.interim = 0  # 1xx responses before the real one
         self.body: list[bytes] = []
-        self.reason = b""
         self.t_first = 0.0
         self.t_end = 0.0
         self.nrecv = 0
@@ -104,6 +106,7 @@ class _Conn(asyncio.Protocol):
     def connection_lost(self, exc) -> None:
         self.closed = True
         self.owner._all.discard(self)
+        self._stop_timer()
         d = self.drain
         if d is not None and not d.done():
             d.set_result(None)
@@ -132,6 +135,8 @@ class _Conn(asyncio.Protocol):
         if not self.t_first:
             self.t_first = _perf()
         self.nrecv += len(data)
+        if not self.headers_done:
+            self.head_parts.append(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -142,13 +147,7 @@ class _Conn(asyncio.Protocol):
             self._fail(TransportError(f"malformed HTTP/1.x response (horde speaks HTTP/1.1 only): {e}",
                                       errors.DEFAULT))
 
-    # httptools callbacks
-    def on_status(self, status: bytes) -> None:
-        self.reason += status
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
+    # httptools callbacks (no per-header ones: the head is parsed from the bytes when needed)
     def on_headers_complete(self) -> None:
         self.headers_done = True
         if self.head_only:
@@ -163,8 +162,17 @@ class _Conn(asyncio.Protocol):
             self._finish(self.parser.should_keep_alive())
 
     # helpers
+    def _head(self) -> bytes:
+        parts = self.head_parts
+        if len(parts) == 1 and not self.interim:  # the usual case: one chunk held the whole head
+            buf = parts[0]
+            end = buf.find(b"\r\n\r\n")
+            if end >= 0:
+                return buf[:end]
+        return _head_block(parts[0] if len(parts) == 1 else b"".join(parts), self.interim)
+
     def _close_delimited(self) -> bool:
-        for k, _ in self.headers:
+        for k, _ in parse_header_lines(self._head()):
             lk = k.lower()
             if lk == b"content-length" or lk == b"transfer-encoding":
                 return False
@@ -173,8 +181,7 @@ class _Conn(asyncio.Protocol):
     def _finish(self, keep_alive: bool) -> None:
         status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:  # an interim response: the real one follows
-            self.headers = []
-            self.reason = b""
+            self.interim += 1
             self.headers_done = False
             return
         self.complete = True
@@ -193,70 +200,67 @@ class _Conn(asyncio.Protocol):
         if self.tr is not None:
             self.tr.abort()
 
-    def _on_timeout(self) -> None:
+    def _arm(self, when: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer_at = when
+        self.timer = self.loop.call_at(when, self._on_timer)
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        deadline = self.deadline
+        if not deadline or self.closed:
+            return
+        if self.loop.time() < deadline:
+            self._arm(deadline)
+            return
         self._fail(_TimedOut())
         d = self.drain
         if d is not None and not d.done():
             d.set_result(None)
 
-    async def exchange(self, req: RawRequest, data: bytes, deadline: float, t_ready: float,
-                       pre: tuple[float, float, float], reused: bool) -> RawResponse:
+    def begin(self, req: RawRequest, data: bytes, deadline: float) -> asyncio.Future:
+        """Write ``req`` (its encoded head is ``data``) and return the future of its response."""
         if self.reset_parser:
             self.parser = httptools.HttpResponseParser(self)
             self.reset_parser = False
         self._reset()
-        self.head_only = req.method == "HEAD"
-        loop = self.loop
-        fut = self.waiter = loop.create_future()
-        timer = loop.call_at(deadline, self._on_timeout)
+        if req.method == "HEAD":
+            self.head_only = True
+        fut = self.waiter = self.loop.create_future()
+        self.deadline = deadline
+        if self.timer is None or self.timer_at > deadline:
+            self._arm(deadline)
         tr = self.tr
         assert tr is not None
         body = req.body
-        sent = len(data)
-        t_sent = 0.0
-        try:
-            if body:
-                sent += len(body)
-                if len(body) >= _BIG_BODY:
-                    tr.write(data)
-                    tr.write(body)
-                else:
-                    tr.write(data + body)
-            else:
+        if body:
+            self.sent = len(data) + len(body)
+            if len(body) >= _BIG_BODY:
                 tr.write(data)
-            if self.paused and not self.closed:
-                self.drain = loop.create_future()
-                await self.drain
-                self.drain = None
-            t_sent = _perf()
-            await fut
-        except _ConnLost as e:
-            if reused and e.nrecv == 0 and _replayable(req):
-                raise _Stale() from None
-            msg, code = errors.classify_io_error(e.exc)
-            raise TransportError(msg, code, timings=self._partial(pre, t_ready, t_sent),
-                                 bytes_sent=sent, bytes_received=self.nrecv) from None
-        except _TimedOut:
-            raise RequestTimeout(timings=self._partial(pre, t_ready, t_sent), bytes_sent=sent,
-                                 bytes_received=self.nrecv) from None
-        except TransportError as e:
-            e.timings = self._partial(pre, t_ready, t_sent)
-            e.bytes_sent, e.bytes_received = sent, self.nrecv
-            raise
-        except asyncio.CancelledError:  # the VU was stopped mid-request: the connection is unusable
-            self.abort()
-            raise
-        finally:
-            timer.cancel()
-            self.waiter = None
+                tr.write(body)
+            else:
+                tr.write(data + body)
+        else:
+            self.sent = len(data)
+            tr.write(data)
+        return fut
+
+    def response(self, t_ready: float, t_sent: float, pre: tuple[float, float, float]) -> RawResponse:
+        """The response just completed, with k6's timings; the connection goes back to the pool or closes."""
         t_first = self.t_first
         # an early answer (before a large body was flushed) must not make waiting negative
         waiting = (t_first - t_sent) * 1000.0 if t_first > t_sent else 0.0
-        timings = (pre[0], pre[1], pre[2], (t_sent - t_ready) * 1000.0, waiting, (self.t_end - t_first) * 1000.0)
         b = self.body
-        res = RawResponse(self.status, self.reason.decode("latin-1"),
-                          _PROTO.get(self.parser.get_http_version(), "HTTP/1.1"), self.headers, b[0] if len(b) == 1 else b"".join(b), timings, self.tls_version, sent,
-                          self.nrecv, self.remote_ip, self.remote_port)
+        res = RawResponse(self.status, None, _PROTO.get(self.parser.get_http_version(), "HTTP/1.1"), None,
+                          b[0] if len(b) == 1 else b"".join(b),
+                          (pre[0], pre[1], pre[2], (t_sent - t_ready) * 1000.0, waiting, (self.t_end - t_first) * 1000.0),
+                          self.tls_version, self.sent, self.nrecv, self.remote_ip, self.remote_port, self._head())
         if self.keep_alive and not self.closed:
             self.owner._release(self)
         else:
@@ -274,6 +278,7 @@ class _Conn(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        self._stop_timer()
         if self.tr is not None:
             try:
                 self.tr.close()
@@ -282,11 +287,29 @@ class _Conn(asyncio.Protocol):
 
     def abort(self) -> None:
         self.closed = True
+        self._stop_timer()
         if self.tr is not None:
             try:
                 self.tr.abort()
             except RuntimeError:
                 pass
+
+
+def _head_block(buf: bytes, skip: int) -> bytes:
+    """The status line and header lines of the response in ``buf``, after ``skip`` interim responses."""
+    start = 0
+    for _ in range(skip + 1):
+        end = buf.find(b"\r\n\r\n", start)
+        sep = 4
+        if end < 0:  # bare LF line ends
+            end, sep = buf.find(b"\n\n", start), 2
+        if end < 0:
+            return buf[start:]
+        if skip == 0:
+            return buf[start:end]
+        skip -= 1
+        start = end + sep
+    return buf[start:]  # pragma: no cover - the loop returns
 
 
 def _replayable(req: RawRequest) -> bool:
@@ -347,13 +370,25 @@ class H1Transport:
 
     async def send(self, req: RawRequest) -> RawResponse:
         """Send ``req`` on a pooled or new connection and read the response."""
-        t0 = req.t_start or _perf()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + req.timeout - (_perf() - t0)
-        data = self._head(req)
+        t0 = req.t_start
+        if t0:
+            deadline = loop.time() + req.timeout - (_perf() - t0)
+        else:
+            t0 = _perf()
+            deadline = loop.time() + req.timeout
+        data = req.head
+        if data is None:
+            data = req.head = self._head(req)
         key = (req.scheme, req.host, req.port)
         for _ in range(2):
-            conn = self._idle_conn(key)
+            conn = None
+            idle = self._idle.get(key)
+            while idle:
+                conn = idle.pop()
+                if not conn.closed:
+                    break
+                conn = None
             if conn is not None:
                 t_ready = _perf()
                 pre = ((t_ready - t0) * 1000.0, 0.0, 0.0)
@@ -361,10 +396,35 @@ class H1Transport:
             else:
                 conn, t_ready, pre = await self._connect(req, key, t0, deadline, loop)
                 reused = False
+            fut = conn.begin(req, data, deadline)
+            t_sent = 0.0
             try:
-                return await conn.exchange(req, data, deadline, t_ready, pre, reused)
-            except _Stale:
-                continue
+                if conn.paused and not conn.closed:
+                    conn.drain = loop.create_future()
+                    await conn.drain
+                    conn.drain = None
+                t_sent = _perf()
+                await fut
+            except _ConnLost as e:
+                if reused and e.nrecv == 0 and _replayable(req):
+                    continue  # the pooled connection was dead before answering: retry on a new one
+                msg, code = errors.classify_io_error(e.exc)
+                raise TransportError(msg, code, timings=conn._partial(pre, t_ready, t_sent),
+                                     bytes_sent=conn.sent, bytes_received=conn.nrecv) from None
+            except _TimedOut:
+                raise RequestTimeout(timings=conn._partial(pre, t_ready, t_sent), bytes_sent=conn.sent,
+                                     bytes_received=conn.nrecv) from None
+            except TransportError as e:
+                e.timings = conn._partial(pre, t_ready, t_sent)
+                e.bytes_sent, e.bytes_received = conn.sent, conn.nrecv
+                raise
+            except asyncio.CancelledError:  # the VU was stopped mid-request: the connection is unusable
+                conn.abort()
+                raise
+            finally:
+                conn.deadline = 0.0
+                conn.waiter = None
+            return conn.response(t_ready, t_sent, pre)
         raise TransportError("connection closed by the server", errors.DEFAULT)  # pragma: no cover
 
     def _head(self, req: RawRequest) -> bytes:
@@ -384,14 +444,6 @@ class H1Transport:
                 self._heads.clear()
             self._heads[key] = head
         return head
-
-    def _idle_conn(self, key: tuple) -> _Conn | None:
-        lst = self._idle.get(key)
-        while lst:
-            c = lst.pop()
-            if not c.closed:
-                return c
-        return None
 
     def _release(self, conn: _Conn) -> None:
         if not self._reuse:

@@ -19,11 +19,26 @@ class Headers(Mapping[str, str]):
     headers are joined with ``", "`` (use :meth:`get_all` for the list).
     """
 
-    __slots__ = ("_raw", "_map")
+    __slots__ = ("_raw", "_map", "_src")
 
     def __init__(self, raw: list[tuple[bytes, bytes]] | list[tuple[str, str]] = ()) -> None:
-        self._raw = raw
+        self._raw: Any = raw
         self._map: dict[str, tuple[str, str]] | None = None
+        self._src: Any = None
+
+    @classmethod
+    def of(cls, src: Any) -> "Headers":
+        """The headers of ``src`` (anything with a ``headers`` list, such as a RawResponse), read on first use."""
+        h = cls(None)  # type: ignore[arg-type]
+        h._src = src
+        return h
+
+    def _pairs(self) -> Any:
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = self._src.headers
+            self._src = None
+        return raw
 
     @classmethod
     def from_pairs(cls, pairs: list[tuple[str, str]]) -> "Headers":
@@ -33,7 +48,7 @@ class Headers(Mapping[str, str]):
         m = self._map
         if m is None:
             m = {}
-            for k, v in self._raw:
+            for k, v in self._pairs():
                 name = k.decode("latin-1")
                 value = v.decode("latin-1")
                 low = name.lower()
@@ -52,7 +67,7 @@ class Headers(Mapping[str, str]):
     def get_all(self, key: str) -> list[str]:
         """Every value of header ``key``, in wire order."""
         low = key.lower().encode("latin-1")
-        return [v.decode("latin-1") for k, v in self._raw if k.lower() == low]
+        return [v.decode("latin-1") for k, v in self._pairs() if k.lower() == low]
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._m()
@@ -107,20 +122,24 @@ class Response:
 
     ``status`` is 0 when no response arrived; then ``error`` and
     ``error_code`` (k6's codes) say why. For status >= 400, ``error_code`` is
-    ``1000 + status``. ``timings`` holds k6's keys in milliseconds.
+    ``1000 + status``. ``timings`` holds k6's keys in milliseconds. Given
+    ``raw`` (the transport's response), ``status_text`` and ``headers`` left
+    as None come from it when first read.
     """
 
-    __slots__ = ("status", "status_text", "proto", "headers", "body", "url", "tls_version", "error",
-                 "error_code", "request", "remote_ip", "remote_port", "_timings", "_cookies", "_set_cookies")
+    __slots__ = ("status", "_status_text", "proto", "_headers", "body", "url", "tls_version", "error",
+                 "error_code", "request", "remote_ip", "remote_port", "_timings", "_cookies", "_set_cookies", "_raw")
 
-    def __init__(self, *, status: int = 0, status_text: str = "", proto: str = "", headers: Headers | None = None,
+    def __init__(self, status: int = 0, status_text: str | None = "", proto: str = "", headers: Headers | None = None,
                  body: bytes | None = b"", url: str = "", tls_version: str | None = None, error: str = "",
                  error_code: int = 0, request: RequestInfo | None = None, timings: tuple = (0.0,) * 6,
-                 remote_ip: str = "", remote_port: int = 0, set_cookies: list[str] | None = None) -> None:
+                 remote_ip: str = "", remote_port: int = 0, set_cookies: list[str] | None = None,
+                 raw: Any = None) -> None:
         self.status = status
-        self.status_text = status_text
+        self._status_text = status_text
         self.proto = proto
-        self.headers = headers if headers is not None else Headers()
+        self._headers = headers if headers is not None or raw is not None else Headers()
+        self._raw = raw
         self.body = body
         self.url = url
         self.tls_version = tls_version
@@ -132,6 +151,23 @@ class Response:
         self._timings = timings
         self._cookies: dict | None = None
         self._set_cookies = set_cookies
+
+    @property
+    def status_text(self) -> str:
+        """The status line after the protocol: ``"200 OK"``."""
+        st = self._status_text
+        if st is None:
+            reason = self._raw.reason
+            st = self._status_text = f"{self.status} {reason}" if reason else str(self.status)
+        return st
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers (case-insensitive)."""
+        h = self._headers
+        if h is None:
+            h = self._headers = Headers.of(self._raw)
+        return h
 
     @property
     def timings(self) -> dict[str, float]:
