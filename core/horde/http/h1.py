@@ -77,15 +77,16 @@ class _Conn(asyncio.Protocol):
         self._reset()
 
     def _reset(self) -> None:
+        """The state of a new exchange (``send`` does the same inline); the rest is set when it completes."""
         self.head_only = False
         self.head_parts: list[bytes] = []  # what arrived until the headers were complete
         self.interim = 0  # 1xx responses before the real one
         self.body: list[bytes] = []
         self.t_first = 0.0
-        self.t_end = 0.0
         self.nrecv = 0
         self.headers_done = False
         self.complete = False
+        self.t_end = 0.0
         self.keep_alive = False
         self.status = 0
 
@@ -158,8 +159,20 @@ class _Conn(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
-        if not self.complete:
-            self._finish(self.parser.should_keep_alive())
+        if self.complete:
+            return
+        parser = self.parser
+        status = parser.get_status_code()
+        if 100 <= status < 200:  # an interim response (or 101): _finish knows
+            self._finish(parser.should_keep_alive())
+            return
+        self.complete = True
+        self.t_end = _perf()
+        self.keep_alive = parser.should_keep_alive()
+        self.status = status
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
 
     # helpers
     def _head(self) -> bytes:
@@ -223,49 +236,6 @@ class _Conn(asyncio.Protocol):
         d = self.drain
         if d is not None and not d.done():
             d.set_result(None)
-
-    def begin(self, req: RawRequest, data: bytes, deadline: float) -> asyncio.Future:
-        """Write ``req`` (its encoded head is ``data``) and return the future of its response."""
-        if self.reset_parser:
-            self.parser = httptools.HttpResponseParser(self)
-            self.reset_parser = False
-        self._reset()
-        if req.method == "HEAD":
-            self.head_only = True
-        fut = self.waiter = self.loop.create_future()
-        self.deadline = deadline
-        if self.timer is None or self.timer_at > deadline:
-            self._arm(deadline)
-        tr = self.tr
-        assert tr is not None
-        body = req.body
-        if body:
-            self.sent = len(data) + len(body)
-            if len(body) >= _BIG_BODY:
-                tr.write(data)
-                tr.write(body)
-            else:
-                tr.write(data + body)
-        else:
-            self.sent = len(data)
-            tr.write(data)
-        return fut
-
-    def response(self, t_ready: float, t_sent: float, pre: tuple[float, float, float]) -> RawResponse:
-        """The response just completed, with k6's timings; the connection goes back to the pool or closes."""
-        t_first = self.t_first
-        # an early answer (before a large body was flushed) must not make waiting negative
-        waiting = (t_first - t_sent) * 1000.0 if t_first > t_sent else 0.0
-        b = self.body
-        res = RawResponse(self.status, None, _PROTO.get(self.parser.get_http_version(), "HTTP/1.1"), None,
-                          b[0] if len(b) == 1 else b"".join(b),
-                          (pre[0], pre[1], pre[2], (t_sent - t_ready) * 1000.0, waiting, (self.t_end - t_first) * 1000.0),
-                          self.tls_version, self.sent, self.nrecv, self.remote_ip, self.remote_port, self._head())
-        if self.keep_alive and not self.closed:
-            self.owner._release(self)
-        else:
-            self.close()
-        return res
 
     def _partial(self, pre: tuple, t_ready: float, t_sent: float) -> tuple:
         now = _perf()
@@ -396,7 +366,32 @@ class H1Transport:
             else:
                 conn, t_ready, pre = await self._connect(req, key, t0, deadline, loop)
                 reused = False
-            fut = conn.begin(req, data, deadline)
+            # start the exchange (conn._reset() inline: this is the hot path)
+            if conn.reset_parser:
+                conn.parser = httptools.HttpResponseParser(conn)
+                conn.reset_parser = False
+            conn.head_only = req.method == "HEAD"
+            conn.head_parts = []
+            conn.interim = 0
+            conn.body = []
+            conn.t_first = 0.0
+            conn.nrecv = 0
+            conn.headers_done = conn.complete = False
+            fut = conn.waiter = loop.create_future()
+            conn.deadline = deadline
+            if conn.timer is None or conn.timer_at > deadline:
+                conn._arm(deadline)
+            body = req.body
+            if body:
+                conn.sent = len(data) + len(body)
+                if len(body) >= _BIG_BODY:
+                    conn.tr.write(data)
+                    conn.tr.write(body)
+                else:
+                    conn.tr.write(data + body)
+            else:
+                conn.sent = len(data)
+                conn.tr.write(data)
             t_sent = 0.0
             try:
                 if conn.paused and not conn.closed:
@@ -424,7 +419,30 @@ class H1Transport:
             finally:
                 conn.deadline = 0.0
                 conn.waiter = None
-            return conn.response(t_ready, t_sent, pre)
+            t_first = conn.t_first
+            # an early answer (before a large body was flushed) must not make waiting negative
+            waiting = (t_first - t_sent) * 1000.0 if t_first > t_sent else 0.0
+            b = conn.body
+            parts = conn.head_parts
+            head = None
+            if len(parts) == 1 and not conn.interim:  # the usual case: one chunk held the whole head
+                end = parts[0].find(b"\r\n\r\n")
+                if end >= 0:
+                    head = parts[0][:end]
+            res = RawResponse(conn.status, None, _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"), None,
+                              b[0] if len(b) == 1 else b"".join(b),
+                              (pre[0], pre[1], pre[2], (t_sent - t_ready) * 1000.0, waiting,
+                               (conn.t_end - t_first) * 1000.0),
+                              conn.tls_version, conn.sent, conn.nrecv, conn.remote_ip, conn.remote_port,
+                              conn._head() if head is None else head)
+            if conn.keep_alive and not conn.closed:
+                if self._reuse and idle is not None and len(idle) < self._max_idle:
+                    idle.append(conn)
+                else:
+                    self._release(conn)
+            else:
+                conn.close()
+            return res
         raise TransportError("connection closed by the server", errors.DEFAULT)  # pragma: no cover
 
     def _head(self, req: RawRequest) -> bytes:
