@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 
 import pytest
 
@@ -22,6 +23,8 @@ from horde.metrics import (
     ValueType,
     new_sink,
 )
+
+from sinkstate import sink_state
 
 BOUND = RELATIVE_ACCURACY * (1 + 1e-9)  # 1%, plus float rounding of the bound itself
 PERCENTILES = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1]
@@ -238,3 +241,82 @@ def test_trend_percentiles_are_exact_while_few_values_then_within_one_percent():
     i = 0.95 * (len(allv) - 1)
     want = allv[int(i)] + (allv[int(i) + 1] - allv[int(i)]) * (i - int(i))
     assert abs(big.percentile(0.95) - want) / want <= 0.01
+
+
+def _chunks(rng, values):
+    """``values`` cut in pieces of random sizes (empty ones too), some over EXACT_LIMIT."""
+    out, i = [], 0
+    while i < len(values):
+        size = rng.choice([0, 1, 2, 7, 300, 999, 1000, 1001, 1500])
+        out.append(values[i:i + size])
+        i += size
+    return out
+
+
+def _edges_and_neighbours(rng, n):
+    """Bucket edges gamma**i, their float neighbours, and values twice the bisection's slack away."""
+    gamma = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
+    out = []
+    while len(out) < n:
+        edge = gamma ** rng.randrange(-3000, 3000)
+        out += [edge, math.nextafter(edge, 0), math.nextafter(edge, math.inf), edge * (1 + 2 ** -29),
+                edge * (1 - 2 ** -29), -edge]
+    return out[:n]
+
+
+ODD = [0.0, -0.0, 5e-324, -5e-324, sys.float_info.min, -sys.float_info.min, 1e-310, 1, True, False, 3, -7,
+       1e300, -1e300, math.nan, 0.5, 250.0, 1.0, 2 ** 60]
+
+BATCH_DISTRIBUTIONS = {
+    **DISTRIBUTIONS,
+    "narrow_dense": lambda r, n: [r.uniform(1, 1.5) for _ in range(n)],  # few bucket edges: bisections
+    "odd_values": lambda r, n: [r.choice(ODD) if r.random() < 0.3 else r.lognormvariate(0, 2) for _ in range(n)],
+    "edges": _edges_and_neighbours,
+    "ints": lambda r, n: [r.randrange(-5, 1000) for _ in range(n)],
+    "ties": lambda r, n: [r.choice([0.0, -0.0, 0, False, 1, 1.0, True, 2, 2.0, -2, -2.0]) for _ in range(n)],
+}
+
+
+@pytest.mark.parametrize("kind", [CounterSink, GaugeSink, RateSink, TrendSink])
+@pytest.mark.parametrize("dist", sorted(BATCH_DISTRIBUTIONS))
+def test_add_many_equals_add_one_by_one(kind, dist):
+    rng = random.Random(f"batch-{dist}")
+    values = BATCH_DISTRIBUTIONS[dist](rng, 3500)
+    one = kind()
+    for v in values:
+        one.add(v)
+    many = kind()
+    for chunk in _chunks(rng, values):
+        many.add_many(chunk)
+    assert sink_state(many) == sink_state(one)
+    shuffled = kind()  # and from any iterable
+    shuffled.add_many(iter(values))
+    assert sink_state(shuffled) == sink_state(one)
+
+
+@pytest.mark.parametrize("kind", [CounterSink, GaugeSink, RateSink, TrendSink])
+@pytest.mark.parametrize("values", [[2, 2.0, 1], [1, 2.0, 2, True], [0.0, -0.0], [-0.0, 0.0, -0.0], [1, True, 1.0],
+                                    [math.nan, 1.0, math.nan, -1.0], [math.nan], [-1.0, math.nan], []])
+def test_add_many_keeps_the_first_of_equal_extremes_and_skips_nan_as_add_does(kind, values):
+    one, many = kind(), kind()
+    for v in values:
+        one.add(v)
+    many.add_many(values)
+    assert sink_state(many) == sink_state(one)
+
+
+def test_trend_add_many_buckets_values_near_every_edge_as_add_does():
+    # one bisection per edge decides a value's bucket unless the value is within 2**-30 of the edge:
+    # values 2**-29 away, around edges from 1e-300 to 1e300, must land where add() puts them; and
+    # columns holding the edge itself and its float neighbours too
+    gamma = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
+    for i in range(-34500, 34500, 37):
+        edge = gamma ** i
+        column = sorted(edge * (1 + j * 2 ** -29) for j in range(-40, 41) if j)
+        near = sorted(column + [edge, math.nextafter(edge, 0), math.nextafter(edge, math.inf)])
+        for values in (column, near):
+            one, many = TrendSink(), TrendSink()
+            for v in values:
+                one.add(v)
+            many.add_many(values)
+            assert sorted(many._pos.items()) == sorted(one._pos.items()), i

@@ -11,12 +11,21 @@ grow with the number of samples: the bucket count grows with the logarithm of
 the value range, about 115 buckets per factor of 10 (some 1,100 for durations
 from 1 µs to 1 h in milliseconds). Magnitudes below the smallest normal float
 (``sys.float_info.min``, ~2.2e-308) count as zero.
+
+``add_many(values)`` leaves a sink exactly as ``add`` on each value in turn
+would (same sum bit for bit, same first-of-equal min and max, same buckets),
+with C-level builtins instead of a Python call per value: a trend sorts the
+values once and counts each bucket with one bisection per bucket edge.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from itertools import compress, repeat
+from operator import add, eq, lt, mul, neg, sub
 from typing import Iterable
 
 from .types import MetricType
@@ -33,6 +42,98 @@ _LOG_GAMMA = math.log(_GAMMA)
 _LOG_MID = math.log(2.0 / (_GAMMA + 1.0))
 _MIN_MAGNITUDE = sys.float_info.min  # smaller (subnormal) magnitudes count as zero
 
+if sys.version_info < (3, 12):
+    _sum_from = sum  # a left-to-right fold from ``start``: what ``total += v`` gives, at C speed
+else:  # sum() compensates float rounding since 3.12: fold explicitly to keep ``+=``'s result
+    from collections import deque
+    from itertools import accumulate
+
+    def _sum_from(values: Iterable[float], start: float) -> float:
+        return deque(accumulate(values, initial=start), maxlen=1)[0]
+
+
+def _indices(magnitudes: Iterable[float]) -> Iterable[int]:
+    """The bucket index of each magnitude above _MIN_MAGNITUDE, as ``add`` computes it, mapped in C."""
+    return map(_ceil, map(mul, map(_log, magnitudes), repeat(_INV_LOG_GAMMA)))
+
+
+class _Edges(dict):
+    """Bucket index ``i`` -> ``gamma**i`` (where bucket ``i`` ends) times ``factor``, computed once."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def __missing__(self, i: int) -> float:
+        edge = self[i] = math.exp(i * _LOG_GAMMA) * self.factor
+        return edge
+
+
+# A magnitude this close to a bucket edge (relative 2**-30, some 1e-9) is bucketed by computing its
+# index; any other falls on the side of the edge its index says: the index's rounding errors (log,
+# the products, exp of the edge) are below 1e-12 relative.
+_EDGE_SLACK = 2.0 ** -30
+_BELOW_EDGE = _Edges(1 - _EDGE_SLACK)
+_ABOVE_EDGE = _Edges(1 + _EDGE_SLACK)
+
+
+def _counts(magnitudes: list[float]) -> dict[int, int]:
+    """{bucket index: how many} of ascending ``magnitudes`` (all above _MIN_MAGNITUDE), each where ``add`` puts it.
+
+    When the values span fewer bucket edges than a quarter of their count, one
+    bisection per edge between the first value's bucket and the last's replaces
+    an index per value.
+    """
+    n = len(magnitudes)
+    first, last = _ceil(_log(magnitudes[0]) * _INV_LOG_GAMMA), _ceil(_log(magnitudes[-1]) * _INV_LOG_GAMMA)
+    if last - first <= n // 4:
+        edges = range(first, last)
+        ends = list(map(bisect_left, repeat(magnitudes), map(_BELOW_EDGE.__getitem__, edges)))
+        # every value at or past an edge's slack is past the edge itself: none within the slack
+        if not ends or (ends[-1] < n and all(map(lt, map(_ABOVE_EDGE.__getitem__, edges),
+                                                 map(magnitudes.__getitem__, ends)))):
+            ends.append(n)
+            sizes = list(map(sub, ends, [0, *ends]))
+            return dict(compress(zip(range(first, last + 1), sizes), sizes))
+    return Counter(_indices(magnitudes))
+
+
+_last_summary: tuple = ((), ())  # (values, summary) of the last column summarized
+
+
+def _summary(values: tuple, no_nan: bool) -> tuple:
+    """What adding ``values`` one by one does to a trend's min, max, zeros and buckets.
+
+    ``(min, max, zeros, {index: count}, {negative index: count})``; min and max
+    are None when every value is NaN; ``no_nan`` says the values hold none
+    (else they are checked). The last summary is kept: a sub-metric's column
+    is often its metric's column, the very same tuple.
+    """
+    global _last_summary
+    last = _last_summary
+    if last[0] is values:
+        return last[1]
+    # sorted (stably) and without NaN, which is never a min or max and counts as zero
+    ordered = sorted(values) if no_nan else sorted(compress(values, map(eq, values, values)))
+    if not ordered:
+        summary = (None, None, len(values), {}, {})
+    else:
+        negatives = bisect_left(ordered, -_MIN_MAGNITUDE)
+        positives = bisect_right(ordered, _MIN_MAGNITUDE)
+        summary = (
+            ordered[0],  # the first of equal minima, as one by one
+            ordered[bisect_left(ordered, ordered[-1])],  # the first of equal maxima
+            len(values) - len(ordered) + positives - negatives,
+            _counts(ordered[positives:] if positives else ordered) if positives < len(ordered) else {},
+            _counts(list(map(neg, reversed(ordered[:negatives])))) if negatives else {},
+        )
+    _last_summary = (values, summary)
+    return summary
+
+
+def _add_counts(buckets: dict[int, int], counts: dict[int, int]) -> None:
+    buckets.update(zip(counts, map(add, map(buckets.get, counts, repeat(0)), counts.values())))
+
 
 class Sink:
     """Base of the four sinks: ``add(value)`` and ``aggregates(elapsed_s)``."""
@@ -43,7 +144,7 @@ class Sink:
         raise NotImplementedError
 
     def add_many(self, values: Iterable[float]) -> None:
-        """Add every value of ``values``."""
+        """Add every value of ``values``: the same result as ``add`` on each, in order."""
         for v in values:
             self.add(v)
 
@@ -65,6 +166,9 @@ class CounterSink(Sink):
 
     def add(self, value: float) -> None:
         self.count += value
+
+    def add_many(self, values: Iterable[float]) -> None:
+        self.count = _sum_from(values, self.count)
 
     def merge(self, other: "CounterSink") -> None:
         self.count += other.count
@@ -125,6 +229,11 @@ class RateSink(Sink):
         if value:
             self.trues += 1
 
+    def add_many(self, values: Iterable[float]) -> None:
+        values = tuple(values)
+        self.total += len(values)
+        self.trues += len(tuple(filter(None, values)))
+
     def merge(self, other: "RateSink") -> None:
         self.trues += other.trues
         self.total += other.total
@@ -181,6 +290,30 @@ class TrendSink(Sink):
             self._sorted = None
         else:
             self._bucket(value)
+
+    def add_many(self, values: Iterable[float]) -> None:
+        values = tuple(values)
+        n = len(values)
+        if not n:
+            return
+        self.count += n
+        self.sum = _sum_from(values, self.sum)
+        exact = self._exact
+        if exact is not None:
+            exact.extend(values)
+            self._exact_sorted = False
+            if len(exact) > EXACT_LIMIT:
+                self._fold()
+        self._sorted = None
+        lo, hi, zeros, pos, negs = _summary(values, self.sum == self.sum)  # NaN makes the sum NaN
+        if lo is not None:
+            if lo < self.min:
+                self.min = lo
+            if hi > self.max:
+                self.max = hi
+        self._zero += zeros
+        _add_counts(self._pos, pos)
+        _add_counts(self._neg, negs)
 
     def _fold(self) -> None:
         """Stop keeping exact values (the buckets already hold them)."""

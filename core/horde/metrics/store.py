@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable
+from collections import deque
+from functools import reduce
+from itertools import compress
+from operator import attrgetter, iconcat
+from typing import Any, Iterable, Sequence
 
 from .metric import Metric, Submetric
 from .sample import SampleContainer
 from .sinks import Sink, new_sink
 
 __all__ = ["MetricStore"]
+
+_metrics = attrgetter("metrics")
+_values = attrgetter("values")
+_tags = attrgetter("tags")
+
+
+class _Groups(dict):
+    """Metrics tuple -> the containers that have it, in order (a new list for a new tuple)."""
+
+    __slots__ = ()
+
+    def __missing__(self, metrics: tuple) -> list:
+        group = self[metrics] = []
+        return group
 
 
 class MetricStore:
@@ -25,46 +43,102 @@ class MetricStore:
         self.sub_sinks: dict[Submetric, Sink] = {}
         self._lock = threading.Lock()
         self._subs_by_metric: dict[Metric, tuple[tuple[Submetric, Sink], ...]] = {}
-        # Per metrics tuple (the 9 of an HTTP request, ...): the sinks' add methods, and per tag set
-        # the (index, add) of every sub-metric sink that tag set feeds. Tag sets are interned, so the
-        # sub-metric match is computed once per tag set instead of once per sample.
-        self._plans: dict[tuple, tuple[tuple, dict]] = {}
+        # Per metrics tuple (the 9 of an HTTP request, ...): the sinks' add_many methods, per tag set
+        # the (index, add_many) of every sub-metric sink that tag set feeds (tag sets are interned, so
+        # the match is computed once per tag set), and whether a metric repeats in the tuple.
+        self._plans: dict[tuple, tuple[tuple, dict | None, bool]] = {}
 
     def add(self, containers: Iterable[SampleContainer]) -> None:
-        """Add every sample of ``containers``."""
-        plans = self._plans
-        with self._lock:
-            for c in containers:
-                metrics = c.metrics
-                try:
-                    adders, by_tags = plans[metrics]
-                except (KeyError, TypeError):
-                    adders, by_tags = self._plan(metrics)
-                values = c.values
-                for add, value in zip(adders, values):
-                    add(value)
-                if by_tags is not None:
-                    tags = c.tags
-                    subs = by_tags.get(tags)
-                    if subs is None:
-                        subs = by_tags[tags] = self._sub_adders(metrics, tags)
-                    for i, add in subs:
-                        add(values[i])
+        """Add every sample of ``containers``.
 
-    def _plan(self, metrics: Any) -> tuple[tuple, dict | None]:
-        key = tuple(metrics)
+        The containers are grouped by their metrics and each group is fed column by
+        column, one ``add_many`` per sink: every sink gets the values it would get one
+        by one, in the same order (a batch where two groups share a metric is cut
+        into runs that do not).
+        """
+        if not isinstance(containers, (list, tuple)):
+            containers = list(containers)
+        groups = _Groups()
+        try:  # groups.__getitem__ and list.append, mapped in C
+            deque(map(list.append, map(groups.__getitem__, map(_metrics, containers)), containers), maxlen=0)
+        except TypeError:  # a metrics list: not hashable
+            groups.clear()
+        with self._lock:
+            if groups and len(set().union(*groups)) == sum(map(len, groups)):
+                for metrics, group in groups.items():
+                    self._feed(metrics, group)
+            else:
+                self._add_in_runs(containers)
+
+    def _add_in_runs(self, containers: Sequence[SampleContainer]) -> None:
+        groups: dict[tuple, list] = {}
+        seen: set = set()  # the metrics of the groups
+        for c in containers:
+            metrics = tuple(c.metrics)
+            group = groups.get(metrics)
+            if group is None:
+                if not seen.isdisjoint(metrics):
+                    for m, g in groups.items():
+                        self._feed(m, g)
+                    groups.clear()
+                    seen.clear()
+                seen.update(metrics)
+                group = groups[metrics] = []
+            group.append(c)
+        for m, g in groups.items():
+            self._feed(m, g)
+
+    def _feed(self, metrics: tuple, group: list) -> None:
+        plan = self._plans.get(metrics)
+        if plan is None:
+            plan = self._plan(metrics)
+        k = len(metrics)
+        flat = tuple(reduce(iconcat, map(_values, group), []))  # list += values: no iterator per container
+        if len(flat) == k * len(group) and not plan[2]:
+            self._feed_columns(plan, metrics, [flat[i::k] for i in range(k)], group)
+        else:  # one container at a time: a metric repeats, or values not parallel to the metrics
+            for c in group:
+                values = tuple(c.values)
+                self._feed_columns(plan, metrics, [values[i:i + 1] for i in range(k)], [c])
+
+    def _feed_columns(self, plan: tuple, metrics: tuple, columns: list[tuple], group: list) -> None:
+        adders, by_tags, _ = plan
+        subs: dict[int, list] = {}  # column index -> (add_many, values) of each sub-metric sink it feeds
+        if by_tags is not None:
+            distinct = set(map(_tags, group))
+            feeds: dict[tuple, set] = {}  # (index, add_many) -> the tag sets feeding that sub-metric sink
+            for t in distinct:
+                matched = by_tags.get(t)
+                if matched is None:
+                    matched = by_tags[t] = self._sub_adders(metrics, t)
+                for sub in matched:
+                    feeds.setdefault(sub, set()).add(t)
+            for (i, add_many), keep in feeds.items():
+                column = columns[i]
+                if len(keep) < len(distinct):
+                    column = tuple(compress(column, map(keep.__contains__, map(_tags, group))))
+                subs.setdefault(i, []).append((add_many, column))
+        for i, (add_many, column) in enumerate(zip(adders, columns)):
+            if column:
+                add_many(column)
+            for sub_add, sub_column in subs.get(i, ()):  # right after: often the very same column
+                if sub_column:
+                    sub_add(sub_column)
+
+    def _plan(self, metrics: tuple) -> tuple[tuple, dict | None, bool]:
         adders = []
-        for m in key:
+        for m in metrics:
             sink = self.sinks.get(m)
             if sink is None:
                 sink = self._new(m)
-            adders.append(sink.add)
-        plan = (tuple(adders), {} if any(self._subs_by_metric[m] for m in key) else None)
-        self._plans[key] = plan
+            adders.append(sink.add_many)
+        plan = (tuple(adders), {} if any(self._subs_by_metric[m] for m in metrics) else None,
+                len(set(metrics)) < len(metrics))
+        self._plans[metrics] = plan
         return plan
 
-    def _sub_adders(self, metrics: Any, tags: Any) -> tuple[tuple[int, Any], ...]:
-        return tuple((i, sink.add) for i, m in enumerate(metrics)
+    def _sub_adders(self, metrics: tuple, tags: Any) -> tuple[tuple[int, Any], ...]:
+        return tuple((i, sink.add_many) for i, m in enumerate(metrics)
                      for sub, sink in self._subs_by_metric[m] if tags.contains(sub.tags))
 
     def _new(self, metric: Metric) -> Sink:

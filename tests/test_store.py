@@ -1,0 +1,162 @@
+"""MetricStore.add feeds whole columns to the sinks: the result must be the one of adding each sample in turn."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from horde.metrics import (
+    BuiltinMetrics,
+    ConnectedSamples,
+    Metric,
+    MetricRegistry,
+    MetricStore,
+    MetricType,
+    Sample,
+    TagSet,
+    new_sink,
+)
+from horde.thresholds import parse_thresholds
+
+from sinkstate import sink_state
+
+
+def _one_by_one(containers, metrics):
+    """Each sample added in turn to its metric's sink and to the sinks of the sub-metrics it matches."""
+    sinks = {m: new_sink(m.type) for m in metrics}
+    subs = {sub: new_sink(m.type) for m in metrics for sub in m.submetrics}
+    for c in containers:
+        for m, v in zip(c.metrics, c.values):
+            sinks[m].add(v)
+            for sub in m.submetrics:
+                if c.tags.contains(sub.tags):
+                    subs[sub].add(v)
+    return sinks, subs
+
+
+def _assert_same(store, containers, metrics):
+    sinks, subs = _one_by_one(containers, metrics)
+    for target, sink in [*sinks.items(), *subs.items()]:
+        got = store.sink(target)
+        if got is None:  # never sampled
+            assert sink.is_empty(), target
+        else:
+            assert sink_state(got) == sink_state(sink), target
+
+
+def _registry():
+    registry = MetricRegistry()
+    b = BuiltinMetrics(registry)
+    parse_thresholds({"http_reqs{method:GET}": ["count>0"], "checks{check:ok}": ["rate>0"],
+                      "http_req_duration{status:200}": ["p(95)<500"]}, registry)
+    return registry, b
+
+
+def _requests(rng, b, n, tag_sets):
+    """One-GET iterations as the engine emits them: a 9-sample HTTP container, a 4-sample iteration end."""
+    out = []
+    for i in range(n):
+        tags = rng.choice(tag_sets)
+        w = rng.lognormvariate(-1.5, 0.4)
+        out.append(ConnectedSamples(b.http_request, (1.0, w + 0.03, rng.expovariate(50), 0.0, 0.0, 0.01, w, 0.02,
+                                                     0.0 if tags["expected_response"] == "true" else 1.0), i, tags))
+        out.append(ConnectedSamples(b.iteration_end, (151.0, 224.0, w + 0.1, 1.0), i, TagSet.of(scenario="default")))
+    return out
+
+
+def _tag_sets():
+    return [TagSet.of(scenario="default", method=m, status=s, expected_response="true" if s == "200" else "false")
+            for m in ("GET", "POST") for s in ("200", "200", "200", "404")]
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1000, 2500])
+def test_batches_of_requests_give_the_one_by_one_result(batch):
+    registry, b = _registry()
+    rng = random.Random(batch)
+    containers = _requests(rng, b, 5000, _tag_sets())
+    store = MetricStore()
+    for i in range(0, len(containers), 2 * batch):
+        store.add(containers[i:i + 2 * batch])
+    _assert_same(store, containers, registry.all())
+
+
+def test_every_request_expected_feeds_the_submetric_the_same_column():
+    registry, b = _registry()
+    containers = _requests(random.Random(3), b, 3000, [TagSet.of(status="200", method="GET", expected_response="true")])
+    store = MetricStore()
+    for i in range(0, len(containers), 2000):
+        store.add(containers[i:i + 2000])
+    _assert_same(store, containers, registry.all())
+
+
+def test_mixed_batches_keep_each_sinks_order():
+    # metrics shared between container shapes, lone samples, a metrics list, a repeated metric, and
+    # values not parallel to the metrics: cut into runs or fed one container at a time, same sums
+    registry, b = _registry()
+    custom = registry.get_or_new("my_trend", MetricType.TREND)
+    gauge = registry.get_or_new("my_gauge", MetricType.GAUGE)
+    count = registry.get_or_new("my_counter", MetricType.COUNTER)
+    rng = random.Random(11)
+    tag_sets = _tag_sets()
+    containers = []
+    for i in range(6000):
+        tags = rng.choice(tag_sets)
+        v = rng.lognormvariate(0, 2) * rng.choice([1, 1, 1, -1, 0])
+        kind = rng.randrange(10)
+        if kind == 0:
+            containers.append(ConnectedSamples(b.http_request_no_failed, tuple(rng.random() for _ in range(8)), i, tags))
+        elif kind == 1:
+            containers.append(ConnectedSamples(b.iteration_end[:2], (rng.random(), 3.0), i, tags))
+        elif kind == 2:
+            containers.append(Sample(rng.choice([custom, b.group_duration, b.http_req_duration]), i, v, tags))
+        elif kind == 3:
+            containers.append(Sample(b.checks, i, rng.choice([0.0, 1.0]), TagSet.of(check=rng.choice(["ok", "ko"]))))
+        elif kind == 4:
+            metrics = [custom, gauge, count] if rng.random() < 0.01 else (custom, gauge, count)  # a list: no hash
+            containers.append(ConnectedSamples(metrics, [v, v, rng.random()], i, tags))
+        elif kind == 5:
+            containers.append(ConnectedSamples((custom, custom, count), (v, -v, 0.1), i, tags))
+        elif kind == 6:
+            containers.append(ConnectedSamples((count, custom, gauge), (0.3,), i, tags))
+        elif kind == 7:
+            containers.append(ConnectedSamples((gauge,), (v, 99.0), i, tags))
+        else:
+            containers += _requests(rng, b, 1, tag_sets)
+    store = MetricStore()
+    i = 0
+    while i < len(containers):
+        n = rng.choice([1, 50, 400, 3000])
+        store.add(iter(containers[i:i + n]))
+        i += n
+    _assert_same(store, containers, registry.all())
+
+
+@pytest.mark.parametrize("shapes", ["shared_metric", "repeated_metric"])
+def test_long_runs_of_containers_whose_columns_would_reorder_a_sink(shapes):
+    registry, b = _registry()
+    rng = random.Random(shapes)
+    if shapes == "shared_metric":  # the 8 metrics of a request without expected_response and the 9 of one with
+        containers = [ConnectedSamples(rng.choice([b.http_request, b.http_request_no_failed]),
+                                       tuple(rng.lognormvariate(0, 3) for _ in range(9)), i, TagSet.of(status="200"))
+                      for i in range(3000)]
+    else:
+        containers = [ConnectedSamples((b.http_req_waiting, b.http_req_waiting, b.vus, b.vus, b.data_sent),
+                                       (rng.lognormvariate(0, 3), -rng.random(), rng.random(), 7.0, rng.random()), i,
+                                       TagSet.of(status="200")) for i in range(3000)]
+    store = MetricStore()
+    store.add(containers)
+    _assert_same(store, containers, registry.all())
+
+
+def test_unseen_metrics_get_sinks_and_submetrics_added_later_are_fed():
+    m = Metric("late", MetricType.TREND)
+    store = MetricStore()
+    store.add([Sample(m, 1, 5.0, TagSet.of(a="1"))])
+    sub = m.add_submetric("a:1", {"a": "1"})
+    store.track(m)
+    store.add([Sample(m, 2, 7.0, TagSet.of(a="1")), Sample(m, 3, 9.0, TagSet.of(a="2"))])
+    assert store.sink(m).count == 3
+    assert store.sink(sub).count == 1 and store.sink(sub).min == 7.0
+    store.add([])
+    assert store.sink(m).count == 3
