@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import operator
 import threading
 from typing import BinaryIO
 
@@ -25,6 +26,8 @@ __all__ = ["CsvOutput"]
 CHUNK = 2048
 """Containers formatted per write, bounding the text held in memory at once."""
 
+_values = operator.attrgetter("values")
+
 
 class CsvOutput:
     """k6-compatible CSV of every sample: --out csv[=FILE | fileName=…,saveInterval=…,timeFormat=…]."""
@@ -32,7 +35,8 @@ class CsvOutput:
     def __init__(self, params: Params) -> None:
         self.config: CsvConfig = consolidate(params.json_config, params.environment, params.config_argument)
         options = params.script_options or {}
-        self.formatter = RowFormatter(parse_system_tags(options.get("systemTags")), self.config.time_format)
+        self.formatter = RowFormatter(parse_system_tags(options.get("systemTags")), self.config.time_format,
+                                      binary=not self.config.to_stdout)
         self._logger = params.logger or logging.getLogger("horde.output.csv")
         self._stdout = params.stdout
         self._buffer = SampleBuffer()
@@ -136,7 +140,7 @@ class CsvOutput:
             for i in range(0, len(batch), CHUNK):
                 chunk = batch[i:i + CHUNK]
                 self._sink.write(rows(chunk))
-                written += sum(len(c.values) for c in chunk)
+                written += sum(map(len, map(_values, chunk)))
             self._sink.flush()
         except OSError as exc:
             self._write_errors += 1

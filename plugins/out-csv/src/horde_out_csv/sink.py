@@ -13,17 +13,11 @@ BUFFER_SIZE = 1 << 20
 """Bytes buffered before a file write (rows are also flushed every save interval)."""
 
 
-def _encode(text: str) -> bytes:
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace")
-
-
 class Sink:
-    """Accepts text; ``flush`` pushes it to the OS; ``close`` finishes the stream."""
+    """Accepts rows (UTF-8 ``bytes`` for a file, ``str`` for standard output); ``flush`` pushes
+    them to the OS; ``close`` finishes the stream."""
 
-    def write(self, text: str) -> None:
+    def write(self, data: bytes | str) -> None:
         raise NotImplementedError
 
     def flush(self) -> None:
@@ -50,8 +44,8 @@ class FileSink(Sink):
         self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) if compress else None
         self._out: BinaryIO | gzip.GzipFile = self._gz if compress else raw
 
-    def write(self, text: str) -> None:
-        self._out.write(_encode(text))
+    def write(self, data: bytes) -> None:
+        self._out.write(data)
 
     def flush(self) -> None:
         # gzip data stays in the compressor until close, as in k6; only the file buffer is pushed

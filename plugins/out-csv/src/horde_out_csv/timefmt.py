@@ -7,7 +7,7 @@ from typing import Callable
 
 from .config import TimeFormat
 
-__all__ = ["time_formatter", "rfc3339"]
+__all__ = ["time_formatter", "time_step", "rfc3339"]
 
 _NS = 1_000_000_000
 
@@ -27,18 +27,36 @@ def rfc3339(seconds: int) -> tuple[str, str]:
     return _time.strftime("%Y-%m-%dT%H:%M:%S", lt), _zone(lt.tm_gmtoff or 0)
 
 
-def _seconds_cached(build: Callable[[int, int], str]) -> Callable[[int], str]:
-    """Wrap ``build(seconds, nanos)`` with a cache of the last second's prefix (times mostly ascend)."""
-    last = [None, None]  # second, (base, zone)
+def _rfc3339_formatter(nano: bool) -> Callable[[int], str]:
+    """RFC3339 text of integer nanoseconds, with the last second's date, time and zone cached
+    (times mostly ascend); ``nano`` adds the fraction, trailing zeros trimmed."""
+    last = [None, "", ""]  # second, base, zone
 
     def fmt(ns: int) -> str:
         sec, frac = divmod(ns, _NS)
         if sec != last[0]:
-            last[1] = rfc3339(sec)
+            last[1], last[2] = rfc3339(sec)
             last[0] = sec
-        return build(last[1], frac)
+        if frac and nano:
+            return f"{last[1]}.{frac:09d}".rstrip("0") + last[2]
+        return last[1] + last[2]
 
     return fmt
+
+
+_STEPS = {
+    TimeFormat.UNIX: _NS,
+    TimeFormat.UNIX_MILLI: 1_000_000,
+    TimeFormat.UNIX_MICRO: 1_000,
+    TimeFormat.UNIX_NANO: 1,
+    TimeFormat.RFC3339: _NS,
+    TimeFormat.RFC3339_NANO: 1,
+}
+
+
+def time_step(fmt: TimeFormat) -> int:
+    """Nanoseconds one text of ``fmt`` stands for: every time in ``[t - t % step, +step)`` writes the same."""
+    return _STEPS[fmt]
 
 
 def time_formatter(fmt: TimeFormat) -> Callable[[int], str]:
@@ -56,12 +74,4 @@ def time_formatter(fmt: TimeFormat) -> Callable[[int], str]:
         return lambda ns: str(ns // 1_000)
     if fmt is TimeFormat.UNIX_NANO:
         return str
-    if fmt is TimeFormat.RFC3339:
-        return _seconds_cached(lambda bz, frac: bz[0] + bz[1])
-
-    def nano(bz: tuple[str, str], frac: int) -> str:
-        if frac:
-            return f"{bz[0]}.{frac:09d}".rstrip("0") + bz[1]
-        return bz[0] + bz[1]
-
-    return _seconds_cached(nano)
+    return _rfc3339_formatter(fmt is TimeFormat.RFC3339_NANO)
