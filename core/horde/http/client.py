@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import logging
+import re
 import time
 import zlib
 from types import SimpleNamespace
@@ -88,14 +89,14 @@ default_response_callback: Callable[[int], bool] | None = _default_expected
 _DEFAULT_TIMEOUT = 60.0
 _SPECIAL = frozenset((b"set-cookie", b"content-encoding", b"location"))
 _SPECIAL_LENGTHS = frozenset(len(n) for n in _SPECIAL)
+_SPECIAL_IN_HEAD = re.compile(rb"\n(?:set-cookie|content-encoding|location)[ \t]*:", re.IGNORECASE).search
 
 
 def _has_special(raw: RawResponse) -> bool:
     """Whether a response sets cookies, is content-encoded or names a Location (the general path handles those)."""
     head = raw.head
     if head is not None:  # searched in the bytes, without parsing them
-        low = head.lower()
-        return b"\nset-cookie:" in low or b"\ncontent-encoding:" in low or b"\nlocation:" in low
+        return _SPECIAL_IN_HEAD(head) is not None
     for k, _ in raw.headers:
         if len(k) in _SPECIAL_LENGTHS and k.lower() in _SPECIAL:
             return True
@@ -271,7 +272,10 @@ class Client:
                                     None, None, default_response_callback, None, None, self.discard_bodies, 0.0, raw,
                                     req.headers)
         cb = default_response_callback
-        expected = None if cb is None else bool(cb(status))
+        if cb is _default_expected:
+            expected = 200 <= status <= 399
+        else:
+            expected = None if cb is None else bool(cb(status))
         proto = raw.proto
         key = (vu.tags, status, proto, raw.tls_version, expected)
         tagset = route.tags.get(key)
