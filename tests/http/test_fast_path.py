@@ -186,3 +186,11 @@ def test_headers_of_a_response_are_read_once():
                       head=b"HTTP/1.1 200 OK\r\nA: 1\r\nA: 2")
     headers = http.Headers.of(raw)
     assert headers["a"] == "1, 2" and headers.get_all("A") == ["1", "2"] and len(headers) == 1
+
+
+def test_plain_http_never_builds_a_tls_context(run, vu, target):
+    async def go():
+        await http.get(target.url + "/")
+        return http.client().transport._ssl
+    ssl_setting = run(vu, go)
+    assert callable(ssl_setting) and not hasattr(ssl_setting, "wrap_socket")  # still the factory

@@ -8,6 +8,7 @@ call into :class:`RawRequest` hops for its transport, and emits one
 from __future__ import annotations
 
 import asyncio
+import functools
 import json as _json
 import logging
 import re
@@ -168,7 +169,8 @@ class Client:
         self.vu = vu
         self.loop = asyncio.get_running_loop()
         if transport is None:
-            ctx = default_ssl_context(
+            ctx = functools.partial(
+                default_ssl_context,
                 insecure_skip_verify=bool(_opt(o, False, "insecure_skip_tls_verify", "insecureSkipTLSVerify")),
                 ca_file=_opt(o, None, "tls_ca_file", "tlsCaFile"))
             transport = H1Transport(ssl_context=ctx,

@@ -16,7 +16,7 @@ import socket
 import functools
 import ssl
 import time
-from typing import Any
+from typing import Any, Callable
 
 import httptools
 
@@ -315,13 +315,15 @@ def _addr(sa: Any) -> str:
 class H1Transport:
     """HTTP/1.1 over pooled keep-alive connections (one instance per VU).
 
-    ``ssl_context`` verifies servers (see :func:`default_ssl_context`);
+    ``ssl_context`` verifies servers (see :func:`default_ssl_context`); it may
+    be a function making one, called at the first TLS connection (loading the
+    system CAs takes ~50 ms: a plain-HTTP test never pays it);
     ``reuse=False`` closes every connection after its response (k6's
     ``noConnectionReuse``); ``max_idle_per_host`` bounds the idle pool;
     resolved addresses are cached for ``dns_ttl`` seconds.
     """
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None, reuse: bool = True,
+    def __init__(self, *, ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None, reuse: bool = True,
                  max_idle_per_host: int = 100, dns_ttl: float = 300.0) -> None:
         self._ssl = ssl_context
         self._reuse = reuse
@@ -334,9 +336,13 @@ class H1Transport:
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
-        if self._ssl is None:
-            self._ssl = default_ssl_context()
-        return self._ssl
+        """The TLS context of this transport's https connections."""
+        ctx = self._ssl
+        if ctx is None:
+            ctx = self._ssl = default_ssl_context()
+        elif not isinstance(ctx, ssl.SSLContext):
+            ctx = self._ssl = ctx()
+        return ctx
 
     async def send(self, req: RawRequest) -> RawResponse:
         """Send ``req`` on a pooled or new connection and read the response."""
