@@ -104,6 +104,18 @@ def _has_special(raw: RawResponse) -> bool:
     return False
 
 
+def _emit_request(vu: Any, tagset: TagSet, b: tuple, expected: bool | None) -> None:
+    """Emit k6's 9 request metrics (8 without a response callback) from transport timings ``b``."""
+    if expected is None:
+        vu.emit(ConnectedSamples(vu.builtin.http_request_no_failed,
+                                 (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5]),
+                                 _time_ns(), tagset, vu.metadata))
+    else:
+        vu.emit(ConnectedSamples(vu.builtin.http_request,
+                                 (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5], 0.0 if expected else 1.0),
+                                 _time_ns(), tagset, vu.metadata))
+
+
 class _Route:
     """A request with every option at its default, kept by :meth:`Client.fast`: URL, request, tag sets."""
 
@@ -282,22 +294,15 @@ class Client:
         key = (vu.tags, status, proto, raw.tls_version, expected)
         tagset = route.tags.get(key)
         if tagset is None:
+            if len(route.tags) >= 256:
+                route.tags.clear()
             tagset = route.tags[key] = self._build_tags(vu.tags, req.method, t.clean, status, proto, raw.tls_version,
                                                         "", 1000 + status if status >= 400 else 0, expected, None)
-        b = raw.timings
-        builtin = vu.builtin
-        if expected is None:
-            vu.emit(ConnectedSamples(builtin.http_request_no_failed,
-                                     (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5]),
-                                     _time_ns(), tagset, vu.metadata))
-        else:
-            vu.emit(ConnectedSamples(builtin.http_request,
-                                     (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5],
-                                      0.0 if expected else 1.0),
-                                     _time_ns(), tagset, vu.metadata))
+        timings = raw.timings
+        _emit_request(vu, tagset, timings, expected)
         return Response(status, None, proto, None, None if self.discard_bodies else raw.body, t.url, raw.tls_version,
-                        "", 1000 + status if status >= 400 else 0, route.info, b, raw.remote_ip, raw.remote_port,
-                        None, raw)
+                        "", 1000 + status if status >= 400 else 0, route.info, timings, raw.remote_ip,
+                        raw.remote_port, None, raw)
 
     def _route(self, method: str, url: str) -> "_Route":
         t = parse_url(url)  # InvalidURL for the script's own URL is a script error
@@ -471,17 +476,7 @@ class Client:
             if len(self._tags) >= 10000:
                 self._tags.clear()
             self._tags[key] = tagset
-        b = timings
-        builtin = vu.builtin
-        if expected is None:
-            vu.emit(ConnectedSamples(builtin.http_request_no_failed,
-                                     (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5]),
-                                     _time_ns(), tagset, vu.metadata))
-        else:
-            vu.emit(ConnectedSamples(builtin.http_request,
-                                     (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5],
-                                      0.0 if expected else 1.0),
-                                     _time_ns(), tagset, vu.metadata))
+        _emit_request(vu, tagset, timings, expected)
 
     def _build_tags(self, base: TagSet, method: str, url_tag: str, status: int, proto: str | None,
                     tls_version: str | None, err: str, code: int, expected: bool | None, tags: Any) -> TagSet:
