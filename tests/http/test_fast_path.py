@@ -194,3 +194,13 @@ def test_plain_http_never_builds_a_tls_context(run, vu, target):
         return http.client().transport._ssl
     ssl_setting = run(vu, go)
     assert callable(ssl_setting) and not hasattr(ssl_setting, "wrap_socket")  # still the factory
+
+
+def test_timings_have_k6s_nanosecond_resolution(run, vu, target):
+    async def go():
+        return [await http.get(target.url + "/"), await http.get(target.url + "/json", timeout=5.0)]
+    run(vu, go)
+    for c in vu.samples:
+        values = c.values[1:8]  # http_req_duration and the six timings, in ms
+        assert all(round(v, 6) == v for v in values), values
+        assert values[0] == round(values[4] + values[5] + values[6], 6)

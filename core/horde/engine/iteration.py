@@ -14,7 +14,7 @@ from .vu import VUState, current_vu
 __all__ = ["ScriptAbort", "VUFactory", "run_iteration"]
 
 _log = logging.getLogger("horde.script")
-_perf = time.perf_counter
+_perf_ns = time.perf_counter_ns
 _time_ns = time.time_ns
 _current_vu_get = current_vu.get
 
@@ -69,7 +69,7 @@ async def run_iteration(vu: VUState, fn: Callable[..., Any], data: Any, on_error
         vu.retag()
     if _current_vu_get(None) is not vu:
         current_vu.set(vu)
-    start = _perf()
+    start = _perf_ns()
     complete = False
     try:
         await fn(data)
@@ -85,7 +85,7 @@ async def run_iteration(vu: VUState, fn: Callable[..., Any], data: Any, on_error
         else:
             _log.error("%s", exc)
     finally:
-        duration_ms = (_perf() - start) * 1000.0
+        duration_ms = (_perf_ns() - start) / 1e6
         if vu.group_path:
             vu.group_path = ""
             vu.retag()

@@ -105,14 +105,18 @@ def _has_special(raw: RawResponse) -> bool:
 
 
 def _emit_request(vu: Any, tagset: TagSet, b: tuple, expected: bool | None) -> None:
-    """Emit k6's 9 request metrics (8 without a response callback) from transport timings ``b``."""
+    """Emit k6's 9 request metrics (8 without a response callback) from transport timings ``b``.
+
+    The duration is sending + waiting + receiving at k6's nanosecond resolution (as k6 adds them).
+    """
     if expected is None:
         vu.emit(ConnectedSamples(vu.builtin.http_request_no_failed,
-                                 (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5]),
+                                 (1.0, round(b[3] + b[4] + b[5], 6), b[0], b[1], b[2], b[3], b[4], b[5]),
                                  _time_ns(), tagset, vu.metadata))
     else:
         vu.emit(ConnectedSamples(vu.builtin.http_request,
-                                 (1.0, b[3] + b[4] + b[5], b[0], b[1], b[2], b[3], b[4], b[5], 0.0 if expected else 1.0),
+                                 (1.0, round(b[3] + b[4] + b[5], 6), b[0], b[1], b[2], b[3], b[4], b[5],
+                                  0.0 if expected else 1.0),
                                  _time_ns(), tagset, vu.metadata))
 
 

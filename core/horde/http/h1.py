@@ -26,7 +26,7 @@ from .transport import RawRequest, RawResponse, parse_header_lines
 
 __all__ = ["H1Transport", "default_ssl_context"]
 
-_perf = time.perf_counter
+_perf = time.perf_counter_ns  # integer ns: a timing is n / 1e6 ms, with k6's resolution and short text
 _TLS_NAMES = {"TLSv1.3": "tls1.3", "TLSv1.2": "tls1.2", "TLSv1.1": "tls1.1", "TLSv1": "tls1.0"}
 _BIG_BODY = 64 * 1024
 
@@ -82,11 +82,11 @@ class _Conn(asyncio.Protocol):
         self.head_parts: list[bytes] = []  # what arrived until the headers were complete
         self.interim = 0  # 1xx responses before the real one
         self.body: list[bytes] = []
-        self.t_first = 0.0
+        self.t_first = 0
         self.nrecv = 0
         self.headers_done = False
         self.complete = False
-        self.t_end = 0.0
+        self.t_end = 0
         self.keep_alive = False
         self.status = 0
 
@@ -240,11 +240,11 @@ class _Conn(asyncio.Protocol):
     def _partial(self, pre: tuple, t_ready: float, t_sent: float) -> tuple:
         now = _perf()
         if not t_sent:
-            return (pre[0], pre[1], pre[2], (now - t_ready) * 1000.0, 0.0, 0.0)
-        sending = (t_sent - t_ready) * 1000.0
+            return (pre[0], pre[1], pre[2], (now - t_ready) / 1e6, 0.0, 0.0)
+        sending = (t_sent - t_ready) / 1e6
         if not self.t_first:
-            return (pre[0], pre[1], pre[2], sending, (now - t_sent) * 1000.0, 0.0)
-        return (pre[0], pre[1], pre[2], sending, (self.t_first - t_sent) * 1000.0, (now - self.t_first) * 1000.0)
+            return (pre[0], pre[1], pre[2], sending, (now - t_sent) / 1e6, 0.0)
+        return (pre[0], pre[1], pre[2], sending, (self.t_first - t_sent) / 1e6, (now - self.t_first) / 1e6)
 
     def close(self) -> None:
         self.closed = True
@@ -347,9 +347,9 @@ class H1Transport:
     async def send(self, req: RawRequest) -> RawResponse:
         """Send ``req`` on a pooled or new connection and read the response."""
         loop = asyncio.get_running_loop()
-        t0 = req.t_start
-        if t0:
-            deadline = loop.time() + req.timeout - (_perf() - t0)
+        if req.t_start:  # queued since then (a time.perf_counter() in seconds)
+            t0 = round(req.t_start * 1e9)
+            deadline = loop.time() + req.timeout - (_perf() - t0) / 1e9
         else:
             t0 = _perf()
             deadline = loop.time() + req.timeout
@@ -367,7 +367,7 @@ class H1Transport:
                 conn = None
             if conn is not None:
                 t_ready = _perf()
-                pre = ((t_ready - t0) * 1000.0, 0.0, 0.0)
+                pre = ((t_ready - t0) / 1e6, 0.0, 0.0)
                 reused = True
             else:
                 conn, t_ready, pre = await self._connect(req, key, t0, deadline, loop)
@@ -380,7 +380,7 @@ class H1Transport:
             conn.head_parts = []
             conn.interim = 0
             conn.body = []
-            conn.t_first = 0.0
+            conn.t_first = 0
             conn.nrecv = 0
             conn.headers_done = conn.complete = False
             fut = conn.waiter = loop.create_future()
@@ -398,7 +398,7 @@ class H1Transport:
             else:
                 conn.sent = len(data)
                 conn.tr.write(data)
-            t_sent = 0.0
+            t_sent = 0
             try:
                 if conn.paused and not conn.closed:
                     conn.drain = loop.create_future()
@@ -427,7 +427,7 @@ class H1Transport:
                 conn.waiter = None
             t_first = conn.t_first
             # an early answer (before a large body was flushed) must not make waiting negative
-            waiting = (t_first - t_sent) * 1000.0 if t_first > t_sent else 0.0
+            waiting = (t_first - t_sent) / 1e6 if t_first > t_sent else 0.0
             b = conn.body
             parts = conn.head_parts
             head = None
@@ -437,8 +437,8 @@ class H1Transport:
                     head = parts[0][:end]
             res = RawResponse(conn.status, None, _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"), None,
                               b[0] if len(b) == 1 else b"".join(b),
-                              (pre[0], pre[1], pre[2], (t_sent - t_ready) * 1000.0, waiting,
-                               (conn.t_end - t_first) * 1000.0),
+                              (pre[0], pre[1], pre[2], (t_sent - t_ready) / 1e6, waiting,
+                               (conn.t_end - t_first) / 1e6),
                               conn.tls_version, conn.sent, conn.nrecv, conn.remote_ip, conn.remote_port,
                               conn._head() if head is None else head)
             if conn.keep_alive and not conn.closed:
@@ -502,7 +502,7 @@ class H1Transport:
     async def _connect(self, req: RawRequest, key: tuple, t0: float, deadline: float, loop):
         addr = f"{req.host}:{req.port}"
         sock = None
-        t_cs = t_ce = 0.0
+        t_cs = t_ce = 0
         try:
             remaining = deadline - loop.time()
             fam, sa = await asyncio.wait_for(self._resolve(req.host, req.port, loop), max(remaining, 0))
@@ -538,9 +538,9 @@ class H1Transport:
                 sock.close()
             raise
         if tls:
-            pre = ((t_cs - t0) * 1000.0, (t_ce - t_cs) * 1000.0, (t_tls - t_ce) * 1000.0)
+            pre = ((t_cs - t0) / 1e6, (t_ce - t_cs) / 1e6, (t_tls - t_ce) / 1e6)
         else:
-            pre = ((t_cs - t0) * 1000.0, (t_tls - t_cs) * 1000.0, 0.0)
+            pre = ((t_cs - t0) / 1e6, (t_tls - t_cs) / 1e6, 0.0)
         return conn, t_tls, pre
 
     def close(self) -> None:
@@ -568,7 +568,7 @@ def _ip_literal(host: str) -> int | None:
 
 def _dial_timings(t0: float, t_cs: float, t_ce: float, now: float) -> tuple:
     if not t_cs:
-        return ((now - t0) * 1000.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return ((now - t0) / 1e6, 0.0, 0.0, 0.0, 0.0, 0.0)
     if not t_ce:
-        return ((t_cs - t0) * 1000.0, (now - t_cs) * 1000.0, 0.0, 0.0, 0.0, 0.0)
-    return ((t_cs - t0) * 1000.0, (t_ce - t_cs) * 1000.0, (now - t_ce) * 1000.0, 0.0, 0.0, 0.0)
+        return ((t_cs - t0) / 1e6, (now - t_cs) / 1e6, 0.0, 0.0, 0.0, 0.0)
+    return ((t_cs - t0) / 1e6, (t_ce - t_cs) / 1e6, (now - t_ce) / 1e6, 0.0, 0.0, 0.0)
