@@ -136,7 +136,7 @@ def test_realistic_flushes_match_and_take_the_fast_path(divisor):
     slow = new._sample_lines
     new._sample_lines = lambda c, g, ts: calls.append(c) or slow(c, g, ts)
     assert _encode(new, flushes) == _encode(ReferenceEncoder(FIELDS[0], divisor, max_points=1000), flushes)
-    assert len(calls) == 5  # the first container of each (tag set, metrics) pair
+    assert len(calls) == 10  # the first two containers of each (tag set, metrics) pair
 
 
 def test_one_flush_or_one_container_at_a_time_give_the_same_bytes():
@@ -172,3 +172,12 @@ def test_the_series_table_is_forgotten_past_its_cap(monkeypatch):
     list(enc.batches(flush))
     assert list(enc.lines(flush[:1])) == ["mm,k=0 value=1 5\n"] and enc.bumped == 0
     assert list(enc.lines(flush[:1])) == ["mm,k=0 value=1 6\n"] and enc.bumped == 1
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_groups_forgotten_while_their_series_times_are_kept(monkeypatch, seed):
+    """With room for few (tag set, metrics) pairs, groups are dropped and rebuilt all the time."""
+    monkeypatch.setattr(LineEncoder, "MAX_GROUPS", 3)
+    flushes = _flushes(seed, calm=bool(seed % 2))
+    assert _encode(LineEncoder(FIELDS[0], 1_000_000), flushes) == _encode(ReferenceEncoder(FIELDS[0], 1_000_000),
+                                                                          flushes)

@@ -149,6 +149,10 @@ class _Group:
         self.last = -1
 
 
+_ONCE = _Group((), [], "", "")
+"""The group of a pair seen once: never ``owned``, its containers go sample by sample."""
+
+
 class LineEncoder:
     """Turns sample containers into :class:`Batch` objects capped in bytes and points.
 
@@ -157,7 +161,9 @@ class LineEncoder:
     """
 
     MAX_CACHED = 100_000
-    """Tag sets, (tag set, metrics) pairs and series remembered; each table restarts past this."""
+    """Tag sets and series remembered; each table restarts past this."""
+    MAX_GROUPS = 10_000
+    """(tag set, metrics) pairs remembered (a group holds a few kB)."""
 
     def __init__(self, tags_as_fields: Mapping[str, str], divisor: int = 1,
                  max_bytes: int = 5_000_000, max_points: int = 10_000) -> None:
@@ -169,6 +175,7 @@ class LineEncoder:
         self._tag_cache: dict[TagSet, tuple[str, str]] = {}
         self._names: dict[object, str] = {}
         self._groups: dict[tuple, _Group] = {}
+        self._seen: set[tuple] = set()
         self._by_tags: dict[TagSet, _Group] = {}
         self._last_time: dict[str, int] = {}
         self._owner: dict[str, _Group] = {}
@@ -206,11 +213,17 @@ class LineEncoder:
         return name
 
     def _group(self, tags: TagSet, metrics) -> _Group:
-        """The group of ``tags`` and ``metrics``, now also the one remembered for ``tags``."""
+        """The group of ``tags`` and ``metrics``, now also the one remembered for ``tags``; :data:`_ONCE`
+        the first time the pair is seen (in a run with a tag value per request, most are seen once)."""
         key = (tags, tuple(metrics))
         group = self._groups.get(key)
         if group is None:
-            if len(self._groups) >= self.MAX_CACHED:
+            if key not in self._seen:
+                if len(self._seen) >= self.MAX_GROUPS:
+                    self._seen.clear()
+                self._seen.add(key)
+                return _ONCE
+            if len(self._groups) >= self.MAX_GROUPS:
                 self._groups.clear()
                 self._by_tags.clear()
             head, after = self._tag_cache.get(tags) or self._for_tags(tags)
