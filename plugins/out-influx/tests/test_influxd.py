@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import random
 import time
 import urllib.request
 
@@ -10,7 +12,7 @@ import pytest
 
 from conftest import FIXTURES
 from horde.errors import UserError
-from horde.metrics import MetricRegistry, MetricType, Sample, TagSet
+from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
 from horde.output import Manager, OutputStartError, Params, create_output, load_registry, new_plugin_manager
 from servers import free_port
 from test_lineproto import parse_line
@@ -277,3 +279,51 @@ def test_points_of_one_series_at_one_time_are_all_kept(influxd, make_output, emi
         out.stop(None)
         assert influxd.count("http_reqs", db) == 50, precision
         assert out.encoder.bumped >= 49 * 9
+
+
+def test_fast_path_points_are_stored_as_the_per_sample_encoders(influxd, make_output):
+    """Containers written by the output land in InfluxDB exactly as the lines of the per-sample encoder
+    (tests/reference_encoder.py) posted as they are: values of every form, tags that need escaping."""
+    from reference_encoder import ReferenceEncoder
+
+    registry = MetricRegistry()
+    b = BuiltinMetrics(registry)
+    trend = registry.get_or_new("my_trend", MetricType.TREND)
+    base = TagSet.of({"scenario": "default", "testid": "t"})
+    tag_sets = [base.with_tags({"method": "GET", "name": u, "url": u, "status": s, "expected_response": "true"})
+                for u in ("http://h/a b", "http://h/x,y=z", 'http://h/"é"%s') for s in ("200", "404")]
+    tag_sets.append(base.with_tags({"k k": "v,v", "q": "a=b", "pct": "100%"}))
+    odd = [0.0, -0.0, 1.0, 42, 1e21, 2.5e16, 1e-5, 1.5e-7, 9007199254740993, True, math.nan, math.inf, 123.0,
+           0.30000000000000004, 1e15 + 0.5]
+    rng = random.Random(5)
+    t = time.time_ns() - 10**12
+    containers = []
+    for i in range(600):
+        t += rng.choice([0, 1, 250_000])  # some points of one series at one time: moved apart
+        tags = tag_sets[i % len(tag_sets)]
+        values = [rng.uniform(1e-4, 5e-4) * 1000.0 for _ in range(9)]
+        if i % 7 == 0:
+            values[rng.randrange(9)] = rng.choice(odd)
+        containers.append(ConnectedSamples(b.http_request, tuple(values), t, tags, {"vu": "1", "iter": str(i)}))
+        containers.append(ConnectedSamples(b.iteration_end, (rng.randrange(100), rng.randrange(900), values[1], 1.0),
+                                           t, base, {"vu": "1", "iter": str(i)}))
+        if i % 50 == 0:
+            containers.append(Sample(trend, t, rng.choice(odd), tags))
+
+    ref = ReferenceEncoder({"vu": "string", "iter": "string", "url": "string"})
+    body = b"".join(batch.body for batch in ref.batches(containers))
+    influxd.query("CREATE DATABASE ref")
+    req = urllib.request.Request(f"{influxd.addr}/write?db=ref&precision=ns", data=body, method="POST")
+    assert urllib.request.urlopen(req, timeout=10).status == 204
+
+    out = make_output(f"{influxd.addr}/horde?{FAST}")
+    out.start()
+    for start in range(0, len(containers), 100):
+        out.add_samples(containers[start:start + 100])
+    out.stop(None)
+    assert out.written == body.count(b"\n") == total_points(influxd, "ref") > 7000
+    assert (out.encoder.invalid, out.encoder.bumped) == (ref.invalid, ref.bumped) and ref.bumped > 0
+    assert influxd.measurements("horde") == influxd.measurements("ref")
+    for m in influxd.measurements("ref"):
+        q = f'SELECT * FROM "{m}" ORDER BY time'
+        assert influxd.rows(q, "horde") == influxd.rows(q, "ref"), m
