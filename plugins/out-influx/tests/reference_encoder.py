@@ -1,72 +1,15 @@
-"""The line encoder as it was before the per-container fast path (commit a74e944), kept verbatim as
-the reference the fast encoder must match byte for byte: batches, ``invalid`` and ``bumped``."""
+"""The line encoder as it was before the per-container fast path (commit a74e944), kept verbatim (but
+for the helpers it shares with the new one) as the reference the fast encoder must match byte for byte: batches, ``invalid`` and ``bumped``."""
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Iterable, Iterator, Mapping
 
 from horde.metrics import TagSet
-from horde_out_influx.lineproto import Batch, split_body
-
-_TAG_ESC = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\=", "\n": r"\n"})
-_MEAS_ESC = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n"})
-_STR_ESC = str.maketrans({'"': r"\"", "\\": "\\\\", "\n": r"\n"})
-_INT_RE = re.compile(r"[+-]?\d+")
-_GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-
-
-def escape_tag(text: str) -> str:
-    """Escape a tag key, tag value or field key (``,``, ``=``, space)."""
-    return text.translate(_TAG_ESC)
-
-
-def escape_measurement(text: str) -> str:
-    """Escape a measurement name (``,`` and space)."""
-    return text.translate(_MEAS_ESC)
-
-
-def format_float(v: float) -> str:
-    """The shortest decimal form of ``v`` without an exponent (``1``, ``0.232383``, ``1200000``)."""
-    if v.is_integer() and -1e16 < v < 1e16:
-        return str(int(v))
-    r = repr(v)
-    if "e" not in r:
-        return r
-    mant, _, exp_s = r.partition("e")
-    exp = int(exp_s)
-    sign = ""
-    if mant[0] == "-":
-        sign, mant = "-", mant[1:]
-    intpart, _, frac = mant.partition(".")
-    digits = intpart + frac
-    point = len(intpart) + exp
-    if point <= 0:
-        return f"{sign}0.{'0' * -point}{digits}".rstrip("0").rstrip(".")
-    if point >= len(digits):
-        return sign + digits + "0" * (point - len(digits))
-    return f"{sign}{digits[:point]}.{digits[point:]}"
-
-
-def _typed_field(value: str, ftype: str) -> str:
-    """A tag value as a field value of its declared type, falling back to a string as k6 does."""
-    if ftype == "int" and _INT_RE.fullmatch(value):
-        return f"{int(value)}i"
-    if ftype == "float":
-        try:
-            f = float(value)
-        except ValueError:
-            f = math.nan
-        if math.isfinite(f):
-            return format_float(f)
-    if ftype == "bool":
-        if value in _GO_TRUE:
-            return "true"
-        if value in _GO_FALSE:
-            return "false"
-    return '"' + value.translate(_STR_ESC) + '"'
+# the helpers the fast path did not change are shared; the per-sample encoding below is the old one
+from horde_out_influx.lineproto import (Batch, _typed_field, escape_measurement, escape_tag, format_float,
+                                        split_body)
 
 
 class ReferenceEncoder:
