@@ -76,9 +76,12 @@ class _Conn(asyncio.Protocol):
         self.sent = 0
         self._reset()
 
-    def _reset(self) -> None:
-        """The state of a new exchange (``send`` does the same inline); the rest is set when it completes."""
-        self.head_only = False
+    def _reset(self, head_only: bool = False) -> None:
+        """The state of a new exchange (a response to HEAD if ``head_only``)."""
+        if self.reset_parser:  # a response to HEAD left the parser expecting a body
+            self.parser = httptools.HttpResponseParser(self)
+            self.reset_parser = False
+        self.head_only = head_only
         self.head_parts: list[bytes] = []  # what arrived until the headers were complete
         self.interim = 0  # 1xx responses before the real one
         self.body: list[bytes] = []
@@ -372,17 +375,7 @@ class H1Transport:
             else:
                 conn, t_ready, pre = await self._connect(req, key, t0, deadline, loop)
                 reused = False
-            # start the exchange (conn._reset() inline: this is the hot path)
-            if conn.reset_parser:
-                conn.parser = httptools.HttpResponseParser(conn)
-                conn.reset_parser = False
-            conn.head_only = req.method == "HEAD"
-            conn.head_parts = []
-            conn.interim = 0
-            conn.body = []
-            conn.t_first = 0
-            conn.nrecv = 0
-            conn.headers_done = conn.complete = False
+            conn._reset(req.method == "HEAD")
             fut = conn.waiter = loop.create_future()
             conn.deadline = deadline
             if conn.timer is None or conn.timer_at > deadline:
@@ -429,23 +422,14 @@ class H1Transport:
             # an early answer (before a large body was flushed) must not make waiting negative
             waiting = (t_first - t_sent) / 1e6 if t_first > t_sent else 0.0
             b = conn.body
-            parts = conn.head_parts
-            head = None
-            if len(parts) == 1 and not conn.interim:  # the usual case: one chunk held the whole head
-                end = parts[0].find(b"\r\n\r\n")
-                if end >= 0:
-                    head = parts[0][:end]
             res = RawResponse(conn.status, None, _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"), None,
                               b[0] if len(b) == 1 else b"".join(b),
                               (pre[0], pre[1], pre[2], (t_sent - t_ready) / 1e6, waiting,
                                (conn.t_end - t_first) / 1e6),
                               conn.tls_version, conn.sent, conn.nrecv, conn.remote_ip, conn.remote_port,
-                              conn._head() if head is None else head)
+                              conn._head())
             if conn.keep_alive and not conn.closed:
-                if self._reuse and idle is not None and len(idle) < self._max_idle:
-                    idle.append(conn)
-                else:
-                    self._release(conn)
+                self._release(conn)
             else:
                 conn.close()
             return res
