@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import math
 import time
 from typing import Any, Callable
 
@@ -60,6 +61,8 @@ class VUState:
         """The run this VU belongs to (checks and groups report to it), or None."""
         self.env: dict[str, str] = {}
         """The scenario's own ``env`` settings."""
+        self.deadline = math.inf
+        """``time.monotonic()`` after which an iteration still running is interrupted (gracefulStop)."""
         self._base = base_tags
         self.tags = base_tags
         self.metadata: dict[str, str] | None = None

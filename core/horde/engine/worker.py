@@ -22,11 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics import BuiltinMetrics, MetricRegistry, TagSet
+from . import unawaited
+from .errorlog import ErrorCounts, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
+from .pacing import BACKLOG_LIMIT, Pacer
 from .pump import PUMP_PERIOD
 from .scenarios import Scenario
-from .script import load_script, prepare_call, script_traceback
+from .script import load_script, prepare_call
+from .watchdog import Watchdog
 from .wire import Encoder
 
 __all__ = ["WorkerSpec", "worker_main"]
@@ -74,7 +78,7 @@ class _WorkerRun:
 
     def __init__(self) -> None:
         self.groups = _Checks()
-        self.script_errors = 0
+        self.errors = ErrorCounts()
 
     def record_check(self, group_path: str, name: str, passed: bool) -> None:
         self.groups.record_check(group_path, name, passed)
@@ -113,17 +117,19 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     loop = asyncio.get_running_loop()
     run = _WorkerRun()
     pending: list[Any] = []
+    pacer = Pacer(pending.__len__, BACKLOG_LIMIT)
+    watchdog = Watchdog(pacer, str(script.path))
     factory = VUFactory(builtin=builtin, registry=registry, emit=pending.append, system_tags=spec.system_tags,
-                        base_tags=TagSet.of(spec.base_tags), options=spec.options, run=run)
+                        base_tags=TagSet.of(spec.base_tags), options=spec.options, run=run, pacer=pacer,
+                        watchdog=watchdog)
     factory.initialized = spec.first_vu_id - 1
     first = factory.initialized
     encoder = Encoder()
     go = loop.create_future()
     main: asyncio.Task | None = None
 
-    def on_error(exc: BaseException) -> None:
-        run.script_errors += 1
-        logging.getLogger("horde.script").error("%s", script_traceback(exc, spec.script))
+    def on_error(exc: BaseException) -> None:  # counted here, logged once for the run by the coordinator
+        run.errors.add(error_key(exc, script.path))
 
     aborted: list[str] = []
 
@@ -140,12 +146,15 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     runners = [ScenarioRunner(sc, factory, prepare_call(script.function(sc.exec), None), spec.data, on_error, on_abort)
                for sc in spec.scenarios]
 
+    interrupted_sent = [0]
+
     def stats() -> dict[str, Any]:
         checks, groups = run.groups.take()
-        errors, run.script_errors = run.script_errors, 0
+        interrupted = sum(r.interrupted_iterations for r in runners)
+        new_interrupted, interrupted_sent[0] = interrupted - interrupted_sent[0], interrupted
         return {"active": factory.active, "initialized": factory.initialized - first,
-                "completed": sum(r.completed_iterations for r in runners), "errors": errors,
-                "checks": checks, "groups": groups}
+                "completed": sum(r.completed_iterations for r in runners), "error_kinds": run.errors.take(),
+                "interrupted": new_interrupted, "checks": checks, "groups": groups}
 
     def flush() -> None:
         batch = pending[:]
@@ -166,6 +175,8 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
                 msg = pickle.loads(conn.recv_bytes())
             except (EOFError, OSError):
                 os._exit(1)  # the coordinator is gone
+            if msg[0] == "stop":
+                watchdog.interrupt_all()  # script code holding the loop is interrupted too
             loop.call_soon_threadsafe(on_control, msg)
 
     threading.Thread(target=read_control, name="horde-worker-control", daemon=True).start()
@@ -179,11 +190,17 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
 
     tick = asyncio.ensure_future(ticker())
     main = asyncio.ensure_future(asyncio.gather(*(r.run() for r in runners)))
+    pacer.start(loop)
+    watchdog.start()
+    uninstall = unawaited.install(run.errors.add)
     try:
         await main
     except asyncio.CancelledError:
         pass
     finally:
+        uninstall()
+        watchdog.stop()
+        pacer.stop()
         tick.cancel()
         await asyncio.gather(tick, return_exceptions=True)
     flush()

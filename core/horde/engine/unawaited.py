@@ -1,0 +1,48 @@
+"""A coroutine called without ``await`` in VU code (``http.get(url)``) is a script error, not a warning.
+
+Python only warns ("coroutine ... was never awaited") when such a coroutine
+is dropped, which happens right away, on the script line that called it,
+while the VU's task runs. :func:`install` routes those warnings, when they
+happen in VU code, to the run's error log as an error of that iteration;
+others keep Python's behaviour.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Callable, TextIO
+
+from .errorlog import ErrorKey
+from .vu import current_vu
+
+__all__ = ["install"]
+
+_NEVER_AWAITED = re.compile(r"coroutine '(?P<name>[^']*)' was never awaited")
+
+
+def install(on_error: Callable[[ErrorKey], None]) -> Callable[[], None]:
+    """Report unawaited coroutines in VU code to ``on_error`` (as an error kind); returns the uninstaller."""
+    previous = warnings.showwarning
+    filters = list(warnings.filters)
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        m = _NEVER_AWAITED.search(str(message)) if category is RuntimeWarning else None
+        if m is None or current_vu.get(None) is None:
+            previous(message, category, filename, lineno, file, line)
+            return
+        name = m.group("name").rpartition(".")[2] or "a coroutine"
+        on_error((f"UnawaitedCoroutine: {name}() was called without await (write `await {name}(...)`)",
+                  f"{Path(filename).name}:{lineno}"))
+
+    warnings.filterwarnings("always", message=r"coroutine '.*' was never awaited", category=RuntimeWarning)
+    warnings.showwarning = show
+
+    def uninstall() -> None:
+        warnings.showwarning = previous
+        warnings.filters[:] = filters
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+
+    return uninstall
