@@ -33,6 +33,7 @@ from .registry import (
     register_extension,
 )
 from .spec import OutSpec, parse_out, resolve_out_specs
+from .spill import SpillQueue
 
 __all__ = [
     "AbortReason",
@@ -70,4 +71,5 @@ __all__ = [
     "parse_out",
     "register_extension",
     "resolve_out_specs",
+    "SpillQueue",
 ]
