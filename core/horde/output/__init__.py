@@ -21,7 +21,7 @@ from .errors import (
 )
 from .flusher import PeriodicFlusher
 from .hookspecs import REQUIRED_HOOKS, hookimpl, hookspec
-from .manager import Manager
+from .manager import DEFAULT_STOP_TIMEOUT, Manager, OutputReport
 from .params import Params
 from .registry import (
     ENTRY_POINT_GROUP,
@@ -40,7 +40,9 @@ __all__ = [
     "DuplicateOutputError",
     "ENTRY_POINT_GROUP",
     "ExitCode",
+    "DEFAULT_STOP_TIMEOUT",
     "Manager",
+    "OutputReport",
     "OutSpec",
     "OutputConfigError",
     "OutputError",
