@@ -16,19 +16,20 @@ from typing import Any, Mapping, TextIO
 from .. import execution
 from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
-from ..output import Manager, OutputRegistry, OutputStopError, Params, create_output, load_registry, new_plugin_manager, resolve_out_specs
+from ..output import Manager, OutputReport, OutputRegistry, OutputStopError, Params, create_output, load_registry, new_plugin_manager, resolve_out_specs
 from ..groups import GroupTree
 from ..runstatus import RunStatus
-from ..summary import dump_summary_export, parse_trend_stats, render_summary, summary_export, validate_time_unit
+from ..summary import (dump_summary_export, parse_trend_stats, render_outputs, render_summary, summary_export,
+                       validate_time_unit)
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from . import display
 from . import unawaited
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import ScriptAbort, VUFactory
-from .options import env_options, load_config_file, merge_options
+from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
 from .pacing import BACKLOG_LIMIT, Pacer, pump_backlog
-from .pump import Pump
+from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options, seconds
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import split_scenarios
@@ -67,6 +68,10 @@ class RunRequest:
     no_summary: bool = False
     no_thresholds: bool = False
     plugins: list[str] = dataclasses.field(default_factory=list)
+    output_stop_timeouts: list[str] = dataclasses.field(default_factory=list)
+    """``--output-stop-timeout`` values (``DURATION`` or ``OUTPUT=DURATION``); ``HORDE_OUTPUT_STOP_TIMEOUT`` if empty."""
+    allow_output_loss: bool = False
+    """Exit 0 rather than :attr:`ExitCode.OUTPUT_LOSS` when an output lost samples."""
     workers: int = 1
     """Processes that split the VUs (k6's execution segments); 1 runs everything in this process."""
     registry: OutputRegistry | None = None
@@ -137,7 +142,9 @@ class TestRun:
         self.thresholds = self._parse_thresholds()
         self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
         self.time_unit = validate_time_unit(self.options.get("summaryTimeUnit"))
-        self.manager = Manager(self._create_outputs())
+        stop_timeouts = req.output_stop_timeouts or [req.environ.get("HORDE_OUTPUT_STOP_TIMEOUT", "")]
+        self.manager = Manager(self._create_outputs(), registry=self.registry,
+                               stop_timeouts=parse_stop_timeouts(stop_timeouts))
         total_vus = sum(s.max_vus_needed for s in self.scenarios)
         self.workers = max(1, min(self.req.workers, total_vus))
 
@@ -413,6 +420,14 @@ class TestRun:
 
     def execute(self) -> int:
         """Run everything and return the process exit code."""
+        previous: dict[int, Any] = {}
+        try:
+            return self._execute(previous)
+        finally:  # only now: a second signal must work until the outputs are stopped
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _execute(self, previous: dict[int, Any]) -> int:
         self.prepare()
         req = self.req
         if not req.quiet:
@@ -434,7 +449,6 @@ class TestRun:
         evaluator = PeriodicEvaluator(self.thresholds, self.store, self.elapsed, self.abort)
         evaluator.start()
         self._set_status(RunStatus.INITIALIZING)
-        previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 previous[sig] = signal.signal(sig, self._on_signal)
@@ -452,9 +466,9 @@ class TestRun:
             watchdog.stop()
             uninstall()
             _close_loop(loop)
-            pump.close()
-            for sig, handler in previous.items():  # only now: a second signal must work until the end
-                signal.signal(sig, handler)
+            if not pump.close():
+                _log.error("the metric pump did not finish within %gs: samples still in it are not in the "
+                           "summary nor the outputs", CLOSE_TIMEOUT)
         self.ended_at = time.monotonic()
         elapsed = self.elapsed()
         final = evaluator.finish()
@@ -471,11 +485,17 @@ class TestRun:
         self._report_errors()
         if stop_error is not None:
             _log.error("%s", stop_error)
-        self._report(final, elapsed)
+        reports = self.manager.reports()
+        self._report(final, elapsed, reports)
+        losses = [r for r in reports if r.lost]
+        for r in losses:
+            _log.warning("output %s lost %d samples: %s", r.label, r.lost, r.loss_text())
         if self.error is not None:
             if self.error.reason not in (AbortReason.THRESHOLDS_AFTER_TEST_END, None) or self.error.exit_code:
                 _log.error("%s", self.error)
             return self.error.exit_code
+        if losses and not req.allow_output_loss:
+            return ExitCode.OUTPUT_LOSS
         return ExitCode.OK
 
     async def _run_paced(self, factory: VUFactory, pump: Pump) -> None:
@@ -496,7 +516,7 @@ class TestRun:
             _log.warning("%d iteration(s) were interrupted (stopped by the clock or a signal before they ended)",
                          self.interrupted_iterations)
 
-    def _report(self, final: Any, elapsed: float) -> None:
+    def _report(self, final: Any, elapsed: float, reports: list[OutputReport]) -> None:
         req = self.req
         if req.no_summary or self.options.get("noSummary"):
             return
@@ -504,15 +524,13 @@ class TestRun:
         if export:
             doc = summary_export(self.store, self.thresholds, self.groups, elapsed, trend_stats=self.trend_stats,
                                  setup_data=self.setup_data, has_setup_data=self.script.setup is not None)
+            if reports:
+                doc["outputs"] = [r.as_dict() for r in reports]
             Path(export).write_text(dump_summary_export(doc))
         text = render_summary(self.store, self.thresholds, elapsed, self.groups,
                               trend_stats=self.trend_stats, time_unit=self.time_unit)
-        reports = self.manager.reports()
         if reports:
-            lines = ["  █ OUTPUTS", ""]
-            for label, counts in reports:
-                lines.append(f"    {label}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
-            text = text.rstrip("\n") + "\n\n\n" + "\n".join(lines) + "\n\n\n"
+            text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
         req.stdout.write(text)
         req.stdout.flush()
 

@@ -2,7 +2,7 @@
 
 Messages to the coordinator (pickled tuples): ``("ready",)`` once the script
 is loaded; batches ``("b", defs, rows, stats)`` every 50 ms (see
-:mod:`horde.engine.wire`); ``("abort", message)`` when the script called
+:mod:`horde.metrics.wire`); ``("abort", message)`` when the script called
 ``abort()``; ``("done", stats)`` at the end. From the coordinator: ``("go",)``
 to start and ``("stop",)`` to stop now (interrupting iterations). A worker
 whose coordinator disappears exits at once.
@@ -31,7 +31,7 @@ from .pump import PUMP_PERIOD
 from .scenarios import Scenario
 from .script import load_script, prepare_call
 from .watchdog import Watchdog
-from .wire import Encoder
+from ..metrics.wire import Encoder
 
 __all__ = ["WorkerSpec", "worker_main"]
 

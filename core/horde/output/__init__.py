@@ -21,7 +21,7 @@ from .errors import (
 )
 from .flusher import PeriodicFlusher
 from .hookspecs import REQUIRED_HOOKS, hookimpl, hookspec
-from .manager import Manager
+from .manager import DEFAULT_STOP_TIMEOUT, Manager, OutputReport
 from .params import Params
 from .registry import (
     ENTRY_POINT_GROUP,
@@ -33,13 +33,16 @@ from .registry import (
     register_extension,
 )
 from .spec import OutSpec, parse_out, resolve_out_specs
+from .spill import SpillQueue
 
 __all__ = [
     "AbortReason",
     "DuplicateOutputError",
     "ENTRY_POINT_GROUP",
     "ExitCode",
+    "DEFAULT_STOP_TIMEOUT",
     "Manager",
+    "OutputReport",
     "OutSpec",
     "OutputConfigError",
     "OutputError",
@@ -70,4 +73,5 @@ __all__ = [
     "parse_out",
     "register_extension",
     "resolve_out_specs",
+    "SpillQueue",
 ]

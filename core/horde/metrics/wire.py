@@ -1,4 +1,5 @@
-"""How worker processes send sample containers to the coordinator, compactly.
+"""Sample containers as compact bytes: from worker processes to the coordinator, and into an
+output's spill file.
 
 Tag sets, metrics and metric tuples are sent once, as definitions, then
 referred to by small integers; a container travels as
@@ -10,7 +11,10 @@ from __future__ import annotations
 import pickle
 from typing import Any, Iterable
 
-from ..metrics import ConnectedSamples, Metric, MetricRegistry, MetricType, Sample, TagSet, ValueType
+from .metric import Metric, MetricRegistry
+from .sample import ConnectedSamples, Sample
+from .tags import TagSet
+from .types import MetricType, ValueType
 
 __all__ = ["Encoder", "Decoder"]
 
