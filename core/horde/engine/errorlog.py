@@ -111,6 +111,7 @@ class ErrorLog:
             if key not in totals:
                 totals[key] = 0
                 self.log.error("%s", format_error(key))
+                self._last_line = self.clock()
                 totals[key] = 1
                 n -= 1
         if n:
@@ -139,7 +140,11 @@ class ErrorLog:
         self.log.error("%d more script errors in the last %.1fs: %s%s", n, window, parts, more)
 
     def report(self) -> list[str]:
-        """Lines for the end of the run: the total, then every kind with its count, most frequent first."""
+        """Lines for the end of the run: the total, then every kind with its count, most frequent first.
+
+        What was counted since the last summary line is in these totals (no last summary line is logged).
+        """
+        self._since = {}
         if not self.totals:
             return []
         lines = [f"script errors: {self.total} in {len(self.totals)} distinct kind(s)"]

@@ -12,7 +12,12 @@ prevents both at almost no cost on the hot loop:
   callbacks for :data:`YIELD_AFTER`, awaits :meth:`Pacer.pause`;
 - when the metric pipeline falls behind (``backlog()`` above its limit) the
   heartbeat makes every VU take that slow path, where it waits until the
-  pipeline has caught up (backpressure), so memory stays flat.
+  pipeline has caught up (backpressure), so memory stays flat;
+- a VU that kept the loop to itself (its iterations do not await) is paced
+  further: it gives back as much time as it took (at most
+  :data:`MAX_GIVE_BACK`), and waits while the outputs' queues
+  (``output_backlog()``) are past their limit. VUs that await (real load)
+  are never slowed by an output: a slow output falls behind alone.
 
 The watchdog (:mod:`horde.engine.watchdog`) reads the same heartbeat to tell
 a loop stuck in script code.
@@ -24,13 +29,17 @@ import asyncio
 import time
 from typing import Any, Callable
 
-__all__ = ["BACKLOG_LIMIT", "BEAT_PERIOD", "YIELD_AFTER", "Pacer", "pump_backlog"]
+__all__ = ["BACKLOG_LIMIT", "BEAT_PERIOD", "OUTPUT_BACKLOG_LIMIT", "YIELD_AFTER", "Pacer", "manager_backlog",
+           "pump_backlog"]
 
 BEAT_PERIOD = 0.005
 """Seconds between two heartbeats of a responsive loop."""
 
 YIELD_AFTER = 0.02
 """A VU that finds the heartbeat older than this yields to the loop before its next iteration."""
+
+MAX_GIVE_BACK = 0.05
+"""Seconds a VU that held the loop sleeps at most before its next iteration."""
 
 BACKLOG_WAIT = 0.01
 """Seconds a VU sleeps between two looks at a pipeline that is behind."""
@@ -40,6 +49,9 @@ BATCH_WEIGHT = 20_000
 
 BACKLOG_LIMIT = 100_000
 """Containers (or batches times :data:`BATCH_WEIGHT`) the pipeline may hold before VUs wait."""
+
+OUTPUT_BACKLOG_LIMIT = 200_000
+"""Samples an output's queue may hold before VUs that do not await wait for it."""
 
 _monotonic = time.monotonic
 
@@ -52,13 +64,16 @@ class Pacer:
     backpressure, only yielding.
     """
 
-    def __init__(self, backlog: Callable[[], int] | None = None, limit: int = 0) -> None:
+    def __init__(self, backlog: Callable[[], int] | None = None, limit: int = 0,
+                 output_backlog: Callable[[], int] | None = None, output_limit: int = 0) -> None:
         self.beat = _monotonic()
         """When the loop last ran its heartbeat callback (``time.monotonic()``); 0.0 forces VUs to pause."""
         self.alive = self.beat
         """When the loop last ran its heartbeat callback, whatever the pipeline does (for the watchdog)."""
         self.backlog = backlog
         self.limit = limit
+        self.output_backlog = output_backlog
+        self.output_limit = output_limit
         self.paused = 0
         """How many times a VU waited for the pipeline (for tests and debugging)."""
         self._handle: asyncio.TimerHandle | None = None
@@ -93,14 +108,42 @@ class Pacer:
         """Seconds since the last heartbeat (large when the pipeline is behind)."""
         return now - self.beat
 
+    def outputs_behind(self) -> bool:
+        """True if the outputs' queues hold more than their limit."""
+        backlog = self.output_backlog
+        return backlog is not None and backlog() > self.output_limit
+
     async def pause(self) -> None:
-        """Give the loop a turn; then wait while the pipeline is behind (the VU's slow path)."""
-        await asyncio.sleep(0)
+        """The VU's slow path: give the loop a turn, and wait while the pipeline is behind."""
+        held = _monotonic() - self.alive  # how long the loop went without its heartbeat
+        if held > YIELD_AFTER:  # this VU (or one before it) kept the loop: give the time back
+            await asyncio.sleep(min(2 * held, MAX_GIVE_BACK))
+            while self.outputs_behind():
+                self.paused += 1
+                await asyncio.sleep(BACKLOG_WAIT)
+        else:
+            await asyncio.sleep(0)
         if self.behind():
             self.paused += 1
             while self.behind():
                 await asyncio.sleep(BACKLOG_WAIT)
         self.beat = _monotonic()
+
+
+def manager_backlog(manager: Any) -> Callable[[], int]:
+    """Samples queued for the outputs of ``manager`` and not yet handed to them (the largest queue).
+
+    Uses ``manager.backlog()`` when the Manager has one.
+    """
+    fn = getattr(manager, "backlog", None)
+    if callable(fn):
+        return fn  # type: ignore[no-any-return]
+
+    def backlog() -> int:
+        channels = getattr(manager, "_channels", ())
+        return max((getattr(ch, "_queued_samples", 0) for _, ch in channels), default=0)
+
+    return backlog
 
 
 def pump_backlog(pump: Any) -> Callable[[], int]:

@@ -28,7 +28,7 @@ from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import ScriptAbort, VUFactory
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
-from .pacing import BACKLOG_LIMIT, Pacer, pump_backlog
+from .pacing import BACKLOG_LIMIT, OUTPUT_BACKLOG_LIMIT, Pacer, manager_backlog, pump_backlog
 from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options, seconds
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
@@ -244,7 +244,7 @@ class TestRun:
             self.manager.set_run_status(status)
 
     def _on_script_error(self, exc: BaseException) -> None:
-        self._count_error(error_key(exc, self.script.path))
+        self._count_error(error_key(exc, self.script.file))
 
     def _count_error(self, key: ErrorKey) -> None:
         with self._errors_lock:
@@ -323,7 +323,7 @@ class TestRun:
                                     verbose=logging.getLogger("horde").isEnabledFor(logging.DEBUG)))
             first += sum(s.max_vus_needed for s in scenarios)
         self.pool = pool = WorkerPool(specs, self.registry, self._pump, self._on_worker_abort, self._on_worker_stats,
-                                      backlog=self._pacer.behind)
+                                      backlog=self._pacer.behind, outputs_behind=self._pacer.outputs_behind)
         try:
             pool.start()
             await pool.wait_ready()
@@ -440,8 +440,8 @@ class TestRun:
             loop.close()
             raise
         pump = self._pump = Pump(self.manager, self.store)
-        pacer = self._pacer = Pacer(pump_backlog(pump), BACKLOG_LIMIT)
-        watchdog = self.watchdog = Watchdog(pacer, str(self.script.path))
+        pacer = self._pacer = Pacer(pump_backlog(pump), BACKLOG_LIMIT, manager_backlog(self.manager), OUTPUT_BACKLOG_LIMIT)
+        watchdog = self.watchdog = Watchdog(pacer, self.script.file)
         factory = self.factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
                             system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self,
                             pacer=pacer, watchdog=watchdog)
@@ -508,7 +508,6 @@ class TestRun:
     def _report_errors(self) -> None:
         """The run's script errors by kind, and the iterations the clock interrupted."""
         with self._errors_lock:
-            self.errors.flush()
             lines = self.errors.report()
         for line in lines:
             _log.error("%s", line)

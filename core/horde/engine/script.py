@@ -36,6 +36,11 @@ class Script:
     setup: Callable[..., Any] | None
     teardown: Callable[..., Any] | None
 
+    @property
+    def file(self) -> str:
+        """The file name the script's code objects carry (``co_filename``): how its frames are recognised."""
+        return getattr(self.module, "__file__", None) or str(self.path.resolve())
+
     def function(self, name: str) -> Callable[..., Any]:
         """The exported function ``name`` (a scenario's ``exec``); ScriptError if missing."""
         fn = getattr(self.module, name, None)

@@ -9,6 +9,7 @@ others keep Python's behaviour.
 
 from __future__ import annotations
 
+import linecache
 import re
 import warnings
 from pathlib import Path
@@ -33,9 +34,12 @@ def install(on_error: Callable[[ErrorKey], None]) -> Callable[[], None]:
         if m is None or current_vu.get(None) is None:
             previous(message, category, filename, lineno, file, line)
             return
-        name = m.group("name").rpartition(".")[2] or "a coroutine"
-        on_error((f"UnawaitedCoroutine: {name}() was called without await (write `await {name}(...)`)",
-                  f"{Path(filename).name}:{lineno}"))
+        call = " ".join(linecache.getline(filename, lineno).split())
+        if call:
+            what = f"UnawaitedCoroutine: `{call}` calls a coroutine without await (write `await ...`)"
+        else:
+            what = f"UnawaitedCoroutine: coroutine {m.group('name')}() called without await (write `await ...`)"
+        on_error((what, f"{Path(filename).name}:{lineno}"))
 
     warnings.filterwarnings("always", message=r"coroutine '.*' was never awaited", category=RuntimeWarning)
     warnings.showwarning = show

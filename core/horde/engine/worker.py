@@ -4,7 +4,9 @@ Messages to the coordinator (pickled tuples): ``("ready",)`` once the script
 is loaded; batches ``("b", defs, rows, stats)`` every 50 ms (see
 :mod:`horde.metrics.wire`); ``("abort", message)`` when the script called
 ``abort()``; ``("done", stats)`` at the end. From the coordinator: ``("go",)``
-to start and ``("stop",)`` to stop now (interrupting iterations). A worker
+to start, ``("stop",)`` to stop now (interrupting iterations) and
+``("pace", flag)`` when the outputs fall behind or catch up (VUs that do not
+await then wait). A worker
 whose coordinator disappears exits at once.
 """
 
@@ -117,8 +119,9 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     loop = asyncio.get_running_loop()
     run = _WorkerRun()
     pending: list[Any] = []
-    pacer = Pacer(pending.__len__, BACKLOG_LIMIT)
-    watchdog = Watchdog(pacer, str(script.path))
+    outputs_behind = [0]  # set from the coordinator's ("pace", flag) messages
+    pacer = Pacer(pending.__len__, BACKLOG_LIMIT, lambda: outputs_behind[0], 0)
+    watchdog = Watchdog(pacer, script.file)
     factory = VUFactory(builtin=builtin, registry=registry, emit=pending.append, system_tags=spec.system_tags,
                         base_tags=TagSet.of(spec.base_tags), options=spec.options, run=run, pacer=pacer,
                         watchdog=watchdog)
@@ -129,7 +132,7 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     main: asyncio.Task | None = None
 
     def on_error(exc: BaseException) -> None:  # counted here, logged once for the run by the coordinator
-        run.errors.add(error_key(exc, script.path))
+        run.errors.add(error_key(exc, script.file))
 
     aborted: list[str] = []
 
@@ -177,6 +180,9 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
                 os._exit(1)  # the coordinator is gone
             if msg[0] == "stop":
                 watchdog.interrupt_all()  # script code holding the loop is interrupted too
+            elif msg[0] == "pace":
+                outputs_behind[0] = int(msg[1])
+                continue
             loop.call_soon_threadsafe(on_control, msg)
 
     threading.Thread(target=read_control, name="horde-worker-control", daemon=True).start()

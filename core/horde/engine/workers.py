@@ -37,12 +37,16 @@ class _Worker:
         self.done: asyncio.Future | None = None
         self.process: Any = None
         self.conn: Any = None
+        self.paced = False
+        """Whether this worker was last told that the outputs are behind (``("pace", flag)``)."""
+        self._send_lock = threading.Lock()
         self.ending = False
         """True once the coordinator ends this worker on purpose (its exit then aborts nothing)."""
 
     def send(self, msg: tuple) -> None:
         try:
-            self.conn.send_bytes(pickle.dumps(msg))
+            with self._send_lock:  # the loop and this worker's reader thread both send
+                self.conn.send_bytes(pickle.dumps(msg))
         except (OSError, ValueError):
             pass  # the worker is gone; its reader reports it
 
@@ -56,13 +60,16 @@ class WorkerPool:
 
     def __init__(self, specs: list[WorkerSpec], registry: Any, pump: Pump,
                  on_abort: Callable[[str, bool], None], on_stats: Callable[[dict], None],
-                 backlog: Callable[[], bool] | None = None) -> None:
+                 backlog: Callable[[], bool] | None = None,
+                 outputs_behind: Callable[[], bool] | None = None) -> None:
         self.workers = [_Worker(s, Decoder(registry)) for s in specs]
         self.pump = pump
         self.on_abort = on_abort
         self.on_stats = on_stats
         self.behind = backlog
         """True while the metric pipeline is behind: readers then stop reading, and workers wait in send."""
+        self.outputs_behind = outputs_behind
+        """True while the outputs' queues are past their limit: workers then pace VUs that do not await."""
         self.interrupted = 0
         """Iterations interrupted in the workers, plus the active VUs of workers ended by force."""
         self.ended: list[int] = []
@@ -95,7 +102,7 @@ class WorkerPool:
             threading.Thread(target=self._read, args=(w, loop), name=f"horde-reader-{w.spec.index}", daemon=True).start()
 
     def _read(self, w: _Worker, loop: asyncio.AbstractEventLoop) -> None:
-        deliver, behind = self.pump.deliver, self.behind
+        deliver, behind, outputs_behind = self.pump.deliver, self.behind, self.outputs_behind
         finished = False
         try:
             while True:
@@ -107,6 +114,9 @@ class WorkerPool:
                 if kind == "b":
                     deliver(w.decoder.decode(msg[1], msg[2]))
                     self._stats(w, msg[3])
+                    if outputs_behind is not None and outputs_behind() != w.paced:
+                        w.paced = not w.paced
+                        w.send(("pace", w.paced))
                 elif kind == "ready":
                     loop.call_soon_threadsafe(_resolve, w.ready)
                 elif kind == "abort":
