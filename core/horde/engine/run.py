@@ -47,6 +47,9 @@ VUS_PERIOD = 1.0
 EMERGENCY_STOP = 0.7
 """Seconds the outputs get to close their files after a second Ctrl-C/SIGTERM, before the process exits."""
 
+TIMER_SLACK = 0.05
+"""Seconds the loop's timers may fire before a deadline by the clock."""
+
 LIFECYCLE_TIMEOUT = "60s"
 """k6's default setupTimeout and teardownTimeout."""
 
@@ -227,16 +230,30 @@ class TestRun:
             self.req.stderr.flush()
         except (OSError, ValueError):
             pass
-        if self.pool is not None:
-            self.pool.kill()
-        deadline = time.monotonic() + EMERGENCY_STOP
-        error = RunError("test run aborted by a second signal", reason=AbortReason.USER,
-                         exit_code=ExitCode.EXTERNAL_ABORT)
-        stopper = threading.Thread(target=_stop_outputs, args=(self.manager, error, deadline), daemon=True,
-                                   name="horde-emergency-stop")
-        stopper.start()
-        stopper.join(max(0.0, deadline - time.monotonic()) + 0.1)
-        os._exit(ExitCode.EXTERNAL_ABORT)
+        self._emergency_exit(RunError("test run aborted by a second signal", reason=AbortReason.USER,
+                                      exit_code=ExitCode.EXTERNAL_ABORT))
+
+    def _give_up(self) -> None:
+        """Script code went on holding the loop although interrupted (it swallows the interruption): exit."""
+        _log.error("script code did not stop when interrupted (does it catch BaseException?): exiting now")
+        code = self.error.exit_code if self.error is not None else ExitCode.GENERIC_TIMEOUT
+        self._emergency_exit(RunError("script code could not be interrupted", reason=AbortReason.TIMEOUT,
+                                      exit_code=code))
+
+    def _emergency_exit(self, error: RunError) -> None:
+        """End the workers, give the outputs :data:`EMERGENCY_STOP` to close their files, and exit the process."""
+        try:
+            if self.watchdog is not None:
+                self.watchdog.disarm()  # its interruption must not end this wait
+            if self.pool is not None:
+                self.pool.kill()
+            deadline = time.monotonic() + EMERGENCY_STOP
+            stopper = threading.Thread(target=_stop_outputs, args=(self.manager, error, deadline), daemon=True,
+                                       name="horde-emergency-stop")
+            stopper.start()
+            stopper.join(max(0.0, deadline - time.monotonic()) + 0.1)
+        finally:
+            os._exit(error.exit_code)
 
     def _set_status(self, status: RunStatus) -> None:
         if status != self.status:
@@ -383,8 +400,10 @@ class TestRun:
         try:
             return await asyncio.wait_for(prepare_call(fn, *args)(*args), timeout)
         except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
-            if time.monotonic() < vu.deadline or self.error is not None:
-                raise
+            if time.monotonic() < vu.deadline - TIMER_SLACK or self.error is not None:
+                if isinstance(exc, asyncio.TimeoutError):  # raised by the script itself
+                    raise ScriptError(f"{name}() failed: {script_traceback(exc, self.req.script)}") from exc
+                raise  # stopped
             code = ExitCode.SETUP_TIMEOUT if name == "setup" else ExitCode.TEARDOWN_TIMEOUT
             raise _LifecycleTimeout(f"{name}() execution timed out after {timeout:g} seconds", code) from exc
         except ScriptAbort as exc:
@@ -441,7 +460,7 @@ class TestRun:
             raise
         pump = self._pump = Pump(self.manager, self.store)
         pacer = self._pacer = Pacer(pump_backlog(pump), BACKLOG_LIMIT, manager_backlog(self.manager), OUTPUT_BACKLOG_LIMIT)
-        watchdog = self.watchdog = Watchdog(pacer, self.script.file)
+        watchdog = self.watchdog = Watchdog(pacer, self.script.file, self._give_up)
         factory = self.factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
                             system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self,
                             pacer=pacer, watchdog=watchdog)

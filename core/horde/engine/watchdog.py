@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from types import FrameType
-from typing import Any
+from typing import Any, Callable
 
 from .pacing import Pacer
 from .vu import current_vu
@@ -37,6 +37,9 @@ STALE_AFTER = 0.2
 
 CHECK_PERIOD = 0.05
 """Seconds between two looks of the watchdog thread."""
+
+HOPELESS_AFTER = 5.0
+"""Seconds script code may go on holding the loop while being interrupted before ``on_hopeless`` is called."""
 
 
 class VUInterrupted(asyncio.CancelledError):
@@ -60,13 +63,17 @@ class Watchdog:
     makes every VU's deadline now (a signal, an abort, a stop request).
     """
 
-    def __init__(self, pacer: Pacer, script_file: str) -> None:
+    def __init__(self, pacer: Pacer, script_file: str, on_hopeless: Callable[[], None] | None = None) -> None:
         self.pacer = pacer
         self.script_file = script_file
+        self.on_hopeless = on_hopeless
+        """Called (on the watchdog thread) when script code swallowed interruptions for :data:`HOPELESS_AFTER`."""
         self.interrupted = 0
         """Iterations this watchdog interrupted."""
         self.armed = math.inf
         self._all = False
+        self._raised_at = 0.0
+        self._disarmed = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._previous: Any = None
@@ -103,21 +110,32 @@ class Watchdog:
         self._all = True
         self.armed = 0.0
 
+    def disarm(self) -> None:
+        """Interrupt nothing any more (the process is exiting)."""
+        self._disarmed = True
+        self._stop.set()
+
     def _watch(self) -> None:
         pacer, main = self.pacer, self._main_ident
         while not self._stop.wait(CHECK_PERIOD):
             now = time.monotonic()
             if now >= self.armed and now - pacer.alive > STALE_AFTER:
+                raised = self._raised_at
+                if raised and pacer.alive < raised and now - raised > HOPELESS_AFTER and self.on_hopeless:
+                    self.on_hopeless()  # interrupted, yet the loop never came back
+                    return
                 try:
                     signal.pthread_kill(main, INTERRUPT_SIGNAL)  # type: ignore[arg-type]
                 except (OSError, ValueError):
                     return
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if not script_running(frame, self.script_file):
+        if self._disarmed or not script_running(frame, self.script_file):
             return
         vu = current_vu.get(None)
         deadline = getattr(vu, "deadline", math.inf)
         if self._all or time.monotonic() >= deadline:
             self.interrupted += 1
+            if self._raised_at < self.pacer.alive:
+                self._raised_at = time.monotonic()  # the first interruption since the loop last ran
             raise VUInterrupted("the iteration ran past its deadline and was interrupted")
