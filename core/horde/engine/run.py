@@ -443,8 +443,9 @@ class TestRun:
         try:
             return self._execute(previous)
         finally:  # only now: a second signal must work until the outputs are stopped
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            if not self._interrupts:  # once signalled, the next signal exits at once until the process ends
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
     def _execute(self, previous: dict[int, Any]) -> int:
         self.prepare()

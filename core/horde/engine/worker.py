@@ -86,9 +86,20 @@ class _WorkerRun:
         self.groups.record_check(group_path, name, passed)
 
 
+_stopping = [False]
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    if _stopping[0]:
+        os._exit(1)
+
+
 def worker_main(conn: Any, spec: WorkerSpec) -> None:
     """Entry point of a worker process (multiprocessing ``spawn`` target)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator handles Ctrl-C and tells us
+    # The coordinator handles Ctrl-C and SIGTERM sent to the whole process group and tells us; a SIGTERM
+    # after its stop request is the coordinator ending a worker that did not stop in time.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     logging.basicConfig(level=logging.DEBUG if spec.verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname).4s[w%(process)d] %(message)s")
     from .. import custom_metrics, execution
@@ -179,6 +190,7 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
             except (EOFError, OSError):
                 os._exit(1)  # the coordinator is gone
             if msg[0] == "stop":
+                _stopping[0] = True
                 watchdog.interrupt_all()  # script code holding the loop is interrupted too
             elif msg[0] == "pace":
                 outputs_behind[0] = int(msg[1])
