@@ -214,3 +214,23 @@ async def {phase}({args}):
     assert r.code == code, r.stderr
     assert r.wall < 6, f"took {r.wall:.1f}s"
     assert f"{phase}() execution timed out after 1 seconds" in r.stderr
+
+
+def test_coordinator_ends_a_worker_whose_script_swallows_interrupts(tmp_path):
+    script = write(tmp_path, '''
+        import time
+        options = {"scenarios": {"s": {"executor": "constant-vus", "vus": 2, "duration": "1s", "gracefulStop": "0s"}}}
+        async def default(data):
+            while True:
+                try:
+                    time.sleep(100)
+                except BaseException:
+                    pass
+    ''')
+    args, out, export = outputs(tmp_path)
+    r = run_horde(["run", "-q", "-w", "2", script, *args], timeout=60)
+    assert r.code == 0, r.stderr
+    assert r.wall < 1 + 3 + 3 + 1 + 4, f"took {r.wall:.1f}s"  # end, worker grace, stop grace, terminate, start
+    assert "did not stop in time and was ended" in r.stderr
+    assert "iteration(s) were interrupted" in r.stderr
+    assert_json_matches_export(out, export)

@@ -46,7 +46,7 @@ def install(on_error: Callable[[ErrorKey], None]) -> Callable[[], None]:
 
     def uninstall() -> None:
         warnings.showwarning = previous
-        warnings.filters[:] = filters
+        warnings.filters[:] = filters  # type: ignore[index]  # a list at run time
         warnings._filters_mutated()  # type: ignore[attr-defined]
 
     return uninstall

@@ -186,10 +186,11 @@ class WorkerPool:
         for w in late:
             if w.process.is_alive():
                 w.process.kill()
-            self.interrupted += int(w.stats.get("active", 0))
+            active = max(1, int(w.stats.get("active", 0)))  # a worker stuck before it reported still had one
+            self.interrupted += active
             self.ended.append(w.spec.index)
             _log.warning("worker %d did not stop in time and was ended; its %d active VU(s) count as interrupted",
-                         w.spec.index, w.stats.get("active", 0))
+                         w.spec.index, active)
         await asyncio.wait(pending, timeout=TERMINATE_GRACE)
 
     def kill(self) -> None:
