@@ -219,8 +219,14 @@ async def {phase}({args}):
 def test_coordinator_ends_a_worker_whose_script_swallows_interrupts(tmp_path):
     script = write(tmp_path, '''
         import time
+        from horde import sleep
         options = {"scenarios": {"s": {"executor": "constant-vus", "vus": 2, "duration": "1s", "gracefulStop": "0s"}}}
+        started = [0]
         async def default(data):
+            started[0] += 1
+            if started[0] < 10:
+                await sleep(0.02)
+                return
             while True:
                 try:
                     time.sleep(100)
