@@ -156,13 +156,6 @@ class MetricStore:
         self._subs_by_metric[metric] = tuple(pairs)
         self._plans.clear()
 
-    def track(self, metric: Metric) -> None:
-        """Make sure ``metric`` and its current sub-metrics have sinks (even if no sample comes)."""
-        with self._lock:
-            if metric not in self.sinks:
-                self.sinks[metric] = new_sink(metric.type)
-            self._refresh_subs(metric)
-
     def sink(self, metric: Metric | Submetric) -> Sink | None:
         """The sink of a metric or sub-metric, or None if it has none yet."""
         if isinstance(metric, Submetric):
