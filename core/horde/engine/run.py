@@ -25,6 +25,7 @@ from ..thresholds import PeriodicEvaluator, parse_thresholds
 from . import display
 from .executors import ScenarioRunner
 from .iteration import ScriptAbort, VUFactory
+from .loop import close_loop, new_loop, on_thread_of
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
 from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
@@ -171,7 +172,7 @@ class TestRun:
     def abort(self, error: RunError) -> None:
         """End the run early with ``error`` (the first error wins); safe from any thread."""
         loop = self._loop
-        if loop is None or not loop.is_running() or _on_thread_of(loop):
+        if loop is None or not loop.is_running() or on_thread_of(loop):
             self._abort(error)
         else:
             try:
@@ -363,7 +364,7 @@ class TestRun:
         req = self.req
         if not req.quiet:
             display.banner(req.stdout, req.script, self.manager.descriptions(), self.scenarios)
-        loop = self._loop = _new_loop()
+        loop = self._loop = new_loop()
         self.manager.set_thresholds(self.thresholds.by_key)
         try:
             self.manager.start(self.abort)
@@ -392,7 +393,7 @@ class TestRun:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            _close_loop(loop)
+            close_loop(loop)
             if not pump.close():
                 _log.error("the metric pump did not finish within %gs: samples still in it are not in the "
                            "summary nor the outputs", CLOSE_TIMEOUT)
@@ -441,34 +442,6 @@ class TestRun:
             text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
         req.stdout.write(text)
         req.stdout.flush()
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop  # type: ignore
-
-        return uvloop.new_event_loop()
-    except ImportError:
-        return asyncio.new_event_loop()
-
-
-def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    try:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        loop.close()
-
-
-def _on_thread_of(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
 
 
 def run_test(req: RunRequest) -> int:

@@ -24,6 +24,7 @@ from typing import Any
 from ..metrics import BuiltinMetrics, MetricRegistry, TagSet
 from .executors import ScenarioRunner
 from .iteration import VUFactory
+from .loop import new_loop
 from .pump import PUMP_PERIOD
 from .scenarios import Scenario
 from .script import load_script, prepare_call, script_traceback
@@ -100,9 +101,7 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
     finally:
         custom_metrics.init_registry = None
     try:
-        from .run import _new_loop  # the same loop choice as the coordinator (uvloop if installed)
-
-        loop = _new_loop()
+        loop = new_loop()  # the same loop choice as the coordinator (uvloop if installed)
         asyncio.set_event_loop(loop)
         loop.run_until_complete(_run(conn, spec, script, registry, builtin))
     finally:
