@@ -330,3 +330,123 @@ def annotated(params) -> G:  # a string under ``from __future__ import annotatio
 
 def bare(params):
     return G(params)
+
+
+CODE_OUTPUT = '''\
+from horde.output import hookimpl, register_extension
+
+
+class CodeOutput:
+    """An output registered in code."""
+
+    def __init__(self, params):
+        pass
+
+    @hookimpl
+    def description(self):
+        return "code"
+
+    @hookimpl
+    def start(self):
+        pass
+
+    @hookimpl
+    def add_samples(self, samples):
+        pass
+
+    @hookimpl
+    def stop(self, error):
+        pass
+
+
+register_extension("{name}", CodeOutput)
+'''
+
+
+def test_horde_plugins_and_plugin_option_import_modules_into_the_process_registry(process_registry, modules):
+    from horde.output.extensions import prepare_registry
+
+    modules(horde_test_code_one=CODE_OUTPUT.format(name="one"), horde_test_code_two=CODE_OUTPUT.format(name="two"))
+    reg = prepare_registry({"HORDE_PLUGINS": "horde_test_code_one"}, ["horde_test_code_two"])
+    assert reg is process_registry.default_registry()
+    one, two = reg.get("one"), reg.get("two")
+    assert (one.module, one.target, one.source) == ("horde_test_code_one", "horde_test_code_one:CodeOutput", "code")
+    assert two.module == "horde_test_code_two"
+    # importing is idempotent: naming the module again registers nothing twice
+    assert prepare_registry({"HORDE_PLUGINS": "horde_test_code_one"}, ["horde_test_code_one"]) is reg
+    listing = {p["name"]: p for p in describe_plugins(reg)["plugins"]}
+    assert listing["one"] == {
+        "name": "one", "distribution": None, "version": None, "builtin": False, "source": "code",
+        "module": "horde_test_code_one", "target": "horde_test_code_one:CodeOutput",
+        "description": "An output registered in code.", "hooks": ["description", "start", "add_samples", "stop"],
+        "status": "ok", "error": None,
+    }
+
+
+def test_plugin_module_from_the_search_path_only(process_registry, tmp_path):
+    from horde.output.extensions import prepare_registry
+
+    beside = tmp_path / "beside"
+    beside.mkdir()
+    (beside / "horde_test_beside.py").write_text(CODE_OUTPUT.format(name="beside"))
+    try:
+        reg = prepare_registry({}, ["horde_test_beside"], search_path=[str(beside)])
+        assert reg.get("beside").module == "horde_test_beside"
+        assert str(beside) not in sys.path
+    finally:
+        sys.modules.pop("horde_test_beside", None)
+
+
+@pytest.mark.parametrize("source, expected", [
+    (None, "plugin module 'horde_test_nosuch' (--plugin) not found: ModuleNotFoundError: No module named "
+           "'horde_test_nosuch' (put its directory on PYTHONPATH or beside the script)"),
+    ("import horde_missing_dependency_xyz\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: "
+                                              "ModuleNotFoundError: No module named 'horde_missing_dependency_xyz'"),
+    ("def broken(:\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SyntaxError: "),
+    ("raise RuntimeError('no config')\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: "
+                                          "RuntimeError: no config"),
+    ("import sys\nsys.exit(3)\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SystemExit: 3"),
+])
+def test_plugin_module_that_cannot_be_imported_is_one_line_exit_104(process_registry, modules, source, expected):
+    from horde.errors import ExitCode
+    from horde.output import PluginModuleError
+    from horde.output.extensions import prepare_registry
+
+    name = "horde_test_nosuch"
+    if source is not None:
+        name = "horde_test_bad"
+        modules(horde_test_bad=source)
+    with pytest.raises(PluginModuleError) as info:
+        prepare_registry({}, [name])
+    assert str(info.value).startswith(expected) and "\n" not in str(info.value)
+    assert info.value.exit_code == ExitCode.INVALID_CONFIG == 104
+
+
+def test_horde_plugins_entry_that_is_no_module_name_is_named(process_registry):
+    from horde.output import PluginModuleError
+    from horde.output.extensions import prepare_registry
+
+    with pytest.raises(PluginModuleError, match="HORDE_PLUGINS: 'horde-out-nowhere' is neither an installed output"):
+        prepare_registry({"HORDE_PLUGINS": "json, horde-out-nowhere"})
+
+
+def test_horde_plugins_output_and_distribution_names_keep_their_meaning(process_registry, plugin_path, monkeypatch):
+    from horde.output.extensions import prepare_registry
+
+    plugin_path(simple_dist("horde-out-named", "1", {"named": "GoodOutput"}, good_module()),
+                simple_dist("horde-out-bydist", "1", {"bydist": "GoodOutput"}, good_module()),
+                simple_dist("horde-out-skipped", "1", {"skipped": "GoodOutput"}, good_module()))
+    env = {"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1", "HORDE_PLUGINS": "named"}
+    monkeypatch.setenv("HORDE_DISABLE_PLUGIN_AUTOLOAD", "1")  # the process registry's first discovery
+    reg = prepare_registry(env, ["Horde_Out.ByDist"])
+    assert reg.names() == ["bydist", "json", "named"]
+    assert "horde_out_named" not in sys.modules  # named entry points are not imported as modules
+    assert prepare_registry(env, outputs=["skipped"]).names() == ["bydist", "json", "named", "skipped"]
+
+
+def test_a_plugin_module_registering_a_taken_name_raises_the_duplicate(process_registry, modules):
+    from horde.output.extensions import prepare_registry
+
+    modules(horde_test_mod_a=MODULE_A, horde_test_mod_b=MODULE_B)
+    with pytest.raises(DuplicateOutputError, match="horde_test_mod_a:A registered at .* and by horde_test_mod_b:make_b"):
+        prepare_registry({"HORDE_PLUGINS": "horde_test_mod_a,horde_test_mod_b"})

@@ -52,7 +52,8 @@ def cli() -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON schema instead of a table.")
 @click.option("--plugin", "plugin_entries", multiple=True, metavar="MODULE",
-              help="Import this module first (it registers outputs with register_extension); an installed "
+              help="Import this module first (from PYTHONPATH or the current directory; it registers outputs with "
+                   "register_extension); an installed "
                    "output or distribution name loads it even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1. Repeatable.")
 @verbose_option
 def plugins(as_json: bool, plugin_entries: tuple[str, ...]) -> None:
@@ -62,7 +63,7 @@ def plugins(as_json: bool, plugin_entries: tuple[str, ...]) -> None:
     from .output.extensions import prepare_registry
     from .output.listing import describe_plugins
 
-    data = describe_plugins(prepare_registry(os.environ, plugin_entries))
+    data = describe_plugins(prepare_registry(os.environ, plugin_entries, search_path=[os.getcwd()]))
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
