@@ -163,7 +163,7 @@ def bind_output(name: str, obj: Any, pm: pluggy.PluginManager, plugin: OutputPlu
     provider, the hook and the file, for: None or an object without hooks; a
     hook whose arguments differ from the hookspec (names and count, required
     and optional hooks alike); a marked hook that is not in the contract; a
-    missing required hook; a ``description()`` that does not return a str.
+    missing required hook.
     """
     who = _who(name, plugin)
     _check_is_output(name, obj, plugin)
@@ -198,7 +198,6 @@ def bind_output(name: str, obj: Any, pm: pluggy.PluginManager, plugin: OutputPlu
             else:
                 why = f"required hook '{hook}' is missing in {_where(type(obj))}"
             raise OutputValidationError(f"{who}: {why}")
-        _check_description(name, hooks, plugin)
     except OutputValidationError:
         pm.unregister(obj)
         raise
@@ -216,7 +215,11 @@ def _hook_of_validation_error(text: str) -> str | None:
 
 
 def create_output(plugin: OutputPlugin, params: Params, pm: pluggy.PluginManager) -> OutputInstance:
-    """Load ``plugin``, call its factory with ``params`` and bind the result to ``pm``."""
+    """Load ``plugin``, call its factory with ``params`` and bind the result to ``pm``.
+
+    Besides :func:`bind_output`'s checks, calls ``description()`` once and
+    raises :class:`OutputValidationError` if it does not return a str.
+    """
     factory = plugin.load()
     try:
         obj = factory(params)
@@ -224,7 +227,13 @@ def create_output(plugin: OutputPlugin, params: Params, pm: pluggy.PluginManager
         raise
     except Exception as exc:
         raise OutputConfigError(f"could not create the '{plugin.name}' output: {describe_exception(exc)}") from exc
-    return bind_output(plugin.name, obj, pm, plugin)
+    instance = bind_output(plugin.name, obj, pm, plugin)
+    try:
+        _check_description(plugin.name, instance.hooks, plugin)
+    except OutputValidationError:
+        pm.unregister(obj)
+        raise
+    return instance
 
 
 def implemented_hooks(plugin: OutputPlugin) -> list[str] | None:
