@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from distbuild import UNKNOWN_HOOK_OUTPUT, WRONG_SIGNATURE_OUTPUT, good_module, simple_dist
+from distbuild import (
+    UNKNOWN_HOOK_OUTPUT,
+    WRONG_SIGNATURE_OUTPUT,
+    good_module,
+    simple_dist,
+)
 from horde.output import (
     OutputConfigError,
     OutputValidationError,
@@ -214,11 +218,11 @@ def test_annotations_and_defaults_do_not_matter():
     ("def make(params):\n    return None\n",
      "the factory horde_out_notout:make returned None, not an output object"),
     ("def make(params):\n    return object()\n",
-     "the factory horde_out_notout:make returned a object with no hooks "
-     "(mark the output's methods with @horde.output.hookimpl)"),
+     ("the factory horde_out_notout:make returned a object with no hooks "
+     "(mark the output's methods with @horde.output.hookimpl)")),
     ("def make(params):\n    return {'description': 'not an output'}\n",
-     "the factory horde_out_notout:make returned a dict with no hooks "
-     "(mark the output's methods with @horde.output.hookimpl)"),
+     ("the factory horde_out_notout:make returned a dict with no hooks "
+     "(mark the output's methods with @horde.output.hookimpl)")),
 ])
 def test_factory_returning_no_output_is_one_line_naming_output_and_distribution(plugin_path, source, tail):
     plugin_path(simple_dist("horde-out-notout", "0.4", {"notout": "make"}, source))

@@ -13,7 +13,6 @@ import subprocess
 import textwrap
 
 import pytest
-
 from distbuild import good_module, simple_dist
 from hordecli import horde_script, run_horde
 
@@ -229,8 +228,8 @@ def test_misfit_output_is_refused_before_the_run(script, site, tmp_path, name, c
 
 @pytest.mark.parametrize("body, tail", [
     ("return None", "the factory horde_out_notout:make returned None, not an output object"),
-    ("return 42", "the factory horde_out_notout:make returned a int with no hooks "
-                  "(mark the output's methods with @horde.output.hookimpl)"),
+    ("return 42", ("the factory horde_out_notout:make returned a int with no hooks "
+                  "(mark the output's methods with @horde.output.hookimpl)")),
 ])
 def test_factory_returning_no_output_is_refused_before_the_run(script, site, body, tail):
     s = site(simple_dist("horde-out-notout", "0.4", {"notout": "make"}, f"def make(params):\n    {body}\n"))

@@ -6,8 +6,7 @@ import importlib
 import sys
 
 import pytest
-
-from distbuild import BROKEN_OUTPUT, simple_dist, good_module
+from distbuild import BROKEN_OUTPUT, good_module, simple_dist
 from horde.output import (
     DuplicateOutputError,
     OutputLoadError,
@@ -398,13 +397,13 @@ def test_plugin_module_from_the_search_path_only(process_registry, tmp_path):
 
 
 @pytest.mark.parametrize("source, expected", [
-    (None, "plugin module 'horde_test_nosuch' (--plugin) not found: ModuleNotFoundError: No module named "
-           "'horde_test_nosuch' (put its directory on PYTHONPATH or beside the script)"),
-    ("import horde_missing_dependency_xyz\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: "
-                                              "ModuleNotFoundError: No module named 'horde_missing_dependency_xyz'"),
+    (None, ("plugin module 'horde_test_nosuch' (--plugin) not found: ModuleNotFoundError: No module named "
+           "'horde_test_nosuch' (put its directory on PYTHONPATH or beside the script)")),
+    ("import horde_missing_dependency_xyz\n", ("plugin module 'horde_test_bad' (--plugin) cannot be imported: "
+                                              "ModuleNotFoundError: No module named 'horde_missing_dependency_xyz'")),
     ("def broken(:\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SyntaxError: "),
-    ("raise RuntimeError('no config')\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: "
-                                          "RuntimeError: no config"),
+    ("raise RuntimeError('no config')\n", ("plugin module 'horde_test_bad' (--plugin) cannot be imported: "
+                                          "RuntimeError: no config")),
     ("import sys\nsys.exit(3)\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SystemExit: 3"),
 ])
 def test_plugin_module_that_cannot_be_imported_is_one_line_exit_104(process_registry, modules, source, expected):

@@ -17,9 +17,15 @@ from typing import Iterable, Mapping, Sequence
 
 from ..errors import UserError
 from .errors import PluginModuleError, describe_exception
-from .registry import OutputRegistry, default_registry, installed_names, normalize, plugin_entries
+from .registry import (
+    OutputRegistry,
+    default_registry,
+    installed_names,
+    normalize,
+    plugin_entries,
+)
 
-__all__ = ["prepare_registry", "import_plugin_module"]
+__all__ = ["import_plugin_module", "prepare_registry"]
 
 _MODULE_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 

@@ -24,17 +24,22 @@ from typing import Any, Callable, Iterable, Mapping
 
 import importlib_metadata
 
-from .errors import DuplicateOutputError, OutputLoadError, UnknownOutputError, describe_exception
+from .errors import (
+    DuplicateOutputError,
+    OutputLoadError,
+    UnknownOutputError,
+    describe_exception,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
-    "Provider",
     "OutputPlugin",
     "OutputRegistry",
+    "Provider",
     "autoload_disabled",
+    "default_registry",
     "installed_names",
     "load_registry",
-    "default_registry",
     "register_extension",
 ]
 
@@ -97,7 +102,7 @@ class OutputPlugin:
         self.registered_at = registered_at
         """``file:line`` of the :func:`register_extension` call; None for entry points and built-ins."""
         self._loader = loader
-        self._factory: Any = None
+        self._factory: Callable[..., Any] | None = None
         self._error: OutputLoadError | None = None
 
     @property
@@ -135,6 +140,7 @@ class OutputPlugin:
                 self._error.__cause__ = exc
         if self._error is not None:
             raise self._error
+        assert self._factory is not None
         return self._factory
 
     @property
