@@ -272,6 +272,11 @@ def test_discovery_is_repeatable_without_duplicates(plugin_path):
     assert reg.names() == ["again", "json"] and reg.conflict("again") == []
 
 
+def test_register_extension_rejects_a_factory_that_is_not_callable():
+    with pytest.raises(OutputLoadError, match=r"output 'num' from \?:42 registered at .*: the factory 42 is not callable"):
+        OutputRegistry().register_extension("num", 42)
+
+
 @pytest.mark.parametrize("name", ["bad name", "", "-x", "ok\n", "a=b"])
 def test_register_extension_rejects_bad_names(name):
     with pytest.raises(OutputLoadError, match="invalid output name"):

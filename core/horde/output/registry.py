@@ -189,6 +189,8 @@ class OutputRegistry:
         plugin = OutputPlugin(name, provider, target, lambda: factory, module=module or "?", registered_at=registered_at)
         if not _valid_name(name):
             raise OutputLoadError(f"invalid output name {name!r} from {plugin.place}")
+        if not callable(factory):
+            raise OutputLoadError(f"output '{name}' from {plugin.place}: the factory {factory!r:.40} is not callable")
         taken = self._conflicts.get(name) or ([self._plugins[name]] if name in self._plugins else [])
         if taken:
             raise DuplicateOutputError(name, *(p.place for p in taken), plugin.place)
