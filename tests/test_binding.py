@@ -218,8 +218,11 @@ def test_annotations_and_defaults_do_not_matter():
     ("def make(params):\n    return None\n",
      "the factory horde_out_notout:make returned None, not an output object"),
     ("def make(params):\n    return object()\n",
-     ("the factory horde_out_notout:make returned a object with no hooks "
+     ("the factory horde_out_notout:make returned an object with no hooks "
      "(mark the output's methods with @horde.output.hookimpl)")),
+    ("from horde.output import hookimpl\n\n\nclass Out:\n    @hookimpl\n    def stop(self, error):\n        pass\n\n\n"
+     "def make(params):\n    return Out\n",
+     "the factory horde_out_notout:make returned the class Out, not an instance of it"),
     ("def make(params):\n    return {'description': 'not an output'}\n",
      ("the factory horde_out_notout:make returned a dict with no hooks "
      "(mark the output's methods with @horde.output.hookimpl)")),

@@ -228,7 +228,7 @@ def test_misfit_output_is_refused_before_the_run(script, site, tmp_path, name, c
 
 @pytest.mark.parametrize("body, tail", [
     ("return None", "the factory horde_out_notout:make returned None, not an output object"),
-    ("return 42", ("the factory horde_out_notout:make returned a int with no hooks "
+    ("return 42", ("the factory horde_out_notout:make returned an int with no hooks "
                   "(mark the output's methods with @horde.output.hookimpl)")),
 ])
 def test_factory_returning_no_output_is_refused_before_the_run(script, site, body, tail):

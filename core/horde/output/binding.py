@@ -129,10 +129,15 @@ def _check_is_output(name: str, obj: Any, plugin: OutputPlugin | None) -> None:
     factory = f"factory {plugin.target}" if plugin is not None else "factory"
     if obj is None:
         raise OutputValidationError(f"{_who(name, plugin)}: the {factory} returned None, not an output object")
-    if not _marked(obj) and not any(callable(getattr(obj, h, None)) for h in HOOK_NAMES):
+    if inspect.isclass(obj):
         raise OutputValidationError(
-            f"{_who(name, plugin)}: the {factory} returned a {type(obj).__name__} with no hooks "
-            "(mark the output's methods with @horde.output.hookimpl)"
+            f"{_who(name, plugin)}: the {factory} returned the class {obj.__qualname__}, not an instance of it"
+        )
+    if not _marked(obj) and not any(callable(getattr(obj, h, None)) for h in HOOK_NAMES):
+        kind = type(obj).__name__
+        raise OutputValidationError(
+            f"{_who(name, plugin)}: the {factory} returned {'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind} "
+            "with no hooks (mark the output's methods with @horde.output.hookimpl)"
         )
 
 
