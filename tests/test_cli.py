@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import horde
+import pytest
 from distbuild import BROKEN_OUTPUT, good_module, simple_dist
 from hordecli import run_horde
+
 
 def test_version():
     r = run_horde("--version")

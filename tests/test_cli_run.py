@@ -9,7 +9,6 @@ import json
 import textwrap
 
 import pytest
-
 from distbuild import BROKEN_OUTPUT, WRONG_SIGNATURE_OUTPUT, simple_dist
 from hordecli import run_horde
 

@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from distbuild import (
     BROKEN_OUTPUT,
     WRONG_SIGNATURE_OUTPUT,

@@ -13,7 +13,7 @@ import contextlib
 import importlib
 import re
 import sys
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..errors import UserError
 from .errors import PluginModuleError, describe_exception

@@ -20,7 +20,8 @@ import dataclasses
 import os
 import re
 import sys
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import importlib_metadata
 
