@@ -16,7 +16,8 @@ from typing import Any, Mapping, TextIO
 from .. import execution
 from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
-from ..output import Manager, OutputReport, OutputRegistry, OutputStopError, Params, create_output, load_registry, new_plugin_manager, resolve_out_specs
+from ..output import Manager, OutputReport, OutputRegistry, OutputStopError, Params, create_output, new_plugin_manager, resolve_out_specs
+from ..output.extensions import prepare_registry
 from ..groups import GroupTree
 from ..runstatus import RunStatus
 from ..summary import (dump_summary_export, parse_trend_stats, render_outputs, render_summary, summary_export,
@@ -56,6 +57,8 @@ class RunRequest:
     no_summary: bool = False
     no_thresholds: bool = False
     plugins: list[str] = dataclasses.field(default_factory=list)
+    """``--plugin`` entries: modules imported before the run (they call register_extension), or installed
+    output/distribution names loaded even with HORDE_DISABLE_PLUGIN_AUTOLOAD=1."""
     output_stop_timeouts: list[str] = dataclasses.field(default_factory=list)
     """``--output-stop-timeout`` values (``DURATION`` or ``OUTPUT=DURATION``); ``HORDE_OUTPUT_STOP_TIMEOUT`` if empty."""
     allow_output_loss: bool = False
@@ -63,7 +66,7 @@ class RunRequest:
     workers: int = 1
     """Processes that split the VUs (k6's execution segments); 1 runs everything in this process."""
     registry: OutputRegistry | None = None
-    """Outputs to choose from; None discovers the installed ones (built-ins plus entry points)."""
+    """Outputs to choose from; None uses the process-wide registry (built-ins, entry points, code)."""
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
     stdout: TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
     stderr: TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
@@ -139,9 +142,11 @@ class TestRun:
     def _create_outputs(self) -> list:
         req = self.req
         specs = resolve_out_specs(req.outs, req.environ, self.config.get("out"))
+        registry = req.registry or prepare_registry(
+            req.environ, req.plugins, outputs=[s.type for s in specs], search_path=[str(req.script.resolve().parent)]
+        )
         if not specs:
             return []
-        registry = req.registry or load_registry(req.environ, only=[s.type for s in specs] + list(req.plugins))
         pm = new_plugin_manager()
         collectors = self.config.get("collectors") or {}
         plan = execution_plan(self.scenarios)
