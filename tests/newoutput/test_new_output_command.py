@@ -133,9 +133,8 @@ def test_bytecode_in_an_installed_template_does_not_reach_the_project(tmp_path):
 def test_without_no_input_it_asks_for_the_rest_but_not_the_name(tmp_path):
     from click.testing import CliRunner
 
-    from horde.cli import _register_commands, cli
+    from horde.commands import cli
 
-    _register_commands()
     answers = "Counts every sample.\nAda Lovelace\nada@example.com\n2.0.0\n"
     result = CliRunner().invoke(cli, ["new", "output", "asked", "--output-dir", str(tmp_path)], input=answers)
     assert result.exit_code == 0, result.output

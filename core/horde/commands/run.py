@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import cli, verbose_option
+from .group import cli, verbose_option
 from ..engine.options import parse_stage, parse_tag
 
 __all__ = ["run"]
