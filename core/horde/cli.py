@@ -1,20 +1,18 @@
-"""The ``horde`` command: a thin click layer over the library."""
+"""The ``horde`` console script: a thin click layer over the library (the commands live in :mod:`horde.commands`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import traceback
 
 import click
 
-from . import __version__
+from .commands import cli
+from .commands.group import is_verbose
 from .errors import ExitCode, UserError
 
 __all__ = ["main", "cli"]
-
-_state = {"verbose": False}
 
 
 class K6Formatter(logging.Formatter):
@@ -24,61 +22,9 @@ class K6Formatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = f"{self.LEVELS.get(record.levelname, record.levelname[:4])}[{int(record.relativeCreated / 1000):04d}] {record.getMessage()}"
-        if record.exc_info and _state["verbose"]:
+        if record.exc_info and is_verbose():
             text += "\n" + self.formatException(record.exc_info)
         return text
-
-
-def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    if value:
-        _state["verbose"] = True
-        logging.getLogger("horde").setLevel(logging.DEBUG)
-    return value
-
-
-verbose_option = click.option(
-    "-v", "--verbose", is_flag=True, expose_value=False, is_eager=True, callback=_set_verbose,
-    help="Show debug logs and tracebacks.",
-)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="horde", message="%(prog)s %(version)s")
-@verbose_option
-def cli() -> None:
-    """horde: load tests in Python, results to any output you pip install."""
-
-
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON schema instead of a table.")
-@click.option("-p", "--plugin", "only", multiple=True, metavar="NAME",
-              help="Load this plugin even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1.")
-@verbose_option
-def plugins(as_json: bool, only: tuple[str, ...]) -> None:
-    """List the installed outputs, their providers, hooks and status."""
-    from .output.listing import describe_plugins
-    from .output.registry import load_registry
-
-    data = describe_plugins(load_registry(only=only))
-    if as_json:
-        click.echo(json.dumps(data, indent=2))
-        return
-    rows = [("NAME", "DISTRIBUTION", "VERSION", "STATUS", "HOOKS", "DESCRIPTION")]
-    for p in data["plugins"]:
-        hooks = ",".join(p["hooks"]) if p["hooks"] is not None else "?"
-        status = "ok" if p["status"] == "ok" else "broken"
-        rows.append((p["name"], p["distribution"], p["version"] or "-", status, hooks, p["description"]))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
-    for p in data["plugins"]:
-        if p["error"]:
-            click.echo(f"broken: {p['error']}", err=True)
-
-
-def _register_commands() -> None:
-    from .commands import run  # noqa: F401  (adds ``run`` to ``cli``)
-    from .commands import new  # noqa: F401  (adds ``new output`` to ``cli``)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,9 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
-    logging.getLogger("horde").setLevel(logging.DEBUG if _state["verbose"] else logging.INFO)
+    logging.getLogger("horde").setLevel(logging.DEBUG if is_verbose() else logging.INFO)
     try:
-        _register_commands()
         code = cli.main(args=argv, prog_name="horde", standalone_mode=False)
         if isinstance(code, int):
             return code
@@ -103,14 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except UserError as exc:
-        if _state["verbose"]:
+        if is_verbose():
             traceback.print_exc()
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         return ExitCode.EXTERNAL_ABORT
     except Exception as exc:
-        if _state["verbose"]:
+        if is_verbose():
             traceback.print_exc()
         click.echo(f"error: internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True)
         return ExitCode.GENERIC

@@ -14,7 +14,7 @@ from typing import Mapping
 
 import click
 
-from ..cli import cli, verbose_option
+from .group import cli, verbose_option
 from ..errors import UserError
 
 __all__ = ["TEMPLATE_DIR", "check_output_name", "render_output", "template_defaults", "new", "new_output"]

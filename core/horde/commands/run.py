@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import cli, verbose_option
+from .group import cli, verbose_option
 from ..engine.options import parse_stage, parse_tag
 
 __all__ = ["run"]
@@ -45,8 +45,10 @@ def _env_pair(text: str) -> tuple[str, str]:
               help="How long an output may take to stop at the end before it is abandoned (default 30s); repeatable.")
 @click.option("--allow-output-loss", is_flag=True,
               help="Exit 0 even when an output lost samples (by default such a run exits 112).")
-@click.option("-p", "--plugin", "plugins", multiple=True, metavar="NAME",
-              help="Load this plugin even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1.")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
+              help="Import this module before the run (it registers outputs with register_extension); an "
+                   "installed output or distribution name loads it even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1. "
+                   "Repeatable.")
 @verbose_option
 def run(script: Path, outs, vus, duration, iterations, stages, env_vars, tags, system_tags, summary_trend_stats,
         no_thresholds, no_summary, summary_export, config_file, workers, quiet, output_stop_timeouts, allow_output_loss,

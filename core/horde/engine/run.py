@@ -16,7 +16,8 @@ from typing import Any, Mapping, TextIO
 from .. import execution
 from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
-from ..output import Manager, OutputReport, OutputRegistry, OutputStopError, Params, create_output, load_registry, new_plugin_manager, resolve_out_specs
+from ..output import Manager, OutputReport, OutputRegistry, OutputStopError, Params, create_output, new_plugin_manager, resolve_out_specs
+from ..output.extensions import prepare_registry
 from ..groups import GroupTree
 from ..runstatus import RunStatus
 from ..summary import (dump_summary_export, parse_trend_stats, render_outputs, render_summary, summary_export,
@@ -27,6 +28,7 @@ from . import unawaited
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import ScriptAbort, VUFactory
+from .loop import close_loop, new_loop
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
 from .pacing import BACKLOG_LIMIT, OUTPUT_BACKLOG_LIMIT, Pacer, manager_backlog, pump_backlog
 from .pump import CLOSE_TIMEOUT, Pump
@@ -71,6 +73,8 @@ class RunRequest:
     no_summary: bool = False
     no_thresholds: bool = False
     plugins: list[str] = dataclasses.field(default_factory=list)
+    """``--plugin`` entries: modules imported before the run (they call register_extension), or installed
+    output/distribution names loaded even with HORDE_DISABLE_PLUGIN_AUTOLOAD=1."""
     output_stop_timeouts: list[str] = dataclasses.field(default_factory=list)
     """``--output-stop-timeout`` values (``DURATION`` or ``OUTPUT=DURATION``); ``HORDE_OUTPUT_STOP_TIMEOUT`` if empty."""
     allow_output_loss: bool = False
@@ -78,7 +82,7 @@ class RunRequest:
     workers: int = 1
     """Processes that split the VUs (k6's execution segments); 1 runs everything in this process."""
     registry: OutputRegistry | None = None
-    """Outputs to choose from; None discovers the installed ones (built-ins plus entry points)."""
+    """Outputs to choose from; None uses the process-wide registry (built-ins, entry points, code)."""
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
     stdout: TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
     stderr: TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
@@ -158,9 +162,11 @@ class TestRun:
     def _create_outputs(self) -> list:
         req = self.req
         specs = resolve_out_specs(req.outs, req.environ, self.config.get("out"))
+        registry = req.registry or prepare_registry(
+            req.environ, req.plugins, outputs=[s.type for s in specs], search_path=[str(req.script.resolve().parent)]
+        )
         if not specs:
             return []
-        registry = req.registry or load_registry(req.environ, only=[s.type for s in specs] + list(req.plugins))
         pm = new_plugin_manager()
         collectors = self.config.get("collectors") or {}
         plan = execution_plan(self.scenarios)
@@ -452,7 +458,7 @@ class TestRun:
         req = self.req
         if not req.quiet:
             display.banner(req.stdout, req.script, self.manager.descriptions(), self.scenarios)
-        loop = self._loop = _new_loop()
+        loop = self._loop = new_loop()
         self.manager.set_thresholds(self.thresholds.by_key)
         try:
             self.manager.start(self.abort)
@@ -485,7 +491,7 @@ class TestRun:
         finally:
             watchdog.stop()
             uninstall()
-            _close_loop(loop)
+            close_loop(loop)
             if not pump.close():
                 _log.error("the metric pump did not finish within %gs: samples still in it are not in the "
                            "summary nor the outputs", CLOSE_TIMEOUT)
@@ -552,27 +558,6 @@ class TestRun:
             text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
         req.stdout.write(text)
         req.stdout.flush()
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop  # type: ignore
-
-        return uvloop.new_event_loop()
-    except ImportError:
-        return asyncio.new_event_loop()
-
-
-def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    try:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        loop.close()
 
 
 class _LifecycleTimeout(Exception):

@@ -28,6 +28,7 @@ from . import unawaited
 from .errorlog import ErrorCounts, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
+from .loop import new_loop
 from .pacing import BACKLOG_LIMIT, Pacer
 from .pump import PUMP_PERIOD
 from .scenarios import Scenario
@@ -117,9 +118,7 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
     finally:
         custom_metrics.init_registry = None
     try:
-        from .run import _new_loop  # the same loop choice as the coordinator (uvloop if installed)
-
-        loop = _new_loop()
+        loop = new_loop()  # the same loop choice as the coordinator (uvloop if installed)
         asyncio.set_event_loop(loop)
         loop.run_until_complete(_run(conn, spec, script, registry, builtin))
     finally:

@@ -17,6 +17,7 @@ from .errors import (
     OutputStartError,
     OutputStopError,
     OutputValidationError,
+    PluginModuleError,
     UnknownOutputError,
 )
 from .flusher import PeriodicFlusher
@@ -54,6 +55,7 @@ __all__ = [
     "OutputStopError",
     "OutputValidationError",
     "Params",
+    "PluginModuleError",
     "PeriodicFlusher",
     "Provider",
     "REQUIRED_HOOKS",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from typing import Any, Callable, Mapping, Sequence
@@ -154,8 +155,7 @@ class Manager:
                 error = OutputStartError(self.label(out), exc)
                 self.stop(RunError(str(error), reason=AbortReason.OUTPUT))
                 raise error from exc
-            channel = Channel(self.label(out), out.hooks, self._registry,
-                              lambda hook, exc, out=out: self._failed(out, hook, exc),
+            channel = Channel(self.label(out), out.hooks, self._registry, functools.partial(self._failed, out),
                               memory_limit=self._memory_limit)
             channel.start()
             self._channels.append((out, channel))
