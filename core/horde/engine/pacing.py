@@ -13,10 +13,10 @@ prevents both at almost no cost on the hot loop:
 - when the metric pipeline falls behind (``backlog()`` above its limit) the
   heartbeat makes every VU take that slow path, where it waits until the
   pipeline has caught up (backpressure), so memory stays flat;
-- a VU that kept the loop to itself (its iterations do not await) is paced
-  further: it gives back as much time as it took (at most
-  :data:`MAX_GIVE_BACK`), and waits while the outputs' queues
-  (``output_backlog()``) are past their limit. VUs that await (real load)
+- VUs that kept the loop to themselves (their iterations do not await) are
+  paced further: the loop rests :data:`REST_FACTOR` times as long as they
+  held it (at most :data:`MAX_GIVE_BACK` at a time), and they wait while the
+  outputs' queues (``output_backlog()``) are past their limit. VUs that await (real load)
   are never slowed by an output: a slow output falls behind alone.
 
 The watchdog (:mod:`horde.engine.watchdog`) reads the same heartbeat to tell
@@ -41,16 +41,19 @@ YIELD_AFTER = 0.02
 MAX_GIVE_BACK = 0.05
 """Seconds a VU that held the loop sleeps at most before its next iteration."""
 
+REST_FACTOR = 3.0
+"""The loop rests this many times as long as VUs held it."""
+
 BACKLOG_WAIT = 0.01
 """Seconds a VU sleeps between two looks at a pipeline that is behind."""
 
-BATCH_WEIGHT = 20_000
+BATCH_WEIGHT = 10_000
 """A queued batch counts as this many containers in :func:`pump_backlog`."""
 
-BACKLOG_LIMIT = 100_000
+BACKLOG_LIMIT = 20_000
 """Containers (or batches times :data:`BATCH_WEIGHT`) the pipeline may hold before VUs wait."""
 
-OUTPUT_BACKLOG_LIMIT = 200_000
+OUTPUT_BACKLOG_LIMIT = 50_000
 """Samples an output's queue may hold before VUs that do not await wait for it."""
 
 _monotonic = time.monotonic
@@ -74,6 +77,8 @@ class Pacer:
         self.limit = limit
         self.output_backlog = output_backlog
         self.output_limit = output_limit
+        self.rest_until = 0.0
+        """VUs sent to :meth:`pause` sleep until then (``time.monotonic()``)."""
         self.paused = 0
         """How many times a VU waited for the pipeline (for tests and debugging)."""
         self._handle: asyncio.TimerHandle | None = None
@@ -96,7 +101,7 @@ class Pacer:
         if loop is None:
             return
         now = self.alive = _monotonic()
-        self.beat = 0.0 if self.behind() else now
+        self.beat = 0.0 if now < self.rest_until or self.behind() else now
         self._handle = loop.call_later(BEAT_PERIOD, self._tick)
 
     def behind(self) -> bool:
@@ -104,20 +109,25 @@ class Pacer:
         backlog = self.backlog
         return backlog is not None and backlog() > self.limit
 
-    def stale(self, now: float) -> float:
-        """Seconds since the last heartbeat (large when the pipeline is behind)."""
-        return now - self.beat
-
     def outputs_behind(self) -> bool:
         """True if the outputs' queues hold more than their limit."""
         backlog = self.output_backlog
         return backlog is not None and backlog() > self.output_limit
 
     async def pause(self) -> None:
-        """The VU's slow path: give the loop a turn, and wait while the pipeline is behind."""
-        held = _monotonic() - self.alive  # how long the loop went without its heartbeat
-        if held > YIELD_AFTER:  # this VU (or one before it) kept the loop: give the time back
-            await asyncio.sleep(min(2 * held, MAX_GIVE_BACK))
+        """The VU's slow path: give the loop a turn, and wait while the pipeline is behind.
+
+        When VUs held the loop (its heartbeat is older than :data:`YIELD_AFTER`),
+        the whole loop rests twice as long (at most :data:`MAX_GIVE_BACK`): the
+        heartbeat sends every VU here until then, so VUs that do not await run
+        at most a third of the time, leaving the rest to the pump and outputs.
+        """
+        now = _monotonic()
+        held = now - self.alive  # how long the loop went without its heartbeat
+        if held > YIELD_AFTER:
+            self.rest_until = max(self.rest_until, now + min(REST_FACTOR * held, MAX_GIVE_BACK))
+        if now < self.rest_until:
+            await asyncio.sleep(self.rest_until - now)
             while self.outputs_behind():
                 self.paused += 1
                 await asyncio.sleep(BACKLOG_WAIT)
@@ -127,7 +137,9 @@ class Pacer:
             self.paused += 1
             while self.behind():
                 await asyncio.sleep(BACKLOG_WAIT)
-        self.beat = _monotonic()
+        now = _monotonic()
+        if now >= self.rest_until:
+            self.beat = now
 
 
 def manager_backlog(manager: Any) -> Callable[[], int]:
