@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from harness import assert_json_matches_export, export_counts, json_counts, json_records, run_horde
 
 WORKERS = [pytest.param(["-w", "1"], id="w1"), pytest.param([], id="default-workers")]

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Callable, Iterable
 
 __all__ = ["ErrorCounts", "ErrorKey", "ErrorLog", "MAX_KINDS", "SUMMARY_PERIOD", "error_key"]
 

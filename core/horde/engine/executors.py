@@ -6,7 +6,8 @@ import asyncio
 import collections
 import math
 import time
-from typing import Any, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 from ..metrics import Sample
 from .iteration import ScriptAbort, VUFactory, run_iteration

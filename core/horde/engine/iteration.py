@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
-
 from .pacing import Pacer
 from .vu import VUState, current_vu
 

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["BACKLOG_LIMIT", "BEAT_PERIOD", "OUTPUT_BACKLOG_LIMIT", "YIELD_AFTER", "Pacer", "manager_backlog",
            "pump_backlog"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import linecache
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from .errorlog import ErrorKey
 from .vu import current_vu

@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextvars
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..metrics import BuiltinMetrics, ConnectedSamples, Sample, TagSet
 from ..metrics.metric import Metric
 
 __all__ = ["VUState", "current_vu", "get_vu"]
 
-current_vu: contextvars.ContextVar["VUState"] = contextvars.ContextVar("horde_current_vu")
+current_vu: contextvars.ContextVar[VUState] = contextvars.ContextVar("horde_current_vu")
 """The VU whose code is running (set in every VU task)."""
 
 

@@ -19,8 +19,9 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
-from typing import Any, Callable
+from typing import Any
 
 from .pacing import Pacer
 from .vu import current_vu

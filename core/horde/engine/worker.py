@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics import BuiltinMetrics, MetricRegistry, TagSet
+from ..metrics.wire import Encoder
 from . import unawaited
 from .errorlog import ErrorCounts, error_key
 from .executors import ScenarioRunner
@@ -34,7 +35,6 @@ from .pump import PUMP_PERIOD
 from .scenarios import Scenario
 from .script import load_script, prepare_call
 from .watchdog import Watchdog
-from ..metrics.wire import Encoder
 
 __all__ = ["WorkerSpec", "worker_main"]
 

@@ -8,10 +8,11 @@ import multiprocessing
 import pickle
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from .pump import Pump
 from ..metrics.wire import Decoder
+from .pump import Pump
 from .worker import WorkerSpec, worker_main
 
 __all__ = ["WorkerPool"]
