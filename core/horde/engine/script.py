@@ -53,7 +53,8 @@ class Script:
 
 
 def _is_async(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(type(fn), "__call__", None))
+    call = vars(type(fn)).get("__call__")  # an object whose class has an async __call__
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
 
 
 def require_async(fn: Any, name: str, path: Path) -> None:
