@@ -214,20 +214,25 @@ class TestRun:
             self._main.cancel()
 
     def _on_signal(self, signum: int, frame: Any = None) -> None:
-        """SIGINT/SIGTERM: the first stops gracefully, the second exits at once.
+        """SIGINT/SIGTERM: the first stops gracefully, the second exits within a second.
 
-        A plain signal handler (not the loop's), so a second Ctrl-C works even
-        when script code blocks the event loop.
+        A plain signal handler (not the loop's), so it runs even when script
+        code blocks the event loop. The first interrupts running iterations
+        (the watchdog interrupts script code that holds the loop); the second
+        gives the outputs :data:`EMERGENCY_STOP` to close their files and
+        exits 105.
         """
         self._interrupts += 1
         if self._interrupts > 1:
             self._exit_now()
+        if self.watchdog is not None:
+            self.watchdog.interrupt_all()  # first: script code holding the loop is interrupted from now on
+        self.abort(RunError("test run aborted by signal", reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT))
         try:
             self.req.stderr.write("\nStopping the test gracefully (interrupt again to exit at once)...\n")
             self.req.stderr.flush()
         except (OSError, ValueError):
             pass
-        self.abort(RunError("test run aborted by signal", reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT))
 
     def _exit_now(self) -> None:
         """The second signal: end the workers, give the outputs :data:`EMERGENCY_STOP` to close, exit 105."""

@@ -56,6 +56,15 @@ def script_running(frame: FrameType | None, script_file: str) -> bool:
     return False
 
 
+def _in_handler(frame: FrameType | None) -> bool:
+    """True inside another signal handler of horde (a Ctrl-C's): that one must run to its end."""
+    while frame is not None:
+        if frame.f_code.co_name in ("_on_signal", "_exit_now", "_emergency_exit"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 class Watchdog:
     """Watches one event loop (running on the main thread) and interrupts stuck script code.
 
@@ -131,7 +140,7 @@ class Watchdog:
                     return
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if self._disarmed or not script_running(frame, self.script_file):
+        if self._disarmed or not script_running(frame, self.script_file) or _in_handler(frame):
             return
         vu = current_vu.get(None)
         deadline = getattr(vu, "deadline", math.inf)
