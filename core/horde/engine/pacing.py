@@ -51,7 +51,7 @@ BACKLOG_WAIT = 0.01
 BATCH_WEIGHT = 10_000
 """A queued batch counts as this many containers in :func:`pump_backlog`."""
 
-BACKLOG_LIMIT = 20_000
+BACKLOG_LIMIT = 50_000
 """Containers (or batches times :data:`BATCH_WEIGHT`) the pipeline may hold before VUs wait."""
 
 OUTPUT_BACKLOG_LIMIT = 50_000
