@@ -26,12 +26,13 @@ a loop stuck in script code.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BACKLOG_LIMIT", "BEAT_PERIOD", "OUTPUT_BACKLOG_LIMIT", "YIELD_AFTER", "Pacer", "manager_backlog",
-           "pump_backlog"]
+__all__ = ["BACKLOG_LIMIT", "BEAT_PERIOD", "MEMORY_BUDGET", "OUTPUT_BACKLOG_LIMIT", "YIELD_AFTER", "Pacer",
+           "manager_backlog", "memory_growth", "over", "pump_backlog"]
 
 BEAT_PERIOD = 0.005
 """Seconds between two heartbeats of a responsive loop."""
@@ -56,6 +57,9 @@ BACKLOG_LIMIT = 50_000
 
 OUTPUT_BACKLOG_LIMIT = 50_000
 """Samples an output's queue may hold before VUs that do not await wait for it."""
+
+MEMORY_BUDGET = 80 << 20
+"""Bytes the process may grow by before VUs that do not await wait (for what is out of the queues' sight)."""
 
 _monotonic = time.monotonic
 
@@ -141,6 +145,39 @@ class Pacer:
         now = _monotonic()
         if now >= self.rest_until:
             self.beat = now
+
+
+def memory_growth() -> Callable[[], int]:
+    """Bytes this process's resident memory grew since this call, as a function (0 where unknown).
+
+    Reads ``/proc/self/statm`` (Linux); outputs that buffer internally are
+    out of the queues' sight, but not of this.
+    """
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/statm", "rb") as f:
+            f.read()
+    except (OSError, ValueError, AttributeError):
+        return lambda: 0
+
+    def resident() -> int:
+        try:
+            with open("/proc/self/statm", "rb") as f:
+                return int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    start = resident()
+    return lambda: resident() - start
+
+
+def over(*limits: tuple[Callable[[], int], int]) -> Callable[[], int]:
+    """A backlog that is 1 when any ``(measure, limit)`` is past its limit, else 0."""
+
+    def backlog() -> int:
+        return int(any(measure() > limit for measure, limit in limits))
+
+    return backlog
 
 
 def manager_backlog(manager: Any) -> Callable[[], int]:

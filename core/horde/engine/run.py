@@ -30,7 +30,8 @@ from .executors import ScenarioRunner
 from .iteration import ScriptAbort, VUFactory
 from .loop import close_loop, new_loop
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
-from .pacing import BACKLOG_LIMIT, OUTPUT_BACKLOG_LIMIT, Pacer, manager_backlog, pump_backlog
+from .pacing import (BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, manager_backlog, memory_growth, over,
+                     pump_backlog)
 from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options, seconds
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
@@ -471,7 +472,8 @@ class TestRun:
             loop.close()
             raise
         pump = self._pump = Pump(self.manager, self.store)
-        pacer = self._pacer = Pacer(pump_backlog(pump), BACKLOG_LIMIT, manager_backlog(self.manager), OUTPUT_BACKLOG_LIMIT)
+        outputs_backlog = over((manager_backlog(self.manager), OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
+        pacer = self._pacer = Pacer(pump_backlog(pump), BACKLOG_LIMIT, outputs_backlog, 0)
         watchdog = self.watchdog = Watchdog(pacer, self.script.file, self._give_up)
         factory = self.factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
                             system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self,
