@@ -9,12 +9,12 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
-from horde_out_influx.collisions import TakenSlots
-from horde_out_influx.lineproto import LineEncoder
 from reference_encoder import ReferenceEncoder
 from test_lineproto import parse_line
+
+from horde_out_influx.collisions import TakenSlots
+from horde_out_influx.lineproto import LineEncoder
 
 K6_FIELDS = {"vu": "string", "iter": "string", "url": "string"}
 SECOND = 1_000_000_000

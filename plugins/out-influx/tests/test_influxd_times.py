@@ -13,7 +13,6 @@ import time
 import urllib.request
 
 import pytest
-
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, Sample, TagSet
 
 FAST = "pushInterval=100ms&retryInterval=50ms&maxRetryInterval=400ms"

@@ -17,7 +17,6 @@ import sys
 from collections import Counter, defaultdict
 
 import pytest
-
 from horde.testing.fixtures import target  # noqa: F401  (the local target server)
 
 HORDE = [sys.executable, "-c", "import sys; from horde.cli import main; sys.exit(main())"]
@@ -86,7 +85,7 @@ def run_with_workers(target_url: str, outs: list[str], tmp_path) -> subprocess.C
     args = HORDE + ["run", str(script), "--workers", "2", "-e", f"TARGET={target_url}", "--quiet"]
     for o in outs:
         args += ["-o", o]
-    return subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180)
+    return subprocess.run(args, check=False, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180)
 
 
 def summary_counts(stdout: str) -> dict[str, str]:

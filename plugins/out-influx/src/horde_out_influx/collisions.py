@@ -23,14 +23,12 @@ several did.
 
 from __future__ import annotations
 
-from typing import Union
-
 __all__ = ["Bucket", "Names", "TakenSlots"]
 
 Names = tuple[str, ...]
 """Measurements (escaped) written at one slot."""
 
-Bucket = dict[int, Union[tuple[str, Names], dict[str, Names]]]
+Bucket = dict[int, tuple[str, Names] | dict[str, Names]]
 """Timestamp → (tag set, measurements), or tag set → measurements when several tag sets wrote there."""
 
 
@@ -128,7 +126,7 @@ class TakenSlots:
         if entry is None:
             return bucket, None
         if entry.__class__ is tuple:
-            return bucket, entry[1] if entry[0] == tags else None  # type: ignore[return-value]
+            return bucket, entry[1] if entry[0] == tags else None
         return bucket, entry.get(tags)  # type: ignore[union-attr]
 
     def _hold(self, bucket: Bucket, tags: str, t: int, names: Names) -> None:
@@ -141,7 +139,7 @@ class TakenSlots:
             if entry[0] == tags:
                 bucket[t] = (tags, names)
                 return
-            entry = bucket[t] = {entry[0]: entry[1]}  # type: ignore[dict-item]
+            entry = bucket[t] = {entry[0]: entry[1]}
         assert isinstance(entry, dict)
         if tags not in entry:
             index = t // self.span
@@ -196,7 +194,7 @@ class TakenSlots:
                 bucket[t] = (tags, names)
                 break
             if entry.__class__ is tuple:
-                held = entry[1] if entry[0] == tags else None  # type: ignore[assignment]
+                held = entry[1] if entry[0] == tags else None
             else:
                 held = entry.get(tags)  # type: ignore[union-attr]
             if held is None:

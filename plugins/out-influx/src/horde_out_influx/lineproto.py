@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator, Mapping, Sequence
 
-from horde.metrics import TagSet
+from horde.metrics import Metric, SampleContainer, TagSet
 
-from .collisions import TakenSlots
+from .collisions import Bucket, TakenSlots
 
 __all__ = ["Batch", "LineEncoder", "format_float", "escape_tag", "escape_measurement", "split_body"]
 
@@ -141,7 +141,7 @@ class _Group:
     __slots__ = ("metrics", "n", "names", "tags", "slot", "distinct", "values_format", "segments", "extra",
                  "floats")
 
-    def __init__(self, metrics: tuple, names: list[str], head: str, after: str, tags: str) -> None:
+    def __init__(self, metrics: tuple[Metric, ...], names: list[str], head: str, after: str, tags: str) -> None:
         self.metrics = metrics
         self.n = n = len(names)
         self.names = tuple(names)
@@ -189,9 +189,9 @@ class LineEncoder:
         self.invalid = 0
         self._tag_cache: dict[TagSet, tuple[str, str, str]] = {}
         self._tag_strings: dict[str, str] = {}
-        self._names: dict[object, str] = {}
-        self._groups: dict[tuple, _Group] = {}
-        self._seen: set[tuple] = set()
+        self._names: dict[Metric, str] = {}
+        self._groups: dict[tuple[TagSet, tuple[Metric, ...]], _Group] = {}
+        self._seen: set[tuple[TagSet, tuple[Metric, ...]]] = set()
         self._by_tags: dict[TagSet, _Group] = {}
         self._taken = TakenSlots(divisor)
 
@@ -231,13 +231,13 @@ class LineEncoder:
         self._tag_cache[tags] = cached
         return cached
 
-    def _name(self, metric) -> str:
+    def _name(self, metric: Metric) -> str:
         name = self._names.get(metric)
         if name is None:
             name = self._names[metric] = escape_measurement(metric.name)
         return name
 
-    def _group(self, tags: TagSet, metrics) -> _Group:
+    def _group(self, tags: TagSet, metrics: Sequence[Metric]) -> _Group:
         """The group of ``tags`` and ``metrics``, now also the one remembered for ``tags``; :data:`_ONCE`
         the first time the pair is seen (in a run with a tag value per request, most are seen once)."""
         key = (tags, tuple(metrics))
@@ -256,12 +256,12 @@ class LineEncoder:
         self._by_tags[tags] = group
         return group
 
-    def lines(self, containers: Iterable) -> Iterator[str]:
+    def lines(self, containers: Iterable[SampleContainer]) -> Iterator[str]:
         """One line (with its newline) per sample, in order."""
         for batch in self.batches(containers):
             yield from batch.body.decode("utf-8").splitlines(keepends=True)
 
-    def batches(self, containers: Iterable) -> Iterator[Batch]:
+    def batches(self, containers: Iterable[SampleContainer]) -> Iterator[Batch]:
         """The lines of ``containers`` grouped into batches of at most ``max_points`` lines and ``max_bytes`` bytes.
 
         Bytes are counted as characters, then a batch whose UTF-8 is longer is
@@ -281,7 +281,7 @@ class LineEncoder:
         by_tags, group_of = self._by_tags, self._group
         window, claim_all = self._taken.window, self._taken.claim_all
         lo = hi = 0
-        taken: dict | None = None
+        taken: Bucket | None = None
         pieces: list[bytes] = []
         append = pieces.append
         size = count = 0
@@ -340,7 +340,7 @@ class LineEncoder:
         if pieces:
             yield from self._encode(pieces, count)
 
-    def _as_floats(self, g: _Group, values) -> bytes | None:
+    def _as_floats(self, g: _Group, values: Sequence[float]) -> bytes | None:
         """The values text of ``values`` converted with ``float`` (as ints and bools are), or None
         when it still holds more than plain decimals; the group then always converts."""
         if g.floats:
@@ -354,7 +354,7 @@ class LineEncoder:
         g.floats = True
         return vt
 
-    def _sample_lines(self, c, ts: int) -> tuple[bytes, int, int]:
+    def _sample_lines(self, c: SampleContainer, ts: int) -> tuple[bytes, int, int]:
         """(UTF-8 text, lines, characters) of ``c`` written sample by sample: NaN and infinite values left
         out, exponents spelled out, and each point InfluxDB would overwrite moved to a free time."""
         tags = c.tags
