@@ -60,8 +60,10 @@ class TakenSlots:
         self._newest: int | None = None
         self._floor = 0
         """The oldest bucket index still remembered; older points go unchecked."""
-        self._runs: dict[tuple[str | Names, str], tuple[int, int]] = {}
-        """(measurement or measurements, tag set) → (first, last): every slot from first to last holds them."""
+        self._runs: dict[tuple[str, str], tuple[int, int]] = {}
+        """(measurement, tag set) → (first, last): every slot from first to last holds the measurement."""
+        self._tag_runs: dict[str, tuple[Names, int, int]] = {}
+        """Tag set → (measurements, first, last) of :meth:`claim_all`'s last run for that tag set."""
         self.moved = 0
         self.unchecked = 0
 
@@ -114,6 +116,8 @@ class TakenSlots:
             self._floor = oldest + 1
         if len(self._runs) > self.MAX_RUNS:
             self._runs.clear()
+        if len(self._tag_runs) > self.MAX_RUNS:
+            self._tag_runs.clear()
 
     def _held(self, tags: str, t: int) -> tuple[Bucket, Names | None]:
         """(bucket, measurements written at slot (tags, t)); the bucket is made if needed (t is not too old:
@@ -179,11 +183,19 @@ class TakenSlots:
     def claim_all(self, names: Names, tags: str, ts: int) -> int:
         """Like :meth:`claim` for points of the distinct measurements ``names`` at one time ``ts`` (not too
         old): the first time from ``ts`` on whose slot holds none of them, when every slot before it holds
-        them all (then each point would go there on its own); -1 otherwise, and nothing is taken."""
-        series = (names, tags)
-        first, last = self._runs.get(series, _NO_RUN)
+        them all (then each point would go there on its own); -1 otherwise, and nothing is taken.
+
+        This is the fast path's way out when its slot is taken, which at a
+        coarse precision is most of the time: kept short on purpose.
+        """
+        runs = self._tag_runs
+        run = runs.get(tags)
+        if run is not None and (run[0] is names or run[0] == names):
+            first, last = run[1], run[2]
+        else:
+            first, last = _NO_RUN
         t = last + 1 if first <= ts <= last else ts
-        buckets, span = self._buckets, self.span
+        buckets, span, shared = self._buckets, self.span, self._shared
         while True:
             index = t // span
             bucket = buckets.get(index)
@@ -193,13 +205,19 @@ class TakenSlots:
             if entry is None:
                 bucket[t] = (tags, names)
                 break
+            held: Names | None
             if entry.__class__ is tuple:
-                held = entry[1] if entry[0] == tags else None
+                if entry[0] != tags:
+                    bucket[t] = {entry[0]: entry[1], tags: names}
+                    shared[index] = shared.get(index, 0) + 1
+                    break
+                held = entry[1]
             else:
                 held = entry.get(tags)  # type: ignore[union-attr]
-            if held is None:
-                self._hold(bucket, tags, t, names)
-                break
+                if held is None:
+                    entry[tags] = names  # type: ignore[index]
+                    shared[index] = shared.get(index, 0) + 1
+                    break
             if held is not names and not all(name in held for name in names):
                 if any(name in held for name in names):
                     return -1
@@ -210,7 +228,7 @@ class TakenSlots:
                 t = last + 1
         if t != ts:
             self.moved += len(names)
-            self._runs[series] = (first if first <= ts <= last else ts, t)
+            runs[tags] = (names, first if first <= ts <= last else ts, t)
         return t
 
 
