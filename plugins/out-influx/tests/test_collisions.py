@@ -155,3 +155,17 @@ def test_fast_path_containers_whose_slot_is_taken_are_moved(divisor):
         assert got == [ts] * 9 + [ts + 1] * 9 + [ts + 2] * 9 + [ts + 3] * 9 + [ts + 4] * 9 and enc.moved == 18
     else:
         assert got == [t for i in range(5) for t in [ts + i] * 9] and enc.moved == 36
+
+
+def test_slots_stay_bounded_when_moved_points_run_into_the_next_second():
+    """Pairs of requests in one ms (ms precision) move one point a ms later, sometimes into a second no own
+    time has reached yet: the window still moves on with the samples' own times, and old seconds go."""
+    b = BuiltinMetrics(MetricRegistry())
+    enc = LineEncoder(K6_FIELDS, 1_000_000)
+    t = T0 - 1_000_000  # each pair: the last ms of a second, so the moved points open the next second
+    for _ in range(60):
+        t += SECOND
+        list(enc.batches([request(b, t + 1), request(b, t + 2)]))
+    taken = enc._taken
+    assert enc.moved == 60 * 9 and enc.unchecked == 0
+    assert len(taken._buckets) <= taken.keep + 1 and len(taken) <= 2 * (taken.keep + 1)

@@ -11,10 +11,13 @@ slot is free, and counted in :attr:`TakenSlots.moved`. Every other point keeps
 its own time.
 
 Slots live in buckets of one second (or one time unit when the precision is
-coarser), remembered for :attr:`TakenSlots.WINDOW_NS` behind the newest point
-and at most :attr:`TakenSlots.MAX_SLOTS` slots; a point older than that
-(never the case for samples, which reach an output within a few push
+coarser), remembered for :attr:`TakenSlots.WINDOW_NS` behind the newest point's
+own time and at most :attr:`TakenSlots.MAX_SLOTS` slots; a point older than
+that (never the case for samples, which reach an output within a few push
 intervals) is written as it is and counted in :attr:`TakenSlots.unchecked`.
+Slots ahead of the newest own time (taken by moved points) are kept until the
+window reaches them: only a pile-up that outruns the clock (many points of one
+series per time unit, for long) makes them many.
 
 A bucket maps a timestamp to ``(tags, names)`` — one tag set wrote there, the
 common case, checked with one integer lookup — or to ``{tags: names}`` when
@@ -57,7 +60,9 @@ class TakenSlots:
         self._buckets: dict[int, Bucket] = {}
         self._shared: dict[int, int] = {}
         """Bucket index → slots beyond the first of a timestamp (kept in ``{tags: names}`` entries)."""
-        self._newest: int | None = None
+        self._newest = -(1 << 62)
+        """The bucket index of the newest point's own time: the window ends there (moved points do not
+        move it, though they may take slots in later buckets)."""
         self._floor = 0
         """The oldest bucket index still remembered; older points go unchecked."""
         self._runs: dict[tuple[str, str], tuple[int, int]] = {}
@@ -81,37 +86,38 @@ class TakenSlots:
         """
         index = ts // self.span
         bucket = self._buckets.get(index)
-        if bucket is None:
+        if bucket is None or index > self._newest:
             bucket = self._open(index)
         return index * self.span, (index + 1) * self.span, bucket
 
     def remembers(self, ts: int) -> bool:
         """False when ``ts`` is older than the slots remembered (its point can only be written unchecked)."""
         index = ts // self.span
-        return index in self._buckets or self._open(index) is not None
+        return (index in self._buckets and index <= self._newest) or self._open(index) is not None
 
     def _open(self, index: int) -> Bucket | None:
-        """A new bucket for a point's own time: the newest moves the window on; None when too old."""
-        if self._newest is None or index > self._newest:
-            bucket = self._buckets[index] = {}
-            self._newest = index
-            self._forget(index - self.keep + 1)
-            return bucket
+        """The bucket for a point's own time, made if needed: a newer one than any before moves the window
+        on; None when too old."""
         if index < self._floor:
             return None
-        bucket = self._buckets[index] = {}
+        bucket = self._buckets.get(index)
+        if bucket is None:
+            bucket = self._buckets[index] = {}
+        if index > self._newest:
+            self._newest = index
+            self._forget(index - self.keep + 1)
         return bucket
 
     def _forget(self, floor: int) -> None:
-        """Drop the buckets before ``floor``, then the oldest ones while more than MAX_SLOTS slots are left."""
+        """Drop the buckets before ``floor``, then the oldest ones while more than MAX_SLOTS slots are left
+        (never the newest own time's bucket nor later ones: points moved there must not be overwritten)."""
         buckets = self._buckets
         for index in [i for i in buckets if i < floor]:
             del buckets[index]
             self._shared.pop(index, None)
         self._floor = max(self._floor, floor)
         size = len(self)
-        while size > self.MAX_SLOTS and len(buckets) > 1:
-            oldest = min(buckets)
+        while size > self.MAX_SLOTS and (oldest := min(buckets)) < self._newest:
             size -= len(buckets.pop(oldest)) + self._shared.pop(oldest, 0)
             self._floor = oldest + 1
         if len(self._runs) > self.MAX_RUNS:
