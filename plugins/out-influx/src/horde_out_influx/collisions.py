@@ -48,7 +48,7 @@ class TakenSlots:
     BUCKET_NS = 1_000_000_000
     """The time one bucket of slots covers (1 s), or one time unit when that is longer."""
     MAX_SLOTS = 300_000
-    """Slots remembered at most (some 40 MB); past it, the oldest buckets are forgotten first."""
+    """Slots remembered at most (some 25 MB); past it, the oldest buckets are forgotten first."""
     MAX_RUNS = 100_000
     """Runs of taken slots remembered (see :meth:`claim`)."""
 
