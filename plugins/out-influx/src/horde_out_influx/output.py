@@ -200,8 +200,10 @@ class InfluxDBOutput:
         counts: dict[str, Any] = {"written": self.written, "retried": self.retried, "undelivered": self.undelivered}
         if self.encoder.invalid:
             counts["invalid"] = self.encoder.invalid
-        if self.encoder.bumped:
-            counts["moved_1_time_unit"] = self.encoder.bumped
+        if self.encoder.moved:
+            counts["moved_to_avoid_overwrite"] = self.encoder.moved
+        if self.encoder.unchecked:
+            counts["unchecked_for_overwrite"] = self.encoder.unchecked
         if self.undelivered_file:
             counts["kept_in"] = self.undelivered_file
         return counts
