@@ -10,7 +10,8 @@ from typing import Iterable, Iterator, Mapping
 
 from horde.metrics import TagSet
 # the helpers the fast path did not change are shared; the per-sample encoding below is the old one
-from horde_out_influx.lineproto import (Batch, _typed_field, escape_measurement, escape_tag, format_float,
+from horde.metrics import go_float_decimal
+from horde_out_influx.lineproto import (Batch, _typed_field, escape_measurement, escape_tag,
                                         split_body)
 
 
@@ -105,7 +106,7 @@ class ReferenceEncoder:
                     if value != value or value in (math.inf, -math.inf):
                         self.invalid += 1
                         continue
-                    text = format_float(value)
+                    text = go_float_decimal(value)
                 t = last_from.get((name, tag_text, ts), ts)  # every time from ts to there is taken
                 while (name, tag_text, t) in taken:
                     t += 1

@@ -30,11 +30,11 @@ import math
 import re
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from horde.metrics import Metric, SampleContainer, TagSet
+from horde.metrics import Metric, SampleContainer, TagSet, go_float_decimal
 
 from .collisions import Bucket, TakenSlots
 
-__all__ = ["Batch", "LineEncoder", "format_float", "escape_tag", "escape_measurement", "split_body"]
+__all__ = ["Batch", "LineEncoder", "escape_tag", "escape_measurement", "split_body"]
 
 _TAG_ESC = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\=", "\n": r"\n"})
 _MEAS_ESC = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n"})
@@ -54,28 +54,6 @@ def escape_measurement(text: str) -> str:
     return text.translate(_MEAS_ESC)
 
 
-def format_float(v: float) -> str:
-    """The shortest decimal form of ``v`` without an exponent (``1``, ``0.232383``, ``1200000``)."""
-    if v.is_integer() and -1e16 < v < 1e16:
-        return str(int(v))
-    r = repr(v)
-    if "e" not in r:
-        return r
-    mant, _, exp_s = r.partition("e")
-    exp = int(exp_s)
-    sign = ""
-    if mant[0] == "-":
-        sign, mant = "-", mant[1:]
-    intpart, _, frac = mant.partition(".")
-    digits = intpart + frac
-    point = len(intpart) + exp
-    if point <= 0:
-        return f"{sign}0.{'0' * -point}{digits}".rstrip("0").rstrip(".")
-    if point >= len(digits):
-        return sign + digits + "0" * (point - len(digits))
-    return f"{sign}{digits[:point]}.{digits[point:]}"
-
-
 def _typed_field(value: str, ftype: str) -> str:
     """A tag value as a field value of its declared type, falling back to a string as k6 does."""
     if ftype == "int" and _INT_RE.fullmatch(value):
@@ -86,7 +64,7 @@ def _typed_field(value: str, ftype: str) -> str:
         except ValueError:
             f = math.nan
         if math.isfinite(f):
-            return format_float(f)
+            return go_float_decimal(f)
     if ftype == "bool":
         if value in _GO_TRUE:
             return "true"
@@ -371,7 +349,7 @@ class LineEncoder:
                 if value != value or value in (math.inf, -math.inf):
                     self.invalid += 1
                     continue
-                text = format_float(value)
+                text = go_float_decimal(value)
             names.append(self._name(metric))
             texts.append(text)
         if not names:
