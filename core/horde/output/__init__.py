@@ -34,6 +34,7 @@ from .registry import (
 )
 from .spec import OutSpec, parse_out, resolve_out_specs
 from .spill import SpillQueue
+from .delivery import Backoff, Delivery, DeliveryCounts, DestinationRefused, PermanentError, RetryableError, SplitPayload
 
 __all__ = [
     "AbortReason",
@@ -72,4 +73,11 @@ __all__ = [
     "register_extension",
     "resolve_out_specs",
     "SpillQueue",
+    "Backoff",
+    "Delivery",
+    "DeliveryCounts",
+    "DestinationRefused",
+    "PermanentError",
+    "RetryableError",
+    "SplitPayload",
 ]

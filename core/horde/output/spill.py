@@ -293,6 +293,11 @@ class SpillQueue(Generic[T]):
         return len(self._memory) + self._disk_items
 
     @property
+    def memory_size(self) -> int:
+        """Size units of the items in memory."""
+        return self._memory_size
+
+    @property
     def disk_bytes(self) -> int:
         """Bytes in the spill files now."""
         return self._disk_bytes
