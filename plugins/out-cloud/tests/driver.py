@@ -96,6 +96,8 @@ def main() -> int:
         time.sleep(0.05)
     manager.add_samples([])
     manager.stop(error)
+    for label, counts in manager.reports():
+        print(f"report {label.split()[0]} " + " ".join(f"{k}={v}" for k, v in counts.items()), flush=True)
     print(f"requests={n}", flush=True)
     return error.exit_code if error else (ExitCode.THRESHOLDS_HAVE_FAILED if args.threshold_fail else 0)
 
