@@ -200,7 +200,8 @@ def test_close_at_the_deadline_drops_and_reports_what_was_not_delivered(tmp_path
     started = time.monotonic()
     c = d.close(time.monotonic() + 0.3)
     assert time.monotonic() - started < 5
-    assert c.written == 0 and c.dropped == 60 and c.waiting == 0 and c.spilled == 51
+    # 3 payloads in memory (4 when the sender took the first one before the others came), the rest on disk
+    assert c.written == 0 and c.dropped == 60 and c.waiting == 0 and c.spilled in (48, 51)
     assert c.dropped_reasons == {UNDELIVERED_AT_CLOSE: 60}
     assert dropped == payloads  # in order, none lost without a word
     assert not c.abandoned and not sender_threads("late")

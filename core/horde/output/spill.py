@@ -142,7 +142,9 @@ class SpillQueue(Generic[T]):
         self.disk_limit = disk_limit
         self.name = name
         self._directory = os.fspath(directory) if directory is not None else None
-        self._segment_bytes = _MAX_SEGMENT if disk_limit is None else max(_MIN_SEGMENT, min(_MAX_SEGMENT, disk_limit // 8))
+        self._segment_bytes = (
+            _MAX_SEGMENT if disk_limit is None else max(_MIN_SEGMENT, min(_MAX_SEGMENT, disk_limit // 8))
+        )
         self._cond = threading.Condition(threading.Lock())
         self._memory: collections.deque[tuple[T, int]] = collections.deque()
         self._memory_size = 0

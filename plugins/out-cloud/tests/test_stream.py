@@ -112,7 +112,7 @@ def test_wrong_token_fails_the_start_and_stores_nothing(server, tmp_path, start_
 
 def cloud_report(stdout: str) -> dict[str, int]:
     """The cloud output's ``report()`` counts, as driver.py prints them."""
-    line = next(l for l in stdout.splitlines() if l.startswith("report cloud"))
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("report cloud"))
     return {k: int(v) for k, v in (kv.split("=") for kv in line.split()[2:])}
 
 

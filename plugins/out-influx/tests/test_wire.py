@@ -159,6 +159,6 @@ def test_outage_replays_every_batch_once_and_in_order(recorder, make_output, tmp
     lines = [line for body in bodies for line in body.splitlines()]
     assert len(lines) == len(set(lines)) == emitter.emitted  # every point exactly once
     # ordered replay: each request's points are no older than those of the request before it
-    for before, after in zip(bodies, bodies[1:]):
+    for before, after in zip(bodies[:-1], bodies[1:], strict=True):
         assert max(_times(before)) <= min(_times(after))
     assert out.report()["dropped"] == 0
