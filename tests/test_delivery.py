@@ -117,6 +117,33 @@ def test_split_parts_go_first_and_in_order(tmp_path, caplog):
     assert any("413" in r.getMessage() and "splitting" in r.getMessage() for r in caplog.records)
 
 
+def test_a_split_into_nothing_is_a_drop(tmp_path):
+    def send(p: bytes) -> None:
+        raise SplitPayload([], "HTTP 413")
+
+    d = make(send, tmp_path, count=len)
+    d.put(b"abc")
+    c = d.close(soon())
+    assert c.dropped == 3 and c.dropped_reasons == {"HTTP 413": 3} and c.waiting == 0
+
+
+def test_a_spilled_payload_that_cannot_be_decoded_is_counted_as_dropped(tmp_path, caplog):
+    def decode(b: bytes) -> bytes:
+        if b == b"bad":
+            raise ValueError("corrupt")
+        return b
+
+    got: list[bytes] = []
+    d = Delivery(got.append, encode=bytes, decode=decode, memory_limit=0, directory=tmp_path, count=len,
+                 backoff=FAST)
+    for p in [b"a", b"bad", b"c"]:
+        d.put(p)
+    c = d.close(soon())
+    assert got == [b"a", b"c"] and c.written == 2 and c.waiting == 0
+    assert c.dropped == 3 and list(c.dropped_reasons) == ["spilled data unreadable (decode failed)"]
+    assert any("could not be read back" in r.getMessage() for r in caplog.records)
+
+
 def test_destination_refusing_everything_drops_what_waits_and_what_comes(tmp_path):
     calls: list[bytes] = []
 

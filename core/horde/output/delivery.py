@@ -360,7 +360,11 @@ class Delivery(Generic[T]):
     def _run(self, slot: _Slot) -> None:
         queue = self._queue
         while not (self._abort.is_set() or self._refused is not None):
-            payload = queue.get(timeout=0.5)
+            try:
+                payload = queue.get(timeout=0.5)
+            except Exception:  # decode failed: a bug of the output; close counts the payload as lost
+                self.log.exception("%s: a spilled payload could not be read back", self.name)
+                continue
             if payload is None:
                 if queue.closed and not len(queue):
                     return
@@ -469,6 +473,9 @@ class Delivery(Generic[T]):
             )
 
     def _split(self, slot: _Slot, exc: SplitPayload, units: int, failed: bool) -> None:
+        if not exc.parts:
+            self._drop_head(slot, exc.reason)
+            return
         parts = [(p, self._count(p), True) for p in exc.parts]  # type: ignore[arg-type]
         with self._lock:
             self._sends += 1
@@ -548,6 +555,10 @@ class Delivery(Generic[T]):
         with self._lock:
             self._abandoned = any(t.is_alive() for t in self._threads)
         self._drop_waiting(self._refused or UNDELIVERED_AT_CLOSE)
+        with self._lock:
+            lost, self._queued = self._queued, 0  # units whose spilled payload could not be read back
+        if lost:
+            self._count_drop(None, lost, f"spilled data unreadable ({self._queue.disk_error or 'decode failed'})")
         return self.counts()
 
     def _drop_waiting(self, reason: str) -> None:
@@ -569,12 +580,12 @@ class Delivery(Generic[T]):
                 self._queued -= units
             self._count_drop(payload, units, reason)
 
-    def _count_drop(self, payload: T, units: int, reason: str) -> None:
+    def _count_drop(self, payload: T | None, units: int, reason: str) -> None:
         with self._lock:
             self._dropped += units
             key = reason if reason in self._reasons or len(self._reasons) < _MAX_REASONS else _OTHER_REASONS
             self._reasons[key] = self._reasons.get(key, 0) + units
-        if self._on_drop is not None:
+        if self._on_drop is not None and payload is not None:
             try:
                 self._on_drop(payload, reason)
             except Exception:
