@@ -282,6 +282,17 @@ def test_disk_limit_drops_are_counted_with_their_reason(tmp_path):
     consistent(c, 240)
 
 
+def test_a_spill_failure_is_a_drop_naming_the_disk_error(tmp_path):
+    gate = threading.Event()
+    d = make(lambda p: gate.wait(30) and None, tmp_path / "missing", memory_limit=1)
+    results = [d.put(b"%d" % i) for i in range(4)]
+    gate.set()
+    c = d.close(soon())
+    assert results.count(False) >= 2 and c.dropped == results.count(False)
+    (reason,) = c.dropped_reasons
+    assert reason.startswith("spilling to disk failed") and "No such file" in reason
+
+
 def test_several_senders_deliver_everything(tmp_path):
     got: list[bytes] = []
     lock = threading.Lock()

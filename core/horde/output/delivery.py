@@ -282,7 +282,7 @@ class Delivery(Generic[T]):
                 self._count_drop(payload, units, self._refused)
                 return False
             queue = self._queue
-            before = queue.spilled
+            before, error_before = queue.spilled, queue.disk_error
             with self._lock:
                 self._queued += units  # before the put: a sender may take it at once
             if queue.put(payload, self._size(payload)):
@@ -294,7 +294,7 @@ class Delivery(Generic[T]):
                 self._queued -= units
         if queue.closed:
             reason = "put after close"
-        elif queue.disk_error:
+        elif queue.disk_error is not error_before:
             reason = f"spilling to disk failed: {queue.disk_error}"
         else:
             reason = "spill queue full (disk limit reached)"
