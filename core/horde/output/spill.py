@@ -193,7 +193,8 @@ class SpillQueue(Generic[T]):
             if written != len(record):
                 raise OSError(f"short write to {seg.path} (disk full?)")
         except OSError as exc:
-            self.disk_error = f"{getattr(exc, 'filename', None) or ''} {exc.strerror or exc}".strip()
+            where = self._directory or self._files.private_dir or "spill directory"
+            self.disk_error = f"{where}: {exc.strerror or exc}"  # the same text for the same cause
             return False
         seg.end += len(record)
         seg.items += 1
