@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from distbuild import UNKNOWN_HOOK_OUTPUT, WRONG_SIGNATURE_OUTPUT, good_module, simple_dist
+from distbuild import (
+    UNKNOWN_HOOK_OUTPUT,
+    WRONG_SIGNATURE_OUTPUT,
+    good_module,
+    simple_dist,
+)
 from horde.output import (
     OutputConfigError,
     OutputValidationError,
@@ -47,11 +51,9 @@ def test_wrong_signature_names_plugin_hook_and_file(plugin_path):
     msg = str(info.value)
     assert "\n" not in msg
     assert "'wrongsig'" in msg and "horde-out-wrongsig 0.9" in msg
-    assert "hook 'add_samples'" in msg
     line = WRONG_SIGNATURE_OUTPUT.splitlines().index("    def add_samples(self, samples, flush_now):") + 1
-    assert f"{site / 'horde_out_wrongsig' / '__init__.py'}:{line - 1}" in msg or \
-        f"{site / 'horde_out_wrongsig' / '__init__.py'}:{line}" in msg
-    assert "flush_now" in msg
+    assert msg == (f"output 'wrongsig' (horde-out-wrongsig 0.9): hook 'add_samples(self, samples, flush_now)' at "
+                   f"{site / 'horde_out_wrongsig' / '__init__.py'}:{line - 1} must take (samples)")
 
 
 def test_unknown_hook_names_plugin_hook_file_and_suggests(plugin_path):
@@ -113,15 +115,135 @@ def test_unmarked_hook_is_reported_as_not_marked():
     assert re.search(r"'stop' at .*test_binding\.py:\d+ is not marked with @horde.output.hookimpl", str(info.value))
 
 
-def test_hookimpl_with_fewer_arguments_is_accepted():
-    class Lean(_Base):
-        @hookimpl
-        def stop(self):  # pluggy allows a subset of the spec's arguments
-            self.stopped = True
+def _def_line(cls, hook):
+    import inspect
 
-    out = bind_output("lean", Lean(), new_plugin_manager())
-    out.hooks["stop"]()
-    assert out.obj.stopped
+    fn = getattr(cls, hook)
+    return f"{inspect.getsourcefile(fn)}:{inspect.getsourcelines(fn)[1]}"
+
+
+class _Lean(_Base):
+    @hookimpl
+    def stop(self):  # pluggy accepts a subset of the spec's arguments; horde does not
+        pass
+
+
+class _Status(_Base):
+    @hookimpl
+    def set_run_status(self):  # an optional hook, one argument short
+        pass
+
+
+class _Renamed(_Base):
+    @hookimpl
+    def add_samples(self, batch):
+        pass
+
+
+class _Extra(_Base):
+    @hookimpl
+    def start(self, when):
+        pass
+
+
+class _Star(_Base):
+    @hookimpl
+    def stop(self, *args):
+        pass
+
+
+class _KeywordOnly(_Base):
+    @hookimpl
+    def stop(self, *, error):
+        pass
+
+
+@pytest.mark.parametrize("cls, hook, shown, expected", [
+    (_Lean, "stop", "stop(self)", "(error)"),
+    (_Status, "set_run_status", "set_run_status(self)", "(status)"),
+    (_Renamed, "add_samples", "add_samples(self, batch)", "(samples)"),
+    (_Extra, "start", "start(self, when)", "()"),
+    (_Star, "stop", "stop(self, *args)", "(error)"),
+    (_KeywordOnly, "stop", "stop(self, *, error)", "(error)"),
+])
+def test_hook_arguments_must_match_the_hookspec_by_names_and_count(cls, hook, shown, expected):
+    pm = new_plugin_manager()
+    obj = cls()
+    with pytest.raises(OutputValidationError) as info:
+        bind_output("slow", obj, pm)
+    assert str(info.value) == f"output 'slow': hook '{shown}' at {_def_line(cls, hook)} must take {expected}"
+    assert not pm.is_registered(obj)
+
+
+def test_signature_error_names_the_distribution(plugin_path):
+    lean = good_module().replace("def stop(self, error):", "def stop(self):")
+    site = plugin_path(simple_dist("horde-out-slow", "1.0", {"slow": "GoodOutput"}, lean))
+    with pytest.raises(OutputValidationError) as info:
+        _create("slow")
+    line = lean.splitlines().index("    def stop(self):")
+    assert str(info.value) == (f"output 'slow' (horde-out-slow 1.0): hook 'stop(self)' at "
+                               f"{site / 'horde_out_slow' / '__init__.py'}:{line} must take (error)")
+
+
+def test_hook_argument_names_come_from_the_hookspecs():
+    import inspect
+
+    from horde.output import hookspecs
+    from horde.output.binding import HOOK_ARGS, HOOK_NAMES
+
+    assert set(HOOK_NAMES) == {"description", "set_thresholds", "set_test_run_stop", "start", "add_samples",
+                               "set_run_status", "stop", "report"}
+    for name, args in HOOK_ARGS.items():
+        assert args == tuple(inspect.signature(getattr(hookspecs, name)).parameters)
+    assert HOOK_ARGS["stop"] == ("error",) and HOOK_ARGS["add_samples"] == ("samples",)
+
+
+def test_annotations_and_defaults_do_not_matter():
+    class Typed(_Base):
+        @hookimpl
+        def add_samples(self, samples: list) -> None:
+            self.got = samples
+
+        @hookimpl
+        def stop(self, error: Exception | None = None) -> None:
+            self.stopped = error
+
+    out = bind_output("typed", Typed(), new_plugin_manager())
+    out.hooks["add_samples"]([1])
+    out.hooks["stop"]("e")
+    assert out.obj.got == [1] and out.obj.stopped == "e"
+
+
+@pytest.mark.parametrize("source, tail", [
+    ("def make(params):\n    return None\n",
+     "the factory horde_out_notout:make returned None, not an output object"),
+    ("def make(params):\n    return object()\n",
+     ("the factory horde_out_notout:make returned an object with no hooks "
+     "(mark the output's methods with @horde.output.hookimpl)")),
+    ("from horde.output import hookimpl\n\n\nclass Out:\n    @hookimpl\n    def stop(self, error):\n        pass\n\n\n"
+     "def make(params):\n    return Out\n",
+     "the factory horde_out_notout:make returned the class Out, not an instance of it"),
+    ("def make(params):\n    return {'description': 'not an output'}\n",
+     ("the factory horde_out_notout:make returned a dict with no hooks "
+     "(mark the output's methods with @horde.output.hookimpl)")),
+])
+def test_factory_returning_no_output_is_one_line_naming_output_and_distribution(plugin_path, source, tail):
+    plugin_path(simple_dist("horde-out-notout", "0.4", {"notout": "make"}, source))
+    with pytest.raises(OutputValidationError) as info:
+        _create("notout")
+    assert str(info.value) == f"output 'notout' (horde-out-notout 0.4): {tail}"
+
+
+@pytest.mark.parametrize("value, shown", [("12345", "int 12345"), ("None", "NoneType None"),
+                                          ("b'x'", "bytes b'x'"), ("['a' * 80]", "list ['" + "a" * 35 + "...")])
+def test_description_must_return_a_str(plugin_path, value, shown):
+    source = good_module().replace('return "good"', f"return {value}")
+    site = plugin_path(simple_dist("horde-out-numbered", "2.0", {"numbered": "GoodOutput"}, source))
+    with pytest.raises(OutputValidationError) as info:
+        _create("numbered")
+    line = source.splitlines().index("    def description(self):")
+    assert str(info.value) == (f"output 'numbered' (horde-out-numbered 2.0): hook 'description()' at "
+                               f"{site / 'horde_out_numbered' / '__init__.py'}:{line} must return a str, not {shown}")
 
 
 def test_optional_hooks_are_bound_when_present():

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import horde
+import pytest
 from distbuild import BROKEN_OUTPUT, good_module, simple_dist
 from hordecli import run_horde
+
 
 def test_version():
     r = run_horde("--version")
@@ -24,8 +24,9 @@ def test_plugins_table_with_only_the_builtin():
     r = run_horde("plugins", env={"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "DISTRIBUTION", "VERSION", "STATUS", "HOOKS", "DESCRIPTION"]
-    assert lines[1].split()[:5] == ["json", "horde", horde.__version__, "ok", "description,set_thresholds,start,add_samples,stop,report"]
+    assert lines[0].split() == ["NAME", "DISTRIBUTION", "VERSION", "STATUS", "FROM", "HOOKS", "DESCRIPTION"]
+    assert lines[1].split()[:6] == ["json", "horde", horde.__version__, "ok", "builtin",
+                                    "description,set_thresholds,start,add_samples,stop,report"]
     assert len(lines) == 2 and r.stderr == ""
 
 
@@ -39,7 +40,7 @@ def test_plugins_json_schema(site):
     assert list(by_name) == sorted(by_name)
     assert by_name["good"] == {
         "name": "good", "distribution": "horde-out-good", "version": "1.4", "builtin": False,
-        "target": "horde_out_good:GoodOutput", "description": "Writes good things.",
+        "source": "entry_point", "module": None, "target": "horde_out_good:GoodOutput", "description": "Writes good things.",
         "hooks": ["description", "start", "add_samples", "stop"], "status": "ok", "error": None,
     }
     assert by_name["json"]["status"] == "ok" and by_name["json"]["builtin"] is True
@@ -61,30 +62,34 @@ def test_broken_plugin_is_listed_as_broken_and_json_still_ok(site):
     assert data["json"]["status"] == "ok"
 
 
-def test_duplicate_output_is_one_error_line_naming_both(site):
+def test_two_distributions_claiming_one_name_are_listed_as_conflicting(site):
     s = site(
         simple_dist("horde-out-alpha", "1.0", {"dup": "GoodOutput"}, good_module()),
         simple_dist("horde-out-beta", "2.0", {"dup": "GoodOutput"}, good_module()),
+        simple_dist("horde-out-fine", "1.0", {"fine": "GoodOutput"}, good_module()),
     )
     r = run_horde("plugins", sites=[s])
-    assert r.returncode != 0
-    assert r.stdout == ""
-    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ")
-    assert "dup" in r.stderr and "horde-out-alpha 1.0" in r.stderr and "horde-out-beta 2.0" in r.stderr
-    assert "Traceback" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    rows = [line.split()[:5] for line in r.stdout.splitlines()[1:]]
+    assert sorted(row for row in rows if row[0] == "dup") == [
+        ["dup", "horde-out-alpha", "1.0", "conflict", "entry-point"], ["dup", "horde-out-beta", "2.0", "conflict", "entry-point"]]
+    assert ["fine", "horde-out-fine", "1.0", "ok", "entry-point"] in rows
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("conflict: output extension already registered: dup")
+    assert "horde-out-alpha 1.0" in r.stderr and "horde-out-beta 2.0" in r.stderr and "Traceback" not in r.stderr
+    r = run_horde("plugins", "--json", sites=[s])
+    assert r.returncode == 0, r.stderr
+    dups = [p for p in json.loads(r.stdout)["plugins"] if p["name"] == "dup"]
+    assert sorted(p["distribution"] for p in dups) == ["horde-out-alpha", "horde-out-beta"]
+    assert {p["status"] for p in dups} == {"conflict"} and all("horde-out-beta 2.0" in p["error"] for p in dups)
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_verbose_adds_the_traceback(site, where):
-    s = site(
-        simple_dist("horde-out-alpha", "1.0", {"dup": "GoodOutput"}, good_module()),
-        simple_dist("horde-out-beta", "2.0", {"dup": "GoodOutput"}, good_module()),
-    )
+def test_verbose_adds_the_traceback(where):
     args = ["--verbose", "plugins"] if where == "before" else ["plugins", "--verbose"]
-    r = run_horde(*args, sites=[s])
-    assert r.returncode != 0
-    assert "Traceback" in r.stderr and "DuplicateOutputError" in r.stderr
-    assert r.stderr.rstrip().splitlines()[-1].startswith("error: output extension already registered: dup")
+    r = run_horde(*args, "--plugin", "horde_test_no_such_module")
+    assert r.returncode == 104
+    assert "Traceback" in r.stderr and "PluginModuleError" in r.stderr
+    assert r.stderr.rstrip().splitlines()[-1].startswith("error: plugin module 'horde_test_no_such_module' (--plugin)")
 
 
 def test_same_distribution_on_two_sys_path_entries_is_no_error(site):

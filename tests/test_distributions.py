@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from distbuild import (
     BROKEN_OUTPUT,
     WRONG_SIGNATURE_OUTPUT,
@@ -152,16 +151,32 @@ def test_author_plugin_built_from_pyproject_is_listed_and_runs(venv):
     assert r.returncode == 0 and r.stdout.strip() == "ran good", r.stdout + r.stderr
 
 
-def test_two_distributions_with_one_name_name_both(venv, tmp_path):
+RUN_SCRIPT = 'options = {"vus": 1, "iterations": 2}\n\n\nasync def default(data):\n    pass\n'
+
+
+def test_two_installed_distributions_with_one_name_conflict_and_break_only_that_name(venv, tmp_path):
     target = venv.target(
         build_wheel(simple_dist("horde-out-alpha", "1.0", {"dup": "GoodOutput"}, good_module()), tmp_path),
         build_wheel(simple_dist("horde-out-beta", "2.0", {"dup": "GoodOutput"}, good_module()), tmp_path),
     )
-    r = venv.run(venv.horde, "plugins", sites=[target])
-    assert r.returncode != 0
-    assert r.stderr.startswith("error: output extension already registered: dup")
+    r = venv.run(venv.horde, "plugins", "--json", sites=[target])
+    assert r.returncode == 0, r.stderr
+    dups = [p for p in json.loads(r.stdout)["plugins"] if p["name"] == "dup"]
+    assert sorted((p["distribution"], p["version"], p["status"]) for p in dups) == [
+        ("horde-out-alpha", "1.0", "conflict"), ("horde-out-beta", "2.0", "conflict")]
+    assert r.stderr.startswith("conflict: output extension already registered: dup") and r.stderr.count("\n") == 1
+    script = tmp_path / "script.py"
+    script.write_text(RUN_SCRIPT)
+    r = venv.run(venv.horde, "run", script, "-o", "dup", "--quiet", "--no-summary", sites=[target])
+    assert r.returncode == 255
+    assert r.stderr.startswith("error: output extension already registered: dup (provided by ")
     assert "horde-out-alpha 1.0" in r.stderr and "horde-out-beta 2.0" in r.stderr
     assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    out = tmp_path / "o.json"
+    r = venv.run(venv.horde, "run", script, "-o", f"json={out}", "--quiet", "--no-summary", sites=[target])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    points = [rec for rec in map(json.loads, out.read_text().splitlines()) if rec["type"] == "Point"]
+    assert [p["metric"] for p in points].count("iterations") == 2
 
 
 def test_one_distribution_seen_twice_is_no_error(venv, tmp_path):
@@ -194,6 +209,6 @@ def test_wrong_hook_signature_names_plugin_hook_and_file(venv, tmp_path):
     r = venv.run(venv.python, "-c", RUN_OUTPUT, "wrongsig", "", sites=[target])
     assert r.returncode == 1, r.stdout + r.stderr
     msg = r.stdout.strip()
-    assert msg.startswith("error: output 'wrongsig' (horde-out-wrongsig 0.5): hook 'add_samples' at ")
+    assert msg.startswith("error: output 'wrongsig' (horde-out-wrongsig 0.5): hook 'add_samples(self, samples, flush_now)' at ")
     assert f"{target / 'horde_out_wrongsig' / '__init__.py'}:" in msg
-    assert "flush_now" in msg and "Traceback" not in r.stderr
+    assert msg.endswith(" must take (samples)") and "Traceback" not in r.stderr

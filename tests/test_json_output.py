@@ -14,7 +14,7 @@ import pytest
 from horde.errors import RunError
 from horde.metrics import ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet, ValueType
 from horde.output import Manager, Params, create_output, load_registry, new_plugin_manager
-from horde.outputs import gofmt
+from horde.metrics import gofmt
 from horde.outputs.json import JsonOutput
 
 K6_SAMPLE = Path(__file__).parent / "fixtures" / "k6" / "sample.json"

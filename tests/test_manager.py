@@ -95,8 +95,21 @@ def _manager(*objs):
     return Manager(outs)
 
 
+def _settle(mgr, timeout=10.0):
+    """Wait until every output took what was queued for it (each runs on its own thread)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while any(len(ch._queue) for _, ch in mgr._channels) and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def _sample():
     return Sample(Metric("my_counter", MetricType.COUNTER), 1, 1.0, EMPTY_TAGS)
+
+
+def _of(journal, name):
+    return [entry[1:] for entry in journal if entry[0] == name]
 
 
 def test_hooks_are_called_in_contract_order_for_every_output():
@@ -108,17 +121,18 @@ def test_hooks_are_called_in_contract_order_for_every_output():
     mgr.start(aborts.append)
     batch = [_sample()]
     mgr.add_samples(batch)
-    mgr.add_samples([])
+    mgr.add_samples([])  # empty batches are not passed on, as in k6
     mgr.set_run_status(RunStatus.RUNNING)
     mgr.stop(None)
     thresholds = {"http_req_duration": ["p(95)<500"]}
-    assert journal == [
+    # before start, on the caller's thread and in output order
+    assert journal[:6] == [
         ("a", "set_thresholds", thresholds), ("b", "set_thresholds", thresholds),
         ("a", "set_test_run_stop"), ("a", "start"), ("b", "set_test_run_stop"), ("b", "start"),
-        ("a", "add_samples"), ("b", "add_samples"), ("a", "add_samples"), ("b", "add_samples"),
-        ("a", "set_run_status", RunStatus.RUNNING), ("b", "set_run_status", RunStatus.RUNNING),
-        ("a", "stop", None), ("b", "stop", None),
     ]
+    # then each output on its own thread, in order
+    for name in ("a", "b"):
+        assert _of(journal[6:], name) == [("add_samples",), ("set_run_status", RunStatus.RUNNING), ("stop", None)]
     # every output gets the very same batch object
     assert a.batches[0] is batch and b.batches[0] is batch
     assert mgr.descriptions() == ["recorder a", "recorder b"]
@@ -131,7 +145,7 @@ def test_outputs_without_optional_hooks_are_skipped_for_them():
     mgr.set_thresholds({})
     mgr.start(lambda e: None)
     mgr.set_run_status(RunStatus.FINISHED)
-    mgr.add_samples([])
+    mgr.add_samples([_sample()])
     err = RunError("x")
     mgr.stop(err)
     assert journal == [("minimal", "start"), ("minimal", "add_samples"), ("minimal", "stop", err)]
@@ -165,6 +179,8 @@ def test_one_failing_add_samples_does_not_stop_the_others(caplog):
     with caplog.at_level(logging.ERROR, logger="horde.output"):
         for _ in range(5):
             mgr.add_samples([_sample()])
+            _settle(mgr)
+        mgr.stop(None)
     assert len(a.batches) == len(b.batches) == len(c.batches) == 5
     assert mgr.failures == {("flaky", "add_samples"): 5}
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -172,8 +188,9 @@ def test_one_failing_add_samples_does_not_stop_the_others(caplog):
     assert errors[0].name == "horde.output.flaky"
     assert "flaky" in errors[0].getMessage() and "b add_samples exploded" in errors[0].getMessage()
     assert mgr.failure_report() == ["output flaky: add_samples failed 5 times"]
-    mgr.stop(None)
-    assert [e[0] for e in journal if e[1] == "stop"] == ["a", "b", "c"]
+    assert sorted(e[0] for e in journal if e[1] == "stop") == ["a", "b", "c"]
+    flaky = {r.label: r for r in mgr.reports()}["flaky"]
+    assert flaky.delivery.failed == 5 and flaky.delivery.delivered == 0 and flaky.lost == 5
 
 
 def test_failing_optional_hooks_are_isolated_and_counted():
@@ -185,6 +202,7 @@ def test_failing_optional_hooks_are_isolated_and_counted():
     mgr.start(lambda e: None)
     mgr.set_run_status(RunStatus.RUNNING)
     mgr.set_run_status(RunStatus.FINISHED)
+    mgr.stop(None)
     assert ("a", "start") in journal and ("b", "start") in journal
     assert ("b", "set_run_status", RunStatus.FINISHED) in journal
     assert mgr.failures == {("a", "set_thresholds"): 1, ("a", "set_test_run_stop"): 1, ("a", "set_run_status"): 2}
@@ -198,7 +216,7 @@ def test_stop_reaches_every_output_and_reports_all_errors_together():
     err = RunError("thresholds crossed", reason=AbortReason.THRESHOLD, exit_code=99)
     with pytest.raises(OutputStopError) as info:
         mgr.stop(err)
-    assert [(e[0], e[2]) for e in journal if e[1] == "stop"] == [("a", err), ("b", err), ("c", err)]
+    assert sorted((e[0], e[2]) for e in journal if e[1] == "stop") == [("a", err), ("b", err), ("c", err)]
     assert str(info.value) == "stopping outputs failed: alpha: RuntimeError: a stop exploded; gamma: RuntimeError: c stop exploded"
     assert [name for name, _ in info.value.failures] == ["alpha", "gamma"]
     # stopping twice does not call the outputs again
@@ -228,6 +246,6 @@ def test_same_output_twice_gets_distinct_labels():
     mgr = _manager(("csv", a), ("csv", b))
     assert [mgr.label(o) for o in mgr.outputs] == ["csv", "csv#2"]
     mgr.start()
-    mgr.add_samples([])
-    assert mgr.failures == {("csv#2", "add_samples"): 1}
+    mgr.add_samples([_sample()])
     mgr.stop()
+    assert mgr.failures == {("csv#2", "add_samples"): 1}

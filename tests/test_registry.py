@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import pytest
-
-from distbuild import BROKEN_OUTPUT, simple_dist, good_module
+from distbuild import BROKEN_OUTPUT, good_module, simple_dist
 from horde.output import (
     DuplicateOutputError,
     OutputLoadError,
@@ -59,23 +59,35 @@ def test_unknown_output_lists_installed_ones(plugin_path):
     assert str(info.value) == "invalid output type 'influx', available types are: aaa, json"
 
 
-def test_two_distributions_with_one_output_name_name_both(plugin_path):
+def test_two_distributions_with_one_output_name_are_a_conflict_naming_both(plugin_path):
     plugin_path(
         simple_dist("horde-out-alpha", "1.0", {"dup": "GoodOutput"}, good_module()),
         simple_dist("horde-out-beta", "2.5", {"dup": "GoodOutput"}, good_module()),
+        simple_dist("horde-out-other", "1.0", {"other": "GoodOutput"}, good_module()),
     )
+    reg = load_registry({})  # discovery does not break
     with pytest.raises(DuplicateOutputError) as info:
-        load_registry({})
+        reg.get("dup")
     msg = str(info.value)
-    assert "dup" in msg and "horde-out-alpha 1.0" in msg and "horde-out-beta 2.5" in msg
+    assert msg.startswith("output extension already registered: dup (provided by ")
+    assert "horde-out-alpha 1.0" in msg and "horde-out-beta 2.5" in msg and "uninstall one of them" in msg
     assert "\n" not in msg
-    assert {p.distribution for p in info.value.providers} == {"horde-out-alpha", "horde-out-beta"}
+    assert set(info.value.places) == {"horde-out-alpha 1.0", "horde-out-beta 2.5"}
+    assert sorted(p.provider.distribution for p in reg.conflict("dup")) == ["horde-out-alpha", "horde-out-beta"]
+    # every other name is unaffected
+    assert reg.get("other").provider.distribution == "horde-out-other"
+    assert create_output(reg.get("json"), Params("json", "-"), new_plugin_manager()).description() == "json(stdout)"
+    listing = [(p["name"], p["distribution"], p["status"], p["error"]) for p in describe_plugins(reg)["plugins"]]
+    dups = [row for row in listing if row[0] == "dup"]
+    assert sorted(d[1] for d in dups) == ["horde-out-alpha", "horde-out-beta"]
+    assert all(d[2] == "conflict" and d[3] == msg for d in dups)
+    assert ("other", "horde-out-other", "ok", None) in listing
 
 
-def test_third_party_output_named_like_a_builtin_is_a_duplicate(plugin_path):
+def test_third_party_output_named_like_a_builtin_is_a_conflict(plugin_path):
     plugin_path(simple_dist("horde-out-myjson", "0.3", {"json": "GoodOutput"}, good_module()))
     with pytest.raises(DuplicateOutputError) as info:
-        load_registry({})
+        load_registry({}).get("json")
     assert "horde 0.1.0 (built-in)" in str(info.value) and "horde-out-myjson 0.3" in str(info.value)
 
 
@@ -142,7 +154,7 @@ def test_autoload_disabled_loads_only_builtins_and_named_plugins(plugin_path):
     spelled = load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "true", "HORDE_PLUGINS": "Horde_Out.Three"})
     assert spelled.names() == ["json", "one"]
     with pytest.raises(DuplicateOutputError):
-        load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "0"})
+        load_registry({"HORDE_DISABLE_PLUGIN_AUTOLOAD": "0"}).get("one")
 
 
 def test_autoload_reads_process_environment_by_default(plugin_path, monkeypatch):
@@ -157,26 +169,112 @@ class _Factory:
         self.params = params
 
 
-def test_register_extension_rejects_a_second_provider_naming_both():
+def test_register_extension_rejects_a_second_distribution_naming_both():
     reg = OutputRegistry()
     first = reg.register_extension("mine", _Factory, provider=Provider("horde-out-mine", "1.0"))
     assert reg.get("mine") is first and first.load() is _Factory
     with pytest.raises(DuplicateOutputError) as info:
         reg.register_extension("mine", lambda p: None, provider=Provider("other-dist", "3.1"))
-    assert str(info.value) == (
-        "output extension already registered: mine "
-        "(provided by horde-out-mine 1.0 and by other-dist 3.1; uninstall one of them)"
-    )
-    # the same distribution again (another copy on sys.path) is the same provider
-    assert reg.register_extension("mine", _Factory, provider=Provider("Horde_Out.Mine", "1.0")) is first
+    msg = str(info.value)
+    assert msg.startswith("output extension already registered: mine (provided by horde-out-mine 1.0 registered at ")
+    assert "and by other-dist 3.1 registered at " in msg and "\n" not in msg
+    # the same distribution again raises too: only entry points seen twice are one provider
+    with pytest.raises(DuplicateOutputError, match="horde-out-mine 1.0 registered at .* and by Horde_Out.Mine 1.0"):
+        reg.register_extension("mine", _Factory, provider=Provider("Horde_Out.Mine", "1.0"))
+    assert reg.get("mine") is first
 
 
-def test_register_extension_without_provider_uses_the_module():
+def test_register_extension_in_the_same_module_twice_raises_naming_both_places():
     reg = OutputRegistry()
-    plugin = reg.register_extension("mod", _Factory)
-    assert plugin.provider.distribution == __name__
-    with pytest.raises(DuplicateOutputError):
-        reg.register_extension("mod", _Factory, provider=Provider("elsewhere"))
+    first = reg.register_extension("twice", _Factory)
+    here = f"{__file__}:"
+    assert first.target == f"{__name__}:_Factory" and first.module == __name__ and first.source == "code"
+    assert first.registered_at.startswith(here)
+    for factory in (_Factory, annotated):  # the same factory, and another one
+        with pytest.raises(DuplicateOutputError) as info:
+            reg.register_extension("twice", factory)
+        msg = str(info.value)
+        assert msg.startswith(
+            f"output extension already registered: twice (provided by {__name__}:_Factory registered at {here}")
+        assert f"and by {__name__}:{factory.__qualname__} registered at {here}" in msg
+        assert msg.endswith("; remove one of them)")
+        assert info.value.places[0] != info.value.places[1]  # two lines of this file
+    assert reg.get("twice") is first
+
+
+MODULE_A = "from horde.output import register_extension\n\n\nclass A:\n    pass\n\n\nregister_extension('shared', A)\n"
+MODULE_B = "from horde.output import register_extension\n\n\ndef make_b(params):\n    pass\n\n\nregister_extension('shared', make_b)\n"
+
+
+@pytest.fixture
+def process_registry(monkeypatch):
+    """A fresh process-wide registry for this test (discovered from the test's sys.path)."""
+    monkeypatch.setattr(registry_mod, "_default", None)
+    return registry_mod
+
+
+@pytest.fixture
+def modules(tmp_path, monkeypatch):
+    """``modules(name=source, ...)``: write modules to a directory on sys.path; dropped from sys.modules after."""
+    root = tmp_path / "mods"
+    root.mkdir()
+    monkeypatch.syspath_prepend(str(root))
+    written = []
+
+    def write(**sources):
+        for name, text in sources.items():
+            (root / f"{name}.py").write_text(text)
+            written.append(name)
+        importlib.invalidate_caches()
+        return root
+
+    yield write
+    for name in written:
+        sys.modules.pop(name, None)
+
+
+def test_two_modules_registering_one_name_raise_naming_both(process_registry, modules):
+    root = modules(horde_test_mod_a=MODULE_A, horde_test_mod_b=MODULE_B)
+    importlib.import_module("horde_test_mod_a")
+    with pytest.raises(DuplicateOutputError) as info:
+        importlib.import_module("horde_test_mod_b")
+    msg = str(info.value)
+    assert f"horde_test_mod_a:A registered at {root / 'horde_test_mod_a.py'}:8" in msg
+    assert f"horde_test_mod_b:make_b registered at {root / 'horde_test_mod_b.py'}:8" in msg
+    plugin = process_registry.default_registry().get("shared")
+    assert plugin.module == "horde_test_mod_a" and plugin.target == "horde_test_mod_a:A"
+
+
+def test_code_registration_of_an_installed_name_raises_naming_the_distribution(process_registry, plugin_path):
+    plugin_path(simple_dist("horde-out-taken", "4.2", {"taken": "GoodOutput"}, good_module()))
+    with pytest.raises(DuplicateOutputError) as info:
+        process_registry.register_extension("taken", _Factory)
+    msg = str(info.value)
+    assert "provided by horde-out-taken 4.2 and by " in msg and f"{__name__}:_Factory registered at {__file__}:" in msg
+
+
+def test_installed_name_discovered_after_a_code_registration_is_a_conflict(plugin_path):
+    reg = OutputRegistry()
+    reg.register_extension("late", _Factory)
+    plugin_path(simple_dist("horde-out-late", "1.0", {"late": "GoodOutput"}, good_module()))
+    reg.discover({})
+    with pytest.raises(DuplicateOutputError) as info:
+        reg.get("late")
+    assert f"{__name__}:_Factory registered at" in str(info.value) and "horde-out-late 1.0" in str(info.value)
+    assert [p["status"] for p in describe_plugins(reg)["plugins"] if p["name"] == "late"] == ["conflict", "conflict"]
+
+
+def test_discovery_is_repeatable_without_duplicates(plugin_path):
+    plugin_path(simple_dist("horde-out-again", "1.0", {"again": "GoodOutput"}, good_module()))
+    reg = load_registry({})
+    reg.discover({})
+    reg.discover({}, only=["again"])
+    assert reg.names() == ["again", "json"] and reg.conflict("again") == []
+
+
+def test_register_extension_rejects_a_factory_that_is_not_callable():
+    with pytest.raises(OutputLoadError, match=r"output 'num' from \?:42 registered at .*: the factory 42 is not callable"):
+        OutputRegistry().register_extension("num", 42)
 
 
 @pytest.mark.parametrize("name", ["bad name", "", "-x", "ok\n", "a=b"])
@@ -185,13 +283,12 @@ def test_register_extension_rejects_bad_names(name):
         OutputRegistry().register_extension(name, _Factory)
 
 
-def test_module_level_register_extension_uses_the_process_registry(monkeypatch):
-    monkeypatch.setattr(registry_mod, "_default", None)
-    plugin = registry_mod.register_extension("procwide", _Factory, provider=Provider("x", "1"))
-    assert registry_mod.default_registry().get("procwide") is plugin
-    assert "json" in registry_mod.default_registry()
+def test_module_level_register_extension_uses_the_process_registry(process_registry):
+    plugin = process_registry.register_extension("procwide", _Factory, provider=Provider("x", "1"))
+    assert process_registry.default_registry().get("procwide") is plugin
+    assert "json" in process_registry.default_registry()
     with pytest.raises(DuplicateOutputError, match="json"):
-        registry_mod.register_extension("json", _Factory, provider=Provider("y", "1"))
+        process_registry.register_extension("json", _Factory, provider=Provider("y", "1"))
 
 
 def test_entry_point_with_invalid_name_is_broken_not_fatal(plugin_path):
@@ -237,3 +334,123 @@ def annotated(params) -> G:  # a string under ``from __future__ import annotatio
 
 def bare(params):
     return G(params)
+
+
+CODE_OUTPUT = '''\
+from horde.output import hookimpl, register_extension
+
+
+class CodeOutput:
+    """An output registered in code."""
+
+    def __init__(self, params):
+        pass
+
+    @hookimpl
+    def description(self):
+        return "code"
+
+    @hookimpl
+    def start(self):
+        pass
+
+    @hookimpl
+    def add_samples(self, samples):
+        pass
+
+    @hookimpl
+    def stop(self, error):
+        pass
+
+
+register_extension("{name}", CodeOutput)
+'''
+
+
+def test_horde_plugins_and_plugin_option_import_modules_into_the_process_registry(process_registry, modules):
+    from horde.output.extensions import prepare_registry
+
+    modules(horde_test_code_one=CODE_OUTPUT.format(name="one"), horde_test_code_two=CODE_OUTPUT.format(name="two"))
+    reg = prepare_registry({"HORDE_PLUGINS": "horde_test_code_one"}, ["horde_test_code_two"])
+    assert reg is process_registry.default_registry()
+    one, two = reg.get("one"), reg.get("two")
+    assert (one.module, one.target, one.source) == ("horde_test_code_one", "horde_test_code_one:CodeOutput", "code")
+    assert two.module == "horde_test_code_two"
+    # importing is idempotent: naming the module again registers nothing twice
+    assert prepare_registry({"HORDE_PLUGINS": "horde_test_code_one"}, ["horde_test_code_one"]) is reg
+    listing = {p["name"]: p for p in describe_plugins(reg)["plugins"]}
+    assert listing["one"] == {
+        "name": "one", "distribution": None, "version": None, "builtin": False, "source": "code",
+        "module": "horde_test_code_one", "target": "horde_test_code_one:CodeOutput",
+        "description": "An output registered in code.", "hooks": ["description", "start", "add_samples", "stop"],
+        "status": "ok", "error": None,
+    }
+
+
+def test_plugin_module_from_the_search_path_only(process_registry, tmp_path):
+    from horde.output.extensions import prepare_registry
+
+    beside = tmp_path / "beside"
+    beside.mkdir()
+    (beside / "horde_test_beside.py").write_text(CODE_OUTPUT.format(name="beside"))
+    try:
+        reg = prepare_registry({}, ["horde_test_beside"], search_path=[str(beside)])
+        assert reg.get("beside").module == "horde_test_beside"
+        assert str(beside) not in sys.path
+    finally:
+        sys.modules.pop("horde_test_beside", None)
+
+
+@pytest.mark.parametrize("source, expected", [
+    (None, ("plugin module 'horde_test_nosuch' (--plugin) not found: ModuleNotFoundError: No module named "
+           "'horde_test_nosuch' (put its directory on PYTHONPATH or beside the script)")),
+    ("import horde_missing_dependency_xyz\n", ("plugin module 'horde_test_bad' (--plugin) cannot be imported: "
+                                              "ModuleNotFoundError: No module named 'horde_missing_dependency_xyz'")),
+    ("def broken(:\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SyntaxError: "),
+    ("raise RuntimeError('no config')\n", ("plugin module 'horde_test_bad' (--plugin) cannot be imported: "
+                                          "RuntimeError: no config")),
+    ("import sys\nsys.exit(3)\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SystemExit: 3"),
+])
+def test_plugin_module_that_cannot_be_imported_is_one_line_exit_104(process_registry, modules, source, expected):
+    from horde.errors import ExitCode
+    from horde.output import PluginModuleError
+    from horde.output.extensions import prepare_registry
+
+    name = "horde_test_nosuch"
+    if source is not None:
+        name = "horde_test_bad"
+        modules(horde_test_bad=source)
+    with pytest.raises(PluginModuleError) as info:
+        prepare_registry({}, [name])
+    assert str(info.value).startswith(expected) and "\n" not in str(info.value)
+    assert info.value.exit_code == ExitCode.INVALID_CONFIG == 104
+
+
+def test_horde_plugins_entry_that_is_no_module_name_is_named(process_registry):
+    from horde.output import PluginModuleError
+    from horde.output.extensions import prepare_registry
+
+    with pytest.raises(PluginModuleError, match="HORDE_PLUGINS: 'horde-out-nowhere' is neither an installed output"):
+        prepare_registry({"HORDE_PLUGINS": "json, horde-out-nowhere"})
+
+
+def test_horde_plugins_output_and_distribution_names_keep_their_meaning(process_registry, plugin_path, monkeypatch):
+    from horde.output.extensions import prepare_registry
+
+    plugin_path(simple_dist("horde-out-named", "1", {"named": "GoodOutput"}, good_module()),
+                simple_dist("horde-out-bydist", "1", {"bydist": "GoodOutput"}, good_module()),
+                simple_dist("horde-out-skipped", "1", {"skipped": "GoodOutput"}, good_module()))
+    env = {"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1", "HORDE_PLUGINS": "named"}
+    monkeypatch.setenv("HORDE_DISABLE_PLUGIN_AUTOLOAD", "1")  # the process registry's first discovery
+    reg = prepare_registry(env, ["Horde_Out.ByDist"])
+    assert reg.names() == ["bydist", "json", "named"]
+    assert "horde_out_named" not in sys.modules  # named entry points are not imported as modules
+    assert prepare_registry(env, outputs=["skipped"]).names() == ["bydist", "json", "named", "skipped"]
+
+
+def test_a_plugin_module_registering_a_taken_name_raises_the_duplicate(process_registry, modules):
+    from horde.output.extensions import prepare_registry
+
+    modules(horde_test_mod_a=MODULE_A, horde_test_mod_b=MODULE_B)
+    with pytest.raises(DuplicateOutputError, match="horde_test_mod_a:A registered at .* and by horde_test_mod_b:make_b"):
+        prepare_registry({"HORDE_PLUGINS": "horde_test_mod_a,horde_test_mod_b"})

@@ -147,16 +147,3 @@ def test_long_runs_of_containers_whose_columns_would_reorder_a_sink(shapes):
     store = MetricStore()
     store.add(containers)
     _assert_same(store, containers, registry.all())
-
-
-def test_unseen_metrics_get_sinks_and_submetrics_added_later_are_fed():
-    m = Metric("late", MetricType.TREND)
-    store = MetricStore()
-    store.add([Sample(m, 1, 5.0, TagSet.of(a="1"))])
-    sub = m.add_submetric("a:1", {"a": "1"})
-    store.track(m)
-    store.add([Sample(m, 2, 7.0, TagSet.of(a="1")), Sample(m, 3, 9.0, TagSet.of(a="2"))])
-    assert store.sink(m).count == 3
-    assert store.sink(sub).count == 1 and store.sink(sub).min == 7.0
-    store.add([])
-    assert store.sink(m).count == 3

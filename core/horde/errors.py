@@ -10,7 +10,7 @@ __all__ = ["ExitCode", "AbortReason", "RunError", "UserError"]
 
 
 class ExitCode(enum.IntEnum):
-    """k6's process exit codes (errext/exitcodes)."""
+    """k6's process exit codes (errext/exitcodes), plus horde's :attr:`OUTPUT_LOSS`."""
 
     OK = 0
     CLOUD_TEST_RUN_FAILED = 97
@@ -23,6 +23,9 @@ class ExitCode(enum.IntEnum):
     SCRIPT_EXCEPTION = 107
     SCRIPT_ABORTED = 108
     MARKED_AS_FAILED = 110
+    OUTPUT_LOSS = 112
+    """horde's own (k6 has none): the run was otherwise clean but an output lost samples;
+    ``--allow-output-loss`` turns it off."""
     GENERIC = 255
 
 

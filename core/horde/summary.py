@@ -34,6 +34,7 @@ from .metrics import (
     TrendSink,
     new_sink,
 )
+from .output import OutputReport
 from .thresholds import MetricThresholds, Thresholds, aggregate_values, go_parse_float
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "parse_trend_stats",
     "validate_time_unit",
     "render_summary",
+    "render_outputs",
     "summary_export",
     "dump_summary_export",
     "metric_values",
@@ -497,6 +499,18 @@ def summary_export(
     if has_setup_data:
         doc["setup_data"] = setup_data
     return doc
+
+
+def render_outputs(reports: Iterable[OutputReport]) -> str:
+    """The summary's ``█ OUTPUTS`` block: one line per output with what it received, wrote and lost."""
+    lines = ["  █ OUTPUTS", ""]
+    for r in reports:
+        d = r.delivery
+        fields = {"delivered": d.delivered, **r.counts, "spilled": d.spilled, "failed_calls": d.failed_calls,
+                  "undelivered": d.undelivered + d.failed}
+        text = " ".join(f"{k}={v}" for k, v in fields.items())
+        lines.append(f"    {r.description}: {text}{' ABANDONED' if d.abandoned else ''}")
+    return "\n".join(lines)
 
 
 def dump_summary_export(doc: Mapping[str, Any]) -> str:

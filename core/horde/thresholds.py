@@ -35,7 +35,7 @@ from .metrics import (
     TrendSink,
     new_sink,
 )
-from .outputs.gofmt import go_float
+from .metrics.gofmt import go_float
 
 __all__ = [
     "ThresholdError",

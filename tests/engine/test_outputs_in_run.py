@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from horde.errors import AbortReason
+from horde.errors import AbortReason, ExitCode
 from horde.output import Provider, hookimpl, load_registry
 from horde.runstatus import RunStatus
 
@@ -112,11 +112,15 @@ def test_a_failing_output_does_not_stop_the_run_or_the_others(script, run_script
     Recorder.instances.clear()
     path = script(SCRIPT.replace("{OPTIONS}", repr({"iterations": 20})))
     res = run_script(path, outs=["exploding", "recorder"], registry=registry())
-    assert res.code == 0
+    # the run goes on, but losing samples is not silent: a warning naming the output and horde's own exit code
+    assert res.code == ExitCode.OUTPUT_LOSS
     ok = Recorder.instances[1]
     assert ok.samples >= 20 * 13
     assert caplog.text.count("kaboom") == 1
     assert "output exploding: add_samples failed" in caplog.text
+    assert f"output exploding lost {ok.samples} samples: {ok.samples} in failed add_samples calls" in caplog.text
+    res = run_script(path, outs=["exploding", "recorder"], registry=registry(), allow_output_loss=True)
+    assert res.code == 0
 
 
 class Reporting(Recorder):
@@ -136,6 +140,7 @@ def test_outputs_report_their_counts_in_the_summary(script, run_script, tmp_path
     rec = Recorder.instances[0]
     assert rec.calls[-2:] == ["stop", "report"]
     assert "█ OUTPUTS" in res.stdout
-    assert f"recorder: written={rec.samples} dropped=0" in res.stdout
+    assert (f"recorder: delivered={rec.samples} written={rec.samples} dropped=0 spilled=0 failed_calls=0 "
+            "undelivered=0\n") in res.stdout
     points = sum(1 for l in (tmp_path / "o.json").read_text().splitlines() if '"type":"Point"' in l)
-    assert f"json ({tmp_path / 'o.json'}): written={points}" in res.stdout
+    assert f"json ({tmp_path / 'o.json'}): delivered={points} written={points}" in res.stdout

@@ -12,7 +12,7 @@ import pytest
 from conftest import HORDE, count, read_points
 from horde.engine.scenarios import scenarios_from_options
 from horde.engine.segment import share, split_scenarios
-from horde.engine.wire import Decoder, Encoder
+from horde.metrics.wire import Decoder, Encoder
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
 
 

@@ -141,5 +141,7 @@ def test_without_no_input_it_asks_for_the_rest_but_not_the_name(tmp_path):
     assert result.exit_code == 0, result.output
     assert "name" not in result.output.split("created")[0]
     pyproject = (tmp_path / "horde-out-asked" / "pyproject.toml").read_text()
-    assert 'version = "2.0.0"' in pyproject and 'description = "Counts every sample."' in pyproject
+    assert 'description = "Counts every sample."' in pyproject
+    init = (tmp_path / "horde-out-asked" / "src" / "horde_out_asked" / "__init__.py").read_text()
+    assert '__version__ = "2.0.0"' in init  # the one version source
     assert 'name = "Ada Lovelace", email = "ada@example.com"' in pyproject

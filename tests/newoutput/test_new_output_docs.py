@@ -34,7 +34,7 @@ def test_every_hookspec_has_a_docstring_and_a_section(hook):
 @pytest.mark.parametrize("topic", [
     "### Call order", "### Threads", "never concurrently", "must not block", "### Error isolation",
     "### Stopping the run", "### Configuration conventions", "### Naming", "### Publishing",
-    "horde-out-NAME", "HORDE_DISABLE_PLUGIN_AUTOLOAD=1", "HORDE_PLUGINS", "-p NAME", "horde plugins --json",
+    "horde-out-NAME", "HORDE_DISABLE_PLUGIN_AUTOLOAD=1", "HORDE_PLUGINS", "--plugin NAME", "horde plugins --json",
     "SampleBuffer", "PeriodicFlusher", "collectors.<name>", "HORDE_<NAME>_",
 ])
 def test_the_contract_topics_are_covered(topic):

@@ -199,7 +199,7 @@ def test_a_broken_generated_plugin_is_broken_and_the_others_keep_working(venv, t
     # with autoload off, the broken plugin is not even looked at unless named
     off = {"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1"}
     assert set(venv.plugins(sites=[site], env=off)) == {"json"}
-    assert set(venv.plugins("-p", "tally", sites=[site], env=off)) == {"json", "tally"}
+    assert set(venv.plugins("--plugin", "tally", sites=[site], env=off)) == {"json", "tally"}
     assert set(venv.plugins(sites=[site], env={**off, "HORDE_PLUGINS": "horde-out-brk"})) == {"json", "brk"}
 
 

@@ -40,11 +40,19 @@ def _env_pair(text: str) -> tuple[str, str]:
               default=lambda: os.cpu_count() or 1, show_default="one per core",
               help="Processes that split the VUs and iterations (k6's execution segments); 1 runs in this process.")
 @click.option("-q", "--quiet", is_flag=True, help="No banner and no progress line.")
-@click.option("-p", "--plugin", "plugins", multiple=True, metavar="NAME",
-              help="Load this plugin even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1.")
+@click.option("--output-stop-timeout", "output_stop_timeouts", multiple=True, metavar="[OUTPUT=]DURATION",
+              envvar="HORDE_OUTPUT_STOP_TIMEOUT", show_envvar=True,
+              help="How long an output may take to stop at the end before it is abandoned (default 30s); repeatable.")
+@click.option("--allow-output-loss", is_flag=True,
+              help="Exit 0 even when an output lost samples (by default such a run exits 112).")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
+              help="Import this module before the run (it registers outputs with register_extension); an "
+                   "installed output or distribution name loads it even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1. "
+                   "Repeatable.")
 @verbose_option
 def run(script: Path, outs, vus, duration, iterations, stages, env_vars, tags, system_tags, summary_trend_stats,
-        no_thresholds, no_summary, summary_export, config_file, workers, quiet, plugins) -> None:
+        no_thresholds, no_summary, summary_export, config_file, workers, quiet, output_stop_timeouts, allow_output_loss,
+        plugins) -> None:
     """Run a load test SCRIPT and stream every sample to the outputs."""
     from ..engine.run import RunRequest, run_test
 
@@ -75,6 +83,8 @@ def run(script: Path, outs, vus, duration, iterations, stages, env_vars, tags, s
         no_thresholds=no_thresholds,
         plugins=list(plugins),
         workers=workers,
+        output_stop_timeouts=list(output_stop_timeouts),
+        allow_output_loss=allow_output_loss,
         environ=dict(os.environ),
     )
     code = run_test(req)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
+from ..durations import parse_duration
 from ..errors import ExitCode, UserError
 
-__all__ = ["load_config_file", "env_options", "merge_options", "parse_stage", "parse_tag", "SHORTCUT_KEYS"]
+__all__ = ["load_config_file", "env_options", "merge_options", "parse_stage", "parse_tag", "parse_stop_timeouts",
+           "SHORTCUT_KEYS"]
 
 SHORTCUT_KEYS = ("duration", "iterations", "stages")
 """Options that, set in a layer, replace the ``scenarios`` of lower layers (as in k6)."""
@@ -51,6 +53,28 @@ def parse_tag(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise _invalid(f"invalid tag '{text}': expected NAME=VALUE")
     return key, value
+
+
+def parse_stop_timeouts(values: Iterable[str]) -> dict[str, float]:
+    """``["10s", "influxdb=2m"]`` → ``{"": 10.0, "influxdb": 120.0}`` (``--output-stop-timeout``).
+
+    Each value is ``DURATION`` (every output) or ``OUTPUT=DURATION`` (an output
+    name, or a label such as ``csv#2``); comma lists are split.
+    """
+    result: dict[str, float] = {}
+    for value in values:
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            name, sep, duration = part.strip().rpartition("=")
+            try:
+                seconds = parse_duration(duration)
+            except ValueError as exc:
+                raise _invalid(f"invalid output stop timeout '{part.strip()}': {exc}") from None
+            if seconds < 0:
+                raise _invalid(f"invalid output stop timeout '{part.strip()}': must not be negative")
+            result[name.strip() if sep else ""] = seconds
+    return result
 
 
 def _int(name: str) -> Callable[[str], int]:

@@ -10,10 +10,13 @@ from typing import Any
 from ..metrics import MetricStore
 from ..output import Manager
 
-__all__ = ["Pump", "PUMP_PERIOD"]
+__all__ = ["Pump", "PUMP_PERIOD", "CLOSE_TIMEOUT"]
 
 PUMP_PERIOD = 0.05
 """Seconds between batches (k6's ``sendBatchToOutputsRate``)."""
+
+CLOSE_TIMEOUT = 30.0
+"""Seconds the end of a run waits for the pump to hand its backlog to the store and the outputs' queues."""
 
 
 class Pump:
@@ -21,8 +24,9 @@ class Pump:
 
     ``emit`` is a bound ``list.append``: the hot path costs one C call. The
     loop's tick task moves the list to a queue; the pump thread feeds the
-    store (thresholds, summary) and then the outputs, so output work never
-    runs on the event loop.
+    store (thresholds, summary) and then queues the batch for every output
+    (each output takes it on its own thread), so no output can slow the
+    VUs or another output.
     """
 
     def __init__(self, manager: Manager, store: MetricStore) -> None:
@@ -63,9 +67,10 @@ class Pump:
                 store.add(batch)
             manager.add_samples(batch)
 
-    def close(self) -> None:
-        """Deliver the last batch and wait for the pump thread to finish."""
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> bool:
+        """Deliver the last batch and wait at most ``timeout`` s for the pump thread; False if it is still busy."""
         self.flush()
         self._queue.put(None)
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(timeout)
+        return not self._thread.is_alive()

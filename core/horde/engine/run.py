@@ -16,16 +16,19 @@ from typing import Any, Mapping, TextIO
 from .. import execution
 from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
-from ..output import Manager, OutputRegistry, OutputStopError, Params, create_output, load_registry, new_plugin_manager, resolve_out_specs
+from ..output import Manager, OutputReport, OutputRegistry, OutputStopError, Params, create_output, new_plugin_manager, resolve_out_specs
+from ..output.extensions import prepare_registry
 from ..groups import GroupTree
 from ..runstatus import RunStatus
-from ..summary import dump_summary_export, parse_trend_stats, render_summary, summary_export, validate_time_unit
+from ..summary import (dump_summary_export, parse_trend_stats, render_outputs, render_summary, summary_export,
+                       validate_time_unit)
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from . import display
 from .executors import ScenarioRunner
 from .iteration import ScriptAbort, VUFactory
-from .options import env_options, load_config_file, merge_options
-from .pump import Pump
+from .loop import close_loop, new_loop, on_thread_of
+from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
+from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import split_scenarios
@@ -54,10 +57,16 @@ class RunRequest:
     no_summary: bool = False
     no_thresholds: bool = False
     plugins: list[str] = dataclasses.field(default_factory=list)
+    """``--plugin`` entries: modules imported before the run (they call register_extension), or installed
+    output/distribution names loaded even with HORDE_DISABLE_PLUGIN_AUTOLOAD=1."""
+    output_stop_timeouts: list[str] = dataclasses.field(default_factory=list)
+    """``--output-stop-timeout`` values (``DURATION`` or ``OUTPUT=DURATION``); ``HORDE_OUTPUT_STOP_TIMEOUT`` if empty."""
+    allow_output_loss: bool = False
+    """Exit 0 rather than :attr:`ExitCode.OUTPUT_LOSS` when an output lost samples."""
     workers: int = 1
     """Processes that split the VUs (k6's execution segments); 1 runs everything in this process."""
     registry: OutputRegistry | None = None
-    """Outputs to choose from; None discovers the installed ones (built-ins plus entry points)."""
+    """Outputs to choose from; None uses the process-wide registry (built-ins, entry points, code)."""
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
     stdout: TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
     stderr: TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
@@ -120,7 +129,9 @@ class TestRun:
         self.thresholds = self._parse_thresholds()
         self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
         self.time_unit = validate_time_unit(self.options.get("summaryTimeUnit"))
-        self.manager = Manager(self._create_outputs())
+        stop_timeouts = req.output_stop_timeouts or [req.environ.get("HORDE_OUTPUT_STOP_TIMEOUT", "")]
+        self.manager = Manager(self._create_outputs(), registry=self.registry,
+                               stop_timeouts=parse_stop_timeouts(stop_timeouts))
         total_vus = sum(s.max_vus_needed for s in self.scenarios)
         self.workers = max(1, min(self.req.workers, total_vus))
 
@@ -131,9 +142,11 @@ class TestRun:
     def _create_outputs(self) -> list:
         req = self.req
         specs = resolve_out_specs(req.outs, req.environ, self.config.get("out"))
+        registry = req.registry or prepare_registry(
+            req.environ, req.plugins, outputs=[s.type for s in specs], search_path=[str(req.script.resolve().parent)]
+        )
         if not specs:
             return []
-        registry = req.registry or load_registry(req.environ, only=[s.type for s in specs] + list(req.plugins))
         pm = new_plugin_manager()
         collectors = self.config.get("collectors") or {}
         plan = execution_plan(self.scenarios)
@@ -164,7 +177,7 @@ class TestRun:
     def abort(self, error: RunError) -> None:
         """End the run early with ``error`` (the first error wins); safe from any thread."""
         loop = self._loop
-        if loop is None or not loop.is_running() or _on_thread_of(loop):
+        if loop is None or not loop.is_running() or on_thread_of(loop):
             self._abort(error)
         else:
             try:
@@ -356,7 +369,7 @@ class TestRun:
         req = self.req
         if not req.quiet:
             display.banner(req.stdout, req.script, self.manager.descriptions(), self.scenarios)
-        loop = self._loop = _new_loop()
+        loop = self._loop = new_loop()
         self.manager.set_thresholds(self.thresholds.by_key)
         try:
             self.manager.start(self.abort)
@@ -385,8 +398,10 @@ class TestRun:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            _close_loop(loop)
-            pump.close()
+            close_loop(loop)
+            if not pump.close():
+                _log.error("the metric pump did not finish within %gs: samples still in it are not in the "
+                           "summary nor the outputs", CLOSE_TIMEOUT)
         self.ended_at = time.monotonic()
         elapsed = self.elapsed()
         final = evaluator.finish()
@@ -402,14 +417,20 @@ class TestRun:
             _log.warning("%s", line)
         if stop_error is not None:
             _log.error("%s", stop_error)
-        self._report(final, elapsed)
+        reports = self.manager.reports()
+        self._report(final, elapsed, reports)
+        losses = [r for r in reports if r.lost]
+        for r in losses:
+            _log.warning("output %s lost %d samples: %s", r.label, r.lost, r.loss_text())
         if self.error is not None:
             if self.error.reason not in (AbortReason.THRESHOLDS_AFTER_TEST_END, None) or self.error.exit_code:
                 _log.error("%s", self.error)
             return self.error.exit_code
+        if losses and not req.allow_output_loss:
+            return ExitCode.OUTPUT_LOSS
         return ExitCode.OK
 
-    def _report(self, final: Any, elapsed: float) -> None:
+    def _report(self, final: Any, elapsed: float, reports: list[OutputReport]) -> None:
         req = self.req
         if req.no_summary or self.options.get("noSummary"):
             return
@@ -417,45 +438,15 @@ class TestRun:
         if export:
             doc = summary_export(self.store, self.thresholds, self.groups, elapsed, trend_stats=self.trend_stats,
                                  setup_data=self.setup_data, has_setup_data=self.script.setup is not None)
+            if reports:
+                doc["outputs"] = [r.as_dict() for r in reports]
             Path(export).write_text(dump_summary_export(doc))
         text = render_summary(self.store, self.thresholds, elapsed, self.groups,
                               trend_stats=self.trend_stats, time_unit=self.time_unit)
-        reports = self.manager.reports()
         if reports:
-            lines = ["  █ OUTPUTS", ""]
-            for label, counts in reports:
-                lines.append(f"    {label}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
-            text = text.rstrip("\n") + "\n\n\n" + "\n".join(lines) + "\n\n\n"
+            text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
         req.stdout.write(text)
         req.stdout.flush()
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop  # type: ignore
-
-        return uvloop.new_event_loop()
-    except ImportError:
-        return asyncio.new_event_loop()
-
-
-def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    try:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        loop.close()
-
-
-def _on_thread_of(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
 
 
 def run_test(req: RunRequest) -> int:

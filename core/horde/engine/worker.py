@@ -2,7 +2,7 @@
 
 Messages to the coordinator (pickled tuples): ``("ready",)`` once the script
 is loaded; batches ``("b", defs, rows, stats)`` every 50 ms (see
-:mod:`horde.engine.wire`); ``("abort", message)`` when the script called
+:mod:`horde.metrics.wire`); ``("abort", message)`` when the script called
 ``abort()``; ``("done", stats)`` at the end. From the coordinator: ``("go",)``
 to start and ``("stop",)`` to stop now (interrupting iterations). A worker
 whose coordinator disappears exits at once.
@@ -24,10 +24,11 @@ from typing import Any
 from ..metrics import BuiltinMetrics, MetricRegistry, TagSet
 from .executors import ScenarioRunner
 from .iteration import VUFactory
+from .loop import new_loop
 from .pump import PUMP_PERIOD
 from .scenarios import Scenario
 from .script import load_script, prepare_call, script_traceback
-from .wire import Encoder
+from ..metrics.wire import Encoder
 
 __all__ = ["WorkerSpec", "worker_main"]
 
@@ -100,9 +101,7 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
     finally:
         custom_metrics.init_registry = None
     try:
-        from .run import _new_loop  # the same loop choice as the coordinator (uvloop if installed)
-
-        loop = _new_loop()
+        loop = new_loop()  # the same loop choice as the coordinator (uvloop if installed)
         asyncio.set_event_loop(loop)
         loop.run_until_complete(_run(conn, spec, script, registry, builtin))
     finally:

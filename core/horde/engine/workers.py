@@ -10,7 +10,7 @@ import threading
 from typing import Any, Callable
 
 from .pump import Pump
-from .wire import Decoder
+from ..metrics.wire import Decoder
 from .worker import WorkerSpec, worker_main
 
 __all__ = ["WorkerPool"]

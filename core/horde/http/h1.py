@@ -61,8 +61,6 @@ class _Conn(asyncio.Protocol):
         self.tr: asyncio.Transport | None = None
         self.closed = False
         self.tls_version: str | None = None
-        self.local = ""
-        self.remote = ""
         self.remote_ip = ""
         self.remote_port = 0
         self.waiter: asyncio.Future | None = None
@@ -97,10 +95,7 @@ class _Conn(asyncio.Protocol):
     def connection_made(self, transport) -> None:  # type: ignore[override]
         self.tr = transport
         peer = transport.get_extra_info("peername") or ("", 0)
-        sock = transport.get_extra_info("sockname") or ("", 0)
         self.remote_ip, self.remote_port = peer[0], peer[1]
-        self.remote = _addr(peer)
-        self.local = _addr(sock)
         sslobj = transport.get_extra_info("ssl_object")
         if sslobj is not None:
             v = sslobj.version()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Mapping
+from typing import Any, Mapping
 
 from .tags import TagSet
 from .types import MetricType, ValueType
@@ -43,7 +43,7 @@ class Submetric:
         self.tags = tags
         self.name = f"{parent.name}{{{suffix}}}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The ``{name, suffix, tags}`` object of k6's JSON output."""
         return {"name": self.name, "suffix": self.suffix, "tags": self.tags.as_dict()}
 

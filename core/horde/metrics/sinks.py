@@ -26,7 +26,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import compress, repeat
 from operator import add, eq, lt, mul, neg, sub
-from typing import Iterable
+from typing import Any, Iterable
 
 from .types import MetricType
 
@@ -57,7 +57,7 @@ def _indices(magnitudes: Iterable[float]) -> Iterable[int]:
     return map(_ceil, map(mul, map(_log, magnitudes), repeat(_INV_LOG_GAMMA)))
 
 
-class _Edges(dict):
+class _Edges(dict[int, float]):
     """Bucket index ``i`` -> ``gamma**i`` (where bucket ``i`` ends) times ``factor``, computed once."""
 
     def __init__(self, factor: float) -> None:
@@ -98,10 +98,11 @@ def _counts(magnitudes: list[float]) -> dict[int, int]:
     return Counter(_indices(magnitudes))
 
 
-_last_summary: tuple = ((), ())  # (values, summary) of the last column summarized
+_Summary = tuple[Any, Any, int, dict[int, int], dict[int, int]]
+_last_summary: tuple[tuple[float, ...], _Summary | tuple[()]] = ((), ())  # (values, summary) of the last column summarized
 
 
-def _summary(values: tuple, no_nan: bool) -> tuple:
+def _summary(values: tuple[float, ...], no_nan: bool) -> _Summary:
     """What adding ``values`` one by one does to a trend's min, max, zeros and buckets.
 
     ``(min, max, zeros, {index: count}, {negative index: count})``; min and max
@@ -112,11 +113,11 @@ def _summary(values: tuple, no_nan: bool) -> tuple:
     global _last_summary
     last = _last_summary
     if last[0] is values:
-        return last[1]
+        return last[1]  # type: ignore[return-value]  # set below with a full summary
     # sorted (stably) and without NaN, which is never a min or max and counts as zero
     ordered = sorted(values) if no_nan else sorted(compress(values, map(eq, values, values)))
     if not ordered:
-        summary = (None, None, len(values), {}, {})
+        summary: _Summary = (None, None, len(values), {}, {})
     else:
         negatives = bisect_left(ordered, -_MIN_MAGNITUDE)
         positives = bisect_right(ordered, _MIN_MAGNITUDE)

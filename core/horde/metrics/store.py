@@ -7,7 +7,7 @@ from collections import deque
 from functools import reduce
 from itertools import compress
 from operator import attrgetter, iconcat
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .metric import Metric, Submetric
 from .sample import SampleContainer
@@ -15,18 +15,24 @@ from .sinks import Sink, new_sink
 
 __all__ = ["MetricStore"]
 
+_Adder = Callable[[Sequence[float]], None]
+_SubAdders = tuple[tuple[int, _Adder], ...]
+_Plan = tuple[tuple[_Adder, ...], "dict[Any, _SubAdders] | None", bool]
+"""Per metrics tuple: each sink's add_many, per tag set the sub-metric adders (or None), whether a metric repeats."""
+
 _metrics = attrgetter("metrics")
 _values = attrgetter("values")
 _tags = attrgetter("tags")
 
 
-class _Groups(dict):
+class _Groups(dict[tuple[Metric, ...], list[SampleContainer]]):
     """Metrics tuple -> the containers that have it, in order (a new list for a new tuple)."""
 
     __slots__ = ()
 
-    def __missing__(self, metrics: tuple) -> list:
-        group = self[metrics] = []
+    def __missing__(self, metrics: tuple[Metric, ...]) -> list[SampleContainer]:
+        group: list[SampleContainer] = []
+        self[metrics] = group
         return group
 
 
@@ -46,7 +52,7 @@ class MetricStore:
         # Per metrics tuple (the 9 of an HTTP request, ...): the sinks' add_many methods, per tag set
         # the (index, add_many) of every sub-metric sink that tag set feeds (tag sets are interned, so
         # the match is computed once per tag set), and whether a metric repeats in the tuple.
-        self._plans: dict[tuple, tuple[tuple, dict | None, bool]] = {}
+        self._plans: dict[tuple[Metric, ...], _Plan] = {}
 
     def add(self, containers: Iterable[SampleContainer]) -> None:
         """Add every sample of ``containers``.
@@ -71,8 +77,8 @@ class MetricStore:
                 self._add_in_runs(containers)
 
     def _add_in_runs(self, containers: Sequence[SampleContainer]) -> None:
-        groups: dict[tuple, list] = {}
-        seen: set = set()  # the metrics of the groups
+        groups: dict[tuple[Metric, ...], list[SampleContainer]] = {}
+        seen: set[Metric] = set()  # the metrics of the groups
         for c in containers:
             metrics = tuple(c.metrics)
             group = groups.get(metrics)
@@ -88,12 +94,12 @@ class MetricStore:
         for m, g in groups.items():
             self._feed(m, g)
 
-    def _feed(self, metrics: tuple, group: list) -> None:
+    def _feed(self, metrics: tuple[Metric, ...], group: list[SampleContainer]) -> None:
         plan = self._plans.get(metrics)
         if plan is None:
             plan = self._plan(metrics)
         k = len(metrics)
-        flat = tuple(reduce(iconcat, map(_values, group), []))  # list += values: no iterator per container
+        flat: tuple[float, ...] = tuple(reduce(iconcat, map(_values, group), []))  # list += values: no iterator per container
         if len(flat) == k * len(group) and not plan[2]:
             self._feed_columns(plan, metrics, [flat[i::k] for i in range(k)], group)
         else:  # one container at a time: a metric repeats, or values not parallel to the metrics
@@ -101,12 +107,13 @@ class MetricStore:
                 values = tuple(c.values)
                 self._feed_columns(plan, metrics, [values[i:i + 1] for i in range(k)], [c])
 
-    def _feed_columns(self, plan: tuple, metrics: tuple, columns: list[tuple], group: list) -> None:
+    def _feed_columns(self, plan: _Plan, metrics: tuple[Metric, ...], columns: list[tuple[float, ...]],
+                      group: list[SampleContainer]) -> None:
         adders, by_tags, _ = plan
-        subs: dict[int, list] = {}  # column index -> (add_many, values) of each sub-metric sink it feeds
+        subs: dict[int, list[tuple[_Adder, tuple[float, ...]]]] = {}  # column index -> (add_many, values) of each sub-metric sink it feeds
         if by_tags is not None:
             distinct = set(map(_tags, group))
-            feeds: dict[tuple, set] = {}  # (index, add_many) -> the tag sets feeding that sub-metric sink
+            feeds: dict[tuple[int, _Adder], set[Any]] = {}  # (index, add_many) -> the tag sets feeding that sub-metric sink
             for t in distinct:
                 matched = by_tags.get(t)
                 if matched is None:
@@ -125,19 +132,19 @@ class MetricStore:
                 if sub_column:
                     sub_add(sub_column)
 
-    def _plan(self, metrics: tuple) -> tuple[tuple, dict | None, bool]:
+    def _plan(self, metrics: tuple[Metric, ...]) -> _Plan:
         adders = []
         for m in metrics:
             sink = self.sinks.get(m)
             if sink is None:
                 sink = self._new(m)
             adders.append(sink.add_many)
-        plan = (tuple(adders), {} if any(self._subs_by_metric[m] for m in metrics) else None,
+        plan: _Plan = (tuple(adders), {} if any(self._subs_by_metric[m] for m in metrics) else None,
                 len(set(metrics)) < len(metrics))
         self._plans[metrics] = plan
         return plan
 
-    def _sub_adders(self, metrics: tuple, tags: Any) -> tuple[tuple[int, Any], ...]:
+    def _sub_adders(self, metrics: tuple[Metric, ...], tags: Any) -> _SubAdders:
         return tuple((i, sink.add_many) for i, m in enumerate(metrics)
                      for sub, sink in self._subs_by_metric[m] if tags.contains(sub.tags))
 
@@ -155,13 +162,6 @@ class MetricStore:
             pairs.append((sub, s))
         self._subs_by_metric[metric] = tuple(pairs)
         self._plans.clear()
-
-    def track(self, metric: Metric) -> None:
-        """Make sure ``metric`` and its current sub-metrics have sinks (even if no sample comes)."""
-        with self._lock:
-            if metric not in self.sinks:
-                self.sinks[metric] = new_sink(metric.type)
-            self._refresh_subs(metric)
 
     def sink(self, metric: Metric | Submetric) -> Sink | None:
         """The sink of a metric or sub-metric, or None if it has none yet."""

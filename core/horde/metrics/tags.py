@@ -9,7 +9,7 @@ tag set itself: hashing and equality are identity, which is as fast as it gets.
 from __future__ import annotations
 
 import threading
-from typing import Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, NoReturn
 
 __all__ = ["TagSet", "EMPTY_TAGS"]
 
@@ -28,9 +28,9 @@ class TagSet(Mapping[str, str]):
 
     _items: tuple[tuple[str, str], ...]
     _dict: dict[str, str]
-    _derived: dict
+    _derived: dict[Any, TagSet]
 
-    def __new__(cls, *args, **kwargs):  # pragma: no cover - guard only
+    def __new__(cls, *args: object, **kwargs: object) -> "TagSet":  # pragma: no cover - guard only
         raise TypeError("use TagSet.of(...) to build a tag set")
 
     @classmethod
@@ -94,7 +94,7 @@ class TagSet(Mapping[str, str]):
         d = self._dict
         return all(d.get(k) == v for k, v in other.items())
 
-    def items(self):  # type: ignore[override]
+    def items(self) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
         """The (name, value) pairs, sorted by name."""
         return self._items
 
@@ -105,7 +105,7 @@ class TagSet(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._dict[key]
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         return self._dict.get(key, default)
 
     def __contains__(self, key: object) -> bool:
@@ -130,13 +130,13 @@ class TagSet(Mapping[str, str]):
             return self._dict == dict(other)
         return NotImplemented
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("TagSet is immutable")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> NoReturn:
         raise AttributeError("TagSet is immutable")
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[tuple[tuple[str, str], ...]]]:
         return (TagSet.of, (self._items,))
 
     def __repr__(self) -> str:

@@ -17,11 +17,12 @@ from .errors import (
     OutputStartError,
     OutputStopError,
     OutputValidationError,
+    PluginModuleError,
     UnknownOutputError,
 )
 from .flusher import PeriodicFlusher
 from .hookspecs import REQUIRED_HOOKS, hookimpl, hookspec
-from .manager import Manager
+from .manager import DEFAULT_STOP_TIMEOUT, Manager, OutputReport
 from .params import Params
 from .registry import (
     ENTRY_POINT_GROUP,
@@ -41,7 +42,9 @@ __all__ = [
     "DuplicateOutputError",
     "ENTRY_POINT_GROUP",
     "ExitCode",
+    "DEFAULT_STOP_TIMEOUT",
     "Manager",
+    "OutputReport",
     "OutSpec",
     "OutputConfigError",
     "OutputError",
@@ -53,6 +56,7 @@ __all__ = [
     "OutputStopError",
     "OutputValidationError",
     "Params",
+    "PluginModuleError",
     "PeriodicFlusher",
     "Provider",
     "REQUIRED_HOOKS",

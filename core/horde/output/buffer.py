@@ -17,12 +17,11 @@ class SampleBuffer:
     in memory rather than losing data.
     """
 
-    __slots__ = ("_lock", "_buffer", "_max_len")
+    __slots__ = ("_lock", "_buffer")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._buffer: list[SampleContainer] = []
-        self._max_len = 0
 
     def add(self, containers: Sequence[SampleContainer]) -> None:
         """Append ``containers`` (an empty list is ignored)."""
@@ -37,8 +36,6 @@ class SampleBuffer:
             if not taken:
                 return []  # never hand out the live list: add() would keep filling it
             self._buffer = []
-            if len(taken) > self._max_len:
-                self._max_len = len(taken)
             return taken
 
     def __len__(self) -> int:

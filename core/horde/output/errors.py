@@ -10,6 +10,7 @@ __all__ = [
     "UnknownOutputError",
     "OutputLoadError",
     "OutputValidationError",
+    "PluginModuleError",
     "OutputConfigError",
     "OutputStartError",
     "OutputStopError",
@@ -21,14 +22,18 @@ class OutputError(UserError):
 
 
 class DuplicateOutputError(OutputError):
-    """Two providers claim the same output name (k6: ``extension already registered``)."""
+    """Two providers claim the same output name (k6: ``extension already registered``).
 
-    def __init__(self, name: str, first: object, second: object) -> None:
-        super().__init__(
-            f"output extension already registered: {name} (provided by {first} and by {second}; uninstall one of them)"
-        )
+    ``places`` name each claimant: ``distribution version`` for an installed
+    distribution, ``module:qualname registered at file:line`` for code.
+    """
+
+    def __init__(self, name: str, *places: object) -> None:
+        hint = "uninstall one of them" if all(" registered at " not in str(p) for p in places) else "remove one of them"
+        claimants = " and by ".join(str(p) for p in places)
+        super().__init__(f"output extension already registered: {name} (provided by {claimants}; {hint})")
         self.name = name
-        self.providers = (first, second)
+        self.places = tuple(str(p) for p in places)
 
 
 class UnknownOutputError(OutputError):
@@ -44,7 +49,15 @@ class OutputLoadError(OutputError):
 
 
 class OutputValidationError(OutputError):
-    """An output whose hooks do not match the hookspecs."""
+    """An output that is not one: a factory returning None or an object without hooks,
+    hooks that do not match the hookspecs, or a ``description()`` that is not a string."""
+
+
+class PluginModuleError(OutputError):
+    """A module named in ``HORDE_PLUGINS`` or ``--plugin`` that cannot be imported (exit 104)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ExitCode.INVALID_CONFIG)
 
 
 class OutputConfigError(OutputError):

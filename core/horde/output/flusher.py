@@ -69,5 +69,5 @@ class PeriodicFlusher:
         return not self._done.is_set()
 
 
-def _fmt(period) -> str:
+def _fmt(period: object) -> str:
     return f"{period}s" if isinstance(period, (int, float)) else repr(period)

@@ -2,41 +2,112 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
+import time
 from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import AbortReason, RunError
+from ..metrics import MetricRegistry
 from ..runstatus import RunStatus
 from .binding import OutputInstance
+from .channel import DEFAULT_MEMORY_LIMIT, Channel, ChannelCounts
 from .errors import OutputStartError, OutputStopError, describe_exception
 
-__all__ = ["Manager"]
+__all__ = ["Manager", "OutputReport", "DEFAULT_STOP_TIMEOUT"]
 
-_log = logging.getLogger("horde.output")
+DEFAULT_STOP_TIMEOUT = 30.0
+"""Seconds an output may take, at the end, to take what is queued for it and stop."""
+
+
+@dataclasses.dataclass
+class OutputReport:
+    """What one output did with the run's samples, for the summary and ``--summary-export``."""
+
+    label: str
+    description: str
+    counts: dict[str, Any]
+    """The output's own ``report()`` counts (``written``, ``retried``, ...), in its order."""
+    delivery: ChannelCounts
+    """What the Manager handed it: delivered, failed, spilled, undelivered, abandoned."""
+
+    @property
+    def lost(self) -> int:
+        """Samples this output may not have: by the Manager's count and by its own ``dropped``/``undelivered``."""
+        own = sum(int(self.counts.get(k) or 0) for k in ("dropped", "undelivered", "failed"))
+        return self.delivery.lost + own
+
+    def loss_text(self) -> str:
+        """What it lost, in words (empty when nothing)."""
+        parts = []
+        d = self.delivery
+        if d.undelivered:
+            why = " (abandoned at its stop deadline)" if d.abandoned else ""
+            parts.append(f"{d.undelivered} undelivered{why}")
+        elif d.abandoned:
+            parts.append("abandoned at its stop deadline")
+        if d.failed:
+            parts.append(f"{d.failed} in failed add_samples calls")
+        for key in ("dropped", "undelivered", "failed"):
+            if self.counts.get(key):
+                parts.append(f"{self.counts[key]} {key} by the output")
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form: label, description, the output's counts and the delivery counts."""
+        d = self.delivery
+        return {
+            "output": self.label,
+            "description": self.description,
+            "counts": dict(self.counts),
+            "delivered": d.delivered,
+            "failed": d.failed,
+            "failed_calls": d.failed_calls,
+            "spilled": d.spilled,
+            "undelivered": d.undelivered,
+            "abandoned": d.abandoned,
+            "lost": self.lost,
+        }
 
 
 class Manager:
-    """Runs a list of outputs as k6's ``output.Manager`` does.
+    """Runs a list of outputs as k6's ``output.Manager`` does, each on its own delivery thread.
 
-    Outputs start in order; if one fails, those already started are stopped
-    and :class:`OutputStartError` names the culprit. An exception from any
-    other hook is caught, logged once per output and hook with the output's
-    name, counted in :attr:`failures`, and never reaches the run or another
-    output. :meth:`stop` reaches every output and raises one
-    :class:`OutputStopError` listing every failure.
+    ``set_thresholds``, ``set_test_run_stop`` and ``start`` are called on the
+    caller's thread, in order; if a start fails, the outputs already started
+    are stopped and :class:`OutputStartError` names the culprit. After that,
+    ``add_samples``, ``set_run_status`` and ``stop`` of one output run on that
+    output's own thread (a :class:`~horde.output.channel.Channel`), so a slow
+    output falls behind alone. An exception from a hook is caught, logged
+    once per output and hook with the output's name, counted in
+    :attr:`failures`, and never reaches the run or another output.
     """
 
-    def __init__(self, outputs: Sequence[OutputInstance]) -> None:
+    def __init__(self, outputs: Sequence[OutputInstance], *, registry: MetricRegistry | None = None,
+                 stop_timeouts: Mapping[str, float] | None = None,
+                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> None:
+        """``stop_timeouts`` maps an output label or name (or ``""`` for all) to its stop deadline in seconds."""
         self.outputs = list(outputs)
         self.failures: dict[tuple[str, str], int] = {}
         """(output label, hook) -> how many calls raised."""
-        self._started: list[OutputInstance] = []
-        self._add_calls: list[tuple[OutputInstance, Callable[[Any], Any]]] = []
         self._labels = _labels(self.outputs)
+        self._registry = registry
+        self._stop_timeouts = dict(stop_timeouts or {})
+        self._memory_limit = memory_limit
+        self._channels: list[tuple[OutputInstance, Channel]] = []
+        self._started: list[OutputInstance] = []
 
     def label(self, out: OutputInstance) -> str:
         """The name used for ``out`` in logs: ``csv``, or ``csv#2`` for a second csv."""
         return self._labels[id(out)]
+
+    def stop_timeout(self, out: OutputInstance) -> float:
+        """Seconds ``out`` may take to stop: by label, then name, then ``""``, else :data:`DEFAULT_STOP_TIMEOUT`."""
+        for key in (self.label(out), out.name, ""):
+            if key in self._stop_timeouts:
+                return self._stop_timeouts[key]
+        return DEFAULT_STOP_TIMEOUT
 
     def _failed(self, out: OutputInstance, hook: str, exc: BaseException) -> None:
         label = self.label(out)
@@ -51,26 +122,22 @@ class Manager:
             )
             logger.debug("traceback of the %s failure of output %s", hook, label, exc_info=exc)
 
-    def _call_each(self, hook: str, *args: Any) -> None:
-        for out in self.outputs:
-            fn = out.hooks.get(hook)
-            if fn is None:
-                continue
-            try:
-                fn(*args)
-            except Exception as exc:
-                self._failed(out, hook, exc)
-
     def descriptions(self) -> list[str]:
         """Each output's ``description()``, in order (for the start banner)."""
         return [out.description() for out in self.outputs]
 
     def set_thresholds(self, thresholds: Mapping[str, Sequence[Any]]) -> None:
-        """Hand the run's thresholds to every output that wants them."""
-        self._call_each("set_thresholds", thresholds)
+        """Hand the run's thresholds to every output that wants them (before :meth:`start`)."""
+        for out in self.outputs:
+            fn = out.hooks.get("set_thresholds")
+            if fn is not None:
+                try:
+                    fn(thresholds)
+                except Exception as exc:
+                    self._failed(out, "set_thresholds", exc)
 
     def start(self, abort_run: Callable[[RunError], None] | None = None) -> None:
-        """Install each output's stop callback and start it, in order.
+        """Install each output's stop callback, start it and its delivery thread, in order.
 
         ``abort_run(error)`` is what an output's ``stop(err)`` callback calls;
         the error names the output and carries abort reason OUTPUT.
@@ -86,11 +153,12 @@ class Manager:
                 out.hooks["start"]()
             except Exception as exc:
                 error = OutputStartError(self.label(out), exc)
-                started, self._started = self._started, []
-                self._stop_all(started, RunError(str(error), reason=AbortReason.OUTPUT))
+                self.stop(RunError(str(error), reason=AbortReason.OUTPUT))
                 raise error from exc
-            self._started.append(out)
-        self._add_calls = [(out, out.hooks["add_samples"]) for out in self._started]
+            channel = Channel(self.label(out), out.hooks, self._registry, functools.partial(self._failed, out),
+                              memory_limit=self._memory_limit)
+            channel.start()
+            self._channels.append((out, channel))
 
     def _stop_callback(self, out: OutputInstance, abort_run: Callable[[RunError], None]) -> Callable[..., None]:
         label = self.label(out)
@@ -104,55 +172,64 @@ class Manager:
         return stop
 
     def add_samples(self, batch: Sequence[Any]) -> None:
-        """Give the same batch (a list of containers, maybe empty) to every started output."""
-        for out, fn in self._add_calls:
-            try:
-                fn(batch)
-            except Exception as exc:
-                self._failed(out, "add_samples", exc)
+        """Queue the same batch (a list of containers) for every started output; never blocks.
+
+        An empty batch is not passed on (as k6's Manager does).
+        """
+        if not batch:
+            return
+        samples = sum(map(len, batch))
+        for _, channel in self._channels:
+            channel.put(batch, samples)
 
     def set_run_status(self, status: RunStatus) -> None:
-        """Tell every output the run's new status."""
-        self._call_each("set_run_status", status)
+        """Tell every started output the run's new status (in order with the samples queued before)."""
+        for _, channel in self._channels:
+            channel.set_run_status(status)
 
-    def stop(self, error: RunError | None = None) -> None:
-        """Stop every started output in order, passing the run's final error.
+    def stop(self, error: RunError | None = None, deadline: float | None = None) -> None:
+        """Stop every started output, passing the run's final error; safe to call again.
 
-        Raises :class:`OutputStopError` listing every output that failed, after
-        all of them were asked to stop.
+        Each output first takes what is queued for it, then its ``stop(error)``
+        runs, all outputs in parallel. An output still busy at its stop timeout
+        (or at ``deadline``, a ``time.monotonic()`` time, if earlier) is
+        abandoned: what it did not receive is counted as undelivered. Raises
+        :class:`OutputStopError` listing every output whose ``stop`` raised.
         """
-        started, self._started = self._started, []
-        self._add_calls = []
-        failures = self._stop_all(started, error)
+        now = time.monotonic()
+        for _, channel in self._channels:
+            channel.close(error)
+        failures: list[tuple[str, BaseException]] = []
+        for out, channel in self._channels:
+            until = now + self.stop_timeout(out)
+            if deadline is not None:
+                until = min(until, deadline)
+            if not channel.wait(until):
+                channel.abandon()
+                logging.getLogger(f"horde.output.{out.name}").error(
+                    "output %s did not stop within %gs: abandoned, %d samples undelivered",
+                    channel.label, max(0.0, until - now), channel.counts.undelivered)
+            failure = channel.stop_failure
+            if failure is not None and (channel.label, "stop") not in self.failures:
+                self.failures[(channel.label, "stop")] = 1
+                failures.append((channel.label, failure))
+                logging.getLogger(f"horde.output.{out.name}").debug("stop of %s failed", channel.label, exc_info=failure)
         if failures:
             raise OutputStopError(failures)
 
-    def _stop_all(self, outputs: list[OutputInstance], error: RunError | None) -> list[tuple[str, BaseException]]:
-        failures: list[tuple[str, BaseException]] = []
-        for out in outputs:
-            try:
-                out.hooks["stop"](error)
-            except Exception as exc:
-                failures.append((self.label(out), exc))
-                self.failures[(self.label(out), "stop")] = self.failures.get((self.label(out), "stop"), 0) + 1
-                logging.getLogger(f"horde.output.{out.name}").debug("stop of %s failed", self.label(out), exc_info=exc)
-        return failures
-
-    def reports(self) -> list[tuple[str, dict]]:
-        """(description, counts) of every output whose ``report()`` returned counts; call after :meth:`stop`."""
-        out = []
-        for inst in self.outputs:
-            fn = inst.hooks.get("report")
-            if fn is None:
-                continue
-            try:
-                counts = fn()
-            except Exception as exc:
-                self._failed(inst, "report", exc)
-                continue
-            if counts:
-                out.append((inst.description(), dict(counts)))
-        return out
+    def reports(self) -> list[OutputReport]:
+        """What every started output did with the samples; call after :meth:`stop`."""
+        result = []
+        for out, channel in self._channels:
+            counts: dict[str, Any] = {}
+            fn = out.hooks.get("report")
+            if fn is not None and not channel.counts.abandoned:
+                try:
+                    counts = dict(fn() or {})
+                except Exception as exc:
+                    self._failed(out, "report", exc)
+            result.append(OutputReport(channel.label, out.description(), counts, channel.counts))
+        return result
 
     def failure_report(self) -> list[str]:
         """One line per (output, hook) that failed, with the count."""

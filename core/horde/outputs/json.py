@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from ..metrics import Metric, TagSet
 from ..output import PeriodicFlusher, SampleBuffer, hookimpl
 from ..output.params import Params
-from .gofmt import go_float, rfc3339_nano
+from ..metrics.gofmt import go_float, rfc3339_nano
 
 __all__ = ["JsonOutput"]
 

@@ -1,4 +1,5 @@
-"""How worker processes send sample containers to the coordinator, compactly.
+"""Sample containers as compact bytes: from worker processes to the coordinator, and into an
+output's spill file.
 
 Tag sets, metrics and metric tuples are sent once, as definitions, then
 referred to by small integers; a container travels as
@@ -10,7 +11,10 @@ from __future__ import annotations
 import pickle
 from typing import Any, Iterable
 
-from ..metrics import ConnectedSamples, Metric, MetricRegistry, MetricType, Sample, TagSet, ValueType
+from .metric import Metric, MetricRegistry
+from .sample import ConnectedSamples, Sample
+from .tags import TagSet
+from .types import MetricType, ValueType
 
 __all__ = ["Encoder", "Decoder"]
 
@@ -22,7 +26,7 @@ class Encoder:
         self._tags: dict[TagSet, int] = {}
         self._metrics: dict[Metric, int] = {}
         self._tuples: dict[Any, int] = {}
-        self._defs: list[tuple] = []
+        self._defs: list[tuple[Any, ...]] = []
 
     def _tag_id(self, tags: TagSet) -> int:
         tid = self._tags.get(tags)
@@ -38,7 +42,7 @@ class Encoder:
             self._defs.append(("m", mid, m.name, int(m.type), int(m.contains)))
         return mid
 
-    def _tuple_id(self, metrics: tuple) -> int:
+    def _tuple_id(self, metrics: tuple[Metric, ...]) -> int:
         key = metrics if isinstance(metrics, tuple) else tuple(metrics)
         kid = self._tuples.get(key)
         if kid is None:
@@ -75,7 +79,7 @@ class Decoder:
         self._metrics: dict[int, Metric] = {}
         self._tuples: dict[int, tuple[Metric, ...]] = {}
 
-    def decode(self, defs: list[tuple], rows: list[tuple]) -> list[ConnectedSamples]:
+    def decode(self, defs: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]) -> list[ConnectedSamples]:
         """Apply ``defs`` then turn ``rows`` into containers."""
         for d in defs:
             kind = d[0]

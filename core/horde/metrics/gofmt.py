@@ -1,11 +1,17 @@
-"""Go-compatible text for numbers and times, as k6's JSON and CSV outputs write them."""
+"""Go-compatible text for numbers and times, as k6's outputs write them: the one home of Go-style floats.
+
+:func:`go_float` is Go's ``%g``-like shortest form (k6's JSON and thresholds),
+:func:`go_float_decimal` the shortest form without an exponent (InfluxDB line
+protocol), :func:`go_float_fixed` Go's ``%f`` (k6's CSV); :func:`rfc3339_nano`
+a time as Go's ``time.RFC3339Nano``.
+"""
 
 from __future__ import annotations
 
 import math
 import time as _time
 
-__all__ = ["go_float", "rfc3339_nano"]
+__all__ = ["go_float", "go_float_decimal", "go_float_fixed", "rfc3339_nano"]
 
 
 def go_float(v: float) -> str:
@@ -48,6 +54,40 @@ def go_float(v: float) -> str:
     if len(digits) <= dexp + 1:
         return f"{sign}{digits}{'0' * (dexp + 1 - len(digits))}"
     return f"{sign}{digits[:dexp + 1]}.{digits[dexp + 1:]}"
+
+
+def go_float_decimal(v: float) -> str:
+    """``v`` as Go's ``strconv.FormatFloat(v, 'f', -1, 64)``: shortest digits, never an exponent.
+
+    Examples: ``1``, ``0.232383``, ``1200000``, ``0.00001``.
+    """
+    if v.is_integer() and -1e16 < v < 1e16:
+        return str(int(v))
+    r = repr(v)
+    if "e" not in r:
+        return r
+    mant, _, exp_s = r.partition("e")
+    exp = int(exp_s)
+    sign = ""
+    if mant[0] == "-":
+        sign, mant = "-", mant[1:]
+    intpart, _, frac = mant.partition(".")
+    digits = intpart + frac
+    point = len(intpart) + exp
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}".rstrip("0").rstrip(".")
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+def go_float_fixed(v: float) -> str:
+    """``v`` as Go's ``fmt.Sprintf("%f", v)``: six decimals; ``+Inf``, ``-Inf``, ``NaN``."""
+    if math.isfinite(v):
+        return "%f" % v
+    if v != v:
+        return "NaN"
+    return "+Inf" if v > 0 else "-Inf"
 
 
 _second_cache: dict[int, str] = {}
