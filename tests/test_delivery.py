@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from horde.output import Backoff, Delivery, DeliveryCounts, DestinationRefused, PermanentError, SplitPayload
 from horde.output.delivery import UNDELIVERED_AT_CLOSE, RetryableError
 
@@ -134,8 +133,7 @@ def test_a_spilled_payload_that_cannot_be_decoded_is_counted_as_dropped(tmp_path
         return b
 
     got: list[bytes] = []
-    d = Delivery(got.append, encode=bytes, decode=decode, memory_limit=0, directory=tmp_path, count=len,
-                 backoff=FAST)
+    d = Delivery(got.append, encode=bytes, decode=decode, memory_limit=0, directory=tmp_path, count=len, backoff=FAST)
     for p in [b"a", b"bad", b"c"]:
         d.put(p)
     c = d.close(soon())

@@ -9,6 +9,15 @@ from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..runstatus import RunStatus
 from .binding import OutputInstance, bind_output, create_output, implemented_hooks, new_plugin_manager
 from .buffer import SampleBuffer
+from .delivery import (
+    Backoff,
+    Delivery,
+    DeliveryCounts,
+    DestinationRefused,
+    PermanentError,
+    RetryableError,
+    SplitPayload,
+)
 from .errors import (
     DuplicateOutputError,
     OutputConfigError,
@@ -35,7 +44,6 @@ from .registry import (
 )
 from .spec import OutSpec, parse_out, resolve_out_specs
 from .spill import SpillQueue
-from .delivery import Backoff, Delivery, DeliveryCounts, DestinationRefused, PermanentError, RetryableError, SplitPayload
 
 __all__ = [
     "AbortReason",

@@ -38,7 +38,8 @@ import os
 import random
 import threading
 import time
-from typing import Callable, Generic, Mapping, Sequence, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Generic, TypeVar
 
 from .spill import SpillQueue
 
@@ -234,7 +235,11 @@ class Delivery(Generic[T]):
         self._on_drop = on_drop
         self._interrupt = interrupt
         self._queue: SpillQueue[T] = SpillQueue(
-            encode=encode, decode=decode, memory_limit=memory_limit, directory=directory, disk_limit=disk_limit,
+            encode=encode,
+            decode=decode,
+            memory_limit=memory_limit,
+            directory=directory,
+            disk_limit=disk_limit,
             name=f"horde-{name}",
         )
         self.directory = os.fspath(directory) if directory is not None else None
@@ -438,7 +443,12 @@ class Delivery(Generic[T]):
         if recovered:
             self.log.warning(
                 "%s: connection to %s restored after %d failed attempt%s (%.1fs); %s still",
-                self.name, self.target, recovered, _s(recovered), time.monotonic() - since, self.waiting_text(),
+                self.name,
+                self.target,
+                recovered,
+                _s(recovered),
+                time.monotonic() - since,
+                self.waiting_text(),
             )
 
     def _failed(self, slot: _Slot, exc: Exception, units: int, failed: bool) -> None:
@@ -469,7 +479,14 @@ class Delivery(Generic[T]):
             self.log.warning(
                 "%s: cannot send to %s: %s (connection errors stacking up: %d error%s in a row for %.1fs; %s); "
                 "retrying in %.1fs",
-                self.name, self.target, error, n, _s(n), since, self.waiting_text(), delay,
+                self.name,
+                self.target,
+                error,
+                n,
+                _s(n),
+                since,
+                self.waiting_text(),
+                delay,
             )
 
     def _split(self, slot: _Slot, exc: SplitPayload, units: int, failed: bool) -> None:
@@ -491,7 +508,14 @@ class Delivery(Generic[T]):
         if n & (n - 1) == 0:
             self.log.info(
                 "%s: %s refused a payload of %d %s (%s); splitting it in %d (%d split%s so far)",
-                self.name, self.target, units, self.unit, exc.reason, len(parts), n, _s(n),
+                self.name,
+                self.target,
+                units,
+                self.unit,
+                exc.reason,
+                len(parts),
+                n,
+                _s(n),
             )
 
     def _drop_head(self, slot: _Slot, reason: str) -> None:
@@ -507,7 +531,13 @@ class Delivery(Generic[T]):
         if n <= 3 or n & (n - 1) == 0:
             self.log.error(
                 "%s: %s refused %d %s for good (%s); dropped (%d payload%s dropped so far)",
-                self.name, self.target, units, self.unit, reason, n, _s(n),
+                self.name,
+                self.target,
+                units,
+                self.unit,
+                reason,
+                n,
+                _s(n),
             )
 
     def _refuse(self, reason: str) -> None:
@@ -518,7 +548,10 @@ class Delivery(Generic[T]):
         if first:
             self.log.error(
                 "%s: %s refuses all data (%s); sending stopped for this run, %s are dropped",
-                self.name, self.target, reason, self.waiting_text(),
+                self.name,
+                self.target,
+                reason,
+                self.waiting_text(),
             )
         self._drop_waiting(reason)
 
@@ -593,8 +626,10 @@ class Delivery(Generic[T]):
 
     def __repr__(self) -> str:
         c = self.counts()
-        return (f"<Delivery {self.name} to {self.target}: written={c.written} retried={c.retried} "
-                f"spilled={c.spilled} dropped={c.dropped} waiting={c.waiting}>")
+        return (
+            f"<Delivery {self.name} to {self.target}: written={c.written} retried={c.retried} "
+            f"spilled={c.spilled} dropped={c.dropped} waiting={c.waiting}>"
+        )
 
 
 def human_bytes(n: float) -> str:

@@ -22,7 +22,8 @@ import tempfile
 import threading
 import time
 import weakref
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 __all__ = ["SpillQueue"]
 

@@ -10,7 +10,6 @@ import time
 import urllib.request
 
 import pytest
-
 from conftest import FIXTURES
 from horde.errors import UserError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet

@@ -89,7 +89,7 @@ class CloudClient:
                 resp = conn.getresponse()
                 data = resp.read()
                 break
-            except (OSError, http.client.HTTPException, socket.timeout) as exc:
+            except (TimeoutError, OSError, http.client.HTTPException) as exc:
                 self.close()
                 stale = reused and isinstance(exc, (BrokenPipeError, ConnectionResetError,
                                                     http.client.RemoteDisconnected))

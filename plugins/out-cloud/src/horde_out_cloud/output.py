@@ -18,7 +18,8 @@ import os
 import struct
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from horde.errors import AbortReason, ExitCode, UserError
 from horde.output import (

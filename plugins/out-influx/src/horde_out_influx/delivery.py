@@ -91,8 +91,10 @@ class InfluxSender:
                 self.rejected_lines += 1
                 n = self.rejected_lines
             if n <= 3:
-                self.log.info("influxdb: the refused line (kept for the undelivered file): %s",
-                              batch.body[:200].decode("utf-8", "replace").strip())
+                self.log.info(
+                    "influxdb: the refused line (kept for the undelivered file): %s",
+                    batch.body[:200].decode("utf-8", "replace").strip(),
+                )
             raise PermanentError(resp.error)
         raise RetryableError(resp.error, retry_after=resp.retry_after)
 
