@@ -442,7 +442,7 @@ class Delivery(Generic[T]):
             since = self._failing_since
         if recovered:
             self.log.warning(
-                "%s: connection to %s restored after %d failed attempt%s (%.1fs); %s still",
+                "%s: connection to %s restored after %d failed attempt%s (%.1fs); still %s",
                 self.name,
                 self.target,
                 recovered,
@@ -507,7 +507,7 @@ class Delivery(Generic[T]):
             n = self._splits
         if n & (n - 1) == 0:
             self.log.info(
-                "%s: %s refused a payload of %d %s (%s); splitting it in %d (%d split%s so far)",
+                "%s: %s refused a payload of %d %s (%s); splitting it into %d parts (%d split%s so far)",
                 self.name,
                 self.target,
                 units,
@@ -547,7 +547,7 @@ class Delivery(Generic[T]):
             self._refused = reason
         if first:
             self.log.error(
-                "%s: %s refuses all data (%s); sending stopped for this run, %s are dropped",
+                "%s: %s refuses all data (%s); sending stopped for this run, dropping %s",
                 self.name,
                 self.target,
                 reason,
