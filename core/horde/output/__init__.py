@@ -9,6 +9,15 @@ from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..runstatus import RunStatus
 from .binding import OutputInstance, bind_output, create_output, implemented_hooks, new_plugin_manager
 from .buffer import SampleBuffer
+from .delivery import (
+    Backoff,
+    Delivery,
+    DeliveryCounts,
+    DestinationRefused,
+    PermanentError,
+    RetryableError,
+    SplitPayload,
+)
 from .errors import (
     DuplicateOutputError,
     OutputConfigError,
@@ -76,4 +85,11 @@ __all__ = [
     "register_extension",
     "resolve_out_specs",
     "SpillQueue",
+    "Backoff",
+    "Delivery",
+    "DeliveryCounts",
+    "DestinationRefused",
+    "PermanentError",
+    "RetryableError",
+    "SplitPayload",
 ]

@@ -96,6 +96,9 @@ def main() -> int:
         time.sleep(0.05)
     manager.add_samples([])
     manager.stop(error)
+    for report in manager.reports():
+        counts = " ".join(f"{k}={v}" for k, v in report.counts.items())
+        print(f"report {report.label.split()[0]} {counts}", flush=True)
     print(f"requests={n}", flush=True)
     return error.exit_code if error else (ExitCode.THRESHOLDS_HAVE_FAILED if args.threshold_fail else 0)
 
