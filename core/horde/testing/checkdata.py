@@ -65,6 +65,10 @@ class KitData:
                                     self._next_time(), tags, metadata))
         return out
 
+    def numbered(self, n: int) -> list[SampleContainer]:
+        """Three samples (a counter, a gauge, a trend) whose value is ``n``: unique per call whatever the time precision."""
+        return [Sample(self.metrics[k], self._next_time(), float(n), self.base) for k in (0, 3, 6)]
+
     def tag_case(self, case: str) -> list[SampleContainer]:
         """Samples of every type carrying the hard tag value of ``case`` (and a plain tag beside it)."""
         return self.all_types(self.base.with_tags({"hard": TAG_CASES[case], "plain": "x"}))

@@ -67,10 +67,11 @@ def _bulk_samples(config: pytest.Config) -> int:
 
 
 @pytest.fixture
-def horde_check(request: pytest.FixtureRequest) -> BoundCheck:
-    """The check of this item, bound to the ``horde_output`` fixture; skipped or marked xfail as the output declares."""
+def horde_check(request: pytest.FixtureRequest, horde_output: OutputUnderTest) -> BoundCheck:
+    """The check of this item, bound to the author's ``horde_output`` fixture (which may itself be
+    parametrized); skipped or marked xfail as the output declares."""
     check: Check = request.param
-    uut = request.getfixturevalue("horde_output")
+    uut = horde_output
     if not isinstance(uut, OutputUnderTest):
         raise TypeError(f"the horde_output fixture must return horde.testing.OutputUnderTest, not {type(uut).__name__}")
     unknown = set(uut.xfail) - set(CHECKS)
