@@ -207,7 +207,7 @@ def _tag_check(case: str) -> Callable[[CheckContext], None]:
 
 
 for _case in TAG_CASES:
-    _check(f"tags_{_case}", needs=["read_back"])(_tag_check(_case))
+    _check(f"tags_{_case}", needs=["read_back", "tags"])(_tag_check(_case))
 
 
 @_check("metadata", needs=["read_back", "metadata"])

@@ -50,6 +50,10 @@ def _tags(tags: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in tags.items()))
 
 
+def _series_tags(tags: Mapping[str, str], uut: OutputUnderTest) -> tuple[tuple[str, str], ...]:
+    return () if "tags" in uut.lacks else _tags(tags)
+
+
 def _time(t: int | None, uut: OutputUnderTest) -> int | None:
     if t is None or "time" in uut.lacks:
         return None
@@ -62,7 +66,7 @@ def sample_keys(containers: Iterable[SampleContainer], uut: OutputUnderTest) -> 
     keys: Counter[SampleKey] = Counter()
     for c in containers:
         t = _time(c.time, uut)
-        tags = _tags(c.tags)
+        tags = _series_tags(c.tags, uut)
         md = _tags(c.metadata) if keep_md and c.metadata else None
         for m, v in zip(c.metrics, c.values):
             keys[(m.name, t, float(v), tags, md)] += 1
@@ -75,7 +79,7 @@ def read_keys(reads: Iterable[ReadSample], uut: OutputUnderTest) -> Counter[Samp
     keys: Counter[SampleKey] = Counter()
     for r in reads:
         md = _tags(r.metadata) if keep_md and r.metadata else None
-        keys[(r.metric, _time(r.time, uut), float(r.value), _tags(r.tags), md)] += 1
+        keys[(r.metric, _time(r.time, uut), float(r.value), _series_tags(r.tags, uut), md)] += 1
     return keys
 
 
@@ -103,7 +107,7 @@ def totals_of_containers(containers: Iterable[SampleContainer], uut: OutputUnder
     keep_time = uut.per_sample and "time" not in uut.lacks
     totals = Totals()
     for c in containers:
-        tags = _tags(c.tags)
+        tags = _series_tags(c.tags, uut)
         t = _time(c.time, uut) or 0 if keep_time else 0
         for m, v in zip(c.metrics, c.values):
             totals.add((m.name, tags), 1, float(v), t)
@@ -117,9 +121,9 @@ def totals_of_reads(reads: Iterable[ReadSample] | None, series: Iterable[SeriesT
     totals = Totals()
     if reads is not None:
         for r in reads:
-            totals.add((r.metric, _tags(r.tags)), 1, float(r.value), (_time(r.time, uut) or 0) if keep_time else 0)
+            totals.add((r.metric, _series_tags(r.tags, uut)), 1, float(r.value), (_time(r.time, uut) or 0) if keep_time else 0)
     for s in series or ():
-        totals.add((s.metric, _tags(s.tags)), s.count, s.value_sum)
+        totals.add((s.metric, _series_tags(s.tags, uut)), s.count, s.value_sum)
     return totals
 
 

@@ -7,8 +7,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 __all__ = ["CAPABILITIES", "OutputUnderTest", "ReadSample", "SeriesTotal"]
 
-CAPABILITIES = frozenset({"read_back", "metadata", "time"})
-"""What an output may declare it lacks: reading back its data, keeping metadata, keeping each sample's time."""
+CAPABILITIES = frozenset({"read_back", "tags", "metadata", "time"})
+"""What an output may declare it lacks: reading back its data, keeping tags, metadata, each sample's time."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +28,8 @@ class ReadSample:
 
 @dataclasses.dataclass(frozen=True)
 class SeriesTotal:
-    """What an aggregating output stored for one series (metric + tag set) over the whole run.
+    """What an aggregating output stored for one series (metric + tag set; ``{}`` when it keeps no
+    tags) over the whole run.
 
     ``count`` is the number of samples and ``value_sum`` the sum of their values;
     either is None when the store does not keep it (a counter's sample count, a gauge's sum).
