@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, cast
 
 from ..metrics import ConnectedSamples, Metric, MetricRegistry, MetricType, Sample, SampleContainer, TagSet, ValueType
 
@@ -23,6 +23,11 @@ TAG_CASES: Mapping[str, str] = {
 
 BULK_TAGSETS = 8
 """Distinct tag sets the bulk check rotates through."""
+
+
+def _lone(sample: Sample) -> SampleContainer:
+    """A lone sample as the container it is (its ``metrics``/``values`` are read-only properties)."""
+    return cast(SampleContainer, sample)
 
 
 def value_for(metric: Metric, i: int) -> float:
@@ -60,14 +65,14 @@ class KitData:
         """One lone Sample per metric, then one container of every metric."""
         tags = self.base if tags is None else tags
         out: list[SampleContainer] = [
-            Sample(m, self._next_time(), value_for(m, i), tags, metadata) for i, m in enumerate(self.metrics)]
+            _lone(Sample(m, self._next_time(), value_for(m, i), tags, metadata)) for i, m in enumerate(self.metrics)]
         out.append(ConnectedSamples(tuple(self.metrics), tuple(value_for(m, 7) for m in self.metrics),
                                     self._next_time(), tags, metadata))
         return out
 
     def numbered(self, n: int) -> list[SampleContainer]:
-        """Three samples (a counter, a gauge, a trend) whose value is ``n``: unique per call whatever the time precision."""
-        return [Sample(self.metrics[k], self._next_time(), float(n), self.base) for k in (0, 3, 6)]
+        """Three samples (a counter, a gauge, a trend) of value ``n``: unique per call at any time precision."""
+        return [_lone(Sample(self.metrics[k], self._next_time(), float(n), self.base)) for k in (0, 3, 6)]
 
     def tag_case(self, case: str) -> list[SampleContainer]:
         """Samples of every type carrying the hard tag value of ``case`` (and a plain tag beside it)."""

@@ -121,7 +121,8 @@ def totals_of_reads(reads: Iterable[ReadSample] | None, series: Iterable[SeriesT
     totals = Totals()
     if reads is not None:
         for r in reads:
-            totals.add((r.metric, _series_tags(r.tags, uut)), 1, float(r.value), (_time(r.time, uut) or 0) if keep_time else 0)
+            t = (_time(r.time, uut) or 0) if keep_time else 0
+            totals.add((r.metric, _series_tags(r.tags, uut)), 1, float(r.value), t)
     for s in series or ():
         totals.add((s.metric, _series_tags(s.tags, uut)), s.count, s.value_sum)
     return totals

@@ -77,7 +77,7 @@ def horde_check(request: pytest.FixtureRequest, horde_output: OutputUnderTest) -
     unknown = set(uut.xfail) - set(CHECKS)
     if unknown:
         raise ValueError(f"horde_output.xfail names unknown checks {sorted(unknown)}; checks are: {', '.join(CHECKS)}")
-    lacking = sorted(check.needs & uut.lacks)
+    lacking = sorted(check.needs & frozenset(uut.lacks))
     if lacking:
         pytest.skip(f"the output declares it lacks {', '.join(lacking)}")
     reason = uut.xfail.get(check.name)
