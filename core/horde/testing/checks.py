@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
 from ..errors import AbortReason, ExitCode, RunError
 from ..metrics import SampleContainer
@@ -20,8 +20,10 @@ from .compare import (
     totals_of_containers,
     totals_of_reads,
 )
-from .harness import Driven, wait
-from .readback import OutputUnderTest
+from .harness import Driven, Worker, wait
+from .readback import OutputUnderTest, ReadSample, SeriesTotal
+
+T = TypeVar("T")
 
 __all__ = ["CHECKS", "Check", "CheckContext", "THREAD_GRACE", "AFTER_STOP_WAIT"]
 
@@ -82,17 +84,37 @@ def _check(name: str, needs: Iterable[str] = (), hook: str | None = None
     return register
 
 
+def _samples(uut: OutputUnderTest) -> Iterable[ReadSample]:
+    assert uut.read_samples is not None
+    return uut.read_samples()
+
+
+def _totals(uut: OutputUnderTest) -> Iterable[SeriesTotal]:
+    assert uut.read_totals is not None
+    return uut.read_totals()
+
+
+def _reading(uut: OutputUnderTest, fn: Callable[[], T]) -> T:
+    """``fn()`` (which reads the output's data back) on a kit thread, failing after ``uut.read_timeout``."""
+    worker = Worker("reader")
+    try:
+        result: T = worker.call("reading back the output's data", fn, uut.read_timeout)
+        return result
+    finally:
+        worker.close()
+
+
 def _expect_read_back(ctx: CheckContext, sent: list[SampleContainer], what: str) -> None:
     """Fail unless the output's data, read back, is exactly ``sent`` (per sample, or per series totals)."""
     uut = ctx.uut
     if "read_back" in uut.lacks:
         return
     if uut.read_samples is not None:
-        expect_same(sample_keys(sent, uut), read_keys(uut.read_samples(), uut), what)
+        expect_same(sample_keys(sent, uut), _reading(uut, lambda: read_keys(_samples(uut), uut)), what)
         return
     assert uut.read_totals is not None
-    expect_same_totals(totals_of_containers(sent, uut), totals_of_reads(None, uut.read_totals(), uut), what,
-                       times=False)
+    got = _reading(uut, lambda: totals_of_reads(None, _totals(uut), uut))
+    expect_same_totals(totals_of_containers(sent, uut), got, what, times=False)
 
 
 def _run_and_compare(ctx: CheckContext, sent: list[SampleContainer], what: str, **run: object) -> Driven:
@@ -168,7 +190,7 @@ def add_samples_while_another_thread_stops(ctx: CheckContext) -> None:
         return
     if uut.read_samples is None:
         assert uut.read_totals is not None
-        got = totals_of_reads(None, uut.read_totals(), uut)
+        got = _reading(uut, lambda: totals_of_reads(None, _totals(uut), uut))
         known = [k for k in got.count if k not in got.unknown_count]
         n_got = sum(got.count[k] for k in known)
         lo, hi = (sum(totals_of_containers(cs, uut).count[k] for k in known)
@@ -178,7 +200,7 @@ def add_samples_while_another_thread_stops(ctx: CheckContext) -> None:
         if n_got > hi:
             raise CheckFailed(f"read back {n_got} samples: more than the {hi} handed before stop returned")
         return
-    got_keys = read_keys(uut.read_samples(), uut)
+    got_keys = _reading(uut, lambda: read_keys(_samples(uut), uut))
     missing = sample_keys(handed["before"], uut) - got_keys
     if missing:
         raise CheckFailed(f"{sum(missing.values())} of the samples handed before stop are missing, "
@@ -237,8 +259,8 @@ def million_samples_without_loss(ctx: CheckContext) -> None:
         out.close()
     uut = ctx.uut
     sent = totals_of_containers(ctx.data.bulk_again(n), uut)
-    got = totals_of_reads(uut.read_samples() if uut.read_totals is None and uut.read_samples else None,
-                          uut.read_totals() if uut.read_totals is not None else None, uut)
+    got = _reading(uut, lambda: totals_of_reads(None if uut.read_totals else _samples(uut),
+                                                _totals(uut) if uut.read_totals else None, uut))
     expect_same_totals(sent, got, f"{n} samples", times=uut.read_totals is None)
 
 

@@ -55,7 +55,8 @@ class OutputUnderTest:
     ``xfail`` maps a check name to the reason it is a known gap (a strict expected failure: once
     the gap is fixed the check turns red until the entry goes). ``time_resolution_ns`` is the
     precision the output keeps times at (10**9 for whole seconds). ``stop_timeout`` bounds every
-    ``stop`` and ``bulk_stop_timeout`` the one of the million-sample check, in seconds.
+    ``stop``, ``bulk_stop_timeout`` the one of the million-sample check and ``read_timeout`` each
+    read-back, in seconds.
     """
 
     build: Callable[[], Any]
@@ -66,6 +67,7 @@ class OutputUnderTest:
     time_resolution_ns: int = 1
     stop_timeout: float = 30.0
     bulk_stop_timeout: float = 300.0
+    read_timeout: float = 300.0
     name: str = "output"
 
     def __post_init__(self) -> None:
