@@ -25,7 +25,7 @@ from outputs import {cls}, read_lines
 def horde_output(tmp_path):
     path = tmp_path / "lines.jsonl"
     return OutputUnderTest(name="lines", build=lambda: {cls}(Params("lines", config_argument=str(path))),
-                           read_samples=lambda: read_lines(path))
+                           read_samples=lambda: read_lines(path), {declare})
 
 
 def test_conformance(horde_check):
@@ -33,9 +33,9 @@ def test_conformance(horde_check):
 """
 
 
-def run_kit(pytester: pytest.Pytester, cls: str, bulk: int) -> tuple[set[str], set[str], str]:
+def run_kit(pytester: pytest.Pytester, cls: str, bulk: int, declare: str = "") -> tuple[set[str], set[str], str]:
     """Run every check on ``cls``; return the names of the failed and of the passed checks, and the output."""
-    pytester.makepyfile(test_kit_on_output=MODULE.format(cls=cls))
+    pytester.makepyfile(test_kit_on_output=MODULE.format(cls=cls, declare=declare))
     env = {"PYTHONPATH": str(FIXTURES)}
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
@@ -49,7 +49,7 @@ def run_kit(pytester: pytest.Pytester, cls: str, bulk: int) -> tuple[set[str], s
 
 
 def test_the_kit_has_one_item_per_check(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_kit_on_output=MODULE.format(cls="LinesOutput"))
+    pytester.makepyfile(test_kit_on_output=MODULE.format(cls="LinesOutput", declare=""))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONPATH", str(FIXTURES))
         result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider", timeout=120)
@@ -81,3 +81,22 @@ def test_samples_accepted_after_stop_are_red(pytester: pytest.Pytester) -> None:
     failed, _, text = run_kit(pytester, "AcceptsAfterStop", bulk=20_000)
     assert failed == {"nothing_accepted_after_stop", "add_samples_while_another_thread_stops"}, text
     assert "handed after stop" in text
+
+
+def test_declared_gaps_skip_and_a_fixed_gap_turns_red(pytester: pytest.Pytester) -> None:
+    """``lacks`` skips the checks that need it, with the reason; an ``xfail`` entry is strict: a check that
+    passes although declared a gap fails (XPASS strict), so stale declarations cannot hide."""
+    failed, passed, text = run_kit(pytester, "DropsOneInAMillion", bulk=1_000_000, declare=(
+        'lacks={"metadata"}, xfail={"million_samples_without_loss": "loses one", "tags_unicode": "stale"}'))
+    assert failed == {"tags_unicode"}, text
+    assert "XPASS(strict)" in text and "[XPASS(strict)] stale" in text, text
+    assert "XFAIL" in text and "loses one" in text, text
+    assert "SKIPPED" in text and "the output declares it lacks metadata" in text, text
+    assert "metadata" not in passed and "million_samples_without_loss" not in passed
+
+
+def test_an_unknown_capability_or_check_name_is_one_clear_error(pytester: pytest.Pytester) -> None:
+    _, _, text = run_kit(pytester, "LinesOutput", bulk=1000, declare='xfail={"tags_unicod": "typo"}')
+    assert "horde_output.xfail names unknown checks ['tags_unicod']" in text, text
+    _, _, text = run_kit(pytester, "LinesOutput", bulk=1000, declare='lacks={"threads"}')
+    assert "unknown capabilities in lacks: ['threads']" in text, text

@@ -182,6 +182,7 @@ def add_samples_while_another_thread_stops(ctx: CheckContext) -> None:
         phase[0] = "after"
         wait(reply, "add_samples after stop", ctx.uut.stop_timeout)
     finally:
+        phase[0] = "after"  # a failed check must not leave the delivery loop running
         out.close()
     if errors:
         raise CheckFailed(f"add_samples raised before stop: {errors[0]!r}")
