@@ -87,11 +87,15 @@ class Driven:
         self.main = Worker("main")
         self.delivery = Worker("delivery")
         self.stop_requests: list[BaseException | str | None] = []
-        obj = self.main.call("building the output", uut.build)
-        if obj is None:
-            raise CheckFailed("build() returned None instead of an output object")
-        self.instance: OutputInstance = bind_output(uut.name, obj, new_plugin_manager())
-        self.stopped = False
+        self.stopped = True  # nothing to stop until start() is called
+        try:
+            obj = self.main.call("building the output", uut.build)
+            if obj is None:
+                raise CheckFailed("build() returned None instead of an output object")
+            self.instance: OutputInstance = bind_output(uut.name, obj, new_plugin_manager())
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def hooks(self) -> Mapping[str, Callable[..., Any]]:
@@ -116,6 +120,7 @@ class Driven:
         if self.has("set_test_run_stop"):
             self.main.call("set_test_run_stop()", lambda: self.hooks["set_test_run_stop"](self._request_stop))
         self.main.call("start()", self.hooks["start"])
+        self.stopped = False  # started: close() stops it if the check fails before stop
 
     def status(self, status: RunStatus) -> None:
         if self.has("set_run_status"):

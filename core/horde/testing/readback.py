@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Iterable, Mapping
 
-__all__ = ["CAPABILITIES", "OutputUnderTest", "ReadSample", "SeriesTotal"]
+__all__ = ["CAPABILITIES", "OPTIONAL_HOOKS", "OutputUnderTest", "ReadSample", "SeriesTotal"]
 
-CAPABILITIES = frozenset({"read_back", "tags", "metadata", "time"})
-"""What an output may declare it lacks: reading back its data, keeping tags, metadata, each sample's time."""
+OPTIONAL_HOOKS = ("set_thresholds", "set_test_run_stop", "set_run_status", "report")
+"""The optional hooks; an output that does not implement one may also name it in ``lacks``."""
+
+CAPABILITIES = frozenset({"read_back", "tags", "metadata", "time", *OPTIONAL_HOOKS})
+"""What an output may declare it lacks: reading back its data, keeping tags, metadata or each
+sample's time, and the optional hooks."""
 
 
 @dataclasses.dataclass(frozen=True)
