@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_FILES = {
     ".github/workflows/ci.yml", ".gitignore", "README.md", "pyproject.toml", "tox.ini",
     "src/horde_out_tally/__init__.py", "src/horde_out_tally/config.py", "src/horde_out_tally/output.py",
-    "tests/conftest.py", "tests/test_config.py", "tests/test_horde_run.py", "tests/test_output.py",
+    "tests/conftest.py", "tests/test_config.py", "tests/test_conformance.py", "tests/test_horde_run.py",
+    "tests/test_output.py",
 }
 
 

@@ -11,6 +11,7 @@ objects; ``tls_target.cert_file`` is its self-signed certificate (trust it as a 
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
 import pytest
 
@@ -21,7 +22,7 @@ __all__ = ["target", "tls_target"]
 
 
 @pytest.fixture(scope="session")
-def target():
+def target() -> Iterator[TargetServer]:
     """A running HTTP target server on 127.0.0.1 (free port)."""
     server = start_target()
     try:
@@ -31,7 +32,7 @@ def target():
 
 
 @pytest.fixture(scope="session")
-def tls_target(tmp_path_factory) -> TargetServer:
+def tls_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetServer]:
     """A running HTTPS target server with a fresh self-signed certificate."""
     directory = tmp_path_factory.mktemp("horde-tls")
     try:
