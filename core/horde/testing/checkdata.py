@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Iterator, Mapping, cast
+from typing import Iterator, Mapping
 
 from ..metrics import ConnectedSamples, Metric, MetricRegistry, MetricType, Sample, SampleContainer, TagSet, ValueType
 
@@ -26,8 +26,8 @@ BULK_TAGSETS = 8
 
 
 def _lone(sample: Sample) -> SampleContainer:
-    """A lone sample as the container it is (its ``metrics``/``values`` are read-only properties)."""
-    return cast(SampleContainer, sample)
+    """A lone sample as the container it is."""
+    return sample
 
 
 def value_for(metric: Metric, i: int) -> float:
