@@ -8,7 +8,6 @@ from decimal import Decimal
 from html import unescape
 
 import cramjam
-
 import wirebuild
 from helpers import create_run, finish, push
 
@@ -75,9 +74,9 @@ def test_runs_list_and_run_page_render_states_charts_and_escape_html(chromium_bi
 
 
 def _cells(html: str, table: str) -> list[list[str]]:
-    body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
-    return [[unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", tr, re.S)]
-            for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+    body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', html, re.DOTALL).group(1)
+    return [[unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", tr, re.DOTALL)]
+            for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL)]
 
 
 def _same(text: str, value) -> bool:

@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import pytest
-
 from horde_insights.cli import parse_duration
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "horde_insights", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "horde_insights", *args], check=False, capture_output=True,
+                          text=True,
                           timeout=60, env={**os.environ, **(env or {})})
 
 

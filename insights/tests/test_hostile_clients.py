@@ -3,14 +3,13 @@ connections, idle sockets and a slow-loris client. Each case is bounded in time.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import cramjam
 import pytest
-
 import wirebuild
 from helpers import create_run, push
 from horde_insights.testing import InsightsProcess, api
@@ -145,4 +144,4 @@ def test_a_slow_body_is_cut_off_and_the_service_goes_on(service):
     finally:
         s.close()
     assert normal_request_seconds(service) < 1
-    assert os.path.exists(service.log) and "Traceback" not in open(service.log).read()
+    assert "Traceback" not in Path(service.log).read_text()

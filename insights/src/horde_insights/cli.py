@@ -7,7 +7,9 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import Any, TypeVar
 
 import click
 
@@ -15,9 +17,10 @@ from . import __version__
 from .auth import hash_token, new_token
 from .store import StoreError, open_store
 
-__all__ = ["main", "cli"]
+__all__ = ["cli", "main"]
 
 DEFAULT_DB = "insights.db"
+_F = TypeVar("_F", bound=Callable[..., Any])
 _DB_HELP = ("Database: a SQLite file path (default insights.db) or postgresql://user:pass@host/db "
             "(env HORDE_INSIGHTS_DB).")
 
@@ -39,23 +42,18 @@ def parse_duration(text: str) -> float:
     return total
 
 
-class Duration(click.ParamType):
-    """A click parameter in seconds, written as ``120``, ``90s``, ``2m``, ``1m30s`` or ``500ms``."""
-
-    name = "duration"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        if isinstance(value, (int, float)):
-            return float(value)
-        try:
-            return parse_duration(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+def _duration_option(ctx: click.Context, param: click.Parameter, value: str | float) -> float:
+    """Click callback: a duration option's value in seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
-def _db_option() -> click.Option:
-    return click.option("--db", envvar="HORDE_INSIGHTS_DB", default=DEFAULT_DB, show_envvar=False,
-                        help=_DB_HELP)  # type: ignore[return-value]
+def _db_option() -> Callable[[_F], _F]:
+    return click.option("--db", envvar="HORDE_INSIGHTS_DB", default=DEFAULT_DB, help=_DB_HELP)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,7 +68,7 @@ def cli() -> None:
               help="Address to bind (env HORDE_INSIGHTS_HOST).")
 @click.option("--port", envvar="HORDE_INSIGHTS_PORT", type=click.IntRange(0, 65535), default=8080, show_default=True,
               help="Port; 0 picks a free one (env HORDE_INSIGHTS_PORT).")
-@click.option("--timeout", envvar="HORDE_INSIGHTS_TIMEOUT", type=Duration(), default="120",
+@click.option("--timeout", envvar="HORDE_INSIGHTS_TIMEOUT", default="120", metavar="DURATION", callback=_duration_option,
               help="Mark a run Timed out after this long without data or finish (default 120s; "
                    "env HORDE_INSIGHTS_TIMEOUT).")
 @click.option("--public-url", envvar="HORDE_INSIGHTS_PUBLIC_URL", default=None,
@@ -78,7 +76,7 @@ def cli() -> None:
                    "env HORDE_INSIGHTS_PUBLIC_URL).")
 @click.option("--max-body", type=click.IntRange(min=1), default=16 << 20, show_default=True,
               help="Largest accepted metrics push, bytes.")
-@click.option("--idle-timeout", type=Duration(), default="30s",
+@click.option("--idle-timeout", default="30s", metavar="DURATION", callback=_duration_option,
               help="Close a connection silent for this long, between requests or within one (default 30s; "
                    "a request's headers must arrive within 10s or this, if shorter).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")

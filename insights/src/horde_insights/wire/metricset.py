@@ -8,13 +8,31 @@ hand-written (see the package README for why).
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from .protobuf import (Budget, Buffer, DecodeError, TooManyValues, as_double, as_sint, fields,
-                       read_varint)
+from .protobuf import (
+    Budget,
+    Buffer,
+    DecodeError,
+    TooManyValues,
+    as_double,
+    as_sint,
+    fields,
+    read_varint,
+)
 
-__all__ = ["MetricSet", "Series", "Point", "decode_metric_set", "METRIC_TYPES", "DecodeError", "TooManyValues",
-           "MAX_ENTRIES", "MAX_VALUES"]
+__all__ = [
+    "MAX_ENTRIES",
+    "MAX_VALUES",
+    "METRIC_TYPES",
+    "DecodeError",
+    "MetricSet",
+    "Point",
+    "Series",
+    "TooManyValues",
+    "decode_metric_set",
+]
 
 MAX_ENTRIES = 200_000
 """Default cap on the entries one push may hold: metrics, series, labels, points (time-series values)
@@ -86,9 +104,9 @@ def _timestamp(buf: Buffer, budget: Budget) -> float:
     seconds = nanos = 0
     for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 0:
-            seconds = as_sint(val)  # type: ignore[arg-type]
+            seconds = as_sint(val)
         elif num == 2 and wt == 0:
-            nanos = as_sint(val, 32)  # type: ignore[arg-type]
+            nanos = as_sint(val, 32)
     return seconds + nanos / 1e9
 
 
@@ -96,9 +114,9 @@ def _label(buf: Buffer, budget: Budget) -> tuple[str, str]:
     name = value = ""
     for num, wt, val in fields(buf, budget):
         if wt == 2 and num == 1:
-            name = bytes(val).decode("utf-8")  # type: ignore[arg-type]
+            name = bytes(val).decode("utf-8")
         elif wt == 2 and num == 2:
-            value = bytes(val).decode("utf-8")  # type: ignore[arg-type]
+            value = bytes(val).decode("utf-8")
     return name, value
 
 
@@ -106,7 +124,7 @@ def _counter(buf: Buffer, budget: Budget) -> Point:
     p = Point(0.0, count=1)
     for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
-            p.time = _timestamp(val, budget)  # type: ignore[arg-type]
+            p.time = _timestamp(val, budget)
         elif num == 2:
             p.value = as_double(wt, val)
     p.sum = p.value
@@ -118,11 +136,11 @@ def _gauge(buf: Buffer, budget: Budget) -> Point:
     avg = 0.0
     for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
-            p.time = _timestamp(val, budget)  # type: ignore[arg-type]
+            p.time = _timestamp(val, budget)
         elif num == 2:
             p.value = as_double(wt, val)
         elif num == 3 and wt == 0:
-            p.count = val  # type: ignore[assignment]
+            p.count = val
         elif num == 4:
             p.min = as_double(wt, val)
         elif num == 5:
@@ -137,24 +155,24 @@ def _rate(buf: Buffer, budget: Budget) -> Point:
     p = Point(0.0)
     for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
-            p.time = _timestamp(val, budget)  # type: ignore[arg-type]
+            p.time = _timestamp(val, budget)
         elif num == 2 and wt == 0:
-            p.value = float(val)  # type: ignore[arg-type]
+            p.value = float(val)
         elif num == 3 and wt == 0:
-            p.count = val  # type: ignore[assignment]
+            p.count = val
     p.sum = p.value
     return p
 
 
-def _counters(chunks: list[tuple[int, object]], budget: Budget) -> Iterator[int]:
+def _counters(chunks: list[tuple[int, Any]], budget: Budget) -> Iterator[int]:
     """The histogram counters of a trend value, from its packed or single ``counters`` fields, lazily."""
     for wt, val in chunks:
         if wt == 0:
-            yield val  # type: ignore[misc]
+            yield val
             continue
         if wt != 2:
             raise DecodeError("repeated varint field with wrong wire type")
-        buf: Buffer = val  # type: ignore[assignment]
+        buf: Buffer = val
         pos, n = 0, len(buf)
         while pos < n:
             budget.take()
@@ -164,35 +182,35 @@ def _counters(chunks: list[tuple[int, object]], budget: Budget) -> Iterator[int]
 
 def _trend(buf: Buffer, budget: Budget, entries: Budget) -> Point:
     p = Point(0.0, resolution=1.0)
-    chunks: list[tuple[int, object]] = []
+    chunks: list[tuple[int, Any]] = []
     spans: list[tuple[int, int]] = []
     for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
-            p.time = _timestamp(val, budget)  # type: ignore[arg-type]
+            p.time = _timestamp(val, budget)
         elif num == 2:
             entries.take()
             chunks.append((wt, val))
         elif num == 3 and wt == 2:
             entries.take()
             off = length = 0
-            for n2, w2, v2 in fields(val, budget):  # type: ignore[arg-type]
+            for n2, w2, v2 in fields(val, budget):
                 if n2 == 1 and w2 == 0:
-                    off = v2  # type: ignore[assignment]
+                    off = v2
                 elif n2 == 2 and w2 == 0:
-                    length = v2  # type: ignore[assignment]
+                    length = v2
             spans.append((off, length))
         elif num == 5:
             p.sum = as_double(wt, val)
         elif num == 6 and wt == 0:
-            p.count = val  # type: ignore[assignment]
+            p.count = val
         elif num == 7:
             p.min = as_double(wt, val)
         elif num == 8:
             p.max = as_double(wt, val)
         elif num == 9 and wt == 0:
-            p.low = val  # type: ignore[assignment]
+            p.low = val
         elif num == 10 and wt == 0:
-            p.high = val  # type: ignore[assignment]
+            p.high = val
         elif num == 11:
             p.resolution = as_double(wt, val) or 1.0
     hist: dict[int, int] = {}
@@ -230,16 +248,16 @@ def _time_series(buf: Buffer, mtype: str, budget: Budget, entries: Budget) -> Se
     for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
             entries.take()
-            k, v = _label(val, budget)  # type: ignore[arg-type]
+            k, v = _label(val, budget)
             labels[k] = v
         elif num in _SAMPLES and wt == 2:
             kind, parse = _SAMPLES[num]
             if kind != mtype:
                 raise DecodeError(f"{kind} samples in a {mtype} metric")
-            for n2, w2, v2 in fields(val, budget):  # type: ignore[arg-type]
+            for n2, w2, v2 in fields(val, budget):
                 if n2 == 1 and w2 == 2:
                     entries.take()
-                    points.append(parse(v2, budget, entries))  # type: ignore[arg-type]
+                    points.append(parse(v2, budget, entries))
     return Series(labels, points)
 
 
@@ -255,22 +273,22 @@ def decode_metric_set(buf: Buffer, *, max_entries: int = MAX_ENTRIES, max_values
     try:
         for num, wt, val in fields(view, budget):
             if num == 1 and wt == 2:
-                ms.test_run_id = bytes(val).decode("utf-8")  # type: ignore[arg-type]
+                ms.test_run_id = bytes(val).decode("utf-8")
             elif num == 2 and wt == 0:
-                ms.aggregation_period = val  # type: ignore[assignment]
+                ms.aggregation_period = val
             elif num == 3 and wt == 2:
                 entries.take()
                 name = ""
                 mtype = 0
                 raw_series: list[Buffer] = []
-                for n2, w2, v2 in fields(val, budget):  # type: ignore[arg-type]
+                for n2, w2, v2 in fields(val, budget):
                     if n2 == 1 and w2 == 2:
-                        name = bytes(v2).decode("utf-8")  # type: ignore[arg-type]
+                        name = bytes(v2).decode("utf-8")
                     elif n2 == 2 and w2 == 0:
-                        mtype = v2  # type: ignore[assignment]
+                        mtype = v2
                     elif n2 == 3 and w2 == 2:
                         entries.take()
-                        raw_series.append(v2)  # type: ignore[arg-type]
+                        raw_series.append(v2)
                 if not name:
                     raise DecodeError("metric without a name")
                 if mtype not in METRIC_TYPES:

@@ -7,10 +7,19 @@ requires, so newer k6 versions that add fields still decode.
 from __future__ import annotations
 
 import struct
-from typing import Iterator, Union
+from collections.abc import Iterator
+from typing import Any, Union
 
-__all__ = ["DecodeError", "TooManyValues", "Budget", "fields", "read_varint", "packed_varints", "as_double",
-           "as_sint"]
+__all__ = [
+    "Budget",
+    "DecodeError",
+    "TooManyValues",
+    "as_double",
+    "as_sint",
+    "fields",
+    "packed_varints",
+    "read_varint",
+]
 
 _DOUBLE = struct.Struct("<d")
 
@@ -23,7 +32,7 @@ class TooManyValues(DecodeError):
     """A message holds more values than the decoder's :class:`Budget` allows."""
 
 
-Buffer = Union[bytes, bytearray, memoryview]
+Buffer = bytes | bytearray | memoryview
 """What the reader decodes: slices of a ``memoryview`` share the push's memory instead of copying it."""
 
 
@@ -34,7 +43,7 @@ class Budget:
     values fails after ``limit`` of them, at a bounded cost in time and memory.
     """
 
-    __slots__ = ("limit", "left", "what")
+    __slots__ = ("left", "limit", "what")
 
     def __init__(self, limit: int, what: str = "protobuf values") -> None:
         self.limit = limit
@@ -69,7 +78,7 @@ def read_varint(buf: Buffer, pos: int) -> tuple[int, int]:
             raise DecodeError("varint longer than 10 bytes")
 
 
-def fields(buf: Buffer, budget: Budget = _UNLIMITED) -> Iterator[tuple[int, int, object]]:
+def fields(buf: Buffer, budget: Budget = _UNLIMITED) -> Iterator[tuple[int, int, Any]]:
     """Yield (field number, wire type, value) for every field of one message.
 
     Varints give an int, fixed64/fixed32 give the raw 8/4 bytes, and
@@ -82,6 +91,7 @@ def fields(buf: Buffer, budget: Budget = _UNLIMITED) -> Iterator[tuple[int, int,
         budget.take()
         key, pos = read_varint(buf, pos)
         num, wt = key >> 3, key & 7
+        val: int | Buffer
         if num == 0:
             raise DecodeError("field number 0")
         if wt == 0:
@@ -107,15 +117,15 @@ def fields(buf: Buffer, budget: Budget = _UNLIMITED) -> Iterator[tuple[int, int,
         yield num, wt, val
 
 
-def packed_varints(wt: int, val: object, budget: Budget = _UNLIMITED) -> list[int]:
+def packed_varints(wt: int, val: Any, budget: Budget = _UNLIMITED) -> list[int]:
     """The ints of a repeated varint field, packed (wire type 2) or not (wire type 0); each packed
     int is taken from ``budget``."""
     if wt == 0:
-        return [val]  # type: ignore[list-item]
+        return [val]
     if wt != 2:
         raise DecodeError("repeated varint field with wrong wire type")
     out = []
-    buf: Buffer = val  # type: ignore[assignment]
+    buf: Buffer = val
     pos = 0
     n = len(buf)
     while pos < n:
@@ -125,11 +135,12 @@ def packed_varints(wt: int, val: object, budget: Budget = _UNLIMITED) -> list[in
     return out
 
 
-def as_double(wt: int, val: object) -> float:
+def as_double(wt: int, val: Any) -> float:
     """A ``double`` field's value."""
     if wt != 1:
         raise DecodeError("double field with wrong wire type")
-    return _DOUBLE.unpack(val)[0]  # type: ignore[arg-type]
+    value: float = _DOUBLE.unpack(val)[0]
+    return value
 
 
 def as_sint(value: int, bits: int = 64) -> int:
