@@ -63,6 +63,14 @@ def settled(mark: str, within: float = 3.0) -> list[int]:
     return left
 
 
+def reached(mark: str, n: int, within: float = 20.0) -> list[int]:
+    """The marked processes once there are at least ``n`` of them (or after ``within`` seconds)."""
+    end = time.monotonic() + within
+    while len(found := marked(mark)) < n and time.monotonic() < end:
+        time.sleep(0.1)
+    return found
+
+
 class Demo:
     """scripts/demo as a child in its own session (as a terminal runs it), its output collected."""
 
@@ -121,7 +129,7 @@ def start_demo(demo_venv, tmp_path):
 def test_demo_succeeds_and_leaves_nothing_running(start_demo, tmp_path):
     demo = start_demo()
     assert demo.started.wait(60), demo.output
-    running = marked(demo.mark)
+    running = reached(demo.mark, 4)
     assert len(running) >= 4, running  # the script, the target, Insights and horde run
     code = demo.wait(180)
     assert code == 0, demo.output
@@ -141,11 +149,14 @@ def test_demo_that_fails_leaves_nothing_running(start_demo):
 def test_demo_interrupted_by_ctrl_c_leaves_nothing_running(start_demo):
     demo = start_demo()
     assert demo.started.wait(60), demo.output
+    assert len(reached(demo.mark, 4)) >= 4  # the script, the target, Insights and horde run
     time.sleep(2)  # horde run is under way
-    assert len(marked(demo.mark)) >= 4
     t0 = time.monotonic()
     os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground group
     code = demo.wait(60)
     assert code != 0, demo.output
     assert settled(demo.mark) == [], demo.output
     assert time.monotonic() - t0 < 30
+    # horde stopped first and delivered the run to Insights, which the Ctrl-C did not stop early
+    assert "Stopping the test gracefully" in demo.output
+    assert "could not be delivered" not in demo.output and "failed to send test finished" not in demo.output

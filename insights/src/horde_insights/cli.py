@@ -102,7 +102,10 @@ def serve(db: str, host: str, port: int, timeout: float, public_url: str | None,
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _shutdown)
-    signal.signal(signal.SIGINT, _shutdown)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        # as Python itself does: a service started in the background of a script (SIGINT ignored) keeps
+        # ignoring Ctrl-C, so that the script's foreground job can still deliver to it; TERM stops it
+        signal.signal(signal.SIGINT, _shutdown)
     click.echo(f"horde-insights {__version__} listening on {server.url} (database {store.describe}, "
                f"timeout {timeout:g}s)")
     sys.stdout.flush()
