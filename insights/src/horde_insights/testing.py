@@ -46,8 +46,10 @@ def api(url: str, token: str | None, method: str = "GET", body: bytes | None = N
 class InsightsProcess:
     """``horde-insights serve`` as a child process on a free port (``port`` kept across restarts)."""
 
-    def __init__(self, db: str, *, timeout: float = 120, port: int = 0, log: Path | None = None) -> None:
+    def __init__(self, db: str, *, timeout: float = 120, port: int = 0, log: Path | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.db = db
+        self.args = args
         self.timeout = timeout
         self.port = port or free_port()
         self.log = log
@@ -63,7 +65,7 @@ class InsightsProcess:
     def start(self) -> "InsightsProcess":
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            self._cmd("serve", "--db", self.db, "--port", str(self.port), "--timeout", f"{self.timeout}"),
+            self._cmd("serve", "--db", self.db, "--port", str(self.port), "--timeout", f"{self.timeout}", *self.args),
             stdout=subprocess.PIPE, stderr=out,
         )
         line = self.proc.stdout.readline().decode()  # type: ignore[union-attr]
