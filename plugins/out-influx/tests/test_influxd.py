@@ -13,7 +13,10 @@ import pytest
 from conftest import FIXTURES
 from horde.errors import UserError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
-from horde.output import Manager, OutputStartError, Params, create_output, load_registry, new_plugin_manager
+from horde.output import OutputStartError, Params
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.manager import Manager
+from horde.output.registry import load_registry
 from servers import free_port
 from test_lineproto import parse_line
 

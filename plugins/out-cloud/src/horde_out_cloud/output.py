@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from horde.errors import AbortReason, ExitCode, UserError
+from horde.output import AbortReason, ExitCode, UserError
 from horde.output import (
     Backoff,
     Delivery,

@@ -18,9 +18,9 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from horde.errors import UserError
+from horde.output import UserError
 from horde.output import Backoff, Delivery, PeriodicFlusher, SampleBuffer, hookimpl
-from horde.output.params import Params
+from horde.output import Params
 
 from .client import Client, write_path
 from .config import Config, load_config
