@@ -44,7 +44,7 @@ def test_version_help_and_a_group_without_its_command():
 
 
 def test_serve_takes_its_settings_from_the_environment(tmp_path):
-    from horde_insights.testing import free_port
+    from horde.testing import free_port
 
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "horde_insights", "serve"], stdout=subprocess.PIPE,

@@ -7,7 +7,6 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,13 +15,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["InsightsProcess", "Postgres", "find_postgres_bin", "free_port", "api"]
+from horde.testing import free_port
+
+__all__ = ["InsightsProcess", "Postgres", "find_postgres_bin", "api"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def api(url: str, token: str | None, method: str = "GET", body: bytes | None = None,

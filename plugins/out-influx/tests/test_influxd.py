@@ -17,7 +17,7 @@ from horde.output import OutputStartError, Params
 from horde.output.binding import create_output, new_plugin_manager
 from horde.output.manager import Manager
 from horde.output.registry import load_registry
-from servers import free_port
+from horde.testing import free_port
 from test_lineproto import parse_line
 
 FAST = "pushInterval=100ms&retryInterval=50ms&maxRetryInterval=400ms"

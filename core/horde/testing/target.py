@@ -19,7 +19,7 @@ bound to 127.0.0.1 by default, with keep-alive and these routes:
 ``/drop``                   closes the connection without answering
 ==========================  =====================================================
 
-Use :func:`start_target` from Python, or ``python -m horde.target --port N``.
+Use :func:`start_target` from Python, or ``python -m horde.testing.target --port N``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from typing import Callable
 from urllib.parse import parse_qsl, quote, unquote
 
 import httptools
+
+from ..engine.loop import new_loop
 
 __all__ = ["TargetServer", "start_target", "main"]
 
@@ -306,7 +308,7 @@ class TargetServer:
         return self
 
     def _run(self, ready: threading.Event, errors: list) -> None:
-        loop = _new_loop()
+        loop = new_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
@@ -461,14 +463,6 @@ class TargetServer:
         raise _Drop()
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
 def start_target(host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = None,
                  tls_key: str | None = None) -> TargetServer:
     """Start a :class:`TargetServer` in a background thread and return it once it listens.
@@ -480,8 +474,8 @@ def start_target(host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m horde.target --port N``: serve until interrupted."""
-    ap = argparse.ArgumentParser(prog="python -m horde.target", description="horde's HTTP test target")
+    """``python -m horde.testing.target --port N``: serve until interrupted."""
+    ap = argparse.ArgumentParser(prog="python -m horde.testing.target", description="horde's HTTP test target")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--tls-cert")
