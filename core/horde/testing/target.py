@@ -28,7 +28,6 @@ import asyncio
 import gzip
 import json
 import ssl
-import sys
 import threading
 import zlib
 from http import HTTPStatus
