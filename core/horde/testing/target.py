@@ -38,7 +38,7 @@ import httptools
 
 from ..engine.loop import new_loop
 
-__all__ = ["TargetServer", "start_target", "main"]
+__all__ = ["TargetServer", "start_target"]
 
 _MAX_BYTES = 64 * 1024 * 1024
 _MAX_DELAY_MS = 120_000
