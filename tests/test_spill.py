@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from horde.output.spill import SpillQueue
 
 _INT = struct.Struct("<q")
@@ -17,7 +16,11 @@ _INT = struct.Struct("<q")
 
 def int_queue(memory_limit: int, tmp_path: Path | None = None, **kw: object) -> SpillQueue[int]:
     return SpillQueue(
-        encode=_INT.pack, decode=lambda b: _INT.unpack(b)[0], memory_limit=memory_limit, directory=tmp_path, **kw  # type: ignore[arg-type]
+        encode=_INT.pack,
+        decode=lambda b: _INT.unpack(b)[0],
+        memory_limit=memory_limit,
+        directory=tmp_path,
+        **kw,  # type: ignore[arg-type]
     )
 
 

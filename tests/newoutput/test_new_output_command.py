@@ -11,14 +11,18 @@ import pytest
 from horde.cli import main
 from horde.commands.new import TEMPLATE_DIR, check_output_name, render_output
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
-from horde.output import Manager, OutputRegistry, Params, create_output, new_plugin_manager
+from horde.output import Params
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.manager import Manager
+from horde.output.registry import OutputRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_FILES = {
     ".github/workflows/ci.yml", ".gitignore", "README.md", "pyproject.toml", "tox.ini",
     "src/horde_out_tally/__init__.py", "src/horde_out_tally/config.py", "src/horde_out_tally/output.py",
-    "tests/conftest.py", "tests/test_config.py", "tests/test_horde_run.py", "tests/test_output.py",
+    "tests/conftest.py", "tests/test_config.py", "tests/test_conformance.py", "tests/test_horde_run.py",
+    "tests/test_output.py",
 }
 
 

@@ -24,11 +24,13 @@ def test_there_are_hookspecs():
 def test_every_hookspec_has_a_docstring_and_a_section(hook):
     fn = getattr(hookspecs, hook)
     assert inspect.getdoc(fn), f"hookspec {hook} has no docstring"
-    params = ", ".join(inspect.signature(fn).parameters)
+    ann = fn.__annotations__  # the typed signature, as tests/test_hookspec_docs.py builds it
+    params = ", ".join(f"{p}: {ann[p]}" for p in inspect.signature(fn).parameters)
+    signature = f"{hook}({params}) -> {ann['return']}"
     text = DOC.read_text()
-    assert f"#### `{hook}({params})`" in text, f"no section for {hook}({params}) in {DOC.name}"
+    assert f"#### `{signature}`" in text, f"no section for {signature} in {DOC.name}"
     assert re.search(rf"^\| `{hook}\(", text, re.M), f"{hook} missing from the hook table"
-    assert f"- `{hook}({params})` — " in text, f"{hook} missing from the hookspec reference"
+    assert f"- `{signature}` — " in text, f"{hook} missing from the hookspec reference"
 
 
 @pytest.mark.parametrize("topic", [

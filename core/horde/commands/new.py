@@ -31,7 +31,7 @@ def _installed_outputs() -> dict[str, str]:
 
     from ..output.registry import BUILTIN_OUTPUTS, ENTRY_POINT_GROUP
 
-    from .. import __version__
+    from .._version import __version__
 
     found = {name: f"horde {__version__} (built-in)" for name in BUILTIN_OUTPUTS}
     for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -75,7 +75,7 @@ def render_output(name: str, output_dir: str | Path = ".", *, no_input: bool = T
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.main import cookiecutter
 
-    from .. import __version__
+    from .._version import __version__
 
     check_output_name(name)
     project = Path(output_dir) / f"horde-out-{name}"

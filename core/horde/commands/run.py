@@ -42,7 +42,7 @@ def _env_pair(text: str) -> tuple[str, str]:
 @click.option("-q", "--quiet", is_flag=True, help="No banner and no progress line.")
 @click.option("--output-stop-timeout", "output_stop_timeouts", multiple=True, metavar="[OUTPUT=]DURATION",
               envvar="HORDE_OUTPUT_STOP_TIMEOUT", show_envvar=True,
-              help="How long an output may take to stop at the end before it is abandoned (default 30s); repeatable.")
+              help="How long an output may take to stop at the end before it is abandoned (default 90s); repeatable.")
 @click.option("--allow-output-loss", is_flag=True,
               help="Exit 0 even when an output lost samples (by default such a run exits 112).")
 @click.option("--plugin", "plugins", multiple=True, metavar="MODULE",

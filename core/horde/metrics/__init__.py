@@ -5,6 +5,7 @@ Mirrors k6's ``metrics`` package. Output plugins build on this and on
 """
 
 from .builtin import BUILTIN_METRICS, BuiltinMetrics
+from .gofmt import go_float, go_float_decimal, go_float_fixed, rfc3339_nano
 from .metric import Metric, MetricError, MetricRegistry, Submetric, check_metric_name
 from .sample import ConnectedSamples, Sample, SampleContainer
 from .store import MetricStore
@@ -38,6 +39,10 @@ __all__ = [
     "TrendSink",
     "ValueType",
     "check_metric_name",
+    "go_float",
+    "go_float_decimal",
+    "go_float_fixed",
     "new_sink",
     "parse_system_tags",
+    "rfc3339_nano",
 ]

@@ -28,13 +28,18 @@ __all__ = ["Sample", "ConnectedSamples", "SampleContainer"]
 class SampleContainer(Protocol):
     """What :meth:`add_samples` receives a list of."""
 
-    time: int
-    tags: TagSet
-    metadata: Mapping[str, str] | None
-    metrics: Sequence[Metric]
-    values: Sequence[float]
-
+    @property
+    def time(self) -> int: ...
+    @property
+    def tags(self) -> TagSet: ...
+    @property
+    def metadata(self) -> Mapping[str, str] | None: ...
+    @property
+    def metrics(self) -> Sequence[Metric]: ...
+    @property
+    def values(self) -> Sequence[float]: ...
     def __iter__(self) -> Iterator["Sample"]: ...
+    def __len__(self) -> int: ...
 
 
 class Sample:

@@ -4,11 +4,21 @@ Mark each implementation with :data:`horde.output.hookimpl`. ``description``,
 ``start``, ``add_samples`` and ``stop`` are required; the rest are optional.
 Call order for one run: ``set_thresholds`` → ``set_test_run_stop`` → ``start``
 → ``set_run_status`` / ``add_samples`` … → ``stop`` → ``report``.
+docs/writing-an-output.md gives each hook's full contract (when, from which
+thread, what it may raise and what then happens); a test keeps the two in step.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+
 import pluggy
+
+if TYPE_CHECKING:
+    from ..errors import RunError
+    from ..metrics.sample import SampleContainer
+    from ..runstatus import RunStatus
+    from ..thresholds import Threshold
 
 hookspec = pluggy.HookspecMarker("horde")
 hookimpl = pluggy.HookimplMarker("horde")
@@ -18,51 +28,48 @@ REQUIRED_HOOKS = ("description", "start", "add_samples", "stop")
 
 
 @hookspec(firstresult=True)
-def description():
+def description() -> str:
     """Return a short label for the start banner and ``horde plugins``, e.g. ``csv (results.csv)``."""
+    raise NotImplementedError
 
 
 @hookspec
-def set_thresholds(thresholds):
-    """Receive the run's thresholds before ``start``: a dict from threshold key
-    (``http_req_duration`` or ``http_req_duration{status:200}``) to a list of
-    :class:`horde.thresholds.Threshold`."""
+def set_thresholds(thresholds: Mapping[str, Sequence[Threshold]]) -> None:
+    """Receive the run's thresholds once, before ``start``: threshold key
+    (``http_req_duration{status:200}``) → its :class:`horde.thresholds.Threshold` list."""
 
 
 @hookspec
-def set_test_run_stop(stop):
-    """Receive, before ``start``, a callable ``stop(error)`` that aborts the whole
-    run (run status aborted_system); use it only when the output cannot go on."""
+def set_test_run_stop(stop: Callable[[BaseException | str | None], None]) -> None:
+    """Receive once, before ``start``, a callable ``stop(error)`` that aborts the whole
+    run (run status aborted_system); call it only when the output cannot go on."""
 
 
 @hookspec
-def start():
-    """Prepare to receive samples (open files, connect, start a flusher thread).
-    Raise to abort the run before it begins; called once, before any sample."""
+def start() -> None:
+    """Prepare to receive samples (open files, connect, start threads); called once,
+    before any sample. Raising aborts the run before it begins."""
 
 
 @hookspec
-def add_samples(samples):
-    """Take a list of sample containers (see :mod:`horde.metrics.sample`); called
-    every ~50 ms from one thread, never concurrently, possibly with an empty list.
-    The list is shared with other outputs: read it, never change it. Must not
-    block: buffer and flush elsewhere (``SampleBuffer``, ``PeriodicFlusher``)."""
+def add_samples(samples: Sequence[SampleContainer]) -> None:
+    """Take a batch of sample containers (maybe empty) on the output's delivery thread,
+    never concurrently. Read the batch, never change it; must not block."""
 
 
 @hookspec
-def set_run_status(status):
+def set_run_status(status: RunStatus) -> None:
     """Learn the run's new :class:`horde.runstatus.RunStatus` whenever it changes."""
 
 
 @hookspec
-def stop(error):
-    """Flush everything still buffered and release resources; called once at the
-    end. ``error`` is the run's final error (a :class:`horde.output.RunError`),
-    or None for a clean run."""
+def stop(error: RunError | None) -> None:
+    """Flush everything still buffered and release every resource, threads included;
+    called once at the end. ``error`` is the run's final error, or None for a clean run."""
 
 
 @hookspec(firstresult=True)
-def report():
-    """After ``stop``, return what the end-of-test summary should say about this output's delivery:
-    a dict of counts such as ``{"written": 1200, "retried": 30, "undelivered": 0}`` (printed in the
-    order given), or None. Nothing an output drops may go unreported."""
+def report() -> dict[str, int] | None:
+    """After ``stop``, return the delivery counts for the summary (``{"written": 1200,
+    "dropped": 0}``, printed in that order), or None. Nothing dropped may go unreported."""
+    raise NotImplementedError

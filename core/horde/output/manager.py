@@ -17,8 +17,9 @@ from .errors import OutputStartError, OutputStopError, describe_exception
 
 __all__ = ["Manager", "OutputReport", "DEFAULT_STOP_TIMEOUT"]
 
-DEFAULT_STOP_TIMEOUT = 30.0
-"""Seconds an output may take, at the end, to take what is queued for it and stop."""
+DEFAULT_STOP_TIMEOUT = 90.0
+"""Seconds an output may take, at the end, to take what is queued for it and stop: a backstop above the
+outputs' own delivery deadlines (out-influx's stopTimeout 30s, out-cloud's 60s plus its finish call)."""
 
 
 @dataclasses.dataclass

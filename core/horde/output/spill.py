@@ -22,7 +22,8 @@ import tempfile
 import threading
 import time
 import weakref
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 __all__ = ["SpillQueue"]
 
@@ -142,7 +143,9 @@ class SpillQueue(Generic[T]):
         self.disk_limit = disk_limit
         self.name = name
         self._directory = os.fspath(directory) if directory is not None else None
-        self._segment_bytes = _MAX_SEGMENT if disk_limit is None else max(_MIN_SEGMENT, min(_MAX_SEGMENT, disk_limit // 8))
+        self._segment_bytes = (
+            _MAX_SEGMENT if disk_limit is None else max(_MIN_SEGMENT, min(_MAX_SEGMENT, disk_limit // 8))
+        )
         self._cond = threading.Condition(threading.Lock())
         self._memory: collections.deque[tuple[T, int]] = collections.deque()
         self._memory_size = 0
@@ -191,7 +194,8 @@ class SpillQueue(Generic[T]):
             if written != len(record):
                 raise OSError(f"short write to {seg.path} (disk full?)")
         except OSError as exc:
-            self.disk_error = f"{getattr(exc, 'filename', None) or ''} {exc.strerror or exc}".strip()
+            where = self._directory or self._files.private_dir or "spill directory"
+            self.disk_error = f"{where}: {exc.strerror or exc}"  # the same text for the same cause
             return False
         seg.end += len(record)
         seg.items += 1
@@ -291,6 +295,11 @@ class SpillQueue(Generic[T]):
     def __len__(self) -> int:
         """Items waiting, in memory and on disk."""
         return len(self._memory) + self._disk_items
+
+    @property
+    def memory_size(self) -> int:
+        """Size units of the items in memory."""
+        return self._memory_size
 
     @property
     def disk_bytes(self) -> int:

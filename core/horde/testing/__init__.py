@@ -1,11 +1,30 @@
-"""Test helpers for horde and its plugins: a target server and certificates.
+"""Test helpers for horde and its outputs: the output conformance kit, a target server, certificates.
 
-The pytest fixtures live in :mod:`horde.testing.fixtures`; load them from a
-``conftest.py`` with ``from horde.testing.fixtures import target, tls_target``
-(or ``pytest_plugins = ["horde.testing.fixtures"]`` in a root conftest).
+The conformance kit is a pytest plugin (entry point ``pytest11``, name ``horde``): define a
+``horde_output`` fixture returning an :class:`OutputUnderTest` and a test requesting ``horde_check``,
+and get one pytest item per check (see docs/writing-an-output.md, "The conformance kit").
+
+The target-server fixtures live in :mod:`horde.testing.fixtures`; load them from a
+``conftest.py`` with ``from horde.testing.fixtures import target, tls_target``.
 """
 
+from .target import TargetServer, start_target
 from .certs import make_self_signed_cert
-from ..target import TargetServer, start_target
+from .checks import CHECKS, Check
+from .compare import CheckFailed
+from .ports import free_port
+from .readback import CAPABILITIES, OutputUnderTest, ReadSample, SeriesTotal
 
-__all__ = ["TargetServer", "make_self_signed_cert", "start_target"]
+__all__ = [
+    "CAPABILITIES",
+    "CHECKS",
+    "Check",
+    "CheckFailed",
+    "OutputUnderTest",
+    "ReadSample",
+    "SeriesTotal",
+    "TargetServer",
+    "free_port",
+    "make_self_signed_cert",
+    "start_target",
+]

@@ -55,10 +55,10 @@ def _is_ip(host: str) -> bool:
 def _with_cryptography(cert_path: str, key_path: str, hosts: tuple[str, ...]) -> None:
     import ipaddress
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography import x509  # type: ignore[import-not-found, unused-ignore]
+    from cryptography.hazmat.primitives import hashes, serialization  # type: ignore[import-not-found, unused-ignore]
+    from cryptography.hazmat.primitives.asymmetric import ec  # type: ignore[import-not-found, unused-ignore]
+    from cryptography.x509.oid import NameOID  # type: ignore[import-not-found, unused-ignore]
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])

@@ -4,24 +4,25 @@ Load them from a ``conftest.py``::
 
     from horde.testing.fixtures import target, tls_target  # noqa: F401
 
-``target`` and ``tls_target`` are session-scoped :class:`horde.target.TargetServer`
+``target`` and ``tls_target`` are session-scoped :class:`horde.testing.target.TargetServer`
 objects; ``tls_target.cert_file`` is its self-signed certificate (trust it as a CA).
 """
 
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
 import pytest
 
-from ..target import TargetServer, start_target
+from .target import TargetServer, start_target
 from .certs import CertToolMissing, make_self_signed_cert
 
 __all__ = ["target", "tls_target"]
 
 
 @pytest.fixture(scope="session")
-def target():
+def target() -> Iterator[TargetServer]:
     """A running HTTP target server on 127.0.0.1 (free port)."""
     server = start_target()
     try:
@@ -31,7 +32,7 @@ def target():
 
 
 @pytest.fixture(scope="session")
-def tls_target(tmp_path_factory) -> TargetServer:
+def tls_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetServer]:
     """A running HTTPS target server with a fresh self-signed certificate."""
     directory = tmp_path_factory.mktemp("horde-tls")
     try:

@@ -20,7 +20,10 @@ from pathlib import Path
 
 from horde.errors import AbortReason, ExitCode, RunError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, Sample, TagSet
-from horde.output import Manager, Params, create_output, load_registry, new_plugin_manager
+from horde.output import Params
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.manager import Manager
+from horde.output.registry import load_registry
 
 
 class _Threshold:
@@ -96,6 +99,9 @@ def main() -> int:
         time.sleep(0.05)
     manager.add_samples([])
     manager.stop(error)
+    for report in manager.reports():
+        counts = " ".join(f"{k}={v}" for k, v in report.counts.items())
+        print(f"report {report.label.split()[0]} {counts}", flush=True)
     print(f"requests={n}", flush=True)
     return error.exit_code if error else (ExitCode.THRESHOLDS_HAVE_FAILED if args.threshold_fail else 0)
 

@@ -7,6 +7,7 @@ synthetic run) and through ``horde run`` (skipped until the engine lands).
 import signal
 import time
 
+from conftest import start_driver
 from counts import assert_same_counts
 
 
@@ -107,3 +108,47 @@ def test_wrong_token_fails_the_start_and_stores_nothing(server, tmp_path, start_
     assert proc.returncode != 0
     assert "could not create the test run" in err and "invalid token" in err
     assert server.get("/api/v1/runs", tok)[1]["runs"] == []
+
+
+def cloud_report(stdout: str) -> dict[str, int]:
+    """The cloud output's ``report()`` counts, as driver.py prints them."""
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("report cloud"))
+    return {k: int(v) for k, v in (kv.split("=") for kv in line.split()[2:])}
+
+
+def test_outage_spills_to_disk_and_replays_everything(make_server, tmp_path):
+    srv = make_server()
+    tok = srv.token()
+    spool = tmp_path / "spool"
+    proc = start_driver(srv, tok, tmp_path, "--seconds", "6", "--rate", "200", HORDE_CLOUD_MAX_MEMORY="1000",
+                        HORDE_CLOUD_SPOOL_DIR=str(spool), HORDE_CLOUD_AGGREGATION_WAIT_PERIOD="0.2s",
+                        HORDE_CLOUD_MAX_TIME_SERIES_IN_BATCH="5")
+    rid = wait_running(srv, tok)
+    srv.stop()
+    time.sleep(3)
+    srv.start()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    counts = cloud_report(out)
+    assert counts["dropped"] == 0 and counts["spilled"] > 0 and counts["retried"] > 0 and counts["failed_pushes"] > 0
+    assert counts["written"] > 0
+    assert "connection errors stacking up" in err and "restored after" in err
+    detail = srv.run(tok, rid)
+    assert detail["run"]["state"] == "finished" and detail["run"]["duplicate_pushes"] == 0
+    assert_same_counts(tmp_path / "out.json", detail)
+    assert list(spool.iterdir()) == []  # spill files removed
+
+
+def test_service_down_at_stop_ends_by_the_stop_timeout_and_reports_the_loss(make_server, tmp_path):
+    srv = make_server()
+    tok = srv.token()
+    proc = start_driver(srv, tok, tmp_path, "--seconds", "3", "--rate", "200", HORDE_CLOUD_STOP_TIMEOUT="2s",
+                        HORDE_CLOUD_AGGREGATION_WAIT_PERIOD="0.2s")
+    wait_running(srv, tok)
+    srv.stop()
+    started = time.monotonic()
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 20  # 3 s of run + 2 s stop timeout, with room for a slow machine
+    counts = cloud_report(out)
+    assert counts["dropped"] > 0 and counts["written"] >= 0
+    assert f"{counts['dropped']} samples could not be delivered" in err

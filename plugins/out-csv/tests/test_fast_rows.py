@@ -11,7 +11,8 @@ from horde.metrics import (DEFAULT_SYSTEM_TAGS, SYSTEM_TAGS, BuiltinMetrics, Con
                            MetricType, Sample, TagSet, parse_system_tags)
 
 from horde_out_csv.config import TimeFormat
-from horde_out_csv.rows import RowFormatter, columns_for, go_float, go_quote
+from horde.metrics import go_float_fixed as go_float
+from horde_out_csv.rows import RowFormatter, columns_for, go_quote
 from horde_out_csv.timefmt import time_formatter
 
 from conftest import T0, fixture_containers, make_params, run_output

@@ -5,7 +5,8 @@ import pytest
 from horde.metrics import DEFAULT_SYSTEM_TAGS, SYSTEM_TAGS, ConnectedSamples, TagSet, parse_system_tags
 
 from horde_out_csv.config import TimeFormat
-from horde_out_csv.rows import RowFormatter, columns_for, go_float, go_quote
+from horde.metrics import go_float_fixed as go_float
+from horde_out_csv.rows import RowFormatter, columns_for, go_quote
 
 from conftest import K6_DEFAULT_HEADER, request_container
 

@@ -1,5 +1,7 @@
 """The line encoder as it was before the per-container fast path (commit a74e944), kept verbatim (but
-for the helpers it shares with the new one) as the reference the fast encoder must match byte for byte: batches, ``invalid`` and ``bumped``."""
+for the helpers it shares with the new one and the overwrite check, which is now InfluxDB's rule spelled
+out: a set of every (measurement, tag set, timestamp) written) as the reference the fast encoder must
+match byte for byte: batches, ``invalid`` and ``moved``."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from typing import Iterable, Iterator, Mapping
 
 from horde.metrics import TagSet
 # the helpers the fast path did not change are shared; the per-sample encoding below is the old one
-from horde_out_influx.lineproto import (Batch, _typed_field, escape_measurement, escape_tag, format_float,
+from horde.metrics import go_float_decimal
+from horde_out_influx.lineproto import (Batch, _typed_field, escape_measurement, escape_tag,
                                         split_body)
 
 
@@ -28,11 +31,14 @@ class ReferenceEncoder:
         self.invalid = 0
         self._tag_cache: dict[TagSet, tuple[str, str]] = {}
         self._names: dict[object, str] = {}
-        self._last_time: dict[str, int] = {}
-        self.bumped = 0
-        """Points moved 1 time unit later because their series already had a point at that time."""
+        self._taken: set[tuple[str, str, int]] = set()
+        """Every (measurement, tag set, timestamp) written: InfluxDB keeps one point for each."""
+        self._last_from: dict[tuple[str, str, int], int] = {}
+        """(measurement, tag set, timestamp) → the last time a point of that time was written at (speed only)."""
+        self.moved = 0
+        """Points written a few time units later because their own time was taken (see ``batches``)."""
 
-    def _for_tags(self, tags: TagSet) -> tuple[str, str]:
+    def _for_tags(self, tags: TagSet) -> tuple[str, str, str]:
         """(``,tags… <fields before value>value=``, ``<,fields after value>``) for a tag set."""
         cached = self._tag_cache.get(tags)
         if cached is not None:
@@ -49,7 +55,7 @@ class ReferenceEncoder:
         fields.sort()
         before = "".join(escape_tag(k) + "=" + v + "," for k, v in fields if k < "value")
         after = "".join("," + escape_tag(k) + "=" + v for k, v in fields if k > "value")
-        cached = ("".join(tag_part) + " " + before + "value=", after + " ")
+        cached = ("".join(tag_part) + " " + before + "value=", after + " ", "".join(tag_part))
         if len(self._tag_cache) > 100_000:
             self._tag_cache.clear()
         self._tag_cache[tags] = cached
@@ -66,12 +72,11 @@ class ReferenceEncoder:
         A single line longer than ``max_bytes`` travels alone. This is the hot
         path: per sample it formats the value and joins four cached strings.
 
-        InfluxDB keeps one point per series and time: a second point with the
-        same measurement, tags and timestamp would silently replace the first
-        (two requests ending in the same nanosecond in two worker processes,
-        or in the same millisecond with ``precision=ms``). So a point whose
-        series already has a point at or after its time is written one time
-        unit after that one, and counted in ``bumped``: nothing is overwritten.
+        InfluxDB keeps one point per measurement, tag set and timestamp (fields
+        do not count): a second one would silently replace the first. So a
+        point whose (measurement, tag set, timestamp) was written before is
+        written at the first later free timestamp, and counted in ``moved``;
+        every other point keeps its sample's time.
         """
         max_bytes, max_points = self.max_bytes, self.max_points
         names = self._names
@@ -81,13 +86,11 @@ class ReferenceEncoder:
         chunk: list[str] = []
         append = chunk.append
         size = 0
-        last_time = self._last_time
-        if len(last_time) > 100_000:
-            last_time.clear()
+        taken, last_from = self._taken, self._last_from
         for c in containers:
             tags = c.tags
             cached = tag_cache.get(tags)
-            head, after = cached if cached is not None else for_tags(tags)
+            head, after, tag_text = cached if cached is not None else for_tags(tags)
             ts = c.time // divisor if divisor != 1 else c.time
             tail = after + str(ts) + "\n"
             for metric, value in zip(c.metrics, c.values):
@@ -103,16 +106,17 @@ class ReferenceEncoder:
                     if value != value or value in (math.inf, -math.inf):
                         self.invalid += 1
                         continue
-                    text = format_float(value)
-                series = name + head
-                prev = last_time.get(series, -1)
-                if ts > prev:
-                    last_time[series] = ts
-                    line = series + text + tail
+                    text = go_float_decimal(value)
+                t = last_from.get((name, tag_text, ts), ts)  # every time from ts to there is taken
+                while (name, tag_text, t) in taken:
+                    t += 1
+                taken.add((name, tag_text, t))
+                last_from[(name, tag_text, ts)] = t
+                if t == ts:
+                    line = name + head + text + tail
                 else:
-                    self.bumped += 1
-                    last_time[series] = prev + 1
-                    line = series + text + after + str(prev + 1) + "\n"
+                    self.moved += 1
+                    line = name + head + text + after + str(t) + "\n"
                 n = len(line)
                 if size + n > max_bytes or len(chunk) >= max_points:
                     if chunk:

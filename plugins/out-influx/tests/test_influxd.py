@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 import time
 import urllib.request
 
 import pytest
-
 from conftest import FIXTURES
 from horde.errors import UserError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
-from horde.output import Manager, OutputStartError, Params, create_output, load_registry, new_plugin_manager
-from servers import free_port
+from horde.output import OutputStartError, Params
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.manager import Manager
+from horde.output.registry import load_registry
+from horde.testing import free_port
 from test_lineproto import parse_line
 
 FAST = "pushInterval=100ms&retryInterval=50ms&maxRetryInterval=400ms"
@@ -106,10 +109,10 @@ def test_server_stopped_mid_run_and_restarted_loses_nothing(influxd, make_output
     out = make_output(f"{influxd.addr}/k6?{FAST}&concurrentWrites=2")
     out.start()
     feed(out, emitter, 200)
-    assert wait_until(lambda: out._delivery.written > 0)
+    assert wait_until(lambda: out._delivery.counts().written > 0)
     influxd.stop()
     feed(out, emitter, 300)
-    assert wait_until(lambda: out._delivery.failing and out._delivery._failures >= 3)
+    assert wait_until(lambda: out._delivery.failing and out._delivery.failures >= 3)
     feed(out, emitter, 100)
     influxd.start()
     feed(out, emitter, 200)
@@ -117,9 +120,9 @@ def test_server_stopped_mid_run_and_restarted_loses_nothing(influxd, make_output
     assert influxd.count("http_reqs", "k6") == emitter.requests == 800
     assert total_points(influxd, "k6") == emitter.emitted == out.written
     assert out.retried > 0 and out.undelivered == 0
-    warnings = [r.getMessage() for r in caplog.records if "cannot write to" in r.getMessage()]
+    warnings = [r.getMessage() for r in caplog.records if "cannot send to" in r.getMessage()]
     assert any("connection refused" in w and "errors in a row" in w and "points waiting" in w for w in warnings)
-    assert any("writing to" in r.getMessage() and "again after" in r.getMessage() for r in caplog.records)
+    assert any("connection to" in r.getMessage() and "restored after" in r.getMessage() for r in caplog.records)
     assert any("points written" in r.getMessage() and "retried" in r.getMessage() for r in caplog.records)
 
 
@@ -128,17 +131,15 @@ def test_outage_beyond_memory_limit_spills_to_disk_and_still_delivers(influxd, m
     out.start()
     influxd.stop()
     feed(out, emitter, 400)
-    assert wait_until(lambda: out._pending.disk_bytes > 0)
-    spool = out._pending.spool_file
-    assert spool.startswith(str(tmp_path / "spool"))
-    assert out._pending.memory_bytes <= 20_000 + 4 * 8_000  # the limit, plus batches put back by the 4 writers
+    assert wait_until(lambda: out._delivery.disk_bytes > 0)
+    spool = tmp_path / "spool"
+    assert [f for f in os.listdir(spool) if f.endswith(".spill")]
+    assert out._delivery.memory_size <= 20_000  # the limit: batches held by the 4 writers are out of the queue
     influxd.start()
     out.stop(None)
-    assert out._pending.spilled_total > 0
+    assert out.spilled > 0 and out.report()["spilled"] == out.spilled
     assert total_points(influxd, "k6") == emitter.emitted == out.written and out.undelivered == 0
-    import os
-
-    assert not os.path.exists(spool)
+    assert not [f for f in os.listdir(spool) if f.endswith(".spill")]
 
 
 def test_small_max_body_size_413_splits_and_nothing_is_lost(influxd_factory, make_output, emitter, caplog):
@@ -148,7 +149,7 @@ def test_small_max_body_size_413_splits_and_nothing_is_lost(influxd_factory, mak
     out.start()
     feed(out, emitter, 600)
     out.stop(None)
-    assert out._delivery.splits > 0
+    assert out._delivery.counts().splits > 0
     assert any("413" in r.getMessage() and "splitting" in r.getMessage() for r in caplog.records)
     assert total_points(server, "k6") == emitter.emitted == out.written and out.undelivered == 0
 
@@ -158,7 +159,7 @@ def test_stop_timeout_reports_and_keeps_what_was_not_delivered(influxd, make_out
     out = make_output(f"{influxd.addr}/k6?{FAST}&stopTimeout=500ms")
     out.start()
     feed(out, emitter, 100)
-    assert wait_until(lambda: out._delivery.written == emitter.emitted)
+    assert wait_until(lambda: out._delivery.counts().written == emitter.emitted)
     influxd.stop()
     feed(out, emitter, 150)
     out.stop(None)
@@ -278,7 +279,7 @@ def test_points_of_one_series_at_one_time_are_all_kept(influxd, make_output, emi
         out.add_samples(batch)
         out.stop(None)
         assert influxd.count("http_reqs", db) == 50, precision
-        assert out.encoder.bumped >= 49 * 9
+        assert out.encoder.moved == 49 * 10 == out.report()["moved_to_avoid_overwrite"]
 
 
 def test_fast_path_points_are_stored_as_the_per_sample_encoders(influxd, make_output):
@@ -322,7 +323,7 @@ def test_fast_path_points_are_stored_as_the_per_sample_encoders(influxd, make_ou
         out.add_samples(containers[start:start + 100])
     out.stop(None)
     assert out.written == body.count(b"\n") == total_points(influxd, "ref") > 7000
-    assert (out.encoder.invalid, out.encoder.bumped) == (ref.invalid, ref.bumped) and ref.bumped > 0
+    assert (out.encoder.invalid, out.encoder.moved) == (ref.invalid, ref.moved) and ref.moved > 0
     assert influxd.measurements("horde") == influxd.measurements("ref")
     for m in influxd.measurements("ref"):
         q = f'SELECT * FROM "{m}" ORDER BY time'

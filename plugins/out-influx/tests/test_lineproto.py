@@ -9,7 +9,8 @@ import pytest
 
 from conftest import FIXTURES
 from horde.metrics import ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
-from horde_out_influx.lineproto import Batch, LineEncoder, format_float, split_body
+from horde.metrics import go_float_decimal
+from horde_out_influx.lineproto import Batch, LineEncoder, split_body
 
 K6_DEFAULT_FIELDS = {"vu": "string", "iter": "string", "url": "string"}
 
@@ -100,7 +101,7 @@ def test_nan_and_inf_are_left_out_and_counted():
                                     (1e21, "1000000000000000000000"), (1.5e-7, "0.00000015"),
                                     (123456789.125, "123456789.125"), (2.5e16, "25000000000000000")])
 def test_floats_have_no_exponent(v, text):
-    assert format_float(v) == text
+    assert go_float_decimal(v) == text
     assert float(text) == v
 
 

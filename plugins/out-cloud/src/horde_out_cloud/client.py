@@ -42,17 +42,32 @@ class CloudClient:
         self.timeout = timeout
         self.user_agent = user_agent
         self._conn: http.client.HTTPConnection | None = None
+        self._aborted = False
 
     def _connection(self) -> http.client.HTTPConnection:
+        if self._aborted:
+            raise ConnectionAbortedError("aborted at stop")
         if self._conn is None:
             cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
             self._conn = cls(self._netloc, timeout=self.timeout)
         return self._conn
 
     def close(self) -> None:
+        """Drop the connection (a later request opens a new one)."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def abort(self) -> None:
+        """From another thread: make the request in flight fail now (its socket is shut down), and later ones."""
+        self._aborted = True
+        conn = self._conn
+        sock = getattr(conn, "sock", None) if conn is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def request(self, path: str, body: bytes, *, content_type: str = "application/json",
                 headers: dict[str, str] | None = None, key: str | None = None) -> dict:
@@ -74,7 +89,7 @@ class CloudClient:
                 resp = conn.getresponse()
                 data = resp.read()
                 break
-            except (OSError, http.client.HTTPException, socket.timeout) as exc:
+            except (TimeoutError, OSError, http.client.HTTPException) as exc:
                 self.close()
                 stale = reused and isinstance(exc, (BrokenPipeError, ConnectionResetError,
                                                     http.client.RemoteDisconnected))

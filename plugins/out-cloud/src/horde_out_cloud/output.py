@@ -3,37 +3,70 @@
 At start it creates the run (name, planned duration, max VUs, thresholds)
 and prints the run's URL. Samples are aggregated per (time bucket, metric,
 tag set) on the output's own thread and pushed as snappy-compressed
-protobuf. Unlike k6, which drops a batch after three failed tries, a batch
-leaves the outbox only once the service took it: on errors the output keeps
-the data (in memory, then on disk), retries with exponential backoff and
-jitter, and warns that connection errors are stacking up. At stop it flushes
-everything, delivers what it can within ``stop_timeout`` and sends the
-finish call with the run status.
+protobuf by a :class:`horde.output.Delivery`. Unlike k6, which drops a batch
+after three failed tries, a batch is counted as written only once the service
+took it: on errors the delivery keeps the data (in memory, then on disk),
+retries with exponential backoff and jitter, and warns that connection errors
+are stacking up. At stop it flushes everything, delivers what it can within
+``stop_timeout`` and sends the finish call with the run status.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
+import struct
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from horde.errors import AbortReason, ExitCode, UserError
-from horde.output import Params, SampleBuffer, hookimpl
+from horde.output import AbortReason, ExitCode, UserError
+from horde.output import (
+    Backoff,
+    Delivery,
+    DeliveryCounts,
+    DestinationRefused,
+    Params,
+    PermanentError,
+    RetryableError,
+    SampleBuffer,
+    hookimpl,
+)
 
 from . import __version__
 from .aggregate import Aggregator
 from .batch import Batch, build_batches
 from .client import CloudClient, ResponseError, TransportError
 from .config import CloudConfig
-from .outbox import Outbox
 from .plan import planned_vus_and_duration
 
 __all__ = ["CloudOutput"]
 
 FINISHED = 3
+
+_BATCH_HEADER = struct.Struct("<qH")  # samples, key length
+
+
+def encode_batch(batch: Batch) -> bytes:
+    """A batch as bytes for the spill files: sample count, idempotency key, body."""
+    key = batch.key.encode()
+    return _BATCH_HEADER.pack(batch.samples, len(key)) + key + batch.body
+
+
+def decode_batch(data: bytes) -> Batch:
+    """The batch :func:`encode_batch` encoded (same key: a retry stays idempotent)."""
+    samples, n = _BATCH_HEADER.unpack_from(data)
+    start = _BATCH_HEADER.size
+    return Batch(data[start + n :], data[start : start + n].decode(), samples)
+
+
+def _samples(batch: Batch) -> int:
+    return batch.samples
+
+
+def _body_bytes(batch: Batch) -> int:
+    return len(batch.body)
 
 
 def _source(t: Any) -> str:
@@ -69,27 +102,16 @@ class CloudOutput:
         self.period = int(self.cfg.aggregation_period)
         self._buffer = SampleBuffer()
         self._agg = Aggregator(self.period, self.cfg.aggregation_wait_period)
-        self.outbox = Outbox(self.cfg.max_memory, self.cfg.spool_dir or None)
+        self.delivery: Delivery[Batch] | None = None
+        self._sender_client: CloudClient | None = None
+        self.counts: DeliveryCounts | None = None
+        """The delivery's final counts, after ``stop``."""
         self._thresholds: Mapping[str, Any] = {}
         self._run_status: int | None = None
         self.run_id: str | None = None
         self.url: str | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._refused: str | None = None
-        # delivery state (sender thread only)
-        self.failures = 0
-        self.total_failures = 0
-        self.sent_batches = 0
-        self.sent_samples = 0
-        self.dropped_batches = 0
-        self.dropped_samples = 0
-        self.undelivered_samples = 0
-        self._last_success: float | None = None
-        self._started = time.monotonic()
-        self._last_warn = 0.0
-        self._next_try = 0.0
-        self._last_error = ""
 
     # -- hooks ------------------------------------------------------------------------------
     @hookimpl
@@ -125,7 +147,18 @@ class CloudOutput:
             if isinstance(entry, Mapping):
                 self.log.warning("cloud: %s", entry.get("message", ""))
         print(f"cloud: streaming results to {self.url}", file=p.stdout, flush=True)
-        self._thread = threading.Thread(target=self._loop, name="horde-cloud-sender", daemon=True)
+        cfg = self.cfg
+        if cfg.spool_dir:
+            os.makedirs(cfg.spool_dir, exist_ok=True)
+        self._sender_client = CloudClient(cfg.host, cfg.token, timeout=cfg.timeout, user_agent=self.client.user_agent)
+        self.delivery = Delivery(
+            self._push, encode=encode_batch, decode=decode_batch, count=_samples, size=_body_bytes,
+            memory_limit=cfg.max_memory, directory=cfg.spool_dir or None, name="cloud", target=self.client.base,
+            unit="samples", logger=self.log, warn_every=cfg.error_log_interval,
+            backoff=Backoff(initial=0.5, maximum=max(0.5, cfg.retry_max_backoff), jitter=0.4),
+            interrupt=self._sender_client.abort,
+        )
+        self._thread = threading.Thread(target=self._loop, name="horde-cloud-aggregator", daemon=True)
         self._thread.start()
 
     @hookimpl
@@ -137,18 +170,24 @@ class CloudOutput:
         deadline = time.monotonic() + self.cfg.stop_timeout
         self._stopping.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+            if self._thread.is_alive():
+                self.log.error("cloud: the aggregator thread did not finish before the stop timeout")
         self._drain(deadline)
         try:
             self._finish(error, deadline)
         finally:
             self.client.close()
+            if self._sender_client is not None:
+                self._sender_client.close()
 
     @hookimpl
     def report(self) -> dict:
-        """Samples sent, failed pushes retried, and samples rejected or undelivered, for the summary."""
-        return {"sent": self.sent_samples, "failed_pushes_retried": self.total_failures,
-                "rejected": self.dropped_samples, "undelivered": self.undelivered_samples}
+        """Samples written, retried after a failed push, spilled to disk and dropped, for the summary."""
+        c = self.counts or (self.delivery.counts() if self.delivery is not None else None)
+        if c is None:
+            return {"written": 0, "retried": 0, "spilled": 0, "dropped": 0}
+        return {**c.as_report(), "failed_pushes": c.failed_sends}
 
     # -- create and finish ----------------------------------------------------------------------
     def _create(self, body: dict) -> dict:
@@ -207,115 +246,50 @@ class CloudOutput:
             time.sleep(delay)
             delay = min(delay * 2, self.cfg.retry_max_backoff)
 
-    # -- sender thread ----------------------------------------------------------------------
+    # -- aggregator thread and delivery ----------------------------------------------------------
     def _loop(self) -> None:
         while not self._stopping.wait(self.cfg.push_interval):
             try:
                 self._tick(final=False)
-            except Exception:  # never let the sender die: data stays queued
-                self.log.exception("cloud: unexpected error in the sender")
-        self._tick(final=True, send=False)
+            except Exception:  # never let the aggregator die: data stays buffered
+                self.log.exception("cloud: unexpected error in the aggregator")
+        self._tick(final=True)
 
-    def _tick(self, *, final: bool, send: bool = True) -> None:
+    def _tick(self, *, final: bool) -> None:
         self._agg.add(self._buffer.take())
         buckets = self._agg.collect(time.time_ns(), everything=final)
-        if buckets:
+        if buckets and self.delivery is not None:
             for batch in build_batches(self._agg, self.run_id or "", self.period, buckets,
                                        self.cfg.max_time_series_in_batch):
-                self.outbox.put(batch)
+                self.delivery.put(batch)
         if self._agg.discarded_tags:
             for tag in sorted(self._agg.discarded_tags):
                 self.log.warning("cloud: tag %s has been discarded since it is reserved for cloud operations", tag)
             self._agg.discarded_tags.clear()
-        if send and time.monotonic() >= self._next_try:
-            self._send_pending(budget=max(2.0, 5 * self.cfg.push_interval))
-
-    def _send_pending(self, budget: float) -> bool:
-        """Send waiting batches, oldest first, for at most ``budget`` seconds; False after a failure."""
-        if self._refused:
-            return False
-        until = time.monotonic() + budget
-        while time.monotonic() < until:
-            batch = self.outbox.peek()
-            if batch is None:
-                return True
-            try:
-                self._push(batch)
-            except (TransportError, ResponseError) as exc:
-                if isinstance(exc, ResponseError) and not exc.retryable:
-                    self._rejected(batch, exc)
-                    if self._refused:
-                        return False
-                    continue
-                self._failed(exc)
-                return False
-            self.outbox.done(batch)
-            self._succeeded(batch)
-        return True
 
     def _push(self, batch: Batch) -> None:
-        self.client.request(
-            f"/v2/metrics/{self.run_id}", batch.body, content_type="application/x-protobuf", key=batch.key,
-            headers={"Content-Encoding": "snappy", "K6-Metrics-Protocol-Version": "2.0"},
-        )
-
-    def _succeeded(self, batch: Batch) -> None:
-        now = time.monotonic()
-        if self.failures:
-            waiting, samples, _ = self.outbox.stats()
-            self.log.warning("cloud: connection to %s restored after %d failed pushes (%.1fs); sending %d "
-                             "samples still waiting", self.client.base, self.failures,
-                             now - (self._last_success or self._started), samples + batch.samples)
-        self.failures = 0
-        self._last_success = now
-        self._last_warn = 0.0
-        self.sent_batches += 1
-        self.sent_samples += batch.samples
-
-    def _failed(self, exc: Exception) -> None:
-        self.failures += 1
-        self.total_failures += 1
-        self._last_error = str(exc)
-        backoff = min(self.cfg.retry_max_backoff, 0.5 * 2 ** min(self.failures - 1, 16))
-        backoff *= random.uniform(0.8, 1.2)
-        now = time.monotonic()
-        self._next_try = now + backoff
-        if self.failures == 1 or now - self._last_warn >= self.cfg.error_log_interval:
-            self._last_warn = now
-            batches, samples, on_disk = self.outbox.stats()
-            samples += self._agg.pending_samples
-            since = (f"last success {now - self._last_success:.1f}s ago" if self._last_success is not None
-                     else f"no push has succeeded yet ({now - self._started:.1f}s since start)")
-            self.log.warning(
-                "cloud: connection errors stacking up: %d failed pushes in a row, %s, "
-                "%d samples waiting (%d batches, %d spilled to disk); retrying in %.1fs (%s)",
-                self.failures, since, samples, batches, on_disk, backoff, exc)
-
-    def _rejected(self, batch: Batch, exc: ResponseError) -> None:
-        if exc.status in (401, 403, 404) or (exc.status == 403 and exc.code == 4):
-            self._refused = str(exc)
-            self.log.error("cloud: %s refused the data (%s); stopping sending for this run, data stays queued",
-                           self.client.base, exc)
-            return
-        # a payload the service will never accept (malformed or too large): retrying cannot help
-        self.outbox.done(batch)
-        self.dropped_batches += 1
-        self.dropped_samples += batch.samples
-        self.log.error("cloud: %s rejected a batch of %d samples: %s", self.client.base, batch.samples, exc)
+        """Send one batch (called by the delivery's thread); errors say whether to retry, drop or stop."""
+        assert self._sender_client is not None
+        try:
+            self._sender_client.request(
+                f"/v2/metrics/{self.run_id}", batch.body, content_type="application/x-protobuf", key=batch.key,
+                headers={"Content-Encoding": "snappy", "K6-Metrics-Protocol-Version": "2.0"},
+            )
+        except ResponseError as exc:
+            if exc.retryable:
+                raise RetryableError(str(exc)) from None
+            if exc.status in (401, 403, 404):
+                raise DestinationRefused(str(exc)) from None
+            # a payload the service will never accept (malformed or too large): retrying cannot help
+            raise PermanentError(f"HTTP {exc.status}: {exc.message}") from None
 
     def _drain(self, deadline: float) -> None:
-        """At stop: deliver everything left, retrying with backoff until ``deadline``."""
-        while len(self.outbox) and not self._refused:
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            if now < self._next_try:
-                time.sleep(min(self._next_try, deadline) - now)
-                continue
-            self._send_pending(budget=deadline - now)
-        batches, samples, _ = self.outbox.stats()
-        self.undelivered_samples = samples
-        if batches:
-            self.log.error("cloud: %d samples in %d batches could not be delivered to %s before the stop "
-                           "timeout (%gs)%s", samples, batches, self.client.base, self.cfg.stop_timeout,
-                           f"; last error: {self._refused or self._last_error}")
+        """At stop: deliver everything left, retrying with backoff until ``deadline``; report what was not."""
+        if self.delivery is None:
+            return
+        c = self.counts = self.delivery.close(deadline)
+        if c.dropped:
+            why = "; ".join(f"{n} {reason}" for reason, n in c.dropped_reasons.items())
+            self.log.error("cloud: %d samples could not be delivered to %s (stop timeout %gs; %s; last error: %s)",
+                           c.dropped, self.client.base, self.cfg.stop_timeout, why,
+                           self.delivery.last_error or "none")

@@ -23,12 +23,12 @@ import math
 import re
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from horde.metrics import METADATA_SYSTEM_TAGS, SYSTEM_TAGS, TagSet
+from horde.metrics import METADATA_SYSTEM_TAGS, SYSTEM_TAGS, TagSet, go_float_fixed
 
 from .config import TimeFormat
 from .timefmt import time_formatter, time_step
 
-__all__ = ["go_quote", "go_float", "columns_for", "RowFormatter"]
+__all__ = ["go_quote", "columns_for", "RowFormatter"]
 
 # unicode.IsSpace: Latin-1 spaces plus the White_Space property (Python's isspace() adds \x1c-\x1f)
 _GO_SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
@@ -47,15 +47,6 @@ def go_quote(field: str) -> str:
     if field[0] in _GO_SPACE or _SPECIAL.search(field) or field == "\\.":
         return '"' + field.replace('"', '""') + '"'
     return field
-
-
-def go_float(value: float) -> str:
-    """``value`` as Go's ``fmt.Sprintf("%f", value)``: six decimals; ``+Inf``, ``-Inf``, ``NaN``."""
-    if math.isfinite(value):
-        return "%f" % value
-    if value != value:
-        return "NaN"
-    return "+Inf" if value > 0 else "-Inf"
 
 
 def columns_for(system_tags: Iterable[str]) -> tuple[tuple[str, ...], frozenset[str]]:
@@ -178,7 +169,7 @@ class RowFormatter:
         """The rows of container ``c`` sample by sample, with time text ``stamp`` (the slow path)."""
         tail = self.tag_run(c.tags) + self.metadata(c.metadata) + "\n"
         stamp = "," + stamp + ","
-        return self._piece("".join(go_quote(m.name) + stamp + go_float(v) + tail for m, v in zip(c.metrics, c.values)))
+        return self._piece("".join(go_quote(m.name) + stamp + go_float_fixed(v) + tail for m, v in zip(c.metrics, c.values)))
 
     def rows(self, containers: Sequence) -> Any:
         """The rows of every sample of ``containers``, in order, as one ``str`` (or ``bytes``)."""

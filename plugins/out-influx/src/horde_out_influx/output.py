@@ -10,23 +10,22 @@ to a file whose path is logged.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from horde.errors import UserError
-from horde.output import PeriodicFlusher, SampleBuffer, hookimpl
-from horde.output.params import Params
+from horde.output import UserError
+from horde.output import Backoff, Delivery, PeriodicFlusher, SampleBuffer, hookimpl
+from horde.output import Params
 
 from .client import Client, write_path
 from .config import Config, load_config
-from .delivery import Delivery, human_bytes
-from .lineproto import LineEncoder
-from .pending import Pending
+from .delivery import InfluxSender, batch_bytes, batch_points, decode_batch, encode_batch, human_bytes
+from .lineproto import Batch, LineEncoder
 
 __all__ = ["InfluxDBOutput"]
 
@@ -50,13 +49,18 @@ class InfluxDBOutput:
         self.encoder = LineEncoder(cfg.tags_as_fields, cfg.divisor, cfg.max_batch_bytes, cfg.max_batch_points)
         self._buffer = SampleBuffer()
         self._flusher: PeriodicFlusher | None = None
-        self._delivery: Delivery | None = None
-        self._pending: Pending | None = None
+        self._delivery: Delivery[Batch] | None = None
+        self._sender: InfluxSender | None = None
+        self._undelivered_lock = threading.Lock()
+        self._undelivered_out: Any = None
         self._finished = False
         self.encoded = 0
         """Points encoded for sending (samples flushed, less invalid ones)."""
         self.written = 0
         self.retried = 0
+        self.spilled = 0
+        self.requests = 0
+        """Write requests sent."""
         self.undelivered = 0
         self.undelivered_file: str | None = None
 
@@ -69,12 +73,14 @@ class InfluxDBOutput:
         cfg = self.config
         self._check_server()
         os.makedirs(cfg.spool_path, exist_ok=True)
-        spool = os.path.join(cfg.spool_path, f"horde-influxdb-{os.getpid()}-{id(self):x}.spool.lp")
-        self._pending = Pending(cfg.memory_limit, spool)
-        self._delivery = Delivery(self._pending, lambda: Client(cfg), threads=cfg.concurrent_writes,
-                                  target=cfg.target, logger=self.log, retry_interval=cfg.retry_interval,
-                                  max_retry_interval=cfg.max_retry_interval)
-        self._delivery.start()
+        self._sender = InfluxSender(cfg, self.log)
+        self._delivery = Delivery(
+            self._sender, encode=encode_batch, decode=decode_batch, count=batch_points, size=batch_bytes,
+            memory_limit=cfg.memory_limit, directory=cfg.spool_path, name="influxdb", target=cfg.target,
+            unit="points", senders=cfg.concurrent_writes, logger=self.log, on_drop=self._keep_undelivered,
+            interrupt=self._sender.abort,
+            backoff=Backoff(initial=cfg.retry_interval, maximum=max(cfg.retry_interval, cfg.max_retry_interval)),
+        )
         self._flusher = PeriodicFlusher(cfg.push_interval, self._flush, name="horde-influxdb-flusher")
 
     def _check_server(self) -> None:
@@ -120,8 +126,8 @@ class InfluxDBOutput:
         containers = self._buffer.take()
         if not containers:
             return
-        assert self._pending is not None
-        put = self._pending.put
+        assert self._delivery is not None
+        put = self._delivery.put
         for batch in self.encoder.batches(containers):
             self.encoded += batch.points
             put(batch)
@@ -142,42 +148,48 @@ class InfluxDBOutput:
     def _finish(self) -> None:
         """Deliver what is left within ``stopTimeout``, keep the rest in a file, report."""
         cfg = self.config
-        delivery, pending = self._delivery, self._pending
-        if delivery is None or pending is None or self._finished:
+        delivery, sender = self._delivery, self._sender
+        if delivery is None or sender is None or self._finished:
             return
         self._finished = True
         started = time.monotonic()
         if delivery.failing:
             self.log.warning("influxdb: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
                              cfg.target, delivery.last_error, cfg.stop_timeout, delivery.waiting_text())
-        elif pending.points:
-            self.log.info("influxdb: sending %d points left to %s (waiting up to %.0fs)", pending.points,
+        elif delivery.waiting:
+            self.log.info("influxdb: sending %d points left to %s (waiting up to %.0fs)", delivery.waiting,
                           cfg.target, cfg.stop_timeout)
-        stuck = delivery.close(cfg.stop_timeout)
+        counts = delivery.close(started + cfg.stop_timeout)
+        sender.close()
+        with self._undelivered_lock:
+            if self._undelivered_out is not None:
+                self._undelivered_out.close()
+                self._undelivered_out = None
         invalid = self.encoder.invalid
-        self.written = delivery.written
-        self.retried = delivery.retried
-        left = pending.points + sum(b.points for b in stuck) + delivery.rejected_points
-        self.undelivered = left + invalid
-        if left:
-            self.undelivered_file = self._keep(pending, itertools.chain(stuck, _drain(delivery.rejected)))
-        pending.close()
-        delivery.rejected.close()
+        self.written = counts.written
+        self.retried = counts.retried
+        self.spilled = counts.spilled
+        self.requests = counts.sends
+        self.undelivered = counts.dropped + invalid
         self._report(delivery, time.monotonic() - started, invalid)
 
-    def _keep(self, pending: Pending, extra) -> str:
-        cfg = self.config
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = os.path.join(cfg.spool_path, f"horde-influxdb-undelivered-{stamp}-{os.getpid()}-{id(self):x}.lp")
-        pending.dump(path, extra)
-        return path
+    def _keep_undelivered(self, batch: Batch, reason: str) -> None:
+        """Append a batch the delivery dropped to the undelivered file (made on the first one)."""
+        with self._undelivered_lock:
+            if self._undelivered_out is None:
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                path = os.path.join(self.config.spool_path,
+                                    f"horde-influxdb-undelivered-{stamp}-{os.getpid()}-{id(self):x}.lp")
+                self._undelivered_out = open(path, "wb")
+                self.undelivered_file = path
+            self._undelivered_out.write(batch.body)
 
-    def _report(self, d: Delivery, waited: float, invalid: int) -> None:
+    def _report(self, d: Delivery[Batch], waited: float, invalid: int) -> None:
         cfg = self.config
         level = logging.INFO if not (self.retried or self.undelivered) else logging.WARNING
         self.log.log(level, "influxdb: %d points written to %s in %d requests "
                      "(%d points retried after a failed write, %d undelivered)",
-                     self.written, cfg.target, d.requests, self.retried, self.undelivered)
+                     self.written, cfg.target, self.requests, self.retried, self.undelivered)
         if invalid:
             self.log.warning("influxdb: %d samples had NaN or infinite values, which InfluxDB cannot store; "
                              "they were not sent", invalid)
@@ -196,12 +208,15 @@ class InfluxDBOutput:
 
     @hookimpl
     def report(self) -> dict[str, Any]:
-        """written / retried / undelivered points (and where the undelivered ones are) for the summary."""
-        counts: dict[str, Any] = {"written": self.written, "retried": self.retried, "undelivered": self.undelivered}
+        """written / retried / spilled / dropped points (and where the dropped ones are kept) for the summary."""
+        counts: dict[str, Any] = {"written": self.written, "retried": self.retried, "spilled": self.spilled,
+                                  "dropped": self.undelivered}
         if self.encoder.invalid:
             counts["invalid"] = self.encoder.invalid
-        if self.encoder.bumped:
-            counts["moved_1_time_unit"] = self.encoder.bumped
+        if self.encoder.moved:
+            counts["moved_to_avoid_overwrite"] = self.encoder.moved
+        if self.encoder.unchecked:
+            counts["unchecked_for_overwrite"] = self.encoder.unchecked
         if self.undelivered_file:
             counts["kept_in"] = self.undelivered_file
         return counts
@@ -211,11 +226,6 @@ class InfluxDBOutput:
         return {"output": "influxdb", "target": self.config.target, "emitted": self.emitted,
                 "written": self.written, "retried": self.retried, "undelivered": self.undelivered,
                 "invalid": self.encoder.invalid, "undelivered_file": self.undelivered_file}
-
-
-def _drain(pending: Pending):
-    while (batch := pending.get(0)) is not None:
-        yield batch
 
 
 def _replay_url(cfg: Config) -> str:

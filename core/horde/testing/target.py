@@ -19,17 +19,15 @@ bound to 127.0.0.1 by default, with keep-alive and these routes:
 ``/drop``                   closes the connection without answering
 ==========================  =====================================================
 
-Use :func:`start_target` from Python, or ``python -m horde.target --port N``.
+Use :func:`start_target` from Python, or ``python -m horde.testing --port N``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gzip
 import json
 import ssl
-import sys
 import threading
 import zlib
 from http import HTTPStatus
@@ -38,7 +36,9 @@ from urllib.parse import parse_qsl, quote, unquote
 
 import httptools
 
-__all__ = ["TargetServer", "start_target", "main"]
+from ..engine.loop import new_loop
+
+__all__ = ["TargetServer", "start_target"]
 
 _MAX_BYTES = 64 * 1024 * 1024
 _MAX_DELAY_MS = 120_000
@@ -306,7 +306,7 @@ class TargetServer:
         return self
 
     def _run(self, ready: threading.Event, errors: list) -> None:
-        loop = _new_loop()
+        loop = new_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
@@ -461,14 +461,6 @@ class TargetServer:
         raise _Drop()
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
 def start_target(host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = None,
                  tls_key: str | None = None) -> TargetServer:
     """Start a :class:`TargetServer` in a background thread and return it once it listens.
@@ -477,32 +469,3 @@ def start_target(host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = 
     ``tls_cert``/``tls_key`` (PEM files) it serves HTTPS.
     """
     return TargetServer(host, port, tls_cert, tls_key).start()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m horde.target --port N``: serve until interrupted."""
-    ap = argparse.ArgumentParser(prog="python -m horde.target", description="horde's HTTP test target")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8080)
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
-    ns = ap.parse_args(argv)
-    if bool(ns.tls_cert) != bool(ns.tls_key):
-        ap.error("--tls-cert and --tls-key go together")
-    try:
-        server = start_target(ns.host, ns.port, ns.tls_cert, ns.tls_key)
-    except OSError as e:
-        print(f"error: cannot listen on {ns.host}:{ns.port}: {e.strerror or e}", file=sys.stderr)
-        return 1
-    print(f"horde target listening on {server.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
