@@ -34,8 +34,10 @@ def test_first_error_in_full_then_one_summary_a_second(caplog):
         assert len(caplog.records) == 2
         assert caplog.records[1].getMessage().startswith("10001 more script errors in the last 1.1s: 10001x KeyError")
     assert log.total == 10_002
-    assert log.report() == ["script errors: 10002 in 1 distinct kind(s)",
-                            "  10002x KeyError: 'TARGET' at script.py:13 (default)"]
+    assert log.report() == [
+        "script errors: 10002 in 1 distinct kind(s)",
+        "  10002x KeyError: 'TARGET' at script.py:13 (default)",
+    ]
 
 
 def test_distinct_kinds_are_capped():

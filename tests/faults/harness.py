@@ -66,14 +66,27 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_horde(args: Sequence[str | Path], *, timeout: float, signals: Sequence[tuple[float, int]] = (),
-              env: dict[str, str] | None = None, cwd: Path | None = None) -> Outcome:
+def run_horde(
+    args: Sequence[str | Path],
+    *,
+    timeout: float,
+    signals: Sequence[tuple[float, int]] = (),
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Outcome:
     """Run ``horde ARGS``; send each ``(at_seconds, signal)``; kill the tree and fail past ``timeout``."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
     environ.update(env or {})
     start = time.monotonic()
-    proc = subprocess.Popen([HORDE, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=environ, cwd=cwd, start_new_session=True)
+    proc = subprocess.Popen(
+        [HORDE, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+        cwd=cwd,
+        start_new_session=True,
+    )
     ps = psutil.Process(proc.pid)
     peak = [0]
     done = threading.Event()
@@ -86,8 +99,10 @@ def run_horde(args: Sequence[str | Path], *, timeout: float, signals: Sequence[t
     sampler.start()
     out: list[str] = []
     err: list[str] = []
-    readers = [threading.Thread(target=lambda s=s, b=b: b.append(s.read()), daemon=True)
-               for s, b in ((proc.stdout, out), (proc.stderr, err))]
+    readers = [
+        threading.Thread(target=lambda s=s, b=b: b.append(s.read()), daemon=True)
+        for s, b in ((proc.stdout, out), (proc.stderr, err))
+    ]
     for r in readers:
         r.start()
     sent: list[float] = []

@@ -14,7 +14,7 @@ from harness import assert_json_matches_export, export_counts, json_counts, json
 
 WORKERS = [pytest.param(["-w", "1"], id="w1"), pytest.param([], id="default-workers")]
 
-README_EXAMPLE = '''
+README_EXAMPLE = """
 from horde import http, check, group, sleep, env, Trend
 
 checkout = Trend("checkout_time", True)
@@ -29,7 +29,7 @@ async def default(data):
         res = await http.get(env["TARGET"] + "/")
         check(res, {"status is 200": lambda r: r.status == 200})
     await sleep(0.5)
-'''
+"""
 
 
 def write(tmp_path: Path, body: str, name: str = "script.py") -> Path:
@@ -94,8 +94,13 @@ STUCK_BODIES = {
 }
 EXECUTORS = {
     "duration": {"executor": "constant-vus", "vus": 2, "duration": "2s", "gracefulStop": "1s"},
-    "stages": {"executor": "ramping-vus", "startVUs": 1, "gracefulStop": "1s", "gracefulRampDown": "1s",
-               "stages": [{"duration": "1s", "target": 2}, {"duration": "1s", "target": 2}]},
+    "stages": {
+        "executor": "ramping-vus",
+        "startVUs": 1,
+        "gracefulStop": "1s",
+        "gracefulRampDown": "1s",
+        "stages": [{"duration": "1s", "target": 2}, {"duration": "1s", "target": 2}],
+    },
 }
 
 
@@ -114,13 +119,13 @@ def test_stuck_iteration_is_interrupted_after_graceful_stop(tmp_path, kind, exec
     assert_json_matches_export(out, export)
 
 
-HTTP_SCRIPT = '''
+HTTP_SCRIPT = """
 from horde import http, env, sleep
 options = {"vus": 4, "duration": "60s"}
 async def default(data):
     await http.get(env["TARGET"] + "/")
     await sleep(0.01)
-'''
+"""
 
 
 @pytest.mark.parametrize("workers", WORKERS)
@@ -128,8 +133,9 @@ async def default(data):
 def test_first_signal_stops_gracefully(tmp_path, target, sig, workers):
     script = write(tmp_path, HTTP_SCRIPT)
     args, out, export = outputs(tmp_path)
-    r = run_horde(["run", "-q", *workers, script, "-e", f"TARGET={target.url}", *args], timeout=60,
-                  signals=[(3.0, sig)])
+    r = run_horde(
+        ["run", "-q", *workers, script, "-e", f"TARGET={target.url}", *args], timeout=60, signals=[(3.0, sig)]
+    )
     assert r.code == 105, r.stderr
     assert r.since_last_signal() < 5, f"took {r.since_last_signal():.1f}s after the signal"
     assert r.peak_mb < 200, f"peak {r.peak_mb:.0f} MB"
@@ -144,8 +150,11 @@ def test_first_signal_stops_gracefully(tmp_path, target, sig, workers):
 def test_second_signal_exits_within_a_second_with_valid_json(tmp_path, target, sig, workers):
     script = write(tmp_path, HTTP_SCRIPT)
     args, out, _ = outputs(tmp_path)
-    r = run_horde(["run", "-q", *workers, script, "-e", f"TARGET={target.url}", *args], timeout=60,
-                  signals=[(3.0, sig), (3.05, sig)])
+    r = run_horde(
+        ["run", "-q", *workers, script, "-e", f"TARGET={target.url}", *args],
+        timeout=60,
+        signals=[(3.0, sig), (3.05, sig)],
+    )
     assert r.code == 105, r.stderr
     assert r.since_last_signal() < 1.0 + 0.3, f"took {r.since_last_signal():.2f}s after the second signal"
     assert "Stopping now (second interrupt)." in r.stderr
@@ -155,7 +164,9 @@ def test_second_signal_exits_within_a_second_with_valid_json(tmp_path, target, s
 
 @pytest.mark.parametrize("workers", WORKERS)
 def test_second_signal_exits_even_when_script_code_blocks_and_swallows_interrupts(tmp_path, workers):
-    script = write(tmp_path, '''
+    script = write(
+        tmp_path,
+        """
         import time
         options = {"vus": 1, "duration": "60s"}
         async def default(data):
@@ -164,22 +175,30 @@ def test_second_signal_exits_even_when_script_code_blocks_and_swallows_interrupt
                     time.sleep(100)
                 except BaseException:
                     pass
-    ''')
+    """,
+    )
     args, out, _ = outputs(tmp_path)
-    r = run_horde(["run", "-q", *workers, script, *args], timeout=60,
-                  signals=[(2.0, signal.SIGINT), (2.5, signal.SIGINT)])
+    r = run_horde(
+        ["run", "-q", *workers, script, *args], timeout=60, signals=[(2.0, signal.SIGINT), (2.5, signal.SIGINT)]
+    )
     assert r.code == 105, r.stderr
     assert r.since_last_signal() < 1.0 + 0.3, f"took {r.since_last_signal():.2f}s after the second signal"
     json_records(out)
 
 
-@pytest.mark.parametrize("entry,body", [
-    ("default", "def default(data):\n    pass\n"),
-    ("setup", "def setup():\n    return 1\nasync def default(data):\n    pass\n"),
-    ("teardown", "async def default(data):\n    pass\ndef teardown(data):\n    pass\n"),
-    ("hit", "options = {'scenarios': {'s': {'executor': 'shared-iterations', 'exec': 'hit'}}}\n"
-            "def hit(data):\n    pass\n"),
-])
+@pytest.mark.parametrize(
+    "entry,body",
+    [
+        ("default", "def default(data):\n    pass\n"),
+        ("setup", "def setup():\n    return 1\nasync def default(data):\n    pass\n"),
+        ("teardown", "async def default(data):\n    pass\ndef teardown(data):\n    pass\n"),
+        (
+            "hit",
+            "options = {'scenarios': {'s': {'executor': 'shared-iterations', 'exec': 'hit'}}}\n"
+            "def hit(data):\n    pass\n",
+        ),
+    ],
+)
 def test_plain_def_entry_function_is_exit_107_in_one_line(tmp_path, entry, body):
     script = write(tmp_path, body)
     r = run_horde(["run", "-q", script], timeout=30)
@@ -191,16 +210,19 @@ def test_plain_def_entry_function_is_exit_107_in_one_line(tmp_path, entry, body)
 
 @pytest.mark.parametrize("workers", WORKERS)
 def test_unawaited_http_get_is_a_counted_error(tmp_path, target, workers):
-    script = write(tmp_path, '''
+    script = write(
+        tmp_path,
+        """
         from horde import http, env
         options = {"vus": 2, "iterations": 6}
         async def default(data):
             http.get(env["TARGET"] + "/")
-    ''')
+    """,
+    )
     args, out, export = outputs(tmp_path)
     r = run_horde(["run", "-q", *workers, script, "-e", f"TARGET={target.url}", *args], timeout=30)
     assert r.code == 0, r.stderr
-    assert "UnawaitedCoroutine: `http.get(env[\"TARGET\"] + \"/\")`" in r.lines[0], r.lines
+    assert 'UnawaitedCoroutine: `http.get(env["TARGET"] + "/")`' in r.lines[0], r.lines
     assert "at script.py:5" in r.lines[0]
     assert "script errors: 6 in 1 distinct kind(s)" in r.stderr
     assert "never awaited" not in r.stderr
@@ -213,7 +235,9 @@ def test_unawaited_http_get_is_a_counted_error(tmp_path, target, workers):
 def test_setup_and_teardown_timeouts(tmp_path, phase, code, how):
     wait = "time.sleep(60)" if how == "blocking" else "await sleep(60)"
     args = "" if phase == "setup" else "data"
-    script = write(tmp_path, f'''
+    script = write(
+        tmp_path,
+        f'''
 import time
 from horde import sleep
 options = {{"iterations": 1, "{phase}Timeout": "1s"}}
@@ -221,7 +245,8 @@ async def default(data):
     pass
 async def {phase}({args}):
     {wait}
-''')
+''',
+    )
     r = run_horde(["run", "-q", "-w", "1", script], timeout=30)
     assert r.code == code, r.stderr
     assert r.wall < 6, f"took {r.wall:.1f}s"
@@ -229,7 +254,9 @@ async def {phase}({args}):
 
 
 def test_coordinator_ends_a_worker_whose_script_swallows_interrupts(tmp_path):
-    script = write(tmp_path, '''
+    script = write(
+        tmp_path,
+        """
         import time
         from horde import sleep
         options = {"scenarios": {"s": {"executor": "constant-vus", "vus": 2, "duration": "1s", "gracefulStop": "0s"}}}
@@ -244,7 +271,8 @@ def test_coordinator_ends_a_worker_whose_script_swallows_interrupts(tmp_path):
                     time.sleep(100)
                 except BaseException:
                     pass
-    ''')
+    """,
+    )
     args, out, export = outputs(tmp_path)
     r = run_horde(["run", "-q", "-w", "2", script, *args], timeout=60)
     assert r.code == 0, r.stderr

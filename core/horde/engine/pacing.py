@@ -31,8 +31,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BACKLOG_LIMIT", "BEAT_PERIOD", "MEMORY_BUDGET", "OUTPUT_BACKLOG_LIMIT", "YIELD_AFTER", "Pacer",
-           "manager_backlog", "memory_growth", "over", "pump_backlog"]
+__all__ = [
+    "BACKLOG_LIMIT",
+    "BEAT_PERIOD",
+    "MEMORY_BUDGET",
+    "OUTPUT_BACKLOG_LIMIT",
+    "YIELD_AFTER",
+    "Pacer",
+    "manager_backlog",
+    "memory_growth",
+    "over",
+    "pump_backlog",
+]
 
 BEAT_PERIOD = 0.005
 """Seconds between two heartbeats of a responsive loop."""
@@ -72,8 +82,13 @@ class Pacer:
     backpressure, only yielding.
     """
 
-    def __init__(self, backlog: Callable[[], int] | None = None, limit: int = 0,
-                 output_backlog: Callable[[], int] | None = None, output_limit: int = 0) -> None:
+    def __init__(
+        self,
+        backlog: Callable[[], int] | None = None,
+        limit: int = 0,
+        output_backlog: Callable[[], int] | None = None,
+        output_limit: int = 0,
+    ) -> None:
         self.beat = _monotonic()
         """When the loop last ran its heartbeat callback (``time.monotonic()``); 0.0 forces VUs to pause."""
         self.alive = self.beat

@@ -29,8 +29,14 @@ def install(on_error: Callable[[ErrorKey], None]) -> Callable[[], None]:
     previous = warnings.showwarning
     filters = list(warnings.filters)
 
-    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-             file: TextIO | None = None, line: str | None = None) -> None:
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         m = _NEVER_AWAITED.search(str(message)) if category is RuntimeWarning else None
         if m is None or current_vu.get(None) is None:
             previous(message, category, filename, lineno, file, line)
