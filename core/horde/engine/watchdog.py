@@ -30,8 +30,8 @@ __all__ = ["INTERRUPT_SIGNAL", "STALE_AFTER", "VUInterrupted", "Watchdog", "scri
 
 _log = logging.getLogger("horde.run")
 
-INTERRUPT_SIGNAL = signal.SIGUSR1
-"""The signal the watchdog sends the main thread to interrupt script code."""
+INTERRUPT_SIGNAL: signal.Signals | None = getattr(signal, "SIGUSR1", None)
+"""The signal the watchdog sends the main thread to interrupt script code (None where there is none)."""
 
 STALE_AFTER = 0.2
 """Seconds without a heartbeat after which the loop counts as stuck."""
@@ -91,6 +91,9 @@ class Watchdog:
 
     def start(self) -> None:
         """Install the signal handler (main thread only; elsewhere the watchdog stays passive) and start watching."""
+        if INTERRUPT_SIGNAL is None or not hasattr(signal, "pthread_kill"):
+            _log.debug("watchdog: no signal to interrupt script code on this platform")
+            return
         if threading.current_thread() is not threading.main_thread():
             _log.debug("watchdog: not on the main thread, stuck script code cannot be interrupted")
             return
@@ -106,7 +109,7 @@ class Watchdog:
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             self._thread = None
-        if self._installed:
+        if self._installed and INTERRUPT_SIGNAL is not None:
             signal.signal(INTERRUPT_SIGNAL, self._previous)
             self._installed = False
 
@@ -135,7 +138,7 @@ class Watchdog:
                     self.on_hopeless()  # interrupted, yet the loop never came back
                     return
                 try:
-                    signal.pthread_kill(main, INTERRUPT_SIGNAL)  # type: ignore[arg-type]
+                    signal.pthread_kill(main, INTERRUPT_SIGNAL)  # type: ignore[arg-type]  # set when watching
                 except (OSError, ValueError):
                     return
 
