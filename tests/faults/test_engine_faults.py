@@ -119,6 +119,29 @@ def test_stuck_iteration_is_interrupted_after_graceful_stop(tmp_path, kind, exec
     assert_json_matches_export(out, export)
 
 
+@pytest.mark.parametrize("workers", WORKERS)
+def test_stuck_iteration_ramped_down_is_interrupted_after_graceful_ramp_down(tmp_path, workers):
+    stages = [{"duration": "1s", "target": 1}, {"duration": "0s", "target": 0}, {"duration": "3s", "target": 0}]
+    options = {
+        "scenarios": {
+            "down": {
+                "executor": "ramping-vus",
+                "startVUs": 1,
+                "stages": stages,
+                "gracefulRampDown": "1s",
+                "gracefulStop": "30s",
+            }
+        }
+    }
+    script = write(tmp_path, f"options = {options!r}\n" + STUCK_BODIES["blocking"])
+    args, out, export = outputs(tmp_path)
+    r = run_horde(["run", "-q", *workers, script, *args], timeout=60)
+    assert r.code == 0, r.stderr
+    assert r.wall < 4 + 4, f"took {r.wall:.1f}s"  # the stages, not gracefulStop's 30 s
+    assert len(r.lines) == 1 and "iteration(s) were interrupted" in r.lines[0], r.lines
+    assert_json_matches_export(out, export)
+
+
 HTTP_SCRIPT = """
 from horde import http, env, sleep
 options = {"vus": 4, "duration": "60s"}

@@ -218,9 +218,13 @@ class ScenarioRunner:
 
             return asyncio.ensure_future(loop())
 
+        start = time.monotonic()
+        final_deadline = {i: min(self.hard_end, start + at + sc.graceful_ramp_down)
+                          for i, at in final_ramp_downs(sc.start_vus, sc.stages).items() if i < len(vus)}
+        for i, deadline in final_deadline.items():
+            self._set_deadline(vus[i], deadline)
         for i, vu in enumerate(vus):
             tasks[i] = vu_loop(i, vu)
-        start = time.monotonic()
         total = sc.total_duration
         try:
             while True:
@@ -235,7 +239,7 @@ class ScenarioRunner:
                         self._set_deadline(vus[i], min(self.hard_end, now + sc.graceful_ramp_down))
                     for i in range(target[0], new_target):
                         ramped_down_at.pop(i, None)
-                        vus[i].deadline = self.hard_end
+                        vus[i].deadline = final_deadline.get(i, self.hard_end)
                     target[0] = new_target
                     changed.set()
                 now = time.monotonic()
@@ -317,6 +321,27 @@ class ScenarioRunner:
         self.stopping = True
         pending = list(running)
         await self._finish(pending, 0.000001)
+
+
+def final_ramp_downs(start: int, stages: list[Stage]) -> dict[int, float]:
+    """For each VU index ramped down for good, when (seconds from the scenario start) that happens.
+
+    Lets the watchdog apply gracefulRampDown even when a stuck VU keeps the
+    executor from running: VU ``i`` is active while ``ramp_target() > i``.
+    """
+    downs: dict[int, float] = {}
+    current, offset = start, 0.0
+    for st in stages:
+        a, b = current, st.target
+        if b > a:
+            for i in range(a, b):
+                downs.pop(i, None)
+        elif b < a:
+            for i in range(b, a):
+                downs[i] = offset + (st.duration * (a - i) / (a - b) if st.duration > 0 else 0.0)
+        offset += st.duration
+        current = b
+    return downs
 
 
 def ramp_target(start: int, stages: list[Stage], elapsed: float) -> int:
