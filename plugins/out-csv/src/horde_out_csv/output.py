@@ -11,7 +11,8 @@ import atexit
 import logging
 import operator
 import threading
-from typing import BinaryIO, Sequence
+from collections.abc import Sequence
+from typing import BinaryIO
 
 from horde.metrics import SampleContainer, parse_system_tags
 from horde.output import OutputConfigError, Params, PeriodicFlusher, RunError, SampleBuffer, hookimpl

@@ -15,7 +15,8 @@ import logging
 import os
 import threading
 import time
-from typing import BinaryIO, Sequence
+from collections.abc import Sequence
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from horde.metrics import SampleContainer
