@@ -209,9 +209,10 @@ class InfluxDBOutput:
                 d.last_error or "none", self.undelivered_file, human_bytes(size), curl)
 
     @hookimpl
-    def report(self) -> dict[str, int | str]:
-        """written / retried / spilled / dropped points (and where the dropped ones are kept) for the summary."""
-        counts: dict[str, int | str] = {"written": self.written, "retried": self.retried, "spilled": self.spilled,
+    def report(self) -> dict[str, int]:
+        """written / retried / spilled / dropped points for the summary (the stop log line says where the
+        dropped ones are kept)."""
+        counts: dict[str, int] = {"written": self.written, "retried": self.retried, "spilled": self.spilled,
                                         "dropped": self.undelivered}
         if self.encoder.invalid:
             counts["invalid"] = self.encoder.invalid
@@ -219,8 +220,6 @@ class InfluxDBOutput:
             counts["moved_to_avoid_overwrite"] = self.encoder.moved
         if self.encoder.unchecked:
             counts["unchecked_for_overwrite"] = self.encoder.unchecked
-        if self.undelivered_file:
-            counts["kept_in"] = self.undelivered_file
         return counts
 
     def summary(self) -> dict[str, int | str | None]:
