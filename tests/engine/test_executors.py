@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import count, read_points
 
 HTTP_SCRIPT = """
@@ -134,3 +133,17 @@ def test_graceful_stop_interrupts_long_iterations(script, run_script, tmp_path):
     assert count(pts, "iterations") == 0
     # interrupted iterations still report their data counters
     assert len([p for p in pts if p["metric"] == "data_sent"]) == 2
+
+
+def test_final_ramp_downs_match_ramp_target():
+    from horde.engine.executors import final_ramp_downs, ramp_target
+    from horde.engine.scenarios import Stage
+
+    stages = [Stage(2, 4), Stage(2, 1), Stage(1, 3), Stage(2, 0)]
+    downs = final_ramp_downs(0, stages)
+    assert sorted(downs) == [0, 1, 2, 3]
+    for i, at in downs.items():  # active just before, inactive just after, for good
+        assert ramp_target(0, stages, at - 1e-6) > i >= ramp_target(0, stages, at + 1e-6)
+        assert all(ramp_target(0, stages, at + k / 10) <= i for k in range(1, 40))
+    assert final_ramp_downs(1, [Stage(1, 1), Stage(0, 0)]) == {0: 1.0}
+    assert final_ramp_downs(0, [Stage(1, 2)]) == {}

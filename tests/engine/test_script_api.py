@@ -13,7 +13,7 @@ def test_checks_groups_custom_metrics_and_setup_data(script, run_script, tmp_pat
         ok = Rate("my_ok")
         level = Gauge("my_level")
         options = {"vus": 2, "iterations": 4, "tags": {"testid": "t1"}}
-        def setup():
+        async def setup():
             return {"base": env["TARGET"]}
         async def default(data):
             with group("front"):
@@ -79,7 +79,7 @@ def test_error_while_loading_is_exit_107(script, run_script):
 
 def test_error_in_setup_is_exit_107(script, run_script):
     path = script("""
-        def setup():
+        async def setup():
             raise ValueError("no data")
         async def default(data): pass
     """)
@@ -138,11 +138,11 @@ def test_setup_and_teardown_run_on_vu_0_outside_vus_max(script, run_script, tmp_
         from horde import vu, Counter
         ids = Counter("ids")
         options = {"vus": 2, "iterations": 2}
-        def setup():
+        async def setup():
             ids.add(100 + vu.id, {"phase": "setup"})
         async def default(data):
             ids.add(vu.id, {"phase": "default"})
-        def teardown(data):
+        async def teardown(data):
             ids.add(100 + vu.id, {"phase": "teardown"})
     """)
     res = run_script(path, outs=[f"json={tmp_path / 'o.json'}"])

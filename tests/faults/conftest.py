@@ -1,3 +1,10 @@
-"""The fault suite: runs of the real ``horde`` command that must end on time and say what they lost."""
+"""The fault suite: ``horde run`` against hostile scripts and signals, bounded in time and memory."""
 
-from horde.testing.fixtures import target  # noqa: F401  (session fixture: a local HTTP target)
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from horde.testing.fixtures import target  # noqa: E402,F401  (session fixture)

@@ -6,12 +6,17 @@ import asyncio
 import collections
 import math
 import time
-from typing import Any, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 from ..metrics import Sample
 from .iteration import ScriptAbort, VUFactory, run_iteration
+from .pacing import YIELD_AFTER
 from .scenarios import Scenario, Stage
 from .vu import VUState
+from .watchdog import VUInterrupted
+
+_monotonic = time.monotonic
 
 __all__ = ["ScenarioRunner", "arrival_times", "ramp_target"]
 
@@ -30,14 +35,25 @@ class ScenarioRunner:
         self.on_abort = on_abort
         self.stopping = False
         self.completed_iterations = 0
+        self.interrupted_iterations = 0
+        """Iterations stopped by the clock: cancelled after gracefulStop, or interrupted by the watchdog."""
+        self.hard_end = math.inf
+        """``time.monotonic()`` after which iterations still running are interrupted (end plus gracefulStop)."""
         self.vus: list[VUState] = []
 
     # -- shared pieces ------------------------------------------------------
 
     def _new_vu(self) -> VUState:
         vu = self.factory.new_vu(self.scenario)
+        vu.deadline = self.hard_end
         self.vus.append(vu)
         return vu
+
+    def _set_deadline(self, vu: VUState, deadline: float) -> None:
+        vu.deadline = deadline
+        watchdog = self.factory.watchdog
+        if watchdog is not None:
+            watchdog.arm(deadline)
 
     async def _iterate(self, vu: VUState) -> bool:
         try:
@@ -45,8 +61,19 @@ class ScenarioRunner:
         except ScriptAbort as exc:
             self._aborted(exc)
             return False
+        except VUInterrupted:
+            self.interrupted_iterations += 1
+            return False
+        except asyncio.CancelledError:
+            self.interrupted_iterations += 1
+            raise
         if done:
             self.completed_iterations += 1
+        else:
+            self.interrupted_iterations += 1
+        pacer = self.factory.pacer
+        if _monotonic() - pacer.beat > YIELD_AFTER:
+            await pacer.pause()
         return done
 
     def _aborted(self, exc: ScriptAbort) -> None:
@@ -87,7 +114,7 @@ class ScenarioRunner:
     def _loop_task(self, vu: VUState, keep_going: Callable[[VUState], bool] | None) -> asyncio.Task:
         """A task running iterations on ``vu`` until the scenario stops or ``keep_going(vu)`` says no."""
         async def loop() -> None:
-            fn, data, on_error = self.fn, self.data, self.on_error
+            fn, data, on_error, pacer = self.fn, self.data, self.on_error, self.factory.pacer
             self.factory.active += 1
             try:
                 while not self.stopping and (keep_going is None or keep_going(vu)):
@@ -96,9 +123,18 @@ class ScenarioRunner:
                     except ScriptAbort as exc:
                         self._aborted(exc)
                         break
+                    except VUInterrupted:  # stuck past its deadline: this VU is abandoned
+                        self.interrupted_iterations += 1
+                        break
+                    except asyncio.CancelledError:
+                        self.interrupted_iterations += 1
+                        raise
                     if not done:
+                        self.interrupted_iterations += 1
                         break
                     self.completed_iterations += 1
+                    if _monotonic() - pacer.beat > YIELD_AFTER:  # the loop had no turn for a while
+                        await pacer.pause()
             finally:
                 self.factory.active -= 1
 
@@ -111,6 +147,9 @@ class ScenarioRunner:
         sc = self.scenario
         if sc.start_time > 0:
             await asyncio.sleep(sc.start_time)
+        self.hard_end = _monotonic() + sc.total_duration + sc.graceful_stop
+        if self.factory.watchdog is not None:
+            self.factory.watchdog.arm(self.hard_end)
         try:
             await getattr(self, "_" + sc.executor.replace("-", "_"))()
         finally:
@@ -179,9 +218,13 @@ class ScenarioRunner:
 
             return asyncio.ensure_future(loop())
 
+        start = time.monotonic()
+        final_deadline = {i: min(self.hard_end, start + at + sc.graceful_ramp_down)
+                          for i, at in final_ramp_downs(sc.start_vus, sc.stages).items() if i < len(vus)}
+        for i, deadline in final_deadline.items():
+            self._set_deadline(vus[i], deadline)
         for i, vu in enumerate(vus):
             tasks[i] = vu_loop(i, vu)
-        start = time.monotonic()
         total = sc.total_duration
         try:
             while True:
@@ -193,8 +236,10 @@ class ScenarioRunner:
                     now = time.monotonic()
                     for i in range(new_target, target[0]):
                         ramped_down_at[i] = now
+                        self._set_deadline(vus[i], min(self.hard_end, now + sc.graceful_ramp_down))
                     for i in range(target[0], new_target):
                         ramped_down_at.pop(i, None)
+                        vus[i].deadline = final_deadline.get(i, self.hard_end)
                     target[0] = new_target
                     changed.set()
                 now = time.monotonic()
@@ -243,6 +288,7 @@ class ScenarioRunner:
                 free.append(vu)
 
         start = time.monotonic()
+        pacer = self.factory.pacer
         try:
             for at in times:
                 if at >= duration or self.stopping:
@@ -250,6 +296,8 @@ class ScenarioRunner:
                 delay = start + at - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                elif _monotonic() - pacer.beat > YIELD_AFTER:
+                    await pacer.pause()
                 if free:
                     vu = free.popleft()
                 elif allocated[0] < sc.max_vus:
@@ -273,6 +321,27 @@ class ScenarioRunner:
         self.stopping = True
         pending = list(running)
         await self._finish(pending, 0.000001)
+
+
+def final_ramp_downs(start: int, stages: list[Stage]) -> dict[int, float]:
+    """For each VU index ramped down for good, when (seconds from the scenario start) that happens.
+
+    Lets the watchdog apply gracefulRampDown even when a stuck VU keeps the
+    executor from running: VU ``i`` is active while ``ramp_target() > i``.
+    """
+    downs: dict[int, float] = {}
+    current, offset = start, 0.0
+    for st in stages:
+        a, b = current, st.target
+        if b > a:
+            for i in range(a, b):
+                downs.pop(i, None)
+        elif b < a:
+            for i in range(b, a):
+                downs[i] = offset + (st.duration * (a - i) / (a - b) if st.duration > 0 else 0.0)
+        offset += st.duration
+        current = b
+    return downs
 
 
 def ramp_target(start: int, stages: list[Stage], elapsed: float) -> int:

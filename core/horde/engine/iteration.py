@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
-
+from .pacing import Pacer
 from .vu import VUState, current_vu
 
 __all__ = ["ScriptAbort", "VUFactory", "run_iteration"]
@@ -27,7 +28,8 @@ class VUFactory:
     """Creates VUs (ids from 1 across all scenarios) and counts initialized and active ones."""
 
     def __init__(self, *, builtin: BuiltinMetrics, registry: MetricRegistry, emit: Callable[[Any], None],
-                 system_tags: frozenset[str], base_tags: TagSet, options: dict, run: Any = None) -> None:
+                 system_tags: frozenset[str], base_tags: TagSet, options: dict, run: Any = None,
+                 pacer: Pacer | None = None, watchdog: Any = None) -> None:
         self.builtin = builtin
         self.registry = registry
         self.emit = emit
@@ -39,6 +41,10 @@ class VUFactory:
         """vus_max: VUs created so far."""
         self.active = 0
         """vus: VUs currently running iterations."""
+        self.pacer = pacer or Pacer()
+        """Yielding and backpressure of the VU loops (:mod:`horde.engine.pacing`)."""
+        self.watchdog = watchdog
+        """The :class:`~horde.engine.watchdog.Watchdog` interrupting stuck script code, or None."""
 
     def new_vu(self, scenario: Any, *, counted: bool = True) -> VUState:
         """A fresh VU for ``scenario`` (its tags include the scenario's tags).

@@ -28,15 +28,20 @@ from ..summary import (dump_summary_export, parse_trend_stats, render_outputs, r
                        validate_time_unit)
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from . import display
+from . import unawaited
+from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import ScriptAbort, VUFactory
-from .loop import close_loop, new_loop, on_thread_of
+from .loop import close_loop, new_loop
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
+from .pacing import (BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, manager_backlog, memory_growth, over,
+                     pump_backlog)
 from .pump import CLOSE_TIMEOUT, Pump
-from .scenarios import Scenario, execution_plan, scenarios_from_options
+from .scenarios import Scenario, execution_plan, scenarios_from_options, seconds
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import split_scenarios
 from .vu import current_vu
+from .watchdog import Watchdog
 from .worker import WorkerSpec
 from .workers import WorkerPool
 
@@ -45,6 +50,18 @@ __all__ = ["RunRequest", "TestRun", "run_test"]
 _log = logging.getLogger("horde.run")
 
 VUS_PERIOD = 1.0
+
+EMERGENCY_STOP = 0.7
+"""Seconds the outputs get to close their files after a second Ctrl-C/SIGTERM, before the process exits."""
+
+TIMER_SLACK = 0.05
+"""Seconds the loop's timers may fire before a deadline by the clock."""
+
+LIFECYCLE_TIMEOUT = "60s"
+"""k6's default setupTimeout and teardownTimeout."""
+
+WORKER_GRACE = 3.0
+"""Seconds past the scenarios' end plus gracefulStop a worker gets to send its last samples before it is ended."""
 
 
 @dataclasses.dataclass
@@ -100,6 +117,10 @@ class TestRun:
         self._stats_lock = threading.Lock()
         self.groups = GroupTree()
         self.setup_data: Any = None
+        self.errors = ErrorLog()
+        self._errors_lock = threading.Lock()
+        self.watchdog: Watchdog | None = None
+        self.interrupted_iterations = 0
 
     # -- preparation -------------------------------------------------------
 
@@ -181,10 +202,12 @@ class TestRun:
     def abort(self, error: RunError) -> None:
         """End the run early with ``error`` (the first error wins); safe from any thread."""
         loop = self._loop
-        if loop is None or not loop.is_running() or on_thread_of(loop):
+        if self.watchdog is not None:
+            self.watchdog.interrupt_all()  # script code holding the loop cannot delay the abort
+        if loop is None or not loop.is_running():
             self._abort(error)
         else:
-            try:
+            try:  # also from the loop's thread: this may run in a signal handler, inside the loop
                 loop.call_soon_threadsafe(self._abort, error)
             except RuntimeError:  # the loop closed meanwhile: the run is over
                 pass
@@ -196,21 +219,57 @@ class TestRun:
             self._main.cancel()
 
     def _on_signal(self, signum: int, frame: Any = None) -> None:
-        """SIGINT/SIGTERM: the first stops gracefully, the second exits at once.
+        """SIGINT/SIGTERM: the first stops gracefully, the second exits within a second.
 
-        A plain signal handler (not the loop's), so a second Ctrl-C works even
-        when script code blocks the event loop.
+        A plain signal handler (not the loop's), so it runs even when script
+        code blocks the event loop. The first interrupts running iterations
+        (the watchdog interrupts script code that holds the loop); the second
+        gives the outputs :data:`EMERGENCY_STOP` to close their files and
+        exits 105.
         """
         self._interrupts += 1
         if self._interrupts > 1:
+            self._exit_now()
+        if self.watchdog is not None:
+            self.watchdog.interrupt_all()  # first: script code holding the loop is interrupted from now on
+        self.abort(RunError("test run aborted by signal", reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT))
+        try:
+            self.req.stderr.write("\nStopping the test gracefully (interrupt again to exit at once)...\n")
+            self.req.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+    def _exit_now(self) -> None:
+        """The second signal: end the workers, give the outputs :data:`EMERGENCY_STOP` to close, exit 105."""
+        try:
             self.req.stderr.write("\nStopping now (second interrupt).\n")
             self.req.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        self._emergency_exit(RunError("test run aborted by a second signal", reason=AbortReason.USER,
+                                      exit_code=ExitCode.EXTERNAL_ABORT))
+
+    def _give_up(self) -> None:
+        """Script code went on holding the loop although interrupted (it swallows the interruption): exit."""
+        _log.error("script code did not stop when interrupted (does it catch BaseException?): exiting now")
+        code = self.error.exit_code if self.error is not None else ExitCode.GENERIC_TIMEOUT
+        self._emergency_exit(RunError("script code could not be interrupted", reason=AbortReason.TIMEOUT,
+                                      exit_code=code))
+
+    def _emergency_exit(self, error: RunError) -> None:
+        """End the workers, give the outputs :data:`EMERGENCY_STOP` to close their files, and exit the process."""
+        try:
+            if self.watchdog is not None:
+                self.watchdog.disarm()  # its interruption must not end this wait
             if self.pool is not None:
                 self.pool.kill()
-            os._exit(ExitCode.EXTERNAL_ABORT)
-        self.req.stderr.write("\nStopping the test gracefully (interrupt again to exit at once)...\n")
-        self.req.stderr.flush()
-        self.abort(RunError("test run aborted by signal", reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT))
+            deadline = time.monotonic() + EMERGENCY_STOP
+            stopper = threading.Thread(target=_stop_outputs, args=(self.manager, error, deadline), daemon=True,
+                                       name="horde-emergency-stop")
+            stopper.start()
+            stopper.join(max(0.0, deadline - time.monotonic()) + 0.1)
+        finally:
+            os._exit(error.exit_code)
 
     def _set_status(self, status: RunStatus) -> None:
         if status != self.status:
@@ -218,8 +277,12 @@ class TestRun:
             self.manager.set_run_status(status)
 
     def _on_script_error(self, exc: BaseException) -> None:
-        self.script_errors += 1
-        logging.getLogger("horde.script").error("%s", script_traceback(exc, self.req.script))
+        self._count_error(error_key(exc, self.script.file))
+
+    def _count_error(self, key: ErrorKey) -> None:
+        with self._errors_lock:
+            self.script_errors += 1
+            self.errors.add(key)
 
     def vu_counts(self) -> tuple[int, int]:
         """(active VUs, initialized VUs) right now, across every worker."""
@@ -277,6 +340,8 @@ class TestRun:
             results = await asyncio.gather(*tasks, return_exceptions=True)
             self._raise_errors(results)
             raise
+        finally:
+            self.interrupted_iterations += sum(r.interrupted_iterations for r in runners)
         self._raise_errors(results)
 
     async def _run_workers(self, data: Any) -> None:
@@ -290,19 +355,22 @@ class TestRun:
                                     scenarios=scenarios, first_vu_id=first, data=data,
                                     verbose=logging.getLogger("horde").isEnabledFor(logging.DEBUG)))
             first += sum(s.max_vus_needed for s in scenarios)
-        self.pool = pool = WorkerPool(specs, self.registry, self._pump, self._on_worker_abort, self._on_worker_stats)
+        self.pool = pool = WorkerPool(specs, self.registry, self._pump, self._on_worker_abort, self._on_worker_stats,
+                                      backlog=self._pacer.behind, outputs_behind=self._pacer.outputs_behind)
         try:
             pool.start()
             await pool.wait_ready()
             self.started_at = time.monotonic()
             self._set_status(RunStatus.RUNNING)
             pool.go()
-            await pool.wait_done()
+            hard_end = max(sc.start_time + sc.total_duration + sc.graceful_stop for sc in self.scenarios)
+            await pool.wait_done(deadline=self.started_at + hard_end + WORKER_GRACE)
         except asyncio.CancelledError:
             await pool.stop()
             raise
         finally:
             pool.close()
+            self.interrupted_iterations += pool.interrupted
 
     def _on_worker_abort(self, message: str, by_script: bool) -> None:
         if by_script:
@@ -311,8 +379,12 @@ class TestRun:
             self._abort(RunError(message, exit_code=ExitCode.GENERIC))
 
     def _on_worker_stats(self, stats: dict) -> None:
+        errors = stats.get("error_kinds")
+        if errors:
+            with self._errors_lock:
+                self.script_errors += sum(n for _, n in errors)
+                self.errors.merge(errors)
         with self._stats_lock:
-            self.script_errors += stats.get("errors", 0)
             for path in stats.get("groups", ()):
                 self.groups.group(path)
             for group_path, name, passes, fails in stats.get("checks", ()):
@@ -334,10 +406,22 @@ class TestRun:
             self.error = RunError(f"test aborted: {exc}", reason=AbortReason.SCRIPT_ABORT, exit_code=ExitCode.SCRIPT_ABORTED)
 
     async def _lifecycle(self, name: str, fn: Any, factory: VUFactory, *args: Any) -> Any:
+        option = f"{name}Timeout"
+        timeout = seconds(self.options.get(option) or LIFECYCLE_TIMEOUT, option)
         vu = factory.new_vu(Scenario(name=name, executor="shared-iterations"), counted=False)
+        vu.deadline = time.monotonic() + timeout
+        if self.watchdog is not None:
+            self.watchdog.arm(vu.deadline)
         token = current_vu.set(vu)
         try:
-            return await prepare_call(fn, *args)(*args)
+            return await asyncio.wait_for(prepare_call(fn, *args)(*args), timeout)
+        except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+            if time.monotonic() < vu.deadline - TIMER_SLACK or self.error is not None:
+                if isinstance(exc, asyncio.TimeoutError):  # raised by the script itself
+                    raise ScriptError(f"{name}() failed: {script_traceback(exc, self.req.script)}") from exc
+                raise  # stopped
+            code = ExitCode.SETUP_TIMEOUT if name == "setup" else ExitCode.TEARDOWN_TIMEOUT
+            raise _LifecycleTimeout(f"{name}() execution timed out after {timeout:g} seconds", code) from exc
         except ScriptAbort as exc:
             self._abort_by_script(exc)
             raise asyncio.CancelledError from exc
@@ -358,6 +442,8 @@ class TestRun:
             except asyncio.CancelledError:
                 if self.error is None:
                     raise
+        except _LifecycleTimeout as exc:
+            self.error = RunError(str(exc), reason=AbortReason.TIMEOUT, exit_code=exc.exit_code)
         except ScriptError as exc:
             self.error = RunError(str(exc), reason=AbortReason.SCRIPT_ERROR, exit_code=ExitCode.SCRIPT_EXCEPTION)
         finally:
@@ -369,6 +455,15 @@ class TestRun:
 
     def execute(self) -> int:
         """Run everything and return the process exit code."""
+        previous: dict[int, Any] = {}
+        try:
+            return self._execute(previous)
+        finally:  # only now: a second signal must work until the outputs are stopped
+            if not self._interrupts:  # once signalled, the next signal exits at once until the process ends
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    def _execute(self, previous: dict[int, Any]) -> int:
         self.prepare()
         req = self.req
         if not req.quiet:
@@ -381,27 +476,32 @@ class TestRun:
             loop.close()
             raise
         pump = self._pump = Pump(self.manager, self.store)
+        outputs_backlog = over((manager_backlog(self.manager), OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
+        pacer = self._pacer = Pacer(pump_backlog(pump), BACKLOG_LIMIT, outputs_backlog, 0)
+        watchdog = self.watchdog = Watchdog(pacer, self.script.file, self._give_up)
         factory = self.factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
-                            system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self)
+                            system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self,
+                            pacer=pacer, watchdog=watchdog)
         pump.start()
         evaluator = PeriodicEvaluator(self.thresholds, self.store, self.elapsed, self.abort)
         evaluator.start()
         self._set_status(RunStatus.INITIALIZING)
-        previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 previous[sig] = signal.signal(sig, self._on_signal)
             except ValueError:  # not the main thread: the embedding program handles signals
                 pass
+        uninstall = unawaited.install(self._count_error)
+        watchdog.start()
         try:
             if self.error is None:  # an output may have stopped the run while starting
-                loop.run_until_complete(self._main_task(factory, pump))
+                loop.run_until_complete(self._run_paced(factory, pump))
         except Exception as exc:  # a bug must still leave every output stopped and flushed
             _log.debug("the run failed", exc_info=exc)
             self.error = RunError(f"internal error: {type(exc).__name__}: {exc}", exit_code=ExitCode.GENERIC)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            watchdog.stop()
+            uninstall()
             close_loop(loop)
             if not pump.close():
                 _log.error("the metric pump did not finish within %gs: samples still in it are not in the "
@@ -419,6 +519,7 @@ class TestRun:
             stop_error = exc
         for line in self.manager.failure_report():
             _log.warning("%s", line)
+        self._report_errors()
         if stop_error is not None:
             _log.error("%s", stop_error)
         reports = self.manager.reports()
@@ -433,6 +534,23 @@ class TestRun:
         if losses and not req.allow_output_loss:
             return ExitCode.OUTPUT_LOSS
         return ExitCode.OK
+
+    async def _run_paced(self, factory: VUFactory, pump: Pump) -> None:
+        self._pacer.start(asyncio.get_running_loop())
+        try:
+            await self._main_task(factory, pump)
+        finally:
+            self._pacer.stop()
+
+    def _report_errors(self) -> None:
+        """The run's script errors by kind, and the iterations the clock interrupted."""
+        with self._errors_lock:
+            lines = self.errors.report()
+        for line in lines:
+            _log.error("%s", line)
+        if self.interrupted_iterations:
+            _log.warning("%d iteration(s) were interrupted (stopped by the clock or a signal before they ended)",
+                         self.interrupted_iterations)
 
     def _report(self, final: Any, elapsed: float, reports: list[OutputReport]) -> None:
         req = self.req
@@ -451,6 +569,27 @@ class TestRun:
             text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
         req.stdout.write(text)
         req.stdout.flush()
+
+
+class _LifecycleTimeout(Exception):
+    """setup() or teardown() ran past setupTimeout/teardownTimeout (exit 100/101)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _stop_outputs(manager: Manager, error: RunError, deadline: float) -> None:
+    """``manager.stop(error, deadline=...)``; a Manager without deadlines is stopped as it can."""
+    try:
+        try:
+            manager.stop(error, deadline=deadline)  # type: ignore[call-arg]
+        except TypeError as exc:
+            if "deadline" not in str(exc):
+                raise
+            manager.stop(error)
+    except Exception as exc:  # exiting anyway: say what was lost, never a traceback
+        _log.error("stopping the outputs failed: %s", exc)
 
 
 def run_test(req: RunRequest) -> int:

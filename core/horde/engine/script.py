@@ -7,13 +7,16 @@ import importlib.util
 import inspect
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ExitCode, UserError
 
-__all__ = ["Script", "load_script", "ScriptError", "script_traceback", "prepare_call"]
+__all__ = ["Script", "load_script", "ScriptError", "script_traceback", "prepare_call", "require_async"]
+
+_SIGNATURES = {"default": "default(data)", "setup": "setup()", "teardown": "teardown(data)"}
 
 
 class ScriptError(UserError):
@@ -34,13 +37,32 @@ class Script:
     setup: Callable[..., Any] | None
     teardown: Callable[..., Any] | None
 
+    @property
+    def file(self) -> str:
+        """The file name the script's code objects carry (``co_filename``): how its frames are recognised."""
+        return getattr(self.module, "__file__", None) or str(self.path.resolve())
+
     def function(self, name: str) -> Callable[..., Any]:
         """The exported function ``name`` (a scenario's ``exec``); ScriptError if missing."""
         fn = getattr(self.module, name, None)
         if not callable(fn):
             raise UserError(f"function '{name}' (a scenario's exec) is not defined in {self.path.name}",
                             ExitCode.INVALID_CONFIG)
+        require_async(fn, name, self.path)
         return fn
+
+
+def _is_async(fn: Any) -> bool:
+    call = vars(type(fn)).get("__call__")  # an object whose class has an async __call__
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def require_async(fn: Any, name: str, path: Path) -> None:
+    """ScriptError (exit 107) unless ``fn`` is an ``async def`` function: horde awaits every entry function."""
+    if fn is not None and not _is_async(fn):
+        signature = _SIGNATURES.get(name, f"{name}(data)")
+        raise ScriptError(f"{path.name}: {name} must be declared `async def {signature}:` "
+                          f"(it is a plain def; horde awaits it, so write async def and await horde calls)")
 
 
 def script_traceback(exc: BaseException, path: Path) -> str:
@@ -85,8 +107,10 @@ def load_script(path: str | Path) -> Script:
             raise UserError(f"{path.name}: {attr} must be a function", ExitCode.INVALID_CONFIG)
         return value
 
-    default = fn("default")
-    return Script(path, module, dict(options), default, fn("setup"), fn("teardown"))
+    entries = {attr: fn(attr) for attr in ("default", "setup", "teardown")}
+    for attr, value in entries.items():
+        require_async(value, attr, path)
+    return Script(path, module, dict(options), entries["default"], entries["setup"], entries["teardown"])
 
 
 def prepare_call(fn: Callable[..., Any], *max_args: Any) -> Callable[..., Any]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextvars
+import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..metrics import BuiltinMetrics, ConnectedSamples, Sample, TagSet
 from ..metrics.metric import Metric
 
 __all__ = ["VUState", "current_vu", "get_vu"]
 
-current_vu: contextvars.ContextVar["VUState"] = contextvars.ContextVar("horde_current_vu")
+current_vu: contextvars.ContextVar[VUState] = contextvars.ContextVar("horde_current_vu")
 """The VU whose code is running (set in every VU task)."""
 
 
@@ -60,6 +62,8 @@ class VUState:
         """The run this VU belongs to (checks and groups report to it), or None."""
         self.env: dict[str, str] = {}
         """The scenario's own ``env`` settings."""
+        self.deadline = math.inf
+        """``time.monotonic()`` after which an iteration still running is interrupted (gracefulStop)."""
         self._base = base_tags
         self.tags = base_tags
         self.metadata: dict[str, str] | None = None

@@ -4,7 +4,9 @@ Messages to the coordinator (pickled tuples): ``("ready",)`` once the script
 is loaded; batches ``("b", defs, rows, stats)`` every 50 ms (see
 :mod:`horde.metrics.wire`); ``("abort", message)`` when the script called
 ``abort()``; ``("done", stats)`` at the end. From the coordinator: ``("go",)``
-to start and ``("stop",)`` to stop now (interrupting iterations). A worker
+to start, ``("stop",)`` to stop now (interrupting iterations) and
+``("pace", flag)`` when the outputs fall behind or catch up (VUs that do not
+await then wait). A worker
 whose coordinator disappears exits at once.
 """
 
@@ -22,13 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics import BuiltinMetrics, MetricRegistry, TagSet
+from ..metrics.wire import Encoder
+from . import unawaited
+from .errorlog import ErrorCounts, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
 from .loop import new_loop
+from .pacing import BACKLOG_LIMIT, Pacer
 from .pump import PUMP_PERIOD
 from .scenarios import Scenario
-from .script import load_script, prepare_call, script_traceback
-from ..metrics.wire import Encoder
+from .script import load_script, prepare_call
+from .watchdog import Watchdog
 
 __all__ = ["WorkerSpec", "worker_main"]
 
@@ -75,15 +81,26 @@ class _WorkerRun:
 
     def __init__(self) -> None:
         self.groups = _Checks()
-        self.script_errors = 0
+        self.errors = ErrorCounts()
 
     def record_check(self, group_path: str, name: str, passed: bool) -> None:
         self.groups.record_check(group_path, name, passed)
 
 
+_stopping = [False]
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    if _stopping[0]:
+        os._exit(1)
+
+
 def worker_main(conn: Any, spec: WorkerSpec) -> None:
     """Entry point of a worker process (multiprocessing ``spawn`` target)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator handles Ctrl-C and tells us
+    # The coordinator handles Ctrl-C and SIGTERM sent to the whole process group and tells us; a SIGTERM
+    # after its stop request is the coordinator ending a worker that did not stop in time.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     logging.basicConfig(level=logging.DEBUG if spec.verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname).4s[w%(process)d] %(message)s")
     from .. import custom_metrics, execution
@@ -112,17 +129,20 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     loop = asyncio.get_running_loop()
     run = _WorkerRun()
     pending: list[Any] = []
+    outputs_behind = [0]  # set from the coordinator's ("pace", flag) messages
+    pacer = Pacer(pending.__len__, BACKLOG_LIMIT, lambda: outputs_behind[0], 0)
+    watchdog = Watchdog(pacer, script.file)
     factory = VUFactory(builtin=builtin, registry=registry, emit=pending.append, system_tags=spec.system_tags,
-                        base_tags=TagSet.of(spec.base_tags), options=spec.options, run=run)
+                        base_tags=TagSet.of(spec.base_tags), options=spec.options, run=run, pacer=pacer,
+                        watchdog=watchdog)
     factory.initialized = spec.first_vu_id - 1
     first = factory.initialized
     encoder = Encoder()
     go = loop.create_future()
     main: asyncio.Task | None = None
 
-    def on_error(exc: BaseException) -> None:
-        run.script_errors += 1
-        logging.getLogger("horde.script").error("%s", script_traceback(exc, spec.script))
+    def on_error(exc: BaseException) -> None:  # counted here, logged once for the run by the coordinator
+        run.errors.add(error_key(exc, script.file))
 
     aborted: list[str] = []
 
@@ -139,12 +159,15 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     runners = [ScenarioRunner(sc, factory, prepare_call(script.function(sc.exec), None), spec.data, on_error, on_abort)
                for sc in spec.scenarios]
 
+    interrupted_sent = [0]
+
     def stats() -> dict[str, Any]:
         checks, groups = run.groups.take()
-        errors, run.script_errors = run.script_errors, 0
+        interrupted = sum(r.interrupted_iterations for r in runners)
+        new_interrupted, interrupted_sent[0] = interrupted - interrupted_sent[0], interrupted
         return {"active": factory.active, "initialized": factory.initialized - first,
-                "completed": sum(r.completed_iterations for r in runners), "errors": errors,
-                "checks": checks, "groups": groups}
+                "completed": sum(r.completed_iterations for r in runners), "error_kinds": run.errors.take(),
+                "interrupted": new_interrupted, "checks": checks, "groups": groups}
 
     def flush() -> None:
         batch = pending[:]
@@ -165,6 +188,12 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
                 msg = pickle.loads(conn.recv_bytes())
             except (EOFError, OSError):
                 os._exit(1)  # the coordinator is gone
+            if msg[0] == "stop":
+                _stopping[0] = True
+                watchdog.interrupt_all()  # script code holding the loop is interrupted too
+            elif msg[0] == "pace":
+                outputs_behind[0] = int(msg[1])
+                continue
             loop.call_soon_threadsafe(on_control, msg)
 
     threading.Thread(target=read_control, name="horde-worker-control", daemon=True).start()
@@ -178,11 +207,17 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
 
     tick = asyncio.ensure_future(ticker())
     main = asyncio.ensure_future(asyncio.gather(*(r.run() for r in runners)))
+    pacer.start(loop)
+    watchdog.start()
+    uninstall = unawaited.install(run.errors.add)
     try:
         await main
     except asyncio.CancelledError:
         pass
     finally:
+        uninstall()
+        watchdog.stop()
+        pacer.stop()
         tick.cancel()
         await asyncio.gather(tick, return_exceptions=True)
     flush()

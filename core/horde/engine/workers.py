@@ -7,18 +7,26 @@ import logging
 import multiprocessing
 import pickle
 import threading
-from typing import Any, Callable
+import time
+from collections.abc import Callable
+from typing import Any
 
-from .pump import Pump
 from ..metrics.wire import Decoder
+from .pump import Pump
 from .worker import WorkerSpec, worker_main
 
 __all__ = ["WorkerPool"]
 
 _log = logging.getLogger("horde.run")
 
-STOP_GRACE = 60.0
-"""Seconds a stopped worker gets to interrupt its VUs and send its last samples before it is killed."""
+STOP_GRACE = 3.0
+"""Seconds a stopped worker gets to interrupt its VUs and send its last samples before it is terminated."""
+
+TERMINATE_GRACE = 1.0
+"""Seconds a terminated (SIGTERM) worker gets before it is killed."""
+
+BACKLOG_WAIT = 0.01
+"""Seconds a reader waits between two looks at a pipeline that is behind (backpressure on the workers)."""
 
 
 class _Worker:
@@ -30,10 +38,16 @@ class _Worker:
         self.done: asyncio.Future | None = None
         self.process: Any = None
         self.conn: Any = None
+        self.paced = False
+        """Whether this worker was last told that the outputs are behind (``("pace", flag)``)."""
+        self._send_lock = threading.Lock()
+        self.ending = False
+        """True once the coordinator ends this worker on purpose (its exit then aborts nothing)."""
 
     def send(self, msg: tuple) -> None:
         try:
-            self.conn.send_bytes(pickle.dumps(msg))
+            with self._send_lock:  # the loop and this worker's reader thread both send
+                self.conn.send_bytes(pickle.dumps(msg))
         except (OSError, ValueError):
             pass  # the worker is gone; its reader reports it
 
@@ -46,11 +60,21 @@ class WorkerPool:
     """
 
     def __init__(self, specs: list[WorkerSpec], registry: Any, pump: Pump,
-                 on_abort: Callable[[str, bool], None], on_stats: Callable[[dict], None]) -> None:
+                 on_abort: Callable[[str, bool], None], on_stats: Callable[[dict], None],
+                 backlog: Callable[[], bool] | None = None,
+                 outputs_behind: Callable[[], bool] | None = None) -> None:
         self.workers = [_Worker(s, Decoder(registry)) for s in specs]
         self.pump = pump
         self.on_abort = on_abort
         self.on_stats = on_stats
+        self.behind = backlog
+        """True while the metric pipeline is behind: readers then stop reading, and workers wait in send."""
+        self.outputs_behind = outputs_behind
+        """True while the outputs' queues are past their limit: workers then pace VUs that do not await."""
+        self.interrupted = 0
+        """Iterations interrupted in the workers, plus the active VUs of workers ended by force."""
+        self.ended: list[int] = []
+        """Indexes of the workers that had to be terminated or killed."""
 
     @property
     def active(self) -> int:
@@ -79,15 +103,21 @@ class WorkerPool:
             threading.Thread(target=self._read, args=(w, loop), name=f"horde-reader-{w.spec.index}", daemon=True).start()
 
     def _read(self, w: _Worker, loop: asyncio.AbstractEventLoop) -> None:
-        deliver = self.pump.deliver
+        deliver, behind, outputs_behind = self.pump.deliver, self.behind, self.outputs_behind
         finished = False
         try:
             while True:
+                if behind is not None:
+                    while behind():
+                        time.sleep(BACKLOG_WAIT)
                 msg = pickle.loads(w.conn.recv_bytes())
                 kind = msg[0]
                 if kind == "b":
                     deliver(w.decoder.decode(msg[1], msg[2]))
                     self._stats(w, msg[3])
+                    if outputs_behind is not None and outputs_behind() != w.paced:
+                        w.paced = not w.paced
+                        w.send(("pace", w.paced))
                 elif kind == "ready":
                     loop.call_soon_threadsafe(_resolve, w.ready)
                 elif kind == "abort":
@@ -100,7 +130,7 @@ class WorkerPool:
             pass
         except Exception:  # a bug in decoding must not hang the run
             _log.exception("reading from worker %d failed", w.spec.index)
-        if not finished:
+        if not finished and not w.ending:
             loop.call_soon_threadsafe(self.on_abort, f"worker {w.spec.index} exited unexpectedly", False)
         loop.call_soon_threadsafe(_resolve, w.ready)
         loop.call_soon_threadsafe(_resolve, w.done)
@@ -108,6 +138,7 @@ class WorkerPool:
     def _stats(self, w: _Worker, stats: dict | None) -> None:
         if stats:
             w.stats = stats
+            self.interrupted += stats.get("interrupted", 0)
             self.on_stats(stats)
 
     async def wait_ready(self) -> None:
@@ -119,28 +150,54 @@ class WorkerPool:
         for w in self.workers:
             w.send(("go",))
 
-    async def wait_done(self) -> None:
-        """Wait for every worker to finish; if cancelled, stop them first and still wait for their samples."""
+    async def wait_done(self, deadline: float | None = None) -> None:
+        """Wait for every worker to finish, at most until ``deadline`` (``time.monotonic()``), then stop the rest.
+
+        If cancelled, stop them first and still wait for their samples.
+        """
+        futures = [w.done for w in self.workers]
         try:
-            await asyncio.gather(*(asyncio.shield(w.done) for w in self.workers))
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            _, pending = await asyncio.wait([asyncio.shield(f) for f in futures], timeout=timeout)
         except asyncio.CancelledError:
             await self.stop()
             raise
+        if pending:
+            late = [w.spec.index for w in self.workers if not w.done.done()]
+            _log.warning("worker(s) %s still running past the scenarios' end and gracefulStop: stopping them",
+                         ", ".join(map(str, late)))
+            await self.stop()
 
     async def stop(self) -> None:
-        """Ask every worker to stop now; kill those that have not finished within :data:`STOP_GRACE`."""
+        """Ask every worker to stop now; end those still running after :data:`STOP_GRACE` (terminate, then kill).
+
+        The VUs still active in a worker ended so are counted as interrupted.
+        """
         for w in self.workers:
             w.send(("stop",))
         _, pending = await asyncio.wait([w.done for w in self.workers], timeout=STOP_GRACE)
-        for w in self.workers:
-            if w.done in pending and w.process.is_alive():
+        if not pending:
+            return
+        late = [w for w in self.workers if w.done in pending]
+        for w in late:
+            w.ending = True
+            if w.process.is_alive():
+                w.process.terminate()
+        await asyncio.wait(pending, timeout=TERMINATE_GRACE)
+        for w in late:
+            if w.process.is_alive():
                 w.process.kill()
-        if pending:
-            await asyncio.wait(pending, timeout=5)
+            active = max(1, int(w.stats.get("active", 0)))  # a worker stuck before it reported still had one
+            self.interrupted += active
+            self.ended.append(w.spec.index)
+            _log.warning("worker %d did not stop in time and was ended; its %d active VU(s) count as interrupted",
+                         w.spec.index, active)
+        await asyncio.wait(pending, timeout=TERMINATE_GRACE)
 
     def kill(self) -> None:
         """Kill every worker process now (a second Ctrl-C)."""
         for w in self.workers:
+            w.ending = True
             if w.process is not None and w.process.is_alive():
                 w.process.kill()
 

@@ -1,0 +1,233 @@
+"""Keeping the event loop responsive and the metric pipeline bounded, whatever iterations do.
+
+A VU whose iterations never await (``async def default(data): x = 1``, or one
+that raises before its first ``await``) would keep the event loop to itself:
+no timer fires, so neither ``duration`` nor a signal could stop it, and its
+samples would pile up faster than they are delivered. The :class:`Pacer`
+prevents both at almost no cost on the hot loop:
+
+- a heartbeat callback on the loop stamps :attr:`Pacer.beat` every
+  :data:`BEAT_PERIOD`; a VU loop compares it with the clock after each
+  iteration (one ``monotonic()`` call) and, when the loop has not run its
+  callbacks for :data:`YIELD_AFTER`, awaits :meth:`Pacer.pause`;
+- when the metric pipeline falls behind (``backlog()`` above its limit) the
+  heartbeat makes every VU take that slow path, where it waits until the
+  pipeline has caught up (backpressure), so memory stays flat;
+- VUs that kept the loop to themselves (their iterations do not await) are
+  paced further: the loop rests :data:`REST_FACTOR` times as long as they
+  held it (at most :data:`MAX_GIVE_BACK` at a time), and they wait while the
+  outputs' queues (``output_backlog()``) are past their limit. VUs that await (real load)
+  are never slowed by an output: a slow output falls behind alone.
+
+The watchdog (:mod:`horde.engine.watchdog`) reads the same heartbeat to tell
+a loop stuck in script code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "BACKLOG_LIMIT",
+    "BEAT_PERIOD",
+    "MEMORY_BUDGET",
+    "OUTPUT_BACKLOG_LIMIT",
+    "YIELD_AFTER",
+    "Pacer",
+    "manager_backlog",
+    "memory_growth",
+    "over",
+    "pump_backlog",
+]
+
+BEAT_PERIOD = 0.005
+"""Seconds between two heartbeats of a responsive loop."""
+
+YIELD_AFTER = 0.02
+"""A VU that finds the heartbeat older than this yields to the loop before its next iteration."""
+
+MAX_GIVE_BACK = 0.05
+"""Seconds a VU that held the loop sleeps at most before its next iteration."""
+
+REST_FACTOR = 3.0
+"""The loop rests this many times as long as VUs held it."""
+
+BACKLOG_WAIT = 0.01
+"""Seconds a VU sleeps between two looks at a pipeline that is behind."""
+
+BATCH_WEIGHT = 10_000
+"""A queued batch counts as this many containers in :func:`pump_backlog`."""
+
+BACKLOG_LIMIT = 50_000
+"""Containers (or batches times :data:`BATCH_WEIGHT`) the pipeline may hold before VUs wait."""
+
+OUTPUT_BACKLOG_LIMIT = 50_000
+"""Samples an output's queue may hold before VUs that do not await wait for it."""
+
+MEMORY_BUDGET = 80 << 20
+"""Bytes the process may grow by before VUs that do not await wait (for what is out of the queues' sight)."""
+
+_monotonic = time.monotonic
+
+
+class Pacer:
+    """The heartbeat of one event loop and the backpressure of its metric pipeline.
+
+    ``backlog()`` returns how far the pipeline is behind (any unit) and
+    ``limit`` is the most it may be; with no ``backlog`` there is no
+    backpressure, only yielding.
+    """
+
+    def __init__(
+        self,
+        backlog: Callable[[], int] | None = None,
+        limit: int = 0,
+        output_backlog: Callable[[], int] | None = None,
+        output_limit: int = 0,
+    ) -> None:
+        self.beat = _monotonic()
+        """When the loop last ran its heartbeat callback (``time.monotonic()``); 0.0 forces VUs to pause."""
+        self.alive = self.beat
+        """When the loop last ran its heartbeat callback, whatever the pipeline does (for the watchdog)."""
+        self.backlog = backlog
+        self.limit = limit
+        self.output_backlog = output_backlog
+        self.output_limit = output_limit
+        self.rest_until = 0.0
+        """VUs sent to :meth:`pause` sleep until then (``time.monotonic()``)."""
+        self.paused = 0
+        """How many times a VU waited for the pipeline (for tests and debugging)."""
+        self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the heartbeat on ``loop`` (call from the loop's thread)."""
+        self._loop = loop
+        self._tick()
+
+    def stop(self) -> None:
+        """Stop the heartbeat."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._loop = None
+
+    def _tick(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        now = self.alive = _monotonic()
+        self.beat = 0.0 if now < self.rest_until or self.behind() else now
+        self._handle = loop.call_later(BEAT_PERIOD, self._tick)
+
+    def behind(self) -> bool:
+        """True if the metric pipeline holds more than its limit."""
+        backlog = self.backlog
+        return backlog is not None and backlog() > self.limit
+
+    def outputs_behind(self) -> bool:
+        """True if the outputs' queues hold more than their limit."""
+        backlog = self.output_backlog
+        return backlog is not None and backlog() > self.output_limit
+
+    async def pause(self) -> None:
+        """The VU's slow path: give the loop a turn, and wait while the pipeline is behind.
+
+        When VUs held the loop (its heartbeat is older than :data:`YIELD_AFTER`),
+        the whole loop rests twice as long (at most :data:`MAX_GIVE_BACK`): the
+        heartbeat sends every VU here until then, so VUs that do not await run
+        at most a third of the time, leaving the rest to the pump and outputs.
+        """
+        now = _monotonic()
+        held = now - self.alive  # how long the loop went without its heartbeat
+        if held > YIELD_AFTER:
+            self.rest_until = max(self.rest_until, now + min(REST_FACTOR * held, MAX_GIVE_BACK))
+        if now < self.rest_until:
+            await asyncio.sleep(self.rest_until - now)
+            while self.outputs_behind():
+                self.paused += 1
+                await asyncio.sleep(BACKLOG_WAIT)
+        else:
+            await asyncio.sleep(0)
+        if self.behind():
+            self.paused += 1
+            while self.behind():
+                await asyncio.sleep(BACKLOG_WAIT)
+        now = _monotonic()
+        if now >= self.rest_until:
+            self.beat = now
+
+
+def memory_growth() -> Callable[[], int]:
+    """Bytes this process's resident memory grew since this call, as a function (0 where unknown).
+
+    Reads ``/proc/self/statm`` (Linux); outputs that buffer internally are
+    out of the queues' sight, but not of this.
+    """
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/statm", "rb") as f:
+            f.read()
+    except (OSError, ValueError, AttributeError):
+        return lambda: 0
+
+    def resident() -> int:
+        try:
+            with open("/proc/self/statm", "rb") as f:
+                return int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    start = resident()
+    return lambda: resident() - start
+
+
+def over(*limits: tuple[Callable[[], int], int]) -> Callable[[], int]:
+    """A backlog that is 1 when any ``(measure, limit)`` is past its limit, else 0."""
+
+    def backlog() -> int:
+        return int(any(measure() > limit for measure, limit in limits))
+
+    return backlog
+
+
+def manager_backlog(manager: Any) -> Callable[[], int]:
+    """Samples queued for the outputs of ``manager`` and not yet handed to them (the largest queue).
+
+    Uses ``manager.backlog()`` when the Manager has one.
+    """
+    fn = getattr(manager, "backlog", None)
+    if callable(fn):
+        return fn  # type: ignore[no-any-return]
+
+    def backlog() -> int:
+        channels = getattr(manager, "_channels", ())
+        return max((getattr(ch, "_queued_samples", 0) for _, ch in channels), default=0)
+
+    return backlog
+
+
+def pump_backlog(pump: Any) -> Callable[[], int]:
+    """How many containers and batches ``pump`` holds undelivered, as a function.
+
+    Uses ``pump.backlog()`` when the pump has one; otherwise the length of
+    its pending list plus its queued batches weighted as :data:`BATCH_WEIGHT` containers each.
+    """
+    fn = getattr(pump, "backlog", None)
+    if callable(fn):
+        return fn  # type: ignore[no-any-return]
+    pending = getattr(pump, "_pending", None)
+    queue = getattr(pump, "_queue", None)
+    qsize = getattr(queue, "qsize", None)
+
+    def backlog() -> int:
+        n = len(pending) if pending is not None else 0
+        if qsize is not None:
+            n += BATCH_WEIGHT * qsize()
+        return n
+
+    return backlog
