@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from harness import assert_json_matches_export, export_counts, json_counts, json_records, run_horde
+from harness import assert_json_matches_export, json_counts, json_records, run_horde
 
 WORKERS = [pytest.param(["-w", "1"], id="w1"), pytest.param([], id="default-workers")]
 
@@ -57,16 +57,15 @@ def test_iteration_that_never_awaits_ends_on_time_in_bounded_memory(tmp_path, vu
 
 
 def test_iteration_that_never_awaits_in_worker_processes(tmp_path):
-    # Without json: its writer buffers internally, out of the pipeline's sight (see the json case above,
-    # run in one process, where the VUs rest while the pipeline catches up).
     script = write(tmp_path, "async def default(data):\n    x = 1\n")
-    export = tmp_path / "export.json"
-    r = run_horde(["run", "-q", "-d", "2s", "-u", "2", script, "--summary-export", export], timeout=60)
+    args, out, export = outputs(tmp_path)
+    r = run_horde(["run", "-q", "-d", "2s", "-u", "2", script, *args], timeout=60)
     assert r.code == 0, r.stderr
     assert r.wall < 5, f"took {r.wall:.1f}s"
     assert r.peak_mb < 200, f"peak {r.peak_mb:.0f} MB"
     assert r.lines == [], r.lines
-    assert export_counts(export)["iterations"] > 1000
+    counts = assert_json_matches_export(out, export)
+    assert counts["iterations"] > 1000
 
 
 @pytest.mark.parametrize("workers", WORKERS)

@@ -29,7 +29,6 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from typing import Any
 
 __all__ = [
     "BACKLOG_LIMIT",
@@ -38,10 +37,8 @@ __all__ = [
     "OUTPUT_BACKLOG_LIMIT",
     "YIELD_AFTER",
     "Pacer",
-    "manager_backlog",
     "memory_growth",
     "over",
-    "pump_backlog",
 ]
 
 BEAT_PERIOD = 0.005
@@ -59,11 +56,8 @@ REST_FACTOR = 3.0
 BACKLOG_WAIT = 0.01
 """Seconds a VU sleeps between two looks at a pipeline that is behind."""
 
-BATCH_WEIGHT = 10_000
-"""A queued batch counts as this many containers in :func:`pump_backlog`."""
-
 BACKLOG_LIMIT = 50_000
-"""Containers (or batches times :data:`BATCH_WEIGHT`) the pipeline may hold before VUs wait."""
+"""Containers (a queued batch weighs :data:`horde.engine.pump.BATCH_WEIGHT`) the pipeline may hold before VUs wait."""
 
 OUTPUT_BACKLOG_LIMIT = 50_000
 """Samples an output's queue may hold before VUs that do not await wait for it."""
@@ -191,43 +185,5 @@ def over(*limits: tuple[Callable[[], int], int]) -> Callable[[], int]:
 
     def backlog() -> int:
         return int(any(measure() > limit for measure, limit in limits))
-
-    return backlog
-
-
-def manager_backlog(manager: Any) -> Callable[[], int]:
-    """Samples queued for the outputs of ``manager`` and not yet handed to them (the largest queue).
-
-    Uses ``manager.backlog()`` when the Manager has one.
-    """
-    fn = getattr(manager, "backlog", None)
-    if callable(fn):
-        return fn  # type: ignore[no-any-return]
-
-    def backlog() -> int:
-        channels = getattr(manager, "_channels", ())
-        return max((getattr(ch, "_queued_samples", 0) for _, ch in channels), default=0)
-
-    return backlog
-
-
-def pump_backlog(pump: Any) -> Callable[[], int]:
-    """How many containers and batches ``pump`` holds undelivered, as a function.
-
-    Uses ``pump.backlog()`` when the pump has one; otherwise the length of
-    its pending list plus its queued batches weighted as :data:`BATCH_WEIGHT` containers each.
-    """
-    fn = getattr(pump, "backlog", None)
-    if callable(fn):
-        return fn  # type: ignore[no-any-return]
-    pending = getattr(pump, "_pending", None)
-    queue = getattr(pump, "_queue", None)
-    qsize = getattr(queue, "qsize", None)
-
-    def backlog() -> int:
-        n = len(pending) if pending is not None else 0
-        if qsize is not None:
-            n += BATCH_WEIGHT * qsize()
-        return n
 
     return backlog

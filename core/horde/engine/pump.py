@@ -15,6 +15,9 @@ __all__ = ["Pump", "PUMP_PERIOD", "CLOSE_TIMEOUT"]
 PUMP_PERIOD = 0.05
 """Seconds between batches (k6's ``sendBatchToOutputsRate``)."""
 
+BATCH_WEIGHT = 10_000
+"""A queued batch counts as this many containers in :meth:`Pump.backlog`."""
+
 CLOSE_TIMEOUT = 30.0
 """Seconds the end of a run waits for the pump to hand its backlog to the store and the outputs' queues."""
 
@@ -46,6 +49,10 @@ class Pump:
         batch = pending[:]
         pending.clear()
         self._queue.put(batch)
+
+    def backlog(self) -> int:
+        """How far the pump is behind: containers not yet queued plus queued batches (:data:`BATCH_WEIGHT` each)."""
+        return len(self._pending) + BATCH_WEIGHT * self._queue.qsize()
 
     def deliver(self, batch: list[Any]) -> None:
         """Queue a batch made elsewhere (a worker process's), from any thread."""

@@ -34,8 +34,7 @@ from .executors import ScenarioRunner
 from .iteration import ScriptAbort, VUFactory
 from .loop import close_loop, new_loop
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
-from .pacing import (BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, manager_backlog, memory_growth, over,
-                     pump_backlog)
+from .pacing import BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, memory_growth, over
 from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options, seconds
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
@@ -476,8 +475,8 @@ class TestRun:
             loop.close()
             raise
         pump = self._pump = Pump(self.manager, self.store)
-        outputs_backlog = over((manager_backlog(self.manager), OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
-        pacer = self._pacer = Pacer(pump_backlog(pump), BACKLOG_LIMIT, outputs_backlog, 0)
+        outputs_backlog = over((self.manager.backlog, OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
+        pacer = self._pacer = Pacer(pump.backlog, BACKLOG_LIMIT, outputs_backlog, 0)
         watchdog = self.watchdog = Watchdog(pacer, self.script.file, self._give_up)
         factory = self.factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
                             system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self,
@@ -580,14 +579,9 @@ class _LifecycleTimeout(Exception):
 
 
 def _stop_outputs(manager: Manager, error: RunError, deadline: float) -> None:
-    """``manager.stop(error, deadline=...)``; a Manager without deadlines is stopped as it can."""
+    """Stop the outputs at once for an emergency exit: what is still queued is counted, not delivered."""
     try:
-        try:
-            manager.stop(error, deadline=deadline)  # type: ignore[call-arg]
-        except TypeError as exc:
-            if "deadline" not in str(exc):
-                raise
-            manager.stop(error)
+        manager.stop(error, deadline=deadline, drain=False)
     except Exception as exc:  # exiting anyway: say what was lost, never a traceback
         _log.error("stopping the outputs failed: %s", exc)
 

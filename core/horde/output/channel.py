@@ -28,7 +28,7 @@ __all__ = ["Channel", "ChannelCounts", "DEFAULT_MEMORY_LIMIT", "MERGE_LIMIT"]
 DEFAULT_MEMORY_LIMIT = 200_000
 """Sample containers an output's queue holds in memory before it spills to disk."""
 
-MERGE_LIMIT = 50_000
+MERGE_LIMIT = 10_000
 """Containers merged into one ``add_samples`` call at most when batches wait."""
 
 _POLL = 0.05
@@ -86,6 +86,7 @@ class Channel:
         self._queued_samples = 0
         self._in_flight = 0
         self._closing = False
+        self._skip = False
         self._stop_error: RunError | None = None
         self._stop_failure: BaseException | None = None
         self._done = threading.Event()
@@ -113,10 +114,17 @@ class Channel:
 
     # -- stopping -------------------------------------------------------------
 
-    def close(self, error: RunError | None) -> None:
-        """Ask the thread to deliver what is queued, then call ``stop(error)``."""
+    def close(self, error: RunError | None, drain: bool = True) -> None:
+        """Ask the thread to deliver what is queued (or, with ``drain=False``, to skip it), then call ``stop(error)``."""
         self._stop_error = error
+        if not drain:
+            self._skip = True
         self._closing = True
+
+    @property
+    def queued_samples(self) -> int:
+        """Samples queued for the output and not yet handed to it."""
+        return self._queued_samples
 
     def wait(self, deadline: float) -> bool:
         """Wait until the output stopped or ``deadline`` (``time.monotonic()``); False if still busy."""
@@ -149,6 +157,9 @@ class Channel:
         queue = self._queue
         try:
             while not self._done.is_set():
+                if self._skip:
+                    self._discard()
+                    break
                 item = queue.get(_POLL)
                 if item is None:
                     if self._closing and len(queue) == 0:
@@ -171,6 +182,14 @@ class Channel:
             with self._lock:
                 self._done.set()
             queue.close()
+
+    def _discard(self) -> None:
+        """Drop what is queued (an emergency stop): counted as undelivered."""
+        while self._queue.get_nowait() is not None:
+            pass
+        with self._lock:
+            self.counts.undelivered += self._queued_samples
+            self._queued_samples = 0
 
     def _merge(self, batch: Sequence[Any], samples: int) -> tuple[Sequence[Any], int, _Status | None]:
         """Append waiting batches to ``batch`` (copied only then) up to :data:`MERGE_LIMIT`; stop at a status change."""

@@ -188,18 +188,25 @@ class Manager:
         for _, channel in self._channels:
             channel.set_run_status(status)
 
-    def stop(self, error: RunError | None = None, deadline: float | None = None) -> None:
+    def backlog(self) -> int:
+        """Samples queued for the furthest-behind output (0 when every output keeps up)."""
+        return max((channel.queued_samples for _, channel in self._channels), default=0)
+
+    def stop(self, error: RunError | None = None, deadline: float | None = None, *, drain: bool = True) -> None:
         """Stop every started output, passing the run's final error; safe to call again.
 
         Each output first takes what is queued for it, then its ``stop(error)``
         runs, all outputs in parallel. An output still busy at its stop timeout
         (or at ``deadline``, a ``time.monotonic()`` time, if earlier) is
-        abandoned: what it did not receive is counted as undelivered. Raises
-        :class:`OutputStopError` listing every output whose ``stop`` raised.
+        abandoned: what it did not receive is counted as undelivered. With
+        ``drain=False`` (an emergency exit) each output skips what is still
+        queued for it, counted as undelivered, and stops at once so its files
+        are closed. Raises :class:`OutputStopError` listing every output whose
+        ``stop`` raised.
         """
         now = time.monotonic()
         for _, channel in self._channels:
-            channel.close(error)
+            channel.close(error, drain)
         failures: list[tuple[str, BaseException]] = []
         for out, channel in self._channels:
             until = now + self.stop_timeout(out)

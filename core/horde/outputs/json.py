@@ -3,6 +3,11 @@
 ``--out json=results.json`` (``.gz`` compresses; ``-`` or nothing writes to
 stdout). Each metric is declared by one ``Metric`` line before its first
 ``Point`` line; tags are sorted; values and times are written as k6 v1.x does.
+
+Lines are formatted and written in ``add_samples``, which runs on the output's
+own delivery thread: what has not been written waits in the Manager's bounded
+queue (spilled to disk past its bound), never in an unbounded buffer here.
+Every call ends with whole lines handed to the operating system.
 """
 
 from __future__ import annotations
@@ -10,17 +15,13 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from ..metrics import Metric, TagSet
-from ..output import PeriodicFlusher, SampleBuffer, hookimpl
-from ..output.params import Params
+from ..metrics import Metric, SampleContainer, TagSet
 from ..metrics.gofmt import go_float, rfc3339_nano
+from ..output import Params, RunError, hookimpl
 
 __all__ = ["JsonOutput"]
-
-FLUSH_PERIOD = 0.2
-"""Seconds between flushes, fixed as in k6."""
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
@@ -36,8 +37,6 @@ class JsonOutput:
         self._declared: set[str] = set()
         self._tag_cache: dict[TagSet, str] = {}
         self._prefixes: dict[tuple, tuple[str, ...]] = {}
-        self._buffer = SampleBuffer()
-        self._flusher: PeriodicFlusher | None = None
         self._file: Any = None
         self.written = 0
         """Point lines written so far."""
@@ -62,23 +61,19 @@ class JsonOutput:
             self._file = gzip.open(self.filename, "wt", encoding="utf-8", newline="\n")
         else:
             self._file = open(self.filename, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
-        self._flusher = PeriodicFlusher(FLUSH_PERIOD, self._flush, name="horde-json-flusher")
 
     @hookimpl
-    def add_samples(self, samples) -> None:
-        self._buffer.add(samples)
+    def add_samples(self, samples: Sequence[SampleContainer]) -> None:
+        if samples:
+            self._write(samples)
 
     @hookimpl
-    def stop(self, error) -> None:
-        try:
-            if self._flusher is not None:
-                self._flusher.stop()
-        finally:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-            else:
-                self._stdout.flush()
+    def stop(self, error: RunError | None) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        else:
+            self._stdout.flush()
 
     @hookimpl
     def report(self) -> dict:
@@ -109,10 +104,7 @@ class JsonOutput:
             pass
         return names
 
-    def _flush(self) -> None:
-        batch = self._buffer.take()
-        if not batch:
-            return
+    def _write(self, batch: Sequence[SampleContainer]) -> None:
         lines: list[str] = []
         append = lines.append
         prefixes = self._prefixes
