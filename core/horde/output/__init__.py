@@ -5,6 +5,7 @@ An output is an object whose methods are marked with :data:`hookimpl` (see
 ``factory(params)`` and published under the ``horde.outputs`` entry-point group.
 """
 
+from ..durations import DurationError, parse_duration
 from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..runstatus import RunStatus
 from .binding import OutputInstance, bind_output, create_output, implemented_hooks, new_plugin_manager
@@ -48,6 +49,7 @@ from .spill import SpillQueue
 __all__ = [
     "AbortReason",
     "DuplicateOutputError",
+    "DurationError",
     "ENTRY_POINT_GROUP",
     "ExitCode",
     "DEFAULT_STOP_TIMEOUT",
@@ -81,6 +83,7 @@ __all__ = [
     "implemented_hooks",
     "load_registry",
     "new_plugin_manager",
+    "parse_duration",
     "parse_out",
     "register_extension",
     "resolve_out_specs",
