@@ -124,7 +124,7 @@ class {{ cookiecutter.__class_name }}:
 
     @hookimpl
     def set_run_status(self, status: Any) -> None:
-        """Remember the run's latest status (a :class:`horde.runstatus.RunStatus`)."""
+        """Remember the run's latest status (a :class:`horde.output.RunStatus`)."""
         self._status = status
 
     @hookimpl
