@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from horde.cli import main
 from horde.commands.new import TEMPLATE_DIR, check_output_name, render_output
+from horde.errors import UserError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
 from horde.output import Manager, OutputRegistry, Params, create_output, new_plugin_manager
 
@@ -21,6 +23,10 @@ EXPECTED_FILES = {
     "tests/conftest.py", "tests/test_config.py", "tests/test_conformance.py", "tests/test_horde_run.py",
     "tests/test_output.py",
 }
+NETWORK_FILES = {f.replace("tally", "beacon") for f in EXPECTED_FILES} | {
+    "src/horde_out_beacon/batch.py", "src/horde_out_beacon/client.py", "tests/receiver.py",
+}
+PUBLIC_MODULES = {"horde.output", "horde.metrics", "horde.testing"}
 
 
 def files_of(project: Path) -> set[str]:
@@ -65,11 +71,65 @@ def test_new_output_renders_the_whole_project(tmp_path, capsys):
     assert '[project.entry-points."horde.outputs"]\ntally = "horde_out_tally.output:TallyOutput"' in pyproject
     for rel in EXPECTED_FILES:
         text = (project / rel).read_text()
-        assert "cookiecutter" not in text and "{{" not in text.replace("${{ matrix", ""), rel
+        assert "cookiecutter" not in text and "{{" not in text.replace("${{ matrix", "").replace("${{ vars", ""), rel
         if rel.endswith(".py"):
             compile(text, rel, "exec")
     assert "HORDE_TALLY_FILE" in (project / "README.md").read_text()
     assert "${{ matrix.python-version }}" in (project / ".github/workflows/ci.yml").read_text()
+
+
+def test_network_kind_renders_its_own_files(tmp_path, capsys):
+    assert main(["new", "output", "beacon", "--kind", "network", "--no-input", "--output-dir", str(tmp_path)]) == 0
+    project = tmp_path / "horde-out-beacon"
+    assert f"created {project} (network output)" in capsys.readouterr().out
+    assert files_of(project) == NETWORK_FILES
+    for rel in NETWORK_FILES:
+        text = (project / rel).read_text()
+        assert "cookiecutter" not in text and "{{" not in text.replace("${{ matrix", "").replace("${{ vars", ""), rel
+        if rel.endswith(".py"):
+            compile(text, rel, "exec")
+    output = (project / "src/horde_out_beacon/output.py").read_text()
+    assert "Delivery(" in output and "Every metric sample, sent to an HTTP endpoint" in output
+    assert "HORDE_BEACON_URL" in (project / "README.md").read_text()
+
+
+def test_an_unknown_kind_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from horde.commands import cli
+
+    result = CliRunner().invoke(cli, ["new", "output", "x", "--kind", "grpc", "--output-dir", str(tmp_path)])
+    assert result.exit_code != 0 and "'grpc' is not one of 'file', 'network'" in result.output
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(UserError, match="invalid output kind 'grpc'"):
+        render_output("x", tmp_path, kind="grpc")
+
+
+def _horde_imports(path: Path) -> set[str]:
+    """The horde modules a rendered Python file imports."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "horde"}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "horde":
+            found.add(node.module)
+            if node.module == "horde":
+                found |= {f"horde.{alias.name}" for alias in node.names}
+    return found
+
+
+@pytest.mark.parametrize("kind", ["file", "network"])
+def test_generated_code_imports_only_the_public_author_modules(tmp_path, kind):
+    project = render_output("pub", tmp_path, kind=kind)
+    used = set().union(*(_horde_imports(p) for p in project.rglob("*.py")))
+    assert used and used <= PUBLIC_MODULES, used - PUBLIC_MODULES
+
+
+def test_the_template_hooks_import_nothing_from_horde():
+    hooks = sorted((TEMPLATE_DIR / "hooks").glob("*.py"))
+    assert [h.name for h in hooks] == ["post_gen_project.py", "pre_gen_project.py"]
+    for hook in hooks:
+        assert _horde_imports(hook) == set(), hook.name
 
 
 def test_cookiecutter_on_the_repository_path_works_and_checks_the_name(tmp_path):
@@ -81,9 +141,13 @@ def test_cookiecutter_on_the_repository_path_works_and_checks_the_name(tmp_path)
     created = Path(cookiecutter(str(repo_template), no_input=True, extra_context={"name": "viaroot"},
                                 output_dir=str(tmp_path)))
     assert created == tmp_path / "horde-out-viaroot" and "src/horde_out_viaroot/output.py" in files_of(created)
-    with pytest.raises(FailedHookException):
-        cookiecutter(str(repo_template), no_input=True, extra_context={"name": "json"}, output_dir=str(tmp_path))
-    assert not (tmp_path / "horde-out-json").exists()
+    for bad in ("json", "class", "Bad-Name"):
+        with pytest.raises(FailedHookException):
+            cookiecutter(str(repo_template), no_input=True, extra_context={"name": bad}, output_dir=str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["horde-out-viaroot"]
+    created = Path(cookiecutter(str(repo_template), no_input=True, extra_context={"name": "netroot", "kind": "network"},
+                                output_dir=str(tmp_path)))
+    assert "src/horde_out_netroot/client.py" in files_of(created) and not (created / "_kinds").exists()
 
 
 def test_the_rendered_output_runs_under_the_manager(tmp_path, monkeypatch):
