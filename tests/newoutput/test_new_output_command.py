@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from horde.cli import main
 from horde.commands.new import TEMPLATE_DIR, check_output_name, render_output
 from horde.errors import UserError
@@ -18,13 +17,24 @@ from horde.output import Manager, OutputRegistry, Params, create_output, new_plu
 ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_FILES = {
-    ".github/workflows/ci.yml", ".gitignore", "README.md", "pyproject.toml", "tox.ini",
-    "src/horde_out_tally/__init__.py", "src/horde_out_tally/config.py", "src/horde_out_tally/output.py",
-    "tests/conftest.py", "tests/test_config.py", "tests/test_conformance.py", "tests/test_horde_run.py",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    "README.md",
+    "pyproject.toml",
+    "tox.ini",
+    "src/horde_out_tally/__init__.py",
+    "src/horde_out_tally/config.py",
+    "src/horde_out_tally/output.py",
+    "tests/conftest.py",
+    "tests/test_config.py",
+    "tests/test_conformance.py",
+    "tests/test_horde_run.py",
     "tests/test_output.py",
 }
 NETWORK_FILES = {f.replace("tally", "beacon") for f in EXPECTED_FILES} | {
-    "src/horde_out_beacon/batch.py", "src/horde_out_beacon/client.py", "tests/receiver.py",
+    "src/horde_out_beacon/batch.py",
+    "src/horde_out_beacon/client.py",
+    "tests/receiver.py",
 }
 PUBLIC_MODULES = {"horde.output", "horde.metrics", "horde.testing"}
 
@@ -33,14 +43,17 @@ def files_of(project: Path) -> set[str]:
     return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
 
 
-@pytest.mark.parametrize("name, message", [
-    ("Tally", "invalid output name 'Tally': use lowercase letters"),
-    ("my-out", "invalid output name 'my-out'"),
-    ("9lives", "invalid output name '9lives'"),
-    ("", "invalid output name ''"),
-    ("class", "invalid output name 'class': it is a Python keyword"),
-    ("json", "output name 'json' is already installed, from horde "),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("Tally", "invalid output name 'Tally': use lowercase letters"),
+        ("my-out", "invalid output name 'my-out'"),
+        ("9lives", "invalid output name '9lives'"),
+        ("", "invalid output name ''"),
+        ("class", "invalid output name 'class': it is a Python keyword"),
+        ("json", "output name 'json' is already installed, from horde "),
+    ],
+)
 def test_a_bad_name_is_one_line_and_nothing_is_written(tmp_path, capsys, name, message):
     code = main(["new", "output", name, "--no-input", "--output-dir", str(tmp_path)])
     err = capsys.readouterr().err
@@ -95,7 +108,6 @@ def test_network_kind_renders_its_own_files(tmp_path, capsys):
 
 def test_an_unknown_kind_is_refused(tmp_path):
     from click.testing import CliRunner
-
     from horde.commands import cli
 
     result = CliRunner().invoke(cli, ["new", "output", "x", "--kind", "grpc", "--output-dir", str(tmp_path)])
@@ -138,15 +150,22 @@ def test_cookiecutter_on_the_repository_path_works_and_checks_the_name(tmp_path)
 
     repo_template = ROOT / "templates" / "output"
     assert repo_template.resolve() == TEMPLATE_DIR.resolve()
-    created = Path(cookiecutter(str(repo_template), no_input=True, extra_context={"name": "viaroot"},
-                                output_dir=str(tmp_path)))
+    created = Path(
+        cookiecutter(str(repo_template), no_input=True, extra_context={"name": "viaroot"}, output_dir=str(tmp_path))
+    )
     assert created == tmp_path / "horde-out-viaroot" and "src/horde_out_viaroot/output.py" in files_of(created)
     for bad in ("json", "class", "Bad-Name"):
         with pytest.raises(FailedHookException):
             cookiecutter(str(repo_template), no_input=True, extra_context={"name": bad}, output_dir=str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["horde-out-viaroot"]
-    created = Path(cookiecutter(str(repo_template), no_input=True, extra_context={"name": "netroot", "kind": "network"},
-                                output_dir=str(tmp_path)))
+    created = Path(
+        cookiecutter(
+            str(repo_template),
+            no_input=True,
+            extra_context={"name": "netroot", "kind": "network"},
+            output_dir=str(tmp_path),
+        )
+    )
     assert "src/horde_out_netroot/client.py" in files_of(created) and not (created / "_kinds").exists()
 
 
@@ -161,14 +180,31 @@ def test_the_rendered_output_runs_under_the_manager(tmp_path, monkeypatch):
         plugin = registry.register_extension("tally", TallyOutput)
         result = tmp_path / "tally.jsonl"
         out = create_output(plugin, Params("tally", config_argument=f"file={result},interval=1h"), new_plugin_manager())
-        assert set(out.hooks) == {"description", "set_thresholds", "set_test_run_stop", "start", "add_samples",
-                                  "set_run_status", "stop", "report"}
+        assert set(out.hooks) == {
+            "description",
+            "set_thresholds",
+            "set_test_run_stop",
+            "start",
+            "add_samples",
+            "set_run_status",
+            "stop",
+            "report",
+        }
         builtin = BuiltinMetrics(MetricRegistry())
         manager = Manager([out])
         manager.set_thresholds({})
         manager.start(lambda error: None)
-        manager.add_samples([ConnectedSamples(builtin.http_request, (1.0, 12.0, 0, 0, 0, 1, 10, 1, 0),
-                                              1_700_000_000_000_000_000, TagSet.of({"status": "200"}), None)])
+        manager.add_samples(
+            [
+                ConnectedSamples(
+                    builtin.http_request,
+                    (1.0, 12.0, 0, 0, 0, 1, 10, 1, 0),
+                    1_700_000_000_000_000_000,
+                    TagSet.of({"status": "200"}),
+                    None,
+                )
+            ]
+        )
         manager.stop(None)
         assert manager.failures == {}
         interval, end = (json.loads(line) for line in result.read_text().splitlines())
@@ -190,14 +226,14 @@ def test_bytecode_in_an_installed_template_does_not_reach_the_project(tmp_path):
     shutil.copytree(TEMPLATE_DIR, template, ignore=shutil.ignore_patterns("__pycache__"))
     compileall.compile_dir(str(template), quiet=2)  # templated sources do not compile; the rest does
     assert list(template.rglob("__pycache__"))
-    project = Path(cookiecutter(str(template), no_input=True, extra_context={"name": "pyc"},
-                                output_dir=str(tmp_path / "out")))
+    project = Path(
+        cookiecutter(str(template), no_input=True, extra_context={"name": "pyc"}, output_dir=str(tmp_path / "out"))
+    )
     assert files_of(project) and not [p for p in project.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
 
 
 def test_without_no_input_it_asks_for_the_rest_but_not_the_name(tmp_path):
     from click.testing import CliRunner
-
     from horde.commands import cli
 
     answers = "Counts every sample.\nAda Lovelace\nada@example.com\n2.0.0\n"

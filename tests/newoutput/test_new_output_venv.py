@@ -31,7 +31,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from horde.testing.fixtures import target  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +38,7 @@ PIP_TIMEOUT = 600
 TESTS_TIMEOUT = 600
 TOX_TIMEOUT = 900
 NAMES = {"file": "tally", "network": "beacon"}
-SCRIPT = '''
+SCRIPT = """
 from horde import http, check, env
 
 options = {"vus": 2, "iterations": 8}
@@ -47,7 +46,7 @@ options = {"vus": 2, "iterations": 8}
 async def default(data):
     res = await http.get(env["TARGET"] + "/")
     check(res, {"status is 200": lambda r: r.status == 200})
-'''
+"""
 BULK = "--horde-bulk-samples=20000"
 """The tox runs send the conformance kit's bulk check 20,000 samples (the project's pytest run: a million)."""
 
@@ -98,8 +97,14 @@ class Venv:
         return environ
 
     def run(self, *args, sites=(), env=None, cwd=None, timeout=120) -> subprocess.CompletedProcess:
-        return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout,
-                              env=self.env(sites, env), cwd=cwd or self.work)
+        return subprocess.run(
+            [str(a) for a in args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env(sites, env),
+            cwd=cwd or self.work,
+        )
 
     def pip(self, *args: str) -> subprocess.CompletedProcess:
         return _pip("--python", str(self.python), *args, env=self.env())
@@ -143,8 +148,9 @@ def horde_wheel(tmp_path_factory) -> Path:
 def wheelhouse(tmp_path_factory, horde_wheel) -> Path:
     """Every wheel the generated projects need, except horde: the only package source of the runs below."""
     house = tmp_path_factory.mktemp("wheelhouse")
-    proc = _pip("download", "--dest", str(house), str(horde_wheel), "pytest>=7.4", "setuptools>=77", "tox>=4",
-                check=False)
+    proc = _pip(
+        "download", "--dest", str(house), str(horde_wheel), "pytest>=7.4", "setuptools>=77", "tox>=4", check=False
+    )
     if proc.returncode != 0:
         _no_index(f"pip cannot download the wheelhouse here (no package index?): {proc.stderr.strip()[-500:]}")
     for wheel in house.glob("horde-*.whl"):
@@ -179,8 +185,9 @@ def project(venv, kind) -> Path:
 
 def _load_receiver(project: Path):
     """The generated project's own test receiver (tests/receiver.py): a real HTTP server."""
-    spec = importlib.util.spec_from_file_location(f"receiver_{project.name.replace('-', '_')}",
-                                                  project / "tests" / "receiver.py")
+    spec = importlib.util.spec_from_file_location(
+        f"receiver_{project.name.replace('-', '_')}", project / "tests" / "receiver.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.Receiver()
@@ -191,21 +198,38 @@ def test_the_template_comes_from_the_installed_wheel(venv):
     template = Path(proc.stdout.strip())
     assert template.is_relative_to(venv.root), "horde must come from the venv, not the checkout"
     assert (template / "cookiecutter.json").is_file() and (template / "hooks" / "pre_gen_project.py").is_file()
-    shipped = {p.relative_to(template).as_posix() for p in template.rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts}
+    shipped = {
+        p.relative_to(template).as_posix() for p in template.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
     source = ROOT / "core" / "horde" / "templates" / "output"
-    assert shipped == {p.relative_to(source).as_posix() for p in source.rglob("*")
-                       if p.is_file() and "__pycache__" not in p.parts}
+    assert shipped == {
+        p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def test_horde_plugins_shows_it_ok_with_its_version(venv, kind, project):
     name = NAMES[kind]
     mine = venv.plugins()[name]
-    assert (mine["distribution"], mine["version"], mine["status"], mine["builtin"]) == (f"horde-out-{name}", "0.1.0", "ok", False)
+    assert (mine["distribution"], mine["version"], mine["status"], mine["builtin"]) == (
+        f"horde-out-{name}",
+        "0.1.0",
+        "ok",
+        False,
+    )
     assert mine["target"] == f"horde_out_{name}.output:{name.title()}Output"
-    hooks = {"file": ["description", "set_thresholds", "set_test_run_stop", "start", "add_samples",
-                      "set_run_status", "stop", "report"],
-             "network": ["description", "start", "add_samples", "stop", "report"]}
+    hooks = {
+        "file": [
+            "description",
+            "set_thresholds",
+            "set_test_run_stop",
+            "start",
+            "add_samples",
+            "set_run_status",
+            "stop",
+            "report",
+        ],
+        "network": ["description", "start", "add_samples", "stop", "report"],
+    }
     assert mine["hooks"] == hooks[kind]
     proc = venv.run(venv.horde, "plugins")
     row = next(line.split() for line in proc.stdout.splitlines() if line.startswith(f"{name} "))
@@ -213,8 +237,9 @@ def test_horde_plugins_shows_it_ok_with_its_version(venv, kind, project):
 
 
 def _file_load_test(venv, name, target):  # noqa: F811
-    proc = venv.run(venv.horde, "run", "script.py", "-e", f"TARGET={target.url}", "-o", f"{name}=run.jsonl",
-                    "--no-summary")
+    proc = venv.run(
+        venv.horde, "run", "script.py", "-e", f"TARGET={target.url}", "-o", f"{name}=run.jsonl", "--no-summary"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"output: {name} (run.jsonl)" in proc.stdout
     records = [json.loads(line) for line in (venv.work / "run.jsonl").read_text().splitlines()]
@@ -233,9 +258,18 @@ def _network_load_test(venv, name, project, target):  # noqa: F811
     receiver = _load_receiver(project)
     try:
         receiver.fail_next(2, 503)  # the endpoint stumbles at first: retried, nothing lost
-        proc = venv.run(venv.horde, "run", "script.py", "-e", f"TARGET={target.url}",
-                        "-o", f"{name}=url={receiver.url},interval=200ms,retry_max=200ms",
-                        "-o", "json=run.json", "--no-summary")
+        proc = venv.run(
+            venv.horde,
+            "run",
+            "script.py",
+            "-e",
+            f"TARGET={target.url}",
+            "-o",
+            f"{name}=url={receiver.url},interval=200ms,retry_max=200ms",
+            "-o",
+            "json=run.json",
+            "--no-summary",
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert f"output: {name} ({receiver.url})" in proc.stdout
         received = list(receiver.records())
@@ -245,8 +279,9 @@ def _network_load_test(venv, name, project, target):  # noqa: F811
     points = [json.loads(line) for line in (venv.work / "run.json").read_text().splitlines()]
     points = [p for p in points if p["type"] == "Point"]
     key = lambda metric, value, tags: (metric, round(value, 9), tuple(sorted(tags.items())))  # noqa: E731
-    assert Counter(key(r["metric"], r["value"], r["tags"]) for r in received) == \
-        Counter(key(p["metric"], p["data"]["value"], p["data"]["tags"]) for p in points)
+    assert Counter(key(r["metric"], r["value"], r["tags"]) for r in received) == Counter(
+        key(p["metric"], p["data"]["value"], p["data"]["tags"]) for p in points
+    )
     assert sum(1 for r in received if r["metric"] == "http_reqs") == 8
     assert all(isinstance(r["time"], int) and r["time"] > 1_600_000_000 * 10**9 for r in received)
 
@@ -260,8 +295,9 @@ def test_horde_run_load_test_into_it(venv, kind, project, target):  # noqa: F811
 
 
 def test_the_generated_projects_own_tests_pass(venv, kind, project):
-    proc = venv.run(venv.python, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", cwd=project,
-                    timeout=TESTS_TIMEOUT)
+    proc = venv.run(
+        venv.python, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", cwd=project, timeout=TESTS_TIMEOUT
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout, proc.stdout[-2000:]
     # the only skips allowed: conformance checks of what the output declares it does not have
@@ -306,18 +342,32 @@ def test_a_broken_generated_plugin_is_broken_and_the_others_keep_working(venv, k
     assert "Traceback" not in proc.stderr
 
     (venv.work / "script.py").write_text(SCRIPT)
-    proc = venv.run(venv.horde, "run", "script.py", "-e", f"TARGET={target.url}", "-o", "tally=ok.jsonl",
-                    "-o", f"json={tmp_path / 'ok.json'}", "--quiet", "--no-summary", sites=[site])
+    proc = venv.run(
+        venv.horde,
+        "run",
+        "script.py",
+        "-e",
+        f"TARGET={target.url}",
+        "-o",
+        "tally=ok.jsonl",
+        "-o",
+        f"json={tmp_path / 'ok.json'}",
+        "--quiet",
+        "--no-summary",
+        sites=[site],
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     end = json.loads((venv.work / "ok.jsonl").read_text().splitlines()[-1])
     assert end["metrics"]["http_reqs"]["count"] == 8
     points = [json.loads(line) for line in (tmp_path / "ok.json").read_text().splitlines()]
     assert sum(1 for p in points if p["type"] == "Point" and p["metric"] == "http_reqs") == 8
 
-    proc = venv.run(venv.horde, "run", "script.py", "-e", f"TARGET={target.url}", "-o", "brk", "--quiet",
-                    sites=[site])
+    proc = venv.run(venv.horde, "run", "script.py", "-e", f"TARGET={target.url}", "-o", "brk", "--quiet", sites=[site])
     assert proc.returncode != 0
-    assert proc.stderr.startswith("error: output 'brk' from horde-out-brk 0.1.0 is broken") and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.startswith("error: output 'brk' from horde-out-brk 0.1.0 is broken")
+        and "Traceback" not in proc.stderr
+    )
 
     # with autoload off, the broken plugin is not even looked at unless named
     off = {"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1"}

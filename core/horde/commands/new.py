@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import click
 
-from .group import cli, verbose_option
 from ..errors import UserError
+from .group import cli, verbose_option
 
 __all__ = ["KINDS", "TEMPLATE_DIR", "check_output_name", "render_output", "template_defaults", "new", "new_output"]
 
@@ -36,9 +36,8 @@ def _installed_outputs() -> dict[str, str]:
     """Every output name known without importing a plugin: built-ins and ``horde.outputs`` entry points."""
     import importlib_metadata
 
-    from ..output.registry import BUILTIN_OUTPUTS, ENTRY_POINT_GROUP
-
     from .. import __version__
+    from ..output.registry import BUILTIN_OUTPUTS, ENTRY_POINT_GROUP
 
     found = {name: f"horde {__version__} (built-in)" for name in BUILTIN_OUTPUTS}
     for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -55,8 +54,10 @@ def check_output_name(name: str) -> None:
     output may have it already.
     """
     if not _NAME_RE.fullmatch(name or ""):
-        raise UserError(f"invalid output name {name!r}: use lowercase letters, digits and '_', starting with a "
-                        f"letter (it names the entry point and the package horde_out_<name>)")
+        raise UserError(
+            f"invalid output name {name!r}: use lowercase letters, digits and '_', starting with a "
+            f"letter (it names the entry point and the package horde_out_<name>)"
+        )
     if keyword.iskeyword(name):
         raise UserError(f"invalid output name {name!r}: it is a Python keyword")
     taken = _installed_outputs().get(name)
@@ -81,8 +82,14 @@ def _render_default(default: str, context: Mapping[str, str]) -> str:
     return Environment().from_string(default).render(cookiecutter=context)
 
 
-def render_output(name: str, output_dir: str | Path = ".", *, kind: str = "file", no_input: bool = True,
-                  extra: Mapping[str, str] | None = None) -> Path:
+def render_output(
+    name: str,
+    output_dir: str | Path = ".",
+    *,
+    kind: str = "file",
+    no_input: bool = True,
+    extra: Mapping[str, str] | None = None,
+) -> Path:
     """Check ``name``, render the template of ``kind`` (see :data:`KINDS`) into ``output_dir``; return the project.
 
     Unless ``no_input``, asks for the template's other settings (description,
@@ -119,11 +126,21 @@ def new() -> None:
 
 @new.command("output")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(KINDS), default="file", show_default=True,
-              help="file: per-interval aggregates written to a file; network: every sample sent to an HTTP "
-                   "endpoint through horde.output.Delivery (retries, spill to disk, ordered replay).")
-@click.option("--output-dir", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Where to create the horde-out-NAME directory.")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    default="file",
+    show_default=True,
+    help="file: per-interval aggregates written to a file; network: every sample sent to an HTTP "
+    "endpoint through horde.output.Delivery (retries, spill to disk, ordered replay).",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Where to create the horde-out-NAME directory.",
+)
 @click.option("--no-input", is_flag=True, help="Do not ask for the description, author, ...; use the defaults.")
 @verbose_option
 def new_output(name: str, kind: str, output_dir: str, no_input: bool) -> None:

@@ -10,7 +10,8 @@ import http.server
 import json
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["Receiver"]
 
@@ -18,7 +19,7 @@ __all__ = ["Receiver"]
 class _Handler(http.server.BaseHTTPRequestHandler):
     """One request per connection (HTTP/1.0): a stopped receiver leaves no connection serving."""
 
-    server: "_Server"
+    server: _Server
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         length = int(self.headers.get("Content-Length") or 0)
@@ -36,7 +37,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
-    receiver: "Receiver"
+    receiver: Receiver
 
 
 class Receiver:

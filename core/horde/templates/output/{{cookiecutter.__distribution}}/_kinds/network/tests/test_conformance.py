@@ -10,7 +10,7 @@ docs/writing-an-output.md.
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

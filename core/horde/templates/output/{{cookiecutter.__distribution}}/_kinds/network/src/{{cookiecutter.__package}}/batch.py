@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from horde.metrics import SampleContainer, TagSet
 
@@ -42,13 +43,13 @@ class Batch:
         return f"{self.id} {self.samples}\n".encode("ascii") + self.body
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Batch":
+    def from_bytes(cls, data: bytes) -> Batch:
         """The batch :meth:`to_bytes` wrote."""
         head, _, body = data.partition(b"\n")
         batch_id, samples = head.decode("ascii").split(" ")
         return cls(batch_id, int(samples), body)
 
-    def split(self) -> list["Batch"]:
+    def split(self) -> list[Batch]:
         """Two halves (by lines), for an endpoint that refused this batch as too large; [] for one sample."""
         lines = self.body.splitlines(keepends=True)
         if len(lines) < 2:

@@ -15,7 +15,12 @@ import socket
 import threading
 import urllib.parse
 
-from horde.output import DestinationRefused, PermanentError, RetryableError, SplitPayload
+from horde.output import (
+    DestinationRefused,
+    PermanentError,
+    RetryableError,
+    SplitPayload,
+)
 
 from .batch import Batch
 

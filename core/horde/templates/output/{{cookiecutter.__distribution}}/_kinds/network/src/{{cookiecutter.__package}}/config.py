@@ -16,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import urllib.parse
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from horde.output import DurationError, OutputConfigError, parse_duration
 

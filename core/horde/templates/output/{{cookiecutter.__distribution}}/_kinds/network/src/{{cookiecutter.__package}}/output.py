@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from horde.metrics import SampleContainer
 from horde.output import Backoff, Delivery, DeliveryCounts, Params, PeriodicFlusher, RunError, SampleBuffer, hookimpl
