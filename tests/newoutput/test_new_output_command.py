@@ -88,6 +88,9 @@ def test_new_output_renders_the_whole_project(tmp_path, capsys):
         if rel.endswith(".py"):
             compile(text, rel, "exec")
     assert "HORDE_TALLY_FILE" in (project / "README.md").read_text()
+    # offline: tox takes horde from HORDE_SOURCE before the project, and the README says how
+    assert "deps = {env:HORDE_SOURCE:horde>=" in (project / "tox.ini").read_text()
+    assert "HORDE_SOURCE=/path/to/horde-" in (project / "README.md").read_text()
     assert "${{ matrix.python-version }}" in (project / ".github/workflows/ci.yml").read_text()
 
 
