@@ -10,7 +10,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,10 +17,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from horde.testing import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-__all__ = ["ensure_installed", "tool_path", "free_port", "Nginx", "InfluxD"]
+__all__ = ["ensure_installed", "tool_path", "Nginx", "InfluxD"]
 
 
 def tool_path(name: str) -> str:
@@ -59,11 +60,6 @@ def _binary(name: str) -> str | None:
     return shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
 
 
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str, timeout: float = 2.0, data: bytes | None = None) -> tuple[int, bytes]:

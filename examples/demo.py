@@ -1,4 +1,4 @@
-"""The demo: a small shop journey against horde's demo target (python -m horde.target).
+"""The demo: a small shop journey against horde's demo target (python -m horde.testing).
 
     horde run examples/demo.py -e TARGET=http://127.0.0.1:8080 -o json=results/demo.json
 """

@@ -11,16 +11,9 @@ from distbuild import (
     good_module,
     simple_dist,
 )
-from horde.output import (
-    OutputConfigError,
-    OutputValidationError,
-    Params,
-    bind_output,
-    create_output,
-    hookimpl,
-    load_registry,
-    new_plugin_manager,
-)
+from horde.output import OutputConfigError, OutputValidationError, Params, hookimpl
+from horde.output.binding import bind_output, create_output, new_plugin_manager
+from horde.output.registry import load_registry
 
 pytestmark = pytest.mark.usefixtures("horde_env")
 

@@ -7,7 +7,9 @@ import time
 
 from horde.errors import RunError
 from horde.metrics import EMPTY_TAGS, ConnectedSamples, Metric, MetricRegistry, MetricType, TagSet
-from horde.output import Manager, RunStatus, bind_output, hookimpl, new_plugin_manager
+from horde.output import RunStatus, hookimpl
+from horde.output.binding import bind_output, new_plugin_manager
+from horde.output.manager import Manager
 
 
 class Collector:

@@ -6,7 +6,6 @@ import http.client
 import http.server
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from horde.output import Backoff, Delivery, DeliveryCounts, DestinationRefused, PermanentError, SplitPayload
 from horde.output.delivery import UNDELIVERED_AT_CLOSE, RetryableError
+from horde.testing import free_port
 
 FAST = Backoff(initial=0.01, maximum=0.05)
 
@@ -330,9 +330,7 @@ class LocalServer:
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self._srv: http.server.ThreadingHTTPServer | None = None
 
     def start(self) -> None:

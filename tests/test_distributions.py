@@ -123,7 +123,10 @@ def test_pip_install_then_plugins_json_lists_json_ok(venv):
 RUN_OUTPUT = r'''
 import sys
 from horde.metrics import MetricRegistry, MetricType, Sample, TagSet
-from horde.output import Manager, Params, UserError, create_output, load_registry, new_plugin_manager
+from horde.output import Params, UserError
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.manager import Manager
+from horde.output.registry import load_registry
 
 name, arg = sys.argv[1], sys.argv[2]
 try:

@@ -13,7 +13,10 @@ import pytest
 
 from horde.errors import RunError
 from horde.metrics import ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet, ValueType
-from horde.output import Manager, Params, create_output, load_registry, new_plugin_manager
+from horde.output import Params
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.manager import Manager
+from horde.output.registry import load_registry
 from horde.metrics import gofmt
 from horde.outputs.json import JsonOutput
 

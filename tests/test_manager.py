@@ -8,15 +8,9 @@ import pytest
 
 from horde.errors import AbortReason, RunError
 from horde.metrics import EMPTY_TAGS, Metric, MetricType, Sample
-from horde.output import (
-    Manager,
-    OutputStartError,
-    OutputStopError,
-    RunStatus,
-    bind_output,
-    hookimpl,
-    new_plugin_manager,
-)
+from horde.output import OutputStartError, OutputStopError, RunStatus, hookimpl
+from horde.output.binding import bind_output, new_plugin_manager
+from horde.output.manager import Manager
 
 
 class Recorder:

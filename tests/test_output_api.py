@@ -11,16 +11,8 @@ import pytest
 
 import horde.output
 from horde.errors import AbortReason, ExitCode, RunError, UserError
-from horde.output import (
-    REQUIRED_HOOKS,
-    OutputError,
-    OutSpec,
-    Params,
-    RunStatus,
-    hookimpl,
-    parse_out,
-    resolve_out_specs,
-)
+from horde.output import REQUIRED_HOOKS, OutputError, Params, RunStatus, hookimpl
+from horde.output.spec import OutSpec, parse_out, resolve_out_specs
 from horde.output import hookspecs
 from horde.output.binding import HOOK_NAMES
 

@@ -7,16 +7,9 @@ import sys
 
 import pytest
 from distbuild import BROKEN_OUTPUT, good_module, simple_dist
-from horde.output import (
-    DuplicateOutputError,
-    OutputLoadError,
-    Params,
-    Provider,
-    UnknownOutputError,
-    create_output,
-    load_registry,
-    new_plugin_manager,
-)
+from horde.output import DuplicateOutputError, OutputLoadError, Params, Provider, UnknownOutputError
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.registry import load_registry
 from horde.output import registry as registry_mod
 from horde.output.listing import describe_plugins
 from horde.output.registry import OutputRegistry
@@ -413,7 +406,7 @@ def test_plugin_module_from_the_search_path_only(process_registry, tmp_path):
 ])
 def test_plugin_module_that_cannot_be_imported_is_one_line_exit_104(process_registry, modules, source, expected):
     from horde.errors import ExitCode
-    from horde.output import PluginModuleError
+    from horde.output.errors import PluginModuleError
     from horde.output.extensions import prepare_registry
 
     name = "horde_test_nosuch"
@@ -427,7 +420,7 @@ def test_plugin_module_that_cannot_be_imported_is_one_line_exit_104(process_regi
 
 
 def test_horde_plugins_entry_that_is_no_module_name_is_named(process_registry):
-    from horde.output import PluginModuleError
+    from horde.output.errors import PluginModuleError
     from horde.output.extensions import prepare_registry
 
     with pytest.raises(PluginModuleError, match="HORDE_PLUGINS: 'horde-out-nowhere' is neither an installed output"):

@@ -34,7 +34,7 @@ from .metrics import (
     TrendSink,
     new_sink,
 )
-from .output import OutputReport
+from .output.manager import OutputReport
 from .thresholds import MetricThresholds, Thresholds, aggregate_values, go_parse_float
 
 __all__ = [

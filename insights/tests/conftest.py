@@ -58,9 +58,9 @@ def make_server(db_kind, request, tmp_path_factory, tmp_path):
     """A dedicated service on a fresh database (for timeouts and restarts)."""
     started = []
 
-    def make(timeout: float = 120) -> InsightsProcess:
+    def make(timeout: float = 120, args: tuple[str, ...] = ()) -> InsightsProcess:
         srv = InsightsProcess(_new_db(db_kind, request, tmp_path_factory), timeout=timeout,
-                              log=tmp_path / "insights.log").start()
+                              log=tmp_path / "insights.log", args=args).start()
         started.append(srv)
         return srv
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from horde.errors import AbortReason, ExitCode
-from horde.output import Provider, hookimpl, load_registry
+from horde.output import Provider, hookimpl
+from horde.output.registry import load_registry
 from horde.runstatus import RunStatus
 
 

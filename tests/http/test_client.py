@@ -1,16 +1,12 @@
 """horde.http against the real target server, on asyncio and uvloop."""
 
-import socket
 
 import pytest
 
 from horde import http
+from horde.testing import free_port
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("verb", ["get", "post", "put", "patch", "delete", "options"])

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from horde.target import start_target
+from horde.testing import free_port, start_target
 
 
 def conn(server, timeout=5):
@@ -182,10 +182,8 @@ def test_stop_is_idempotent_and_frees_port():
 
 @pytest.mark.parametrize("tls", [False, True])
 def test_module_cli(tls, tls_target):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    args = [sys.executable, "-m", "horde.target", "--port", str(port)]
+    port = free_port()
+    args = [sys.executable, "-m", "horde.testing", "--port", str(port)]
     if tls:
         args += ["--tls-cert", tls_target.cert_file, "--tls-key", tls_target.cert_file[:-4] + ".key"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
@@ -208,7 +206,7 @@ def test_module_cli(tls, tls_target):
 
 
 def test_module_cli_port_in_use(target):
-    proc = subprocess.run([sys.executable, "-m", "horde.target", "--port", str(target.port)],
+    proc = subprocess.run([sys.executable, "-m", "horde.testing", "--port", str(target.port)],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"error: cannot listen on 127.0.0.1:{target.port}")

@@ -1,7 +1,7 @@
 """TLS against the self-signed tls_target."""
 
 from horde import http
-from horde.target import start_target
+from horde.testing import start_target
 from horde.testing import make_self_signed_cert
 
 from httpvu import VU

@@ -12,7 +12,10 @@ from horde.cli import main
 from horde.commands.new import TEMPLATE_DIR, check_output_name, render_output
 from horde.errors import UserError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
-from horde.output import Manager, OutputRegistry, Params, create_output, new_plugin_manager
+from horde.output import Params
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.manager import Manager
+from horde.output.registry import OutputRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 

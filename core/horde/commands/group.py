@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from .. import __version__
+from .._version import __version__
 
 __all__ = ["cli", "verbose_option", "is_verbose"]
 

@@ -36,7 +36,7 @@ def _installed_outputs() -> dict[str, str]:
     """Every output name known without importing a plugin: built-ins and ``horde.outputs`` entry points."""
     import importlib_metadata
 
-    from .. import __version__
+    from .._version import __version__
     from ..output.registry import BUILTIN_OUTPUTS, ENTRY_POINT_GROUP
 
     found = {name: f"horde {__version__} (built-in)" for name in BUILTIN_OUTPUTS}
@@ -98,7 +98,7 @@ def render_output(
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.main import cookiecutter
 
-    from .. import __version__
+    from .._version import __version__
 
     if kind not in KINDS:
         raise UserError(f"invalid output kind {kind!r}: choose one of {', '.join(KINDS)}")

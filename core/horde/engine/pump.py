@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from ..metrics import MetricStore
-from ..output import Manager
+from ..output.manager import Manager
 
 __all__ = ["Pump", "PUMP_PERIOD", "CLOSE_TIMEOUT"]
 

@@ -16,7 +16,11 @@ from typing import Any, Mapping, TextIO
 from .. import execution
 from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
-from ..output import Manager, OutputReport, OutputRegistry, OutputStopError, Params, create_output, new_plugin_manager, resolve_out_specs
+from ..output import OutputStopError, Params
+from ..output.binding import create_output, new_plugin_manager
+from ..output.manager import Manager, OutputReport
+from ..output.registry import OutputRegistry
+from ..output.spec import resolve_out_specs
 from ..output.extensions import prepare_registry
 from ..groups import GroupTree
 from ..runstatus import RunStatus

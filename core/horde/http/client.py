@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlencode
 
-from .. import __version__
+from .._version import __version__
 from ..metrics import ConnectedSamples, TagSet
 from . import errors
 from .cookies import CookieJar, parse_set_cookie

@@ -1,14 +1,19 @@
-"""The output API: what an output plugin implements and the helpers it builds on.
+"""The author API of horde's outputs: everything an output plugin needs, and nothing else.
 
 An output is an object whose methods are marked with :data:`hookimpl` (see
 :mod:`horde.output.hookspecs` for the contract), made by a factory called as
-``factory(params)`` and published under the ``horde.outputs`` entry-point group.
+``factory(params)`` and published under the ``horde.outputs`` entry-point
+group, or registered in code with :func:`register_extension`.
+
+Plugins import from here, :mod:`horde.metrics` and :mod:`horde.testing` only;
+the other modules of the package (the Manager, the registry, the binding of
+hooks) are the engine's and may change.
 """
 
-from ..durations import DurationError, parse_duration
+from ..durations import DurationError, format_duration, parse_duration, parse_duration_ns
 from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..runstatus import RunStatus
-from .binding import OutputInstance, bind_output, create_output, implemented_hooks, new_plugin_manager
+from ..thresholds import Threshold
 from .buffer import SampleBuffer
 from .delivery import (
     Backoff,
@@ -27,72 +32,53 @@ from .errors import (
     OutputStartError,
     OutputStopError,
     OutputValidationError,
-    PluginModuleError,
     UnknownOutputError,
 )
 from .flusher import PeriodicFlusher
-from .hookspecs import REQUIRED_HOOKS, hookimpl, hookspec
-from .manager import DEFAULT_STOP_TIMEOUT, Manager, OutputReport
+from .hookspecs import REQUIRED_HOOKS, hookimpl
 from .params import Params
-from .registry import (
-    ENTRY_POINT_GROUP,
-    OutputPlugin,
-    OutputRegistry,
-    Provider,
-    default_registry,
-    load_registry,
-    register_extension,
-)
-from .spec import OutSpec, parse_out, resolve_out_specs
+from .registry import ENTRY_POINT_GROUP, Provider, is_valid_output_name, register_extension
 from .spill import SpillQueue
 
 __all__ = [
-    "AbortReason",
-    "DuplicateOutputError",
-    "DurationError",
-    "ENTRY_POINT_GROUP",
-    "ExitCode",
-    "DEFAULT_STOP_TIMEOUT",
-    "Manager",
-    "OutputReport",
-    "OutSpec",
-    "OutputConfigError",
-    "OutputError",
-    "OutputInstance",
-    "OutputLoadError",
-    "OutputPlugin",
-    "OutputRegistry",
-    "OutputStartError",
-    "OutputStopError",
-    "OutputValidationError",
-    "Params",
-    "PluginModuleError",
-    "PeriodicFlusher",
-    "Provider",
-    "REQUIRED_HOOKS",
-    "RunError",
-    "RunStatus",
-    "SampleBuffer",
-    "UnknownOutputError",
-    "UserError",
-    "bind_output",
-    "create_output",
-    "default_registry",
+    # writing an output
     "hookimpl",
-    "hookspec",
-    "implemented_hooks",
-    "load_registry",
-    "new_plugin_manager",
-    "parse_duration",
-    "parse_out",
+    "REQUIRED_HOOKS",
+    "Params",
     "register_extension",
-    "resolve_out_specs",
+    "Provider",
+    "ENTRY_POINT_GROUP",
+    "is_valid_output_name",
+    # buffering, flushing, delivering
+    "SampleBuffer",
+    "PeriodicFlusher",
     "SpillQueue",
-    "Backoff",
     "Delivery",
     "DeliveryCounts",
-    "DestinationRefused",
+    "Backoff",
     "PermanentError",
     "RetryableError",
     "SplitPayload",
+    "DestinationRefused",
+    # what the hooks receive
+    "RunError",
+    "RunStatus",
+    "AbortReason",
+    "ExitCode",
+    "Threshold",
+    # errors
+    "UserError",
+    "OutputError",
+    "OutputConfigError",
+    "OutputLoadError",
+    "OutputValidationError",
+    "OutputStartError",
+    "OutputStopError",
+    "DuplicateOutputError",
+    "UnknownOutputError",
+    # configuration helpers (k6's durations: 500ms, 1m30s)
+    "parse_duration",
+    "parse_duration_ns",
+    "format_duration",
+    "DurationError",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "installed_names",
     "load_registry",
     "register_extension",
+    "is_valid_output_name",
 ]
 
 ENTRY_POINT_GROUP = "horde.outputs"
@@ -188,7 +189,7 @@ class OutputRegistry:
         module, registered_at = _caller()
         target = f"{getattr(factory, '__module__', '?')}:{getattr(factory, '__qualname__', repr(factory))}"
         plugin = OutputPlugin(name, provider, target, lambda: factory, module=module or "?", registered_at=registered_at)
-        if not _valid_name(name):
+        if not is_valid_output_name(name):
             raise OutputLoadError(f"invalid output name {name!r} from {plugin.place}")
         if not callable(factory):
             raise OutputLoadError(f"output '{name}' from {plugin.place}: the factory {factory!r:.40} is not callable")
@@ -212,7 +213,7 @@ class OutputRegistry:
         if key in self._discovered and existing is not None:
             return existing
         self._discovered.add(key)
-        if not _valid_name(ep.name):
+        if not is_valid_output_name(ep.name):
             # an installed distribution's mistake: listed as broken, it must not break discovery
             plugin = OutputPlugin(ep.name, provider, ep.value, _refuse(f"invalid output name {ep.name!r}"))
         else:
@@ -316,7 +317,8 @@ def _caller() -> tuple[str | None, str | None]:
     return frame.f_globals.get("__name__"), f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
-def _valid_name(name: object) -> bool:
+def is_valid_output_name(name: object) -> bool:
+    """True when ``name`` can name an output: a letter or digit, then letters, digits, ``_``, ``.`` or ``-``."""
     return isinstance(name, str) and _NAME_RE.fullmatch(name) is not None
 
 
@@ -328,7 +330,7 @@ def _refuse(reason: str) -> Callable[[], Any]:
 
 
 def _horde_provider() -> Provider:
-    from .. import __version__
+    from .._version import __version__
 
     return Provider("horde", __version__, builtin=True)
 

@@ -4,7 +4,7 @@ Load them from a ``conftest.py``::
 
     from horde.testing.fixtures import target, tls_target  # noqa: F401
 
-``target`` and ``tls_target`` are session-scoped :class:`horde.target.TargetServer`
+``target`` and ``tls_target`` are session-scoped :class:`horde.testing.target.TargetServer`
 objects; ``tls_target.cert_file`` is its self-signed certificate (trust it as a CA).
 """
 
@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from ..target import TargetServer, start_target
+from .target import TargetServer, start_target
 from .certs import CertToolMissing, make_self_signed_cert
 
 __all__ = ["target", "tls_target"]

@@ -1,27 +1,32 @@
-"""The ``horde-insights`` command: ``serve`` and ``token create|list``."""
+"""The ``horde-insights`` command: ``serve`` and ``token create|list`` (click, as the core's ``horde``)."""
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
+import re
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, TypeVar
+
+import click
 
 from . import __version__
 from .auth import hash_token, new_token
 from .store import StoreError, open_store
 
-__all__ = ["main"]
+__all__ = ["cli", "main"]
 
 DEFAULT_DB = "insights.db"
+_F = TypeVar("_F", bound=Callable[..., Any])
+_DB_HELP = ("Database: a SQLite file path (default insights.db) or postgresql://user:pass@host/db "
+            "(env HORDE_INSIGHTS_DB).")
 
 
-def _duration(text: str) -> float:
-    """Seconds from ``120``, ``90s``, ``2m``, ``1m30s`` or ``500ms``."""
-    import re
-
+def parse_duration(text: str) -> float:
+    """Seconds from ``120``, ``90s``, ``2m``, ``1m30s`` or ``500ms``; ValueError otherwise."""
     t = text.strip()
     if re.fullmatch(r"[0-9]+(\.[0-9]+)?", t):
         return float(t)
@@ -33,91 +38,141 @@ def _duration(text: str) -> float:
         total += float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
         pos = m.end()
     if pos != len(t) or not t:
-        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use e.g. 120, 90s, 2m, 1m30s)")
+        raise ValueError(f"invalid duration {text!r} (use e.g. 120, 90s, 2m, 1m30s)")
     return total
 
 
-def _parser() -> argparse.ArgumentParser:
-    env = os.environ
-    p = argparse.ArgumentParser(prog="horde-insights", description="Self-hosted results service for horde and k6.")
-    p.add_argument("--version", action="version", version=f"horde-insights {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    db_help = ("database: a SQLite file path (default %(default)s) or postgresql://user:pass@host/db "
-               "(env HORDE_INSIGHTS_DB)")
-    s = sub.add_parser("serve", help="run the service")
-    s.add_argument("--db", default=env.get("HORDE_INSIGHTS_DB", DEFAULT_DB), help=db_help)
-    s.add_argument("--host", default=env.get("HORDE_INSIGHTS_HOST", "127.0.0.1"), help="address to bind (default %(default)s)")
-    s.add_argument("--port", type=int, default=int(env.get("HORDE_INSIGHTS_PORT", "8080")),
-                   help="port (0 picks a free one; default %(default)s)")
-    s.add_argument("--timeout", type=_duration, default=_duration(env.get("HORDE_INSIGHTS_TIMEOUT", "120")),
-                   help="mark a run Timed out after this long without data or finish (default 120s)")
-    s.add_argument("--public-url", default=env.get("HORDE_INSIGHTS_PUBLIC_URL"),
-                   help="base URL of the web UI given to clients (default: the Host the client used)")
-    s.add_argument("--max-body", type=int, default=16 << 20, help="largest accepted metrics push, bytes")
-    s.add_argument("-v", "--verbose", action="store_true", help="log every request")
-
-    t = sub.add_parser("token", help="manage API tokens")
-    tsub = t.add_subparsers(dest="token_command", required=True)
-    c = tsub.add_parser("create", help="create a token for a project (created if new); prints the token")
-    c.add_argument("--project", default="default", help="project the token may read and write (default %(default)s)")
-    c.add_argument("--label", default="", help="a note to recognise the token by")
-    c.add_argument("--db", default=env.get("HORDE_INSIGHTS_DB", DEFAULT_DB), help=db_help)
-    ls = tsub.add_parser("list", help="list tokens (their projects and labels; never the secret)")
-    ls.add_argument("--db", default=env.get("HORDE_INSIGHTS_DB", DEFAULT_DB), help=db_help)
-    return p
+def _duration_option(ctx: click.Context, param: click.Parameter, value: str | float) -> float:
+    """Click callback: a duration option's value in seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
-def _serve(args) -> int:
+def _db_option() -> Callable[[_F], _F]:
+    return click.option("--db", envvar="HORDE_INSIGHTS_DB", default=DEFAULT_DB, help=_DB_HELP)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="horde-insights", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Self-hosted results service for horde and k6."""
+
+
+@cli.command()
+@_db_option()
+@click.option("--host", envvar="HORDE_INSIGHTS_HOST", default="127.0.0.1", show_default=True,
+              help="Address to bind (env HORDE_INSIGHTS_HOST).")
+@click.option("--port", envvar="HORDE_INSIGHTS_PORT", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port; 0 picks a free one (env HORDE_INSIGHTS_PORT).")
+@click.option("--timeout", envvar="HORDE_INSIGHTS_TIMEOUT", default="120", metavar="DURATION", callback=_duration_option,
+              help="Mark a run Timed out after this long without data or finish (default 120s; "
+                   "env HORDE_INSIGHTS_TIMEOUT).")
+@click.option("--public-url", envvar="HORDE_INSIGHTS_PUBLIC_URL", default=None,
+              help="Base URL of the web UI given to clients (default: the Host the client used; "
+                   "env HORDE_INSIGHTS_PUBLIC_URL).")
+@click.option("--max-body", type=click.IntRange(min=1), default=16 << 20, show_default=True,
+              help="Largest accepted metrics push, bytes.")
+@click.option("--idle-timeout", default="30s", metavar="DURATION", callback=_duration_option,
+              help="Close a connection silent for this long, between requests or within one (default 30s; "
+                   "a request's headers must arrive within 10s or this, if shorter).")
+@click.option("-v", "--verbose", is_flag=True, help="Log every request.")
+def serve(db: str, host: str, port: int, timeout: float, public_url: str | None, max_body: int,
+          idle_timeout: float, verbose: bool) -> None:
+    """Run the service."""
     from .ingest import Limits
     from .server import InsightsServer
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    if idle_timeout <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="'--idle-timeout'")
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    store = open_store(args.db)
+    store = open_store(db)
     try:
-        server = InsightsServer((args.host, args.port), store, timeout=args.timeout, public_url=args.public_url,
-                                limits=Limits(metrics_body=args.max_body))
+        server = InsightsServer((host, port), store, timeout=timeout, public_url=public_url,
+                                limits=Limits(metrics_body=max_body), idle_timeout=idle_timeout)
     except OSError as exc:
-        raise StoreError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        store.close()
+        raise StoreError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
-    def _shutdown(signum, frame):
+    def _shutdown(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _shutdown)
-    signal.signal(signal.SIGINT, _shutdown)
-    print(f"horde-insights {__version__} listening on {server.url} (database {store.describe}, "
-          f"timeout {args.timeout:g}s)", flush=True)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        # as Python itself does: a service started in the background of a script (SIGINT ignored) keeps
+        # ignoring Ctrl-C, so that the script's foreground job can still deliver to it; TERM stops it
+        signal.signal(signal.SIGINT, _shutdown)
+    click.echo(f"horde-insights {__version__} listening on {server.url} (database {store.describe}, "
+               f"timeout {timeout:g}s)")
+    sys.stdout.flush()
     try:
         server.serve_forever()
     finally:
         server.server_close()
         store.close()
-    return 0
 
 
-def _token(args) -> int:
-    store = open_store(args.db)
+@cli.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.option("--project", default="default", show_default=True, help="Project the token may read and write.")
+@click.option("--label", default="", help="A note to recognise the token by.")
+@_db_option()
+def token_create(project: str, label: str, db: str) -> None:
+    """Create a token for a project (created if new); print the token."""
+    store = open_store(db)
     try:
-        if args.token_command == "create":
-            project = store.project_id(args.project, create=True)
-            token = new_token()
-            store.add_token(hash_token(token), project, args.label)
-            print(token)
-        else:
-            for t in store.list_tokens():
-                print(f"{t['project']}\t{t['hash_prefix']}…\t{t['label']}")
+        project_id = store.project_id(project, create=True)
+        assert project_id is not None
+        secret = new_token()
+        store.add_token(hash_token(secret), project_id, label)
+        click.echo(secret)
     finally:
         store.close()
-    return 0
+
+
+@token.command("list")
+@_db_option()
+def token_list(db: str) -> None:
+    """List tokens: their projects and labels, never the secret."""
+    store = open_store(db)
+    try:
+        for t in store.list_tokens():
+            click.echo(f"{t['project']}\t{t['hash_prefix']}…\t{t['label']}")
+    finally:
+        store.close()
+
+
+_NO_ARGS_IS_HELP: type[click.UsageError] | tuple[()] = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Entry point of the console script: user errors as one ``error: …`` line, exit 1 (usage: 2)."""
     try:
-        if args.command == "serve":
-            return _serve(args)
-        return _token(args)
+        code = cli.main(args=argv, prog_name="horde-insights", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    except _NO_ARGS_IS_HELP as exc:  # a group without its command: its help, as argparse's usage error did
+        click.echo(exc.format_message(), err=True)
+        return exc.exit_code
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return exc.exit_code
     except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        click.echo(f"error: {exc}", err=True)
         return 1

@@ -8,28 +8,38 @@ dropped); ``POST /v1/tests/{id}`` finishes the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import cramjam
 
 from .http import ApiError
 from .states import FINAL_STATUSES
 from .store import Store
-from .wire.metricset import DecodeError, decode_metric_set
+from .wire.metricset import MAX_ENTRIES, MAX_VALUES, DecodeError, MetricSet, TooManyValues, decode_metric_set
 from .wire.protobuf import read_varint
 
 __all__ = ["Limits", "create_run", "push_metrics", "finish_run"]
 
 
 class Limits:
-    """Request size limits in bytes."""
+    """Request limits: body sizes in bytes, and what one metrics push may decode.
 
-    def __init__(self, json_body: int = 1 << 20, metrics_body: int = 16 << 20, metrics_decoded: int = 128 << 20):
+    ``metrics_entries`` caps the metrics, series, labels, points and non-zero
+    histogram buckets of one push, ``metrics_values`` its protobuf values;
+    both are counted while decoding and a push past either is refused with 413.
+    """
+
+    def __init__(self, json_body: int = 1 << 20, metrics_body: int = 16 << 20, metrics_decoded: int = 128 << 20,
+                 metrics_entries: int = MAX_ENTRIES, metrics_values: int = MAX_VALUES) -> None:
         self.json_body = json_body
         self.metrics_body = metrics_body
         self.metrics_decoded = metrics_decoded
+        self.metrics_entries = metrics_entries
+        self.metrics_values = metrics_values
 
 
 def _json(body: bytes, what: str) -> dict:
@@ -78,7 +88,48 @@ def push_metrics(store: Store, run_id: int, headers: Mapping[str, str], body: by
     ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if ctype and ctype != "application/x-protobuf":
         raise ApiError(415, f"push metrics: Content-Type {ctype!r} is not supported; send application/x-protobuf")
-    if enc == "snappy":
+    if enc not in ("snappy", "", "identity"):
+        raise ApiError(415, f"push metrics: Content-Encoding {enc!r} is not supported; use snappy")
+    version = headers.get("K6-Metrics-Protocol-Version")
+    if version and not version.startswith("2."):
+        raise ApiError(400, f"push metrics: protocol version {version} is not supported; this service speaks 2.0")
+    with _large_push_slot(body, enc == "snappy"):
+        ms = _decode(body, enc == "snappy", limits)
+    key = headers.get("K6-Idempotency-Key")
+    stored = store.ingest(run_id, key[:64] if key else None, ms, time.time())
+    return {"stored": stored, "duplicate": not stored}
+
+
+_LARGE_PUSH = 8 << 20
+"""A push that decodes to more bytes than this waits for the one large-push slot, so that
+concurrent large pushes cannot add up their buffers."""
+_LARGE_PUSH_WAIT = 30.0
+_large_push_gate = threading.BoundedSemaphore(1)
+
+
+@contextlib.contextmanager
+def _large_push_slot(body: bytes, snappy: bool) -> Iterator[None]:
+    """Hold the large-push slot while a push of more than ``_LARGE_PUSH`` decoded bytes is decoded
+    (503 when it stays taken for ``_LARGE_PUSH_WAIT`` seconds)."""
+    try:
+        size = read_varint(body, 0)[0] if snappy else len(body)
+    except DecodeError:
+        size = 0  # _decode names the problem
+    if size <= _LARGE_PUSH:
+        yield
+        return
+    if not _large_push_gate.acquire(timeout=_LARGE_PUSH_WAIT):
+        raise ApiError(503, "push metrics: busy decoding other large pushes; retry later")
+    try:
+        yield
+    finally:
+        _large_push_gate.release()
+
+
+def _decode(body: bytes, snappy: bool, limits: Limits) -> MetricSet:
+    """The push's MetricSet, decoded within ``limits``: the snappy block is decompressed into one
+    buffer of its declared size and decoded through views of it (no copies)."""
+    if snappy:
         try:
             size, _ = read_varint(body, 0)
         except DecodeError:
@@ -86,24 +137,21 @@ def push_metrics(store: Store, run_id: int, headers: Mapping[str, str], body: by
         if size > limits.metrics_decoded:
             raise ApiError(413, f"push metrics: decompressed body of {size} bytes is larger than the limit of "
                                 f"{limits.metrics_decoded} bytes")
+        raw = bytearray(size)
         try:
-            raw = bytes(cramjam.snappy.decompress_raw(body))
+            cramjam.snappy.decompress_raw_into(body, raw)
         except Exception as exc:
             raise ApiError(400, f"push metrics: body is not valid snappy block data ({exc})") from None
-    elif enc in ("", "identity"):
-        raw = body
     else:
-        raise ApiError(415, f"push metrics: Content-Encoding {enc!r} is not supported; use snappy")
-    version = headers.get("K6-Metrics-Protocol-Version")
-    if version and not version.startswith("2."):
-        raise ApiError(400, f"push metrics: protocol version {version} is not supported; this service speaks 2.0")
+        raw = body  # type: ignore[assignment]
     try:
-        ms = decode_metric_set(raw)
+        return decode_metric_set(memoryview(raw), max_entries=limits.metrics_entries,
+                                 max_values=limits.metrics_values)
+    except TooManyValues as exc:
+        raise ApiError(413, f"push metrics: {exc}; send smaller batches (at most {limits.metrics_entries} "
+                            f"entries and {limits.metrics_values} protobuf values per push)") from None
     except DecodeError as exc:
         raise ApiError(400, f"push metrics: body is not a valid MetricSet protobuf ({exc})") from None
-    key = headers.get("K6-Idempotency-Key")
-    stored = store.ingest(run_id, key[:64] if key else None, ms, time.time())
-    return {"stored": stored, "duplicate": not stored}
 
 
 def finish_run(store: Store, run_id: int, body: bytes) -> dict:

@@ -10,6 +10,7 @@ scripts send the token the user entered).
 
 from __future__ import annotations
 
+import io
 import logging
 import mimetypes
 import re
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 from . import __version__
 from .auth import hash_token, parse_authorization
+from .connections import DeadlineReader, ParkingLot
 from .http import ApiError, read_body, send_error, send_json
 from .ingest import Limits, create_run, finish_run, push_metrics
 from .query import run_detail, run_summary
@@ -81,29 +83,68 @@ class Reaper:
                 log.exception("timeout sweep failed")
 
 
+IDLE_TIMEOUT = 30.0
+"""Default seconds a connection may stay silent (between requests, or within one) before it is closed."""
+HEADER_TIMEOUT = 10.0
+"""Seconds from a request's first byte to the end of its headers (a slow-loris client is cut off)."""
+BODY_TIMEOUT = 60.0
+"""Seconds to receive a request body once its headers are in (16 MiB at ~280 kB/s)."""
+
+
 class InsightsServer(ThreadingHTTPServer):
-    """The service bound to (host, port); ``serve_forever`` to run it."""
+    """The service bound to (host, port); ``serve_forever`` to run it.
+
+    A listen backlog of ``request_queue_size``, so that many clients starting
+    together connect at once; a new connection waits in a :class:`ParkingLot`
+    without a thread until it sends something, then gets a thread of its own;
+    silent, slow and idle clients are cut off by ``idle_timeout``,
+    ``HEADER_TIMEOUT`` and ``BODY_TIMEOUT``.
+    """
 
     daemon_threads = True
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], store: Store, *, timeout: float = 120.0,
-                 public_url: str | None = None, limits: Limits | None = None) -> None:
+                 public_url: str | None = None, limits: Limits | None = None,
+                 idle_timeout: float = IDLE_TIMEOUT) -> None:
         super().__init__(address, Handler)
+        self.idle_timeout = idle_timeout
+        self.header_timeout = min(HEADER_TIMEOUT, idle_timeout)
         self.store = store
         self.limits = limits or Limits()
         self.public_url = public_url.rstrip("/") if public_url else None
         self.reaper = Reaper(store, timeout)
+        self.parking = ParkingLot(self._handle_in_thread, self.shutdown_request, idle_timeout)
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        """Park the new connection until it is readable (the accept loop never waits for a thread)."""
+        self.parking.park(request, client_address)
+
+    def _handle_in_thread(self, request: socket.socket, client_address: object) -> None:
+        ThreadingHTTPServer.process_request(self, request, client_address)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        """A client that vanished or stalled is routine; anything else is logged with its traceback."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            log.debug("%s: connection dropped: %s", client_address, exc)
+        else:
+            log.exception("connection from %s failed", client_address)
+
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         self.reaper.start()
+        self.parking.start()
         try:
             super().serve_forever(poll_interval)
         finally:
+            self.parking.stop()
             self.reaper.stop()
 
 
@@ -116,6 +157,13 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         # headers and body go out in two writes: without this, delayed ACKs add ~40 ms per reply
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.rfile.close()
+        self._reader = DeadlineReader(self.connection, self.server.idle_timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self._reader.expect_request(self.server.header_timeout)
+        super().handle_one_request()
 
     def log_message(self, fmt: str, *args) -> None:
         log.debug("%s %s", self.address_string(), fmt % args)
@@ -132,6 +180,9 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, fn) -> None:
         try:
             fn(urlsplit(self.path).path)
+        except (TimeoutError, ConnectionError) as exc:  # a client too slow or gone: no reply
+            log.debug("%s %s: client dropped: %s", self.command, self.path, exc)
+            self.close_connection = True
         except ApiError as err:
             if err.status >= 500:
                 log.error("%s %s: %s", self.command, self.path, err.message)
@@ -163,8 +214,10 @@ class Handler(BaseHTTPRequestHandler):
         return run
 
     def _body(self, limit: int) -> bytes:
+        self._reader.within(BODY_TIMEOUT)
         body = read_body(self, limit)
         self._body_read = True
+        self.connection.settimeout(self.server.idle_timeout)  # the reply's writes
         return body
 
     def _base_url(self) -> str:

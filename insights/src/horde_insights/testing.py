@@ -7,7 +7,6 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,13 +15,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["InsightsProcess", "Postgres", "find_postgres_bin", "free_port", "api"]
+from horde.testing import free_port
+
+__all__ = ["InsightsProcess", "Postgres", "find_postgres_bin", "api"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def api(url: str, token: str | None, method: str = "GET", body: bytes | None = None,
@@ -46,8 +43,10 @@ def api(url: str, token: str | None, method: str = "GET", body: bytes | None = N
 class InsightsProcess:
     """``horde-insights serve`` as a child process on a free port (``port`` kept across restarts)."""
 
-    def __init__(self, db: str, *, timeout: float = 120, port: int = 0, log: Path | None = None) -> None:
+    def __init__(self, db: str, *, timeout: float = 120, port: int = 0, log: Path | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.db = db
+        self.args = args
         self.timeout = timeout
         self.port = port or free_port()
         self.log = log
@@ -63,7 +62,7 @@ class InsightsProcess:
     def start(self) -> "InsightsProcess":
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            self._cmd("serve", "--db", self.db, "--port", str(self.port), "--timeout", f"{self.timeout}"),
+            self._cmd("serve", "--db", self.db, "--port", str(self.port), "--timeout", f"{self.timeout}", *self.args),
             stdout=subprocess.PIPE, stderr=out,
         )
         line = self.proc.stdout.readline().decode()  # type: ignore[union-attr]

@@ -20,7 +20,10 @@ from pathlib import Path
 
 from horde.errors import AbortReason, ExitCode, RunError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, Sample, TagSet
-from horde.output import Manager, Params, create_output, load_registry, new_plugin_manager
+from horde.output import Params
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.manager import Manager
+from horde.output.registry import load_registry
 
 
 class _Threshold:

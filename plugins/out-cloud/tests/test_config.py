@@ -23,7 +23,7 @@ def test_missing_token_and_bad_values_are_clear_errors():
 
 
 def test_unreachable_service_fails_start_with_one_clear_line():
-    from horde_insights.testing import free_port
+    from horde.testing import free_port
 
     out = CloudOutput(Params("cloud", environment={"HORDE_CLOUD_TOKEN": "t", "HORDE_CLOUD_STOP_TIMEOUT": "1s",
                                                    "HORDE_CLOUD_HOST": f"http://127.0.0.1:{free_port()}"}))

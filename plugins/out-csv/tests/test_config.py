@@ -2,7 +2,9 @@
 
 import pytest
 
-from horde.output import OutputConfigError, create_output, load_registry, new_plugin_manager
+from horde.output import OutputConfigError
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.registry import load_registry
 
 from horde_out_csv.config import CsvConfig, TimeFormat, consolidate
 

@@ -12,7 +12,9 @@ import time
 import pytest
 
 from horde.metrics import ConnectedSamples, Sample, TagSet
-from horde.output import Manager, OutputConfigError, bind_output, hookimpl, new_plugin_manager
+from horde.output import OutputConfigError, hookimpl
+from horde.output.binding import bind_output, new_plugin_manager
+from horde.output.manager import Manager
 
 from horde_out_csv import CsvOutput
 

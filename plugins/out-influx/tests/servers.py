@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -20,17 +19,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from horde.testing import free_port
 
-__all__ = ["InfluxD", "VictoriaMetrics", "free_port", "require_binary"]
+__all__ = ["InfluxD", "VictoriaMetrics", "require_binary"]
 
 START_TIMEOUT = 30.0
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def require_binary(name: str, package: str) -> str:

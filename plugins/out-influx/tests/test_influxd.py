@@ -13,8 +13,11 @@ import pytest
 from conftest import FIXTURES
 from horde.errors import UserError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
-from horde.output import Manager, OutputStartError, Params, create_output, load_registry, new_plugin_manager
-from servers import free_port
+from horde.output import OutputStartError, Params
+from horde.output.binding import create_output, new_plugin_manager
+from horde.output.manager import Manager
+from horde.output.registry import load_registry
+from horde.testing import free_port
 from test_lineproto import parse_line
 
 FAST = "pushInterval=100ms&retryInterval=50ms&maxRetryInterval=400ms"

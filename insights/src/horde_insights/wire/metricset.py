@@ -8,16 +8,47 @@ hand-written (see the package README for why).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from .protobuf import DecodeError, as_double, as_sint, fields, packed_varints
+from .protobuf import (
+    Budget,
+    Buffer,
+    DecodeError,
+    TooManyValues,
+    as_double,
+    as_sint,
+    fields,
+    read_varint,
+)
 
-__all__ = ["MetricSet", "Series", "Point", "decode_metric_set", "METRIC_TYPES", "DecodeError"]
+__all__ = [
+    "MAX_ENTRIES",
+    "MAX_VALUES",
+    "METRIC_TYPES",
+    "DecodeError",
+    "MetricSet",
+    "Point",
+    "Series",
+    "TooManyValues",
+    "decode_metric_set",
+]
+
+MAX_ENTRIES = 200_000
+"""Default cap on the entries one push may hold: metrics, series, labels, points (time-series values)
+and non-zero histogram buckets together. k6 sends at most 1 000 series per push
+(``K6_CLOUD_MAX_TIME_SERIES_IN_BATCH``), each with a few labels and 3 s buckets; the cap leaves room
+for a backlog after an outage and keeps a decoded push at a few tens of MB."""
+
+MAX_VALUES = 4_000_000
+"""Default cap on the protobuf values (fields and packed histogram counters) one push may hold:
+bounds the decoding time of a push whatever its shape (labels, series, histograms)."""
 
 METRIC_TYPES = {1: "counter", 2: "gauge", 3: "rate", 4: "trend"}
 """Protobuf MetricType numbers to k6's metric type names."""
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Point:
     """One aggregated value of a time series in one time bucket.
 
@@ -69,47 +100,47 @@ class MetricSet:
         return total
 
 
-def _timestamp(buf: bytes) -> float:
+def _timestamp(buf: Buffer, budget: Budget) -> float:
     seconds = nanos = 0
-    for num, wt, val in fields(buf):
+    for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 0:
-            seconds = as_sint(val)  # type: ignore[arg-type]
+            seconds = as_sint(val)
         elif num == 2 and wt == 0:
-            nanos = as_sint(val, 32)  # type: ignore[arg-type]
+            nanos = as_sint(val, 32)
     return seconds + nanos / 1e9
 
 
-def _label(buf: bytes) -> tuple[str, str]:
+def _label(buf: Buffer, budget: Budget) -> tuple[str, str]:
     name = value = ""
-    for num, wt, val in fields(buf):
+    for num, wt, val in fields(buf, budget):
         if wt == 2 and num == 1:
-            name = bytes(val).decode("utf-8")  # type: ignore[arg-type]
+            name = bytes(val).decode("utf-8")
         elif wt == 2 and num == 2:
-            value = bytes(val).decode("utf-8")  # type: ignore[arg-type]
+            value = bytes(val).decode("utf-8")
     return name, value
 
 
-def _counter(buf: bytes) -> Point:
+def _counter(buf: Buffer, budget: Budget) -> Point:
     p = Point(0.0, count=1)
-    for num, wt, val in fields(buf):
+    for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
-            p.time = _timestamp(val)  # type: ignore[arg-type]
+            p.time = _timestamp(val, budget)
         elif num == 2:
             p.value = as_double(wt, val)
     p.sum = p.value
     return p
 
 
-def _gauge(buf: bytes) -> Point:
+def _gauge(buf: Buffer, budget: Budget) -> Point:
     p = Point(0.0)
     avg = 0.0
-    for num, wt, val in fields(buf):
+    for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
-            p.time = _timestamp(val)  # type: ignore[arg-type]
+            p.time = _timestamp(val, budget)
         elif num == 2:
             p.value = as_double(wt, val)
         elif num == 3 and wt == 0:
-            p.count = val  # type: ignore[assignment]
+            p.count = val
         elif num == 4:
             p.min = as_double(wt, val)
         elif num == 5:
@@ -120,115 +151,150 @@ def _gauge(buf: bytes) -> Point:
     return p
 
 
-def _rate(buf: bytes) -> Point:
+def _rate(buf: Buffer, budget: Budget) -> Point:
     p = Point(0.0)
-    for num, wt, val in fields(buf):
+    for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
-            p.time = _timestamp(val)  # type: ignore[arg-type]
+            p.time = _timestamp(val, budget)
         elif num == 2 and wt == 0:
-            p.value = float(val)  # type: ignore[arg-type]
+            p.value = float(val)
         elif num == 3 and wt == 0:
-            p.count = val  # type: ignore[assignment]
+            p.count = val
     p.sum = p.value
     return p
 
 
-def _trend(buf: bytes) -> Point:
+def _counters(chunks: list[tuple[int, Any]], budget: Budget) -> Iterator[int]:
+    """The histogram counters of a trend value, from its packed or single ``counters`` fields, lazily."""
+    for wt, val in chunks:
+        if wt == 0:
+            yield val
+            continue
+        if wt != 2:
+            raise DecodeError("repeated varint field with wrong wire type")
+        buf: Buffer = val
+        pos, n = 0, len(buf)
+        while pos < n:
+            budget.take()
+            v, pos = read_varint(buf, pos)
+            yield v
+
+
+def _trend(buf: Buffer, budget: Budget, entries: Budget) -> Point:
     p = Point(0.0, resolution=1.0)
-    counters: list[int] = []
+    chunks: list[tuple[int, Any]] = []
     spans: list[tuple[int, int]] = []
-    for num, wt, val in fields(buf):
+    for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
-            p.time = _timestamp(val)  # type: ignore[arg-type]
+            p.time = _timestamp(val, budget)
         elif num == 2:
-            counters.extend(packed_varints(wt, val))
+            entries.take()
+            chunks.append((wt, val))
         elif num == 3 and wt == 2:
+            entries.take()
             off = length = 0
-            for n2, w2, v2 in fields(val):  # type: ignore[arg-type]
+            for n2, w2, v2 in fields(val, budget):
                 if n2 == 1 and w2 == 0:
-                    off = v2  # type: ignore[assignment]
+                    off = v2
                 elif n2 == 2 and w2 == 0:
-                    length = v2  # type: ignore[assignment]
+                    length = v2
             spans.append((off, length))
         elif num == 5:
             p.sum = as_double(wt, val)
         elif num == 6 and wt == 0:
-            p.count = val  # type: ignore[assignment]
+            p.count = val
         elif num == 7:
             p.min = as_double(wt, val)
         elif num == 8:
             p.max = as_double(wt, val)
         elif num == 9 and wt == 0:
-            p.low = val  # type: ignore[assignment]
+            p.low = val
         elif num == 10 and wt == 0:
-            p.high = val  # type: ignore[assignment]
+            p.high = val
         elif num == 11:
             p.resolution = as_double(wt, val) or 1.0
     hist: dict[int, int] = {}
-    i = 0
+    counters = _counters(chunks, budget)
     index = 0
     for n, (off, length) in enumerate(spans):
         index = off if n == 0 else index + off
         for _ in range(length):
-            if i >= len(counters):
+            c = next(counters, None)
+            if c is None:
                 raise DecodeError("trend histogram has fewer counters than its spans describe")
-            if counters[i]:
-                hist[index] = hist.get(index, 0) + counters[i]
-            i += 1
+            if c:
+                if index not in hist:
+                    entries.take()
+                hist[index] = hist.get(index, 0) + c
             index += 1
-    if i != len(counters):
+    if next(counters, None) is not None:
         raise DecodeError("trend histogram has more counters than its spans describe")
     p.hist = hist
     p.value = p.count
     return p
 
 
-_SAMPLES = {2: ("counter", _counter), 3: ("gauge", _gauge), 4: ("rate", _rate), 5: ("trend", _trend)}
+def _scalar(parse: Callable[[Buffer, Budget], Point]) -> Callable[[Buffer, Budget, Budget], Point]:
+    return lambda buf, budget, entries: parse(buf, budget)
 
 
-def _time_series(buf: bytes, mtype: str) -> Series:
+_SAMPLES = {2: ("counter", _scalar(_counter)), 3: ("gauge", _scalar(_gauge)), 4: ("rate", _scalar(_rate)),
+            5: ("trend", _trend)}
+
+
+def _time_series(buf: Buffer, mtype: str, budget: Budget, entries: Budget) -> Series:
     labels: dict[str, str] = {}
     points: list[Point] = []
-    for num, wt, val in fields(buf):
+    for num, wt, val in fields(buf, budget):
         if num == 1 and wt == 2:
-            k, v = _label(val)  # type: ignore[arg-type]
+            entries.take()
+            k, v = _label(val, budget)
             labels[k] = v
         elif num in _SAMPLES and wt == 2:
             kind, parse = _SAMPLES[num]
             if kind != mtype:
                 raise DecodeError(f"{kind} samples in a {mtype} metric")
-            for n2, w2, v2 in fields(val):  # type: ignore[arg-type]
+            for n2, w2, v2 in fields(val, budget):
                 if n2 == 1 and w2 == 2:
-                    points.append(parse(v2))  # type: ignore[arg-type]
+                    entries.take()
+                    points.append(parse(v2, budget, entries))
     return Series(labels, points)
 
 
-def decode_metric_set(buf: bytes) -> MetricSet:
-    """Decode a serialized ``MetricSet``; raise :class:`DecodeError` when malformed."""
+def decode_metric_set(buf: Buffer, *, max_entries: int = MAX_ENTRIES, max_values: int = MAX_VALUES) -> MetricSet:
+    """Decode a serialized ``MetricSet``; raise :class:`DecodeError` when malformed, and its subclass
+    :class:`TooManyValues` past ``max_entries`` entries or ``max_values`` protobuf values (both counted
+    while decoding, so refusing a push costs bounded time and memory). A ``memoryview`` is decoded
+    without copies."""
+    budget = Budget(max_values)
+    entries = Budget(max_entries, "entries (metrics, series, labels, points, histogram buckets)")
+    view = buf if isinstance(buf, memoryview) else memoryview(buf)
     ms = MetricSet("", 0, [])
     try:
-        for num, wt, val in fields(buf):
+        for num, wt, val in fields(view, budget):
             if num == 1 and wt == 2:
-                ms.test_run_id = bytes(val).decode("utf-8")  # type: ignore[arg-type]
+                ms.test_run_id = bytes(val).decode("utf-8")
             elif num == 2 and wt == 0:
-                ms.aggregation_period = val  # type: ignore[assignment]
+                ms.aggregation_period = val
             elif num == 3 and wt == 2:
+                entries.take()
                 name = ""
                 mtype = 0
-                raw_series: list[bytes] = []
-                for n2, w2, v2 in fields(val):  # type: ignore[arg-type]
+                raw_series: list[Buffer] = []
+                for n2, w2, v2 in fields(val, budget):
                     if n2 == 1 and w2 == 2:
-                        name = bytes(v2).decode("utf-8")  # type: ignore[arg-type]
+                        name = bytes(v2).decode("utf-8")
                     elif n2 == 2 and w2 == 0:
-                        mtype = v2  # type: ignore[assignment]
+                        mtype = v2
                     elif n2 == 3 and w2 == 2:
-                        raw_series.append(v2)  # type: ignore[arg-type]
+                        entries.take()
+                        raw_series.append(v2)
                 if not name:
                     raise DecodeError("metric without a name")
                 if mtype not in METRIC_TYPES:
                     raise DecodeError(f"metric {name!r} has unknown type {mtype}")
                 kind = METRIC_TYPES[mtype]
-                ms.metrics.append((name, kind, [_time_series(s, kind) for s in raw_series]))
+                ms.metrics.append((name, kind, [_time_series(s, kind, budget, entries) for s in raw_series]))
     except UnicodeDecodeError as exc:
         raise DecodeError(f"invalid UTF-8 in a string field: {exc}") from None
     return ms

@@ -7,9 +7,19 @@ requires, so newer k6 versions that add fields still decode.
 from __future__ import annotations
 
 import struct
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any, Union
 
-__all__ = ["DecodeError", "fields", "read_varint", "packed_varints", "as_double", "as_sint"]
+__all__ = [
+    "Budget",
+    "DecodeError",
+    "TooManyValues",
+    "as_double",
+    "as_sint",
+    "fields",
+    "packed_varints",
+    "read_varint",
+]
 
 _DOUBLE = struct.Struct("<d")
 
@@ -18,7 +28,39 @@ class DecodeError(ValueError):
     """The bytes are not a valid protobuf message of the expected shape."""
 
 
-def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+class TooManyValues(DecodeError):
+    """A message holds more values than the decoder's :class:`Budget` allows."""
+
+
+Buffer = bytes | bytearray | memoryview
+"""What the reader decodes: slices of a ``memoryview`` share the push's memory instead of copying it."""
+
+
+class Budget:
+    """How many protobuf values (fields and packed varints) one decode may still read.
+
+    Counted while decoding, so a small body that expands to millions of
+    values fails after ``limit`` of them, at a bounded cost in time and memory.
+    """
+
+    __slots__ = ("left", "limit", "what")
+
+    def __init__(self, limit: int, what: str = "protobuf values") -> None:
+        self.limit = limit
+        self.left = limit
+        self.what = what
+
+    def take(self, n: int = 1) -> None:
+        """Spend ``n`` values; raise :class:`TooManyValues` past the limit."""
+        self.left -= n
+        if self.left < 0:
+            raise TooManyValues(f"more than {self.limit} {self.what} in one message")
+
+
+_UNLIMITED = Budget(1 << 62)
+
+
+def read_varint(buf: Buffer, pos: int) -> tuple[int, int]:
     """Read a base-128 varint at ``pos``; return (value, next position)."""
     result = 0
     shift = 0
@@ -36,17 +78,20 @@ def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise DecodeError("varint longer than 10 bytes")
 
 
-def fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
+def fields(buf: Buffer, budget: Budget = _UNLIMITED) -> Iterator[tuple[int, int, Any]]:
     """Yield (field number, wire type, value) for every field of one message.
 
     Varints give an int, fixed64/fixed32 give the raw 8/4 bytes, and
-    length-delimited fields give a ``memoryview``-free ``bytes`` slice.
+    length-delimited fields give a slice of ``buf`` (of a ``memoryview``
+    ``buf``: a view, no copy). Each field is taken from ``budget``.
     """
     pos = 0
     n = len(buf)
     while pos < n:
+        budget.take()
         key, pos = read_varint(buf, pos)
         num, wt = key >> 3, key & 7
+        val: int | Buffer
         if num == 0:
             raise DecodeError("field number 0")
         if wt == 0:
@@ -72,26 +117,30 @@ def fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
         yield num, wt, val
 
 
-def packed_varints(wt: int, val: object) -> list[int]:
-    """The ints of a repeated varint field, packed (wire type 2) or not (wire type 0)."""
+def packed_varints(wt: int, val: Any, budget: Budget = _UNLIMITED) -> list[int]:
+    """The ints of a repeated varint field, packed (wire type 2) or not (wire type 0); each packed
+    int is taken from ``budget``."""
     if wt == 0:
-        return [val]  # type: ignore[list-item]
+        return [val]
     if wt != 2:
         raise DecodeError("repeated varint field with wrong wire type")
     out = []
-    buf = val  # type: ignore[assignment]
+    buf: Buffer = val
     pos = 0
-    while pos < len(buf):
+    n = len(buf)
+    while pos < n:
+        budget.take()
         v, pos = read_varint(buf, pos)
         out.append(v)
     return out
 
 
-def as_double(wt: int, val: object) -> float:
+def as_double(wt: int, val: Any) -> float:
     """A ``double`` field's value."""
     if wt != 1:
         raise DecodeError("double field with wrong wire type")
-    return _DOUBLE.unpack(val)[0]  # type: ignore[arg-type]
+    value: float = _DOUBLE.unpack(val)[0]
+    return value
 
 
 def as_sint(value: int, bits: int = 64) -> int:

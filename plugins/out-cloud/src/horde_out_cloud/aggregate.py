@@ -9,13 +9,13 @@ value per time series, so payloads stay small.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Iterable, TypeAlias
 
-from horde.metrics import Metric, MetricType, TagSet
+from horde.metrics import Metric, MetricType, SampleContainer, TagSet
 
 from .protobuf import COUNTER, GAUGE, RATE, TREND
 
-__all__ = ["Aggregator", "Hist", "bucket_index", "RESERVED_LABEL"]
+__all__ = ["Aggregate", "Aggregator", "BucketAggregates", "Hist", "bucket_index", "RESERVED_LABEL"]
 
 RESOLUTION = 0.001
 _K = 7
@@ -65,6 +65,14 @@ class Hist:
         b[idx] = b.get(idx, 0) + 1
 
 
+Aggregate: TypeAlias = Hist | list[float]
+"""A trend's :class:`Hist`, else a counter's [sum, count], a rate's [non-zero, total] or a gauge's
+[last, count, min, max, sum]."""
+
+BucketAggregates: TypeAlias = dict[TagSet, dict[Metric, Aggregate]]
+"""One time bucket: tag set -> metric -> aggregate."""
+
+
 class Aggregator:
     """Fold sample containers into time buckets; hand out the buckets that are complete.
 
@@ -75,7 +83,7 @@ class Aggregator:
         self.period_ns = int(period_s * 1_000_000_000)
         self.wait_ns = int(wait_s * 1_000_000_000)
         # bucket start ns -> tags -> metric -> aggregate
-        self._buckets: dict[int, dict[TagSet, dict[Metric, object]]] = {}
+        self._buckets: dict[int, BucketAggregates] = {}
         self._samples: dict[int, int] = {}
         self._labels: dict[TagSet, tuple[tuple[str, str], ...]] = {}
         self.discarded_tags: set[str] = set()
@@ -85,7 +93,7 @@ class Aggregator:
         """Samples held in buckets not yet collected."""
         return sum(self._samples.values())
 
-    def add(self, containers: Iterable) -> None:
+    def add(self, containers: Iterable[SampleContainer]) -> None:
         period = self.period_ns
         buckets = self._buckets
         counts = self._samples
@@ -103,37 +111,38 @@ class Aggregator:
                 n += 1
                 a = aggs.get(m)
                 t = m.type
+                # a metric's aggregate is always of its type's shape: the isinstance tests tell mypy so
                 if t is MetricType.TREND:
-                    if a is None:
+                    if not isinstance(a, Hist):
                         a = aggs[m] = Hist()
-                    a.add(v)  # type: ignore[union-attr]
+                    a.add(v)
                 elif t is MetricType.COUNTER:
-                    if a is None:
+                    if not isinstance(a, list):
                         aggs[m] = [v, 1]
                     else:
-                        a[0] += v  # type: ignore[index]
-                        a[1] += 1  # type: ignore[index]
+                        a[0] += v
+                        a[1] += 1
                 elif t is MetricType.RATE:
-                    if a is None:
+                    if not isinstance(a, list):
                         aggs[m] = [1 if v else 0, 1]
                     else:
                         if v:
-                            a[0] += 1  # type: ignore[index]
-                        a[1] += 1  # type: ignore[index]
+                            a[0] += 1
+                        a[1] += 1
                 else:  # gauge: last, count, min, max, sum
-                    if a is None:
+                    if not isinstance(a, list):
                         aggs[m] = [v, 1, v, v, v]
                     else:
-                        a[0] = v  # type: ignore[index]
-                        a[1] += 1  # type: ignore[index]
-                        if v < a[2]:  # type: ignore[index]
-                            a[2] = v  # type: ignore[index]
-                        if v > a[3]:  # type: ignore[index]
-                            a[3] = v  # type: ignore[index]
-                        a[4] += v  # type: ignore[index]
+                        a[0] = v
+                        a[1] += 1
+                        if v < a[2]:
+                            a[2] = v
+                        if v > a[3]:
+                            a[3] = v
+                        a[4] += v
             counts[start] += n
 
-    def collect(self, now_ns: int, *, everything: bool = False) -> list[tuple[int, int, dict]]:
+    def collect(self, now_ns: int, *, everything: bool = False) -> list[tuple[int, int, BucketAggregates]]:
         """Remove and return the buckets that ended ``wait`` ago (all when ``everything``).
 
         Each item is (bucket start ns, sample count, {tags: {metric: aggregate}}).

@@ -7,8 +7,9 @@ import secrets
 from typing import Iterable
 
 import cramjam
+from horde.metrics import Metric
 
-from .aggregate import Aggregator, Hist
+from .aggregate import Aggregate, Aggregator, BucketAggregates, Hist
 from .protobuf import encode_metric_set, encode_series, encode_value
 
 __all__ = ["Batch", "build_batches"]
@@ -27,15 +28,15 @@ class Batch:
         return cls(body, secrets.token_hex(8), samples)
 
 
-def _count(agg) -> int:
+def _count(agg: Aggregate) -> int:
     return agg.count if isinstance(agg, Hist) else int(agg[1])
 
 
-def build_batches(agg: Aggregator, run_id: str, period_s: int, buckets: Iterable[tuple[int, int, dict]],
+def build_batches(agg: Aggregator, run_id: str, period_s: int, buckets: Iterable[tuple[int, int, BucketAggregates]],
                   max_series: int) -> list[Batch]:
     """Encode ``buckets`` (from :meth:`Aggregator.collect`) metric-first, split every ``max_series`` series."""
     # metric -> labels -> [(t, aggregate)]
-    by_metric: dict = {}
+    by_metric: dict[Metric, dict[tuple[tuple[str, str], ...], list[tuple[int, Aggregate]]]] = {}
     for start, _n, by_tags in buckets:
         for tags, aggs in by_tags.items():
             labels = agg.labels(tags)

@@ -6,6 +6,7 @@ import http.client
 import json
 import secrets
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["CloudClient", "ResponseError", "TransportError"]
@@ -70,7 +71,7 @@ class CloudClient:
                 pass
 
     def request(self, path: str, body: bytes, *, content_type: str = "application/json",
-                headers: dict[str, str] | None = None, key: str | None = None) -> dict:
+                headers: dict[str, str] | None = None, key: str | None = None) -> dict[str, Any]:
         """POST ``body``; return the JSON reply. Raises :class:`TransportError` or :class:`ResponseError`."""
         h = {
             "Authorization": f"Token {self.token}",
@@ -109,5 +110,5 @@ class CloudClient:
             raise ResponseError(resp.status, data[:200].decode("utf-8", "replace") or resp.reason)
         return payload if isinstance(payload, dict) else {}
 
-    def post_json(self, path: str, obj: dict, key: str | None = None) -> dict:
+    def post_json(self, path: str, obj: dict[str, Any], key: str | None = None) -> dict[str, Any]:
         return self.request(path, json.dumps(obj).encode(), key=key)

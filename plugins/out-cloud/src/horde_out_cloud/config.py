@@ -6,13 +6,13 @@ import dataclasses
 import re
 from typing import Any, Mapping
 
-from horde.durations import parse_duration as horde_parse_duration
+from horde.output import parse_duration as horde_parse_duration
 from horde.output import OutputConfigError
 
 __all__ = ["CloudConfig", "parse_duration"]
 
 def parse_duration(text: str | float | int) -> float:
-    """Seconds from a duration (``500ms``, ``1s``, ``1m30s``, ``2h``: :func:`horde.durations.parse_duration`)
+    """Seconds from a duration (``500ms``, ``1s``, ``1m30s``, ``2h``: :func:`horde.output.parse_duration`)
     or a bare number of seconds (``HORDE_CLOUD_PUSH_INTERVAL=3``)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return float(text)

@@ -18,10 +18,11 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from horde.errors import AbortReason, ExitCode, UserError
+from horde.metrics import SampleContainer
+from horde.output import AbortReason, ExitCode, RunError, RunStatus, UserError
 from horde.output import (
     Backoff,
     Delivery,
@@ -123,7 +124,7 @@ class CloudOutput:
         self._thresholds = thresholds or {}
 
     @hookimpl
-    def set_run_status(self, status) -> None:
+    def set_run_status(self, status: RunStatus) -> None:
         self._run_status = int(status)
 
     @hookimpl
@@ -162,11 +163,11 @@ class CloudOutput:
         self._thread.start()
 
     @hookimpl
-    def add_samples(self, samples) -> None:
+    def add_samples(self, samples: Sequence[SampleContainer]) -> None:
         self._buffer.add(samples)
 
     @hookimpl
-    def stop(self, error) -> None:
+    def stop(self, error: RunError | None) -> None:
         deadline = time.monotonic() + self.cfg.stop_timeout
         self._stopping.set()
         if self._thread is not None:
@@ -182,7 +183,7 @@ class CloudOutput:
                 self._sender_client.close()
 
     @hookimpl
-    def report(self) -> dict:
+    def report(self) -> dict[str, int]:
         """Samples written, retried after a failed push, spilled to disk and dropped, for the summary."""
         c = self.counts or (self.delivery.counts() if self.delivery is not None else None)
         if c is None:
@@ -190,7 +191,7 @@ class CloudOutput:
         return {**c.as_report(), "failed_pushes": c.failed_sends}
 
     # -- create and finish ----------------------------------------------------------------------
-    def _create(self, body: dict) -> dict:
+    def _create(self, body: dict[str, Any]) -> dict[str, Any]:
         key = os.urandom(8).hex()
         deadline = time.monotonic() + min(self.cfg.stop_timeout, 15.0)
         delay = 0.5
@@ -210,7 +211,7 @@ class CloudOutput:
             time.sleep(delay)
             delay = min(delay * 2, 4.0)
 
-    def _finish(self, error, deadline: float) -> None:
+    def _finish(self, error: RunError | None, deadline: float) -> None:
         if self.run_id is None:
             return
         status = FINISHED

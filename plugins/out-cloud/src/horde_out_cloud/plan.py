@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from horde.durations import parse_duration
+from horde.output import parse_duration
 
 __all__ = ["planned_vus_and_duration"]
 

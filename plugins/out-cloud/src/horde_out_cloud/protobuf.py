@@ -7,14 +7,27 @@ protobuf runtime and generated code; this writer covers exactly them.
 from __future__ import annotations
 
 import struct
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
-__all__ = ["encode_metric_set", "COUNTER", "GAUGE", "RATE", "TREND"]
+__all__ = ["encode_metric_set", "TrendHistogram", "COUNTER", "GAUGE", "RATE", "TREND"]
 
 COUNTER, GAUGE, RATE, TREND = 1, 2, 3, 4
 """Protobuf MetricType numbers."""
 
 _D = struct.Struct("<d").pack
+
+
+class TrendHistogram(Protocol):
+    """What a trend's aggregate (``aggregate.Hist``) holds for its TrendHdrValue."""
+
+    buckets: dict[int, int]
+    count: int
+    sum: float
+    min: float
+    max: float
+    low: int
+    high: int
+    resolution: float
 
 
 def _varint(n: int, out: bytearray) -> None:
@@ -52,23 +65,26 @@ def _timestamp(t_ns: int) -> bytes:
     return bytes(out)
 
 
-def encode_value(kind: int, t_ns: int, agg) -> bytes:
-    """One CounterValue/GaugeValue/RateValue/TrendHdrValue for a bucket starting at ``t_ns``."""
+def encode_value(kind: int, t_ns: int, agg: list[float] | TrendHistogram) -> bytes:
+    """One CounterValue/GaugeValue/RateValue/TrendHdrValue for a bucket starting at ``t_ns``:
+    ``agg`` is a counter's [sum, count], a gauge's [last, count, min, max, sum], a rate's
+    [non-zero, total] or a trend's histogram."""
     out = bytearray()
     _bytes_field(1, _timestamp(t_ns), out)
-    if kind == COUNTER:
-        _double_field(2, agg[0], out)
-    elif kind == GAUGE:
-        last, count, lo, hi, total = agg[0], agg[1], agg[2], agg[3], agg[4]
-        _double_field(2, last, out)
-        _uint_field(3, count, out)
-        _double_field(4, lo, out)
-        _double_field(5, hi, out)
-        _double_field(6, total / count if count else 0.0, out)
-    elif kind == RATE:
-        _uint_field(2, int(agg[0]), out)
-        _uint_field(3, int(agg[1]), out)
-    else:
+    if isinstance(agg, list):
+        if kind == COUNTER:
+            _double_field(2, agg[0], out)
+        elif kind == GAUGE:
+            last, count, lo, hi, total = agg[0], int(agg[1]), agg[2], agg[3], agg[4]
+            _double_field(2, last, out)
+            _uint_field(3, count, out)
+            _double_field(4, lo, out)
+            _double_field(5, hi, out)
+            _double_field(6, total / count if count else 0.0, out)
+        elif kind == RATE:
+            _uint_field(2, int(agg[0]), out)
+            _uint_field(3, int(agg[1]), out)
+    else:  # a trend
         h = agg
         indexes = sorted(h.buckets)
         if indexes:
@@ -119,8 +135,8 @@ def encode_series(kind: int, labels: Sequence[tuple[str, str]], values: Iterable
         _bytes_field(2, v.encode("utf-8"), lab)
         _bytes_field(1, lab, out)
     samples = bytearray()
-    for v in values:
-        _bytes_field(1, v, samples)
+    for value in values:
+        _bytes_field(1, value, samples)
     _bytes_field(_SAMPLES_FIELD[kind], samples, out)
     return bytes(out)
 

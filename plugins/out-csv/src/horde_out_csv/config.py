@@ -14,9 +14,9 @@ import enum
 import json
 from typing import Any, Mapping
 
-from horde.durations import DurationError
-from horde.durations import format_duration as _format_duration
-from horde.durations import parse_duration_ns as parse_extended_duration
+from horde.output import DurationError
+from horde.output import format_duration as _format_duration
+from horde.output import parse_duration_ns as parse_extended_duration
 from horde.output import OutputConfigError
 
 __all__ = ["TimeFormat", "CsvConfig", "parse_arg", "from_env", "from_json", "consolidate", "ENV_VARS"]

@@ -11,10 +11,11 @@ import atexit
 import logging
 import operator
 import threading
+from collections.abc import Sequence
 from typing import BinaryIO
 
-from horde.metrics import parse_system_tags
-from horde.output import OutputConfigError, Params, PeriodicFlusher, SampleBuffer, hookimpl
+from horde.metrics import SampleContainer, parse_system_tags
+from horde.output import OutputConfigError, Params, PeriodicFlusher, RunError, SampleBuffer, hookimpl
 
 from .config import CsvConfig, consolidate
 from .config import format_duration
@@ -41,7 +42,7 @@ class CsvOutput:
         self._stdout = params.stdout
         self._buffer = SampleBuffer()
         self._flusher: PeriodicFlusher | None = None
-        self._sink: Sink | None = None
+        self._sink: Sink[bytes] | Sink[str] | None = None
         self._lock = threading.Lock()
         self._stopped = False
         self._write_errors = 0
@@ -78,11 +79,11 @@ class CsvOutput:
         atexit.register(self._at_exit)
 
     @hookimpl
-    def add_samples(self, samples) -> None:
+    def add_samples(self, samples: Sequence[SampleContainer]) -> None:
         self._buffer.add(samples)
 
     @hookimpl
-    def stop(self, error) -> None:
+    def stop(self, error: RunError | None) -> None:
         """Write what is buffered, then close the file (gzip stream first). Safe to call twice."""
         with self._lock:
             if self._stopped:
@@ -94,7 +95,7 @@ class CsvOutput:
             self._logger.error("CSV: %d writes to %s failed; the file is incomplete", self._write_errors, self.file_name)
 
     @hookimpl
-    def report(self) -> dict:
+    def report(self) -> dict[str, int]:
         """Rows written, and failed writes if any, for the end-of-test summary."""
         counts = {"written": self.written}
         if self._write_errors:

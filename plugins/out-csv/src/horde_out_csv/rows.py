@@ -23,7 +23,7 @@ import math
 import re
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from horde.metrics import METADATA_SYSTEM_TAGS, SYSTEM_TAGS, TagSet, go_float_fixed
+from horde.metrics import METADATA_SYSTEM_TAGS, SYSTEM_TAGS, Metric, SampleContainer, TagSet, go_float_fixed
 
 from .config import TimeFormat
 from .timefmt import time_formatter, time_step
@@ -108,13 +108,13 @@ class RowFormatter:
         self._stamp_mark, self._tail_mark = self._piece(_STAMP), self._piece(_TAIL)
         self._runs: dict[TagSet, str] = {}
         self._tails: dict[TagSet, Any] = {}
-        self._bases: dict[Sequence, tuple] = {}
+        self._bases: dict[Sequence[Metric], tuple[Any, bool]] = {}
         self._text: RowFormatter | None = None
         # the text of the times in [_lo, _hi), and the templates holding it (set by _rows)
         self._lo = self._hi = 0
         self._stamp = ""
         self._stamp_piece = self._empty
-        self._stamped: dict[TagSet, tuple] = {}
+        self._stamped: dict[TagSet, tuple[Sequence[Metric], Any, bool]] = {}
 
     def header(self) -> Any:
         """The header line, ending in ``\\n``."""
@@ -149,14 +149,14 @@ class RowFormatter:
         tail = self._tails[tags] = self._piece(self.tag_run(tags))
         return tail
 
-    def _base(self, metrics: Sequence) -> tuple:
+    def _base(self, metrics: Sequence[Metric]) -> tuple[Any, bool]:
         """``(template with marks, no N in it)`` of ``metrics``, cached per metrics tuple."""
         template = self._piece("".join(go_quote(m.name).replace("%", "%%") + "," + _STAMP + ",%F" + _TAIL + "\n"
                                        for m in metrics))
         base = self._bases[metrics] = (template, self._n not in template)
         return base
 
-    def _stamped_form(self, tags: TagSet, metrics: Sequence) -> tuple:
+    def _stamped_form(self, tags: TagSet, metrics: Sequence[Metric]) -> tuple[Sequence[Metric], Any, bool]:
         """``(metrics, template, no N in it)`` of ``tags`` with the current time, cached until it changes."""
         base, n_free = self._bases.get(metrics) or self._base(metrics)
         tail = self._tails.get(tags) or self._tail(tags)
@@ -165,13 +165,13 @@ class RowFormatter:
         entry = self._stamped[tags] = (metrics, template, n_free and self._n not in tail)
         return entry
 
-    def _sample_rows(self, c: Any, stamp: str) -> Any:
+    def _sample_rows(self, c: SampleContainer, stamp: str) -> Any:
         """The rows of container ``c`` sample by sample, with time text ``stamp`` (the slow path)."""
         tail = self.tag_run(c.tags) + self.metadata(c.metadata) + "\n"
         stamp = "," + stamp + ","
         return self._piece("".join(go_quote(m.name) + stamp + go_float_fixed(v) + tail for m, v in zip(c.metrics, c.values)))
 
-    def rows(self, containers: Sequence) -> Any:
+    def rows(self, containers: Sequence[SampleContainer]) -> Any:
         """The rows of every sample of ``containers``, in order, as one ``str`` (or ``bytes``)."""
         if not self.binary:
             return self._rows(containers)
@@ -182,8 +182,8 @@ class RowFormatter:
                 self._text = RowFormatter(self._system_tags, self._time_format)
             return self._text.rows(containers).encode("utf-8", "replace")
 
-    def _rows(self, containers: Sequence) -> Any:
-        out: list = []
+    def _rows(self, containers: Sequence[SampleContainer]) -> Any:
+        out: list[Any] = []
         append = out.append
         piece, fmt_time, step = self._piece, self._time, self._step
         has_n, stamp_mark, tail_mark = self._n, self._stamp_mark, self._tail_mark

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-from typing import BinaryIO, TextIO
+from typing import AnyStr, BinaryIO, Generic, TextIO
 
 from horde.output import OutputConfigError
 
@@ -13,11 +13,11 @@ BUFFER_SIZE = 1 << 20
 """Bytes buffered before a file write (rows are also flushed every save interval)."""
 
 
-class Sink:
+class Sink(Generic[AnyStr]):
     """Accepts rows (UTF-8 ``bytes`` for a file, ``str`` for standard output); ``flush`` pushes
     them to the OS; ``close`` finishes the stream."""
 
-    def write(self, data: bytes | str) -> None:
+    def write(self, data: AnyStr) -> None:
         raise NotImplementedError
 
     def flush(self) -> None:
@@ -36,13 +36,13 @@ def open_file(path: str) -> BinaryIO:
         raise OutputConfigError(f"open {path}: {reason[:1].lower()}{reason[1:]}") from None
 
 
-class FileSink(Sink):
+class FileSink(Sink[bytes]):
     """UTF-8 rows into an open binary file, gzip-compressed (Go's default level 6) when asked."""
 
     def __init__(self, raw: BinaryIO, compress: bool) -> None:
         self._raw = raw
         self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) if compress else None
-        self._out: BinaryIO | gzip.GzipFile = self._gz if compress else raw
+        self._out: BinaryIO | gzip.GzipFile = raw if self._gz is None else self._gz
 
     def write(self, data: bytes) -> None:
         self._out.write(data)
@@ -59,7 +59,7 @@ class FileSink(Sink):
             self._raw.close()
 
 
-class StdoutSink(Sink):
+class StdoutSink(Sink[str]):
     """Rows to a text stream (the run's stdout); closing only flushes it."""
 
     def __init__(self, stream: TextIO) -> None:

@@ -30,16 +30,18 @@ def rfc3339(seconds: int) -> tuple[str, str]:
 def _rfc3339_formatter(nano: bool) -> Callable[[int], str]:
     """RFC3339 text of integer nanoseconds, with the last second's date, time and zone cached
     (times mostly ascend); ``nano`` adds the fraction, trailing zeros trimmed."""
-    last = [None, "", ""]  # second, base, zone
+    last_sec: int | None = None
+    base = zone = ""
 
     def fmt(ns: int) -> str:
+        nonlocal last_sec, base, zone
         sec, frac = divmod(ns, _NS)
-        if sec != last[0]:
-            last[1], last[2] = rfc3339(sec)
-            last[0] = sec
+        if sec != last_sec:
+            base, zone = rfc3339(sec)
+            last_sec = sec
         if frac and nano:
-            return f"{last[1]}.{frac:09d}".rstrip("0") + last[2]
-        return last[1] + last[2]
+            return f"{base}.{frac:09d}".rstrip("0") + zone
+        return base + zone
 
     return fmt
 

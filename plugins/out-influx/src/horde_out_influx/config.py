@@ -17,7 +17,7 @@ import tempfile
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from horde.durations import parse_duration  # k6's durations: 500ms, 1m30s, or a bare number of milliseconds
+from horde.output import parse_duration  # k6's durations: 500ms, 1m30s, or a bare number of milliseconds
 from horde.output import OutputConfigError
 
 __all__ = ["Config", "FieldType", "load_config", "parse_duration", "parse_size", "parse_tags_as_fields"]

@@ -15,12 +15,14 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from horde.errors import UserError
+from horde.metrics import SampleContainer
+from horde.output import UserError
 from horde.output import Backoff, Delivery, PeriodicFlusher, SampleBuffer, hookimpl
-from horde.output.params import Params
+from horde.output import Params, RunError
 
 from .client import Client, write_path
 from .config import Config, load_config
@@ -52,7 +54,7 @@ class InfluxDBOutput:
         self._delivery: Delivery[Batch] | None = None
         self._sender: InfluxSender | None = None
         self._undelivered_lock = threading.Lock()
-        self._undelivered_out: Any = None
+        self._undelivered_out: BinaryIO | None = None
         self._finished = False
         self.encoded = 0
         """Points encoded for sending (samples flushed, less invalid ones)."""
@@ -119,7 +121,7 @@ class InfluxDBOutput:
             self.log.warning("influxdb: could not %s %s (%s); writes may fail", what, cfg.target, resp.error)
 
     @hookimpl
-    def add_samples(self, samples) -> None:
+    def add_samples(self, samples: Sequence[SampleContainer]) -> None:
         self._buffer.add(samples)
 
     def _flush(self) -> None:
@@ -138,7 +140,7 @@ class InfluxDBOutput:
         return self.encoded + self.encoder.invalid
 
     @hookimpl
-    def stop(self, error) -> None:
+    def stop(self, error: RunError | None) -> None:
         try:
             if self._flusher is not None:
                 self._flusher.stop()
@@ -207,21 +209,20 @@ class InfluxDBOutput:
                 d.last_error or "none", self.undelivered_file, human_bytes(size), curl)
 
     @hookimpl
-    def report(self) -> dict[str, Any]:
-        """written / retried / spilled / dropped points (and where the dropped ones are kept) for the summary."""
-        counts: dict[str, Any] = {"written": self.written, "retried": self.retried, "spilled": self.spilled,
-                                  "dropped": self.undelivered}
+    def report(self) -> dict[str, int]:
+        """written / retried / spilled / dropped points for the summary (the stop log line says where the
+        dropped ones are kept)."""
+        counts: dict[str, int] = {"written": self.written, "retried": self.retried, "spilled": self.spilled,
+                                        "dropped": self.undelivered}
         if self.encoder.invalid:
             counts["invalid"] = self.encoder.invalid
         if self.encoder.moved:
             counts["moved_to_avoid_overwrite"] = self.encoder.moved
         if self.encoder.unchecked:
             counts["unchecked_for_overwrite"] = self.encoder.unchecked
-        if self.undelivered_file:
-            counts["kept_in"] = self.undelivered_file
         return counts
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, int | str | None]:
         """Counts for the end-of-test summary: written, retried and undelivered points, and where the rest is."""
         return {"output": "influxdb", "target": self.config.target, "emitted": self.emitted,
                 "written": self.written, "retried": self.retried, "undelivered": self.undelivered,

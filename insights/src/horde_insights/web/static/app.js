@@ -50,7 +50,21 @@ function fmtDuration(s) {
   return (h ? h + "h" : "") + (h || m ? m + "m" : "") + sec + "s";
 }
 const fmtTime = (t) => (t ? new Date(t * 1000).toLocaleString() : "—");
-const fmtNum = (v, d = 2) => (v === null || v === undefined ? "—" : Number(v).toFixed(d).replace(/\.?0+$/, ""));
+// Numbers exactly as the API has them: JavaScript's shortest round-trip form of the JSON number
+// (1980 stays "1980", 0 stays "0", 0.1 + 0.2 stays "0.30000000000000004"), no rounding.
+const fmtNum = (v) => (v === null || v === undefined ? "—" : String(v));
+
+// A ratio from the API as a percentage, exactly: its decimal point moved two places (0.07 -> "7",
+// not 7.000000000000001), so the page shows the API's digits.
+function fmtPercent(v) {
+  if (v === null || v === undefined) return "—";
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(String(v));
+  if (!m) return String(v * 100); // exponent notation (below 1e-6): no exact shift to make
+  const frac = (m[3] || "").padEnd(2, "0");
+  const whole = (m[2] + frac.slice(0, 2)).replace(/^0+(?=\d)/, "");
+  const rest = frac.slice(2);
+  return m[1] + whole + (rest ? "." + rest : "");
+}
 
 function stateBadge(run) {
   const span = el("span", run.label, "state " + run.colour + " " + run.state);
@@ -139,8 +153,8 @@ function renderCharts(s) {
 function renderMeta(run) {
   const items = [
     ["Run", "#" + run.id], ["Started", fmtTime(run.created_at)], ["Duration", fmtDuration(run.duration)],
-    ["Planned", fmtDuration(run.planned_duration)], ["VUs (max)", run.vus], ["Requests", fmtNum(run.requests, 0)],
-    ["HTTP failures", run.failure_rate === null ? "—" : fmtNum(run.failure_rate * 100) + " %"],
+    ["Planned", fmtDuration(run.planned_duration)], ["VUs (max)", run.vus], ["Requests", fmtNum(run.requests)],
+    ["HTTP failures", run.failure_rate === null ? "—" : fmtPercent(run.failure_rate) + " %"],
     ["Run status", run.detail], ["Result", run.passed === null ? "pending" : run.passed ? "passed" : "failed"],
   ];
   const dl = $("run-meta");
@@ -157,10 +171,10 @@ function renderMeta(run) {
 
 function metricValues(m) {
   if (m.type === "counter") return "count " + fmtNum(m.count);
-  if (m.type === "rate") return fmtNum(m.rate === null ? null : m.rate * 100) + " % (" + fmtNum(m.passes, 0) + " of " + fmtNum(m.total, 0) + ")";
+  if (m.type === "rate") return fmtPercent(m.rate) + " % (" + fmtNum(m.passes) + " of " + fmtNum(m.total) + ")";
   if (m.type === "gauge") return "value " + fmtNum(m.value) + " min " + fmtNum(m.min) + " max " + fmtNum(m.max);
   return "avg " + fmtNum(m.avg) + " min " + fmtNum(m.min) + " med " + fmtNum(m.med) + " max " + fmtNum(m.max) +
-    " p(90) " + fmtNum(m.p90) + " p(95) " + fmtNum(m.p95) + " p(99) " + fmtNum(m.p99) + " (" + m.count + " values)";
+    " p(90) " + fmtNum(m.p90) + " p(95) " + fmtNum(m.p95) + " p(99) " + fmtNum(m.p99) + " (" + fmtNum(m.count) + " values)";
 }
 
 async function loadRun(id) {
@@ -187,7 +201,7 @@ async function loadRun(id) {
 
   const ch = $("checks").tBodies[0];
   ch.replaceChildren();
-  for (const c of data.checks) ch.appendChild(row([c.group || "(root)", c.check, fmtNum(c.passes, 0), fmtNum(c.fails, 0)]));
+  for (const c of data.checks) ch.appendChild(row([c.group || "(root)", c.check, fmtNum(c.passes), fmtNum(c.fails)]));
   if (!data.checks.length) ch.appendChild(row(["no checks", "", "", ""]));
 
   const mt = $("metrics").tBodies[0];

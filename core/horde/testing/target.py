@@ -19,26 +19,27 @@ bound to 127.0.0.1 by default, with keep-alive and these routes:
 ``/drop``                   closes the connection without answering
 ==========================  =====================================================
 
-Use :func:`start_target` from Python, or ``python -m horde.target --port N``.
+Use :func:`start_target` from Python, or ``python -m horde.testing --port N``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import functools
 import gzip
 import json
 import ssl
-import sys
 import threading
 import zlib
 from http import HTTPStatus
-from typing import Callable
+from typing import Any, Callable, Coroutine, TypeAlias, cast
 from urllib.parse import parse_qsl, quote, unquote
 
 import httptools
 
-__all__ = ["TargetServer", "start_target", "main"]
+from ..engine.loop import new_loop
+
+__all__ = ["TargetServer", "start_target"]
 
 _MAX_BYTES = 64 * 1024 * 1024
 _MAX_DELAY_MS = 120_000
@@ -100,6 +101,10 @@ class _Response:
         self.close = close
 
 
+
+_Answer: TypeAlias = "_Response | Coroutine[Any, Any, _Response]"
+"""What a route returns: a response now, or a coroutine that makes one later."""
+
 class _Drop(Exception):
     """Raised by a handler to close the connection without answering."""
 
@@ -117,12 +122,12 @@ class _TargetProtocol(asyncio.Protocol):
         self._closed = False
 
     # asyncio callbacks
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        self._transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         self._server._conns.add(self)
         self._server.connections += 1
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self._server._conns.discard(self)
 
@@ -174,10 +179,10 @@ class _TargetProtocol(asyncio.Protocol):
                 continue
             self._busy = True
             task = asyncio.ensure_future(result)
-            task.add_done_callback(lambda t, r=req: self._finish_async(r, t))
+            task.add_done_callback(functools.partial(self._finish_async, req))
             return
 
-    def _finish_async(self, req: _Request, task: asyncio.Future) -> None:
+    def _finish_async(self, req: _Request, task: asyncio.Future[_Response]) -> None:
         self._busy = False
         if self._closed or task.cancelled():
             return
@@ -280,7 +285,7 @@ class TargetServer:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
-        self._routes: dict[str, Callable] = {
+        self._routes: dict[str, Callable[[_Request, list[str], str], _Answer]] = {
             "": self._home, "status": self._status, "delay": self._delay, "json": self._json_doc,
             "bytes": self._bytes, "redirect": self._redirect, "redirect-to": self._redirect_to,
             "cookies": self._cookies, "echo": self._echo, "chunked": self._chunked,
@@ -305,8 +310,8 @@ class TargetServer:
             raise errors[0]
         return self
 
-    def _run(self, ready: threading.Event, errors: list) -> None:
-        loop = _new_loop()
+    def _run(self, ready: threading.Event, errors: list[BaseException]) -> None:
+        loop = new_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
@@ -350,14 +355,14 @@ class TargetServer:
     def __enter__(self) -> "TargetServer":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:
         return f"<TargetServer {self.url}>"
 
     # routing
-    def _handle(self, req: _Request):
+    def _handle(self, req: _Request) -> _Answer:
         raw = req.url.decode("latin-1")
         path, _, query = raw.partition("?")
         parts = path.strip("/").split("/")
@@ -366,12 +371,12 @@ class TargetServer:
             return _text(404, "not found\n")
         return route(req, parts[1:], query)
 
-    def _home(self, req, args, query):
+    def _home(self, req: _Request, args: list[str], query: str) -> _Answer:
         if args:
             return _text(404, "not found\n")
         return _Response(200, HOME_PAGE, [("Content-Type", "text/html; charset=utf-8")])
 
-    def _status(self, req, args, query):
+    def _status(self, req: _Request, args: list[str], query: str) -> _Answer:
         code = _int(args[0]) if args else None
         if code is None or not 100 <= code <= 599:
             return _text(400, "bad status\n")
@@ -379,20 +384,20 @@ class TargetServer:
             return _text(400, "informational status not supported\n")
         return _text(code, f"{code} {_reason(code).decode()}\n")
 
-    def _delay(self, req, args, query):
+    def _delay(self, req: _Request, args: list[str], query: str) -> _Answer:
         ms = _int(args[0]) if args else None
         if ms is None or not 0 <= ms <= _MAX_DELAY_MS:
             return _text(400, "bad delay\n")
 
-        async def later():
+        async def later() -> _Response:
             await asyncio.sleep(ms / 1000)
             return _json({"delay_ms": ms})
         return later()
 
-    def _json_doc(self, req, args, query):
+    def _json_doc(self, req: _Request, args: list[str], query: str) -> _Answer:
         return _Response(200, JSON_DOC, [("Content-Type", "application/json")])
 
-    def _bytes(self, req, args, query):
+    def _bytes(self, req: _Request, args: list[str], query: str) -> _Answer:
         n = _int(args[0]) if args else None
         if n is None or not 0 <= n <= _MAX_BYTES:
             return _text(400, "bad size\n")
@@ -400,14 +405,14 @@ class TargetServer:
         body = (pattern * (n // 16 + 1))[:n]
         return _Response(200, body, [("Content-Type", "application/octet-stream")])
 
-    def _redirect(self, req, args, query):
+    def _redirect(self, req: _Request, args: list[str], query: str) -> _Answer:
         n = _int(args[0]) if args else None
         if n is None or n < 1:
             return _text(400, "bad count\n")
         loc = "/" if n == 1 else f"/redirect/{n - 1}"
         return _Response(302, b"", [("Location", loc)])
 
-    def _redirect_to(self, req, args, query):
+    def _redirect_to(self, req: _Request, args: list[str], query: str) -> _Answer:
         q = dict(parse_qsl(query, keep_blank_values=True))
         url = q.get("url")
         if not url:
@@ -417,7 +422,7 @@ class TargetServer:
             return _text(400, "bad status_code\n")
         return _Response(code, b"", [("Location", quote(url, safe=":/?#[]@!$&'()*+,;=%"))])
 
-    def _cookies(self, req, args, query):
+    def _cookies(self, req: _Request, args: list[str], query: str) -> _Answer:
         if args and args[0] == "set":
             pairs = parse_qsl(query, keep_blank_values=True)
             headers = [("Set-Cookie", f"{k}={v}; Path=/") for k, v in pairs]
@@ -430,7 +435,7 @@ class TargetServer:
             return _text(404, "not found\n")
         return _json({"cookies": _parse_cookies(req.header(b"cookie"))})
 
-    def _echo(self, req, args, query):
+    def _echo(self, req: _Request, args: list[str], query: str) -> _Answer:
         headers: dict[str, str] = {}
         for k, v in req.headers:
             name = k.decode("latin-1")
@@ -445,28 +450,20 @@ class TargetServer:
             "body": bytes(req.body).decode("utf-8", "replace"),
         })
 
-    def _chunked(self, req, args, query):
+    def _chunked(self, req: _Request, args: list[str], query: str) -> _Answer:
         chunks = [b"chunk %d\n" % i for i in range(5)]
         return _Response(200, b"", [("Content-Type", "text/plain")], chunks=chunks)
 
-    def _gzip(self, req, args, query):
+    def _gzip(self, req: _Request, args: list[str], query: str) -> _Answer:
         return _Response(200, gzip.compress(JSON_DOC),
                          [("Content-Type", "application/json"), ("Content-Encoding", "gzip")])
 
-    def _deflate(self, req, args, query):
+    def _deflate(self, req: _Request, args: list[str], query: str) -> _Answer:
         return _Response(200, zlib.compress(JSON_DOC),
                          [("Content-Type", "application/json"), ("Content-Encoding", "deflate")])
 
-    def _drop(self, req, args, query):
+    def _drop(self, req: _Request, args: list[str], query: str) -> _Answer:
         raise _Drop()
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def start_target(host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = None,
@@ -477,32 +474,3 @@ def start_target(host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = 
     ``tls_cert``/``tls_key`` (PEM files) it serves HTTPS.
     """
     return TargetServer(host, port, tls_cert, tls_key).start()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m horde.target --port N``: serve until interrupted."""
-    ap = argparse.ArgumentParser(prog="python -m horde.target", description="horde's HTTP test target")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8080)
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
-    ns = ap.parse_args(argv)
-    if bool(ns.tls_cert) != bool(ns.tls_key):
-        ap.error("--tls-cert and --tls-key go together")
-    try:
-        server = start_target(ns.host, ns.port, ns.tls_cert, ns.tls_key)
-    except OSError as e:
-        print(f"error: cannot listen on {ns.host}:{ns.port}: {e.strerror or e}", file=sys.stderr)
-        return 1
-    print(f"horde target listening on {server.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
