@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from horde.output import hookspecs
 from horde.output.listing import SCHEMA_VERSION, describe_plugins
 from horde.output.registry import load_registry
@@ -33,12 +32,29 @@ def test_every_hookspec_has_a_docstring_and_a_section(hook):
     assert f"- `{signature}` — " in text, f"{hook} missing from the hookspec reference"
 
 
-@pytest.mark.parametrize("topic", [
-    "### Call order", "### Threads", "never concurrently", "must not block", "### Error isolation",
-    "### Stopping the run", "### Configuration conventions", "### Naming", "### Publishing",
-    "horde-out-NAME", "HORDE_DISABLE_PLUGIN_AUTOLOAD=1", "HORDE_PLUGINS", "--plugin NAME", "horde plugins --json",
-    "SampleBuffer", "PeriodicFlusher", "collectors.<name>", "HORDE_<NAME>_",
-])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "### Call order",
+        "### Threads",
+        "never concurrently",
+        "must not block",
+        "### Error isolation",
+        "### Stopping the run",
+        "### Configuration conventions",
+        "### Naming",
+        "### Publishing",
+        "horde-out-NAME",
+        "HORDE_DISABLE_PLUGIN_AUTOLOAD=1",
+        "HORDE_PLUGINS",
+        "--plugin NAME",
+        "horde plugins --json",
+        "SampleBuffer",
+        "PeriodicFlusher",
+        "collectors.<name>",
+        "HORDE_<NAME>_",
+    ],
+)
 def test_the_contract_topics_are_covered(topic):
     assert topic in DOC.read_text()
 

@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import click
 
-from .group import cli, verbose_option
 from ..errors import UserError
+from .group import cli, verbose_option
 
-__all__ = ["TEMPLATE_DIR", "check_output_name", "render_output", "template_defaults", "new", "new_output"]
+__all__ = ["KINDS", "TEMPLATE_DIR", "check_output_name", "render_output", "template_defaults", "new", "new_output"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "output"
 """The cookiecutter template of a new output distribution."""
+
+KINDS = ("file", "network")
+"""What ``--kind`` chooses: ``file`` writes per-interval aggregates to a file; ``network`` sends every
+sample to an HTTP endpoint through :class:`horde.output.Delivery`."""
+
+_FIXED_KEYS = ("name", "kind", "horde_version")
+"""Template settings given by the command line and horde itself, never asked."""
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -29,9 +36,8 @@ def _installed_outputs() -> dict[str, str]:
     """Every output name known without importing a plugin: built-ins and ``horde.outputs`` entry points."""
     import importlib_metadata
 
-    from ..output.registry import BUILTIN_OUTPUTS, ENTRY_POINT_GROUP
-
     from .._version import __version__
+    from ..output.registry import BUILTIN_OUTPUTS, ENTRY_POINT_GROUP
 
     found = {name: f"horde {__version__} (built-in)" for name in BUILTIN_OUTPUTS}
     for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -48,8 +54,10 @@ def check_output_name(name: str) -> None:
     output may have it already.
     """
     if not _NAME_RE.fullmatch(name or ""):
-        raise UserError(f"invalid output name {name!r}: use lowercase letters, digits and '_', starting with a "
-                        f"letter (it names the entry point and the package horde_out_<name>)")
+        raise UserError(
+            f"invalid output name {name!r}: use lowercase letters, digits and '_', starting with a "
+            f"letter (it names the entry point and the package horde_out_<name>)"
+        )
     if keyword.iskeyword(name):
         raise UserError(f"invalid output name {name!r}: it is a Python keyword")
     taken = _installed_outputs().get(name)
@@ -62,30 +70,48 @@ def template_defaults() -> dict[str, str]:
     import json
 
     data = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
-    return {k: v for k, v in data.items() if not k.startswith("_") and k not in ("name", "horde_version")}
+    return {k: v for k, v in data.items() if not k.startswith("_") and k not in _FIXED_KEYS}
 
 
-def render_output(name: str, output_dir: str | Path = ".", *, no_input: bool = True,
-                  extra: Mapping[str, str] | None = None) -> Path:
-    """Check ``name``, render the template into ``output_dir`` and return the new project's directory.
+def _render_default(default: str, context: Mapping[str, str]) -> str:
+    """A default of ``cookiecutter.json`` that depends on earlier answers (the description on the kind)."""
+    if "{" not in default:
+        return default
+    from jinja2 import Environment
+
+    return Environment().from_string(default).render(cookiecutter=context)
+
+
+def render_output(
+    name: str,
+    output_dir: str | Path = ".",
+    *,
+    kind: str = "file",
+    no_input: bool = True,
+    extra: Mapping[str, str] | None = None,
+) -> Path:
+    """Check ``name``, render the template of ``kind`` (see :data:`KINDS`) into ``output_dir``; return the project.
 
     Unless ``no_input``, asks for the template's other settings (description,
-    author, ...) first; ``name`` itself is never asked again.
+    author, ...) first; ``name`` and ``kind`` are never asked again.
     """
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.main import cookiecutter
 
     from .._version import __version__
 
+    if kind not in KINDS:
+        raise UserError(f"invalid output kind {kind!r}: choose one of {', '.join(KINDS)}")
     check_output_name(name)
     project = Path(output_dir) / f"horde-out-{name}"
     if project.exists():
         raise UserError(f"{project} already exists: remove it or choose another --output-dir")
-    context = {"name": name, "horde_version": __version__, **(extra or {})}
+    # the template's pre-generation hook need not check the name again
+    context = {"name": name, "kind": kind, "horde_version": __version__, "_name_checked": "yes", **(extra or {})}
     if not no_input:
         for key, default in template_defaults().items():
             if key not in context:
-                context[key] = click.prompt(key.replace("_", " "), default=default)
+                context[key] = click.prompt(key.replace("_", " "), default=_render_default(default, context))
     try:
         created = cookiecutter(str(TEMPLATE_DIR), no_input=True, extra_context=context, output_dir=str(output_dir))
     except CookiecutterException as exc:
@@ -100,16 +126,33 @@ def new() -> None:
 
 @new.command("output")
 @click.argument("name")
-@click.option("--output-dir", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Where to create the horde-out-NAME directory.")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    default="file",
+    show_default=True,
+    help="file: per-interval aggregates written to a file; network: every sample sent to an HTTP "
+    "endpoint through horde.output.Delivery (retries, spill to disk, ordered replay).",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Where to create the horde-out-NAME directory.",
+)
 @click.option("--no-input", is_flag=True, help="Do not ask for the description, author, ...; use the defaults.")
 @verbose_option
-def new_output(name: str, output_dir: str, no_input: bool) -> None:
+def new_output(name: str, kind: str, output_dir: str, no_input: bool) -> None:
     """Create horde-out-NAME: an installable output distribution with tests, tox.ini and CI."""
-    project = render_output(name, output_dir, no_input=no_input)
-    click.echo(f"created {project}")
+    project = render_output(name, output_dir, kind=kind, no_input=no_input)
+    click.echo(f"created {project} ({kind} output)")
     click.echo("next:")
     click.echo(f"  pip install -e '{project}[test]'")
     click.echo(f"  horde plugins                          # lists '{name}'")
-    click.echo(f"  horde run script.py -o {name}={name}.jsonl")
+    if kind == "network":
+        click.echo(f"  horde run script.py -o {name}=http://127.0.0.1:8080/samples")
+    else:
+        click.echo(f"  horde run script.py -o {name}={name}.jsonl")
     click.echo(f"  (cd {project} && pytest)")
+    click.echo(f"  (cd {project} && HORDE_SOURCE=/path/to/horde-VERSION-py3-none-any.whl tox)   # see its README")

@@ -1,4 +1,5 @@
-"""Fixtures: horde's local HTTP target server, and ``horde run`` as a subprocess."""
+"""Fixtures: horde's local HTTP target server, and ``horde run`` as a subprocess{% if cookiecutter.kind == "network" %};
+the receiver, a real HTTP server standing in for the endpoint this output sends to{% endif %}."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from horde.testing.fixtures import target  # noqa: F401  (a real HTTP server on 127.0.0.1)
+from horde.testing import TargetServer, start_target
+{%- if cookiecutter.kind == "network" %}
+
+from receiver import Receiver
+{%- endif %}
 
 SCRIPT = '''
 from horde import http, check, env
@@ -24,6 +30,28 @@ async def default(data):
 """A tiny load test: 6 requests from 2 virtual users."""
 
 
+@pytest.fixture(scope="session")
+def target() -> Iterator[TargetServer]:
+    """horde's HTTP target server on 127.0.0.1 (free port): what the load tests request."""
+    server = start_target()
+    try:
+        yield server
+    finally:
+        server.stop()
+{%- if cookiecutter.kind == "network" %}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A fresh HTTP endpoint on 127.0.0.1 (free port) that keeps every batch it accepts."""
+    server = Receiver()
+    try:
+        yield server
+    finally:
+        server.close()
+{%- endif %}
+
+
 def horde_executable() -> str:
     """The ``horde`` console script of the interpreter running the tests."""
     here = Path(sys.executable).parent / ("horde.exe" if os.name == "nt" else "horde")
@@ -34,7 +62,7 @@ def horde_executable() -> str:
 
 
 @pytest.fixture
-def horde_run(tmp_path, target):  # noqa: F811
+def horde_run(tmp_path, target):
     """``horde_run(*args, env={})``: run SCRIPT against the target with ``args``; returns the CompletedProcess."""
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from horde.durations import DurationError, parse_duration
-from horde.output import OutputConfigError
+from horde.output import DurationError, OutputConfigError, parse_duration
 
 __all__ = ["Config", "ENV_PREFIX", "consolidate", "from_arg", "from_env", "from_json"]
 

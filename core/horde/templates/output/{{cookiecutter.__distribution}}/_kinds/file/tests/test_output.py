@@ -6,10 +6,8 @@ import os
 
 import pytest
 
-from horde.errors import AbortReason, RunError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, Sample, TagSet
-from horde.output import Params, hookspecs
-from horde.runstatus import RunStatus
+from horde.output import AbortReason, Params, RunError, RunStatus
 
 from {{ cookiecutter.__package }} import {{ cookiecutter.__class_name }}
 
@@ -29,14 +27,6 @@ def request(builtin, time, duration):
 
 def lines(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def test_every_hook_is_implemented_with_a_docstring():
-    specs = {name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "horde_spec")}
-    cls = {{ cookiecutter.__class_name }}
-    hooks = {name for name in dir(cls) if hasattr(getattr(cls, name), "horde_impl")}
-    assert hooks == specs
-    assert all(getattr(cls, name).__doc__ for name in hooks)
 
 
 def test_intervals_and_totals(tmp_path, builtin):

@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-from typing import Any, Callable, Mapping, Sequence, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TextIO
 
 from horde.output import Params, PeriodicFlusher, SampleBuffer, hookimpl
 
@@ -49,7 +50,7 @@ class Aggregate:
         if value > self.max:
             self.max = value
 
-    def merge(self, other: "Aggregate") -> None:
+    def merge(self, other: Aggregate) -> None:
         """Add everything ``other`` counted."""
         self.count += other.count
         self.sum += other.sum
@@ -124,7 +125,7 @@ class {{ cookiecutter.__class_name }}:
 
     @hookimpl
     def set_run_status(self, status: Any) -> None:
-        """Remember the run's latest status (a :class:`horde.runstatus.RunStatus`)."""
+        """Remember the run's latest status (a :class:`horde.output.RunStatus`)."""
         self._status = status
 
     @hookimpl
@@ -152,7 +153,7 @@ class {{ cookiecutter.__class_name }}:
                 self._file = None
 
     @hookimpl
-    def report(self) -> dict:
+    def report(self) -> dict[str, int]:
         """After ``stop``: counts for the end-of-test summary (this output never drops a sample)."""
         return {"intervals": self.intervals, "samples": self.samples}
 
