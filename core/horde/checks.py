@@ -7,7 +7,7 @@ import inspect
 import time
 from typing import Any, Callable, Iterator, Mapping
 
-from .engine.vu import get_vu
+from .vu import get_vu
 
 __all__ = ["check", "group"]
 

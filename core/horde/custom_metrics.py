@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .engine.vu import get_vu
+from .vu import get_vu
 from .metrics import Metric, MetricRegistry, MetricType, ValueType, check_metric_name
 
 __all__ = ["Counter", "Gauge", "Rate", "Trend"]

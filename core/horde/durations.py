@@ -16,8 +16,11 @@ durations in (e.g. ``delayAbortEval`` in its JSON output).
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["DurationError", "parse_duration", "parse_duration_ns", "format_duration"]
+from .errors import ExitCode, UserError
+
+__all__ = ["DurationError", "parse_duration", "parse_duration_ns", "format_duration", "option_seconds"]
 
 _NS = 1
 _US = 1_000
@@ -175,3 +178,16 @@ def format_duration(value_s: float | None = None, *, ns: int | None = None) -> s
         if whole > 0:
             out = f"{whole}h" + out
     return sign + out
+
+
+def option_seconds(value: Any, what: str = "duration") -> float:
+    """An option's k6 duration (``"1m30s"``, ``"500ms"``; a bare number is milliseconds) in seconds.
+
+    Raises :class:`~horde.errors.UserError` with exit code 104 (invalid config), naming ``what``.
+    """
+    if isinstance(value, bool):
+        raise UserError(f"invalid {what} {value!r}", ExitCode.INVALID_CONFIG)
+    try:
+        return parse_duration(value)
+    except (DurationError, TypeError, ValueError) as exc:
+        raise UserError(f"invalid {what} {value!r}: {exc}", ExitCode.INVALID_CONFIG) from None

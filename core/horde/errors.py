@@ -6,7 +6,7 @@ import enum
 
 from .runstatus import RunStatus
 
-__all__ = ["ExitCode", "AbortReason", "RunError", "UserError"]
+__all__ = ["ExitCode", "AbortReason", "RunError", "UserError", "ScriptAbort"]
 
 
 class ExitCode(enum.IntEnum):
@@ -80,3 +80,7 @@ class UserError(Exception):
     def __init__(self, message: str, exit_code: int = ExitCode.GENERIC) -> None:
         super().__init__(message)
         self.exit_code = int(exit_code)
+
+
+class ScriptAbort(Exception):
+    """Raised by ``horde.abort()``: the whole run stops, exit code 108."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .engine.iteration import ScriptAbort
-from .engine.scenarios import seconds
-from .engine.vu import current_vu, get_vu
+from .errors import ScriptAbort
+from .durations import option_seconds as seconds
+from .vu import current_vu, get_vu
 
 __all__ = ["env", "vu", "sleep", "fail", "abort", "ScriptAbort", "FailError"]
 

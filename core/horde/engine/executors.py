@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from ..metrics import Sample
-from .iteration import ScriptAbort, VUFactory, run_iteration
+from ..errors import ScriptAbort
+from .iteration import VUFactory, run_iteration
 from .pacing import YIELD_AFTER
 from .scenarios import Scenario, Stage
-from .vu import VUState
+from ..vu import VUState
 from .watchdog import VUInterrupted
 
 _monotonic = time.monotonic

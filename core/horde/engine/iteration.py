@@ -10,18 +10,15 @@ from typing import Any
 
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
 from .pacing import Pacer
-from .vu import VUState, current_vu
+from ..errors import ScriptAbort
+from ..vu import VUState, current_vu
 
-__all__ = ["ScriptAbort", "VUFactory", "run_iteration"]
+__all__ = ["VUFactory", "run_iteration"]
 
 _log = logging.getLogger("horde.script")
 _perf_ns = time.perf_counter_ns
 _time_ns = time.time_ns
 _current_vu_get = current_vu.get
-
-
-class ScriptAbort(Exception):
-    """Raised by ``horde.abort()``: the whole run stops, exit code 108."""
 
 
 class VUFactory:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping, TextIO
 
 from .. import execution
-from ..errors import AbortReason, ExitCode, RunError, UserError
+from ..errors import AbortReason, ExitCode, RunError, ScriptAbort, UserError
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
 from ..output import OutputStopError, Params
 from ..output.binding import create_output, new_plugin_manager
@@ -31,15 +31,16 @@ from . import display
 from . import unawaited
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
-from .iteration import ScriptAbort, VUFactory
+from .iteration import VUFactory
 from .loop import close_loop, new_loop
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
 from .pacing import BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, memory_growth, over
 from .pump import CLOSE_TIMEOUT, Pump
-from .scenarios import Scenario, execution_plan, scenarios_from_options, seconds
+from ..durations import option_seconds as seconds
+from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import split_scenarios
-from .vu import current_vu
+from ..vu import current_vu
 from .watchdog import Watchdog
 from .worker import WorkerSpec
 from .workers import WorkerPool

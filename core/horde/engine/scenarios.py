@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from ..durations import DurationError, parse_duration
+from ..durations import option_seconds as seconds  # k6 durations in scenario options
 from ..errors import ExitCode, UserError
 
 __all__ = ["Scenario", "Stage", "scenarios_from_options", "execution_plan", "seconds"]
@@ -23,16 +23,6 @@ EXECUTORS = (
 
 def _invalid(msg: str) -> UserError:
     return UserError(msg, ExitCode.INVALID_CONFIG)
-
-
-def seconds(value: Any, what: str = "duration") -> float:
-    """A k6 duration (``"1m30s"``, ``"500ms"``; a bare number is milliseconds) in seconds; exit 104 if invalid."""
-    if isinstance(value, bool):
-        raise _invalid(f"invalid {what} {value!r}")
-    try:
-        return parse_duration(value)
-    except (DurationError, TypeError, ValueError) as exc:
-        raise _invalid(f"invalid {what} {value!r}: {exc}") from None
 
 
 @dataclasses.dataclass(frozen=True)

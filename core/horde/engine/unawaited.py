@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .errorlog import ErrorKey
-from .vu import current_vu
+from ..vu import current_vu
 
 __all__ = ["install"]
 

@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any
 
 from .pacing import Pacer
-from .vu import current_vu
+from ..vu import current_vu
 
 __all__ = ["INTERRUPT_SIGNAL", "STALE_AFTER", "VUInterrupted", "Watchdog", "script_running"]
 

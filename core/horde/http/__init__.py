@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Awaitable, Callable, Iterable, Mapping
 
-from ..engine.vu import current_vu, get_vu
+from ..vu import current_vu, get_vu
 from . import client as _client_mod
 from . import errors
 from .client import DEFAULT_USER_AGENT, Client, ExpectedStatuses

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..metrics import BuiltinMetrics, ConnectedSamples, Sample, TagSet
-from ..metrics.metric import Metric
+from .metrics import BuiltinMetrics, ConnectedSamples, Sample, TagSet
+from .metrics.metric import Metric
 
 __all__ = ["VUState", "current_vu", "get_vu"]
 
