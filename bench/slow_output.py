@@ -20,10 +20,9 @@ import time
 from pathlib import Path
 
 import psutil
-
 from services import Nginx, tool_path
 
-SLOW_OUTPUT = '''\
+SLOW_OUTPUT = """\
 import time
 from horde.output import hookimpl
 
@@ -53,7 +52,7 @@ class Slow:
     @hookimpl
     def report(self):
         return {"written": self.received}
-'''
+"""
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
@@ -89,8 +88,20 @@ def _peak_rss(proc: subprocess.Popen[bytes], peak: list[float]) -> None:
 def run(outs: list[str], args: argparse.Namespace, nginx: Nginx, work: Path, site: Path) -> dict[str, object]:
     """One horde run; its requests/s, peak RSS (MB) and the export's per-output counts."""
     export = work / "export.json"
-    cmd = [tool_path("horde"), "run", str(SCRIPTS / "horde_get.py"), "--vus", str(args.vus),
-           "--duration", f"{args.duration}s", "-e", f"TARGET={nginx.url}/", "--summary-export", str(export), "--quiet"]
+    cmd = [
+        tool_path("horde"),
+        "run",
+        str(SCRIPTS / "horde_get.py"),
+        "--vus",
+        str(args.vus),
+        "--duration",
+        f"{args.duration}s",
+        "-e",
+        f"TARGET={nginx.url}/",
+        "--summary-export",
+        str(export),
+        "--quiet",
+    ]
     for out in outs:
         cmd += ["--out", out]
     env = {"PYTHONPATH": str(site), "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
@@ -101,8 +112,12 @@ def run(outs: list[str], args: argparse.Namespace, nginx: Nginx, work: Path, sit
     code = proc.wait(timeout=args.duration + 120)
     sampler.join(5)
     doc = json.loads(export.read_text())
-    return {"exit": code, "rps": doc["metrics"]["http_reqs"]["rate"], "rss_mb": peak[0],
-            "outputs": {o["output"]: o for o in doc.get("outputs", [])}}
+    return {
+        "exit": code,
+        "rps": doc["metrics"]["http_reqs"]["rate"],
+        "rss_mb": peak[0],
+        "outputs": {o["output"]: o for o in doc.get("outputs", [])},
+    }
 
 
 def main() -> int:

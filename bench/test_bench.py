@@ -21,13 +21,40 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)
-    assert run.main(["--quick", "--duration", "1", "--cases", "none", "csv", "--tools", "horde", "horde-w", "k6", "locust",
-                     "--quiet-wait", "0", "--results", str(tmp_path)]) == 0
+    assert (
+        run.main(
+            [
+                "--quick",
+                "--duration",
+                "1",
+                "--cases",
+                "none",
+                "csv",
+                "--tools",
+                "horde",
+                "horde-w",
+                "k6",
+                "locust",
+                "--quiet-wait",
+                "0",
+                "--results",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     (result,) = tmp_path.glob("*.json")
     doc = json.loads(result.read_text())
     runs = {(r["tool"], r["case"]): r for r in doc["runs"]}
-    assert set(runs) == {("horde", "none"), ("horde-w", "none"), ("k6", "none"), ("locust", "none"),
-                         ("horde", "csv"), ("horde-w", "csv"), ("k6", "csv")}
+    assert set(runs) == {
+        ("horde", "none"),
+        ("horde-w", "none"),
+        ("k6", "none"),
+        ("locust", "none"),
+        ("horde", "csv"),
+        ("horde-w", "csv"),
+        ("k6", "csv"),
+    }
     for r in runs.values():
         assert r["exit_code"] == 0, r
         assert r["requests"] > 0 and r["rps"] > 0 and r["cpu_s"] > 0 and r["rss_mb"] > 1, r

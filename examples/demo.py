@@ -1,6 +1,6 @@
 """The demo: a small shop journey against horde's demo target (python -m horde.testing).
 
-    horde run examples/demo.py -e TARGET=http://127.0.0.1:8080 -o json=results/demo.json
+horde run examples/demo.py -e TARGET=http://127.0.0.1:8080 -o json=results/demo.json
 """
 
 from horde import Counter, Trend, check, env, group, http, sleep
@@ -12,11 +12,25 @@ checkout_time = Trend("checkout_time", True)
 
 options = {
     "scenarios": {
-        "browse": {"executor": "ramping-vus", "startVUs": 0, "gracefulRampDown": "1s",
-                   "stages": [{"duration": "3s", "target": 10}, {"duration": "4s", "target": 10},
-                              {"duration": "3s", "target": 0}]},
-        "buy": {"executor": "constant-arrival-rate", "rate": 5, "timeUnit": "1s", "duration": "10s",
-                "preAllocatedVUs": 2, "maxVUs": 5, "exec": "checkout"},
+        "browse": {
+            "executor": "ramping-vus",
+            "startVUs": 0,
+            "gracefulRampDown": "1s",
+            "stages": [
+                {"duration": "3s", "target": 10},
+                {"duration": "4s", "target": 10},
+                {"duration": "3s", "target": 0},
+            ],
+        },
+        "buy": {
+            "executor": "constant-arrival-rate",
+            "rate": 5,
+            "timeUnit": "1s",
+            "duration": "10s",
+            "preAllocatedVUs": 2,
+            "maxVUs": 5,
+            "exec": "checkout",
+        },
     },
     "thresholds": {
         "http_req_failed": ["rate<0.01"],

@@ -102,13 +102,13 @@ class TypoOutput:
         pass
 '''
 
-BROKEN_OUTPUT = '''\
+BROKEN_OUTPUT = """\
 import horde_missing_dependency_xyz  # not installed anywhere
 
 
 class BrokenOutput:
     pass
-'''
+"""
 
 
 def good_module(cls: str = "GoodOutput", label: str = "good", doc: str = "A good test output.") -> str:
@@ -143,8 +143,9 @@ class Dist:
 
     def pyproject(self) -> str:
         eps = "\n".join(f'{name} = "{target}"' for name, target in self.outputs.items())
-        return textwrap.dedent(
-            f"""\
+        return (
+            textwrap.dedent(
+                f"""\
             [build-system]
             requires = ["setuptools>=68"]
             build-backend = "setuptools.build_meta"
@@ -157,7 +158,10 @@ class Dist:
 
             [project.entry-points."horde.outputs"]
             """
-        ) + eps + "\n"
+            )
+            + eps
+            + "\n"
+        )
 
 
 def simple_dist(name: str, version: str, outputs: dict[str, str], source: str) -> Dist:
@@ -178,7 +182,9 @@ def write_dist_info(site: Path, dist: Dist) -> Path:
     (info / "METADATA").write_text(dist.metadata())
     (info / "entry_points.txt").write_text(dist.entry_points())
     (info / "INSTALLER").write_text("horde-tests\n")
-    records = [f"{rel},," for rel in dist.files] + [f"{dist.dist_info}/{n},," for n in ("METADATA", "entry_points.txt", "INSTALLER", "RECORD")]
+    records = [f"{rel},," for rel in dist.files] + [
+        f"{dist.dist_info}/{n},," for n in ("METADATA", "entry_points.txt", "INSTALLER", "RECORD")
+    ]
     (info / "RECORD").write_text("\n".join(records) + "\n")
     return info
 
@@ -195,7 +201,9 @@ def build_wheel(dist: Dist, outdir: Path) -> Path:
     contents: dict[str, bytes] = {rel: text.encode() for rel, text in dist.files.items()}
     contents[f"{dist.dist_info}/METADATA"] = dist.metadata().encode()
     contents[f"{dist.dist_info}/entry_points.txt"] = dist.entry_points().encode()
-    contents[f"{dist.dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: horde-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n"
+    contents[f"{dist.dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: horde-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n"
+    )
     record = [_record_line(name, data) for name, data in contents.items()] + [f"{dist.dist_info}/RECORD,,"]
     contents[f"{dist.dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     with zipfile.ZipFile(path, "w") as zf:

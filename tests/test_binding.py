@@ -45,8 +45,10 @@ def test_wrong_signature_names_plugin_hook_and_file(plugin_path):
     assert "\n" not in msg
     assert "'wrongsig'" in msg and "horde-out-wrongsig 0.9" in msg
     line = WRONG_SIGNATURE_OUTPUT.splitlines().index("    def add_samples(self, samples, flush_now):") + 1
-    assert msg == (f"output 'wrongsig' (horde-out-wrongsig 0.9): hook 'add_samples(self, samples, flush_now)' at "
-                   f"{site / 'horde_out_wrongsig' / '__init__.py'}:{line - 1} must take (samples)")
+    assert msg == (
+        f"output 'wrongsig' (horde-out-wrongsig 0.9): hook 'add_samples(self, samples, flush_now)' at "
+        f"{site / 'horde_out_wrongsig' / '__init__.py'}:{line - 1} must take (samples)"
+    )
 
 
 def test_unknown_hook_names_plugin_hook_file_and_suggests(plugin_path):
@@ -94,7 +96,9 @@ def test_missing_required_hook_is_reported():
         def add_samples(self, samples):
             pass
 
-    with pytest.raises(OutputValidationError, match=r"output 'nostop': required hook 'stop' is missing in .*test_binding\.py:\d+"):
+    with pytest.raises(
+        OutputValidationError, match=r"output 'nostop': required hook 'stop' is missing in .*test_binding\.py:\d+"
+    ):
         bind_output("nostop", NoStop(), new_plugin_manager())
 
 
@@ -151,14 +155,17 @@ class _KeywordOnly(_Base):
         pass
 
 
-@pytest.mark.parametrize("cls, hook, shown, expected", [
-    (_Lean, "stop", "stop(self)", "(error)"),
-    (_Status, "set_run_status", "set_run_status(self)", "(status)"),
-    (_Renamed, "add_samples", "add_samples(self, batch)", "(samples)"),
-    (_Extra, "start", "start(self, when)", "()"),
-    (_Star, "stop", "stop(self, *args)", "(error)"),
-    (_KeywordOnly, "stop", "stop(self, *, error)", "(error)"),
-])
+@pytest.mark.parametrize(
+    "cls, hook, shown, expected",
+    [
+        (_Lean, "stop", "stop(self)", "(error)"),
+        (_Status, "set_run_status", "set_run_status(self)", "(status)"),
+        (_Renamed, "add_samples", "add_samples(self, batch)", "(samples)"),
+        (_Extra, "start", "start(self, when)", "()"),
+        (_Star, "stop", "stop(self, *args)", "(error)"),
+        (_KeywordOnly, "stop", "stop(self, *, error)", "(error)"),
+    ],
+)
 def test_hook_arguments_must_match_the_hookspec_by_names_and_count(cls, hook, shown, expected):
     pm = new_plugin_manager()
     obj = cls()
@@ -174,8 +181,10 @@ def test_signature_error_names_the_distribution(plugin_path):
     with pytest.raises(OutputValidationError) as info:
         _create("slow")
     line = lean.splitlines().index("    def stop(self):")
-    assert str(info.value) == (f"output 'slow' (horde-out-slow 1.0): hook 'stop(self)' at "
-                               f"{site / 'horde_out_slow' / '__init__.py'}:{line} must take (error)")
+    assert str(info.value) == (
+        f"output 'slow' (horde-out-slow 1.0): hook 'stop(self)' at "
+        f"{site / 'horde_out_slow' / '__init__.py'}:{line} must take (error)"
+    )
 
 
 def test_hook_argument_names_come_from_the_hookspecs():
@@ -184,8 +193,16 @@ def test_hook_argument_names_come_from_the_hookspecs():
     from horde.output import hookspecs
     from horde.output.binding import HOOK_ARGS, HOOK_NAMES
 
-    assert set(HOOK_NAMES) == {"description", "set_thresholds", "set_test_run_stop", "start", "add_samples",
-                               "set_run_status", "stop", "report"}
+    assert set(HOOK_NAMES) == {
+        "description",
+        "set_thresholds",
+        "set_test_run_stop",
+        "start",
+        "add_samples",
+        "set_run_status",
+        "stop",
+        "report",
+    }
     for name, args in HOOK_ARGS.items():
         assert args == tuple(inspect.signature(getattr(hookspecs, name)).parameters)
     assert HOOK_ARGS["stop"] == ("error",) and HOOK_ARGS["add_samples"] == ("samples",)
@@ -207,19 +224,34 @@ def test_annotations_and_defaults_do_not_matter():
     assert out.obj.got == [1] and out.obj.stopped == "e"
 
 
-@pytest.mark.parametrize("source, tail", [
-    ("def make(params):\n    return None\n",
-     "the factory horde_out_notout:make returned None, not an output object"),
-    ("def make(params):\n    return object()\n",
-     ("the factory horde_out_notout:make returned an object with no hooks "
-     "(mark the output's methods with @horde.output.hookimpl)")),
-    ("from horde.output import hookimpl\n\n\nclass Out:\n    @hookimpl\n    def stop(self, error):\n        pass\n\n\n"
-     "def make(params):\n    return Out\n",
-     "the factory horde_out_notout:make returned the class Out, not an instance of it"),
-    ("def make(params):\n    return {'description': 'not an output'}\n",
-     ("the factory horde_out_notout:make returned a dict with no hooks "
-     "(mark the output's methods with @horde.output.hookimpl)")),
-])
+@pytest.mark.parametrize(
+    "source, tail",
+    [
+        (
+            "def make(params):\n    return None\n",
+            "the factory horde_out_notout:make returned None, not an output object",
+        ),
+        (
+            "def make(params):\n    return object()\n",
+            (
+                "the factory horde_out_notout:make returned an object with no hooks "
+                "(mark the output's methods with @horde.output.hookimpl)"
+            ),
+        ),
+        (
+            "from horde.output import hookimpl\n\n\nclass Out:\n    @hookimpl\n    def stop(self, error):\n        pass\n\n\n"
+            "def make(params):\n    return Out\n",
+            "the factory horde_out_notout:make returned the class Out, not an instance of it",
+        ),
+        (
+            "def make(params):\n    return {'description': 'not an output'}\n",
+            (
+                "the factory horde_out_notout:make returned a dict with no hooks "
+                "(mark the output's methods with @horde.output.hookimpl)"
+            ),
+        ),
+    ],
+)
 def test_factory_returning_no_output_is_one_line_naming_output_and_distribution(plugin_path, source, tail):
     plugin_path(simple_dist("horde-out-notout", "0.4", {"notout": "make"}, source))
     with pytest.raises(OutputValidationError) as info:
@@ -227,16 +259,25 @@ def test_factory_returning_no_output_is_one_line_naming_output_and_distribution(
     assert str(info.value) == f"output 'notout' (horde-out-notout 0.4): {tail}"
 
 
-@pytest.mark.parametrize("value, shown", [("12345", "int 12345"), ("None", "NoneType None"),
-                                          ("b'x'", "bytes b'x'"), ("['a' * 80]", "list ['" + "a" * 35 + "...")])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("12345", "int 12345"),
+        ("None", "NoneType None"),
+        ("b'x'", "bytes b'x'"),
+        ("['a' * 80]", "list ['" + "a" * 35 + "..."),
+    ],
+)
 def test_description_must_return_a_str(plugin_path, value, shown):
     source = good_module().replace('return "good"', f"return {value}")
     site = plugin_path(simple_dist("horde-out-numbered", "2.0", {"numbered": "GoodOutput"}, source))
     with pytest.raises(OutputValidationError) as info:
         _create("numbered")
     line = source.splitlines().index("    def description(self):")
-    assert str(info.value) == (f"output 'numbered' (horde-out-numbered 2.0): hook 'description()' at "
-                               f"{site / 'horde_out_numbered' / '__init__.py'}:{line} must return a str, not {shown}")
+    assert str(info.value) == (
+        f"output 'numbered' (horde-out-numbered 2.0): hook 'description()' at "
+        f"{site / 'horde_out_numbered' / '__init__.py'}:{line} must return a str, not {shown}"
+    )
 
 
 def test_optional_hooks_are_bound_when_present():
@@ -254,8 +295,15 @@ def test_optional_hooks_are_bound_when_present():
             pass
 
     out = bind_output("full", Full(), new_plugin_manager())
-    assert set(out.hooks) == {"description", "start", "add_samples", "stop", "set_thresholds",
-                              "set_test_run_stop", "set_run_status"}
+    assert set(out.hooks) == {
+        "description",
+        "start",
+        "add_samples",
+        "stop",
+        "set_thresholds",
+        "set_test_run_stop",
+        "set_run_status",
+    }
 
 
 def test_failed_validation_leaves_the_plugin_manager_clean():
@@ -280,8 +328,14 @@ def test_same_output_twice_in_one_plugin_manager():
 
 
 def test_factory_error_is_a_config_error_naming_the_output(plugin_path):
-    plugin_path(simple_dist("horde-out-picky", "1", {"picky": "Picky"},
-                            "class Picky:\n    def __init__(self, params):\n        raise ValueError('bad interval: 0s')\n"))
+    plugin_path(
+        simple_dist(
+            "horde-out-picky",
+            "1",
+            {"picky": "Picky"},
+            "class Picky:\n    def __init__(self, params):\n        raise ValueError('bad interval: 0s')\n",
+        )
+    )
     with pytest.raises(OutputConfigError) as info:
         _create("picky")
     assert str(info.value) == "could not create the 'picky' output: ValueError: bad interval: 0s"

@@ -63,7 +63,7 @@ def _manager(*outputs, registry=None, **kw):
 def _batches(registry: MetricRegistry, n: int, per_batch: int = 10):
     reqs = registry.get_or_new("http_reqs", MetricType.COUNTER)
     dur = registry.get_or_new("http_req_duration", MetricType.TREND)
-    tags = TagSet.of({"url": "http://x/ü,=\" \n", "status": "200"})
+    tags = TagSet.of({"url": 'http://x/ü,=" \n', "status": "200"})
     k = 0
     out = []
     for _ in range(n):

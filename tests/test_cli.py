@@ -25,8 +25,14 @@ def test_plugins_table_with_only_the_builtin():
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["NAME", "DISTRIBUTION", "VERSION", "STATUS", "FROM", "HOOKS", "DESCRIPTION"]
-    assert lines[1].split()[:6] == ["json", "horde", horde.__version__, "ok", "builtin",
-                                    "description,set_thresholds,start,add_samples,stop,report"]
+    assert lines[1].split()[:6] == [
+        "json",
+        "horde",
+        horde.__version__,
+        "ok",
+        "builtin",
+        "description,set_thresholds,start,add_samples,stop,report",
+    ]
     assert len(lines) == 2 and r.stderr == ""
 
 
@@ -39,9 +45,17 @@ def test_plugins_json_schema(site):
     by_name = {p["name"]: p for p in data["plugins"]}
     assert list(by_name) == sorted(by_name)
     assert by_name["good"] == {
-        "name": "good", "distribution": "horde-out-good", "version": "1.4", "builtin": False,
-        "source": "entry_point", "module": None, "target": "horde_out_good:GoodOutput", "description": "Writes good things.",
-        "hooks": ["description", "start", "add_samples", "stop"], "status": "ok", "error": None,
+        "name": "good",
+        "distribution": "horde-out-good",
+        "version": "1.4",
+        "builtin": False,
+        "source": "entry_point",
+        "module": None,
+        "target": "horde_out_good:GoodOutput",
+        "description": "Writes good things.",
+        "hooks": ["description", "start", "add_samples", "stop"],
+        "status": "ok",
+        "error": None,
     }
     assert by_name["json"]["status"] == "ok" and by_name["json"]["builtin"] is True
 
@@ -72,7 +86,9 @@ def test_two_distributions_claiming_one_name_are_listed_as_conflicting(site):
     assert r.returncode == 0, r.stderr
     rows = [line.split()[:5] for line in r.stdout.splitlines()[1:]]
     assert sorted(row for row in rows if row[0] == "dup") == [
-        ["dup", "horde-out-alpha", "1.0", "conflict", "entry-point"], ["dup", "horde-out-beta", "2.0", "conflict", "entry-point"]]
+        ["dup", "horde-out-alpha", "1.0", "conflict", "entry-point"],
+        ["dup", "horde-out-beta", "2.0", "conflict", "entry-point"],
+    ]
     assert ["fine", "horde-out-fine", "1.0", "ok", "entry-point"] in rows
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("conflict: output extension already registered: dup")
     assert "horde-out-alpha 1.0" in r.stderr and "horde-out-beta 2.0" in r.stderr and "Traceback" not in r.stderr

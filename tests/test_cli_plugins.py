@@ -103,8 +103,9 @@ def test_code_registered_output_runs_with_plugin_option(script, mods, tmp_path):
 
 def test_code_registered_output_runs_with_horde_plugins(script, mods, tmp_path):
     out = tmp_path / "tally.json"
-    r = run_horde("run", str(script), "-o", f"tally={out}", *RUN, sites=[mods],
-                  env={"HORDE_PLUGINS": "horde_tally_mod"})
+    r = run_horde(
+        "run", str(script), "-o", f"tally={out}", *RUN, sites=[mods], env={"HORDE_PLUGINS": "horde_tally_mod"}
+    )
     assert r.returncode == 0, r.stderr
     assert _tally(out)["iterations"] == 3
 
@@ -129,10 +130,17 @@ def test_plugins_json_lists_the_code_registered_output_and_its_module(mods):
         assert r.returncode == 0, r.stderr
         by_name = {p["name"]: p for p in json.loads(r.stdout)["plugins"]}
         assert by_name["tally"] == {
-            "name": "tally", "distribution": None, "version": None, "builtin": False, "source": "code",
-            "module": "horde_tally_mod", "target": "horde_tally_mod:Tally",
+            "name": "tally",
+            "distribution": None,
+            "version": None,
+            "builtin": False,
+            "source": "code",
+            "module": "horde_tally_mod",
+            "target": "horde_tally_mod:Tally",
             "description": "Counts iterations and writes the count at stop.",
-            "hooks": ["description", "start", "add_samples", "stop"], "status": "ok", "error": None,
+            "hooks": ["description", "start", "add_samples", "stop"],
+            "status": "ok",
+            "error": None,
         }
     r = run_horde("plugins", sites=[mods], env={"HORDE_PLUGINS": "horde_tally_mod"})
     row = [line.split()[:6] for line in r.stdout.splitlines() if line.startswith("tally ")]
@@ -141,8 +149,14 @@ def test_plugins_json_lists_the_code_registered_output_and_its_module(mods):
 
 def test_plugins_imports_from_the_current_directory(mods):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_") and k != "PYTHONPATH"}
-    r = subprocess.run([horde_script(), "plugins", "--json", "--plugin", "horde_tally_mod"], cwd=mods,
-                       capture_output=True, text=True, env=env, timeout=60)
+    r = subprocess.run(
+        [horde_script(), "plugins", "--json", "--plugin", "horde_tally_mod"],
+        cwd=mods,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "tally" in [p["name"] for p in json.loads(r.stdout)["plugins"]]
 
@@ -154,11 +168,13 @@ def test_module_that_cannot_be_imported_is_one_line_exit_104(command, script, mo
     r = run_horde(*args, "--plugin", "horde_no_such_mod", sites=[mods])
     assert _one_error_line(r, 104) == (
         "error: plugin module 'horde_no_such_mod' (--plugin) not found: ModuleNotFoundError: No module named "
-        "'horde_no_such_mod' (put its directory on PYTHONPATH or beside the script)")
+        "'horde_no_such_mod' (put its directory on PYTHONPATH or beside the script)"
+    )
     r = run_horde(*args, sites=[mods], env={"HORDE_PLUGINS": "horde_bad_mod"})
     assert _one_error_line(r, 104) == (
         "error: plugin module 'horde_bad_mod' (HORDE_PLUGINS) cannot be imported: ModuleNotFoundError: "
-        "No module named 'horde_missing_dependency_xyz'")
+        "No module named 'horde_missing_dependency_xyz'"
+    )
 
 
 @pytest.mark.parametrize("command", ["run", "plugins"])
@@ -170,11 +186,23 @@ def test_short_p_alias_is_gone(command, script):
 
 def test_two_modules_registering_one_name_is_one_line_naming_both(script, mods, tmp_path):
     (mods / "horde_tally_two.py").write_text(TALLY_MODULE.replace("{name}", "tally"))
-    r = run_horde("run", str(script), "-o", f"tally={tmp_path / 't.json'}", "--plugin", "horde_tally_mod",
-                  "--plugin", "horde_tally_two", *RUN, sites=[mods])
+    r = run_horde(
+        "run",
+        str(script),
+        "-o",
+        f"tally={tmp_path / 't.json'}",
+        "--plugin",
+        "horde_tally_mod",
+        "--plugin",
+        "horde_tally_two",
+        *RUN,
+        sites=[mods],
+    )
     line = _one_error_line(r, 255)
-    assert line.startswith("error: output extension already registered: tally (provided by horde_tally_mod:Tally "
-                           f"registered at {mods / 'horde_tally_mod.py'}:")
+    assert line.startswith(
+        "error: output extension already registered: tally (provided by horde_tally_mod:Tally "
+        f"registered at {mods / 'horde_tally_mod.py'}:"
+    )
     assert f"and by horde_tally_two:Tally registered at {mods / 'horde_tally_two.py'}:" in line
 
 
@@ -197,22 +225,39 @@ def test_conflicting_distributions_break_only_their_name(script, site, tmp_path)
     out = tmp_path / "o.json"
     r = run_horde("run", str(script), "-o", f"json={out}", *RUN, sites=[s])
     assert r.returncode == 0 and r.stderr == "", r.stderr
-    assert sum(1 for rec in map(json.loads, out.read_text().splitlines())
-               if rec["type"] == "Point" and rec["metric"] == "iterations") == 3
+    assert (
+        sum(
+            1
+            for rec in map(json.loads, out.read_text().splitlines())
+            if rec["type"] == "Point" and rec["metric"] == "iterations"
+        )
+        == 3
+    )
 
 
 # -- outputs refused at registration (issue 15.5), as the user sees it ------------------------------
+
 
 def _output_dist(name, source):
     return simple_dist(f"horde-out-{name}", "1.0", {name: "GoodOutput"}, source)
 
 
-@pytest.mark.parametrize("name, change, tail", [
-    ("slow", ("def stop(self, error):", "def stop(self):"), "hook 'stop(self)' at {file}:{line} must take (error)"),
-    ("status", ("def start(self):", "def start(self, when):"), "hook 'start(self, when)' at {file}:{line} must take ()"),
-    ("numbered", ('return "good"', "return 12345"),
-     "hook 'description()' at {file}:{line} must return a str, not int 12345"),
-])
+@pytest.mark.parametrize(
+    "name, change, tail",
+    [
+        ("slow", ("def stop(self, error):", "def stop(self):"), "hook 'stop(self)' at {file}:{line} must take (error)"),
+        (
+            "status",
+            ("def start(self):", "def start(self, when):"),
+            "hook 'start(self, when)' at {file}:{line} must take ()",
+        ),
+        (
+            "numbered",
+            ('return "good"', "return 12345"),
+            "hook 'description()' at {file}:{line} must return a str, not int 12345",
+        ),
+    ],
+)
 def test_misfit_output_is_refused_before_the_run(script, site, tmp_path, name, change, tail):
     source = good_module().replace(*change)
     s = site(_output_dist(name, source))
@@ -226,11 +271,19 @@ def test_misfit_output_is_refused_before_the_run(script, site, tmp_path, name, c
     assert not out.exists() or out.read_text() == ""  # nothing ran
 
 
-@pytest.mark.parametrize("body, tail", [
-    ("return None", "the factory horde_out_notout:make returned None, not an output object"),
-    ("return 42", ("the factory horde_out_notout:make returned an int with no hooks "
-                  "(mark the output's methods with @horde.output.hookimpl)")),
-])
+@pytest.mark.parametrize(
+    "body, tail",
+    [
+        ("return None", "the factory horde_out_notout:make returned None, not an output object"),
+        (
+            "return 42",
+            (
+                "the factory horde_out_notout:make returned an int with no hooks "
+                "(mark the output's methods with @horde.output.hookimpl)"
+            ),
+        ),
+    ],
+)
 def test_factory_returning_no_output_is_refused_before_the_run(script, site, body, tail):
     s = site(simple_dist("horde-out-notout", "0.4", {"notout": "make"}, f"def make(params):\n    {body}\n"))
     r = run_horde("run", str(script), "-o", "notout", *RUN, sites=[s])
@@ -238,8 +291,9 @@ def test_factory_returning_no_output_is_refused_before_the_run(script, site, bod
 
 
 def test_script_registering_its_own_output_runs_with_workers(tmp_path):
-    body = TALLY_MODULE.replace("{name}", "own").replace('"""A plugin module: an output defined and registered in code."""',
-                                                         'options = {"vus": 2, "iterations": 4}')
+    body = TALLY_MODULE.replace("{name}", "own").replace(
+        '"""A plugin module: an output defined and registered in code."""', 'options = {"vus": 2, "iterations": 4}'
+    )
     script = tmp_path / "own.py"
     script.write_text(body + "\n\nasync def default(data):\n    pass\n")
     out = tmp_path / "own.json"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from horde.output import Params
 from horde.outputs.json import JsonOutput
 from horde.testing import OutputUnderTest, ReadSample
@@ -34,8 +33,9 @@ def read_points(path: Path) -> Iterator[ReadSample]:
             if rec["type"] != "Point":
                 continue
             data = rec["data"]
-            yield ReadSample(rec["metric"], parse_time(data["time"]), float(data["value"]), data["tags"] or {},
-                             data.get("metadata"))
+            yield ReadSample(
+                rec["metric"], parse_time(data["time"]), float(data["value"]), data["tags"] or {}, data.get("metadata")
+            )
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from horde.testing import CHECKS
 
 pytest_plugins = ["pytester"]
@@ -40,8 +39,9 @@ def run_kit(pytester: pytest.Pytester, cls: str, bulk: int, declare: str = "") -
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", f"--horde-bulk-samples={bulk}",
-                                               timeout=600)
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-rA", f"--horde-bulk-samples={bulk}", timeout=600
+        )
     text = result.stdout.str()
     failed = set(re.findall(r"^FAILED \S+\[(\w+)\]", text, re.M))
     passed = set(re.findall(r"^PASSED \S+\[(\w+)\]", text, re.M))
@@ -60,8 +60,9 @@ def test_the_kit_has_one_item_per_check(pytester: pytest.Pytester) -> None:
 def test_an_output_that_keeps_the_contract_passes_every_check(pytester: pytest.Pytester) -> None:
     failed, passed, text = run_kit(pytester, "LinesOutput", bulk=20_000)
     assert not failed, text
-    hooks_absent = {c.name for c in CHECKS.values() if c.hook in ("set_thresholds", "set_run_status",
-                                                                  "set_test_run_stop", "report")}
+    hooks_absent = {
+        c.name for c in CHECKS.values() if c.hook in ("set_thresholds", "set_run_status", "set_test_run_stop", "report")
+    }
     assert passed == set(CHECKS) - hooks_absent, text
 
 
@@ -86,8 +87,12 @@ def test_samples_accepted_after_stop_are_red(pytester: pytest.Pytester) -> None:
 def test_declared_gaps_skip_and_a_fixed_gap_turns_red(pytester: pytest.Pytester) -> None:
     """``lacks`` skips the checks that need it, with the reason; an ``xfail`` entry is strict: a check that
     passes although declared a gap fails (XPASS strict), so stale declarations cannot hide."""
-    failed, passed, text = run_kit(pytester, "KeepsAThread", bulk=20_000, declare=(
-        'lacks={"metadata"}, xfail={"no_thread_left_after_stop": "keeps a helper", "tags_unicode": "stale"}'))
+    failed, passed, text = run_kit(
+        pytester,
+        "KeepsAThread",
+        bulk=20_000,
+        declare=('lacks={"metadata"}, xfail={"no_thread_left_after_stop": "keeps a helper", "tags_unicode": "stale"}'),
+    )
     assert failed == {"tags_unicode"}, text
     assert "[XPASS(strict)] stale" in text, text
     assert "XFAIL" in text and "keeps a helper" in text, text

@@ -66,16 +66,16 @@ class Venv:
         self._targets = 0
 
     def env(self, sites=(), extra=None):
-        environ = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("HORDE_", "PYTHON", "VIRTUAL_ENV"))}
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(("HORDE_", "PYTHON", "VIRTUAL_ENV"))}
         if sites:
             environ["PYTHONPATH"] = os.pathsep.join(str(s) for s in sites)
         environ.update(extra or {})
         return environ
 
     def run(self, *args, sites=(), env=None):
-        return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=60,
-                              env=self.env(sites, env), cwd=self.root)
+        return subprocess.run(
+            [str(a) for a in args], capture_output=True, text=True, timeout=60, env=self.env(sites, env), cwd=self.root
+        )
 
     def target(self, *wheels: Path) -> Path:
         """A new directory with ``wheels`` installed into it by pip (for PYTHONPATH)."""
@@ -120,7 +120,7 @@ def test_pip_install_then_plugins_json_lists_json_ok(venv):
     assert r.returncode == 0 and r.stdout.startswith("horde ")
 
 
-RUN_OUTPUT = r'''
+RUN_OUTPUT = r"""
 import sys
 from horde.metrics import MetricRegistry, MetricType, Sample, TagSet
 from horde.output import Params, UserError
@@ -140,7 +140,7 @@ m = MetricRegistry().get_or_new("iterations", MetricType.COUNTER)
 mgr.add_samples([Sample(m, 0, 1.0, TagSet.of(scenario="default"))])
 mgr.stop(None)
 print("ran", out.description())
-'''
+"""
 
 
 def test_author_plugin_built_from_pyproject_is_listed_and_runs(venv):
@@ -166,7 +166,9 @@ def test_two_installed_distributions_with_one_name_conflict_and_break_only_that_
     assert r.returncode == 0, r.stderr
     dups = [p for p in json.loads(r.stdout)["plugins"] if p["name"] == "dup"]
     assert sorted((p["distribution"], p["version"], p["status"]) for p in dups) == [
-        ("horde-out-alpha", "1.0", "conflict"), ("horde-out-beta", "2.0", "conflict")]
+        ("horde-out-alpha", "1.0", "conflict"),
+        ("horde-out-beta", "2.0", "conflict"),
+    ]
     assert r.stderr.startswith("conflict: output extension already registered: dup") and r.stderr.count("\n") == 1
     script = tmp_path / "script.py"
     script.write_text(RUN_SCRIPT)
@@ -192,7 +194,9 @@ def test_one_distribution_seen_twice_is_no_error(venv, tmp_path):
 
 
 def test_broken_plugin_is_shown_broken_while_json_works(venv, tmp_path):
-    target = venv.target(build_wheel(simple_dist("horde-out-broken", "0.2", {"broken": "BrokenOutput"}, BROKEN_OUTPUT), tmp_path))
+    target = venv.target(
+        build_wheel(simple_dist("horde-out-broken", "0.2", {"broken": "BrokenOutput"}, BROKEN_OUTPUT), tmp_path)
+    )
     r = venv.run(venv.horde, "plugins", sites=[target])
     assert r.returncode == 0, r.stderr
     rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:]}
@@ -208,10 +212,16 @@ def test_broken_plugin_is_shown_broken_while_json_works(venv, tmp_path):
 
 
 def test_wrong_hook_signature_names_plugin_hook_and_file(venv, tmp_path):
-    target = venv.target(build_wheel(simple_dist("horde-out-wrongsig", "0.5", {"wrongsig": "WrongOutput"}, WRONG_SIGNATURE_OUTPUT), tmp_path))
+    target = venv.target(
+        build_wheel(
+            simple_dist("horde-out-wrongsig", "0.5", {"wrongsig": "WrongOutput"}, WRONG_SIGNATURE_OUTPUT), tmp_path
+        )
+    )
     r = venv.run(venv.python, "-c", RUN_OUTPUT, "wrongsig", "", sites=[target])
     assert r.returncode == 1, r.stdout + r.stderr
     msg = r.stdout.strip()
-    assert msg.startswith("error: output 'wrongsig' (horde-out-wrongsig 0.5): hook 'add_samples(self, samples, flush_now)' at ")
+    assert msg.startswith(
+        "error: output 'wrongsig' (horde-out-wrongsig 0.5): hook 'add_samples(self, samples, flush_now)' at "
+    )
     assert f"{target / 'horde_out_wrongsig' / '__init__.py'}:" in msg
     assert msg.endswith(" must take (samples)") and "Traceback" not in r.stderr

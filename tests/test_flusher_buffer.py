@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from horde.metrics import EMPTY_TAGS, Metric, MetricType, Sample
 from horde.output import PeriodicFlusher, SampleBuffer
 

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from horde.output import hookspecs
 from horde.output.binding import HOOK_NAMES
 
@@ -28,8 +27,16 @@ def documented_headings() -> list[str]:
 
 
 def test_every_hook_is_a_hookspec_with_full_annotations():
-    assert HOOK_NAMES == ("description", "set_thresholds", "set_test_run_stop", "start", "add_samples",
-                          "set_run_status", "stop", "report")
+    assert HOOK_NAMES == (
+        "description",
+        "set_thresholds",
+        "set_test_run_stop",
+        "start",
+        "add_samples",
+        "set_run_status",
+        "stop",
+        "report",
+    )
     for name in HOOK_NAMES:
         fn = getattr(hookspecs, name)
         params = inspect.signature(fn).parameters
@@ -41,7 +48,8 @@ def test_every_hook_is_a_hookspec_with_full_annotations():
 @pytest.mark.parametrize("hook", HOOK_NAMES)
 def test_hook_is_documented_with_its_exact_signature(hook):
     assert signature_text(hook) in documented_headings(), (
-        f"docs/writing-an-output.md has no heading `#### `{signature_text(hook)}`` for the hookspec {hook}")
+        f"docs/writing-an-output.md has no heading `#### `{signature_text(hook)}`` for the hookspec {hook}"
+    )
 
 
 def test_no_documented_hook_is_missing_from_the_hookspecs():

@@ -25,14 +25,22 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
     if LINT is None:
         pytest.fail("lint-imports is not installed in this environment (pip install import-linter)")
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([LINT, "--config", str(root / "pyproject.toml"), "--no-cache"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [LINT, "--config", str(root / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the core package and of this repository's contracts, with stand-ins for the three plugins."""
-    shutil.copytree(REPO / "core" / "horde", tmp_path / "horde", ignore=shutil.ignore_patterns("__pycache__", "templates"))
+    shutil.copytree(
+        REPO / "core" / "horde", tmp_path / "horde", ignore=shutil.ignore_patterns("__pycache__", "templates")
+    )
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     for name in ("horde_out_csv", "horde_out_influx", "horde_out_cloud"):
         (tmp_path / name).mkdir()

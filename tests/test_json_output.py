@@ -10,14 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-
 from horde.errors import RunError
-from horde.metrics import ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet, ValueType
+from horde.metrics import ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet, ValueType, gofmt
 from horde.output import Params
 from horde.output.binding import create_output, new_plugin_manager
 from horde.output.manager import Manager
 from horde.output.registry import load_registry
-from horde.metrics import gofmt
 from horde.outputs.json import JsonOutput
 
 K6_SAMPLE = Path(__file__).parent / "fixtures" / "k6" / "sample.json"
@@ -94,7 +92,7 @@ def _run(out, containers, thresholds=None, batches=1, error=None):
     out.start()
     size = max(1, len(containers) // batches)
     for i in range(0, len(containers), size):
-        out.add_samples(containers[i:i + size])
+        out.add_samples(containers[i : i + size])
     out.add_samples([])
     out.stop(error)
 
@@ -142,10 +140,12 @@ def _point_lines(containers):
 def test_point_line_shape_and_metric_line_first(utc):
     reg = MetricRegistry()
     m = reg.get_or_new("data_sent", MetricType.COUNTER, ValueType.DATA)
-    lines = _point_lines([
-        Sample(m, 1_000_000_000, 1048576.0, TagSet.of(scenario="default", group="")),
-        Sample(m, 1_000_000_001, 5.0, TagSet.of(), {}),
-    ])
+    lines = _point_lines(
+        [
+            Sample(m, 1_000_000_000, 1048576.0, TagSet.of(scenario="default", group="")),
+            Sample(m, 1_000_000_001, 5.0, TagSet.of(), {}),
+        ]
+    )
     assert lines == [
         '{"type":"Metric","data":{"name":"data_sent","type":"counter","contains":"data","thresholds":[],"submetrics":null},"metric":"data_sent"}',
         '{"metric":"data_sent","type":"Point","data":{"time":"1970-01-01T00:00:01Z","value":1.048576e+06,"tags":{"group":"","scenario":"default"}}}',
@@ -160,32 +160,67 @@ def test_each_metric_declared_once_right_before_its_first_point(utc):
     t = TagSet.of(k="v")
     lines = _point_lines([Sample(a, 1, 1.0, t), ConnectedSamples((b, a), (0.0, 2.0), 2, t), Sample(b, 3, 1.0, t)])
     kinds = [(json.loads(l)["type"], json.loads(l)["metric"]) for l in lines]
-    assert kinds == [("Metric", "m_a"), ("Point", "m_a"), ("Metric", "m_b"), ("Point", "m_b"),
-                     ("Point", "m_a"), ("Point", "m_b")]
+    assert kinds == [
+        ("Metric", "m_a"),
+        ("Point", "m_a"),
+        ("Metric", "m_b"),
+        ("Point", "m_b"),
+        ("Point", "m_a"),
+        ("Point", "m_b"),
+    ]
 
 
 def test_tags_and_metadata_sorted_unescaped_and_metadata_omitted_when_empty(utc):
     m = MetricRegistry().get_or_new("checks", MetricType.RATE)
-    tags = TagSet.of({"z": "<b>&</b>", "a": "naïve \"q\"", "m": "x\ty"})
-    lines = _point_lines([
-        Sample(m, 1, 1.0, tags, {"vu": "2", "iter": "0", "trace_id": "t"}),
-        Sample(m, 1, 0.0, tags, None),
-        Sample(m, 1, 0.0, tags, {}),
-    ])
-    assert lines[1] == ('{"metric":"checks","type":"Point","data":{"time":"1970-01-01T00:00:00.000000001Z","value":1,'
-                        '"tags":{"a":"naïve \\"q\\"","m":"x\\ty","z":"<b>&</b>"},"metadata":{"iter":"0","trace_id":"t","vu":"2"}}}')
+    tags = TagSet.of({"z": "<b>&</b>", "a": 'naïve "q"', "m": "x\ty"})
+    lines = _point_lines(
+        [
+            Sample(m, 1, 1.0, tags, {"vu": "2", "iter": "0", "trace_id": "t"}),
+            Sample(m, 1, 0.0, tags, None),
+            Sample(m, 1, 0.0, tags, {}),
+        ]
+    )
+    assert lines[1] == (
+        '{"metric":"checks","type":"Point","data":{"time":"1970-01-01T00:00:00.000000001Z","value":1,'
+        '"tags":{"a":"naïve \\"q\\"","m":"x\\ty","z":"<b>&</b>"},"metadata":{"iter":"0","trace_id":"t","vu":"2"}}}'
+    )
     assert '"metadata"' not in lines[2] and '"metadata"' not in lines[3]
     assert all(json.loads(l) for l in lines)
 
 
-@pytest.mark.parametrize("value, text", [
-    (1.0, "1"), (42.0, "42"), (0.0, "0"), (-0.0, "-0"), (-3.0, "-3"), (0.32227, "0.32227"), (12.5, "12.5"),
-    (999999.0, "999999"), (1e6, "1e+06"), (1048576.0, "1.048576e+06"), (1234567.0, "1.234567e+06"),
-    (12345678.9, "1.23456789e+07"), (1e15, "1e+15"), (1e21, "1e+21"), (1.2345678901234568e17, "1.2345678901234568e+17"),
-    (0.000123, "0.000123"), (0.0001, "0.0001"), (1e-05, "1e-05"), (1.5e-07, "1.5e-07"), (-2.5e-05, "-2.5e-05"),
-    (123456.7, "123456.7"), (0.1 + 0.2, "0.30000000000000004"), (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"),
-    (1e100, "1e+100"), (float("nan"), "NaN"), (float("inf"), "+Inf"), (float("-inf"), "-Inf"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (1.0, "1"),
+        (42.0, "42"),
+        (0.0, "0"),
+        (-0.0, "-0"),
+        (-3.0, "-3"),
+        (0.32227, "0.32227"),
+        (12.5, "12.5"),
+        (999999.0, "999999"),
+        (1e6, "1e+06"),
+        (1048576.0, "1.048576e+06"),
+        (1234567.0, "1.234567e+06"),
+        (12345678.9, "1.23456789e+07"),
+        (1e15, "1e+15"),
+        (1e21, "1e+21"),
+        (1.2345678901234568e17, "1.2345678901234568e+17"),
+        (0.000123, "0.000123"),
+        (0.0001, "0.0001"),
+        (1e-05, "1e-05"),
+        (1.5e-07, "1.5e-07"),
+        (-2.5e-05, "-2.5e-05"),
+        (123456.7, "123456.7"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (1e100, "1e+100"),
+        (float("nan"), "NaN"),
+        (float("inf"), "+Inf"),
+        (float("-inf"), "-Inf"),
+    ],
+)
 def test_values_formatted_as_k6_v1(value, text):
     assert gofmt.go_float(value) == text
 
@@ -209,7 +244,7 @@ def _reference_go_g(v: float) -> str:
         return s + "0." + "0" * (-x - 1) + ds
     if len(ds) <= x + 1:
         return s + ds + "0" * (x + 1 - len(ds))
-    return s + ds[: x + 1] + "." + ds[x + 1:]
+    return s + ds[: x + 1] + "." + ds[x + 1 :]
 
 
 def test_values_match_reference_on_random_floats():
@@ -222,7 +257,7 @@ def test_values_match_reference_on_random_floats():
         if kind < 0.4:
             v = rng.uniform(-1e7, 1e7)
         elif kind < 0.7:
-            v = float(rng.randint(-10**8, 10**8))
+            v = float(rng.randint(-(10**8), 10**8))
         elif kind < 0.9:
             v = round(rng.uniform(0, 2000), rng.randint(0, 6))
         else:
@@ -235,18 +270,21 @@ def test_values_match_reference_on_random_floats():
         assert float(gofmt.go_float(v)) == v
 
 
-@pytest.mark.parametrize("tz, ns, text", [
-    ("UTC", 1_763_767_223_537_028_460, "2025-11-21T23:20:23.53702846Z"),
-    ("UTC", 1_763_767_223_000_000_000, "2025-11-21T23:20:23Z"),
-    ("UTC", 1_763_767_223_100_000_000, "2025-11-21T23:20:23.1Z"),
-    ("UTC", 1_763_767_223_000_000_001, "2025-11-21T23:20:23.000000001Z"),
-    ("IST-05:30", 1_763_767_223_537_028_460, "2025-11-22T04:50:23.53702846+05:30"),
-    ("EST+05", 0, "1969-12-31T19:00:00-05:00"),
-    ("EST5EDT,M3.2.0,M11.1.0", 1_750_000_000_000_000_000, "2025-06-15T11:06:40-04:00"),
-    # a zone whose summer time is UTC+0: Go writes Z for any zero offset
-    ("AZOT1AZOST,M3.5.0/0,M10.5.0/1", 1_750_000_000_000_000_000, "2025-06-15T15:06:40Z"),
-    ("AZOT1AZOST,M3.5.0/0,M10.5.0/1", 1_735_689_600_000_000_000, "2024-12-31T23:00:00-01:00"),
-])
+@pytest.mark.parametrize(
+    "tz, ns, text",
+    [
+        ("UTC", 1_763_767_223_537_028_460, "2025-11-21T23:20:23.53702846Z"),
+        ("UTC", 1_763_767_223_000_000_000, "2025-11-21T23:20:23Z"),
+        ("UTC", 1_763_767_223_100_000_000, "2025-11-21T23:20:23.1Z"),
+        ("UTC", 1_763_767_223_000_000_001, "2025-11-21T23:20:23.000000001Z"),
+        ("IST-05:30", 1_763_767_223_537_028_460, "2025-11-22T04:50:23.53702846+05:30"),
+        ("EST+05", 0, "1969-12-31T19:00:00-05:00"),
+        ("EST5EDT,M3.2.0,M11.1.0", 1_750_000_000_000_000_000, "2025-06-15T11:06:40-04:00"),
+        # a zone whose summer time is UTC+0: Go writes Z for any zero offset
+        ("AZOT1AZOST,M3.5.0/0,M10.5.0/1", 1_750_000_000_000_000_000, "2025-06-15T15:06:40Z"),
+        ("AZOT1AZOST,M3.5.0/0,M10.5.0/1", 1_735_689_600_000_000_000, "2024-12-31T23:00:00-01:00"),
+    ],
+)
 def test_rfc3339_nano_in_local_zone(monkeypatch, tz, ns, text):
     _set_tz(monkeypatch, tz)
     try:
@@ -262,7 +300,9 @@ def test_times_of_many_seconds_are_all_right(utc):
     for k in range(30):
         ns = base + k * 1_500_000_000
         sec, frac = divmod(ns, 10**9)
-        expect = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + (f".{frac:09d}".rstrip("0") if frac else "") + "Z"
+        expect = (
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + (f".{frac:09d}".rstrip("0") if frac else "") + "Z"
+        )
         assert gofmt.rfc3339_nano(ns) == expect
 
 
@@ -272,12 +312,18 @@ def test_metric_line_with_thresholds_and_submetrics(utc):
     m.add_submetric("status:200", {"status": "200"})
     stdout = io.StringIO()
     out = JsonOutput(Params("json", "-", stdout=stdout))
-    _run(out, [Sample(m, 0, 1.0, TagSet.of())], {"http_req_duration": ["p(95)<500", Threshold({"threshold": "avg<9", "abortOnFail": True})]})
+    _run(
+        out,
+        [Sample(m, 0, 1.0, TagSet.of())],
+        {"http_req_duration": ["p(95)<500", Threshold({"threshold": "avg<9", "abortOnFail": True})]},
+    )
     first = stdout.getvalue().splitlines()[0]
-    assert first == ('{"type":"Metric","data":{"name":"http_req_duration","type":"trend","contains":"time",'
-                     '"thresholds":["p(95)<500",{"threshold":"avg<9","abortOnFail":true}],'
-                     '"submetrics":[{"name":"http_req_duration{status:200}","suffix":"status:200","tags":{"status":"200"}}]},'
-                     '"metric":"http_req_duration"}')
+    assert first == (
+        '{"type":"Metric","data":{"name":"http_req_duration","type":"trend","contains":"time",'
+        '"thresholds":["p(95)<500",{"threshold":"avg<9","abortOnFail":true}],'
+        '"submetrics":[{"name":"http_req_duration{status:200}","suffix":"status:200","tags":{"status":"200"}}]},'
+        '"metric":"http_req_duration"}'
+    )
 
 
 def test_each_output_instance_declares_metrics_again(tmp_path, utc):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from horde.errors import AbortReason, RunError
 from horde.metrics import EMPTY_TAGS, Metric, MetricType, Sample
 from horde.output import OutputStartError, OutputStopError, RunStatus, hookimpl
@@ -121,8 +120,12 @@ def test_hooks_are_called_in_contract_order_for_every_output():
     thresholds = {"http_req_duration": ["p(95)<500"]}
     # before start, on the caller's thread and in output order
     assert journal[:6] == [
-        ("a", "set_thresholds", thresholds), ("b", "set_thresholds", thresholds),
-        ("a", "set_test_run_stop"), ("a", "start"), ("b", "set_test_run_stop"), ("b", "start"),
+        ("a", "set_thresholds", thresholds),
+        ("b", "set_thresholds", thresholds),
+        ("a", "set_test_run_stop"),
+        ("a", "start"),
+        ("b", "set_test_run_stop"),
+        ("b", "start"),
     ]
     # then each output on its own thread, in order
     for name in ("a", "b"):
@@ -211,7 +214,10 @@ def test_stop_reaches_every_output_and_reports_all_errors_together():
     with pytest.raises(OutputStopError) as info:
         mgr.stop(err)
     assert sorted((e[0], e[2]) for e in journal if e[1] == "stop") == [("a", err), ("b", err), ("c", err)]
-    assert str(info.value) == "stopping outputs failed: alpha: RuntimeError: a stop exploded; gamma: RuntimeError: c stop exploded"
+    assert (
+        str(info.value)
+        == "stopping outputs failed: alpha: RuntimeError: a stop exploded; gamma: RuntimeError: c stop exploded"
+    )
     assert [name for name, _ in info.value.failures] == ["alpha", "gamma"]
     # stopping twice does not call the outputs again
     mgr.stop(None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from horde.metrics import (
     BUILTIN_METRICS,
     DEFAULT_SYSTEM_TAGS,
@@ -22,8 +21,10 @@ from horde.metrics import (
     parse_system_tags,
 )
 
-K6_ERROR = ("Invalid metric name: '{}'. Metric names must only include up to 128 ASCII letters, numbers, "
-            "or underscores and start with a letter or an underscore.")
+K6_ERROR = (
+    "Invalid metric name: '{}'. Metric names must only include up to 128 ASCII letters, numbers, "
+    "or underscores and start with a letter or an underscore."
+)
 
 
 @pytest.mark.parametrize("name", ["ab", "_x", "http_req_duration", "A1", "a" * 129, "_" * 2, "my_trend2"])
@@ -83,18 +84,30 @@ def test_submetrics_are_created_once_and_named_as_k6():
 
 
 K6_BUILTINS = {
-    "vus": ("gauge", "default"), "vus_max": ("gauge", "default"),
-    "iterations": ("counter", "default"), "iteration_duration": ("trend", "time"),
-    "dropped_iterations": ("counter", "default"), "checks": ("rate", "default"),
-    "group_duration": ("trend", "time"), "http_reqs": ("counter", "default"),
-    "http_req_failed": ("rate", "default"), "http_req_duration": ("trend", "time"),
-    "http_req_blocked": ("trend", "time"), "http_req_connecting": ("trend", "time"),
-    "http_req_tls_handshaking": ("trend", "time"), "http_req_sending": ("trend", "time"),
-    "http_req_waiting": ("trend", "time"), "http_req_receiving": ("trend", "time"),
-    "ws_sessions": ("counter", "default"), "ws_msgs_sent": ("counter", "default"),
-    "ws_msgs_received": ("counter", "default"), "ws_ping": ("trend", "time"),
-    "ws_session_duration": ("trend", "time"), "ws_connecting": ("trend", "time"),
-    "grpc_req_duration": ("trend", "time"), "data_sent": ("counter", "data"),
+    "vus": ("gauge", "default"),
+    "vus_max": ("gauge", "default"),
+    "iterations": ("counter", "default"),
+    "iteration_duration": ("trend", "time"),
+    "dropped_iterations": ("counter", "default"),
+    "checks": ("rate", "default"),
+    "group_duration": ("trend", "time"),
+    "http_reqs": ("counter", "default"),
+    "http_req_failed": ("rate", "default"),
+    "http_req_duration": ("trend", "time"),
+    "http_req_blocked": ("trend", "time"),
+    "http_req_connecting": ("trend", "time"),
+    "http_req_tls_handshaking": ("trend", "time"),
+    "http_req_sending": ("trend", "time"),
+    "http_req_waiting": ("trend", "time"),
+    "http_req_receiving": ("trend", "time"),
+    "ws_sessions": ("counter", "default"),
+    "ws_msgs_sent": ("counter", "default"),
+    "ws_msgs_received": ("counter", "default"),
+    "ws_ping": ("trend", "time"),
+    "ws_session_duration": ("trend", "time"),
+    "ws_connecting": ("trend", "time"),
+    "grpc_req_duration": ("trend", "time"),
+    "data_sent": ("counter", "data"),
     "data_received": ("counter", "data"),
 }
 
@@ -112,8 +125,14 @@ def test_the_25_builtin_metrics_have_k6_types():
 def test_http_request_metrics_in_k6_order():
     b = BuiltinMetrics(MetricRegistry())
     assert [m.name for m in b.http_request] == [
-        "http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting",
-        "http_req_tls_handshaking", "http_req_sending", "http_req_waiting", "http_req_receiving",
+        "http_reqs",
+        "http_req_duration",
+        "http_req_blocked",
+        "http_req_connecting",
+        "http_req_tls_handshaking",
+        "http_req_sending",
+        "http_req_waiting",
+        "http_req_receiving",
         "http_req_failed",
     ]
     assert b.http_request_no_failed == b.http_request[:-1]
@@ -160,8 +179,20 @@ def test_connected_samples_share_time_tags_and_metadata():
 
 def test_system_tags():
     assert DEFAULT_SYSTEM_TAGS == {
-        "proto", "subproto", "status", "method", "url", "name", "group", "check", "error",
-        "error_code", "tls_version", "scenario", "service", "expected_response",
+        "proto",
+        "subproto",
+        "status",
+        "method",
+        "url",
+        "name",
+        "group",
+        "check",
+        "error",
+        "error_code",
+        "tls_version",
+        "scenario",
+        "service",
+        "expected_response",
     }
     assert parse_system_tags(None) is DEFAULT_SYSTEM_TAGS
     assert parse_system_tags("status, method,bogus,vu") == {"status", "method", "vu"}

@@ -6,15 +6,13 @@ import inspect
 import io
 import logging
 
+import horde.output
 import pluggy
 import pytest
-
-import horde.output
 from horde.errors import AbortReason, ExitCode, RunError, UserError
-from horde.output import REQUIRED_HOOKS, OutputError, Params, RunStatus, hookimpl
-from horde.output.spec import OutSpec, parse_out, resolve_out_specs
-from horde.output import hookspecs
+from horde.output import REQUIRED_HOOKS, OutputError, Params, RunStatus, hookimpl, hookspecs
 from horde.output.binding import HOOK_NAMES
+from horde.output.spec import OutSpec, parse_out, resolve_out_specs
 
 CONTRACT = {
     "description": [],
@@ -77,9 +75,19 @@ def test_params_defaults():
 
 def test_run_status_has_k6_names_and_numbers():
     assert [(s.name, int(s)) for s in RunStatus] == [
-        ("CREATED", -2), ("VALIDATED", -1), ("QUEUED", 0), ("INITIALIZING", 1), ("RUNNING", 2),
-        ("FINISHED", 3), ("TIMED_OUT", 4), ("ABORTED_USER", 5), ("ABORTED_SYSTEM", 6),
-        ("ABORTED_SCRIPT_ERROR", 7), ("ABORTED_THRESHOLD", 8), ("ABORTED_LIMIT", 9), ("ARCHIVED", 10),
+        ("CREATED", -2),
+        ("VALIDATED", -1),
+        ("QUEUED", 0),
+        ("INITIALIZING", 1),
+        ("RUNNING", 2),
+        ("FINISHED", 3),
+        ("TIMED_OUT", 4),
+        ("ABORTED_USER", 5),
+        ("ABORTED_SYSTEM", 6),
+        ("ABORTED_SCRIPT_ERROR", 7),
+        ("ABORTED_THRESHOLD", 8),
+        ("ABORTED_LIMIT", 9),
+        ("ARCHIVED", 10),
     ]
     assert RunStatus.ABORTED_USER.label == "aborted by user"
     assert not RunStatus.RUNNING.is_final and RunStatus.FINISHED.is_final and RunStatus.ABORTED_LIMIT.is_final
@@ -87,8 +95,13 @@ def test_run_status_has_k6_names_and_numbers():
 
 
 def test_exit_codes_and_abort_reasons():
-    assert (ExitCode.THRESHOLDS_HAVE_FAILED, ExitCode.INVALID_CONFIG, ExitCode.EXTERNAL_ABORT,
-            ExitCode.SCRIPT_EXCEPTION, ExitCode.GENERIC) == (99, 104, 105, 107, 255)
+    assert (
+        ExitCode.THRESHOLDS_HAVE_FAILED,
+        ExitCode.INVALID_CONFIG,
+        ExitCode.EXTERNAL_ABORT,
+        ExitCode.SCRIPT_EXCEPTION,
+        ExitCode.GENERIC,
+    ) == (99, 104, 105, 107, 255)
     assert AbortReason.USER.run_status is RunStatus.ABORTED_USER
     assert AbortReason.THRESHOLD.run_status is RunStatus.ABORTED_THRESHOLD
     assert AbortReason.SCRIPT_ERROR.run_status is RunStatus.ABORTED_SCRIPT_ERROR
@@ -99,13 +112,16 @@ def test_exit_codes_and_abort_reasons():
     assert issubclass(OutputError, UserError) and UserError("x").exit_code == 255
 
 
-@pytest.mark.parametrize("text, spec", [
-    ("json", OutSpec("json", "")),
-    ("json=results.json", OutSpec("json", "results.json")),
-    ("influxdb=http://h:8086/db?a=b&c=d", OutSpec("influxdb", "http://h:8086/db?a=b&c=d")),
-    ("csv=", OutSpec("csv", "")),
-    ("csv==x", OutSpec("csv", "=x")),
-])
+@pytest.mark.parametrize(
+    "text, spec",
+    [
+        ("json", OutSpec("json", "")),
+        ("json=results.json", OutSpec("json", "results.json")),
+        ("influxdb=http://h:8086/db?a=b&c=d", OutSpec("influxdb", "http://h:8086/db?a=b&c=d")),
+        ("csv=", OutSpec("csv", "")),
+        ("csv==x", OutSpec("csv", "=x")),
+    ],
+)
 def test_parse_out_splits_at_the_first_equals(text, spec):
     assert parse_out(text) == spec
 
@@ -117,7 +133,10 @@ def test_out_spec_str_round_trips():
 
 def test_resolve_out_specs_precedence_and_repetition():
     env = {"HORDE_OUT": "json=e.json, csv=e.csv"}
-    assert resolve_out_specs(["csv=a.csv", "csv=b.csv"], env, ["json"]) == [OutSpec("csv", "a.csv"), OutSpec("csv", "b.csv")]
+    assert resolve_out_specs(["csv=a.csv", "csv=b.csv"], env, ["json"]) == [
+        OutSpec("csv", "a.csv"),
+        OutSpec("csv", "b.csv"),
+    ]
     assert resolve_out_specs([], env, ["json"]) == [OutSpec("json", "e.json"), OutSpec("csv", "e.csv")]
     assert resolve_out_specs([], {"HORDE_OUT": " "}, ["json=c.json"]) == [OutSpec("json", "c.json")]
     assert resolve_out_specs([], {}, None) == []

@@ -8,11 +8,10 @@ import sys
 import pytest
 from distbuild import BROKEN_OUTPUT, good_module, simple_dist
 from horde.output import DuplicateOutputError, OutputLoadError, Params, Provider, UnknownOutputError
-from horde.output.binding import create_output, new_plugin_manager
-from horde.output.registry import load_registry
 from horde.output import registry as registry_mod
+from horde.output.binding import create_output, new_plugin_manager
 from horde.output.listing import describe_plugins
-from horde.output.registry import OutputRegistry
+from horde.output.registry import OutputRegistry, load_registry
 
 pytestmark = pytest.mark.usefixtures("horde_env")
 
@@ -29,8 +28,14 @@ def test_builtin_json_is_registered_with_horde_as_provider():
 
 
 def test_entry_point_of_installed_distribution_is_found_without_importing(plugin_path):
-    plugin_path(simple_dist("horde-out-lazy", "1.2.3", {"lazy": "LazyOutput"},
-                            good_module("LazyOutput") + "\nimport sys\nsys.modules['horde_test_lazy_imported'] = True\n"))
+    plugin_path(
+        simple_dist(
+            "horde-out-lazy",
+            "1.2.3",
+            {"lazy": "LazyOutput"},
+            good_module("LazyOutput") + "\nimport sys\nsys.modules['horde_test_lazy_imported'] = True\n",
+        )
+    )
     reg = load_registry({})
     assert reg.names() == ["json", "lazy"]
     plugin = reg.get("lazy")
@@ -188,7 +193,8 @@ def test_register_extension_in_the_same_module_twice_raises_naming_both_places()
             reg.register_extension("twice", factory)
         msg = str(info.value)
         assert msg.startswith(
-            f"output extension already registered: twice (provided by {__name__}:_Factory registered at {here}")
+            f"output extension already registered: twice (provided by {__name__}:_Factory registered at {here}"
+        )
         assert f"and by {__name__}:{factory.__qualname__} registered at {here}" in msg
         assert msg.endswith("; remove one of them)")
         assert info.value.places[0] != info.value.places[1]  # two lines of this file
@@ -266,7 +272,9 @@ def test_discovery_is_repeatable_without_duplicates(plugin_path):
 
 
 def test_register_extension_rejects_a_factory_that_is_not_callable():
-    with pytest.raises(OutputLoadError, match=r"output 'num' from \?:42 registered at .*: the factory 42 is not callable"):
+    with pytest.raises(
+        OutputLoadError, match=r"output 'num' from \?:42 registered at .*: the factory 42 is not callable"
+    ):
         OutputRegistry().register_extension("num", 42)
 
 
@@ -285,8 +293,10 @@ def test_module_level_register_extension_uses_the_process_registry(process_regis
 
 
 def test_entry_point_with_invalid_name_is_broken_not_fatal(plugin_path):
-    plugin_path(simple_dist("horde-out-spacey", "1", {"bad name": "GoodOutput"}, good_module()),
-                simple_dist("horde-out-fine2", "1", {"fine2": "GoodOutput"}, good_module()))
+    plugin_path(
+        simple_dist("horde-out-spacey", "1", {"bad name": "GoodOutput"}, good_module()),
+        simple_dist("horde-out-fine2", "1", {"fine2": "GoodOutput"}, good_module()),
+    )
     reg = load_registry({})
     assert "fine2" in reg.names()
     listing = {p["name"]: p for p in describe_plugins(reg)["plugins"]}
@@ -373,10 +383,17 @@ def test_horde_plugins_and_plugin_option_import_modules_into_the_process_registr
     assert prepare_registry({"HORDE_PLUGINS": "horde_test_code_one"}, ["horde_test_code_one"]) is reg
     listing = {p["name"]: p for p in describe_plugins(reg)["plugins"]}
     assert listing["one"] == {
-        "name": "one", "distribution": None, "version": None, "builtin": False, "source": "code",
-        "module": "horde_test_code_one", "target": "horde_test_code_one:CodeOutput",
-        "description": "An output registered in code.", "hooks": ["description", "start", "add_samples", "stop"],
-        "status": "ok", "error": None,
+        "name": "one",
+        "distribution": None,
+        "version": None,
+        "builtin": False,
+        "source": "code",
+        "module": "horde_test_code_one",
+        "target": "horde_test_code_one:CodeOutput",
+        "description": "An output registered in code.",
+        "hooks": ["description", "start", "add_samples", "stop"],
+        "status": "ok",
+        "error": None,
     }
 
 
@@ -394,16 +411,31 @@ def test_plugin_module_from_the_search_path_only(process_registry, tmp_path):
         sys.modules.pop("horde_test_beside", None)
 
 
-@pytest.mark.parametrize("source, expected", [
-    (None, ("plugin module 'horde_test_nosuch' (--plugin) not found: ModuleNotFoundError: No module named "
-           "'horde_test_nosuch' (put its directory on PYTHONPATH or beside the script)")),
-    ("import horde_missing_dependency_xyz\n", ("plugin module 'horde_test_bad' (--plugin) cannot be imported: "
-                                              "ModuleNotFoundError: No module named 'horde_missing_dependency_xyz'")),
-    ("def broken(:\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SyntaxError: "),
-    ("raise RuntimeError('no config')\n", ("plugin module 'horde_test_bad' (--plugin) cannot be imported: "
-                                          "RuntimeError: no config")),
-    ("import sys\nsys.exit(3)\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SystemExit: 3"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        (
+            None,
+            (
+                "plugin module 'horde_test_nosuch' (--plugin) not found: ModuleNotFoundError: No module named "
+                "'horde_test_nosuch' (put its directory on PYTHONPATH or beside the script)"
+            ),
+        ),
+        (
+            "import horde_missing_dependency_xyz\n",
+            (
+                "plugin module 'horde_test_bad' (--plugin) cannot be imported: "
+                "ModuleNotFoundError: No module named 'horde_missing_dependency_xyz'"
+            ),
+        ),
+        ("def broken(:\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SyntaxError: "),
+        (
+            "raise RuntimeError('no config')\n",
+            ("plugin module 'horde_test_bad' (--plugin) cannot be imported: RuntimeError: no config"),
+        ),
+        ("import sys\nsys.exit(3)\n", "plugin module 'horde_test_bad' (--plugin) cannot be imported: SystemExit: 3"),
+    ],
+)
 def test_plugin_module_that_cannot_be_imported_is_one_line_exit_104(process_registry, modules, source, expected):
     from horde.errors import ExitCode
     from horde.output.errors import PluginModuleError
@@ -430,9 +462,11 @@ def test_horde_plugins_entry_that_is_no_module_name_is_named(process_registry):
 def test_horde_plugins_output_and_distribution_names_keep_their_meaning(process_registry, plugin_path, monkeypatch):
     from horde.output.extensions import prepare_registry
 
-    plugin_path(simple_dist("horde-out-named", "1", {"named": "GoodOutput"}, good_module()),
-                simple_dist("horde-out-bydist", "1", {"bydist": "GoodOutput"}, good_module()),
-                simple_dist("horde-out-skipped", "1", {"skipped": "GoodOutput"}, good_module()))
+    plugin_path(
+        simple_dist("horde-out-named", "1", {"named": "GoodOutput"}, good_module()),
+        simple_dist("horde-out-bydist", "1", {"bydist": "GoodOutput"}, good_module()),
+        simple_dist("horde-out-skipped", "1", {"skipped": "GoodOutput"}, good_module()),
+    )
     env = {"HORDE_DISABLE_PLUGIN_AUTOLOAD": "1", "HORDE_PLUGINS": "named"}
     monkeypatch.setenv("HORDE_DISABLE_PLUGIN_AUTOLOAD", "1")  # the process registry's first discovery
     reg = prepare_registry(env, ["Horde_Out.ByDist"])
@@ -445,5 +479,7 @@ def test_a_plugin_module_registering_a_taken_name_raises_the_duplicate(process_r
     from horde.output.extensions import prepare_registry
 
     modules(horde_test_mod_a=MODULE_A, horde_test_mod_b=MODULE_B)
-    with pytest.raises(DuplicateOutputError, match="horde_test_mod_a:A registered at .* and by horde_test_mod_b:make_b"):
+    with pytest.raises(
+        DuplicateOutputError, match="horde_test_mod_a:A registered at .* and by horde_test_mod_b:make_b"
+    ):
         prepare_registry({"HORDE_PLUGINS": "horde_test_mod_a,horde_test_mod_b"})

@@ -7,7 +7,6 @@ import random
 import sys
 
 import pytest
-
 from horde.metrics import (
     RELATIVE_ACCURACY,
     ConnectedSamples,
@@ -23,7 +22,6 @@ from horde.metrics import (
     ValueType,
     new_sink,
 )
-
 from sinkstate import sink_state
 
 BOUND = RELATIVE_ACCURACY * (1 + 1e-9)  # 1%, plus float rounding of the bound itself
@@ -188,11 +186,13 @@ def test_metric_store_feeds_metrics_and_matching_submetrics():
     assert store.sink(dur) is None and store.sink(reqs) is None
     t200 = TagSet.of(status="200", method="GET")
     t404 = TagSet.of(status="404", method="GET")
-    store.add([
-        ConnectedSamples((reqs, dur), (1.0, 10.0), 1, t200),
-        ConnectedSamples((reqs, dur), (1.0, 30.0), 2, t404),
-        Sample(dur, 3, 20.0, t200),
-    ])
+    store.add(
+        [
+            ConnectedSamples((reqs, dur), (1.0, 10.0), 1, t200),
+            ConnectedSamples((reqs, dur), (1.0, 30.0), 2, t404),
+            Sample(dur, 3, 20.0, t200),
+        ]
+    )
     assert store.sink(reqs).count == 2
     assert store.sink(dur).count == 3 and store.sink(dur).max == 30.0
     assert store.sink(ok).count == 2 and store.sink(ok).max == 20.0
@@ -247,7 +247,7 @@ def _chunks(rng, values):
     out, i = [], 0
     while i < len(values):
         size = rng.choice([0, 1, 2, 7, 300, 999, 1000, 1001, 1500])
-        out.append(values[i:i + size])
+        out.append(values[i : i + size])
         i += size
     return out
 
@@ -258,13 +258,38 @@ def _edges_and_neighbours(rng, n):
     out = []
     while len(out) < n:
         edge = gamma ** rng.randrange(-3000, 3000)
-        out += [edge, math.nextafter(edge, 0), math.nextafter(edge, math.inf), edge * (1 + 2 ** -29),
-                edge * (1 - 2 ** -29), -edge]
+        out += [
+            edge,
+            math.nextafter(edge, 0),
+            math.nextafter(edge, math.inf),
+            edge * (1 + 2**-29),
+            edge * (1 - 2**-29),
+            -edge,
+        ]
     return out[:n]
 
 
-ODD = [0.0, -0.0, 5e-324, -5e-324, sys.float_info.min, -sys.float_info.min, 1e-310, 1, True, False, 3, -7,
-       1e300, -1e300, math.nan, 0.5, 250.0, 1.0, 2 ** 60]
+ODD = [
+    0.0,
+    -0.0,
+    5e-324,
+    -5e-324,
+    sys.float_info.min,
+    -sys.float_info.min,
+    1e-310,
+    1,
+    True,
+    False,
+    3,
+    -7,
+    1e300,
+    -1e300,
+    math.nan,
+    0.5,
+    250.0,
+    1.0,
+    2**60,
+]
 
 BATCH_DISTRIBUTIONS = {
     **DISTRIBUTIONS,
@@ -294,8 +319,20 @@ def test_add_many_equals_add_one_by_one(kind, dist):
 
 
 @pytest.mark.parametrize("kind", [CounterSink, GaugeSink, RateSink, TrendSink])
-@pytest.mark.parametrize("values", [[2, 2.0, 1], [1, 2.0, 2, True], [0.0, -0.0], [-0.0, 0.0, -0.0], [1, True, 1.0],
-                                    [math.nan, 1.0, math.nan, -1.0], [math.nan], [-1.0, math.nan], []])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [2, 2.0, 1],
+        [1, 2.0, 2, True],
+        [0.0, -0.0],
+        [-0.0, 0.0, -0.0],
+        [1, True, 1.0],
+        [math.nan, 1.0, math.nan, -1.0],
+        [math.nan],
+        [-1.0, math.nan],
+        [],
+    ],
+)
 def test_add_many_keeps_the_first_of_equal_extremes_and_skips_nan_as_add_does(kind, values):
     one, many = kind(), kind()
     for v in values:
@@ -310,8 +347,8 @@ def test_trend_add_many_buckets_values_near_every_edge_as_add_does():
     # columns holding the edge itself and its float neighbours too
     gamma = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
     for i in range(-34500, 34500, 37):
-        edge = gamma ** i
-        column = sorted(edge * (1 + j * 2 ** -29) for j in range(-40, 41) if j)
+        edge = gamma**i
+        column = sorted(edge * (1 + j * 2**-29) for j in range(-40, 41) if j)
         near = sorted(column + [edge, math.nextafter(edge, 0), math.nextafter(edge, math.inf)])
         for values in (column, near):
             one, many = TrendSink(), TrendSink()

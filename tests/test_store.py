@@ -5,11 +5,9 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from horde.metrics import (
     BuiltinMetrics,
     ConnectedSamples,
-    Metric,
     MetricRegistry,
     MetricStore,
     MetricType,
@@ -18,7 +16,6 @@ from horde.metrics import (
     new_sink,
 )
 from horde.thresholds import parse_thresholds
-
 from sinkstate import sink_state
 
 
@@ -48,8 +45,14 @@ def _assert_same(store, containers, metrics):
 def _registry():
     registry = MetricRegistry()
     b = BuiltinMetrics(registry)
-    parse_thresholds({"http_reqs{method:GET}": ["count>0"], "checks{check:ok}": ["rate>0"],
-                      "http_req_duration{status:200}": ["p(95)<500"]}, registry)
+    parse_thresholds(
+        {
+            "http_reqs{method:GET}": ["count>0"],
+            "checks{check:ok}": ["rate>0"],
+            "http_req_duration{status:200}": ["p(95)<500"],
+        },
+        registry,
+    )
     return registry, b
 
 
@@ -59,15 +62,34 @@ def _requests(rng, b, n, tag_sets):
     for i in range(n):
         tags = rng.choice(tag_sets)
         w = rng.lognormvariate(-1.5, 0.4)
-        out.append(ConnectedSamples(b.http_request, (1.0, w + 0.03, rng.expovariate(50), 0.0, 0.0, 0.01, w, 0.02,
-                                                     0.0 if tags["expected_response"] == "true" else 1.0), i, tags))
+        out.append(
+            ConnectedSamples(
+                b.http_request,
+                (
+                    1.0,
+                    w + 0.03,
+                    rng.expovariate(50),
+                    0.0,
+                    0.0,
+                    0.01,
+                    w,
+                    0.02,
+                    0.0 if tags["expected_response"] == "true" else 1.0,
+                ),
+                i,
+                tags,
+            )
+        )
         out.append(ConnectedSamples(b.iteration_end, (151.0, 224.0, w + 0.1, 1.0), i, TagSet.of(scenario="default")))
     return out
 
 
 def _tag_sets():
-    return [TagSet.of(scenario="default", method=m, status=s, expected_response="true" if s == "200" else "false")
-            for m in ("GET", "POST") for s in ("200", "200", "200", "404")]
+    return [
+        TagSet.of(scenario="default", method=m, status=s, expected_response="true" if s == "200" else "false")
+        for m in ("GET", "POST")
+        for s in ("200", "200", "200", "404")
+    ]
 
 
 @pytest.mark.parametrize("batch", [1, 7, 1000, 2500])
@@ -77,7 +99,7 @@ def test_batches_of_requests_give_the_one_by_one_result(batch):
     containers = _requests(rng, b, 5000, _tag_sets())
     store = MetricStore()
     for i in range(0, len(containers), 2 * batch):
-        store.add(containers[i:i + 2 * batch])
+        store.add(containers[i : i + 2 * batch])
     _assert_same(store, containers, registry.all())
 
 
@@ -86,7 +108,7 @@ def test_every_request_expected_feeds_the_submetric_the_same_column():
     containers = _requests(random.Random(3), b, 3000, [TagSet.of(status="200", method="GET", expected_response="true")])
     store = MetricStore()
     for i in range(0, len(containers), 2000):
-        store.add(containers[i:i + 2000])
+        store.add(containers[i : i + 2000])
     _assert_same(store, containers, registry.all())
 
 
@@ -105,7 +127,9 @@ def test_mixed_batches_keep_each_sinks_order():
         v = rng.lognormvariate(0, 2) * rng.choice([1, 1, 1, -1, 0])
         kind = rng.randrange(10)
         if kind == 0:
-            containers.append(ConnectedSamples(b.http_request_no_failed, tuple(rng.random() for _ in range(8)), i, tags))
+            containers.append(
+                ConnectedSamples(b.http_request_no_failed, tuple(rng.random() for _ in range(8)), i, tags)
+            )
         elif kind == 1:
             containers.append(ConnectedSamples(b.iteration_end[:2], (rng.random(), 3.0), i, tags))
         elif kind == 2:
@@ -127,7 +151,7 @@ def test_mixed_batches_keep_each_sinks_order():
     i = 0
     while i < len(containers):
         n = rng.choice([1, 50, 400, 3000])
-        store.add(iter(containers[i:i + n]))
+        store.add(iter(containers[i : i + n]))
         i += n
     _assert_same(store, containers, registry.all())
 
@@ -137,13 +161,25 @@ def test_long_runs_of_containers_whose_columns_would_reorder_a_sink(shapes):
     registry, b = _registry()
     rng = random.Random(shapes)
     if shapes == "shared_metric":  # the 8 metrics of a request without expected_response and the 9 of one with
-        containers = [ConnectedSamples(rng.choice([b.http_request, b.http_request_no_failed]),
-                                       tuple(rng.lognormvariate(0, 3) for _ in range(9)), i, TagSet.of(status="200"))
-                      for i in range(3000)]
+        containers = [
+            ConnectedSamples(
+                rng.choice([b.http_request, b.http_request_no_failed]),
+                tuple(rng.lognormvariate(0, 3) for _ in range(9)),
+                i,
+                TagSet.of(status="200"),
+            )
+            for i in range(3000)
+        ]
     else:
-        containers = [ConnectedSamples((b.http_req_waiting, b.http_req_waiting, b.vus, b.vus, b.data_sent),
-                                       (rng.lognormvariate(0, 3), -rng.random(), rng.random(), 7.0, rng.random()), i,
-                                       TagSet.of(status="200")) for i in range(3000)]
+        containers = [
+            ConnectedSamples(
+                (b.http_req_waiting, b.http_req_waiting, b.vus, b.vus, b.data_sent),
+                (rng.lognormvariate(0, 3), -rng.random(), rng.random(), 7.0, rng.random()),
+                i,
+                TagSet.of(status="200"),
+            )
+            for i in range(3000)
+        ]
     store = MetricStore()
     store.add(containers)
     _assert_same(store, containers, registry.all())

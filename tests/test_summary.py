@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
-
+from horde.errors import UserError
 from horde.groups import GroupTree
 from horde.metrics import (
     BuiltinMetrics,
@@ -36,7 +36,6 @@ from horde.summary import (
     summary_export,
     validate_time_unit,
 )
-from horde.errors import UserError
 from horde.thresholds import parse_thresholds
 
 HERE = Path(__file__).parent
@@ -77,6 +76,7 @@ class Run:
 
 
 # -- the golden run: golden.js replayed ---------------------------------------------------------------
+
 
 def _golden_run(export_name: str = "export.json") -> tuple[Run, float, dict]:
     export = json.loads((GOLDEN / export_name).read_text())
@@ -131,8 +131,16 @@ def _golden_run(export_name: str = "export.json") -> tuple[Run, float, dict]:
         run.add(trend, 0.0005 if i == 0 else 70000, {"kind": "a" if i == 0 else "b"})
         run.add(plain, 2.5 if i == 0 else 123456.789, {"kind": "a" if i == 0 else "b"})
         run.add(zeta, 999.999 if i == 0 else 1000.001)
-        run.store.add([ConnectedSamples(b.iteration_end, (0.0, 0.0, iteration_durations[i], 1.0),
-                                        run.t + 5, TagSet.of({"group": "", "scenario": "default"}))])
+        run.store.add(
+            [
+                ConnectedSamples(
+                    b.iteration_end,
+                    (0.0, 0.0, iteration_durations[i], 1.0),
+                    run.t + 5,
+                    TagSet.of({"group": "", "scenario": "default"}),
+                )
+            ]
+        )
     elapsed = m["iterations"]["count"] / m["iterations"]["rate"]
     return run, elapsed, export
 
@@ -176,8 +184,9 @@ def test_golden_summary_with_trend_stats_and_time_unit():
 
 def test_golden_breached_message(golden):
     _, _, _, result = golden
-    assert result.message == ("thresholds on metrics 'checks, empty_counter, my_gauge, my_trend, "
-                              "my_trend{kind:\"b\"}' have been crossed")
+    assert result.message == (
+        "thresholds on metrics 'checks, empty_counter, my_gauge, my_trend, my_trend{kind:\"b\"}' have been crossed"
+    )
     err = result.error()
     assert err.exit_code == 99 and err.run_status == 3  # final: Finished, result failed
 
@@ -234,14 +243,16 @@ def _mask(line: str) -> str:
 def _sample_run() -> tuple[Run, float]:
     export = json.loads((SHARED / "summary-export.json").read_text())
     m = export["metrics"]
-    run = Run({
-        "http_req_duration": ["p(95)<500", "avg<200"],
-        "http_req_duration{status:200}": ["max<1000"],
-        "checks": [{"threshold": "rate>0.9", "abortOnFail": True, "delayAbortEval": "10s"}],
-        "http_req_failed": ["rate<0.6"],
-        "my_counter": ["count>1"],
-        "my_gauge": ["value>0"],
-    })
+    run = Run(
+        {
+            "http_req_duration": ["p(95)<500", "avg<200"],
+            "http_req_duration{status:200}": ["max<1000"],
+            "checks": [{"threshold": "rate>0.9", "abortOnFail": True, "delayAbortEval": "10s"}],
+            "http_req_failed": ["rate<0.6"],
+            "my_counter": ["count>1"],
+            "my_gauge": ["value>0"],
+        }
+    )
     counter = run.metric("my_counter", MetricType.COUNTER)
     gauge = run.metric("my_gauge", MetricType.GAUGE)
     rate = run.metric("my_rate", MetricType.RATE)
@@ -252,18 +263,34 @@ def _sample_run() -> tuple[Run, float]:
     durations = [d["min"], d["max"], d["med"], d["avg"], 0.2, 0.1, 0.05, 0.09]
     for i in range(4):
         for j, (status, group, check) in enumerate((("200", "::front", "status is 200"), ("404", "", "status is 404"))):
-            tags = TagSet.of({"status": status, "group": group, "scenario": "default", "method": "GET",
-                              "expected_response": "true" if status == "200" else "false"})
-            run.store.add([ConnectedSamples(b.http_request, (1, durations[2 * i + j], 0.1, 0.05, 0, 0.02, 0.09, 0.03,
-                                                            0 if status == "200" else 1), run.t, tags)])
+            tags = TagSet.of(
+                {
+                    "status": status,
+                    "group": group,
+                    "scenario": "default",
+                    "method": "GET",
+                    "expected_response": "true" if status == "200" else "false",
+                }
+            )
+            run.store.add(
+                [
+                    ConnectedSamples(
+                        b.http_request,
+                        (1, durations[2 * i + j], 0.1, 0.05, 0, 0.02, 0.09, 0.03, 0 if status == "200" else 1),
+                        run.t,
+                        tags,
+                    )
+                ]
+            )
             run.check(group, check, True)
         run.add(counter, 1, {"kind": "a"})
         run.add(gauge, 42)
         run.add(rate, 1)
         run.add(trend, 12.5)
         run.add(b.group_duration, 0.5, {"group": "::front"})
-        run.store.add([ConnectedSamples(b.iteration_end, (151, 579, 101.5, 1), run.t,
-                                        TagSet.of({"scenario": "default"}))])
+        run.store.add(
+            [ConnectedSamples(b.iteration_end, (151, 579, 101.5, 1), run.t, TagSet.of({"scenario": "default"}))]
+        )
     return run, m["iterations"]["count"] / m["iterations"]["rate"]
 
 
@@ -294,6 +321,7 @@ def test_sample_run_export_shape_matches_k6():
 
 # -- the group tree ----------------------------------------------------------------------------------------
 
+
 def test_group_tree_paths_ids_and_counts():
     tree = GroupTree()
     tree.group("::empty")
@@ -305,24 +333,37 @@ def test_group_tree_paths_ids_and_counts():
     assert doc["path"] == "" and doc["id"] == "d41d8cd98f00b204e9800998ecf8427e" and doc["name"] == ""
     front = doc["groups"]["front"]
     assert front["id"] == "6972d1500632a99e8640138dbf1dc09e" and front["path"] == "::front"
-    assert front["checks"]["status is 200"] == {"name": "status is 200", "path": "::front::status is 200",
-                                                "id": "a03c1271c250664fa2fe67f850582a66", "passes": 1, "fails": 1}
+    assert front["checks"]["status is 200"] == {
+        "name": "status is 200",
+        "path": "::front::status is 200",
+        "id": "a03c1271c250664fa2fe67f850582a66",
+        "passes": 1,
+        "fails": 1,
+    }
     assert doc["checks"]["status is 404"]["id"] == "a99dd72b327083f90d8bda9720114261"
     assert front["groups"]["inner"]["checks"]["status is 404"]["path"] == "::front::inner::status is 404"
-    assert doc["groups"]["empty"] == {"name": "empty", "path": "::empty", "id": doc["groups"]["empty"]["id"],
-                                      "groups": {}, "checks": {}}
+    assert doc["groups"]["empty"] == {
+        "name": "empty",
+        "path": "::empty",
+        "id": doc["groups"]["empty"]["id"],
+        "groups": {},
+        "checks": {},
+    }
     # the compact summary lists checks by name over all groups, in first-seen order
     assert tree.ordered_checks() == [("status is 200", 1, 1), ("status is 404", 1, 1)]
 
 
 # -- formatting ---------------------------------------------------------------------------------------------
 
+
 def test_trend_stats_and_time_unit_validation():
     assert parse_trend_stats(None) == DEFAULT_TREND_STATS
     assert parse_trend_stats("avg,p(99.9),count") == ("avg", "p(99.9)", "count")
-    for bad, message in (("avg,foo", "invalid trend stat 'foo', unknown format"),
-                         ("p(101)", "invalid percentile trend stat value 'p(101)', provide a number between 0 and 100"),
-                         ("p(x)", "invalid percentile trend stat value 'p(x)', provide a number between 0 and 100")):
+    for bad, message in (
+        ("avg,foo", "invalid trend stat 'foo', unknown format"),
+        ("p(101)", "invalid percentile trend stat value 'p(101)', provide a number between 0 and 100"),
+        ("p(x)", "invalid percentile trend stat value 'p(x)', provide a number between 0 and 100"),
+    ):
         with pytest.raises(UserError) as info:
             parse_trend_stats(bad)
         assert str(info.value) == message and info.value.exit_code == 104  # messages: k6 v1.1.0
@@ -348,8 +389,14 @@ def test_metric_values_per_sink_type():
     assert metric_values(s(c), 0.0)["rate"] == 0.0
     assert metric_values(s(g), 1.0) == {"value": 3, "min": 1, "max": 3}
     assert metric_values(s(r), 1.0) == {"rate": 0.5, "passes": 1, "fails": 1}
-    assert metric_values(s(t), 1.0, ("avg", "min", "max", "count", "p(0)", "p(100)")) == \
-        {"avg": 2, "min": 1, "max": 3, "count": 3, "p(0)": 1, "p(100)": 3}
+    assert metric_values(s(t), 1.0, ("avg", "min", "max", "count", "p(0)", "p(100)")) == {
+        "avg": 2,
+        "min": 1,
+        "max": 3,
+        "count": 3,
+        "p(0)": 1,
+        "p(100)": 3,
+    }
 
 
 def _lines(text: str) -> list[str]:
@@ -360,8 +407,16 @@ def test_no_thresholds_no_checks_and_sections():
     run = Run()
     b = run.builtin
     run.parse()
-    run.store.add([ConnectedSamples(b.http_request, (1, 2.0, 0.5, 0.1, 0, 0.1, 1.8, 0.1, 0), run.t,
-                                    TagSet.of({"expected_response": "true", "scenario": "default"}))])
+    run.store.add(
+        [
+            ConnectedSamples(
+                b.http_request,
+                (1, 2.0, 0.5, 0.1, 0, 0.1, 1.8, 0.1, 0),
+                run.t,
+                TagSet.of({"expected_response": "true", "scenario": "default"}),
+            )
+        ]
+    )
     run.add(b.ws_sessions, 1)
     run.add(b.grpc_req_duration, 3.0)
     run.add(run.metric("browser_web_vital_lcp", MetricType.TREND, ValueType.TIME), 1.0)
@@ -378,9 +433,18 @@ def test_no_thresholds_no_checks_and_sections():
     for hidden in ("http_req_blocked", "http_req_waiting", "http_req_tls_handshaking"):
         assert hidden not in text
     names = [line.split(".")[0].strip() for line in lines if ".:" in line]
-    assert names == ["http_req_duration", "{ expected_response:true }", "http_req_failed", "http_reqs",
-                     "vus", "vus_custom", "browser_data_sent", "browser_web_vital_lcp", "grpc_req_duration",
-                     "ws_sessions"]
+    assert names == [
+        "http_req_duration",
+        "{ expected_response:true }",
+        "http_req_failed",
+        "http_reqs",
+        "vus",
+        "vus_custom",
+        "browser_data_sent",
+        "browser_web_vital_lcp",
+        "grpc_req_duration",
+        "ws_sessions",
+    ]
     assert re.search(r"browser_data_sent\.+: 12 MB +6\.2 MB/s\n", text)
     # ...which the export keeps
     doc = summary_export(run.store, None, None, 2.0)
@@ -409,8 +473,14 @@ def test_failed_thresholds_and_checks_marks():
     result = run.thresholds.evaluate(run.store, 1.0, final=True)
     assert result.breached == ["my_rate", "my_rate{k:v}"]
     lines = _lines(render_summary(run.store, run.thresholds, 1.0, run.groups))
-    assert lines[2:8] == ["    my_rate", "    ✗ 'rate>0.5' rate=33.33%", "",
-                          "      {k:v}", "      ✗ 'rate<0.1' rate=50.00%", ""]
+    assert lines[2:8] == [
+        "    my_rate",
+        "    ✗ 'rate>0.5' rate=33.33%",
+        "",
+        "      {k:v}",
+        "      ✗ 'rate<0.1' rate=50.00%",
+        "",
+    ]
     assert "    ✗ c1" in lines and "      ↳  66% — ✓ 2 / ✗ 1" in lines
     assert "    checks_succeeded...................: 66.66% 2 out of 3" in lines
     assert "    checks_failed......................: 33.33% 1 out of 3" in lines
@@ -437,12 +507,30 @@ def test_thresholded_metrics_without_samples_are_shown():
 
 def test_metric_order_follows_k6_locale_compare():
     """The order k6 v1.1.0 printed for these counter names (JavaScript localeCompare)."""
-    k6_order = ["_x", "a__b", "a_1", "a_b", "A_c", "a1", "a10", "a9", "aA", "ab", "aB", "Ab", "AB", "ab_", "ab1",
-                "abc", "z0", "Z1"]
+    k6_order = [
+        "_x",
+        "a__b",
+        "a_1",
+        "a_b",
+        "A_c",
+        "a1",
+        "a10",
+        "a9",
+        "aA",
+        "ab",
+        "aB",
+        "Ab",
+        "AB",
+        "ab_",
+        "ab1",
+        "abc",
+        "z0",
+        "Z1",
+    ]
     run = Run()
     shuffled = sorted(k6_order, key=lambda n: (len(n), n[::-1]))
     for name in shuffled:
         run.add(run.metric(name, MetricType.COUNTER), 1)
     lines = _lines(render_summary(run.store, None, 1.0))
     names = [line.split(".")[0].strip() for line in lines if ".:" in line]
-    assert names[:len(k6_order)] == k6_order
+    assert names[: len(k6_order)] == k6_order

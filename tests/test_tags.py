@@ -6,7 +6,6 @@ import pickle
 import threading
 
 import pytest
-
 from horde.metrics import EMPTY_TAGS, TagSet
 
 

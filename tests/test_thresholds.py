@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from horde.errors import AbortReason, ExitCode, UserError
 from horde.metrics import (
     BuiltinMetrics,
@@ -66,19 +65,23 @@ def error_of(fn, *args, **kw) -> ThresholdError:
 
 # -- grammar ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("source, agg, pct, op, value", [
-    ("p(95)<500", "p", 95.0, "<", 500.0),
-    ("p(99.9) <= 0.5", "p", 99.9, "<=", 0.5),
-    ("  avg  <  2  ", "avg", None, "<", 2.0),
-    ("count>=1", "count", None, ">=", 1.0),
-    ("rate>0.9", "rate", None, ">", 0.9),
-    ("value===42", "value", None, "===", 42.0),
-    ("med==1e3", "med", None, "==", 1000.0),
-    ("max!=-1.5", "max", None, "!=", -1.5),
-    ("min<.5", "min", None, "<", 0.5),
-    ("p(0)>0", "p", 0.0, ">", 0.0),
-    ("p(100)<1", "p", 100.0, "<", 1.0),
-])
+
+@pytest.mark.parametrize(
+    "source, agg, pct, op, value",
+    [
+        ("p(95)<500", "p", 95.0, "<", 500.0),
+        ("p(99.9) <= 0.5", "p", 99.9, "<=", 0.5),
+        ("  avg  <  2  ", "avg", None, "<", 2.0),
+        ("count>=1", "count", None, ">=", 1.0),
+        ("rate>0.9", "rate", None, ">", 0.9),
+        ("value===42", "value", None, "===", 42.0),
+        ("med==1e3", "med", None, "==", 1000.0),
+        ("max!=-1.5", "max", None, "!=", -1.5),
+        ("min<.5", "min", None, "<", 0.5),
+        ("p(0)>0", "p", 0.0, ">", 0.0),
+        ("p(100)<1", "p", 100.0, "<", 1.0),
+    ],
+)
 def test_expressions_parse(source, agg, pct, op, value):
     e = parse_expression(source)
     assert (e.aggregation, e.percentile, e.operator, e.value) == (agg, pct, op, value)
@@ -92,41 +95,84 @@ def test_percentile_key_uses_go_g_format():
     assert parse_expression("avg<1").key == "avg"
 
 
-@pytest.mark.parametrize("op, lhs, ok", [
-    ("<", 1, True), ("<", 2, False), ("<=", 2, True), ("<=", 3, False), (">", 3, True), (">", 2, False),
-    (">=", 2, True), (">=", 1, False), ("==", 2, True), ("===", 2, True), ("==", 3, False), ("!=", 3, True),
-    ("!=", 2, False),
-])
+@pytest.mark.parametrize(
+    "op, lhs, ok",
+    [
+        ("<", 1, True),
+        ("<", 2, False),
+        ("<=", 2, True),
+        ("<=", 3, False),
+        (">", 3, True),
+        (">", 2, False),
+        (">=", 2, True),
+        (">=", 1, False),
+        ("==", 2, True),
+        ("===", 2, True),
+        ("==", 3, False),
+        ("!=", 3, True),
+        ("!=", 2, False),
+    ],
+)
 def test_operators(op, lhs, ok):
     assert parse_expression(f"avg{op}2").passes(lhs) is ok
 
 
-@pytest.mark.parametrize("source, message", [
-    # all k6 v1.1.0
-    ("p95<1", "failed parsing threshold expression's \"p95<1\" left hand side; reason: failed parsing method "
-              "from expression"),
-    ("p( 95 )<1", "failed parsing threshold expression's \"p( 95 )<1\" left hand side; reason: malformed "
-                  "percentile value; reason: strconv.ParseFloat: parsing \" 95 \": invalid syntax"),
-    ("avg<", "failed parsing threshold expression \"avg<\"; reason: malformed threshold expression"),
-    ("avg 1", "failed parsing threshold expression \"avg 1\"; reason: malformed threshold expression"),
-    ("", "failed parsing threshold expression \"\"; reason: malformed threshold expression"),
-    ("rate=>1", "failed parsing threshold expression's \"rate=>1\" left hand side; reason: failed parsing "
-                "method from expression"),
-    ("p(95)<1x", "failed parsing threshold expresion's \"p(95)<1x\" right hand side; reason: "
-                 "strconv.ParseFloat: parsing \"1x\": invalid syntax"),
-    # "<=" leaves nothing on the right, so "<" is used and "=" is the number
-    ("avg<=", "failed parsing threshold expresion's \"avg<=\" right hand side; reason: strconv.ParseFloat: "
-              "parsing \"=\": invalid syntax"),
-    ("avg<1<2", "failed parsing threshold expresion's \"avg<1<2\" right hand side; reason: "
-                "strconv.ParseFloat: parsing \"1<2\": invalid syntax"),
-    # current k6 (v1.1 accepted these and compared against P(1.01))
-    ("p(101)<1", "failed parsing threshold expression's \"p(101)<1\" left hand side; reason: malformed "
-                 "percentile value, provide a number between 0 and 100"),
-    ("p(-1)<1", "failed parsing threshold expression's \"p(-1)<1\" left hand side; reason: malformed "
-                "percentile value, provide a number between 0 and 100"),
-    ("avg<1e999", "failed parsing threshold expresion's \"avg<1e999\" right hand side; reason: "
-                  "strconv.ParseFloat: parsing \"1e999\": value out of range"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        # all k6 v1.1.0
+        (
+            "p95<1",
+            'failed parsing threshold expression\'s "p95<1" left hand side; reason: failed parsing method '
+            "from expression",
+        ),
+        (
+            "p( 95 )<1",
+            'failed parsing threshold expression\'s "p( 95 )<1" left hand side; reason: malformed '
+            'percentile value; reason: strconv.ParseFloat: parsing " 95 ": invalid syntax',
+        ),
+        ("avg<", 'failed parsing threshold expression "avg<"; reason: malformed threshold expression'),
+        ("avg 1", 'failed parsing threshold expression "avg 1"; reason: malformed threshold expression'),
+        ("", 'failed parsing threshold expression ""; reason: malformed threshold expression'),
+        (
+            "rate=>1",
+            'failed parsing threshold expression\'s "rate=>1" left hand side; reason: failed parsing '
+            "method from expression",
+        ),
+        (
+            "p(95)<1x",
+            'failed parsing threshold expresion\'s "p(95)<1x" right hand side; reason: '
+            'strconv.ParseFloat: parsing "1x": invalid syntax',
+        ),
+        # "<=" leaves nothing on the right, so "<" is used and "=" is the number
+        (
+            "avg<=",
+            'failed parsing threshold expresion\'s "avg<=" right hand side; reason: strconv.ParseFloat: '
+            'parsing "=": invalid syntax',
+        ),
+        (
+            "avg<1<2",
+            'failed parsing threshold expresion\'s "avg<1<2" right hand side; reason: '
+            'strconv.ParseFloat: parsing "1<2": invalid syntax',
+        ),
+        # current k6 (v1.1 accepted these and compared against P(1.01))
+        (
+            "p(101)<1",
+            'failed parsing threshold expression\'s "p(101)<1" left hand side; reason: malformed '
+            "percentile value, provide a number between 0 and 100",
+        ),
+        (
+            "p(-1)<1",
+            'failed parsing threshold expression\'s "p(-1)<1" left hand side; reason: malformed '
+            "percentile value, provide a number between 0 and 100",
+        ),
+        (
+            "avg<1e999",
+            'failed parsing threshold expresion\'s "avg<1e999" right hand side; reason: '
+            'strconv.ParseFloat: parsing "1e999": value out of range',
+        ),
+    ],
+)
 def test_bad_expressions_give_k6_messages(source, message):
     assert str(error_of(parse_expression, source)) == message
 
@@ -139,6 +185,7 @@ def test_parse_float_accepts_go_forms():
 
 # -- definitions: object form, to_json ----------------------------------------------------------------
 
+
 def test_object_form_and_to_json():
     plain = Threshold.from_config("p(95)<500")
     assert plain.to_json() == "p(95)<500"
@@ -149,8 +196,10 @@ def test_object_form_and_to_json():
     assert obj.delay_abort_eval_s == 10.0
 
     no_delay = Threshold.from_config({"threshold": "rate>0.9", "abortOnFail": True})
-    assert json.dumps(no_delay.to_json(), separators=(",", ":")) == \
-        '{"threshold":"rate>0.9","abortOnFail":true,"delayAbortEval":null}'
+    assert (
+        json.dumps(no_delay.to_json(), separators=(",", ":"))
+        == '{"threshold":"rate>0.9","abortOnFail":true,"delayAbortEval":null}'
+    )
 
     # a number is milliseconds; k6 writes it back as a Go duration
     ms = Threshold.from_config({"threshold": "rate>0.9", "abortOnFail": True, "delayAbortEval": 90000})
@@ -161,8 +210,9 @@ def test_object_form_and_to_json():
 
 def test_object_form_errors():
     assert "malformed threshold expression" in str(error_of(Threshold.from_config, {"abortOnFail": True}))
-    assert "time: invalid duration \"xx\"" in str(error_of(
-        Threshold.from_config, {"threshold": "avg<1", "abortOnFail": True, "delayAbortEval": "xx"}))
+    assert 'time: invalid duration "xx"' in str(
+        error_of(Threshold.from_config, {"threshold": "avg<1", "abortOnFail": True, "delayAbortEval": "xx"})
+    )
     assert "abortOnFail" in str(error_of(Threshold.from_config, {"threshold": "avg<1", "abortOnFail": "yes"}, "m"))
     assert "on my_trend" in str(error_of(Threshold.from_config, 5, "my_trend"))
 
@@ -176,45 +226,60 @@ def test_definition_list_must_be_a_list(registry):
 
 # -- validation against the registry ---------------------------------------------------------------
 
+
 def test_unsupported_aggregation_k6_message(registry):
     err = error_of(parse_thresholds, {"my_trend": ["count<1"]}, registry)
-    assert str(err) == ("invalid threshold \"count<1\" applied on metric my_trend; reason: unsupported aggregation "
-                        "method count on metric of type trend. supported aggregation methods for this metric "
-                        "are: avg, min, max, med, p")  # k6 v1.1.0
+    assert str(err) == (
+        'invalid threshold "count<1" applied on metric my_trend; reason: unsupported aggregation '
+        "method count on metric of type trend. supported aggregation methods for this metric "
+        "are: avg, min, max, med, p"
+    )  # k6 v1.1.0
 
 
-@pytest.mark.parametrize("metric, good, bad", [
-    ("my_counter", ["count>1", "rate>1"], ["value>1", "avg>1", "p(95)<1"]),
-    ("my_gauge", ["value>1"], ["count>1", "rate>1", "max>1"]),
-    ("my_rate", ["rate>0.5"], ["count>1", "value>1", "avg>1"]),
-    ("my_trend", ["avg<1", "min<1", "med<1", "max<1", "p(99.9)<1"], ["count>1", "rate>1", "value>1"]),
-])
+@pytest.mark.parametrize(
+    "metric, good, bad",
+    [
+        ("my_counter", ["count>1", "rate>1"], ["value>1", "avg>1", "p(95)<1"]),
+        ("my_gauge", ["value>1"], ["count>1", "rate>1", "max>1"]),
+        ("my_rate", ["rate>0.5"], ["count>1", "value>1", "avg>1"]),
+        ("my_trend", ["avg<1", "min<1", "med<1", "max<1", "p(99.9)<1"], ["count>1", "rate>1", "value>1"]),
+    ],
+)
 def test_aggregations_per_type(registry, metric, good, bad):
     parse_thresholds({metric: good}, registry)
     mtype = registry.get(metric).type
     for source in bad:
         err = error_of(parse_thresholds, {metric: [source]}, registry)
-        assert f"of type {mtype}. supported aggregation methods for this metric are: " \
-               f"{', '.join(SUPPORTED_AGGREGATIONS[mtype])}" in str(err)
+        assert (
+            f"of type {mtype}. supported aggregation methods for this metric are: "
+            f"{', '.join(SUPPORTED_AGGREGATIONS[mtype])}" in str(err)
+        )
 
 
 def test_unknown_metric_k6_messages(registry):
-    assert str(error_of(parse_thresholds, {"nope": ["avg<1"]}, registry)) == \
-        "invalid threshold defined on nope; reason: no metric name \"nope\" found"  # k6 v1.1.0
-    assert str(error_of(parse_thresholds, {"nope{a:b}": ["avg<1"]}, registry)) == \
-        "invalid threshold defined on nope{a:b}; reason: no metric name \"nope{a:b}\" found"  # k6 v1.1.0
+    assert (
+        str(error_of(parse_thresholds, {"nope": ["avg<1"]}, registry))
+        == 'invalid threshold defined on nope; reason: no metric name "nope" found'
+    )  # k6 v1.1.0
+    assert (
+        str(error_of(parse_thresholds, {"nope{a:b}": ["avg<1"]}, registry))
+        == 'invalid threshold defined on nope{a:b}; reason: no metric name "nope{a:b}" found'
+    )  # k6 v1.1.0
 
 
-@pytest.mark.parametrize("key, detail", [
-    # all k6 v1.1.0
-    ("my_trend{a:b", "metric \"my_trend{a:b\" has unmatched opening/close curly brace"),
-    ("my_trend}", "metric \"my_trend}\" has unmatched opening/close curly brace"),
-    ("my_trend{a}", "metric \"a\" tag expression is malformed"),
-    ("my_trend{a:}", "metric \"a:\" tag expression is malformed"),
-    ("my_trend{}", "metric \"\" tag expression is malformed"),
-    ("my_trend}{", "metric \"my_trend}{\" closing curly brace appears before opening one"),
-    ("my_trend{a:b}x", "metric \"my_trend{a:b}x\" lacks a closing curly brace in its last position"),
-])
+@pytest.mark.parametrize(
+    "key, detail",
+    [
+        # all k6 v1.1.0
+        ("my_trend{a:b", 'metric "my_trend{a:b" has unmatched opening/close curly brace'),
+        ("my_trend}", 'metric "my_trend}" has unmatched opening/close curly brace'),
+        ("my_trend{a}", 'metric "a" tag expression is malformed'),
+        ("my_trend{a:}", 'metric "a:" tag expression is malformed'),
+        ("my_trend{}", 'metric "" tag expression is malformed'),
+        ("my_trend}{", 'metric "my_trend}{" closing curly brace appears before opening one'),
+        ("my_trend{a:b}x", 'metric "my_trend{a:b}x" lacks a closing curly brace in its last position'),
+    ],
+)
 def test_submetric_key_errors(registry, key, detail):
     err = error_of(parse_thresholds, {key: ["avg<1"]}, registry)
     assert str(err) == "unable to validate threshold expressions; reason: parsing metric name failed, " + detail
@@ -225,14 +290,17 @@ def test_expression_errors_come_before_metric_errors(registry):
 
 
 def test_submetric_selectors_trim_quotes_and_spaces(registry):
-    th = parse_thresholds({
-        'my_trend{ kind : "x y" , page:\'home\' }': ["avg<1"],
-        "my_trend{group:::front}": ["avg<1"],
-        "checks{check:status is 200}": ["rate>0.9"],
-    }, registry)
+    th = parse_thresholds(
+        {
+            "my_trend{ kind : \"x y\" , page:'home' }": ["avg<1"],
+            "my_trend{group:::front}": ["avg<1"],
+            "checks{check:status is 200}": ["rate>0.9"],
+        },
+        registry,
+    )
     first, group, check = th.entries
     assert first.submetric.tags == {"kind": "x y", "page": "home"}
-    assert first.name == 'my_trend{kind : "x y" , page:\'home\'}'
+    assert first.name == "my_trend{kind : \"x y\" , page:'home'}"
     assert group.submetric.tags == {"group": "::front"}
     assert check.submetric.tags == {"check": "status is 200"}
     assert check.metric is registry.get("checks") and check.target is check.submetric
@@ -245,8 +313,9 @@ def test_submetric_selectors_trim_quotes_and_spaces(registry):
 
 def test_expected_response_submetric(registry):
     parse_thresholds({}, registry)
-    assert [s.name for s in registry.get("http_req_duration").submetrics] == \
-        ["http_req_duration{expected_response:true}"]
+    assert [s.name for s in registry.get("http_req_duration").submetrics] == [
+        "http_req_duration{expected_response:true}"
+    ]
     r2 = MetricRegistry()
     BuiltinMetrics(r2)
     parse_thresholds({}, r2, expected_response_submetric=False)
@@ -259,6 +328,7 @@ def test_vu_selector_warns(registry, caplog):
 
 
 # -- evaluation ------------------------------------------------------------------------------------
+
 
 def test_trend_thresholds_over_real_samples(registry):
     th = parse_thresholds({"my_trend": ["p(95)<500", "avg<200", "max<=300", "p(50.0)>=150"]}, registry)
@@ -275,8 +345,9 @@ def test_trend_thresholds_over_real_samples(registry):
 
 
 def test_counter_gauge_rate_values(registry):
-    th = parse_thresholds({"my_counter": ["count==6", "rate==3"], "my_gauge": ["value==2"],
-                           "my_rate": ["rate==0.75"]}, registry)
+    th = parse_thresholds(
+        {"my_counter": ["count==6", "rate==3"], "my_gauge": ["value==2"], "my_rate": ["rate==0.75"]}, registry
+    )
     store = MetricStore()
     feed(store, registry.get("my_counter"), [1, 2, 3])
     feed(store, registry.get("my_gauge"), [5, 1, 2])
@@ -290,10 +361,17 @@ def test_empty_sinks_skipped_during_run_included_at_end(registry):
     r = registry
     r.get_or_new("c2", MetricType.COUNTER)
     r.get_or_new("t2", MetricType.TREND)
-    th = parse_thresholds({
-        "my_counter": ["count>1"], "c2": ["rate>1"], "my_gauge": ["value>1"],
-        "my_trend": ["avg>1"], "t2": ["p(95)<5"], "my_rate": ["rate>0.5"],
-    }, r)
+    th = parse_thresholds(
+        {
+            "my_counter": ["count>1"],
+            "c2": ["rate>1"],
+            "my_gauge": ["value>1"],
+            "my_trend": ["avg>1"],
+            "t2": ["p(95)<5"],
+            "my_rate": ["rate>0.5"],
+        },
+        r,
+    )
     store = MetricStore()
     during = th.evaluate(store, 10.0, final=False)
     assert during.ok and all(e.tainted is None for e in th)
@@ -313,11 +391,14 @@ def test_missing_aggregates_pass(registry):
 
 def test_submetric_evaluates_only_matching_samples(registry):
     b_duration = registry.get("http_req_duration")
-    th = parse_thresholds({"http_req_duration{status:200}": ["max<100"], "http_req_duration": ["max<1000"]},
-                          registry)
+    th = parse_thresholds({"http_req_duration{status:200}": ["max<100"], "http_req_duration": ["max<1000"]}, registry)
     store = MetricStore()
-    store.add([ConnectedSamples((b_duration,), (50.0,), T0, TagSet.of({"status": "200", "method": "GET"})),
-               ConnectedSamples((b_duration,), (500.0,), T0, TagSet.of({"status": "404", "method": "GET"}))])
+    store.add(
+        [
+            ConnectedSamples((b_duration,), (50.0,), T0, TagSet.of({"status": "200", "method": "GET"})),
+            ConnectedSamples((b_duration,), (500.0,), T0, TagSet.of({"status": "404", "method": "GET"})),
+        ]
+    )
     assert th.evaluate(store, 1.0).ok
     store.add([Sample(b_duration, T0, 150.0, TagSet.of({"status": "200"}))])
     result = th.evaluate(store, 1.0, final=True)
@@ -335,8 +416,13 @@ def test_submetric_without_matching_samples(registry):
 
 def test_abort_on_fail_waits_for_delay(registry):
     """k6 v1.1.0 with delayAbortEval '3s' stopped at ~4 s: the delay must be strictly exceeded."""
-    th = parse_thresholds({"my_rate": [{"threshold": "rate>0.9", "abortOnFail": True, "delayAbortEval": "3s"}],
-                           "my_counter": ["count<0"]}, registry)
+    th = parse_thresholds(
+        {
+            "my_rate": [{"threshold": "rate>0.9", "abortOnFail": True, "delayAbortEval": "3s"}],
+            "my_counter": ["count<0"],
+        },
+        registry,
+    )
     store = MetricStore()
     feed(store, registry.get("my_rate"), [0, 1])
     feed(store, registry.get("my_counter"), [1])
@@ -344,8 +430,10 @@ def test_abort_on_fail_waits_for_delay(registry):
     assert not th.evaluate(store, 3.0).abort
     result = th.evaluate(store, 4.0)
     assert result.abort and result.breached == ["my_counter", "my_rate"]
-    assert result.message == ("thresholds on metrics 'my_counter, my_rate' were crossed; at least one has "
-                              "abortOnFail enabled, stopping test prematurely")
+    assert result.message == (
+        "thresholds on metrics 'my_counter, my_rate' were crossed; at least one has "
+        "abortOnFail enabled, stopping test prematurely"
+    )
     err = result.error()
     assert err.exit_code == 99 and err.reason is AbortReason.THRESHOLD
     assert err.run_status is RunStatus.ABORTED_THRESHOLD
@@ -377,6 +465,7 @@ def test_failed_list_and_by_name(registry):
 
 # -- what outputs receive ------------------------------------------------------------------------------
 
+
 def test_json_output_metric_lines_match_k6(tmp_path, registry):
     """The json output writes thresholds through to_json(); compare with k6 v1.1.0's sample.json."""
     options = {
@@ -396,8 +485,11 @@ def test_json_output_metric_lines_match_k6(tmp_path, registry):
     out.add_samples([Sample(registry.get(n), T0, 1.0, tags) for n in names])
     out.stop(None)
     mine = [line for line in (tmp_path / "out.json").read_text().splitlines() if '"type":"Metric"' in line]
-    theirs = {json.loads(line)["metric"]: line for line in (SHARED / "sample.json").read_text().splitlines()
-              if '"type":"Metric"' in line}
+    theirs = {
+        json.loads(line)["metric"]: line
+        for line in (SHARED / "sample.json").read_text().splitlines()
+        if '"type":"Metric"' in line
+    }
     assert len(mine) == len(names)
     for line in mine:
         assert line == theirs[json.loads(line)["metric"]]
@@ -405,13 +497,15 @@ def test_json_output_metric_lines_match_k6(tmp_path, registry):
 
 # -- the periodic loop ------------------------------------------------------------------------------------
 
+
 def test_periodic_evaluator_aborts_once_then_final(registry):
     import threading
 
     from horde.thresholds import PeriodicEvaluator
 
-    th = parse_thresholds({"my_rate": [{"threshold": "rate>0.9", "abortOnFail": True, "delayAbortEval": "3s"}]},
-                          registry)
+    th = parse_thresholds(
+        {"my_rate": [{"threshold": "rate>0.9", "abortOnFail": True, "delayAbortEval": "3s"}]}, registry
+    )
     store = MetricStore()
     feed(store, registry.get("my_rate"), [0])
     clock = {"now": 1.0}

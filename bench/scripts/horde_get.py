@@ -1,4 +1,5 @@
 """horde: one GET per iteration, no sleep, default system tags."""
+
 from horde import env, http
 
 

@@ -1,4 +1,5 @@
 """Locust FastHttpUser: one GET per task, no wait."""
+
 from locust import FastHttpUser, constant, task
 
 

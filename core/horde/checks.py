@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from .vu import get_vu
 
@@ -45,7 +46,7 @@ class group(contextlib.ContextDecorator):
         self.name = name
         self.fn = fn
 
-    def __enter__(self) -> "group":
+    def __enter__(self) -> group:
         vu = get_vu()
         self._vu = vu
         self._parent = vu.group_path

@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if is_verbose():
             traceback.print_exc()
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True)
+        click.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True
+        )
         return ExitCode.GENERIC
     return 0
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
-from .vu import get_vu
 from .metrics import Metric, MetricRegistry, MetricType, ValueType, check_metric_name
+from .vu import get_vu
 
 __all__ = ["Counter", "Gauge", "Rate", "Trend"]
 

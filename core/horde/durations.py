@@ -101,12 +101,12 @@ def _parse_extended(text: str) -> int:
         return _go_parse_duration(text)
     hours = 0
     if d + 1 < len(text):
-        hours = _go_parse_duration(text[d + 1:])
+        hours = _go_parse_duration(text[d + 1 :])
         if hours < 0:
-            raise DurationError(f"invalid time format '{text[d + 1:]}'")
+            raise DurationError(f"invalid time format '{text[d + 1 :]}'")
     days_text = text[:d]
     if not _INT_RE.match(days_text):
-        raise DurationError(f'strconv.ParseInt: parsing {_quote(days_text)}: invalid syntax')
+        raise DurationError(f"strconv.ParseInt: parsing {_quote(days_text)}: invalid syntax")
     days = int(days_text)
     if days < 0:
         hours = -hours

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .errors import ScriptAbort
 from .durations import option_seconds as seconds
+from .errors import ScriptAbort
 from .vu import current_vu, get_vu
 
 __all__ = ["env", "vu", "sleep", "fail", "abort", "ScriptAbort", "FailError"]
 
 _current_vu_get = current_vu.get
+
 
 class _Env(dict):
     """``-e KEY=VALUE`` variables; inside a VU, its scenario's ``env`` settings come first (as k6's ``__ENV``)."""

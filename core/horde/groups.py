@@ -25,7 +25,7 @@ def _md5(text: str) -> str:
 def split_group_path(path: str) -> list[str]:
     """The group names of ``path``: ``"::a::b"`` -> ``["a", "b"]``, ``""`` -> ``[]``."""
     if path.startswith(GROUP_SEPARATOR):
-        path = path[len(GROUP_SEPARATOR):]
+        path = path[len(GROUP_SEPARATOR) :]
     return path.split(GROUP_SEPARATOR) if path else []
 
 

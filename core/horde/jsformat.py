@@ -69,7 +69,7 @@ def to_fixed_no_trailing_zeros(x: float, digits: int) -> str:
 
 
 def _trunc_no_trailing_zeros(x: float, digits: int) -> str:
-    mult = 10.0 ** digits
+    mult = 10.0**digits
     return to_fixed_no_trailing_zeros(math.trunc(mult * x) / mult, digits)
 
 
@@ -112,7 +112,7 @@ def humanize_bytes(n: float) -> str:
     if n < 10:
         return js_number(n) + " B"
     e = math.floor(math.log(n) / math.log(1000))
-    val = math.floor((n / 1000.0 ** e) * 10 + 0.5) / 10
+    val = math.floor((n / 1000.0**e) * 10 + 0.5) / 10
     return js_to_fixed(val, 1 if val < 10 else 0) + " " + _BYTE_UNITS[int(e)]
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .errors import ExitCode, UserError
 from .groups import Group, GroupTree
@@ -54,11 +55,26 @@ DEFAULT_TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)")
 _PLAIN_STATS = ("avg", "min", "med", "max", "count")
 
 _COMPACT_SKIPPED = (
-    "checks", "group_duration", "http_req_blocked", "http_req_connecting", "http_req_receiving",
-    "http_req_sending", "http_req_tls_handshaking", "http_req_waiting",
+    "checks",
+    "group_duration",
+    "http_req_blocked",
+    "http_req_connecting",
+    "http_req_receiving",
+    "http_req_sending",
+    "http_req_tls_handshaking",
+    "http_req_waiting",
 )
-_HTTP = ("http_reqs", "http_req_failed", "http_req_duration", "http_req_blocked", "http_req_connecting",
-         "http_req_tls_handshaking", "http_req_sending", "http_req_waiting", "http_req_receiving")
+_HTTP = (
+    "http_reqs",
+    "http_req_failed",
+    "http_req_duration",
+    "http_req_blocked",
+    "http_req_connecting",
+    "http_req_tls_handshaking",
+    "http_req_sending",
+    "http_req_waiting",
+    "http_req_receiving",
+)
 _EXECUTION = ("vus", "vus_max", "iterations", "iteration_duration", "dropped_iterations")
 _NETWORK = ("data_sent", "data_received")
 _SECTION_ORDER = ("custom", "http", "execution", "network", "browser", "web_vitals", "grpc", "websocket")
@@ -68,6 +84,7 @@ _FAINT = "2"
 
 
 # -- options -----------------------------------------------------------------------------------------
+
 
 def _percentile_stat(stat: str) -> float | None:
     """N of a ``p(N)`` stat, or None if ``stat`` is not one; ValueError if N is not in [0, 100]."""
@@ -116,6 +133,7 @@ def validate_time_unit(unit: str | None) -> str | None:
 
 # -- values ------------------------------------------------------------------------------------------
 
+
 def _trend_stat(sink: TrendSink, stat: str) -> float:
     if stat == "count":
         return sink.count
@@ -141,8 +159,11 @@ def metric_values(sink: Sink, elapsed_s: float, trend_stats: Iterable[str] = DEF
     if isinstance(sink, GaugeSink):
         return dict(sink.aggregates(elapsed_s))
     if isinstance(sink, RateSink):
-        return {"rate": sink.trues / sink.total if sink.total else 0.0,
-                "passes": sink.trues, "fails": sink.total - sink.trues}
+        return {
+            "rate": sink.trues / sink.total if sink.total else 0.0,
+            "passes": sink.trues,
+            "fails": sink.total - sink.trues,
+        }
     if isinstance(sink, TrendSink):
         return {stat: _trend_stat(sink, stat) for stat in trend_stats}
     raise TypeError(f"unknown sink type {type(sink).__name__}")
@@ -188,6 +209,7 @@ def _observed(store: MetricStore, thresholds: Thresholds | None) -> dict[str, _I
 
 # -- text layout ---------------------------------------------------------------------------------------
 
+
 def _width(s: str) -> int:
     return len(unicodedata.normalize("NFKC", s))
 
@@ -210,16 +232,18 @@ def _collation_key(name: str):
 
 def _sort_names(names: Iterable[str]) -> list[str]:
     """k6's sortMetricsByName: by parent name, then the sub-metric part, so sub-metrics follow their parent."""
+
     def key(n: str):
         parent = n.split("{", 1)[0]
-        return (_collation_key(parent), _collation_key(n[len(parent):]))
+        return (_collation_key(parent), _collation_key(n[len(parent) :]))
+
     return sorted(names, key=key)
 
 
 def _display_name(name: str) -> str:
     pos = name.find("{")
     if pos >= 0:
-        return "  { " + name[pos + 1:-1] + " }"
+        return "  { " + name[pos + 1 : -1] + " }"
     return name
 
 
@@ -239,8 +263,9 @@ class _Style:
 class _Info:
     """k6's computeSummaryInfo: every column's text and width for a set of metrics."""
 
-    def __init__(self, items: Mapping[str, "_Row"], indent: int, trend_stats: tuple[str, ...],
-                 time_unit: str | None) -> None:
+    def __init__(
+        self, items: Mapping[str, _Row], indent: int, trend_stats: tuple[str, ...], time_unit: str | None
+    ) -> None:
         self.trend_stats = trend_stats
         self.max_name_width = 0
         self.trend_cols: dict[str, list[str]] = {}
@@ -252,8 +277,12 @@ class _Info:
         for name, row in items.items():
             self.max_name_width = max(self.max_name_width, indent + _width(name + _display_name(name)))
             if row.type == "trend":
-                cols = [js_number(row.values[s]) if s == "count" else
-                        humanize_value(row.values[s], row.type, row.contains, time_unit) for s in trend_stats]
+                cols = [
+                    js_number(row.values[s])
+                    if s == "count"
+                    else humanize_value(row.values[s], row.type, row.contains, time_unit)
+                    for s in trend_stats
+                ]
                 for i, col in enumerate(cols):
                     self.trend_col_widths[i] = max(self.trend_col_widths[i], _width(col))
                 self.trend_cols[name] = cols
@@ -302,7 +331,8 @@ def _metric_line(name: str, row: _Row, info: _Info, indent: int, st: _Style) -> 
         cols = info.trend_cols[name]
         line += " ".join(
             stat + "=" + st.deco(col, _CYAN) + " " * (info.trend_col_widths[i] - _width(col))
-            for i, (stat, col) in enumerate(zip(info.trend_stats, cols)))
+            for i, (stat, col) in enumerate(zip(info.trend_stats, cols))
+        )
         return line
     value = info.values[name]
     line += st.deco(value, _CYAN) + " " * (info.max_value_width - _width(value))
@@ -310,8 +340,9 @@ def _metric_line(name: str, row: _Row, info: _Info, indent: int, st: _Style) -> 
     if len(extras) == 1:
         line += " " + st.deco(extras[0], _CYAN, _FAINT)
     elif extras:
-        line += " " + " ".join(st.deco(x, _CYAN, _FAINT) + " " * (info.extra_widths[i] - _width(x))
-                               for i, x in enumerate(extras))
+        line += " " + " ".join(
+            st.deco(x, _CYAN, _FAINT) + " " * (info.extra_widths[i] - _width(x)) for i, x in enumerate(extras)
+        )
     return line
 
 
@@ -350,8 +381,14 @@ def _threshold_value_text(item: _Item, row: _Row, info: _Info, t, elapsed_s: flo
     return info.values[item.name]
 
 
-def _render_thresholds(items: dict[str, _Item], rows: dict[str, _Row], elapsed_s: float,
-                       trend_stats: tuple[str, ...], time_unit: str | None, st: _Style) -> list[str]:
+def _render_thresholds(
+    items: dict[str, _Item],
+    rows: dict[str, _Row],
+    elapsed_s: float,
+    trend_stats: tuple[str, ...],
+    time_unit: str | None,
+    st: _Style,
+) -> list[str]:
     with_thresholds = {n: it for n, it in items.items() if it.entry is not None and it.entry.thresholds}
     info = _Info({n: rows[n] for n in with_thresholds}, 4, trend_stats, time_unit)
     out: list[str] = []
@@ -360,35 +397,49 @@ def _render_thresholds(items: dict[str, _Item], rows: dict[str, _Row], elapsed_s
         parent = name.split("{", 1)[0]
         nested = len(name) > len(parent) and parent in with_thresholds
         indent = " " * (6 if nested else 4)
-        out.append(indent + (name[len(parent):] if nested else name))
+        out.append(indent + (name[len(parent) :] if nested else name))
         for t in item.entry.thresholds:
             mark = st.deco("✗", _RED) if t.last_failed else st.deco("✓", _GREEN)
             value = _threshold_value_text(item, rows[name], info, t, elapsed_s, time_unit)
-            out.append(indent + " ".join((mark, st.deco(f"'{t.source.strip()}'", _WHITE),
-                                          st.deco(t.expression.lhs, _WHITE) + "=" + st.deco(value, _CYAN))))
+            out.append(
+                indent
+                + " ".join(
+                    (
+                        mark,
+                        st.deco(f"'{t.source.strip()}'", _WHITE),
+                        st.deco(t.expression.lhs, _WHITE) + "=" + st.deco(value, _CYAN),
+                    )
+                )
+            )
         out.append("\n")
     return out
 
 
 def _render_checks(total: int, trues: int, groups: GroupTree | None, elapsed_s: float, st: _Style) -> list[str]:
     rows = {
-        "checks_total": _Row("counter", "default",
-                             {"count": total, "rate": total / elapsed_s if elapsed_s > 0 else 0.0}),
-        "checks_succeeded": _Row("rate", "default", {"rate": trues / total if total else 0.0,
-                                                     "passes": trues, "fails": total - trues}),
-        "checks_failed": _Row("rate", "default", {"rate": (total - trues) / total if total else 0.0,
-                                                  "passes": total - trues, "fails": trues}),
+        "checks_total": _Row(
+            "counter", "default", {"count": total, "rate": total / elapsed_s if elapsed_s > 0 else 0.0}
+        ),
+        "checks_succeeded": _Row(
+            "rate", "default", {"rate": trues / total if total else 0.0, "passes": trues, "fails": total - trues}
+        ),
+        "checks_failed": _Row(
+            "rate",
+            "default",
+            {"rate": (total - trues) / total if total else 0.0, "passes": total - trues, "fails": trues},
+        ),
     }
     info = _Info(rows, 4, (), None)
     out = [_metric_line(name, row, info, 4, st) for name, row in rows.items()]
     out.append("\n")
-    for name, passes, fails in (groups.ordered_checks() if groups is not None else ()):
+    for name, passes, fails in groups.ordered_checks() if groups is not None else ():
         if fails == 0:
             out.append("    " + st.deco("✓ " + name, _GREEN))
             continue
         pct = (100 * passes) // (passes + fails)
-        out.append("    " + st.deco("✗ " + name, _RED) + "\n" + "      "
-                   + st.deco(f"↳  {pct}% — ✓ {passes} / ✗ {fails}", _RED))
+        out.append(
+            "    " + st.deco("✗ " + name, _RED) + "\n" + "      " + st.deco(f"↳  {pct}% — ✓ {passes} / ✗ {fails}", _RED)
+        )
     return out
 
 
@@ -452,6 +503,7 @@ def render_summary(
 
 # -- --summary-export ----------------------------------------------------------------------------------
 
+
 def _plain(x: Any) -> Any:
     if isinstance(x, float) and x.is_integer() and abs(x) < 2**53:
         return int(x)
@@ -506,8 +558,13 @@ def render_outputs(reports: Iterable[OutputReport]) -> str:
     lines = ["  █ OUTPUTS", ""]
     for r in reports:
         d = r.delivery
-        fields = {"delivered": d.delivered, **r.counts, "spilled": d.spilled, "failed_calls": d.failed_calls,
-                  "undelivered": d.undelivered + d.failed}
+        fields = {
+            "delivered": d.delivered,
+            **r.counts,
+            "spilled": d.spilled,
+            "failed_calls": d.failed_calls,
+            "undelivered": d.undelivered + d.failed,
+        }
         text = " ".join(f"{k}={v}" for k, v in fields.items())
         lines.append(f"    {r.description}: {text}{' ABANDONED' if d.abandoned else ''}")
     return "\n".join(lines)

@@ -17,8 +17,9 @@ import logging
 import math
 import re
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from .durations import DurationError, format_duration, parse_duration_ns
 from .errors import AbortReason, ExitCode, RunError, UserError
@@ -106,8 +107,15 @@ def _go_quote(s: str) -> str:
 
 _DEC_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _HEX_FLOAT = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+\Z")
-_SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
-            "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan}
+_SPECIAL = {
+    "inf": math.inf,
+    "+inf": math.inf,
+    "-inf": -math.inf,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-infinity": -math.inf,
+    "nan": math.nan,
+}
 
 
 def go_parse_float(text: str) -> float:
@@ -188,21 +196,25 @@ def parse_expression(source: str) -> ThresholdExpression:
         except ValueError as e:
             raise ThresholdError(
                 f"failed parsing threshold expression's {_go_quote(source)} left hand side; "
-                f"reason: malformed percentile value; reason: {e}") from None
+                f"reason: malformed percentile value; reason: {e}"
+            ) from None
         if math.isnan(percentile) or not 0 <= percentile <= 100:
             raise ThresholdError(
                 f"failed parsing threshold expression's {_go_quote(source)} left hand side; "
-                "reason: malformed percentile value, provide a number between 0 and 100")
+                "reason: malformed percentile value, provide a number between 0 and 100"
+            )
     else:
         raise ThresholdError(
             f"failed parsing threshold expression's {_go_quote(source)} left hand side; "
-            "reason: failed parsing method from expression")
+            "reason: failed parsing method from expression"
+        )
     try:
         value = go_parse_float(rhs)
     except ValueError as e:
         # "expresion's" is k6's spelling.
         raise ThresholdError(
-            f"failed parsing threshold expresion's {_go_quote(source)} right hand side; reason: {e}") from None
+            f"failed parsing threshold expresion's {_go_quote(source)} right hand side; reason: {e}"
+        ) from None
     return ThresholdExpression(aggregation, percentile, op, value, lhs)
 
 
@@ -216,8 +228,9 @@ class Threshold:
 
     __slots__ = ("source", "abort_on_fail", "delay_abort_eval", "delay_abort_eval_s", "expression", "last_failed")
 
-    def __init__(self, source: str, abort_on_fail: bool = False,
-                 delay_abort_eval: str | int | float | None = None) -> None:
+    def __init__(
+        self, source: str, abort_on_fail: bool = False, delay_abort_eval: str | int | float | None = None
+    ) -> None:
         self.source = source
         self.abort_on_fail = bool(abort_on_fail)
         self.expression = parse_expression(source)
@@ -235,7 +248,7 @@ class Threshold:
         self.last_failed = False
 
     @classmethod
-    def from_config(cls, config: Any, key: str = "") -> "Threshold":
+    def from_config(cls, config: Any, key: str = "") -> Threshold:
         """A threshold from one element of an options list: a string or k6's object form."""
         if isinstance(config, str):
             return cls(config)
@@ -245,17 +258,20 @@ class Threshold:
                 source = ""
             if not isinstance(source, str):
                 raise ThresholdError(
-                    f"invalid threshold definition on {key}: 'threshold' must be a string, got {source!r}")
+                    f"invalid threshold definition on {key}: 'threshold' must be a string, got {source!r}"
+                )
             abort = config.get("abortOnFail", False)
             if abort is None:
                 abort = False
             if not isinstance(abort, bool):
                 raise ThresholdError(
-                    f"invalid threshold definition on {key}: 'abortOnFail' must be true or false, got {abort!r}")
+                    f"invalid threshold definition on {key}: 'abortOnFail' must be true or false, got {abort!r}"
+                )
             return cls(source, abort, config.get("delayAbortEval"))
         raise ThresholdError(
             f"invalid threshold definition on {key}: expected a string such as 'p(95)<500' or an object "
-            f"{{threshold, abortOnFail, delayAbortEval}}, got {config!r}")
+            f"{{threshold, abortOnFail, delayAbortEval}}, got {config!r}"
+        )
 
     def to_json(self) -> str | dict:
         """k6's serialized form: the source string, or the object when ``abortOnFail`` is set."""
@@ -280,11 +296,11 @@ def parse_metric_key(key: str) -> tuple[str, str | None]:
         raise ThresholdError(prefix + f"{_go_quote(key)} closing curly brace appears before opening one")
     if closing != len(key) - 1:
         raise ThresholdError(prefix + f"{_go_quote(key)} lacks a closing curly brace in its last position")
-    for piece in key[opening + 1:closing].split(","):
+    for piece in key[opening + 1 : closing].split(","):
         _, colon, value = piece.partition(":")
         if not colon or not value:
             raise ThresholdError(prefix + f"{_go_quote(piece)} tag expression is malformed")
-    return key[:opening], key[opening + 1:-1]
+    return key[:opening], key[opening + 1 : -1]
 
 
 def selector_tags(selector: str) -> tuple[str, dict[str, str]]:
@@ -347,8 +363,10 @@ class EvaluationResult:
         if self.final and self.breached:
             return f"thresholds on metrics '{names}' have been crossed"
         if self.abort:
-            return (f"thresholds on metrics '{names}' were crossed; at least one has abortOnFail enabled, "
-                    "stopping test prematurely")
+            return (
+                f"thresholds on metrics '{names}' were crossed; at least one has abortOnFail enabled, "
+                "stopping test prematurely"
+            )
         return None
 
     def error(self) -> RunError | None:
@@ -419,8 +437,11 @@ class Thresholds:
                         continue
                     entry_ok = False
                     result.failed.append((entry.name, t))
-                    if (not final and t.abort_on_fail
-                            and (t.delay_abort_eval_s is None or t.delay_abort_eval_s < elapsed_s)):
+                    if (
+                        not final
+                        and t.abort_on_fail
+                        and (t.delay_abort_eval_s is None or t.delay_abort_eval_s < elapsed_s)
+                    ):
                         result.abort = True
                 entry.tainted = not entry_ok
                 if not entry_ok and entry.name not in result.breached:
@@ -479,13 +500,15 @@ def parse_thresholds(
     if not isinstance(options_thresholds, Mapping):
         raise ThresholdError(
             f"invalid thresholds option: expected a mapping of metric name to a list of thresholds, "
-            f"got {type(options_thresholds).__name__}")
+            f"got {type(options_thresholds).__name__}"
+        )
     for key, definitions in options_thresholds.items():
         if not isinstance(key, str):
             raise ThresholdError(f"invalid thresholds option: metric names must be strings, got {key!r}")
         if isinstance(definitions, (str, Mapping)) or not isinstance(definitions, (list, tuple)):
             raise ThresholdError(
-                f"invalid thresholds on {key}: expected a list such as ['p(95)<500'], got {definitions!r}")
+                f"invalid thresholds on {key}: expected a list such as ['p(95)<500'], got {definitions!r}"
+            )
         thresholds = [Threshold.from_config(d, key) for d in definitions]
         name, selector = parse_metric_key(key)
         metric = registry.get(name)
@@ -497,15 +520,20 @@ def parse_thresholds(
                 raise ThresholdError(
                     f"invalid threshold {_go_quote(t.source)} applied on metric {key}; reason: "
                     f"unsupported aggregation method {t.expression.aggregation} on metric of type {metric.type}. "
-                    f"supported aggregation methods for this metric are: {', '.join(allowed)}")
+                    f"supported aggregation methods for this metric are: {', '.join(allowed)}"
+                )
         submetric = None
         if selector is not None:
             suffix, tags = selector_tags(selector)
             submetric = metric.add_submetric(suffix, tags)
             for tag in ("vu", "iter"):
                 if tag in tags:
-                    _log.warning("The high-cardinality '%s' metric tag is metadata in horde (as in k6 v0.41+), "
-                                 "so thresholds like '%s' that are based on it won't work correctly.", tag, key)
+                    _log.warning(
+                        "The high-cardinality '%s' metric tag is metadata in horde (as in k6 v0.41+), "
+                        "so thresholds like '%s' that are based on it won't work correctly.",
+                        tag,
+                        key,
+                    )
         entries.append(MetricThresholds(key, metric, submetric, thresholds))
     if expected_response_submetric:
         duration = registry.get("http_req_duration")
@@ -525,8 +553,14 @@ class PeriodicEvaluator:
     after the last samples reached the store and before outputs are stopped.
     """
 
-    def __init__(self, thresholds: Thresholds, store: MetricStore, elapsed: Callable[[], float],
-                 on_abort: Callable[[RunError], None], period: float = EVALUATION_PERIOD) -> None:
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        store: MetricStore,
+        elapsed: Callable[[], float],
+        on_abort: Callable[[RunError], None],
+        period: float = EVALUATION_PERIOD,
+    ) -> None:
         if period <= 0:
             raise ValueError(f"threshold evaluation period should be positive but was {period}")
         self.thresholds = thresholds

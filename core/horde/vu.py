@@ -98,10 +98,23 @@ class VUState:
         """Emit one sample of ``metric`` now, with this VU's tags (or ``tags``)."""
         self.emit(Sample(metric, time.time_ns(), value, self.tags if tags is None else tags, self.metadata))
 
-    def samples(self, metrics: tuple[Metric, ...], values: tuple[float, ...], tags: TagSet | None = None, when: int | None = None) -> None:
+    def samples(
+        self,
+        metrics: tuple[Metric, ...],
+        values: tuple[float, ...],
+        tags: TagSet | None = None,
+        when: int | None = None,
+    ) -> None:
         """Emit connected samples sharing one time and tag set."""
-        self.emit(ConnectedSamples(metrics, values, time.time_ns() if when is None else when,
-                                   self.tags if tags is None else tags, self.metadata))
+        self.emit(
+            ConnectedSamples(
+                metrics,
+                values,
+                time.time_ns() if when is None else when,
+                self.tags if tags is None else tags,
+                self.metadata,
+            )
+        )
 
 
 def get_vu() -> VUState:

@@ -4,7 +4,6 @@ import os
 import shutil
 
 import pytest
-
 from horde_insights.testing import InsightsProcess, Postgres, find_postgres_bin
 
 CI = os.environ.get("CI", "").lower() == "true"
@@ -47,8 +46,9 @@ def _new_db(kind, request, tmp_path_factory) -> str:
 def server(db_kind, request, tmp_path_factory):
     """One service per database kind, shared: tests isolate themselves by project (each token
     created without a project name gets a new project)."""
-    srv = InsightsProcess(_new_db(db_kind, request, tmp_path_factory),
-                          log=tmp_path_factory.mktemp("log") / "insights.log").start()
+    srv = InsightsProcess(
+        _new_db(db_kind, request, tmp_path_factory), log=tmp_path_factory.mktemp("log") / "insights.log"
+    ).start()
     yield srv
     srv.stop()
 
@@ -59,8 +59,9 @@ def make_server(db_kind, request, tmp_path_factory, tmp_path):
     started = []
 
     def make(timeout: float = 120, args: tuple[str, ...] = ()) -> InsightsProcess:
-        srv = InsightsProcess(_new_db(db_kind, request, tmp_path_factory), timeout=timeout,
-                              log=tmp_path / "insights.log", args=args).start()
+        srv = InsightsProcess(
+            _new_db(db_kind, request, tmp_path_factory), timeout=timeout, log=tmp_path / "insights.log", args=args
+        ).start()
         started.append(srv)
         return srv
 

@@ -3,7 +3,7 @@
 import json
 import time
 
-from helpers import K6_PUSH, create_run, finish, push
+from helpers import create_run, finish, push
 from horde_insights.testing import api
 
 
@@ -32,8 +32,12 @@ def test_normal_run_is_created_running_then_finished_with_data(server):
 
 def test_aborted_by_user_shows_finished_with_detail_and_other_aborts_as_such(server):
     tok = server.token()
-    expected = {5: ("finished", "Finished", "aborted by user"), 7: ("aborted_script_error", "Aborted by script error", None),
-                8: ("aborted_threshold", "Aborted by threshold", None), 6: ("aborted_system", "Aborted by system", None)}
+    expected = {
+        5: ("finished", "Finished", "aborted by user"),
+        7: ("aborted_script_error", "Aborted by script error", None),
+        8: ("aborted_threshold", "Aborted by threshold", None),
+        6: ("aborted_system", "Aborted by system", None),
+    }
     for code, (state, label, detail) in expected.items():
         rid = create_run(server, tok)[1]["reference_id"]
         push(server, tok, rid)
@@ -107,8 +111,13 @@ def test_clear_4xx_errors_for_bad_requests(server):
     assert status == 404
     status, body = api(server.url + "/v1/tests", tok, "POST", b"{nope", {"Content-Type": "application/json"})
     assert status == 400 and "JSON" in body["error"]["message"]
-    status, body = api(server.url + "/v1/tests", tok, "POST", json.dumps({"vus": "many"}).encode(),
-                       {"Content-Type": "application/json"})
+    status, body = api(
+        server.url + "/v1/tests",
+        tok,
+        "POST",
+        json.dumps({"vus": "many"}).encode(),
+        {"Content-Type": "application/json"},
+    )
     assert status == 400 and "'vus'" in body["error"]["message"]
     status, body = finish(server, tok, rid, run_status=4)
     assert status == 400 and "run_status" in body["error"]["message"]
@@ -175,9 +184,13 @@ def test_data_survives_a_service_restart(make_server):
 def test_pages_and_static_files_are_served_without_data(server):
     import urllib.request
 
-    for path, ctype in (("/", "text/html"), ("/runs/1", "text/html"), ("/static/app.js", "javascript"),
-                        ("/static/vendor/uplot/uPlot.iife.min.js", "javascript"),
-                        ("/static/vendor/uplot/LICENSE", "")):
+    for path, ctype in (
+        ("/", "text/html"),
+        ("/runs/1", "text/html"),
+        ("/static/app.js", "javascript"),
+        ("/static/vendor/uplot/uPlot.iife.min.js", "javascript"),
+        ("/static/vendor/uplot/LICENSE", ""),
+    ):
         with urllib.request.urlopen(server.url + path, timeout=10) as resp:
             assert resp.status == 200
             assert ctype in resp.headers["Content-Type"]
@@ -190,8 +203,12 @@ def test_token_cli_creates_project_tokens_and_lists_them_without_secrets(server,
     import sys
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "horde_insights", *args, "--db", server.db],
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "horde_insights", *args, "--db", server.db],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     name = f"cli-{time.time_ns()}"
     out = cli("token", "create", "--project", name, "--label", "ci")
@@ -207,10 +224,18 @@ def test_unusable_database_is_one_clear_error_line(tmp_path):
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "horde_insights", "token", "create", "--db",
-                          str(tmp_path / "missing" / "x.db")], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "horde_insights", "token", "create", "--db", str(tmp_path / "missing" / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: cannot open database") and "Traceback" not in out.stderr
-    out = subprocess.run([sys.executable, "-m", "horde_insights", "token", "list", "--db",
-                          "postgresql://nobody@127.0.0.1:1/none"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "horde_insights", "token", "list", "--db", "postgresql://nobody@127.0.0.1:1/none"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1 and out.stderr.startswith("error: cannot connect to PostgreSQL at 127.0.0.1:1/none")

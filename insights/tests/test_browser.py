@@ -11,14 +11,27 @@ import cramjam
 import wirebuild
 from helpers import create_run, finish, push
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1200,2000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1200,2000",
+]
 
 
 def dump_dom(chromium, url, profile):
-    out = subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=4000",
-                          "--dump-dom", url], capture_output=True, text=True, timeout=90)
+    out = subprocess.run(
+        [chromium, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=4000", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
 
@@ -75,8 +88,10 @@ def test_runs_list_and_run_page_render_states_charts_and_escape_html(chromium_bi
 
 def _cells(html: str, table: str) -> list[list[str]]:
     body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', html, re.DOTALL).group(1)
-    return [[unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", tr, re.DOTALL)]
-            for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL)]
+    return [
+        [unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", tr, re.DOTALL)]
+        for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL)
+    ]
 
 
 def _same(text: str, value) -> bool:
@@ -92,16 +107,40 @@ def _same_percent(text: str, ratio) -> bool:
 def _numbers_push(t: int) -> bytes:
     W = wirebuild
     labels = {"name": "http://x/", "method": "GET", "status": "200"}
-    return W.metric_set_of([
-        ("http_reqs", 1, [W.series(labels, 2, [W.at(t) + W.double(2, 1980.0)])]),
-        ("zero_things", 1, [W.series({}, 2, [W.at(t) + W.double(2, 0.0)])]),
-        ("http_req_failed", 3, [W.series(labels, 4, [W.at(t) + W.uint(2, 0) + W.uint(3, 1980)])]),
-        ("checks", 3, [W.series({"check": "always", "group": ""}, 4, [W.at(t) + W.uint(2, 1980) + W.uint(3, 1980)]),
-                       W.series({"check": "never", "group": ""}, 4, [W.at(t) + W.uint(2, 0) + W.uint(3, 10)])]),
-        ("share", 3, [W.series({}, 4, [W.at(t) + W.uint(2, 7) + W.uint(3, 100)])]),
-        ("vus", 2, [W.series({}, 3, [W.at(t) + W.double(2, 10.0) + W.uint(3, 1) + W.double(4, 0.0)
-                                     + W.double(5, 10.0) + W.double(6, 10.0)])]),
-    ])
+    return W.metric_set_of(
+        [
+            ("http_reqs", 1, [W.series(labels, 2, [W.at(t) + W.double(2, 1980.0)])]),
+            ("zero_things", 1, [W.series({}, 2, [W.at(t) + W.double(2, 0.0)])]),
+            ("http_req_failed", 3, [W.series(labels, 4, [W.at(t) + W.uint(2, 0) + W.uint(3, 1980)])]),
+            (
+                "checks",
+                3,
+                [
+                    W.series({"check": "always", "group": ""}, 4, [W.at(t) + W.uint(2, 1980) + W.uint(3, 1980)]),
+                    W.series({"check": "never", "group": ""}, 4, [W.at(t) + W.uint(2, 0) + W.uint(3, 10)]),
+                ],
+            ),
+            ("share", 3, [W.series({}, 4, [W.at(t) + W.uint(2, 7) + W.uint(3, 100)])]),
+            (
+                "vus",
+                2,
+                [
+                    W.series(
+                        {},
+                        3,
+                        [
+                            W.at(t)
+                            + W.double(2, 10.0)
+                            + W.uint(3, 1)
+                            + W.double(4, 0.0)
+                            + W.double(5, 10.0)
+                            + W.double(6, 10.0)
+                        ],
+                    )
+                ],
+            ),
+        ]
+    )
 
 
 def test_tables_show_every_number_as_the_api_has_it(chromium_bin, make_server, tmp_path):
@@ -141,7 +180,7 @@ def test_tables_show_every_number_as_the_api_has_it(chromium_bin, make_server, t
         kind, text = shown[m["metric"]]
         assert kind == m["type"]
         if kind == "counter":
-            n, = re.fullmatch(r"count (\S+)", text).groups()
+            (n,) = re.fullmatch(r"count (\S+)", text).groups()
             assert _same(n, m["count"])
         elif kind == "rate":
             pct, passes, total = re.fullmatch(r"(\S+) % \((\S+) of (\S+)\)", text).groups()
@@ -150,8 +189,11 @@ def test_tables_show_every_number_as_the_api_has_it(chromium_bin, make_server, t
             v, lo, hi = re.fullmatch(r"value (\S+) min (\S+) max (\S+)", text).groups()
             assert _same(v, m["value"]) and _same(lo, m["min"]) and _same(hi, m["max"])
         else:
-            got = re.fullmatch(r"avg (\S+) min (\S+) med (\S+) max (\S+) p\(90\) (\S+) p\(95\) (\S+) "
-                               r"p\(99\) (\S+) \((\S+) values\)", text).groups()
+            got = re.fullmatch(
+                r"avg (\S+) min (\S+) med (\S+) max (\S+) p\(90\) (\S+) p\(95\) (\S+) "
+                r"p\(99\) (\S+) \((\S+) values\)",
+                text,
+            ).groups()
             want = [m[k] for k in ("avg", "min", "med", "max", "p90", "p95", "p99", "count")]
             assert all(_same(g, w) for g, w in zip(got, want)), (text, want)
         checked += 1

@@ -32,8 +32,22 @@ def demo_venv(tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("demo") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     plugins = [a for p in sorted((REPO / "plugins").glob("*/pyproject.toml")) for a in ("-e", str(p.parent))]
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-e", f"{REPO}[fast]",
-                    "-e", str(REPO / "insights"), *plugins], check=True, timeout=900)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "-e",
+            f"{REPO}[fast]",
+            "-e",
+            str(REPO / "insights"),
+            *plugins,
+        ],
+        check=True,
+        timeout=900,
+    )
     return venv
 
 
@@ -76,10 +90,20 @@ class Demo:
 
     def __init__(self, venv: Path, results: Path, *args: str) -> None:
         self.mark = uuid.uuid4().hex
-        env = {**os.environ, "HORDE_DEMO_TEST_MARK": self.mark, "HORDE_DEMO_VENV": str(venv),
-               "HORDE_DEMO_INSTALL": "0", "HORDE_DEMO_RESULTS": str(results)}
-        self.proc = subprocess.Popen(["bash", str(DEMO), *args], env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        env = {
+            **os.environ,
+            "HORDE_DEMO_TEST_MARK": self.mark,
+            "HORDE_DEMO_VENV": str(venv),
+            "HORDE_DEMO_INSTALL": "0",
+            "HORDE_DEMO_RESULTS": str(results),
+        }
+        self.proc = subprocess.Popen(
+            ["bash", str(DEMO), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.lines: list[str] = []
         self.started = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -20,7 +20,7 @@ def test_quantiles_of_merged_histograms_are_within_one_percent():
     values = [rnd.lognormvariate(3, 1) for _ in range(20000)]
     h = Histogram()
     for chunk in range(0, len(values), 1000):  # merge 20 "time buckets"
-        part = values[chunk:chunk + 1000]
+        part = values[chunk : chunk + 1000]
         buckets = {}
         for v in part:
             i = bucket_index(int(-(-v // 0.001)))

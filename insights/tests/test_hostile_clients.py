@@ -27,8 +27,9 @@ def peak_rss_mb(pid: int) -> float:
 @pytest.fixture
 def service(tmp_path):
     """A dedicated service on SQLite (the database plays no part here); 2 s idle timeout."""
-    srv = InsightsProcess(str(tmp_path / "insights.db"), log=tmp_path / "insights.log",
-                          args=("--idle-timeout", "2s")).start()
+    srv = InsightsProcess(
+        str(tmp_path / "insights.db"), log=tmp_path / "insights.log", args=("--idle-timeout", "2s")
+    ).start()
     yield srv
     srv.stop()
 
@@ -40,11 +41,14 @@ def normal_request_seconds(srv: InsightsProcess) -> float:
     return time.monotonic() - t0
 
 
-@pytest.mark.parametrize("bomb", [
-    pytest.param(lambda: wirebuild.counter_bomb(33_000_000), id="33M-empty-counter-values"),
-    pytest.param(lambda: wirebuild.label_bomb(3_000_000), id="3M-labels"),
-    pytest.param(lambda: wirebuild.histogram_bomb(60_000_000), id="60M-histogram-counters"),
-])
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        pytest.param(lambda: wirebuild.counter_bomb(33_000_000), id="33M-empty-counter-values"),
+        pytest.param(lambda: wirebuild.label_bomb(3_000_000), id="3M-labels"),
+        pytest.param(lambda: wirebuild.histogram_bomb(60_000_000), id="60M-histogram-counters"),
+    ],
+)
 def test_push_bomb_is_413_fast_in_bounded_memory_and_the_service_goes_on(service, bomb):
     raw = bomb()
     assert 16 << 20 < len(raw) <= 128 << 20  # within the decoded limit, far past the entries cap
@@ -135,8 +139,11 @@ def test_a_slow_body_is_cut_off_and_the_service_goes_on(service):
     tok = service.token()
     s = socket.create_connection(("127.0.0.1", service.port), timeout=5)
     try:
-        s.sendall(b"POST /v1/tests HTTP/1.1\r\nHost: x\r\nAuthorization: Token " + tok.encode() +
-                  b"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        s.sendall(
+            b"POST /v1/tests HTTP/1.1\r\nHost: x\r\nAuthorization: Token "
+            + tok.encode()
+            + b"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        )
         s.settimeout(10)
         t0 = time.monotonic()
         assert s.recv(100) == b""  # silent for longer than the idle timeout: closed without a reply

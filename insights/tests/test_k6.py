@@ -24,8 +24,7 @@ def k6(k6_bin, server, token, tmp_path, options, pause=0.0, **popen):
     script = tmp_path / "script.js"
     script.write_text(SCRIPT.format(options=options, target=server.url, pause=pause))
     env = {**os.environ, "K6_CLOUD_HOST": server.url, "K6_CLOUD_TOKEN": token, "K6_NO_USAGE_REPORT": "true"}
-    cmd = [k6_bin, "run", "--no-color", "--out", "cloud", "--summary-export", str(tmp_path / "sum.json"),
-           str(script)]
+    cmd = [k6_bin, "run", "--no-color", "--out", "cloud", "--summary-export", str(tmp_path / "sum.json"), str(script)]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
 
 
@@ -63,8 +62,12 @@ def test_k6_interrupted_with_sigint_is_finished_aborted_by_user(k6_bin, server, 
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 105, out
     run = server.run(tok, only_run(server, tok))["run"]
-    assert (run["state"], run["label"], run["detail"], run["run_status"]) == \
-        ("finished", "Finished", "aborted by user", 5)
+    assert (run["state"], run["label"], run["detail"], run["run_status"]) == (
+        "finished",
+        "Finished",
+        "aborted by user",
+        5,
+    )
     assert run["requests"] > 0
 
 

@@ -30,10 +30,17 @@ def test_long_runs_are_charted_with_at_most_max_points(tmp_path):
     rid, _ = store.create_run(project, name="r", vus=1, duration=1, thresholds={}, key=None, now=1000.0)
     n = 2 * MAX_POINTS + 7
     reqs = [Point(1000.0 + i, value=2.0, count=1, sum=2.0) for i in range(n)]
-    durs = [Point(1000.0 + i, count=2, sum=20.0, min=10.0, max=10.0, hist={10000: 2}, resolution=0.001)
-            for i in range(n)]
-    store.ingest(rid, None, MetricSet("", 1, [("http_reqs", "counter", [Series({}, reqs)]),
-                                              ("http_req_duration", "trend", [Series({}, durs)])]), 2000.0)
+    durs = [
+        Point(1000.0 + i, count=2, sum=20.0, min=10.0, max=10.0, hist={10000: 2}, resolution=0.001) for i in range(n)
+    ]
+    store.ingest(
+        rid,
+        None,
+        MetricSet(
+            "", 1, [("http_reqs", "counter", [Series({}, reqs)]), ("http_req_duration", "trend", [Series({}, durs)])]
+        ),
+        2000.0,
+    )
     detail = run_detail(store, store.get_run(project, rid))
     s = detail["series"]
     assert len(s["t"]) <= MAX_POINTS and detail["run"]["chart_bucket"] == 3

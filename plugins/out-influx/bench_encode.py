@@ -26,7 +26,6 @@ import statistics
 import time
 
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
-
 from horde_out_influx.config import Config
 from horde_out_influx.lineproto import LineEncoder
 
@@ -37,8 +36,9 @@ def batch(requests: int, seed: int = 1) -> list:
     builtin = BuiltinMetrics(MetricRegistry())
     base = {"scenario": "default", "testid": "bench"}
     url = "http://127.0.0.1:8080/"
-    http_tags = TagSet.of(base, method="GET", name=url, url=url, proto="HTTP/1.1", status="200",
-                          expected_response="true")
+    http_tags = TagSet.of(
+        base, method="GET", name=url, url=url, proto="HTTP/1.1", status="200", expected_response="true"
+    )
     iter_tags = TagSet.of(base)
     t = 1_795_303_223_537_028_460
     clock = 12_345.678
@@ -53,11 +53,21 @@ def batch(requests: int, seed: int = 1) -> list:
         clock = end + rng.uniform(1e-5, 5e-5)
         s, w, r = (sent - ready) * 1000.0, (first - sent) * 1000.0, (end - first) * 1000.0
         t += rng.randrange(200_000, 800_000)
-        out.append(ConnectedSamples(builtin.http_request, (1.0, s + w + r, (ready - t0) * 1000.0, 0.0, 0.0, s, w, r,
-                                                           0.0), t, http_tags, md))
+        out.append(
+            ConnectedSamples(
+                builtin.http_request, (1.0, s + w + r, (ready - t0) * 1000.0, 0.0, 0.0, s, w, r, 0.0), t, http_tags, md
+            )
+        )
         t += rng.randrange(1_000, 20_000)
-        out.append(ConnectedSamples(builtin.iteration_end, (rng.randrange(60, 120), rng.randrange(200, 400),
-                                                            (clock - t0) * 1000.0, 1.0), t, iter_tags, md))
+        out.append(
+            ConnectedSamples(
+                builtin.iteration_end,
+                (rng.randrange(60, 120), rng.randrange(200, 400), (clock - t0) * 1000.0, 1.0),
+                t,
+                iter_tags,
+                md,
+            )
+        )
     return out
 
 
@@ -66,8 +76,9 @@ def run(precision: str, requests: int, rounds: int) -> float:
     (made before timing starts), so that every round sees the same times."""
     containers = batch(requests)
     cfg = Config(precision=precision)
-    encoders = [LineEncoder(cfg.tags_as_fields, cfg.divisor, cfg.max_batch_bytes, cfg.max_batch_points)
-                for _ in range(rounds)]
+    encoders = [
+        LineEncoder(cfg.tags_as_fields, cfg.divisor, cfg.max_batch_bytes, cfg.max_batch_points) for _ in range(rounds)
+    ]
     start = time.process_time()
     for encoder in encoders:
         for _ in encoder.batches(containers):
@@ -84,8 +95,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     runs = [run(a.precision, a.requests, a.rounds) for _ in range(a.repeat)]
-    print(f"precision={a.precision}: {statistics.median(runs):.2f} us/request "
-          f"(runs: {', '.join(f'{r:.2f}' for r in runs)})")
+    print(
+        f"precision={a.precision}: {statistics.median(runs):.2f} us/request "
+        f"(runs: {', '.join(f'{r:.2f}' for r in runs)})"
+    )
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from horde.metrics import SampleContainer
 from horde.output import Params, PeriodicFlusher, SampleBuffer, hookimpl

@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from horde.engine.run import RunRequest, TestRun
 from horde.testing.fixtures import target  # noqa: F401  (session fixture)
 
@@ -41,9 +40,17 @@ def run_script(tmp_path, target):
 
     def run(path: Path, outs=(), quiet=True, env=None, **kw) -> Result:
         out = io.StringIO()
-        req = RunRequest(script=path, outs=list(outs), cli_options=kw.pop("cli", {}),
-                         env_vars={"TARGET": target.url, **(env or {})}, quiet=quiet, stdout=out, stderr=io.StringIO(),
-                         environ={k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}, **kw)
+        req = RunRequest(
+            script=path,
+            outs=list(outs),
+            cli_options=kw.pop("cli", {}),
+            env_vars={"TARGET": target.url, **(env or {})},
+            quiet=quiet,
+            stdout=out,
+            stderr=io.StringIO(),
+            environ={k: v for k, v in os.environ.items() if not k.startswith("HORDE_")},
+            **kw,
+        )
         tr = TestRun(req)
         code = tr.execute()
         return Result(code, out.getvalue(), tr)

@@ -44,8 +44,15 @@ def test_failing_threshold_exit_99(tmp_path, horde_cmd, target):
 
 
 def test_abort_on_fail_stops_early_with_99(tmp_path, horde_cmd, target):
-    p = write(tmp_path, {"vus": 2, "duration": "20s", "thresholds": {
-        "http_req_failed": [{"threshold": "rate<0.01", "abortOnFail": True}]}}, "/status/503")
+    p = write(
+        tmp_path,
+        {
+            "vus": 2,
+            "duration": "20s",
+            "thresholds": {"http_req_failed": [{"threshold": "rate<0.01", "abortOnFail": True}]},
+        },
+        "/status/503",
+    )
     out = tmp_path / "o.json"
     t0 = time.monotonic()
     r = horde_cmd("run", p, "-e", f"TARGET={target.url}", "-o", f"json={out}")
@@ -83,8 +90,13 @@ def test_sigint_stops_gracefully_with_105_and_complete_outputs(tmp_path, target)
     p = write(tmp_path, {"vus": 3, "duration": "30s"})
     out, gz = tmp_path / "o.json", tmp_path / "o.json.gz"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
-    proc = subprocess.Popen([HORDE, "run", str(p), "-e", f"TARGET={target.url}", "-o", f"json={out}",
-                             "-o", f"json={gz}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [HORDE, "run", str(p), "-e", f"TARGET={target.url}", "-o", f"json={out}", "-o", f"json={gz}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 2000):
         time.sleep(0.1)
@@ -111,8 +123,10 @@ def test_banner_names_script_outputs_and_scenarios(tmp_path, horde_cmd, target):
 
 def test_config_file_env_and_flag_precedence(tmp_path, horde_cmd, target):
     p = tmp_path / "t.py"
-    p.write_text("from horde import Counter\nc = Counter('ran')\noptions = {'iterations': 2}\n"
-                 "async def default(data):\n    c.add(1)\n")
+    p.write_text(
+        "from horde import Counter\nc = Counter('ran')\noptions = {'iterations': 2}\n"
+        "async def default(data):\n    c.add(1)\n"
+    )
     cfg = tmp_path / "cfg.json"
     out = tmp_path / "o.json"
     cfg.write_text(json.dumps({"iterations": 7, "out": [f"json={out}"]}))
@@ -133,15 +147,22 @@ def test_config_file_env_and_flag_precedence(tmp_path, horde_cmd, target):
 
 def test_first_sigint_interrupts_a_blocking_script(tmp_path, target):
     p = tmp_path / "block.py"
-    p.write_text("import time\nfrom horde import Counter\nc = Counter('started')\n"
-                 "options = {'vus': 2, 'duration': '60s'}\n"
-                 "async def default(data):\n    c.add(1)\n    time.sleep(60)  # blocks the event loop\n")
+    p.write_text(
+        "import time\nfrom horde import Counter\nc = Counter('started')\n"
+        "options = {'vus': 2, 'duration': '60s'}\n"
+        "async def default(data):\n    c.add(1)\n    time.sleep(60)  # blocks the event loop\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
     for workers in ("1", "2"):
         out = tmp_path / f"o{workers}.json"
-        proc = subprocess.Popen([HORDE, "run", str(p), "-w", workers, "-q", "-o", f"json={out}"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [HORDE, "run", str(p), "-w", workers, "-q", "-o", f"json={out}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
         time.sleep(2.0)
         t0 = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)
@@ -154,18 +175,26 @@ def test_first_sigint_interrupts_a_blocking_script(tmp_path, target):
 
 def test_second_sigint_exits_at_once_even_when_the_script_refuses_to_stop(tmp_path, target):
     p = tmp_path / "stubborn.py"
-    p.write_text("import time\n"
-                 "options = {'vus': 2, 'duration': '60s'}\n"
-                 "async def default(data):\n"
-                 "    while True:\n"
-                 "        try:\n"
-                 "            time.sleep(60)  # blocks the event loop\n"
-                 "        except BaseException:\n"
-                 "            pass  # and swallows the interruption\n")
+    p.write_text(
+        "import time\n"
+        "options = {'vus': 2, 'duration': '60s'}\n"
+        "async def default(data):\n"
+        "    while True:\n"
+        "        try:\n"
+        "            time.sleep(60)  # blocks the event loop\n"
+        "        except BaseException:\n"
+        "            pass  # and swallows the interruption\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
     for workers in ("1", "2"):
-        proc = subprocess.Popen([HORDE, "run", str(p), "-w", workers, "-q"], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            [HORDE, "run", str(p), "-w", workers, "-q"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
         time.sleep(2.0)
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.5)
@@ -182,12 +211,15 @@ def test_progress_line_on_a_terminal_only(tmp_path, target):
     import select
 
     p = tmp_path / "slow.py"
-    p.write_text("from horde import sleep\noptions = {'vus': 2, 'duration': '2500ms'}\n"
-                 "async def default(data):\n    await sleep(0.05)\n")
+    p.write_text(
+        "from horde import sleep\noptions = {'vus': 2, 'duration': '2500ms'}\n"
+        "async def default(data):\n    await sleep(0.05)\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
     master, slave = pty.openpty()
-    proc = subprocess.Popen([HORDE, "run", str(p), "-w", "1", "--no-summary"], stdout=subprocess.DEVNULL,
-                            stderr=slave, env=env)
+    proc = subprocess.Popen(
+        [HORDE, "run", str(p), "-w", "1", "--no-summary"], stdout=subprocess.DEVNULL, stderr=slave, env=env
+    )
     os.close(slave)
     seen = b""
     deadline = time.monotonic() + 30
@@ -208,6 +240,7 @@ def test_progress_line_on_a_terminal_only(tmp_path, target):
     assert proc.returncode == 0
     assert b"running (00m0" in seen and b"2/2 VUs" in seen and b"complete iterations" in seen
     # not a terminal: no progress line
-    r = subprocess.run([HORDE, "run", str(p), "-w", "1", "--no-summary"], capture_output=True, text=True, env=env,
-                       timeout=30)
+    r = subprocess.run(
+        [HORDE, "run", str(p), "-w", "1", "--no-summary"], capture_output=True, text=True, env=env, timeout=30
+    )
     assert r.returncode == 0 and "running (" not in r.stderr

@@ -29,8 +29,9 @@ def test_shared_iterations_runs_exactly_the_iterations(script, run_script, tmp_p
 
 
 def test_per_vu_iterations(script, run_script, tmp_path):
-    res, pts = _run(script, run_script, tmp_path, {"scenarios": {"s": {
-        "executor": "per-vu-iterations", "vus": 4, "iterations": 5}}})
+    res, pts = _run(
+        script, run_script, tmp_path, {"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 4, "iterations": 5}}}
+    )
     assert res.code == 0
     assert count(pts, "iterations") == 20
     assert {p["data"]["tags"]["scenario"] for p in pts if p["metric"] == "iterations"} == {"s"}
@@ -63,9 +64,23 @@ def test_ramping_vus_follows_the_stages(script, run_script, tmp_path):
 
 
 def test_constant_arrival_rate_starts_iterations_at_the_rate(script, run_script, tmp_path):
-    res, pts = _run(script, run_script, tmp_path, {"scenarios": {"car": {
-        "executor": "constant-arrival-rate", "rate": 20, "timeUnit": "1s", "duration": "1s",
-        "preAllocatedVUs": 2, "maxVUs": 5}}})
+    res, pts = _run(
+        script,
+        run_script,
+        tmp_path,
+        {
+            "scenarios": {
+                "car": {
+                    "executor": "constant-arrival-rate",
+                    "rate": 20,
+                    "timeUnit": "1s",
+                    "duration": "1s",
+                    "preAllocatedVUs": 2,
+                    "maxVUs": 5,
+                }
+            }
+        },
+    )
     assert res.code == 0
     assert 18 <= count(pts, "iterations") <= 21
 
@@ -88,9 +103,23 @@ def test_arrival_rate_drops_iterations_without_free_vus(script, run_script, tmp_
 
 
 def test_ramping_arrival_rate(script, run_script, tmp_path):
-    res, pts = _run(script, run_script, tmp_path, {"scenarios": {"rar": {
-        "executor": "ramping-arrival-rate", "startRate": 0, "timeUnit": "1s", "preAllocatedVUs": 2, "maxVUs": 4,
-        "stages": [{"duration": "1s", "target": 40}]}}})
+    res, pts = _run(
+        script,
+        run_script,
+        tmp_path,
+        {
+            "scenarios": {
+                "rar": {
+                    "executor": "ramping-arrival-rate",
+                    "startRate": 0,
+                    "timeUnit": "1s",
+                    "preAllocatedVUs": 2,
+                    "maxVUs": 4,
+                    "stages": [{"duration": "1s", "target": 40}],
+                }
+            }
+        },
+    )
     assert res.code == 0
     assert 17 <= count(pts, "iterations") <= 21  # the area under a 0 -> 40/s ramp over 1 s
 

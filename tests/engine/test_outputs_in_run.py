@@ -13,7 +13,7 @@ from horde.runstatus import RunStatus
 class Recorder:
     """An output that records every hook call."""
 
-    instances: list["Recorder"] = []
+    instances: list[Recorder] = []
 
     def __init__(self, params):
         self.params = params
@@ -141,7 +141,8 @@ def test_outputs_report_their_counts_in_the_summary(script, run_script, tmp_path
     rec = Recorder.instances[0]
     assert rec.calls[-2:] == ["stop", "report"]
     assert "█ OUTPUTS" in res.stdout
-    assert (f"recorder: delivered={rec.samples} written={rec.samples} dropped=0 spilled=0 failed_calls=0 "
-            "undelivered=0\n") in res.stdout
+    assert (
+        f"recorder: delivered={rec.samples} written={rec.samples} dropped=0 spilled=0 failed_calls=0 undelivered=0\n"
+    ) in res.stdout
     points = sum(1 for l in (tmp_path / "o.json").read_text().splitlines() if '"type":"Point"' in l)
     assert f"json ({tmp_path / 'o.json'}): delivered={points} written={points}" in res.stdout

@@ -154,5 +154,7 @@ def test_setup_and_teardown_run_on_vu_0_outside_vus_max(script, run_script, tmp_
             by_phase.setdefault(p["data"]["tags"]["phase"], set()).add(p["data"]["value"])
     assert by_phase["setup"] == by_phase["teardown"] == {100}  # VU 0
     assert by_phase["default"] and by_phase["default"] <= {1, 2}  # real VUs start at 1
-    assert {p["data"]["tags"]["scenario"] for p in pts if p["metric"] == "ids" and p["data"]["tags"]["phase"] != "default"} == {"setup", "teardown"}
+    assert {
+        p["data"]["tags"]["scenario"] for p in pts if p["metric"] == "ids" and p["data"]["tags"]["phase"] != "default"
+    } == {"setup", "teardown"}
     assert max(p["data"]["value"] for p in pts if p["metric"] == "vus_max") == 2

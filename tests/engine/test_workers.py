@@ -8,12 +8,11 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import HORDE, count, read_points
 from horde.engine.scenarios import scenarios_from_options
 from horde.engine.segment import share, split_scenarios
-from horde.metrics.wire import Decoder, Encoder
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
+from horde.metrics.wire import Decoder, Encoder
 
 
 @pytest.mark.parametrize("total,parts", [(17, 2), (3, 4), (50, 3), (1, 2), (0, 2)])
@@ -23,13 +22,21 @@ def test_shares_are_whole_fair_and_complete(total, parts):
 
 
 def test_split_keeps_the_totals_of_every_executor():
-    opts = {"scenarios": {
-        "si": {"executor": "shared-iterations", "vus": 3, "iterations": 17},
-        "pv": {"executor": "per-vu-iterations", "vus": 5, "iterations": 2},
-        "cv": {"executor": "constant-vus", "vus": 1, "duration": "1s"},
-        "rv": {"executor": "ramping-vus", "startVUs": 1, "stages": [{"duration": "1s", "target": 7}]},
-        "car": {"executor": "constant-arrival-rate", "rate": 30, "duration": "1s", "preAllocatedVUs": 3, "maxVUs": 5},
-    }}
+    opts = {
+        "scenarios": {
+            "si": {"executor": "shared-iterations", "vus": 3, "iterations": 17},
+            "pv": {"executor": "per-vu-iterations", "vus": 5, "iterations": 2},
+            "cv": {"executor": "constant-vus", "vus": 1, "duration": "1s"},
+            "rv": {"executor": "ramping-vus", "startVUs": 1, "stages": [{"duration": "1s", "target": 7}]},
+            "car": {
+                "executor": "constant-arrival-rate",
+                "rate": 30,
+                "duration": "1s",
+                "preAllocatedVUs": 3,
+                "maxVUs": 5,
+            },
+        }
+    }
     scs = scenarios_from_options(opts)
     parts = split_scenarios(scs, 2)
     by = lambda name: [s for p in parts for s in p if s.name == name]  # noqa: E731
@@ -47,8 +54,10 @@ def test_wire_round_trip_keeps_metrics_tags_values_and_metadata():
     custom = wreg.get_or_new("my_trend", MetricType.TREND)
     tags = TagSet.of(method="GET", url="http://x/")
     enc, dec = Encoder(), Decoder(creg)
-    batch = [ConnectedSamples(wb.http_request, tuple(range(9)), 123, tags, {"vu": "1"}),
-             Sample(custom, 124, 4.5, TagSet.of(kind="a"))]
+    batch = [
+        ConnectedSamples(wb.http_request, tuple(range(9)), 123, tags, {"vu": "1"}),
+        Sample(custom, 124, 4.5, TagSet.of(kind="a")),
+    ]
     import pickle
 
     for _ in range(2):  # definitions travel once, references after
@@ -97,9 +106,11 @@ def test_two_workers_run_one_test(tmp_path, run_script):
 
 def test_abort_in_a_worker_stops_all_with_108(tmp_path, run_script):
     p = tmp_path / "a.py"
-    p.write_text("from horde import abort, vu, sleep\noptions = {'vus': 4, 'duration': '30s'}\n"
-                 "async def default(data):\n    await sleep(0.05)\n    if vu.id == 3 and vu.iteration == 2:\n"
-                 "        abort('stop it')\n")
+    p.write_text(
+        "from horde import abort, vu, sleep\noptions = {'vus': 4, 'duration': '30s'}\n"
+        "async def default(data):\n    await sleep(0.05)\n    if vu.id == 3 and vu.iteration == 2:\n"
+        "        abort('stop it')\n"
+    )
     t0 = time.monotonic()
     res = run_script(p, workers=2)
     assert res.code == 108
@@ -110,8 +121,14 @@ def test_sigint_with_workers_is_105_and_outputs_complete(tmp_path, target):
     p = _write(tmp_path, {"vus": 4, "duration": "30s"})
     out = tmp_path / "o.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
-    proc = subprocess.Popen([HORDE, "run", str(p), "-e", f"TARGET={target.url}", "-o", f"json={out}", "-w", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [HORDE, "run", str(p), "-e", f"TARGET={target.url}", "-o", f"json={out}", "-w", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 5000):
         time.sleep(0.1)
@@ -126,8 +143,10 @@ def test_sigint_with_workers_is_105_and_outputs_complete(tmp_path, target):
 
 def test_a_worker_that_dies_ends_the_run_with_a_clear_error(tmp_path, run_script, caplog):
     p = tmp_path / "d.py"
-    p.write_text("import os\nfrom horde import vu, sleep\noptions = {'vus': 2, 'duration': '30s'}\n"
-                 "async def default(data):\n    await sleep(0.05)\n    if vu.id == 2:\n        os._exit(3)\n")
+    p.write_text(
+        "import os\nfrom horde import vu, sleep\noptions = {'vus': 2, 'duration': '30s'}\n"
+        "async def default(data):\n    await sleep(0.05)\n    if vu.id == 2:\n        os._exit(3)\n"
+    )
     t0 = time.monotonic()
     res = run_script(p, workers=2)
     assert res.code == 255
@@ -148,8 +167,10 @@ def test_workers_wait_for_a_busy_coordinator_instead_of_failing(tmp_path, run_sc
 
     monkeypatch.setattr(run_mod, "WorkerPool", SlowPool)
     p = tmp_path / "burst.py"
-    p.write_text("from horde import Counter\nc = Counter('burst')\noptions = {'vus': 2, 'iterations': 4}\n"
-                 "async def default(data):\n    for _ in range(20000):\n        c.add(1)\n")
+    p.write_text(
+        "from horde import Counter\nc = Counter('burst')\noptions = {'vus': 2, 'iterations': 4}\n"
+        "async def default(data):\n    for _ in range(20000):\n        c.add(1)\n"
+    )
     out = tmp_path / "o.json"
     res = run_script(p, outs=[f"json={out}"], workers=2)
     assert res.code == 0

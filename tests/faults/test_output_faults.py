@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from distbuild import simple_dist, write_dist_info
 from hordecli import run_horde
 
@@ -82,14 +81,35 @@ def _summary_samples(export: dict) -> int:
 
 
 def test_an_output_blocking_10s_per_call_is_abandoned_at_its_deadline_and_json_gets_everything(
-        tmp_path, faulty_site, target):
+    tmp_path, faulty_site, target
+):
     script = tmp_path / "s.py"
     script.write_text(SCRIPT)
     results, export = tmp_path / "r.json.gz", tmp_path / "export.json"
     t0 = time.monotonic()
-    res = run_horde("run", str(script), "-e", f"TARGET={target.url}", "-d", "3s", "-u", "2", "-w", "2", "-q",
-                    "-o", "faulty=10", "-o", f"json={results}", "--output-stop-timeout", "faulty=2s",
-                    "--summary-export", str(export), sites=[faulty_site], timeout=60)
+    res = run_horde(
+        "run",
+        str(script),
+        "-e",
+        f"TARGET={target.url}",
+        "-d",
+        "3s",
+        "-u",
+        "2",
+        "-w",
+        "2",
+        "-q",
+        "-o",
+        "faulty=10",
+        "-o",
+        f"json={results}",
+        "--output-stop-timeout",
+        "faulty=2s",
+        "--summary-export",
+        str(export),
+        sites=[faulty_site],
+        timeout=60,
+    )
     wall = time.monotonic() - t0
     assert wall < 3 + 2 + 10, res.stderr  # run + its stop deadline + start-up; not a 10 s call per batch
     assert res.returncode == 112, res.stderr
@@ -111,8 +131,21 @@ def test_an_output_blocking_10s_per_call_is_abandoned_at_its_deadline_and_json_g
 def test_an_output_failing_every_call_exits_112_unless_allowed(tmp_path, faulty_site, target):
     script = tmp_path / "s.py"
     script.write_text(SCRIPT)
-    args = ["run", str(script), "-e", f"TARGET={target.url}", "-i", "20", "-q", "-w", "1",
-            "-o", "faulty=raise", "-o", f"json={tmp_path / 'r.json'}"]
+    args = [
+        "run",
+        str(script),
+        "-e",
+        f"TARGET={target.url}",
+        "-i",
+        "20",
+        "-q",
+        "-w",
+        "1",
+        "-o",
+        "faulty=raise",
+        "-o",
+        f"json={tmp_path / 'r.json'}",
+    ]
     res = run_horde(*args, sites=[faulty_site], timeout=60)
     assert res.returncode == 112, res.stderr
     errors = [line for line in res.stderr.splitlines() if "faulty output exploded" in line]
@@ -128,9 +161,25 @@ def test_a_slow_output_keeps_up_by_merged_calls_and_gets_every_sample(tmp_path, 
     script = tmp_path / "s.py"
     script.write_text(SCRIPT)
     export = tmp_path / "export.json"
-    res = run_horde("run", str(script), "-e", f"TARGET={target.url}", "-d", "3s", "-u", "5", "-q",
-                    "-o", "faulty=0.01", "-o", f"json={tmp_path / 'r.json'}", "--summary-export", str(export),
-                    sites=[faulty_site], timeout=60)
+    res = run_horde(
+        "run",
+        str(script),
+        "-e",
+        f"TARGET={target.url}",
+        "-d",
+        "3s",
+        "-u",
+        "5",
+        "-q",
+        "-o",
+        "faulty=0.01",
+        "-o",
+        f"json={tmp_path / 'r.json'}",
+        "--summary-export",
+        str(export),
+        sites=[faulty_site],
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     outputs = {o["output"]: o for o in json.loads(export.read_text())["outputs"]}
     assert outputs["faulty"]["delivered"] == outputs["json"]["delivered"] == outputs["faulty"]["counts"]["written"]

@@ -3,11 +3,9 @@ import importlib.util
 import os
 
 import pytest
-
 from horde import http
 from horde.engine.vu import current_vu
 from horde.testing.fixtures import target, tls_target  # noqa: F401
-
 from httpvu import VU
 
 HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
@@ -25,6 +23,7 @@ def loop_kind(request):
 @pytest.fixture
 def run(loop_kind):
     """run(vu, async_fn) runs async_fn() as code of VU ``vu`` on a fresh event loop."""
+
     def runner(vu, fn):
         async def main():
             current_vu.set(vu.state)
@@ -32,10 +31,13 @@ def run(loop_kind):
                 return await fn()
             finally:
                 http.close(vu.state)
+
         if loop_kind == "uvloop":
             import uvloop
+
             return uvloop.run(main())
         return asyncio.run(main())
+
     return runner
 
 

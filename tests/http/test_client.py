@@ -1,18 +1,15 @@
 """horde.http against the real target server, on asyncio and uvloop."""
 
-
 import pytest
-
 from horde import http
 from horde.testing import free_port
-
-
 
 
 @pytest.mark.parametrize("verb", ["get", "post", "put", "patch", "delete", "options"])
 def test_verbs(run, vu, target, verb):
     async def go():
         return await getattr(http, verb)(target.url + "/echo")
+
     res = run(vu, go)
     assert res.status == 200
     assert res.json()["method"] == verb.upper()
@@ -23,6 +20,7 @@ def test_verbs(run, vu, target, verb):
 def test_head_and_generic_request(run, vu, target):
     async def go():
         return await http.head(target.url + "/json"), await http.request("patch", target.url + "/echo", b"x")
+
     head, patched = run(vu, go)
     assert head.status == 200 and head.body == b""
     assert head.headers["content-length"] == "67"
@@ -39,11 +37,14 @@ def test_json_body(run, vu, target):
 
 def test_form_and_raw_bodies(run, vu, target):
     async def go():
-        return (await http.post(target.url + "/echo", {"a": "1", "b": "x y"}),
-                await http.put(target.url + "/echo", data={"k": ["1", "2"]}),
-                await http.post(target.url + "/echo", data=b"\x00raw"),
-                await http.post(target.url + "/echo", "text é"),
-                await http.post(target.url + "/echo"))
+        return (
+            await http.post(target.url + "/echo", {"a": "1", "b": "x y"}),
+            await http.put(target.url + "/echo", data={"k": ["1", "2"]}),
+            await http.post(target.url + "/echo", data=b"\x00raw"),
+            await http.post(target.url + "/echo", "text é"),
+            await http.post(target.url + "/echo"),
+        )
+
     form, multi, raw, text, empty = [r.json() for r in run(vu, go)]
     assert form["body"] == "a=1&b=x+y"
     assert form["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
@@ -55,8 +56,10 @@ def test_form_and_raw_bodies(run, vu, target):
 
 def test_headers_params_and_response_headers(run, vu, target):
     async def go():
-        return await http.get(target.url + "/echo?x=1", params={"y": "2 3"},
-                              headers={"X-Custom": "yes", "User-Agent": "me/1"})
+        return await http.get(
+            target.url + "/echo?x=1", params={"y": "2 3"}, headers={"X-Custom": "yes", "User-Agent": "me/1"}
+        )
+
     res = run(vu, go)
     doc = res.json()
     assert doc["query"] == {"x": "1", "y": "2 3"}
@@ -77,11 +80,13 @@ def test_cookies_across_requests(run, vu, target):
     async def go():
         set_res = await http.get(target.url + "/cookies/set?session=abc&theme=dark")
         echoed = await http.get(target.url + "/cookies")
-        with_req = await http.get(target.url + "/cookies", cookies={"extra": "1", "theme": {"value": "light",
-                                                                                            "replace": True}})
+        with_req = await http.get(
+            target.url + "/cookies", cookies={"extra": "1", "theme": {"value": "light", "replace": True}}
+        )
         http.cookie_jar().set(target.url, "manual", "m")
         manual = await http.get(target.url + "/cookies")
         return set_res, echoed, with_req, manual
+
     set_res, echoed, with_req, manual = run(vu, go)
     assert set_res.cookies["session"][0]["value"] == "abc"
     assert echoed.json() == {"cookies": {"session": "abc", "theme": "dark"}}
@@ -97,6 +102,7 @@ def test_cookie_jar_is_reset_each_iteration(run, vu, target):
         vu.state.iteration += 1
         second = await http.get(target.url + "/cookies")
         return first, second
+
     first, second = run(vu, go)
     assert first.json() == {"cookies": {"a": "1"}}
     assert second.json() == {"cookies": {}}
@@ -107,6 +113,7 @@ def test_cookies_deleted_by_max_age(run, vu, target):
         await http.get(target.url + "/cookies/set?a=1&b=2")
         await http.get(target.url + "/cookies/delete?a")
         return await http.get(target.url + "/cookies")
+
     assert run(vu, go).json() == {"cookies": {"b": "2"}}
 
 
@@ -116,7 +123,11 @@ def test_redirect_chain_samples_per_hop(run, vu, target):
     assert res.url == target.url + "/"
     assert [c.tags["status"] for c in vu.samples] == ["302", "302", "302", "200"]
     assert [c.tags["url"] for c in vu.samples] == [
-        target.url + "/redirect/3", target.url + "/redirect/2", target.url + "/redirect/1", target.url + "/"]
+        target.url + "/redirect/3",
+        target.url + "/redirect/2",
+        target.url + "/redirect/1",
+        target.url + "/",
+    ]
     assert all(len(c.metrics) == 9 for c in vu.samples)
 
 
@@ -131,12 +142,15 @@ def test_redirect_limit_returns_the_redirect(run, vu, target):
 
 def test_redirect_max_redirects_option(run, target):
     from httpvu import VU
+
     v = VU(options={"max_redirects": 1})
     assert run(v, lambda: http.get(target.url + "/redirect/2")).status == 302
 
 
-@pytest.mark.parametrize("code,method,body", [(301, "GET", ""), (302, "GET", ""), (303, "GET", ""),
-                                              (307, "POST", "payload"), (308, "POST", "payload")])
+@pytest.mark.parametrize(
+    "code,method,body",
+    [(301, "GET", ""), (302, "GET", ""), (303, "GET", ""), (307, "POST", "payload"), (308, "POST", "payload")],
+)
 def test_redirect_method_rules(run, vu, target, code, method, body):
     res = run(vu, lambda: http.post(target.url + f"/redirect-to?url=/echo&status_code={code}", b"payload"))
     assert res.status == 200
@@ -225,6 +239,7 @@ def test_large_body(run, vu, target):
 def test_keep_alive_reuse(run, vu, target):
     async def go():
         return [await http.get(target.url + "/") for _ in range(3)]
+
     before = target.connections
     first, second, third = run(vu, go)
     assert target.connections == before + 1
@@ -238,6 +253,7 @@ def test_server_closed_idle_connection_is_replaced(run, vu, target):
         a = await http.get(target.url + "/", headers={"Connection": "close"})
         b = await http.get(target.url + "/")
         return a, b
+
     a, b = run(vu, go)
     assert a.status == b.status == 200
     assert b.timings["connecting"] > 0
@@ -245,6 +261,7 @@ def test_server_closed_idle_connection_is_replaced(run, vu, target):
 
 def test_no_connection_reuse_option(run, target):
     from httpvu import VU
+
     v = VU(options={"noConnectionReuse": True})
     before = target.connections
     run(v, lambda: _twice(target.url + "/"))
@@ -258,12 +275,15 @@ async def _twice(url):
 
 def test_batch(run, vu, target):
     async def go():
-        return await http.batch([
-            target.url + "/delay/100",
-            ("POST", target.url + "/echo", "b"),
-            {"method": "GET", "url": target.url + "/delay/100", "tags": {"k": "v"}},
-            ("GET", target.url + "/delay/100", None, {"name": "delayed"}),
-        ])
+        return await http.batch(
+            [
+                target.url + "/delay/100",
+                ("POST", target.url + "/echo", "b"),
+                {"method": "GET", "url": target.url + "/delay/100", "tags": {"k": "v"}},
+                ("GET", target.url + "/delay/100", None, {"name": "delayed"}),
+            ]
+        )
+
     before = target.connections
     a, b, c, d = run(vu, go)
     assert [r.status for r in (a, b, c, d)] == [200] * 4
@@ -276,6 +296,7 @@ def test_batch(run, vu, target):
 
 def test_batch_dict_and_per_host_limit(run, target):
     from httpvu import VU
+
     v = VU(options={"batch_per_host": 2})
     before = target.connections
     res = run(v, lambda: http.batch({f"r{i}": target.url + "/delay/50" for i in range(4)}))
@@ -298,6 +319,7 @@ def test_invalid_url_raises(run, vu):
 
 def test_throw_option(run, target):
     from httpvu import VU
+
     v = VU(options={"throw": True})
     with pytest.raises(http.HTTPRequestError) as ei:
         run(v, lambda: http.get(f"http://127.0.0.1:{free_port()}/"))
@@ -317,6 +339,7 @@ def test_bytes_counted_on_vu(run, vu, target):
 
 def test_outside_vu_is_an_error():
     import asyncio
+
     with pytest.raises(RuntimeError, match="VU code"):
         asyncio.run(http.get("http://127.0.0.1:1/"))
 
@@ -325,8 +348,13 @@ def test_redirect_to_other_host_drops_credentials(run, vu, target):
     other = target.url.replace("127.0.0.1", "localhost")  # same server, another host name
 
     async def go():
-        return await http.get(target.url + "/redirect-to", params={"url": other + "/echo"},
-                              headers={"Authorization": "Bearer x", "X-Keep": "1"}, cookies={"c": "1"})
+        return await http.get(
+            target.url + "/redirect-to",
+            params={"url": other + "/echo"},
+            headers={"Authorization": "Bearer x", "X-Keep": "1"},
+            cookies={"c": "1"},
+        )
+
     res = run(vu, go)
     sent = res.json()["headers"]
     assert res.url == other + "/echo"
@@ -350,6 +378,7 @@ def test_cancelled_request_closes_its_connection(run, vu, target):
         open_after = transport.open_connections
         res = await http.get(target.url + "/")
         return open_after, res
+
     open_after, res = run(vu, go)
     assert open_after == 0
     assert res.status == 200

@@ -10,23 +10,39 @@ import asyncio
 import time
 
 import pytest
-
 from horde import http
 from horde.http.transport import RawResponse, parse_header_lines, parse_reason
-
 from httpvu import VU
 from rawserver import RawServer, read_request
 
-PATHS = ["/", "/status/404", "/status/503", "/redirect/3", "/cookies/set?a=1&b=2", "/gzip", "/deflate",
-         "/chunked", "/json", "/bytes/70000", "/redirect-to?url=/json&status_code=307"]
+PATHS = [
+    "/",
+    "/status/404",
+    "/status/503",
+    "/redirect/3",
+    "/cookies/set?a=1&b=2",
+    "/gzip",
+    "/deflate",
+    "/chunked",
+    "/json",
+    "/bytes/70000",
+    "/redirect-to?url=/json&status_code=307",
+]
 
 
 def _response_view(res):
     return {
-        "status": res.status, "status_text": res.status_text, "proto": res.proto, "url": res.url,
-        "body": res.body, "error": res.error, "error_code": res.error_code, "tls_version": res.tls_version,
+        "status": res.status,
+        "status_text": res.status_text,
+        "proto": res.proto,
+        "url": res.url,
+        "body": res.body,
+        "error": res.error,
+        "error_code": res.error_code,
+        "tls_version": res.tls_version,
         "headers": {k: v for k, v in res.headers.items() if k.lower() != "date"},
-        "cookies": res.cookies, "remote_ip": res.remote_ip,
+        "cookies": res.cookies,
+        "remote_ip": res.remote_ip,
         "request": (res.request.method, res.request.url, res.request.headers, res.request.body),
         "timings": sorted(res.timings),
     }
@@ -51,6 +67,7 @@ def test_fast_path_follows_cookies_set_earlier_in_the_iteration(run, vu, target)
     async def go():
         await http.get(target.url + "/cookies/set?session=abc")
         return await http.get(target.url + "/cookies")  # the jar holds a cookie: it must be sent
+
     res = run(vu, go)
     assert res.json() == {"cookies": {"session": "abc"}}
 
@@ -63,15 +80,19 @@ def test_fast_path_reuses_its_route_and_request(run, vu, target):
         first = route.request
         await http.get(target.url + "/")
         return first, route.request, first.head
+
     first, second, head = run(vu, go)
     assert first is second
     assert head.startswith(b"GET / HTTP/1.1\r\nHost: ")  # encoded once, kept on the request
 
 
-@pytest.mark.parametrize("callback,expected_tag,metrics", [
-    (None, None, 8),
-    (http.expected_statuses(404), "true", 9),
-])
+@pytest.mark.parametrize(
+    "callback,expected_tag,metrics",
+    [
+        (None, None, 8),
+        (http.expected_statuses(404), "true", 9),
+    ],
+)
 def test_fast_path_honours_the_response_callback(run, vu, target, callback, expected_tag, metrics):
     previous = http.set_response_callback(callback)
     try:
@@ -105,17 +126,20 @@ def test_fast_path_connection_error_is_a_response(run, vu):
 def test_request_functions_return_awaitables(run, vu, target):
     async def go():
         return await asyncio.gather(http.get(target.url + "/"), http.request("GET", target.url + "/json"))
+
     a, b = run(vu, go)
     assert a.status == 200 and b.json()["name"] == "horde"
 
 
 # -- the lazy per-connection timer ----------------------------------------------------------
 
+
 def test_a_shorter_deadline_after_a_longer_one_still_times_out(run, vu, target):
     async def go():
         first = await http.get(target.url + "/")  # arms the connection's timer 60 s ahead
         slow = await http.get(target.url + "/delay/3000", timeout=0.2)  # same connection, earlier deadline
         return first, slow
+
     first, slow = run(vu, go)
     assert first.status == 200
     assert slow.error_code == 1050
@@ -127,6 +151,7 @@ def test_an_early_timer_rearms_for_a_later_deadline(run, vu, target):
         quick = await http.get(target.url + "/", timeout=0.2)  # arms the timer 0.2 s ahead
         slower = await http.get(target.url + "/delay/500", timeout=2.0)  # outlives that timer
         return quick, slower
+
     quick, slower = run(vu, go)
     assert quick.status == 200
     assert slower.status == 200 and slower.error == ""
@@ -139,19 +164,27 @@ def test_closed_connections_leave_no_timer(run, vu, target):
         conns = list(http.client().transport._all)
         http.close()
         return conns
+
     (conn,) = run(vu, go)
     assert conn.closed and conn.timer is None
 
 
 # -- response heads parsed on demand ---------------------------------------------------------
 
+
 def test_head_parsing():
-    head = (b"HTTP/1.1 404 Not Found\r\nServer: x\r\nX-Folded: a\r\n  b\r\nSet-Cookie: a=1\r\n"
-            b"set-cookie: b=2\r\nEmpty:\r\n")
+    head = (
+        b"HTTP/1.1 404 Not Found\r\nServer: x\r\nX-Folded: a\r\n  b\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nEmpty:\r\n"
+    )
     assert parse_reason(head) == "Not Found"
     assert parse_reason(b"HTTP/1.1 200") == ""
-    assert parse_header_lines(head) == [(b"Server", b"x"), (b"X-Folded", b"a b"), (b"Set-Cookie", b"a=1"),
-                                        (b"set-cookie", b"b=2"), (b"Empty", b"")]
+    assert parse_header_lines(head) == [
+        (b"Server", b"x"),
+        (b"X-Folded", b"a b"),
+        (b"Set-Cookie", b"a=1"),
+        (b"set-cookie", b"b=2"),
+        (b"Empty", b""),
+    ]
     assert parse_header_lines(b"HTTP/1.0 200 OK\nA: 1\nB:2") == [(b"A", b"1"), (b"B", b"2")]
     raw = RawResponse(200, None, "HTTP/1.1", None, b"", (0.0,) * 6, None, 0, 0, head=head)
     assert raw.reason == "Not Found" and raw.headers[0] == (b"Server", b"x")
@@ -160,8 +193,11 @@ def test_head_parsing():
 def test_interim_response_headers_are_not_the_response_headers(run, vu):
     def script(conn, i):
         read_request(conn)
-        conn.sendall(b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
-                     b"HTTP/1.1 200 Fine\r\nX-Final: yes\r\nContent-Length: 2\r\n\r\nok")
+        conn.sendall(
+            b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
+            b"HTTP/1.1 200 Fine\r\nX-Final: yes\r\nContent-Length: 2\r\n\r\nok"
+        )
+
     with RawServer(script) as srv:
         res = run(vu, lambda: http.get(srv.url + "/"))
     assert res.status_text == "200 Fine"
@@ -174,6 +210,7 @@ def test_head_split_across_packets(run, vu):
         for part in (b"HTTP/1.1 200 OK\r\nSet-Coo", b"kie: k=v; Path=/\r\nContent-", b"Length: 3\r\n\r\nabc"):
             conn.sendall(part)
             time.sleep(0.02)
+
     with RawServer(script) as srv:
         res = run(vu, lambda: http.get(srv.url + "/"))
     assert res.text == "abc"
@@ -182,8 +219,7 @@ def test_head_split_across_packets(run, vu):
 
 
 def test_headers_of_a_response_are_read_once():
-    raw = RawResponse(200, None, "HTTP/1.1", None, b"", (0.0,) * 6, None, 0, 0,
-                      head=b"HTTP/1.1 200 OK\r\nA: 1\r\nA: 2")
+    raw = RawResponse(200, None, "HTTP/1.1", None, b"", (0.0,) * 6, None, 0, 0, head=b"HTTP/1.1 200 OK\r\nA: 1\r\nA: 2")
     headers = http.Headers.of(raw)
     assert headers["a"] == "1, 2" and headers.get_all("A") == ["1", "2"] and len(headers) == 1
 
@@ -192,6 +228,7 @@ def test_plain_http_never_builds_a_tls_context(run, vu, target):
     async def go():
         await http.get(target.url + "/")
         return http.client().transport._ssl
+
     ssl_setting = run(vu, go)
     assert callable(ssl_setting) and not hasattr(ssl_setting, "wrap_socket")  # still the factory
 
@@ -199,6 +236,7 @@ def test_plain_http_never_builds_a_tls_context(run, vu, target):
 def test_timings_have_k6s_nanosecond_resolution(run, vu, target):
     async def go():
         return [await http.get(target.url + "/"), await http.get(target.url + "/json", timeout=5.0)]
+
     run(vu, go)
     for c in vu.samples:
         values = c.values[1:8]  # http_req_duration and the six timings, in ms

@@ -4,16 +4,22 @@ import json
 from pathlib import Path
 
 import pytest
-
 from horde import http
 from horde.metrics import parse_system_tags
-
 from httpvu import VU
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "k6" / "sample.json"  # a copy of shared/fixtures/k6
-K6_ORDER = ["http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting",
-            "http_req_tls_handshaking", "http_req_sending", "http_req_waiting", "http_req_receiving",
-            "http_req_failed"]
+K6_ORDER = [
+    "http_reqs",
+    "http_req_duration",
+    "http_req_blocked",
+    "http_req_connecting",
+    "http_req_tls_handshaking",
+    "http_req_sending",
+    "http_req_waiting",
+    "http_req_receiving",
+    "http_req_failed",
+]
 
 
 def k6_duration_points():
@@ -34,8 +40,14 @@ def test_nine_samples_in_k6_order(run, vu, target):
     assert c.values[0] == 1.0
     assert c.values[1] == pytest.approx(t["sending"] + t["waiting"] + t["receiving"])
     assert c.values[1] == pytest.approx(t["duration"])
-    assert list(c.values[2:8]) == [t["blocked"], t["connecting"], t["tls_handshaking"], t["sending"],
-                                   t["waiting"], t["receiving"]]
+    assert list(c.values[2:8]) == [
+        t["blocked"],
+        t["connecting"],
+        t["tls_handshaking"],
+        t["sending"],
+        t["waiting"],
+        t["receiving"],
+    ]
     assert c.values[8] == 0.0
     assert isinstance(c.time, int) and c.time > 1_600_000_000 * 10**9
     assert all(v >= 0 for v in c.values)
@@ -53,6 +65,7 @@ def test_tag_keys_match_k6(run, target):
         v.state.group_path = ""
         v.state.retag()
         await http.get(target.url + "/status/404")
+
     run(v, go)
     ok, notfound = v.samples
     assert set(ok.tags) == set(k6_ok["tags"])
@@ -86,6 +99,7 @@ def test_name_sets_url_and_name(run, vu, target):
     async def go():
         await http.get(target.url + "/bytes/1", name="bytes")
         await http.get(target.url + "/bytes/2", tags={"name": "bytes"})
+
     run(vu, go)
     for c in vu.samples:
         assert c.tags["name"] == c.tags["url"] == "bytes"
@@ -101,9 +115,9 @@ def test_url_credentials_are_masked(run, vu, target):
 def test_expected_statuses(run, vu, target):
     async def go():
         await http.get(target.url + "/status/404", expected_statuses=[404, range(200, 300)])
-        await http.get(target.url + "/status/200", expected_statuses=http.expected_statuses({"min": 400,
-                                                                                             "max": 499}))
+        await http.get(target.url + "/status/200", expected_statuses=http.expected_statuses({"min": 400, "max": 499}))
         await http.get(target.url + "/status/500", expected_statuses=lambda s: s == 500)
+
     run(vu, go)
     assert [c.tags["expected_response"] for c in vu.samples] == ["true", "false", "true"]
     assert [c.values[-1] for c in vu.samples] == [0.0, 1.0, 0.0]
@@ -142,5 +156,6 @@ def test_group_change_retags(run, vu, target):
         vu.state.group_path = "::g"
         vu.state.retag()
         await http.get(target.url + "/")
+
     run(vu, go)
     assert [c.tags["group"] for c in vu.samples] == ["", "::g"]

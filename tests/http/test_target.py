@@ -11,7 +11,6 @@ import zlib
 from urllib.parse import urlsplit
 
 import pytest
-
 from horde.testing import free_port, start_target
 
 
@@ -148,8 +147,9 @@ def test_keep_alive_and_pipelining(target):
     assert target.connections == before + 1
     # pipelined requests are answered in order, a delayed one included
     with socket.create_connection((target.host, target.port), timeout=5) as s:
-        s.sendall(b"GET /delay/20 HTTP/1.1\r\nHost: x\r\n\r\nGET /status/404 HTTP/1.1\r\nHost: x\r\n"
-                  b"Connection: close\r\n\r\n")
+        s.sendall(
+            b"GET /delay/20 HTTP/1.1\r\nHost: x\r\n\r\nGET /status/404 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
         data = b""
         while True:
             chunk = s.recv(65536)
@@ -206,7 +206,8 @@ def test_module_cli(tls, tls_target):
 
 
 def test_module_cli_port_in_use(target):
-    proc = subprocess.run([sys.executable, "-m", "horde.testing", "--port", str(target.port)],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "horde.testing", "--port", str(target.port)], capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"error: cannot listen on 127.0.0.1:{target.port}")

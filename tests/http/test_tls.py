@@ -1,9 +1,7 @@
 """TLS against the self-signed tls_target."""
 
 from horde import http
-from horde.testing import start_target
-from horde.testing import make_self_signed_cert
-
+from horde.testing import make_self_signed_cert, start_target
 from httpvu import VU
 
 
@@ -12,6 +10,7 @@ def test_trusted_ca_file(run, tls_target):
 
     async def go():
         return await http.get(tls_target.url + "/json"), await http.get(tls_target.url + "/json")
+
     first, second = run(v, go)
     assert first.status == 200 and first.json()["ok"] is True
     assert first.tls_version in ("tls1.2", "tls1.3")

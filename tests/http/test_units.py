@@ -3,7 +3,6 @@
 import ssl
 
 import pytest
-
 from horde.http import errors
 from horde.http.client import ExpectedStatuses, _decode
 from horde.http.cookies import CookieJar, parse_set_cookie
@@ -12,8 +11,14 @@ from horde.http.urls import add_params, parse_timeout, parse_url
 
 def test_set_cookie_parsing():
     c = parse_set_cookie('sid="abc"; Path=/app; Domain=.Example.com; Secure; HttpOnly; Max-Age=60', now=1000)
-    assert (c.name, c.value, c.path, c.domain, c.secure, c.http_only) == ("sid", "abc", "/app", "example.com",
-                                                                        True, True)
+    assert (c.name, c.value, c.path, c.domain, c.secure, c.http_only) == (
+        "sid",
+        "abc",
+        "/app",
+        "example.com",
+        True,
+        True,
+    )
     assert c.expires == 1060 and not c.host_only
     c = parse_set_cookie("a=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT")
     assert c.expires == 1445412480
@@ -50,8 +55,13 @@ def test_jar_expiry_and_api():
 
 def test_parse_url_and_clean():
     t = parse_url("https://u:p@example.com:8443/p?q=1#frag")
-    assert (t.scheme, t.host, t.port, t.target, t.host_header) == ("https", "example.com", 8443, "/p?q=1",
-                                                                   "example.com:8443")
+    assert (t.scheme, t.host, t.port, t.target, t.host_header) == (
+        "https",
+        "example.com",
+        8443,
+        "/p?q=1",
+        "example.com:8443",
+    )
     assert t.clean == "https://****:****@example.com:8443/p?q=1"
     assert parse_url("http://u@h/").clean == "http://****@h/"
     assert parse_url("http://h").target == "/"
@@ -83,14 +93,23 @@ def test_parse_timeout():
 
 def test_expected_statuses():
     cb = ExpectedStatuses(200, range(300, 303), (400, 401), {"min": 500, "max": 599})
-    assert [cb(s) for s in (200, 201, 302, 303, 401, 402, 599, 0)] == [True, False, True, False, True, False,
-                                                                      True, False]
+    assert [cb(s) for s in (200, 201, 302, 303, 401, 402, 599, 0)] == [
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]
     with pytest.raises(TypeError):
         ExpectedStatuses("200")
 
 
 def test_decode_errors():
     import gzip
+
     assert _decode(gzip.compress(b"x"), b"gzip") == b"x"
     with pytest.raises(ValueError, match="unsupported content encoding"):
         _decode(b"x", b"br")

@@ -26,7 +26,12 @@ def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> boo
 
 
 verbose_option = click.option(
-    "-v", "--verbose", is_flag=True, expose_value=False, is_eager=True, callback=_set_verbose,
+    "-v",
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_verbose,
     help="Show debug logs and tracebacks.",
 )
 

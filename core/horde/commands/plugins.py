@@ -13,10 +13,15 @@ __all__ = ["plugins"]
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON schema instead of a table.")
-@click.option("--plugin", "plugin_entries", multiple=True, metavar="MODULE",
-              help="Import this module first (from PYTHONPATH or the current directory; it registers outputs with "
-                   "register_extension); an installed "
-                   "output or distribution name loads it even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1. Repeatable.")
+@click.option(
+    "--plugin",
+    "plugin_entries",
+    multiple=True,
+    metavar="MODULE",
+    help="Import this module first (from PYTHONPATH or the current directory; it registers outputs with "
+    "register_extension); an installed "
+    "output or distribution name loads it even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1. Repeatable.",
+)
 @verbose_option
 def plugins(as_json: bool, plugin_entries: tuple[str, ...]) -> None:
     """List the outputs: installed, built in and registered in code, with where they come from."""
@@ -40,8 +45,9 @@ def _print_table(listing: list[dict]) -> None:
     for p in listing:
         hooks = ",".join(p["hooks"]) if p["hooks"] is not None else "?"
         source = p["target"] if p["source"] == "code" else p["source"].replace("_", "-")
-        rows.append((p["name"], p["distribution"] or "-", p["version"] or "-", p["status"], source, hooks,
-                     p["description"]))
+        rows.append(
+            (p["name"], p["distribution"] or "-", p["version"] or "-", p["status"], source, hooks, p["description"])
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .group import cli, verbose_option
 from ..engine.options import parse_stage, parse_tag
+from .group import cli, verbose_option
 
 __all__ = ["run"]
 
@@ -22,8 +22,14 @@ def _env_pair(text: str) -> tuple[str, str]:
 
 @cli.command(context_settings={"show_default": True})
 @click.argument("script", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--out", "outs", multiple=True, metavar="NAME[=ARG]",
-              help="Send samples to an output; repeatable (also the same output twice).")
+@click.option(
+    "-o",
+    "--out",
+    "outs",
+    multiple=True,
+    metavar="NAME[=ARG]",
+    help="Send samples to an output; repeatable (also the same output twice).",
+)
 @click.option("-u", "--vus", type=int, help="Number of virtual users.")
 @click.option("-d", "--duration", help="Test duration, e.g. 30s, 1m30s.")
 @click.option("-i", "--iterations", type=int, help="Total iterations, shared by the VUs.")
@@ -36,23 +42,62 @@ def _env_pair(text: str) -> tuple[str, str]:
 @click.option("--no-summary", is_flag=True, help="Do not print the end-of-test summary.")
 @click.option("--summary-export", type=click.Path(dir_okay=False), help="Write the summary as k6's JSON to FILE.")
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False), help="JSON config file.")
-@click.option("-w", "--workers", type=click.IntRange(min=1), envvar="HORDE_WORKERS", show_envvar=True,
-              default=lambda: os.cpu_count() or 1, show_default="one per core",
-              help="Processes that split the VUs and iterations (k6's execution segments); 1 runs in this process.")
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(min=1),
+    envvar="HORDE_WORKERS",
+    show_envvar=True,
+    default=lambda: os.cpu_count() or 1,
+    show_default="one per core",
+    help="Processes that split the VUs and iterations (k6's execution segments); 1 runs in this process.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No banner and no progress line.")
-@click.option("--output-stop-timeout", "output_stop_timeouts", multiple=True, metavar="[OUTPUT=]DURATION",
-              envvar="HORDE_OUTPUT_STOP_TIMEOUT", show_envvar=True,
-              help="How long an output may take to stop at the end before it is abandoned (default 90s); repeatable.")
-@click.option("--allow-output-loss", is_flag=True,
-              help="Exit 0 even when an output lost samples (by default such a run exits 112).")
-@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
-              help="Import this module before the run (it registers outputs with register_extension); an "
-                   "installed output or distribution name loads it even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1. "
-                   "Repeatable.")
+@click.option(
+    "--output-stop-timeout",
+    "output_stop_timeouts",
+    multiple=True,
+    metavar="[OUTPUT=]DURATION",
+    envvar="HORDE_OUTPUT_STOP_TIMEOUT",
+    show_envvar=True,
+    help="How long an output may take to stop at the end before it is abandoned (default 90s); repeatable.",
+)
+@click.option(
+    "--allow-output-loss",
+    is_flag=True,
+    help="Exit 0 even when an output lost samples (by default such a run exits 112).",
+)
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE",
+    help="Import this module before the run (it registers outputs with register_extension); an "
+    "installed output or distribution name loads it even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1. "
+    "Repeatable.",
+)
 @verbose_option
-def run(script: Path, outs, vus, duration, iterations, stages, env_vars, tags, system_tags, summary_trend_stats,
-        no_thresholds, no_summary, summary_export, config_file, workers, quiet, output_stop_timeouts, allow_output_loss,
-        plugins) -> None:
+def run(
+    script: Path,
+    outs,
+    vus,
+    duration,
+    iterations,
+    stages,
+    env_vars,
+    tags,
+    system_tags,
+    summary_trend_stats,
+    no_thresholds,
+    no_summary,
+    summary_export,
+    config_file,
+    workers,
+    quiet,
+    output_stop_timeouts,
+    allow_output_loss,
+    plugins,
+) -> None:
     """Run a load test SCRIPT and stream every sample to the outputs."""
     from ..engine.run import RunRequest, run_test
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from ..durations import format_duration
 from .scenarios import Scenario
@@ -29,20 +30,30 @@ def describe_scenario(sc: Scenario) -> str:
     """One banner line for ``sc``, worded like k6's."""
     gs = f"gracefulStop: {fmt_duration(sc.graceful_stop)}"
     if sc.executor == "shared-iterations":
-        what = f"{sc.iterations} iterations shared among {sc.vus} VUs (maxDuration: {fmt_duration(sc.max_duration)}, {gs})"
+        what = (
+            f"{sc.iterations} iterations shared among {sc.vus} VUs (maxDuration: {fmt_duration(sc.max_duration)}, {gs})"
+        )
     elif sc.executor == "per-vu-iterations":
-        what = f"{sc.iterations} iterations for each of {sc.vus} VUs (maxDuration: {fmt_duration(sc.max_duration)}, {gs})"
+        what = (
+            f"{sc.iterations} iterations for each of {sc.vus} VUs (maxDuration: {fmt_duration(sc.max_duration)}, {gs})"
+        )
     elif sc.executor == "constant-vus":
         what = f"{sc.vus} looping VUs for {fmt_duration(sc.duration)} ({gs})"
     elif sc.executor == "ramping-vus":
-        what = (f"Up to {sc.max_vus_needed} looping VUs for {fmt_duration(sc.total_duration)} over {len(sc.stages)} stages "
-                f"(gracefulRampDown: {fmt_duration(sc.graceful_ramp_down)}, {gs})")
+        what = (
+            f"Up to {sc.max_vus_needed} looping VUs for {fmt_duration(sc.total_duration)} over {len(sc.stages)} stages "
+            f"(gracefulRampDown: {fmt_duration(sc.graceful_ramp_down)}, {gs})"
+        )
     elif sc.executor == "constant-arrival-rate":
-        what = (f"{sc.rate:g} iterations/{fmt_duration(sc.time_unit)} for {fmt_duration(sc.duration)} "
-                f"(maxVUs: {sc.max_vus}, {gs})")
+        what = (
+            f"{sc.rate:g} iterations/{fmt_duration(sc.time_unit)} for {fmt_duration(sc.duration)} "
+            f"(maxVUs: {sc.max_vus}, {gs})"
+        )
     else:
-        what = (f"Up to {max([sc.start_rate, *(s.target for s in sc.stages)]):g} iterations/{fmt_duration(sc.time_unit)} "
-                f"for {fmt_duration(sc.total_duration)} over {len(sc.stages)} stages (maxVUs: {sc.max_vus}, {gs})")
+        what = (
+            f"Up to {max([sc.start_rate, *(s.target for s in sc.stages)]):g} iterations/{fmt_duration(sc.time_unit)} "
+            f"for {fmt_duration(sc.total_duration)} over {len(sc.stages)} stages (maxVUs: {sc.max_vus}, {gs})"
+        )
     start = f" (startTime: {fmt_duration(sc.start_time)})" if sc.start_time else ""
     return f"* {sc.name}: {what}{start}"
 
@@ -84,8 +95,10 @@ def start_progress(run: Any, stream: TextIO | None = None) -> asyncio.Task | Non
                 last_reqs, last_t = reqs, now
                 done = run.completed_iterations()
                 active, initialized = run.vu_counts()
-                stream.write(f"\rrunning ({fmt_elapsed(run.elapsed())}), {active}/{initialized} VUs, "
-                             f"{done} complete iterations, {rps:.0f} req/s   ")
+                stream.write(
+                    f"\rrunning ({fmt_elapsed(run.elapsed())}), {active}/{initialized} VUs, "
+                    f"{done} complete iterations, {rps:.0f} req/s   "
+                )
                 stream.flush()
         finally:
             stream.write("\r" + " " * 79 + "\r")

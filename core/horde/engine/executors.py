@@ -9,12 +9,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from ..metrics import Sample
 from ..errors import ScriptAbort
+from ..metrics import Sample
+from ..vu import VUState
 from .iteration import VUFactory, run_iteration
 from .pacing import YIELD_AFTER
 from .scenarios import Scenario, Stage
-from ..vu import VUState
 from .watchdog import VUInterrupted
 
 _monotonic = time.monotonic
@@ -25,9 +25,15 @@ __all__ = ["ScenarioRunner", "arrival_times", "ramp_target"]
 class ScenarioRunner:
     """Runs one scenario with its executor; ``stopping`` ends it early (no new iterations)."""
 
-    def __init__(self, scenario: Scenario, factory: VUFactory, fn: Callable[..., Awaitable[Any]], data: Any,
-                 on_error: Callable[[BaseException], None],
-                 on_abort: Callable[[BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        factory: VUFactory,
+        fn: Callable[..., Awaitable[Any]],
+        data: Any,
+        on_error: Callable[[BaseException], None],
+        on_abort: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.scenario = scenario
         self.factory = factory
         self.fn = fn
@@ -114,6 +120,7 @@ class ScenarioRunner:
 
     def _loop_task(self, vu: VUState, keep_going: Callable[[VUState], bool] | None) -> asyncio.Task:
         """A task running iterations on ``vu`` until the scenario stops or ``keep_going(vu)`` says no."""
+
         async def loop() -> None:
             fn, data, on_error, pacer = self.fn, self.data, self.on_error, self.factory.pacer
             self.factory.active += 1
@@ -220,8 +227,11 @@ class ScenarioRunner:
             return asyncio.ensure_future(loop())
 
         start = time.monotonic()
-        final_deadline = {i: min(self.hard_end, start + at + sc.graceful_ramp_down)
-                          for i, at in final_ramp_downs(sc.start_vus, sc.stages).items() if i < len(vus)}
+        final_deadline = {
+            i: min(self.hard_end, start + at + sc.graceful_ramp_down)
+            for i, at in final_ramp_downs(sc.start_vus, sc.stages).items()
+            if i < len(vus)
+        }
         for i, deadline in final_deadline.items():
             self._set_deadline(vus[i], deadline)
         for i, vu in enumerate(vus):
@@ -266,8 +276,7 @@ class ScenarioRunner:
 
     async def _constant_arrival_rate(self) -> None:
         sc = self.scenario
-        await self._arrivals(arrival_times([Stage(sc.duration, 0)], sc.rate / sc.time_unit, constant=True),
-                             sc.duration)
+        await self._arrivals(arrival_times([Stage(sc.duration, 0)], sc.rate / sc.time_unit, constant=True), sc.duration)
 
     async def _ramping_arrival_rate(self) -> None:
         sc = self.scenario

@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
-from .pacing import Pacer
 from ..errors import ScriptAbort
+from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
 from ..vu import VUState, current_vu
+from .pacing import Pacer
 
 __all__ = ["VUFactory", "run_iteration"]
 
@@ -24,9 +24,19 @@ _current_vu_get = current_vu.get
 class VUFactory:
     """Creates VUs (ids from 1 across all scenarios) and counts initialized and active ones."""
 
-    def __init__(self, *, builtin: BuiltinMetrics, registry: MetricRegistry, emit: Callable[[Any], None],
-                 system_tags: frozenset[str], base_tags: TagSet, options: dict, run: Any = None,
-                 pacer: Pacer | None = None, watchdog: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        builtin: BuiltinMetrics,
+        registry: MetricRegistry,
+        emit: Callable[[Any], None],
+        system_tags: frozenset[str],
+        base_tags: TagSet,
+        options: dict,
+        run: Any = None,
+        pacer: Pacer | None = None,
+        watchdog: Any = None,
+    ) -> None:
         self.builtin = builtin
         self.registry = registry
         self.emit = emit
@@ -51,14 +61,24 @@ class VUFactory:
         if counted:
             self.initialized += 1
         base = self.base_tags.with_tags(scenario.tags) if scenario.tags else self.base_tags
-        vu = VUState(self.initialized if counted else 0, builtin=self.builtin, emit=self.emit, system_tags=self.system_tags,
-                     base_tags=base, scenario=scenario.name, options=self.options, registry=self.registry)
+        vu = VUState(
+            self.initialized if counted else 0,
+            builtin=self.builtin,
+            emit=self.emit,
+            system_tags=self.system_tags,
+            base_tags=base,
+            scenario=scenario.name,
+            options=self.options,
+            registry=self.registry,
+        )
         vu.run = self.run
         vu.env = scenario.env
         return vu
 
 
-async def run_iteration(vu: VUState, fn: Callable[..., Any], data: Any, on_error: Callable[[BaseException], None] | None = None) -> bool:
+async def run_iteration(
+    vu: VUState, fn: Callable[..., Any], data: Any, on_error: Callable[[BaseException], None] | None = None
+) -> bool:
     """Run one iteration of ``fn(data)`` on ``vu``; return False if it was interrupted.
 
     A completed iteration (also one that raised, as in k6) emits data_sent,
@@ -96,8 +116,9 @@ async def run_iteration(vu: VUState, fn: Callable[..., Any], data: Any, on_error
         sent, received = vu.bytes_sent, vu.bytes_received
         vu.bytes_sent = vu.bytes_received = 0
         if complete:
-            vu.emit(ConnectedSamples(b.iteration_end, (sent, received, duration_ms, 1.0), _time_ns(), vu.tags,
-                                     vu.metadata))
+            vu.emit(
+                ConnectedSamples(b.iteration_end, (sent, received, duration_ms, 1.0), _time_ns(), vu.tags, vu.metadata)
+            )
         else:
             vu.emit(ConnectedSamples(b.iteration_end[:2], (sent, received), _time_ns(), vu.tags, vu.metadata))
     return complete

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..durations import parse_duration
 from ..errors import ExitCode, UserError
 
-__all__ = ["load_config_file", "env_options", "merge_options", "parse_stage", "parse_tag", "parse_stop_timeouts",
-           "SHORTCUT_KEYS"]
+__all__ = [
+    "load_config_file",
+    "env_options",
+    "merge_options",
+    "parse_stage",
+    "parse_tag",
+    "parse_stop_timeouts",
+    "SHORTCUT_KEYS",
+]
 
 SHORTCUT_KEYS = ("duration", "iterations", "stages")
 """Options that, set in a layer, replace the ``scenarios`` of lower layers (as in k6)."""

@@ -10,25 +10,33 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Any, TextIO
 
 from .. import execution
+from ..durations import option_seconds as seconds
 from ..errors import AbortReason, ExitCode, RunError, ScriptAbort, UserError
+from ..groups import GroupTree
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet, parse_system_tags
 from ..output import OutputStopError, Params
 from ..output.binding import create_output, new_plugin_manager
+from ..output.extensions import prepare_registry
 from ..output.manager import Manager, OutputReport
 from ..output.registry import OutputRegistry
 from ..output.spec import resolve_out_specs
-from ..output.extensions import prepare_registry
-from ..groups import GroupTree
 from ..runstatus import RunStatus
-from ..summary import (dump_summary_export, parse_trend_stats, render_outputs, render_summary, summary_export,
-                       validate_time_unit)
+from ..summary import (
+    dump_summary_export,
+    parse_trend_stats,
+    render_outputs,
+    render_summary,
+    summary_export,
+    validate_time_unit,
+)
 from ..thresholds import PeriodicEvaluator, parse_thresholds
-from . import display
-from . import unawaited
+from ..vu import current_vu
+from . import display, unawaited
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
@@ -36,11 +44,9 @@ from .loop import close_loop, new_loop
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
 from .pacing import BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, memory_growth, over
 from .pump import CLOSE_TIMEOUT, Pump
-from ..durations import option_seconds as seconds
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import split_scenarios
-from ..vu import current_vu
 from .watchdog import Watchdog
 from .worker import WorkerSpec
 from .workers import WorkerPool
@@ -155,8 +161,9 @@ class TestRun:
         self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
         self.time_unit = validate_time_unit(self.options.get("summaryTimeUnit"))
         stop_timeouts = req.output_stop_timeouts or [req.environ.get("HORDE_OUTPUT_STOP_TIMEOUT", "")]
-        self.manager = Manager(self._create_outputs(), registry=self.registry,
-                               stop_timeouts=parse_stop_timeouts(stop_timeouts))
+        self.manager = Manager(
+            self._create_outputs(), registry=self.registry, stop_timeouts=parse_stop_timeouts(stop_timeouts)
+        )
         total_vus = sum(s.max_vus_needed for s in self.scenarios)
         self.workers = max(1, min(self.req.workers, total_vus))
 
@@ -246,15 +253,17 @@ class TestRun:
             self.req.stderr.flush()
         except (OSError, ValueError):
             pass
-        self._emergency_exit(RunError("test run aborted by a second signal", reason=AbortReason.USER,
-                                      exit_code=ExitCode.EXTERNAL_ABORT))
+        self._emergency_exit(
+            RunError("test run aborted by a second signal", reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT)
+        )
 
     def _give_up(self) -> None:
         """Script code went on holding the loop although interrupted (it swallows the interruption): exit."""
         _log.error("script code did not stop when interrupted (does it catch BaseException?): exiting now")
         code = self.error.exit_code if self.error is not None else ExitCode.GENERIC_TIMEOUT
-        self._emergency_exit(RunError("script code could not be interrupted", reason=AbortReason.TIMEOUT,
-                                      exit_code=code))
+        self._emergency_exit(
+            RunError("script code could not be interrupted", reason=AbortReason.TIMEOUT, exit_code=code)
+        )
 
     def _emergency_exit(self, error: RunError) -> None:
         """End the workers, give the outputs :data:`EMERGENCY_STOP` to close their files, and exit the process."""
@@ -264,8 +273,9 @@ class TestRun:
             if self.pool is not None:
                 self.pool.kill()
             deadline = time.monotonic() + EMERGENCY_STOP
-            stopper = threading.Thread(target=_stop_outputs, args=(self.manager, error, deadline), daemon=True,
-                                       name="horde-emergency-stop")
+            stopper = threading.Thread(
+                target=_stop_outputs, args=(self.manager, error, deadline), daemon=True, name="horde-emergency-stop"
+            )
             stopper.start()
             stopper.join(max(0.0, deadline - time.monotonic()) + 0.1)
         finally:
@@ -296,8 +306,9 @@ class TestRun:
     def _vus_sample(self) -> ConnectedSamples:
         b = self.builtin
         active, initialized = self.vu_counts()
-        return ConnectedSamples((b.vus, b.vus_max), (float(active), float(initialized)), time.time_ns(),
-                                self.base_tags, None)
+        return ConnectedSamples(
+            (b.vus, b.vus_max), (float(active), float(initialized)), time.time_ns(), self.base_tags, None
+        )
 
     async def _emit_vus(self, pump: Pump) -> None:
         """``vus`` and ``vus_max`` every second, with the test-wide tags only."""
@@ -326,8 +337,14 @@ class TestRun:
         self.started_at = time.monotonic()
         self._set_status(RunStatus.RUNNING)
         runners = [
-            ScenarioRunner(sc, factory, prepare_call(self.script.function(sc.exec), None), data, self._on_script_error,
-                           self._on_script_abort)
+            ScenarioRunner(
+                sc,
+                factory,
+                prepare_call(self.script.function(sc.exec), None),
+                data,
+                self._on_script_error,
+                self._on_script_abort,
+            )
             for sc in self.scenarios
         ]
         self.runners = runners
@@ -350,13 +367,30 @@ class TestRun:
         for i, scenarios in enumerate(split_scenarios(self.scenarios, self.workers)):
             if not scenarios:
                 continue
-            specs.append(WorkerSpec(index=i, script=req.script.resolve(), env_vars=dict(req.env_vars),
-                                    options=self.options, system_tags=self.system_tags, base_tags=self.base_tags.items(),
-                                    scenarios=scenarios, first_vu_id=first, data=data,
-                                    verbose=logging.getLogger("horde").isEnabledFor(logging.DEBUG)))
+            specs.append(
+                WorkerSpec(
+                    index=i,
+                    script=req.script.resolve(),
+                    env_vars=dict(req.env_vars),
+                    options=self.options,
+                    system_tags=self.system_tags,
+                    base_tags=self.base_tags.items(),
+                    scenarios=scenarios,
+                    first_vu_id=first,
+                    data=data,
+                    verbose=logging.getLogger("horde").isEnabledFor(logging.DEBUG),
+                )
+            )
             first += sum(s.max_vus_needed for s in scenarios)
-        self.pool = pool = WorkerPool(specs, self.registry, self._pump, self._on_worker_abort, self._on_worker_stats,
-                                      backlog=self._pacer.behind, outputs_behind=self._pacer.outputs_behind)
+        self.pool = pool = WorkerPool(
+            specs,
+            self.registry,
+            self._pump,
+            self._on_worker_abort,
+            self._on_worker_stats,
+            backlog=self._pacer.behind,
+            outputs_behind=self._pacer.outputs_behind,
+        )
         try:
             pool.start()
             await pool.wait_ready()
@@ -403,7 +437,9 @@ class TestRun:
 
     def _abort_by_script(self, exc: BaseException) -> None:
         if self.error is None:
-            self.error = RunError(f"test aborted: {exc}", reason=AbortReason.SCRIPT_ABORT, exit_code=ExitCode.SCRIPT_ABORTED)
+            self.error = RunError(
+                f"test aborted: {exc}", reason=AbortReason.SCRIPT_ABORT, exit_code=ExitCode.SCRIPT_ABORTED
+            )
 
     async def _lifecycle(self, name: str, fn: Any, factory: VUFactory, *args: Any) -> Any:
         option = f"{name}Timeout"
@@ -450,7 +486,7 @@ class TestRun:
             for t in (periodic, ticker, progress):
                 if t is not None:
                     t.cancel()
-            await asyncio.gather(periodic, ticker, *( [progress] if progress else []), return_exceptions=True)
+            await asyncio.gather(periodic, ticker, *([progress] if progress else []), return_exceptions=True)
             pump.emit(self._vus_sample())  # one last vus/vus_max so outputs see the end state
 
     def execute(self) -> int:
@@ -479,9 +515,17 @@ class TestRun:
         outputs_backlog = over((self.manager.backlog, OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
         pacer = self._pacer = Pacer(pump.backlog, BACKLOG_LIMIT, outputs_backlog, 0)
         watchdog = self.watchdog = Watchdog(pacer, self.script.file, self._give_up)
-        factory = self.factory = VUFactory(builtin=self.builtin, registry=self.registry, emit=pump.emit,
-                            system_tags=self.system_tags, base_tags=self.base_tags, options=self.options, run=self,
-                            pacer=pacer, watchdog=watchdog)
+        factory = self.factory = VUFactory(
+            builtin=self.builtin,
+            registry=self.registry,
+            emit=pump.emit,
+            system_tags=self.system_tags,
+            base_tags=self.base_tags,
+            options=self.options,
+            run=self,
+            pacer=pacer,
+            watchdog=watchdog,
+        )
         pump.start()
         evaluator = PeriodicEvaluator(self.thresholds, self.store, self.elapsed, self.abort)
         evaluator.start()
@@ -504,8 +548,11 @@ class TestRun:
             uninstall()
             close_loop(loop)
             if not pump.close():
-                _log.error("the metric pump did not finish within %gs: samples still in it are not in the "
-                           "summary nor the outputs", CLOSE_TIMEOUT)
+                _log.error(
+                    "the metric pump did not finish within %gs: samples still in it are not in the "
+                    "summary nor the outputs",
+                    CLOSE_TIMEOUT,
+                )
         self.ended_at = time.monotonic()
         elapsed = self.elapsed()
         final = evaluator.finish()
@@ -549,8 +596,10 @@ class TestRun:
         for line in lines:
             _log.error("%s", line)
         if self.interrupted_iterations:
-            _log.warning("%d iteration(s) were interrupted (stopped by the clock or a signal before they ended)",
-                         self.interrupted_iterations)
+            _log.warning(
+                "%d iteration(s) were interrupted (stopped by the clock or a signal before they ended)",
+                self.interrupted_iterations,
+            )
 
     def _report(self, final: Any, elapsed: float, reports: list[OutputReport]) -> None:
         req = self.req
@@ -558,13 +607,21 @@ class TestRun:
             return
         export = req.summary_export or self.options.get("summaryExport")
         if export:
-            doc = summary_export(self.store, self.thresholds, self.groups, elapsed, trend_stats=self.trend_stats,
-                                 setup_data=self.setup_data, has_setup_data=self.script.setup is not None)
+            doc = summary_export(
+                self.store,
+                self.thresholds,
+                self.groups,
+                elapsed,
+                trend_stats=self.trend_stats,
+                setup_data=self.setup_data,
+                has_setup_data=self.script.setup is not None,
+            )
             if reports:
                 doc["outputs"] = [r.as_dict() for r in reports]
             Path(export).write_text(dump_summary_export(doc))
-        text = render_summary(self.store, self.thresholds, elapsed, self.groups,
-                              trend_stats=self.trend_stats, time_unit=self.time_unit)
+        text = render_summary(
+            self.store, self.thresholds, elapsed, self.groups, trend_stats=self.trend_stats, time_unit=self.time_unit
+        )
         if reports:
             text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
         req.stdout.write(text)

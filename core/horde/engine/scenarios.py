@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..durations import option_seconds as seconds  # k6 durations in scenario options
 from ..errors import ExitCode, UserError
@@ -18,7 +19,6 @@ EXECUTORS = (
     "constant-arrival-rate",
     "ramping-arrival-rate",
 )
-
 
 
 def _invalid(msg: str) -> UserError:
@@ -88,9 +88,24 @@ class Scenario:
 
 
 _KNOWN_KEYS = {
-    "executor", "exec", "startTime", "gracefulStop", "tags", "env", "vus", "iterations", "duration",
-    "maxDuration", "startVUs", "stages", "gracefulRampDown", "rate", "startRate", "timeUnit",
-    "preAllocatedVUs", "maxVUs",
+    "executor",
+    "exec",
+    "startTime",
+    "gracefulStop",
+    "tags",
+    "env",
+    "vus",
+    "iterations",
+    "duration",
+    "maxDuration",
+    "startVUs",
+    "stages",
+    "gracefulRampDown",
+    "rate",
+    "startRate",
+    "timeUnit",
+    "preAllocatedVUs",
+    "maxVUs",
 }
 
 
@@ -113,7 +128,9 @@ def _stages(raw: Any, name: str) -> list[Stage]:
         target = st["target"]
         if isinstance(target, bool) or not isinstance(target, (int, float)) or target < 0:
             raise _invalid(f"scenario '{name}': stage target must be >= 0, not {target!r}")
-        out.append(Stage(seconds(st["duration"], "stage duration"), int(target) if float(target).is_integer() else target))
+        out.append(
+            Stage(seconds(st["duration"], "stage duration"), int(target) if float(target).is_integer() else target)
+        )
     return out
 
 
@@ -140,7 +157,9 @@ def _scenario(name: str, cfg: Mapping[str, Any]) -> Scenario:
         sc.iterations = _positive_int(cfg, "iterations", name, 1)
         sc.max_duration = seconds(cfg.get("maxDuration", "10m"), "maxDuration")
         if executor == "shared-iterations" and sc.iterations < sc.vus:
-            raise _invalid(f"scenario '{name}': the number of iterations ({sc.iterations}) can't be less than the number of VUs ({sc.vus})")
+            raise _invalid(
+                f"scenario '{name}': the number of iterations ({sc.iterations}) can't be less than the number of VUs ({sc.vus})"
+            )
     elif executor == "constant-vus":
         sc.vus = _positive_int(cfg, "vus", name, 1)
         if "duration" not in cfg:
@@ -184,8 +203,12 @@ def scenarios_from_options(options: Mapping[str, Any]) -> list[Scenario]:
     iterations = options.get("iterations")
     stages = options.get("stages")
     if stages:
-        cfg: dict[str, Any] = {"executor": "ramping-vus", "startVUs": vus if vus is not None else 1, "stages": stages,
-                               "gracefulStop": "30s"}
+        cfg: dict[str, Any] = {
+            "executor": "ramping-vus",
+            "startVUs": vus if vus is not None else 1,
+            "stages": stages,
+            "gracefulStop": "30s",
+        }
     elif iterations is not None:
         cfg = {"executor": "shared-iterations", "vus": vus or 1, "iterations": iterations}
         if duration:

@@ -46,8 +46,9 @@ class Script:
         """The exported function ``name`` (a scenario's ``exec``); ScriptError if missing."""
         fn = getattr(self.module, name, None)
         if not callable(fn):
-            raise UserError(f"function '{name}' (a scenario's exec) is not defined in {self.path.name}",
-                            ExitCode.INVALID_CONFIG)
+            raise UserError(
+                f"function '{name}' (a scenario's exec) is not defined in {self.path.name}", ExitCode.INVALID_CONFIG
+            )
         require_async(fn, name, self.path)
         return fn
 
@@ -61,8 +62,10 @@ def require_async(fn: Any, name: str, path: Path) -> None:
     """ScriptError (exit 107) unless ``fn`` is an ``async def`` function: horde awaits every entry function."""
     if fn is not None and not _is_async(fn):
         signature = _SIGNATURES.get(name, f"{name}(data)")
-        raise ScriptError(f"{path.name}: {name} must be declared `async def {signature}:` "
-                          f"(it is a plain def; horde awaits it, so write async def and await horde calls)")
+        raise ScriptError(
+            f"{path.name}: {name} must be declared `async def {signature}:` "
+            f"(it is a plain def; horde awaits it, so write async def and await horde calls)"
+        )
 
 
 def script_traceback(exc: BaseException, path: Path) -> str:

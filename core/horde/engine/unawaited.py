@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .errorlog import ErrorKey
 from ..vu import current_vu
+from .errorlog import ErrorKey
 
 __all__ = ["install"]
 

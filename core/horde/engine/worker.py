@@ -101,8 +101,11 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
     # after its stop request is the coordinator ending a worker that did not stop in time.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    logging.basicConfig(level=logging.DEBUG if spec.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(levelname).4s[w%(process)d] %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if spec.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(levelname).4s[w%(process)d] %(message)s",
+    )
     from .. import custom_metrics, execution
 
     execution.env.clear()
@@ -132,9 +135,17 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     outputs_behind = [0]  # set from the coordinator's ("pace", flag) messages
     pacer = Pacer(pending.__len__, BACKLOG_LIMIT, lambda: outputs_behind[0], 0)
     watchdog = Watchdog(pacer, script.file)
-    factory = VUFactory(builtin=builtin, registry=registry, emit=pending.append, system_tags=spec.system_tags,
-                        base_tags=TagSet.of(spec.base_tags), options=spec.options, run=run, pacer=pacer,
-                        watchdog=watchdog)
+    factory = VUFactory(
+        builtin=builtin,
+        registry=registry,
+        emit=pending.append,
+        system_tags=spec.system_tags,
+        base_tags=TagSet.of(spec.base_tags),
+        options=spec.options,
+        run=run,
+        pacer=pacer,
+        watchdog=watchdog,
+    )
     factory.initialized = spec.first_vu_id - 1
     first = factory.initialized
     encoder = Encoder()
@@ -156,8 +167,10 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     def send(msg: tuple) -> None:
         conn.send_bytes(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
 
-    runners = [ScenarioRunner(sc, factory, prepare_call(script.function(sc.exec), None), spec.data, on_error, on_abort)
-               for sc in spec.scenarios]
+    runners = [
+        ScenarioRunner(sc, factory, prepare_call(script.function(sc.exec), None), spec.data, on_error, on_abort)
+        for sc in spec.scenarios
+    ]
 
     interrupted_sent = [0]
 
@@ -165,9 +178,15 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
         checks, groups = run.groups.take()
         interrupted = sum(r.interrupted_iterations for r in runners)
         new_interrupted, interrupted_sent[0] = interrupted - interrupted_sent[0], interrupted
-        return {"active": factory.active, "initialized": factory.initialized - first,
-                "completed": sum(r.completed_iterations for r in runners), "error_kinds": run.errors.take(),
-                "interrupted": new_interrupted, "checks": checks, "groups": groups}
+        return {
+            "active": factory.active,
+            "initialized": factory.initialized - first,
+            "completed": sum(r.completed_iterations for r in runners),
+            "error_kinds": run.errors.take(),
+            "interrupted": new_interrupted,
+            "checks": checks,
+            "groups": groups,
+        }
 
     def flush() -> None:
         batch = pending[:]

@@ -59,10 +59,16 @@ class WorkerPool:
     or a worker died; ``on_stats(stats)`` with each batch's check results.
     """
 
-    def __init__(self, specs: list[WorkerSpec], registry: Any, pump: Pump,
-                 on_abort: Callable[[str, bool], None], on_stats: Callable[[dict], None],
-                 backlog: Callable[[], bool] | None = None,
-                 outputs_behind: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        specs: list[WorkerSpec],
+        registry: Any,
+        pump: Pump,
+        on_abort: Callable[[str, bool], None],
+        on_stats: Callable[[dict], None],
+        backlog: Callable[[], bool] | None = None,
+        outputs_behind: Callable[[], bool] | None = None,
+    ) -> None:
         self.workers = [_Worker(s, Decoder(registry)) for s in specs]
         self.pump = pump
         self.on_abort = on_abort
@@ -96,11 +102,14 @@ class WorkerPool:
             w.ready, w.done = loop.create_future(), loop.create_future()
             parent, child = ctx.Pipe()
             w.conn = parent
-            w.process = ctx.Process(target=worker_main, args=(child, w.spec), name=f"horde-worker-{w.spec.index}",
-                                    daemon=True)
+            w.process = ctx.Process(
+                target=worker_main, args=(child, w.spec), name=f"horde-worker-{w.spec.index}", daemon=True
+            )
             w.process.start()
             child.close()
-            threading.Thread(target=self._read, args=(w, loop), name=f"horde-reader-{w.spec.index}", daemon=True).start()
+            threading.Thread(
+                target=self._read, args=(w, loop), name=f"horde-reader-{w.spec.index}", daemon=True
+            ).start()
 
     def _read(self, w: _Worker, loop: asyncio.AbstractEventLoop) -> None:
         deliver, behind, outputs_behind = self.pump.deliver, self.behind, self.outputs_behind
@@ -164,8 +173,10 @@ class WorkerPool:
             raise
         if pending:
             late = [w.spec.index for w in self.workers if not w.done.done()]
-            _log.warning("worker(s) %s still running past the scenarios' end and gracefulStop: stopping them",
-                         ", ".join(map(str, late)))
+            _log.warning(
+                "worker(s) %s still running past the scenarios' end and gracefulStop: stopping them",
+                ", ".join(map(str, late)),
+            )
             await self.stop()
 
     async def stop(self) -> None:
@@ -190,8 +201,11 @@ class WorkerPool:
             active = max(1, int(w.stats.get("active", 0)))  # a worker stuck before it reported still had one
             self.interrupted += active
             self.ended.append(w.spec.index)
-            _log.warning("worker %d did not stop in time and was ended; its %d active VU(s) count as interrupted",
-                         w.spec.index, active)
+            _log.warning(
+                "worker %d did not stop in time and was ended; its %d active VU(s) count as interrupted",
+                w.spec.index,
+                active,
+            )
         await asyncio.wait(pending, timeout=TERMINATE_GRACE)
 
     def kill(self) -> None:

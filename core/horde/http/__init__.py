@@ -27,7 +27,8 @@ callable), ``response_callback`` (callable or None to skip
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 from ..vu import current_vu, get_vu
 from . import client as _client_mod
@@ -42,11 +43,38 @@ from .transport import RawRequest, RawResponse, Transport
 _current_vu_get = current_vu.get
 
 __all__ = [
-    "request", "get", "head", "options", "post", "put", "patch", "delete", "batch",
-    "cookie_jar", "set_response_callback", "expected_statuses", "client", "close",
-    "Client", "Response", "Headers", "RequestInfo", "Cookie", "CookieJar", "ExpectedStatuses",
-    "Transport", "RawRequest", "RawResponse", "H1Transport", "default_ssl_context",
-    "TransportError", "RequestTimeout", "InvalidURL", "HTTPRequestError", "errors", "DEFAULT_USER_AGENT",
+    "request",
+    "get",
+    "head",
+    "options",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "batch",
+    "cookie_jar",
+    "set_response_callback",
+    "expected_statuses",
+    "client",
+    "close",
+    "Client",
+    "Response",
+    "Headers",
+    "RequestInfo",
+    "Cookie",
+    "CookieJar",
+    "ExpectedStatuses",
+    "Transport",
+    "RawRequest",
+    "RawResponse",
+    "H1Transport",
+    "default_ssl_context",
+    "TransportError",
+    "RequestTimeout",
+    "InvalidURL",
+    "HTTPRequestError",
+    "errors",
+    "DEFAULT_USER_AGENT",
 ]
 
 

@@ -14,8 +14,9 @@ import logging
 import re
 import time
 import zlib
+from collections.abc import Callable, Iterable, Mapping
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from .._version import __version__
@@ -110,14 +111,25 @@ def _emit_request(vu: Any, tagset: TagSet, b: tuple, expected: bool | None) -> N
     The duration is sending + waiting + receiving at k6's nanosecond resolution (as k6 adds them).
     """
     if expected is None:
-        vu.emit(ConnectedSamples(vu.builtin.http_request_no_failed,
-                                 (1.0, round(b[3] + b[4] + b[5], 6), b[0], b[1], b[2], b[3], b[4], b[5]),
-                                 _time_ns(), tagset, vu.metadata))
+        vu.emit(
+            ConnectedSamples(
+                vu.builtin.http_request_no_failed,
+                (1.0, round(b[3] + b[4] + b[5], 6), b[0], b[1], b[2], b[3], b[4], b[5]),
+                _time_ns(),
+                tagset,
+                vu.metadata,
+            )
+        )
     else:
-        vu.emit(ConnectedSamples(vu.builtin.http_request,
-                                 (1.0, round(b[3] + b[4] + b[5], 6), b[0], b[1], b[2], b[3], b[4], b[5],
-                                  0.0 if expected else 1.0),
-                                 _time_ns(), tagset, vu.metadata))
+        vu.emit(
+            ConnectedSamples(
+                vu.builtin.http_request,
+                (1.0, round(b[3] + b[4] + b[5], 6), b[0], b[1], b[2], b[3], b[4], b[5], 0.0 if expected else 1.0),
+                _time_ns(),
+                tagset,
+                vu.metadata,
+            )
+        )
 
 
 class _Route:
@@ -188,9 +200,11 @@ class Client:
             ctx = functools.partial(
                 default_ssl_context,
                 insecure_skip_verify=bool(_opt(o, False, "insecure_skip_tls_verify", "insecureSkipTLSVerify")),
-                ca_file=_opt(o, None, "tls_ca_file", "tlsCaFile"))
-            transport = H1Transport(ssl_context=ctx,
-                                    reuse=not _opt(o, False, "no_connection_reuse", "noConnectionReuse"))
+                ca_file=_opt(o, None, "tls_ca_file", "tlsCaFile"),
+            )
+            transport = H1Transport(
+                ssl_context=ctx, reuse=not _opt(o, False, "no_connection_reuse", "noConnectionReuse")
+            )
         self.transport = transport
         self.jar = CookieJar()
         self._jar_iteration = vu.iteration
@@ -203,21 +217,46 @@ class Client:
         self._tags: dict[tuple, TagSet] = {}
         self._routes: dict[tuple[str, str], _Route] = {}
         st = vu.system_tags
-        self._st = tuple(n in st for n in ("method", "url", "name", "status", "proto", "tls_version", "error",
-                                           "error_code", "expected_response"))
+        self._st = tuple(
+            n in st
+            for n in (
+                "method",
+                "url",
+                "name",
+                "status",
+                "proto",
+                "tls_version",
+                "error",
+                "error_code",
+                "expected_response",
+            )
+        )
 
     def close(self) -> None:
         """Close the VU's connections."""
         self.transport.close()
 
     # the request path
-    async def request(self, method: str, url: str, body: Any = None, *, params: Any = None,
-                      headers: Mapping[str, str] | None = None, json: Any = _MISSING, data: Any = None,
-                      cookies: Mapping[str, Any] | None = None, timeout: float | str | None = 60.0,
-                      redirects: int | None = None, tags: Mapping[str, Any] | None = None,
-                      name: str | None = None, expected_statuses: Any = None,
-                      response_callback: Any = _MISSING, response_type: str | None = None,
-                      t_start: float = 0.0) -> Response:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        *,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = _MISSING,
+        data: Any = None,
+        cookies: Mapping[str, Any] | None = None,
+        timeout: float | str | None = 60.0,
+        redirects: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        expected_statuses: Any = None,
+        response_callback: Any = _MISSING,
+        response_type: str | None = None,
+        t_start: float = 0.0,
+    ) -> Response:
         """Send one request (following redirects) and return its :class:`Response`."""
         t_begin = t_start or _perf()
         vu = self.vu
@@ -243,8 +282,17 @@ class Client:
         if response_callback is not _MISSING:
             cb = response_callback
         elif expected_statuses is not None:
-            cb = expected_statuses if callable(expected_statuses) else ExpectedStatuses(*(
-                expected_statuses if isinstance(expected_statuses, (list, set, frozenset)) else [expected_statuses]))
+            cb = (
+                expected_statuses
+                if callable(expected_statuses)
+                else ExpectedStatuses(
+                    *(
+                        expected_statuses
+                        if isinstance(expected_statuses, (list, set, frozenset))
+                        else [expected_statuses]
+                    )
+                )
+            )
         else:
             cb = default_response_callback
 
@@ -256,8 +304,25 @@ class Client:
         discard = self.discard_bodies if response_type is None else response_type == "none"
         hdrs_user = dict(headers) if headers else None
 
-        return await self._hops(method, t, payload, ctype, hdrs_user, cookies, deadline, left, redirects, name,
-                                cb, user_key, tags, discard, t_start, None, None)
+        return await self._hops(
+            method,
+            t,
+            payload,
+            ctype,
+            hdrs_user,
+            cookies,
+            deadline,
+            left,
+            redirects,
+            name,
+            cb,
+            user_key,
+            tags,
+            discard,
+            t_start,
+            None,
+            None,
+        )
 
     async def fast(self, method: str, url: str) -> Response:
         """``request(method, url)`` with every option at its default: the common case, on a cached route.
@@ -286,9 +351,25 @@ class Client:
         vu.bytes_received += raw.bytes_received
         status = raw.status
         if status in _REDIRECTS or _has_special(raw):
-            return await self._hops(req.method, t, None, None, None, None, t_begin + _DEFAULT_TIMEOUT, self.max_redirects,
-                                    None, None, default_response_callback, None, None, self.discard_bodies, 0.0, raw,
-                                    req.headers)
+            return await self._hops(
+                req.method,
+                t,
+                None,
+                None,
+                None,
+                None,
+                t_begin + _DEFAULT_TIMEOUT,
+                self.max_redirects,
+                None,
+                None,
+                default_response_callback,
+                None,
+                None,
+                self.discard_bodies,
+                0.0,
+                raw,
+                req.headers,
+            )
         cb = default_response_callback
         if cb is _default_expected:
             expected = 200 <= status <= 399
@@ -300,15 +381,39 @@ class Client:
         if tagset is None:
             if len(route.tags) >= 256:
                 route.tags.clear()
-            tagset = route.tags[key] = self._build_tags(vu.tags, req.method, t.clean, status, proto, raw.tls_version,
-                                                        "", 1000 + status if status >= 400 else 0, expected, None)
+            tagset = route.tags[key] = self._build_tags(
+                vu.tags,
+                req.method,
+                t.clean,
+                status,
+                proto,
+                raw.tls_version,
+                "",
+                1000 + status if status >= 400 else 0,
+                expected,
+                None,
+            )
         timings = raw.timings
         _emit_request(vu, tagset, timings, expected)
-        return Response(status, None, proto, None, None if self.discard_bodies else raw.body, t.url, raw.tls_version,
-                        "", 1000 + status if status >= 400 else 0, route.info, timings, raw.remote_ip,
-                        raw.remote_port, None, raw)
+        return Response(
+            status,
+            None,
+            proto,
+            None,
+            None if self.discard_bodies else raw.body,
+            t.url,
+            raw.tls_version,
+            "",
+            1000 + status if status >= 400 else 0,
+            route.info,
+            timings,
+            raw.remote_ip,
+            raw.remote_port,
+            None,
+            raw,
+        )
 
-    def _route(self, method: str, url: str) -> "_Route":
+    def _route(self, method: str, url: str) -> _Route:
         t = parse_url(url)  # InvalidURL for the script's own URL is a script error
         m = method.upper()
         hdr_list = self._headers(t, m, None, None, None, None)
@@ -324,10 +429,26 @@ class Client:
             self.jar = CookieJar()
         self._jar_iteration = self.vu.iteration
 
-    async def _hops(self, method: str, t: Any, payload: bytes | None, ctype: str | None,
-                    hdrs_user: dict[str, str] | None, cookies: Mapping[str, Any] | None, deadline: float, left: int,
-                    redirects: int | None, name: str | None, cb: Any, user_key: Any, tags: Any, discard: bool,
-                    t_start: float, raw: RawResponse | None, hdr_list: list | None) -> Response:
+    async def _hops(
+        self,
+        method: str,
+        t: Any,
+        payload: bytes | None,
+        ctype: str | None,
+        hdrs_user: dict[str, str] | None,
+        cookies: Mapping[str, Any] | None,
+        deadline: float,
+        left: int,
+        redirects: int | None,
+        name: str | None,
+        cb: Any,
+        user_key: Any,
+        tags: Any,
+        discard: bool,
+        t_start: float,
+        raw: RawResponse | None,
+        hdr_list: list | None,
+    ) -> Response:
         """Send hops until one is not followed; ``raw`` (sent with ``hdr_list``) is a first hop already done."""
         vu = self.vu
         while True:
@@ -374,15 +495,18 @@ class Client:
                     err, code = f"error decompressing response body: {e}", errors.DECOMPRESSION
             if status >= 400 and not code:
                 code = 1000 + status
-            self._emit(vu, method, t, name, status, raw.proto, raw.tls_version, err, code, user_key, tags,
-                       raw.timings, cb)
+            self._emit(
+                vu, method, t, name, status, raw.proto, raw.tls_version, err, code, user_key, tags, raw.timings, cb
+            )
 
             if status in _REDIRECTS and location is not None:
                 if left <= 0:
                     if redirects is None or redirects > 0:
-                        log.warning("Stopped after %d redirects and returned the redirection; pass redirects=N "
-                                    "to the request or set the max_redirects option to silence this",
-                                    self.max_redirects if redirects is None else redirects)
+                        log.warning(
+                            "Stopped after %d redirects and returned the redirection; pass redirects=N "
+                            "to the request or set the max_redirects option to silence this",
+                            self.max_redirects if redirects is None else redirects,
+                        )
                 else:
                     left -= 1
                     next_url = resolve(t.url, location.decode("latin-1"))
@@ -395,25 +519,47 @@ class Client:
                         method = "GET"
                         payload = ctype = None
                         if hdrs_user:
-                            hdrs_user = {k: v for k, v in hdrs_user.items()
-                                         if k.lower() not in ("content-type", "content-length")}
+                            hdrs_user = {
+                                k: v
+                                for k, v in hdrs_user.items()
+                                if k.lower() not in ("content-type", "content-length")
+                            }
                     if (nt.host, nt.port) != (t.host, t.port):  # credentials stay with their host
                         cookies = None
                         if hdrs_user:
-                            hdrs_user = {k: v for k, v in hdrs_user.items()
-                                         if k.lower() not in ("authorization", "cookie")}
+                            hdrs_user = {
+                                k: v for k, v in hdrs_user.items() if k.lower() not in ("authorization", "cookie")
+                            }
                     t = nt
                     raw = None
                     continue
 
-            return Response(status=status, status_text=f"{status} {raw.reason}" if raw.reason else str(status),
-                            proto=raw.proto, headers=Headers(raw.headers), body=None if discard else rbody,
-                            url=t.url, tls_version=raw.tls_version, error=err, error_code=code,
-                            request=RequestInfo(method, t.url, hdr_list, payload), timings=raw.timings,
-                            remote_ip=raw.remote_ip, remote_port=raw.remote_port, set_cookies=set_cookies)
+            return Response(
+                status=status,
+                status_text=f"{status} {raw.reason}" if raw.reason else str(status),
+                proto=raw.proto,
+                headers=Headers(raw.headers),
+                body=None if discard else rbody,
+                url=t.url,
+                tls_version=raw.tls_version,
+                error=err,
+                error_code=code,
+                request=RequestInfo(method, t.url, hdr_list, payload),
+                timings=raw.timings,
+                remote_ip=raw.remote_ip,
+                remote_port=raw.remote_port,
+                set_cookies=set_cookies,
+            )
 
-    def _headers(self, t: Target, method: str, payload: bytes | None, ctype: str | None,
-                 user: dict[str, str] | None, cookies: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    def _headers(
+        self,
+        t: Target,
+        method: str,
+        payload: bytes | None,
+        ctype: str | None,
+        user: dict[str, str] | None,
+        cookies: Mapping[str, Any] | None,
+    ) -> list[tuple[str, str]]:
         jar = self.jar
         if user is None:
             h = [("Host", t.host_header), ("User-Agent", self.user_agent), ("Accept-Encoding", "gzip, deflate")]
@@ -457,20 +603,51 @@ class Client:
                 pairs.append((str(k), str(v)))
         return "; ".join(f"{k}={v}" for k, v in pairs)
 
-    def _failed(self, vu: Any, method: str, t: Any, name: str | None, e: TransportError, user_key: Any,
-                tags: Any, cb: Any, hdr_list: list, payload: bytes | None) -> Response:
+    def _failed(
+        self,
+        vu: Any,
+        method: str,
+        t: Any,
+        name: str | None,
+        e: TransportError,
+        user_key: Any,
+        tags: Any,
+        cb: Any,
+        hdr_list: list,
+        payload: bytes | None,
+    ) -> Response:
         vu.bytes_sent += e.bytes_sent
         vu.bytes_received += e.bytes_received
         self._emit(vu, method, t, name, 0, None, None, e.message, e.code, user_key, tags, e.timings, cb)
         if self.throw:
             raise HTTPRequestError(e.message, e.code)
-        return Response(status=0, url=t.url, error=e.message, error_code=e.code, body=None, timings=e.timings,
-                        request=RequestInfo(method, t.url, hdr_list, payload))
+        return Response(
+            status=0,
+            url=t.url,
+            error=e.message,
+            error_code=e.code,
+            body=None,
+            timings=e.timings,
+            request=RequestInfo(method, t.url, hdr_list, payload),
+        )
 
     # metrics
-    def _emit(self, vu: Any, method: str, t: Target, name: str | None, status: int, proto: str | None,
-              tls_version: str | None, err: str, code: int, user_key: Any, tags: Any, timings: tuple,
-              cb: Any) -> None:
+    def _emit(
+        self,
+        vu: Any,
+        method: str,
+        t: Target,
+        name: str | None,
+        status: int,
+        proto: str | None,
+        tls_version: str | None,
+        err: str,
+        code: int,
+        user_key: Any,
+        tags: Any,
+        timings: tuple,
+        cb: Any,
+    ) -> None:
         expected = None if cb is None else bool(cb(status))
         url_tag = t.clean if name is None else name
         key = (vu.tags, method, url_tag, status, proto, tls_version, err, code, expected, user_key)
@@ -482,8 +659,19 @@ class Client:
             self._tags[key] = tagset
         _emit_request(vu, tagset, timings, expected)
 
-    def _build_tags(self, base: TagSet, method: str, url_tag: str, status: int, proto: str | None,
-                    tls_version: str | None, err: str, code: int, expected: bool | None, tags: Any) -> TagSet:
+    def _build_tags(
+        self,
+        base: TagSet,
+        method: str,
+        url_tag: str,
+        status: int,
+        proto: str | None,
+        tls_version: str | None,
+        err: str,
+        code: int,
+        expected: bool | None,
+        tags: Any,
+    ) -> TagSet:
         d = dict(base.items())
         if tags:
             for k, v in tags.items():

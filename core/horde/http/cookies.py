@@ -18,9 +18,19 @@ class Cookie:
 
     __slots__ = ("name", "value", "domain", "path", "host_only", "expires", "max_age", "secure", "http_only")
 
-    def __init__(self, name: str, value: str, domain: str = "", path: str = "/", *, host_only: bool = True,
-                 expires: float | None = None, max_age: int | None = None, secure: bool = False,
-                 http_only: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        value: str,
+        domain: str = "",
+        path: str = "/",
+        *,
+        host_only: bool = True,
+        expires: float | None = None,
+        max_age: int | None = None,
+        secure: bool = False,
+        http_only: bool = False,
+    ) -> None:
         self.name = name
         self.value = value
         self.domain = domain
@@ -33,9 +43,16 @@ class Cookie:
 
     def as_dict(self) -> dict:
         """k6's cookie object: name, value, domain, path, http_only, secure, max_age, expires."""
-        return {"name": self.name, "value": self.value, "domain": self.domain, "path": self.path,
-                "http_only": self.http_only, "secure": self.secure, "max_age": self.max_age or 0,
-                "expires": int(self.expires * 1000) if self.expires is not None else 0}
+        return {
+            "name": self.name,
+            "value": self.value,
+            "domain": self.domain,
+            "path": self.path,
+            "http_only": self.http_only,
+            "secure": self.secure,
+            "max_age": self.max_age or 0,
+            "expires": int(self.expires * 1000) if self.expires is not None else 0,
+        }
 
     def __repr__(self) -> str:
         return f"Cookie({self.name}={self.value!r}, domain={self.domain!r}, path={self.path!r})"
@@ -164,13 +181,32 @@ class CookieJar:
         return "; ".join(f"{c.name}={c.value}" for c in self.matching(scheme, host, path))
 
     # k6's CookieJar API
-    def set(self, url: str, name: str, value: str, *, domain: str | None = None, path: str | None = None,
-            expires: float | None = None, max_age: int | None = None, secure: bool = False,
-            http_only: bool = False) -> None:
+    def set(
+        self,
+        url: str,
+        name: str,
+        value: str,
+        *,
+        domain: str | None = None,
+        path: str | None = None,
+        expires: float | None = None,
+        max_age: int | None = None,
+        secure: bool = False,
+        http_only: bool = False,
+    ) -> None:
         """Set a cookie for ``url`` (k6's ``jar.set(url, name, value, options)``)."""
         u = urlsplit(url)
-        c = Cookie(name, str(value), (domain or "").lstrip(".").lower(), path or "", host_only=not domain,
-                   expires=expires, max_age=max_age, secure=secure, http_only=http_only)
+        c = Cookie(
+            name,
+            str(value),
+            (domain or "").lstrip(".").lower(),
+            path or "",
+            host_only=not domain,
+            expires=expires,
+            max_age=max_age,
+            secure=secure,
+            http_only=http_only,
+        )
         if max_age is not None:
             c.expires = time.time() + max_age
         self.store(u.hostname or "", u.path or "/", c)

@@ -14,10 +14,29 @@ import ssl
 import sys
 
 __all__ = [
-    "DEFAULT", "INVALID_URL", "REQUEST_TIMEOUT", "DNS", "DNS_NO_SUCH_HOST", "TCP", "TCP_BROKEN_PIPE",
-    "TCP_UNKNOWN_ERRNO", "TCP_DIAL", "TCP_DIAL_TIMEOUT", "TCP_DIAL_REFUSED", "TCP_DIAL_UNKNOWN",
-    "TCP_RESET_BY_PEER", "TLS", "TLS_UNKNOWN_AUTHORITY", "TLS_HOSTNAME", "DECOMPRESSION",
-    "TransportError", "RequestTimeout", "InvalidURL", "HTTPRequestError", "classify_dial_error", "classify_io_error",
+    "DEFAULT",
+    "INVALID_URL",
+    "REQUEST_TIMEOUT",
+    "DNS",
+    "DNS_NO_SUCH_HOST",
+    "TCP",
+    "TCP_BROKEN_PIPE",
+    "TCP_UNKNOWN_ERRNO",
+    "TCP_DIAL",
+    "TCP_DIAL_TIMEOUT",
+    "TCP_DIAL_REFUSED",
+    "TCP_DIAL_UNKNOWN",
+    "TCP_RESET_BY_PEER",
+    "TLS",
+    "TLS_UNKNOWN_AUTHORITY",
+    "TLS_HOSTNAME",
+    "DECOMPRESSION",
+    "TransportError",
+    "RequestTimeout",
+    "InvalidURL",
+    "HTTPRequestError",
+    "classify_dial_error",
+    "classify_io_error",
 ]
 
 DEFAULT = 1000
@@ -49,8 +68,9 @@ class TransportError(Exception):
     ``bytes_sent``/``bytes_received`` what crossed the wire.
     """
 
-    def __init__(self, message: str, code: int, *, timings: tuple | None = None,
-                 bytes_sent: int = 0, bytes_received: int = 0) -> None:
+    def __init__(
+        self, message: str, code: int, *, timings: tuple | None = None, bytes_sent: int = 0, bytes_received: int = 0
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code

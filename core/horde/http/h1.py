@@ -12,11 +12,12 @@ fails clearly on a protocol upgrade or a reply that is not HTTP/1.x.
 from __future__ import annotations
 
 import asyncio
-import socket
 import functools
+import socket
 import ssl
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httptools
 
@@ -52,7 +53,7 @@ def default_ssl_context(*, insecure_skip_verify: bool = False, ca_file: str | No
 class _Conn(asyncio.Protocol):
     """One client connection; serves one exchange at a time (no pipelining)."""
 
-    def __init__(self, owner: "H1Transport", key: tuple) -> None:
+    def __init__(self, owner: H1Transport, key: tuple) -> None:
         self.owner = owner
         self.key = key
         self.loop = asyncio.get_running_loop()
@@ -140,11 +141,15 @@ class _Conn(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             # a 101 answer was returned as is (as Go's client does); whatever follows is not HTTP/1.1
-            self._fail(TransportError("the server switched protocols (HTTP upgrade); horde's HTTP/1.1 transport "
-                                      "does not support upgrades", errors.DEFAULT))
+            self._fail(
+                TransportError(
+                    "the server switched protocols (HTTP upgrade); horde's HTTP/1.1 transport "
+                    "does not support upgrades",
+                    errors.DEFAULT,
+                )
+            )
         except httptools.HttpParserError as e:
-            self._fail(TransportError(f"malformed HTTP/1.x response (horde speaks HTTP/1.1 only): {e}",
-                                      errors.DEFAULT))
+            self._fail(TransportError(f"malformed HTTP/1.x response (horde speaks HTTP/1.1 only): {e}", errors.DEFAULT))
 
     # httptools callbacks (no per-header ones: the head is parsed from the bytes when needed)
     def on_headers_complete(self) -> None:
@@ -321,8 +326,14 @@ class H1Transport:
     resolved addresses are cached for ``dns_ttl`` seconds.
     """
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None, reuse: bool = True,
-                 max_idle_per_host: int = 100, dns_ttl: float = 300.0) -> None:
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
+        reuse: bool = True,
+        max_idle_per_host: int = 100,
+        dns_ttl: float = 300.0,
+    ) -> None:
         self._ssl = ssl_context
         self._reuse = reuse
         self._max_idle = max_idle_per_host
@@ -398,11 +409,17 @@ class H1Transport:
                 if reused and e.nrecv == 0 and _replayable(req):
                     continue  # the pooled connection was dead before answering: retry on a new one
                 msg, code = errors.classify_io_error(e.exc)
-                raise TransportError(msg, code, timings=conn._partial(pre, t_ready, t_sent),
-                                     bytes_sent=conn.sent, bytes_received=conn.nrecv) from None
+                raise TransportError(
+                    msg,
+                    code,
+                    timings=conn._partial(pre, t_ready, t_sent),
+                    bytes_sent=conn.sent,
+                    bytes_received=conn.nrecv,
+                ) from None
             except _TimedOut:
-                raise RequestTimeout(timings=conn._partial(pre, t_ready, t_sent), bytes_sent=conn.sent,
-                                     bytes_received=conn.nrecv) from None
+                raise RequestTimeout(
+                    timings=conn._partial(pre, t_ready, t_sent), bytes_sent=conn.sent, bytes_received=conn.nrecv
+                ) from None
             except TransportError as e:
                 e.timings = conn._partial(pre, t_ready, t_sent)
                 e.bytes_sent, e.bytes_received = conn.sent, conn.nrecv
@@ -417,12 +434,20 @@ class H1Transport:
             # an early answer (before a large body was flushed) must not make waiting negative
             waiting = (t_first - t_sent) / 1e6 if t_first > t_sent else 0.0
             b = conn.body
-            res = RawResponse(conn.status, None, _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"), None,
-                              b[0] if len(b) == 1 else b"".join(b),
-                              (pre[0], pre[1], pre[2], (t_sent - t_ready) / 1e6, waiting,
-                               (conn.t_end - t_first) / 1e6),
-                              conn.tls_version, conn.sent, conn.nrecv, conn.remote_ip, conn.remote_port,
-                              conn._head())
+            res = RawResponse(
+                conn.status,
+                None,
+                _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"),
+                None,
+                b[0] if len(b) == 1 else b"".join(b),
+                (pre[0], pre[1], pre[2], (t_sent - t_ready) / 1e6, waiting, (conn.t_end - t_first) / 1e6),
+                conn.tls_version,
+                conn.sent,
+                conn.nrecv,
+                conn.remote_ip,
+                conn.remote_port,
+                conn._head(),
+            )
             if conn.keep_alive and not conn.closed:
                 self._release(conn)
             else:
@@ -495,9 +520,16 @@ class H1Transport:
             tls = req.scheme == "https"
             remaining = max(deadline - loop.time(), 0.001)
             if tls:
-                _, conn = await asyncio.wait_for(loop.create_connection(
-                    lambda: _Conn(self, key), sock=sock, ssl=self.ssl_context, server_hostname=req.host,
-                    ssl_handshake_timeout=remaining), remaining)
+                _, conn = await asyncio.wait_for(
+                    loop.create_connection(
+                        lambda: _Conn(self, key),
+                        sock=sock,
+                        ssl=self.ssl_context,
+                        server_hostname=req.host,
+                        ssl_handshake_timeout=remaining,
+                    ),
+                    remaining,
+                )
             else:
                 _, conn = await loop.create_connection(lambda: _Conn(self, key), sock=sock)
             t_tls = _perf()

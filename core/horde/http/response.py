@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json as _json
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from .cookies import parse_set_cookie
 
@@ -27,7 +28,7 @@ class Headers(Mapping[str, str]):
         self._src: Any = None
 
     @classmethod
-    def of(cls, src: Any) -> "Headers":
+    def of(cls, src: Any) -> Headers:
         """The headers of ``src`` (anything with a ``headers`` list, such as a RawResponse), read on first use."""
         h = cls(None)  # type: ignore[arg-type]
         h._src = src
@@ -41,7 +42,7 @@ class Headers(Mapping[str, str]):
         return raw
 
     @classmethod
-    def from_pairs(cls, pairs: list[tuple[str, str]]) -> "Headers":
+    def from_pairs(cls, pairs: list[tuple[str, str]]) -> Headers:
         return cls([(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs])
 
     def _m(self) -> dict[str, tuple[str, str]]:
@@ -127,14 +128,43 @@ class Response:
     as None come from it when first read.
     """
 
-    __slots__ = ("status", "_status_text", "proto", "_headers", "body", "url", "tls_version", "error",
-                 "error_code", "request", "remote_ip", "remote_port", "_timings", "_cookies", "_set_cookies", "_raw")
+    __slots__ = (
+        "status",
+        "_status_text",
+        "proto",
+        "_headers",
+        "body",
+        "url",
+        "tls_version",
+        "error",
+        "error_code",
+        "request",
+        "remote_ip",
+        "remote_port",
+        "_timings",
+        "_cookies",
+        "_set_cookies",
+        "_raw",
+    )
 
-    def __init__(self, status: int = 0, status_text: str | None = "", proto: str = "", headers: Headers | None = None,
-                 body: bytes | None = b"", url: str = "", tls_version: str | None = None, error: str = "",
-                 error_code: int = 0, request: RequestInfo | None = None, timings: tuple = (0.0,) * 6,
-                 remote_ip: str = "", remote_port: int = 0, set_cookies: list[str] | None = None,
-                 raw: Any = None) -> None:
+    def __init__(
+        self,
+        status: int = 0,
+        status_text: str | None = "",
+        proto: str = "",
+        headers: Headers | None = None,
+        body: bytes | None = b"",
+        url: str = "",
+        tls_version: str | None = None,
+        error: str = "",
+        error_code: int = 0,
+        request: RequestInfo | None = None,
+        timings: tuple = (0.0,) * 6,
+        remote_ip: str = "",
+        remote_port: int = 0,
+        set_cookies: list[str] | None = None,
+        raw: Any = None,
+    ) -> None:
         self.status = status
         self._status_text = status_text
         self.proto = proto

@@ -28,9 +28,19 @@ class RawRequest:
 
     __slots__ = ("method", "scheme", "host", "port", "target", "headers", "body", "timeout", "t_start", "head")
 
-    def __init__(self, method: str, scheme: str, host: str, port: int, target: str,
-                 headers: list[tuple[str, str]], body: bytes | None = None, timeout: float = 60.0,
-                 t_start: float = 0.0, head: bytes | None = None) -> None:
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        host: str,
+        port: int,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None = None,
+        timeout: float = 60.0,
+        t_start: float = 0.0,
+        head: bytes | None = None,
+    ) -> None:
         self.method = method
         self.scheme = scheme
         self.host = host
@@ -54,12 +64,36 @@ class RawResponse:
     ``headers`` (None): they are then parsed from it on first use.
     """
 
-    __slots__ = ("status", "_reason", "proto", "_headers", "body", "timings", "tls_version",
-                 "bytes_sent", "bytes_received", "remote_ip", "remote_port", "head")
+    __slots__ = (
+        "status",
+        "_reason",
+        "proto",
+        "_headers",
+        "body",
+        "timings",
+        "tls_version",
+        "bytes_sent",
+        "bytes_received",
+        "remote_ip",
+        "remote_port",
+        "head",
+    )
 
-    def __init__(self, status: int, reason: str | None, proto: str, headers: list[tuple[bytes, bytes]] | None,
-                 body: bytes, timings: tuple, tls_version: str | None, bytes_sent: int, bytes_received: int,
-                 remote_ip: str = "", remote_port: int = 0, head: bytes | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str | None,
+        proto: str,
+        headers: list[tuple[bytes, bytes]] | None,
+        body: bytes,
+        timings: tuple,
+        tls_version: str | None,
+        bytes_sent: int,
+        bytes_received: int,
+        remote_ip: str = "",
+        remote_port: int = 0,
+        head: bytes | None = None,
+    ) -> None:
         self.status = status
         self._reason = reason
         self.proto = proto

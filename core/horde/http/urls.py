@@ -26,8 +26,10 @@ class Target:
         scheme = u.scheme.lower()
         if scheme not in _DEFAULT_PORTS:
             if scheme in ("ws", "wss", "h2c", "h2", "http2"):
-                raise InvalidURL(url, f"scheme {scheme!r} is not supported: horde.http speaks HTTP/1.1 "
-                                      "over http:// and https:// only")
+                raise InvalidURL(
+                    url,
+                    f"scheme {scheme!r} is not supported: horde.http speaks HTTP/1.1 over http:// and https:// only",
+                )
             raise InvalidURL(url, f"unsupported protocol scheme {u.scheme!r}" if u.scheme else "missing scheme")
         host = u.hostname
         if not host:

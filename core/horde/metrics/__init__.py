@@ -8,9 +8,9 @@ from .builtin import BUILTIN_METRICS, BuiltinMetrics
 from .gofmt import go_float, go_float_decimal, go_float_fixed, rfc3339_nano
 from .metric import Metric, MetricError, MetricRegistry, Submetric, check_metric_name
 from .sample import ConnectedSamples, Sample, SampleContainer
-from .store import MetricStore
 from .sinks import RELATIVE_ACCURACY, CounterSink, GaugeSink, RateSink, Sink, TrendSink, new_sink
-from .systemtags import DEFAULT_SYSTEM_TAGS, SYSTEM_TAGS, METADATA_SYSTEM_TAGS, parse_system_tags
+from .store import MetricStore
+from .systemtags import DEFAULT_SYSTEM_TAGS, METADATA_SYSTEM_TAGS, SYSTEM_TAGS, parse_system_tags
 from .tags import EMPTY_TAGS, TagSet
 from .types import MetricType, ValueType
 

@@ -53,7 +53,7 @@ def go_float(v: float) -> str:
         return f"{sign}0.{'0' * (-dexp - 1)}{digits}"
     if len(digits) <= dexp + 1:
         return f"{sign}{digits}{'0' * (dexp + 1 - len(digits))}"
-    return f"{sign}{digits[:dexp + 1]}.{digits[dexp + 1:]}"
+    return f"{sign}{digits[: dexp + 1]}.{digits[dexp + 1 :]}"
 
 
 def go_float_decimal(v: float) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .tags import TagSet
 from .types import MetricType, ValueType
@@ -37,7 +38,7 @@ class Submetric:
 
     __slots__ = ("name", "suffix", "tags", "parent")
 
-    def __init__(self, parent: "Metric", suffix: str, tags: TagSet) -> None:
+    def __init__(self, parent: Metric, suffix: str, tags: TagSet) -> None:
         self.parent = parent
         self.suffix = suffix
         self.tags = tags
@@ -92,7 +93,9 @@ class MetricRegistry:
                 self._metrics[name] = metric
                 return metric
         if existing.type != type:
-            raise MetricError(f"metric '{name}' already exists but with type {existing.type}, instead of {MetricType(type)}")
+            raise MetricError(
+                f"metric '{name}' already exists but with type {existing.type}, instead of {MetricType(type)}"
+            )
         if contains is not None and existing.contains != contains:
             raise MetricError(
                 f"metric '{name}' already exists but with a value type {existing.contains}, instead of {ValueType(contains)}"

@@ -16,7 +16,8 @@ objects for outputs that want them.
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 from .metric import Metric
 from .tags import TagSet
@@ -38,7 +39,7 @@ class SampleContainer(Protocol):
     def metrics(self) -> Sequence[Metric]: ...
     @property
     def values(self) -> Sequence[float]: ...
-    def __iter__(self) -> Iterator["Sample"]: ...
+    def __iter__(self) -> Iterator[Sample]: ...
     def __len__(self) -> int: ...
 
 
@@ -72,7 +73,7 @@ class Sample:
     def values(self) -> tuple[float]:
         return (self.value,)
 
-    def __iter__(self) -> Iterator["Sample"]:
+    def __iter__(self) -> Iterator[Sample]:
         yield self
 
     def __len__(self) -> int:
@@ -82,7 +83,12 @@ class Sample:
         if not isinstance(other, Sample):
             return NotImplemented
         return (self.metric, self.time, self.value, self.tags, self.metadata) == (
-            other.metric, other.time, other.value, other.tags, other.metadata)
+            other.metric,
+            other.time,
+            other.value,
+            other.tags,
+            other.metadata,
+        )
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -24,9 +24,10 @@ import math
 import sys
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Iterable
 from itertools import compress, repeat
 from operator import add, eq, lt, mul, neg, sub
-from typing import Any, Iterable
+from typing import Any
 
 from .types import MetricType
 
@@ -72,7 +73,7 @@ class _Edges(dict[int, float]):
 # A magnitude this close to a bucket edge (relative 2**-30, some 1e-9) is bucketed by computing its
 # index; any other falls on the side of the edge its index says: the index's rounding errors (log,
 # the products, exp of the edge) are below 1e-12 relative.
-_EDGE_SLACK = 2.0 ** -30
+_EDGE_SLACK = 2.0**-30
 _BELOW_EDGE = _Edges(1 - _EDGE_SLACK)
 _ABOVE_EDGE = _Edges(1 + _EDGE_SLACK)
 
@@ -90,8 +91,9 @@ def _counts(magnitudes: list[float]) -> dict[int, int]:
         edges = range(first, last)
         ends = list(map(bisect_left, repeat(magnitudes), map(_BELOW_EDGE.__getitem__, edges)))
         # every value at or past an edge's slack is past the edge itself: none within the slack
-        if not ends or (ends[-1] < n and all(map(lt, map(_ABOVE_EDGE.__getitem__, edges),
-                                                 map(magnitudes.__getitem__, ends)))):
+        if not ends or (
+            ends[-1] < n and all(map(lt, map(_ABOVE_EDGE.__getitem__, edges), map(magnitudes.__getitem__, ends)))
+        ):
             ends.append(n)
             sizes = list(map(sub, ends, [0, *ends]))
             return dict(compress(zip(range(first, last + 1), sizes), sizes))
@@ -99,7 +101,10 @@ def _counts(magnitudes: list[float]) -> dict[int, int]:
 
 
 _Summary = tuple[Any, Any, int, dict[int, int], dict[int, int]]
-_last_summary: tuple[tuple[float, ...], _Summary | tuple[()]] = ((), ())  # (values, summary) of the last column summarized
+_last_summary: tuple[tuple[float, ...], _Summary | tuple[()]] = (
+    (),
+    (),
+)  # (values, summary) of the last column summarized
 
 
 def _summary(values: tuple[float, ...], no_nan: bool) -> _Summary:
@@ -171,7 +176,7 @@ class CounterSink(Sink):
     def add_many(self, values: Iterable[float]) -> None:
         self.count = _sum_from(values, self.count)
 
-    def merge(self, other: "CounterSink") -> None:
+    def merge(self, other: CounterSink) -> None:
         self.count += other.count
 
     def is_empty(self) -> bool:
@@ -200,7 +205,7 @@ class GaugeSink(Sink):
             self.max = value
         self._set = True
 
-    def merge(self, other: "GaugeSink") -> None:
+    def merge(self, other: GaugeSink) -> None:
         if other._set:
             self.value = other.value
             self.min = min(self.min, other.min)
@@ -235,7 +240,7 @@ class RateSink(Sink):
         self.total += len(values)
         self.trues += len(tuple(filter(None, values)))
 
-    def merge(self, other: "RateSink") -> None:
+    def merge(self, other: RateSink) -> None:
         self.trues += other.trues
         self.total += other.total
 
@@ -334,7 +339,7 @@ class TrendSink(Sink):
             self._zero += 1
         self._sorted = None
 
-    def merge(self, other: "TrendSink") -> None:
+    def merge(self, other: TrendSink) -> None:
         """Add every value ``other`` holds (sketches are mergeable)."""
         if not other.count:
             return

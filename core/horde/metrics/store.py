@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from functools import reduce
 from itertools import compress
 from operator import attrgetter, iconcat
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .metric import Metric, Submetric
 from .sample import SampleContainer
@@ -99,21 +100,28 @@ class MetricStore:
         if plan is None:
             plan = self._plan(metrics)
         k = len(metrics)
-        flat: tuple[float, ...] = tuple(reduce(iconcat, map(_values, group), []))  # list += values: no iterator per container
+        flat: tuple[float, ...] = tuple(
+            reduce(iconcat, map(_values, group), [])
+        )  # list += values: no iterator per container
         if len(flat) == k * len(group) and not plan[2]:
             self._feed_columns(plan, metrics, [flat[i::k] for i in range(k)], group)
         else:  # one container at a time: a metric repeats, or values not parallel to the metrics
             for c in group:
                 values = tuple(c.values)
-                self._feed_columns(plan, metrics, [values[i:i + 1] for i in range(k)], [c])
+                self._feed_columns(plan, metrics, [values[i : i + 1] for i in range(k)], [c])
 
-    def _feed_columns(self, plan: _Plan, metrics: tuple[Metric, ...], columns: list[tuple[float, ...]],
-                      group: list[SampleContainer]) -> None:
+    def _feed_columns(
+        self, plan: _Plan, metrics: tuple[Metric, ...], columns: list[tuple[float, ...]], group: list[SampleContainer]
+    ) -> None:
         adders, by_tags, _ = plan
-        subs: dict[int, list[tuple[_Adder, tuple[float, ...]]]] = {}  # column index -> (add_many, values) of each sub-metric sink it feeds
+        subs: dict[
+            int, list[tuple[_Adder, tuple[float, ...]]]
+        ] = {}  # column index -> (add_many, values) of each sub-metric sink it feeds
         if by_tags is not None:
             distinct = set(map(_tags, group))
-            feeds: dict[tuple[int, _Adder], set[Any]] = {}  # (index, add_many) -> the tag sets feeding that sub-metric sink
+            feeds: dict[
+                tuple[int, _Adder], set[Any]
+            ] = {}  # (index, add_many) -> the tag sets feeding that sub-metric sink
             for t in distinct:
                 matched = by_tags.get(t)
                 if matched is None:
@@ -139,14 +147,21 @@ class MetricStore:
             if sink is None:
                 sink = self._new(m)
             adders.append(sink.add_many)
-        plan: _Plan = (tuple(adders), {} if any(self._subs_by_metric[m] for m in metrics) else None,
-                len(set(metrics)) < len(metrics))
+        plan: _Plan = (
+            tuple(adders),
+            {} if any(self._subs_by_metric[m] for m in metrics) else None,
+            len(set(metrics)) < len(metrics),
+        )
         self._plans[metrics] = plan
         return plan
 
     def _sub_adders(self, metrics: tuple[Metric, ...], tags: Any) -> _SubAdders:
-        return tuple((i, sink.add_many) for i, m in enumerate(metrics)
-                     for sub, sink in self._subs_by_metric[m] if tags.contains(sub.tags))
+        return tuple(
+            (i, sink.add_many)
+            for i, m in enumerate(metrics)
+            for sub, sink in self._subs_by_metric[m]
+            if tags.contains(sub.tags)
+        )
 
     def _new(self, metric: Metric) -> Sink:
         sink = self.sinks[metric] = new_sink(metric.type)

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["SYSTEM_TAGS", "DEFAULT_SYSTEM_TAGS", "METADATA_SYSTEM_TAGS", "parse_system_tags"]
 
 SYSTEM_TAGS: tuple[str, ...] = (
-    "proto", "subproto", "status", "method", "url", "name", "group", "check", "error",
-    "error_code", "tls_version", "scenario", "service", "expected_response",
-    "iter", "vu", "ocsp_status", "ip",
+    "proto",
+    "subproto",
+    "status",
+    "method",
+    "url",
+    "name",
+    "group",
+    "check",
+    "error",
+    "error_code",
+    "tls_version",
+    "scenario",
+    "service",
+    "expected_response",
+    "iter",
+    "vu",
+    "ocsp_status",
+    "ip",
 )
 """Every system tag, in k6's bit order."""
 

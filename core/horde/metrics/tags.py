@@ -9,11 +9,12 @@ tag set itself: hashing and equality are identity, which is as fast as it gets.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable, Iterator, Mapping, NoReturn
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NoReturn
 
 __all__ = ["TagSet", "EMPTY_TAGS"]
 
-_interned: dict[tuple[tuple[str, str], ...], "TagSet"] = {}
+_interned: dict[tuple[tuple[str, str], ...], TagSet] = {}
 _intern_lock = threading.Lock()
 
 
@@ -30,11 +31,11 @@ class TagSet(Mapping[str, str]):
     _dict: dict[str, str]
     _derived: dict[Any, TagSet]
 
-    def __new__(cls, *args: object, **kwargs: object) -> "TagSet":  # pragma: no cover - guard only
+    def __new__(cls, *args: object, **kwargs: object) -> TagSet:  # pragma: no cover - guard only
         raise TypeError("use TagSet.of(...) to build a tag set")
 
     @classmethod
-    def _intern(cls, items: tuple[tuple[str, str], ...]) -> "TagSet":
+    def _intern(cls, items: tuple[tuple[str, str], ...]) -> TagSet:
         found = _interned.get(items)
         if found is not None:
             return found
@@ -49,7 +50,7 @@ class TagSet(Mapping[str, str]):
             return found
 
     @classmethod
-    def of(cls, tags: Mapping[str, object] | Iterable[tuple[str, object]] | None = None, /, **kw: object) -> "TagSet":
+    def of(cls, tags: Mapping[str, object] | Iterable[tuple[str, object]] | None = None, /, **kw: object) -> TagSet:
         """The interned tag set holding ``tags`` (values are converted with ``str``)."""
         merged: dict[str, str] = {}
         if tags:
@@ -60,7 +61,7 @@ class TagSet(Mapping[str, str]):
             merged[k] = str(v)
         return cls._intern(tuple(sorted(merged.items())))
 
-    def with_tag(self, key: str, value: object) -> "TagSet":
+    def with_tag(self, key: str, value: object) -> TagSet:
         """This set plus ``key=value``; an existing key is overwritten (cached per set)."""
         # key on the text, not the value: True == 1 == 1.0 but they give "True", "1", "1.0"
         text = value if type(value) is str else str(value)
@@ -74,7 +75,7 @@ class TagSet(Mapping[str, str]):
         self._derived[cache_key] = result
         return result
 
-    def with_tags(self, tags: Mapping[str, object]) -> "TagSet":
+    def with_tags(self, tags: Mapping[str, object]) -> TagSet:
         """This set plus every pair of ``tags``, overwriting existing keys."""
         if not tags:
             return self
@@ -83,7 +84,7 @@ class TagSet(Mapping[str, str]):
             merged[str(k)] = str(v)
         return TagSet._intern(tuple(sorted(merged.items())))
 
-    def without(self, *keys: str) -> "TagSet":
+    def without(self, *keys: str) -> TagSet:
         """This set less ``keys``."""
         if not any(k in self._dict for k in keys):
             return self

@@ -19,7 +19,7 @@ class MetricType(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "MetricType":
+    def parse(cls, text: str) -> MetricType:
         """Parse k6's lowercase name (``"trend"``); raise ``ValueError('invalid metric type')``."""
         try:
             return cls[text.upper()]
@@ -38,7 +38,7 @@ class ValueType(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "ValueType":
+    def parse(cls, text: str) -> ValueType:
         """Parse k6's lowercase name (``"time"``); raise ``ValueError`` when unknown."""
         try:
             return cls[text.upper()]

@@ -9,7 +9,8 @@ referred to by small integers; a container travels as
 from __future__ import annotations
 
 import pickle
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .metric import Metric, MetricRegistry
 from .sample import ConnectedSamples, Sample

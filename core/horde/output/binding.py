@@ -191,9 +191,7 @@ def bind_output(name: str, obj: Any, pm: pluggy.PluginManager, plugin: OutputPlu
             if not caller.has_spec():
                 close = difflib.get_close_matches(caller.name, HOOK_NAMES, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; hooks are: {', '.join(HOOK_NAMES)}"
-                raise OutputValidationError(
-                    f"{who}: unknown hook '{caller.name}' at {_where(impls[0].function)}{hint}"
-                )
+                raise OutputValidationError(f"{who}: unknown hook '{caller.name}' at {_where(impls[0].function)}{hint}")
             hooks[caller.name] = impls[0].function
         missing = [h for h in hookspecs.REQUIRED_HOOKS if h not in hooks]
         if missing:

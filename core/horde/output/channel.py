@@ -14,7 +14,8 @@ import logging
 import pickle
 import threading
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..errors import RunError
 from ..metrics import MetricRegistry
@@ -69,9 +70,15 @@ class _Status:
 class Channel:
     """Feeds one output from its own thread; :meth:`put` never blocks."""
 
-    def __init__(self, label: str, hooks: dict[str, Callable[..., Any]], registry: MetricRegistry | None,
-                 on_failure: Callable[[str, BaseException], None], *,
-                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> None:
+    def __init__(
+        self,
+        label: str,
+        hooks: dict[str, Callable[..., Any]],
+        registry: MetricRegistry | None,
+        on_failure: Callable[[str, BaseException], None],
+        *,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
         self.label = label
         self.counts = ChannelCounts()
         self._add = hooks["add_samples"]
@@ -80,8 +87,9 @@ class Channel:
         self._on_failure = on_failure
         self._encoder = Encoder()
         self._decoder = Decoder(registry if registry is not None else MetricRegistry())
-        self._queue: SpillQueue[Any] = SpillQueue(encode=self._encode, decode=self._decode,
-                                                   memory_limit=memory_limit, name=f"output {label}")
+        self._queue: SpillQueue[Any] = SpillQueue(
+            encode=self._encode, decode=self._decode, memory_limit=memory_limit, name=f"output {label}"
+        )
         self._lock = threading.Lock()
         self._queued_samples = 0
         self._in_flight = 0
@@ -247,8 +255,9 @@ class Channel:
         try:
             self._on_failure(hook, exc)
         except Exception:  # logging must never kill the delivery thread
-            logging.getLogger("horde.output").debug("failure report of %s failed: %s", self.label,
-                                                    describe_exception(exc))
+            logging.getLogger("horde.output").debug(
+                "failure report of %s failed: %s", self.label, describe_exception(exc)
+            )
 
     # -- spilling ---------------------------------------------------------------
 

@@ -87,7 +87,9 @@ def import_plugin_module(name: str, source: str, search_path: Sequence[str] = ()
             + (" (put its directory on PYTHONPATH or beside the script)" if where == "not found" else "")
         ) from exc
     except (Exception, SystemExit) as exc:  # any failure at import is the module's, named in one line
-        raise PluginModuleError(f"plugin module '{name}' ({source}) cannot be imported: {describe_exception(exc)}") from exc
+        raise PluginModuleError(
+            f"plugin module '{name}' ({source}) cannot be imported: {describe_exception(exc)}"
+        ) from exc
     finally:
         for p in added:
             with contextlib.suppress(ValueError):

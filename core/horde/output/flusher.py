@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["PeriodicFlusher"]
 
@@ -44,7 +44,9 @@ class PeriodicFlusher:
                 except Exception:  # keep flushing; the error is the output's to report
                     self.errors += 1
                     if self.errors == 1:
-                        _log.exception("flush callback of %s failed (later failures are only counted)", self._thread.name)
+                        _log.exception(
+                            "flush callback of %s failed (later failures are only counted)", self._thread.name
+                        )
             try:
                 self._callback()
             except BaseException as exc:

@@ -10,7 +10,8 @@ thread, what it may raise and what then happens); a test keeps the two in step.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import pluggy
 

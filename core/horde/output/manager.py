@@ -6,7 +6,8 @@ import dataclasses
 import functools
 import logging
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from ..errors import AbortReason, RunError
 from ..metrics import MetricRegistry
@@ -85,9 +86,14 @@ class Manager:
     :attr:`failures`, and never reaches the run or another output.
     """
 
-    def __init__(self, outputs: Sequence[OutputInstance], *, registry: MetricRegistry | None = None,
-                 stop_timeouts: Mapping[str, float] | None = None,
-                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> None:
+    def __init__(
+        self,
+        outputs: Sequence[OutputInstance],
+        *,
+        registry: MetricRegistry | None = None,
+        stop_timeouts: Mapping[str, float] | None = None,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
         """``stop_timeouts`` maps an output label or name (or ``""`` for all) to its stop deadline in seconds."""
         self.outputs = list(outputs)
         self.failures: dict[tuple[str, str], int] = {}
@@ -119,7 +125,9 @@ class Manager:
             logger = logging.getLogger(f"horde.output.{out.name}")
             logger.error(
                 "output %s: %s failed: %s (further failures of this hook are counted, not logged)",
-                label, hook, describe_exception(exc),
+                label,
+                hook,
+                describe_exception(exc),
             )
             logger.debug("traceback of the %s failure of output %s", hook, label, exc_info=exc)
 
@@ -156,8 +164,13 @@ class Manager:
                 error = OutputStartError(self.label(out), exc)
                 self.stop(RunError(str(error), reason=AbortReason.OUTPUT))
                 raise error from exc
-            channel = Channel(self.label(out), out.hooks, self._registry, functools.partial(self._failed, out),
-                              memory_limit=self._memory_limit)
+            channel = Channel(
+                self.label(out),
+                out.hooks,
+                self._registry,
+                functools.partial(self._failed, out),
+                memory_limit=self._memory_limit,
+            )
             channel.start()
             self._channels.append((out, channel))
 
@@ -167,7 +180,9 @@ class Manager:
         def stop(error: BaseException | str | None = None) -> None:
             reason = f": {describe_exception(error) if isinstance(error, BaseException) else error}" if error else ""
             if error:
-                logging.getLogger(f"horde.output.{out.name}").error("Received error to stop from output %s%s", label, reason)
+                logging.getLogger(f"horde.output.{out.name}").error(
+                    "Received error to stop from output %s%s", label, reason
+                )
             abort_run(RunError(f"output {label} stopped the run{reason}", reason=AbortReason.OUTPUT))
 
         return stop
@@ -216,12 +231,17 @@ class Manager:
                 channel.abandon()
                 logging.getLogger(f"horde.output.{out.name}").error(
                     "output %s did not stop within %gs: abandoned, %d samples undelivered",
-                    channel.label, max(0.0, until - now), channel.counts.undelivered)
+                    channel.label,
+                    max(0.0, until - now),
+                    channel.counts.undelivered,
+                )
             failure = channel.stop_failure
             if failure is not None and (channel.label, "stop") not in self.failures:
                 self.failures[(channel.label, "stop")] = 1
                 failures.append((channel.label, failure))
-                logging.getLogger(f"horde.output.{out.name}").debug("stop of %s failed", channel.label, exc_info=failure)
+                logging.getLogger(f"horde.output.{out.name}").debug(
+                    "stop of %s failed", channel.label, exc_info=failure
+                )
         if failures:
             raise OutputStopError(failures)
 
@@ -241,7 +261,10 @@ class Manager:
 
     def failure_report(self) -> list[str]:
         """One line per (output, hook) that failed, with the count."""
-        return [f"output {label}: {hook} failed {n} time{'s' if n != 1 else ''}" for (label, hook), n in self.failures.items()]
+        return [
+            f"output {label}: {hook} failed {n} time{'s' if n != 1 else ''}"
+            for (label, hook), n in self.failures.items()
+        ]
 
 
 def _labels(outputs: Sequence[OutputInstance]) -> dict[int, str]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 __all__ = ["Params"]
 

@@ -188,7 +188,9 @@ class OutputRegistry:
         """
         module, registered_at = _caller()
         target = f"{getattr(factory, '__module__', '?')}:{getattr(factory, '__qualname__', repr(factory))}"
-        plugin = OutputPlugin(name, provider, target, lambda: factory, module=module or "?", registered_at=registered_at)
+        plugin = OutputPlugin(
+            name, provider, target, lambda: factory, module=module or "?", registered_at=registered_at
+        )
         if not is_valid_output_name(name):
             raise OutputLoadError(f"invalid output name {name!r} from {plugin.place}")
         if not callable(factory):
@@ -252,7 +254,11 @@ class OutputRegistry:
             wanted = set(plugin_entries(env)) | set(only)
             wanted |= {normalize(n) for n in wanted}  # distribution names in any spelling
         for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if wanted is not None and ep.name not in wanted and (ep.dist is None or normalize(ep.dist.name) not in wanted):
+            if (
+                wanted is not None
+                and ep.name not in wanted
+                and (ep.dist is None or normalize(ep.dist.name) not in wanted)
+            ):
                 continue
             self.register_entry_point(ep)
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..metrics import Metric, SampleContainer, TagSet
 from ..metrics.gofmt import go_float, rfc3339_nano
@@ -83,10 +84,20 @@ class JsonOutput:
     def _metric_line(self, metric: Metric) -> str:
         thresholds = [t.to_json() if hasattr(t, "to_json") else str(t) for t in self._thresholds.get(metric.name, ())]
         subs = [s.to_json() for s in metric.submetrics] or None
-        data = {"name": metric.name, "type": str(metric.type), "contains": str(metric.contains),
-                "thresholds": thresholds, "submetrics": subs}
-        return '{"type":"Metric","data":' + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + \
-            ',"metric":' + json.dumps(metric.name) + "}\n"
+        data = {
+            "name": metric.name,
+            "type": str(metric.type),
+            "contains": str(metric.contains),
+            "thresholds": thresholds,
+            "submetrics": subs,
+        }
+        return (
+            '{"type":"Metric","data":'
+            + json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            + ',"metric":'
+            + json.dumps(metric.name)
+            + "}\n"
+        )
 
     def _tags(self, tags: TagSet) -> str:
         """``,"tags":{...}`` for ``tags``, cached per (interned) tag set."""

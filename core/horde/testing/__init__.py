@@ -8,12 +8,12 @@ The target-server fixtures live in :mod:`horde.testing.fixtures`; load them from
 ``conftest.py`` with ``from horde.testing.fixtures import target, tls_target``.
 """
 
-from .target import TargetServer, start_target
 from .certs import make_self_signed_cert
 from .checks import CHECKS, Check
 from .compare import CheckFailed
 from .ports import free_port
 from .readback import CAPABILITIES, OutputUnderTest, ReadSample, SeriesTotal
+from .target import TargetServer, start_target
 
 __all__ = [
     "CAPABILITIES",

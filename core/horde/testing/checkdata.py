@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from ..metrics import ConnectedSamples, Metric, MetricRegistry, MetricType, Sample, SampleContainer, TagSet, ValueType
 
@@ -13,7 +13,7 @@ __all__ = ["BULK_TAGSETS", "KitData", "TAG_CASES", "value_for"]
 TAG_CASES: Mapping[str, str] = {
     "unicode": "naïve ✓ 東京 🚀",
     "commas": "a,b,,c,",
-    "quotes": "say \"hi\" and 'bye' \\\"",
+    "quotes": 'say "hi" and \'bye\' \\"',
     "equals": "k=v==w=",
     "spaces": " two  spaces and a trailing one ",
     "newlines": "line one\nline two\n",
@@ -50,7 +50,8 @@ class KitData:
         self.registry = MetricRegistry()
         self.metrics: list[Metric] = [
             self.registry.get_or_new(f"kit_{mtype}_{vtype}", mtype, vtype)
-            for mtype in MetricType for vtype in ValueType
+            for mtype in MetricType
+            for vtype in ValueType
         ]
         self.base = TagSet.of({"kit": "conformance"})
         self._t = (time.time_ns() // 1_000_000_000) * 1_000_000_000
@@ -65,9 +66,13 @@ class KitData:
         """One lone Sample per metric, then one container of every metric."""
         tags = self.base if tags is None else tags
         out: list[SampleContainer] = [
-            _lone(Sample(m, self._next_time(), value_for(m, i), tags, metadata)) for i, m in enumerate(self.metrics)]
-        out.append(ConnectedSamples(tuple(self.metrics), tuple(value_for(m, 7) for m in self.metrics),
-                                    self._next_time(), tags, metadata))
+            _lone(Sample(m, self._next_time(), value_for(m, i), tags, metadata)) for i, m in enumerate(self.metrics)
+        ]
+        out.append(
+            ConnectedSamples(
+                tuple(self.metrics), tuple(value_for(m, 7) for m in self.metrics), self._next_time(), tags, metadata
+            )
+        )
         return out
 
     def numbered(self, n: int) -> list[SampleContainer]:
@@ -87,7 +92,7 @@ class KitData:
         """``containers`` cut into engine-sized batches, with an empty batch between (the engine sends those too)."""
         out: list[list[SampleContainer]] = []
         for i in range(0, len(containers), size):
-            out.append(containers[i:i + size])
+            out.append(containers[i : i + size])
             out.append([])
         return out
 
@@ -114,8 +119,11 @@ class KitData:
         while sent < samples:
             n = min(len(metrics), samples - sent)
             ms = metrics[:n]
-            batch.append(ConnectedSamples(ms, tuple(value_for(m, i) for m in ms), t0 + (i + 1) * self._step,
-                                          tagsets[i % BULK_TAGSETS]))
+            batch.append(
+                ConnectedSamples(
+                    ms, tuple(value_for(m, i) for m in ms), t0 + (i + 1) * self._step, tagsets[i % BULK_TAGSETS]
+                )
+            )
             sent += n
             in_batch += n
             i += 1

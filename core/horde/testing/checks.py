@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from ..errors import AbortReason, ExitCode, RunError
 from ..metrics import SampleContainer
@@ -75,11 +76,13 @@ CHECKS: dict[str, Check] = {}
 """Every check by name, in the order they run."""
 
 
-def _check(name: str, needs: Iterable[str] = (), hook: str | None = None
-           ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
+def _check(
+    name: str, needs: Iterable[str] = (), hook: str | None = None
+) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
     def register(fn: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
         CHECKS[name] = Check(name, fn, frozenset(needs) | ({hook} if hook else set()), hook)
         return fn
+
     return register
 
 
@@ -193,8 +196,10 @@ def add_samples_while_another_thread_stops(ctx: CheckContext) -> None:
         got = _reading(uut, lambda: totals_of_reads(None, _totals(uut), uut))
         known = [k for k in got.count if k not in got.unknown_count]
         n_got = sum(got.count[k] for k in known)
-        lo, hi = (sum(totals_of_containers(cs, uut).count[k] for k in known)
-                  for cs in (handed["before"], handed["before"] + handed["during"]))
+        lo, hi = (
+            sum(totals_of_containers(cs, uut).count[k] for k in known)
+            for cs in (handed["before"], handed["before"] + handed["during"])
+        )
         if n_got < lo:
             raise CheckFailed(f"read back {n_got} samples of the {lo} handed before stop")
         if n_got > hi:
@@ -203,12 +208,14 @@ def add_samples_while_another_thread_stops(ctx: CheckContext) -> None:
     got_keys = _reading(uut, lambda: read_keys(_samples(uut), uut))
     missing = sample_keys(handed["before"], uut) - got_keys
     if missing:
-        raise CheckFailed(f"{sum(missing.values())} of the samples handed before stop are missing, "
-                          f"e.g. {next(iter(missing))}")
+        raise CheckFailed(
+            f"{sum(missing.values())} of the samples handed before stop are missing, e.g. {next(iter(missing))}"
+        )
     late = sample_keys(handed["after"], uut) & got_keys
     if late:
-        raise CheckFailed(f"{sum(late.values())} samples handed after stop returned were stored, "
-                          f"e.g. {next(iter(late))}")
+        raise CheckFailed(
+            f"{sum(late.values())} samples handed after stop returned were stored, e.g. {next(iter(late))}"
+        )
     twice = [k for k, n in got_keys.items() if n > 1]
     if twice:
         raise CheckFailed(f"samples were stored twice, e.g. {twice[0]}")
@@ -222,8 +229,10 @@ def metric_and_value_types(ctx: CheckContext) -> None:
 
 def _tag_check(case: str) -> Callable[[CheckContext], None]:
     def run(ctx: CheckContext) -> None:
-        _run_and_compare(ctx, ctx.data.tag_case(case), f"a tag value with {case.replace('_', ' ')} "
-                                                       f"({TAG_CASES[case]!r})")
+        _run_and_compare(
+            ctx, ctx.data.tag_case(case), f"a tag value with {case.replace('_', ' ')} ({TAG_CASES[case]!r})"
+        )
+
     run.__doc__ = f"A tag value with {case.replace('_', ' ')} ({TAG_CASES[case]!r}) reads back unchanged."
     return run
 
@@ -259,8 +268,12 @@ def million_samples_without_loss(ctx: CheckContext) -> None:
         out.close()
     uut = ctx.uut
     sent = totals_of_containers(ctx.data.bulk_again(n), uut)
-    got = _reading(uut, lambda: totals_of_reads(None if uut.read_totals else _samples(uut),
-                                                _totals(uut) if uut.read_totals else None, uut))
+    got = _reading(
+        uut,
+        lambda: totals_of_reads(
+            None if uut.read_totals else _samples(uut), _totals(uut) if uut.read_totals else None, uut
+        ),
+    )
     expect_same_totals(sent, got, f"{n} samples", times=uut.read_totals is None)
 
 
@@ -278,8 +291,10 @@ def set_thresholds(ctx: CheckContext) -> None:
 
     trend = ctx.data.metrics[7]  # kit_trend_time
     trend.add_submetric("hard:x", {"hard": "x"})
-    thresholds = {trend.name: [Threshold("p(95)<500"), Threshold("avg<100", abort_on_fail=True)],
-                  f"{trend.name}{{hard:x}}": [Threshold("max<1000")]}
+    thresholds = {
+        trend.name: [Threshold("p(95)<500"), Threshold("avg<100", abort_on_fail=True)],
+        f"{trend.name}{{hard:x}}": [Threshold("max<1000")],
+    }
     _run_and_compare(ctx, ctx.data.all_types(), "a run with thresholds", thresholds=thresholds)
 
 
@@ -377,4 +392,3 @@ def no_thread_left_after_stop(ctx: CheckContext) -> None:
     if left:
         names = ", ".join(f"{t.name!r}{' (daemon)' if t.daemon else ''}" for t in left)
         raise CheckFailed(f"{len(left)} thread(s) still running {THREAD_GRACE:g} s after stop returned: {names}")
-

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ..metrics import SampleContainer
 from .readback import OutputUnderTest, ReadSample, SeriesTotal
 
-__all__ = ["CheckFailed", "Totals", "expect_same", "sample_keys", "totals_of_containers", "totals_of_reads",
-           "expect_same_totals"]
+__all__ = [
+    "CheckFailed",
+    "Totals",
+    "expect_same",
+    "sample_keys",
+    "totals_of_containers",
+    "totals_of_reads",
+    "expect_same_totals",
+]
 
 SampleKey = tuple[str, "int | None", float, tuple[tuple[str, str], ...], "tuple[tuple[str, str], ...] | None"]
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
@@ -95,8 +102,10 @@ def expect_same(sent: Counter[SampleKey], got: Counter[SampleKey], what: str) ->
     extra = got - sent
     if not missing and not extra:
         return
-    lines = [f"{what}: sent {sum(sent.values())} samples, read back {sum(got.values())}; "
-             f"{sum(missing.values())} missing, {sum(extra.values())} unexpected"]
+    lines = [
+        f"{what}: sent {sum(sent.values())} samples, read back {sum(got.values())}; "
+        f"{sum(missing.values())} missing, {sum(extra.values())} unexpected"
+    ]
     lines += [f"  missing:    {_show(k)}" for k in list(missing)[:5]]
     lines += [f"  unexpected: {_show(k)}" for k in list(extra)[:5]]
     raise CheckFailed("\n".join(lines))
@@ -114,8 +123,9 @@ def totals_of_containers(containers: Iterable[SampleContainer], uut: OutputUnder
     return totals
 
 
-def totals_of_reads(reads: Iterable[ReadSample] | None, series: Iterable[SeriesTotal] | None,
-                    uut: OutputUnderTest) -> Totals:
+def totals_of_reads(
+    reads: Iterable[ReadSample] | None, series: Iterable[SeriesTotal] | None, uut: OutputUnderTest
+) -> Totals:
     """Per-series totals of what the output read back, from samples or from its own totals."""
     keep_time = uut.per_sample and "time" not in uut.lacks
     totals = Totals()
@@ -141,10 +151,13 @@ def expect_same_totals(sent: Totals, got: Totals, what: str, *, times: bool) -> 
             continue
         if key not in got.unknown_count and got.count[key] != sent.count[key]:
             problems.append(f"  series {key[0]} {dict(key[1])!r}: {got.count[key]} samples of {sent.count[key]}")
-        elif key not in got.unknown_sum and not math.isclose(got.value_sum.get(key, 0.0), sent.value_sum[key],
-                                                             rel_tol=1e-9, abs_tol=1e-6):
-            problems.append(f"  series {key[0]} {dict(key[1])!r}: value sum {got.value_sum.get(key)!r} "
-                            f"instead of {sent.value_sum[key]!r}")
+        elif key not in got.unknown_sum and not math.isclose(
+            got.value_sum.get(key, 0.0), sent.value_sum[key], rel_tol=1e-9, abs_tol=1e-6
+        ):
+            problems.append(
+                f"  series {key[0]} {dict(key[1])!r}: value sum {got.value_sum.get(key)!r} "
+                f"instead of {sent.value_sum[key]!r}"
+            )
         elif times and got.time_sum[key] != sent.time_sum[key]:
             problems.append(f"  series {key[0]} {dict(key[1])!r}: the samples' times differ from those sent")
     if problems:

@@ -11,12 +11,12 @@ objects; ``tls_target.cert_file`` is its self-signed certificate (trust it as a 
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from .target import TargetServer, start_target
 from .certs import CertToolMissing, make_self_signed_cert
+from .target import TargetServer, start_target
 
 __all__ = ["target", "tls_target"]
 

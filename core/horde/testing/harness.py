@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..errors import RunError
 from ..metrics import SampleContainer
@@ -46,7 +47,7 @@ class Worker:
             except BaseException as exc:  # handed to the caller
                 reply.put((False, exc))
 
-    def submit(self, fn: Callable[[], Any]) -> "queue.Queue[tuple[bool, Any]]":
+    def submit(self, fn: Callable[[], Any]) -> queue.Queue[tuple[bool, Any]]:
         """Queue ``fn``; the returned queue gets ``(ok, result or exception)``."""
         reply: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
         self._calls.put((fn, reply))
@@ -62,7 +63,7 @@ class Worker:
         self._thread.join(1.0)
 
 
-def wait(reply: "queue.Queue[tuple[bool, Any]]", what: str, timeout: float) -> Any:
+def wait(reply: queue.Queue[tuple[bool, Any]], what: str, timeout: float) -> Any:
     """The result of a submitted call; raises its exception, or :class:`CheckFailed` after ``timeout``."""
     try:
         ok, value = reply.get(timeout=timeout)
@@ -154,8 +155,13 @@ class Driven:
                 raise CheckFailed(f"report() returned {key!r}: {value!r}; counts are str -> non-negative int")
         return counts
 
-    def run(self, batches: Iterable[Sequence[SampleContainer]], error: RunError | None = None,
-            thresholds: Mapping[str, Sequence[Any]] | None = None, stop_timeout: float | None = None) -> None:
+    def run(
+        self,
+        batches: Iterable[Sequence[SampleContainer]],
+        error: RunError | None = None,
+        thresholds: Mapping[str, Sequence[Any]] | None = None,
+        stop_timeout: float | None = None,
+    ) -> None:
         """A whole run: start, statuses, every batch, the final status, stop, report."""
         self.description()
         self.start(thresholds)

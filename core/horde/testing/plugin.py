@@ -46,8 +46,13 @@ class BoundCheck:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("horde", "horde output conformance kit")
-    group.addoption("--horde-bulk-samples", type=int, default=None, metavar="N",
-                    help="samples sent by the million_samples_without_loss check (default 1000000)")
+    group.addoption(
+        "--horde-bulk-samples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="samples sent by the million_samples_without_loss check (default 1000000)",
+    )
     parser.addini("horde_bulk_samples", "samples sent by the million_samples_without_loss check", default="1000000")
 
 

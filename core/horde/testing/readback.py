@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 __all__ = ["CAPABILITIES", "OPTIONAL_HOOKS", "OutputUnderTest", "ReadSample", "SeriesTotal"]
 

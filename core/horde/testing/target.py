@@ -31,8 +31,9 @@ import json
 import ssl
 import threading
 import zlib
+from collections.abc import Callable, Coroutine
 from http import HTTPStatus
-from typing import Any, Callable, Coroutine, TypeAlias, cast
+from typing import Any, TypeAlias, cast
 from urllib.parse import parse_qsl, quote, unquote
 
 import httptools
@@ -48,9 +49,7 @@ HOME_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>horde target</title></head>"
     b"<body><h1>horde target</h1><p>A test server for horde.</p></body></html>\n"
 )
-JSON_DOC = json.dumps(
-    {"name": "horde", "kind": "target", "items": [1, 2, 3], "ok": True}
-).encode()
+JSON_DOC = json.dumps({"name": "horde", "kind": "target", "items": [1, 2, 3], "ok": True}).encode()
 
 
 def _reason(code: int) -> bytes:
@@ -92,8 +91,15 @@ class _Request:
 class _Response:
     __slots__ = ("status", "headers", "body", "chunks", "close")
 
-    def __init__(self, status: int = 200, body: bytes = b"", headers: list[tuple[str, str]] | None = None,
-                 *, chunks: list[bytes] | None = None, close: bool = False) -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        body: bytes = b"",
+        headers: list[tuple[str, str]] | None = None,
+        *,
+        chunks: list[bytes] | None = None,
+        close: bool = False,
+    ) -> None:
         self.status = status
         self.body = body
         self.headers = headers or []
@@ -101,9 +107,9 @@ class _Response:
         self.close = close
 
 
-
 _Answer: TypeAlias = "_Response | Coroutine[Any, Any, _Response]"
 """What a route returns: a response now, or a coroutine that makes one later."""
+
 
 class _Drop(Exception):
     """Raised by a handler to close the connection without answering."""
@@ -112,7 +118,7 @@ class _Drop(Exception):
 class _TargetProtocol(asyncio.Protocol):
     """One server connection: parses with httptools, answers requests in order."""
 
-    def __init__(self, server: "TargetServer") -> None:
+    def __init__(self, server: TargetServer) -> None:
         self._server = server
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
@@ -267,8 +273,9 @@ class TargetServer:
     :meth:`stop` or use it as a context manager.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = None,
-                 tls_key: str | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = None, tls_key: str | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.tls = tls_cert is not None
@@ -286,10 +293,19 @@ class TargetServer:
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._routes: dict[str, Callable[[_Request, list[str], str], _Answer]] = {
-            "": self._home, "status": self._status, "delay": self._delay, "json": self._json_doc,
-            "bytes": self._bytes, "redirect": self._redirect, "redirect-to": self._redirect_to,
-            "cookies": self._cookies, "echo": self._echo, "chunked": self._chunked,
-            "gzip": self._gzip, "deflate": self._deflate, "drop": self._drop,
+            "": self._home,
+            "status": self._status,
+            "delay": self._delay,
+            "json": self._json_doc,
+            "bytes": self._bytes,
+            "redirect": self._redirect,
+            "redirect-to": self._redirect_to,
+            "cookies": self._cookies,
+            "echo": self._echo,
+            "chunked": self._chunked,
+            "gzip": self._gzip,
+            "deflate": self._deflate,
+            "drop": self._drop,
         }
 
     @property
@@ -298,7 +314,7 @@ class TargetServer:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     # lifecycle
-    def start(self, timeout: float = 10.0) -> "TargetServer":
+    def start(self, timeout: float = 10.0) -> TargetServer:
         """Start serving in a daemon thread; returns once the port is bound."""
         ready = threading.Event()
         errors: list[BaseException] = []
@@ -316,7 +332,8 @@ class TargetServer:
         asyncio.set_event_loop(loop)
         try:
             self._server = loop.run_until_complete(
-                loop.create_server(lambda: _TargetProtocol(self), self.host, self.port, ssl=self._ssl, backlog=1024))
+                loop.create_server(lambda: _TargetProtocol(self), self.host, self.port, ssl=self._ssl, backlog=1024)
+            )
             self.port = self._server.sockets[0].getsockname()[1]
         except BaseException as e:  # report bind errors to start()
             errors.append(e)
@@ -352,7 +369,7 @@ class TargetServer:
                 pass
         self._thread.join(timeout)
 
-    def __enter__(self) -> "TargetServer":
+    def __enter__(self) -> TargetServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -392,6 +409,7 @@ class TargetServer:
         async def later() -> _Response:
             await asyncio.sleep(ms / 1000)
             return _json({"delay_ms": ms})
+
         return later()
 
     def _json_doc(self, req: _Request, args: list[str], query: str) -> _Answer:
@@ -442,32 +460,37 @@ class TargetServer:
             value = v.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         path = req.url.decode("latin-1").partition("?")[0]
-        return _json({
-            "method": req.method.decode(),
-            "path": unquote(path),
-            "query": dict(parse_qsl(query, keep_blank_values=True)),
-            "headers": headers,
-            "body": bytes(req.body).decode("utf-8", "replace"),
-        })
+        return _json(
+            {
+                "method": req.method.decode(),
+                "path": unquote(path),
+                "query": dict(parse_qsl(query, keep_blank_values=True)),
+                "headers": headers,
+                "body": bytes(req.body).decode("utf-8", "replace"),
+            }
+        )
 
     def _chunked(self, req: _Request, args: list[str], query: str) -> _Answer:
         chunks = [b"chunk %d\n" % i for i in range(5)]
         return _Response(200, b"", [("Content-Type", "text/plain")], chunks=chunks)
 
     def _gzip(self, req: _Request, args: list[str], query: str) -> _Answer:
-        return _Response(200, gzip.compress(JSON_DOC),
-                         [("Content-Type", "application/json"), ("Content-Encoding", "gzip")])
+        return _Response(
+            200, gzip.compress(JSON_DOC), [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
+        )
 
     def _deflate(self, req: _Request, args: list[str], query: str) -> _Answer:
-        return _Response(200, zlib.compress(JSON_DOC),
-                         [("Content-Type", "application/json"), ("Content-Encoding", "deflate")])
+        return _Response(
+            200, zlib.compress(JSON_DOC), [("Content-Type", "application/json"), ("Content-Encoding", "deflate")]
+        )
 
     def _drop(self, req: _Request, args: list[str], query: str) -> _Answer:
         raise _Drop()
 
 
-def start_target(host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = None,
-                 tls_key: str | None = None) -> TargetServer:
+def start_target(
+    host: str = "127.0.0.1", port: int = 0, tls_cert: str | None = None, tls_key: str | None = None
+) -> TargetServer:
     """Start a :class:`TargetServer` in a background thread and return it once it listens.
 
     ``port=0`` picks a free port (read it from ``.port`` or ``.url``). With

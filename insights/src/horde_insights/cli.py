@@ -21,8 +21,9 @@ __all__ = ["cli", "main"]
 
 DEFAULT_DB = "insights.db"
 _F = TypeVar("_F", bound=Callable[..., Any])
-_DB_HELP = ("Database: a SQLite file path (default insights.db) or postgresql://user:pass@host/db "
-            "(env HORDE_INSIGHTS_DB).")
+_DB_HELP = (
+    "Database: a SQLite file path (default insights.db) or postgresql://user:pass@host/db (env HORDE_INSIGHTS_DB)."
+)
 
 
 def parse_duration(text: str) -> float:
@@ -64,36 +65,82 @@ def cli() -> None:
 
 @cli.command()
 @_db_option()
-@click.option("--host", envvar="HORDE_INSIGHTS_HOST", default="127.0.0.1", show_default=True,
-              help="Address to bind (env HORDE_INSIGHTS_HOST).")
-@click.option("--port", envvar="HORDE_INSIGHTS_PORT", type=click.IntRange(0, 65535), default=8080, show_default=True,
-              help="Port; 0 picks a free one (env HORDE_INSIGHTS_PORT).")
-@click.option("--timeout", envvar="HORDE_INSIGHTS_TIMEOUT", default="120", metavar="DURATION", callback=_duration_option,
-              help="Mark a run Timed out after this long without data or finish (default 120s; "
-                   "env HORDE_INSIGHTS_TIMEOUT).")
-@click.option("--public-url", envvar="HORDE_INSIGHTS_PUBLIC_URL", default=None,
-              help="Base URL of the web UI given to clients (default: the Host the client used; "
-                   "env HORDE_INSIGHTS_PUBLIC_URL).")
-@click.option("--max-body", type=click.IntRange(min=1), default=16 << 20, show_default=True,
-              help="Largest accepted metrics push, bytes.")
-@click.option("--idle-timeout", default="30s", metavar="DURATION", callback=_duration_option,
-              help="Close a connection silent for this long, between requests or within one (default 30s; "
-                   "a request's headers must arrive within 10s or this, if shorter).")
+@click.option(
+    "--host",
+    envvar="HORDE_INSIGHTS_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (env HORDE_INSIGHTS_HOST).",
+)
+@click.option(
+    "--port",
+    envvar="HORDE_INSIGHTS_PORT",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port; 0 picks a free one (env HORDE_INSIGHTS_PORT).",
+)
+@click.option(
+    "--timeout",
+    envvar="HORDE_INSIGHTS_TIMEOUT",
+    default="120",
+    metavar="DURATION",
+    callback=_duration_option,
+    help="Mark a run Timed out after this long without data or finish (default 120s; env HORDE_INSIGHTS_TIMEOUT).",
+)
+@click.option(
+    "--public-url",
+    envvar="HORDE_INSIGHTS_PUBLIC_URL",
+    default=None,
+    help="Base URL of the web UI given to clients (default: the Host the client used; env HORDE_INSIGHTS_PUBLIC_URL).",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1),
+    default=16 << 20,
+    show_default=True,
+    help="Largest accepted metrics push, bytes.",
+)
+@click.option(
+    "--idle-timeout",
+    default="30s",
+    metavar="DURATION",
+    callback=_duration_option,
+    help="Close a connection silent for this long, between requests or within one (default 30s; "
+    "a request's headers must arrive within 10s or this, if shorter).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
-def serve(db: str, host: str, port: int, timeout: float, public_url: str | None, max_body: int,
-          idle_timeout: float, verbose: bool) -> None:
+def serve(
+    db: str,
+    host: str,
+    port: int,
+    timeout: float,
+    public_url: str | None,
+    max_body: int,
+    idle_timeout: float,
+    verbose: bool,
+) -> None:
     """Run the service."""
     from .ingest import Limits
     from .server import InsightsServer
 
     if idle_timeout <= 0:
         raise click.BadParameter("must be more than 0", param_hint="'--idle-timeout'")
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     store = open_store(db)
     try:
-        server = InsightsServer((host, port), store, timeout=timeout, public_url=public_url,
-                                limits=Limits(metrics_body=max_body), idle_timeout=idle_timeout)
+        server = InsightsServer(
+            (host, port),
+            store,
+            timeout=timeout,
+            public_url=public_url,
+            limits=Limits(metrics_body=max_body),
+            idle_timeout=idle_timeout,
+        )
     except OSError as exc:
         store.close()
         raise StoreError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -106,8 +153,9 @@ def serve(db: str, host: str, port: int, timeout: float, public_url: str | None,
         # as Python itself does: a service started in the background of a script (SIGINT ignored) keeps
         # ignoring Ctrl-C, so that the script's foreground job can still deliver to it; TERM stops it
         signal.signal(signal.SIGINT, _shutdown)
-    click.echo(f"horde-insights {__version__} listening on {server.url} (database {store.describe}, "
-               f"timeout {timeout:g}s)")
+    click.echo(
+        f"horde-insights {__version__} listening on {server.url} (database {store.describe}, timeout {timeout:g}s)"
+    )
     sys.stdout.flush()
     try:
         server.serve_forever()

@@ -65,8 +65,9 @@ class ParkingLot:
     """Holds accepted sockets until they are readable, then hands each to ``handle(sock, address)``;
     closes (through ``close(sock)``) the ones silent for ``idle`` seconds."""
 
-    def __init__(self, handle: Callable[[socket.socket, object], None],
-                 close: Callable[[socket.socket], None], idle: float) -> None:
+    def __init__(
+        self, handle: Callable[[socket.socket, object], None], close: Callable[[socket.socket], None], idle: float
+    ) -> None:
         self._handle = handle
         self._close = close
         self.idle = idle
@@ -128,7 +129,7 @@ class ParkingLot:
                 now = time.monotonic()
                 if now >= next_sweep:
                     next_sweep = now + min(1.0, self.idle / 2)
-                    for sock, (address, since) in list(parked.items()):
+                    for sock, (_address, since) in list(parked.items()):
                         if now - since >= self.idle:
                             sel.unregister(sock)
                             del parked[sock]

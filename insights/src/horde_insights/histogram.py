@@ -11,7 +11,7 @@ to the bucket width instead of being "p95 of p95s".
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 __all__ = ["bucket_index", "bucket_bounds", "Histogram"]
 
@@ -50,8 +50,17 @@ class Histogram:
         self.low = 0
         self.high = 0
 
-    def merge(self, buckets: Mapping[int, int], count: int, total: float, lo: float, hi: float,
-              resolution: float = 0.001, low: int = 0, high: int = 0) -> None:
+    def merge(
+        self,
+        buckets: Mapping[int, int],
+        count: int,
+        total: float,
+        lo: float,
+        hi: float,
+        resolution: float = 0.001,
+        low: int = 0,
+        high: int = 0,
+    ) -> None:
         """Add another histogram's data (same resolution expected; others are rescaled)."""
         if count <= 0:
             return
@@ -105,7 +114,7 @@ class Histogram:
         return self.sum / self.count if self.count else None
 
     @classmethod
-    def of(cls, rows: Iterable[tuple]) -> "Histogram":
+    def of(cls, rows: Iterable[tuple]) -> Histogram:
         """Merge rows of (buckets, count, sum, min, max, resolution)."""
         h = cls()
         for buckets, count, total, lo, hi, res in rows:

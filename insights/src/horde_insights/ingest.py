@@ -12,7 +12,8 @@ import contextlib
 import json
 import threading
 import time
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import cramjam
 
@@ -33,8 +34,14 @@ class Limits:
     both are counted while decoding and a push past either is refused with 413.
     """
 
-    def __init__(self, json_body: int = 1 << 20, metrics_body: int = 16 << 20, metrics_decoded: int = 128 << 20,
-                 metrics_entries: int = MAX_ENTRIES, metrics_values: int = MAX_VALUES) -> None:
+    def __init__(
+        self,
+        json_body: int = 1 << 20,
+        metrics_body: int = 16 << 20,
+        metrics_decoded: int = 128 << 20,
+        metrics_entries: int = MAX_ENTRIES,
+        metrics_values: int = MAX_VALUES,
+    ) -> None:
         self.json_body = json_body
         self.metrics_body = metrics_body
         self.metrics_decoded = metrics_decoded
@@ -65,8 +72,11 @@ def create_run(store: Store, project_id: int, headers: Mapping[str, str], body: 
     """Handle ``POST /v1/tests``; return the reply body."""
     ctype = (headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
     if ctype != "application/json":
-        raise ApiError(415, f"create run: Content-Type {ctype!r} is not supported; send application/json "
-                            "(script archive upload is not supported)")
+        raise ApiError(
+            415,
+            f"create run: Content-Type {ctype!r} is not supported; send application/json "
+            "(script archive upload is not supported)",
+        )
     data = _json(body, "create run")
     name = data.get("name") or "horde test"
     if not isinstance(name, str) or len(name) > 500:
@@ -77,8 +87,15 @@ def create_run(store: Store, project_id: int, headers: Mapping[str, str], body: 
     vus = _number(data, "vus", "create run")
     duration = _number(data, "duration", "create run")
     key = headers.get("K6-Idempotency-Key")
-    run_id, _ = store.create_run(project_id, name=name, vus=int(vus), duration=float(duration),
-                                 thresholds=thresholds, key=key[:64] if key else None, now=time.time())
+    run_id, _ = store.create_run(
+        project_id,
+        name=name,
+        vus=int(vus),
+        duration=float(duration),
+        thresholds=thresholds,
+        key=key[:64] if key else None,
+        now=time.time(),
+    )
     return {"reference_id": str(run_id), "config": {"webAppURL": base_url}}
 
 
@@ -135,8 +152,11 @@ def _decode(body: bytes, snappy: bool, limits: Limits) -> MetricSet:
         except DecodeError:
             raise ApiError(400, "push metrics: body is not snappy block data") from None
         if size > limits.metrics_decoded:
-            raise ApiError(413, f"push metrics: decompressed body of {size} bytes is larger than the limit of "
-                                f"{limits.metrics_decoded} bytes")
+            raise ApiError(
+                413,
+                f"push metrics: decompressed body of {size} bytes is larger than the limit of "
+                f"{limits.metrics_decoded} bytes",
+            )
         raw = bytearray(size)
         try:
             cramjam.snappy.decompress_raw_into(body, raw)
@@ -145,11 +165,13 @@ def _decode(body: bytes, snappy: bool, limits: Limits) -> MetricSet:
     else:
         raw = body  # type: ignore[assignment]
     try:
-        return decode_metric_set(memoryview(raw), max_entries=limits.metrics_entries,
-                                 max_values=limits.metrics_values)
+        return decode_metric_set(memoryview(raw), max_entries=limits.metrics_entries, max_values=limits.metrics_values)
     except TooManyValues as exc:
-        raise ApiError(413, f"push metrics: {exc}; send smaller batches (at most {limits.metrics_entries} "
-                            f"entries and {limits.metrics_values} protobuf values per push)") from None
+        raise ApiError(
+            413,
+            f"push metrics: {exc}; send smaller batches (at most {limits.metrics_entries} "
+            f"entries and {limits.metrics_values} protobuf values per push)",
+        ) from None
     except DecodeError as exc:
         raise ApiError(400, f"push metrics: body is not a valid MetricSet protobuf ({exc})") from None
 
@@ -162,7 +184,9 @@ def finish_run(store: Store, run_id: int, body: bytes) -> dict:
         raise ApiError(400, f"finish run: run_status must be one of 3, 5, 6, 7, 8, 9, got {json.dumps(status)[:40]}")
     result = data.get("result_status", 0)
     if result not in (0, 1) or isinstance(result, bool):
-        raise ApiError(400, f"finish run: result_status must be 0 (passed) or 1 (failed), got {json.dumps(result)[:40]}")
+        raise ApiError(
+            400, f"finish run: result_status must be 0 (passed) or 1 (failed), got {json.dumps(result)[:40]}"
+        )
     thresholds = data.get("thresholds") or {}
     if not isinstance(thresholds, dict) or not all(isinstance(v, dict) for v in thresholds.values()):
         raise ApiError(400, "finish run: thresholds must map metric names to {expression: failed} objects")

@@ -88,8 +88,16 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
             t = first + ((t - first) // width) * width
         tot = totals.get(metric)
         if tot is None:
-            tot = totals[metric] = {"metric": metric, "type": mtype, "count": 0.0, "sum": 0.0,
-                                    "min": None, "max": None, "last_t": None, "last": None}
+            tot = totals[metric] = {
+                "metric": metric,
+                "type": mtype,
+                "count": 0.0,
+                "sum": 0.0,
+                "min": None,
+                "max": None,
+                "last_t": None,
+                "last": None,
+            }
         if mtype == "counter":
             tot["count"] += value
             tot["sum"] += value
@@ -138,14 +146,23 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
         if tot["type"] == "counter":
             entry["count"] = tot["count"]
         elif tot["type"] == "rate":
-            entry.update(passes=tot["sum"], total=tot["count"],
-                         rate=tot["sum"] / tot["count"] if tot["count"] else None)
+            entry.update(
+                passes=tot["sum"], total=tot["count"], rate=tot["sum"] / tot["count"] if tot["count"] else None
+            )
         elif tot["type"] == "gauge":
             entry.update(value=tot["last"], min=tot["min"], max=tot["max"])
         else:
             h = whole[name]
-            entry.update(count=h.count, avg=h.avg, min=h.min if h.count else None, max=h.max if h.count else None,
-                         med=h.quantile(0.5), p90=h.quantile(0.9), p95=h.quantile(0.95), p99=h.quantile(0.99))
+            entry.update(
+                count=h.count,
+                avg=h.avg,
+                min=h.min if h.count else None,
+                max=h.max if h.count else None,
+                med=h.quantile(0.5),
+                p90=h.quantile(0.9),
+                p95=h.quantile(0.95),
+                p99=h.quantile(0.99),
+            )
         metrics.append(entry)
 
     http = totals.get("http_reqs")
@@ -158,7 +175,6 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
         "run": summary,
         "series": series,
         "thresholds": _threshold_rows(run),
-        "checks": [{"group": g, "check": c, "passes": p, "fails": n - p}
-                   for (g, c), (p, n) in sorted(checks.items())],
+        "checks": [{"group": g, "check": c, "passes": p, "fails": n - p} for (g, c), (p, n) in sorted(checks.items())],
         "metrics": metrics,
     }

@@ -39,8 +39,10 @@ _V1_PUSH = re.compile(r"^/v1/metrics/([0-9]+)$")
 _API_RUN = re.compile(r"^/api/v1/runs/([0-9]+)$")
 _PAGE_RUN = re.compile(r"^/runs/([0-9]+)/?$")
 
-_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 class Reaper:
@@ -104,9 +106,16 @@ class InsightsServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], store: Store, *, timeout: float = 120.0,
-                 public_url: str | None = None, limits: Limits | None = None,
-                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        store: Store,
+        *,
+        timeout: float = 120.0,
+        public_url: str | None = None,
+        limits: Limits | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
+    ) -> None:
         super().__init__(address, Handler)
         self.idle_timeout = idle_timeout
         self.header_timeout = min(HEADER_TIMEOUT, idle_timeout)
@@ -250,8 +259,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         if _V1_PUSH.match(path):
             self._project()
-            raise ApiError(400, "the v1 (gzip JSON) metrics protocol is not supported; use k6 v0.48+ "
-                                "or horde's cloud output, which push protocol v2 to /v2/metrics")
+            raise ApiError(
+                400,
+                "the v1 (gzip JSON) metrics protocol is not supported; use k6 v0.48+ "
+                "or horde's cloud output, which push protocol v2 to /v2/metrics",
+            )
         raise ApiError(404, f"no such endpoint: POST {path}")
 
     def _get(self, path: str) -> None:
@@ -276,7 +288,7 @@ class Handler(BaseHTTPRequestHandler):
             self._static("run.html")
             return
         if path.startswith("/static/"):
-            self._static(path[len("/static/"):])
+            self._static(path[len("/static/") :])
             return
         raise ApiError(404, f"no such page: {path}")
 

@@ -11,9 +11,19 @@ from __future__ import annotations
 __all__ = ["STATUS_LABELS", "state_of", "FINAL_STATUSES"]
 
 STATUS_LABELS = {
-    -2: "created", -1: "validated", 0: "queued", 1: "initializing", 2: "running", 3: "finished",
-    4: "timed out", 5: "aborted by user", 6: "aborted by system", 7: "aborted by script error",
-    8: "aborted by threshold", 9: "aborted by limit", 10: "archived",
+    -2: "created",
+    -1: "validated",
+    0: "queued",
+    1: "initializing",
+    2: "running",
+    3: "finished",
+    4: "timed out",
+    5: "aborted by user",
+    6: "aborted by system",
+    7: "aborted by script error",
+    8: "aborted by threshold",
+    9: "aborted by limit",
+    10: "archived",
 }
 """k6's run status codes and their texts (cloudapi.RunStatus)."""
 
@@ -36,6 +46,8 @@ _STATES = {
 
 def state_of(run_status: int) -> dict:
     """``{"state", "label", "colour", "detail"}`` for a stored run status."""
-    key, label, colour = _STATES.get(run_status, ("unknown", STATUS_LABELS.get(run_status, "unknown").capitalize(), "grey"))
+    key, label, colour = _STATES.get(
+        run_status, ("unknown", STATUS_LABELS.get(run_status, "unknown").capitalize(), "grey")
+    )
     detail = STATUS_LABELS.get(run_status, f"status {run_status}")
     return {"state": key, "label": label, "colour": colour, "detail": detail}

@@ -20,10 +20,14 @@ from horde.testing import free_port
 __all__ = ["InsightsProcess", "Postgres", "find_postgres_bin", "api"]
 
 
-
-
-def api(url: str, token: str | None, method: str = "GET", body: bytes | None = None,
-        headers: dict | None = None, timeout: float = 10) -> tuple[int, dict]:
+def api(
+    url: str,
+    token: str | None,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict | None = None,
+    timeout: float = 10,
+) -> tuple[int, dict]:
     """One HTTP call; returns (status, JSON body)."""
     h = dict(headers or {})
     if token is not None:
@@ -43,8 +47,9 @@ def api(url: str, token: str | None, method: str = "GET", body: bytes | None = N
 class InsightsProcess:
     """``horde-insights serve`` as a child process on a free port (``port`` kept across restarts)."""
 
-    def __init__(self, db: str, *, timeout: float = 120, port: int = 0, log: Path | None = None,
-                 args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, db: str, *, timeout: float = 120, port: int = 0, log: Path | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.db = db
         self.args = args
         self.timeout = timeout
@@ -59,11 +64,12 @@ class InsightsProcess:
     def _cmd(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "horde_insights", *args]
 
-    def start(self) -> "InsightsProcess":
+    def start(self) -> InsightsProcess:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             self._cmd("serve", "--db", self.db, "--port", str(self.port), "--timeout", f"{self.timeout}", *self.args),
-            stdout=subprocess.PIPE, stderr=out,
+            stdout=subprocess.PIPE,
+            stderr=out,
         )
         line = self.proc.stdout.readline().decode()  # type: ignore[union-attr]
         if "listening on" not in line:
@@ -145,18 +151,53 @@ class Postgres:
 
             self.user = getpass.getuser()
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         data = self.dir / "data"
-        subprocess.run(self._as + [str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                                   "--no-sync", "-E", "UTF8"], check=True, capture_output=True, timeout=120)
-        subprocess.run(self._as + [str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w",
-                                   "-t", "60", "-o", f"-p {self.port} -k {self.dir} -h 127.0.0.1 -F", "start"],
-                       check=True, capture_output=True, timeout=90)
+        subprocess.run(
+            self._as
+            + [
+                str(self.bindir / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            self._as
+            + [
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.dir / "log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {self.port} -k {self.dir} -h 127.0.0.1 -F",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=90,
+        )
         return self
 
     def stop(self) -> None:
-        subprocess.run(self._as + [str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate",
-                                   "-w", "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            self._as + [str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def new_database(self) -> str:

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from horde_insights.testing import InsightsProcess
 
 HERE = os.path.dirname(__file__)
@@ -41,8 +40,14 @@ def cloud_env(srv, token, **extra):
 def start_driver(srv, token, tmp_path, *args, **env_extra) -> subprocess.Popen:
     """The engine stand-in (driver.py): a synthetic run through the real Manager with --out cloud and json."""
     cmd = [sys.executable, os.path.join(HERE, "driver.py"), "--json", str(tmp_path / "out.json"), *args]
-    return subprocess.Popen(cmd, env=cloud_env(srv, token, **env_extra), cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cmd,
+        env=cloud_env(srv, token, **env_extra),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 SCRIPT = """
@@ -76,9 +81,11 @@ def start_run(request):
     ``start(srv, token, tmp_path, seconds, threshold_fail=False, **env) -> Popen``
     """
     if request.param == "driver":
+
         def start(srv, token, tmp_path, seconds, threshold_fail=False, **env):
             args = ["--seconds", str(seconds), "--rate", "200"] + (["--threshold-fail"] if threshold_fail else [])
             return start_driver(srv, token, tmp_path, *args, **env)
+
         return start
     exe = _horde_exe()
     if exe is None:
@@ -87,10 +94,29 @@ def start_run(request):
     def start(srv, token, tmp_path, seconds, threshold_fail=False, **env):
         script = tmp_path / "driver-script.py"
         script.write_text(SCRIPT)
-        cmd = [exe, "run", str(script), "--out", "cloud", "--out", f"json={tmp_path / 'out.json'}",
-               "--duration", f"{seconds}s", "-e", f"TARGET={srv.url}", "--no-summary"]
+        cmd = [
+            exe,
+            "run",
+            str(script),
+            "--out",
+            "cloud",
+            "--out",
+            f"json={tmp_path / 'out.json'}",
+            "--duration",
+            f"{seconds}s",
+            "-e",
+            f"TARGET={srv.url}",
+            "--no-summary",
+        ]
         if threshold_fail:
             cmd += ["-e", "FAIL=1"]
-        return subprocess.Popen(cmd, env=cloud_env(srv, token, **env), cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            cmd,
+            env=cloud_env(srv, token, **env),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     return start

@@ -50,12 +50,19 @@ def main() -> int:
     outputs = []
     specs = [("cloud", "")] + ([("json", args.json)] if args.json else [])
     for name, arg in specs:
-        params = Params(output_type=name, config_argument=arg, environment=dict(os.environ), script_path=script,
-                        script_options={"vus": 5, "duration": f"{args.seconds}s"})
+        params = Params(
+            output_type=name,
+            config_argument=arg,
+            environment=dict(os.environ),
+            script_path=script,
+            script_options={"vus": 5, "duration": f"{args.seconds}s"},
+        )
         outputs.append(create_output(registry.get(name), params, pm))
     manager = Manager(outputs)
-    ths = {"http_req_duration": [_Threshold("p(95)<500", args.threshold_fail)],
-           "checks": [_Threshold("rate>0.5", False)]}
+    ths = {
+        "http_req_duration": [_Threshold("p(95)<500", args.threshold_fail)],
+        "checks": [_Threshold("rate>0.5", False)],
+    }
     manager.set_thresholds(ths)
     manager.start()
     print("started", flush=True)
@@ -64,8 +71,16 @@ def main() -> int:
     b = BuiltinMetrics(reg)
     extra = dict(kv.split("=", 1) for kv in args.tag)
     base = TagSet.of({"scenario": "default", "group": "", **extra})
-    ok_tags = base.with_tags({"method": "GET", "status": "200", "name": "http://t/", "url": "http://t/",
-                              "expected_response": "true", "proto": "HTTP/1.1"})
+    ok_tags = base.with_tags(
+        {
+            "method": "GET",
+            "status": "200",
+            "name": "http://t/",
+            "url": "http://t/",
+            "expected_response": "true",
+            "proto": "HTTP/1.1",
+        }
+    )
     bad_tags = ok_tags.with_tags({"status": "500", "expected_response": "false"})
     check_tags = base.with_tag("check", "status is 200")
     t0 = time.monotonic()
@@ -75,8 +90,11 @@ def main() -> int:
     while True:
         now = time.monotonic()
         if stop["signal"]:
-            error = RunError("test run was aborted because horde received a 'interrupt' signal",
-                             reason=AbortReason.USER, exit_code=ExitCode.EXTERNAL_ABORT)
+            error = RunError(
+                "test run was aborted because horde received a 'interrupt' signal",
+                reason=AbortReason.USER,
+                exit_code=ExitCode.EXTERNAL_ABORT,
+            )
             break
         if now - t0 >= args.seconds:
             break
@@ -87,9 +105,14 @@ def main() -> int:
             failed = n % 10 == 0
             ts = time.time_ns()
             dur = 5.0 + (n % 50)
-            batch.append(ConnectedSamples(b.http_request, (1.0, dur, 0.1, 0.05, 0.0, 0.2, dur - 0.5, 0.2,
-                                                           1.0 if failed else 0.0), ts,
-                                          bad_tags if failed else ok_tags))
+            batch.append(
+                ConnectedSamples(
+                    b.http_request,
+                    (1.0, dur, 0.1, 0.05, 0.0, 0.2, dur - 0.5, 0.2, 1.0 if failed else 0.0),
+                    ts,
+                    bad_tags if failed else ok_tags,
+                )
+            )
             batch.append(Sample(b.checks, ts, 0.0 if failed else 1.0, check_tags))
             batch.append(ConnectedSamples(b.iteration_end, (100.0, 200.0, dur + 1, 1.0), ts, base))
         if now - last_vus >= 0.2:

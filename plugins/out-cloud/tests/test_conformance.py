@@ -6,11 +6,11 @@ totals: sample counts (trends, rates, gauges) and value sums (all types).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from horde.output import Params
 from horde.testing import OutputUnderTest, SeriesTotal
 from horde_insights.store import open_store
@@ -54,8 +54,11 @@ def read_totals(server: InsightsProcess, output: Any) -> Iterator[SeriesTotal]:
 
 @pytest.fixture
 def horde_output(kit_insights: InsightsProcess, tmp_path: Path) -> OutputUnderTest:
-    env = {"HORDE_CLOUD_HOST": kit_insights.url, "HORDE_CLOUD_TOKEN": kit_insights.token(),
-           "HORDE_CLOUD_SPOOL_DIR": str(tmp_path / "spool")}
+    env = {
+        "HORDE_CLOUD_HOST": kit_insights.url,
+        "HORDE_CLOUD_TOKEN": kit_insights.token(),
+        "HORDE_CLOUD_SPOOL_DIR": str(tmp_path / "spool"),
+    }
     built: list[Any] = []
 
     def build() -> CloudOutput:

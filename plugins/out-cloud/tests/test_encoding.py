@@ -1,7 +1,6 @@
 """Aggregation and the protobuf/snappy encoding, decoded by the service's own decoder."""
 
 import cramjam
-
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, Sample, TagSet
 from horde_insights.histogram import Histogram
 from horde_insights.wire.metricset import decode_metric_set
@@ -27,8 +26,11 @@ def test_samples_aggregate_per_bucket_and_tag_set_and_decode_losslessly():
         d = 0.5 + (i % 997) * 1.37
         durations.append(d)
         tags = bad if i % 10 == 0 else ok
-        containers.append(ConnectedSamples(b.http_request, (1, d, 0, 0, 0, 0, d, 0, 1.0 if tags is bad else 0.0),
-                                           t0 + (i % 3) * S + i, tags))
+        containers.append(
+            ConnectedSamples(
+                b.http_request, (1, d, 0, 0, 0, 0, d, 0, 1.0 if tags is bad else 0.0), t0 + (i % 3) * S + i, tags
+            )
+        )
     containers.append(Sample(b.vus, t0, 3.0, TagSet.of()))
     containers.append(Sample(b.vus, t0 + 10, 7.0, TagSet.of()))
     agg.add(containers)
@@ -50,7 +52,9 @@ def test_samples_aggregate_per_bucket_and_tag_set_and_decode_losslessly():
     assert kind == "counter" and sum(p.value for s in series for p in s.points) == 3000
     assert {tuple(sorted(s.labels)) for s in series} == {("name", "status")}
     kind, series = by["http_req_failed"]
-    assert sum(p.value for s in series for p in s.points) == 300 and sum(p.count for s in series for p in s.points) == 3000
+    assert (
+        sum(p.value for s in series for p in s.points) == 300 and sum(p.count for s in series for p in s.points) == 3000
+    )
     kind, series = by["http_req_duration"]
     h = Histogram.of((p.hist, p.count, p.sum, p.min, p.max, p.resolution) for s in series for p in s.points)
     assert h.count == 3000 and h.min == min(durations) and h.max == max(durations)

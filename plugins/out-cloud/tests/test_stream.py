@@ -63,8 +63,12 @@ def test_sigint_is_finished_aborted_by_user(server, tmp_path, start_run):
     assert proc.returncode == 105, err
     detail = server.run(tok, rid)
     run = detail["run"]
-    assert (run["state"], run["label"], run["detail"], run["run_status"]) == \
-        ("finished", "Finished", "aborted by user", 5)
+    assert (run["state"], run["label"], run["detail"], run["run_status"]) == (
+        "finished",
+        "Finished",
+        "aborted by user",
+        5,
+    )
     assert_same_counts(tmp_path / "out.json", detail)
 
 
@@ -120,9 +124,19 @@ def test_outage_spills_to_disk_and_replays_everything(make_server, tmp_path):
     srv = make_server()
     tok = srv.token()
     spool = tmp_path / "spool"
-    proc = start_driver(srv, tok, tmp_path, "--seconds", "6", "--rate", "200", HORDE_CLOUD_MAX_MEMORY="1000",
-                        HORDE_CLOUD_SPOOL_DIR=str(spool), HORDE_CLOUD_AGGREGATION_WAIT_PERIOD="0.2s",
-                        HORDE_CLOUD_MAX_TIME_SERIES_IN_BATCH="5")
+    proc = start_driver(
+        srv,
+        tok,
+        tmp_path,
+        "--seconds",
+        "6",
+        "--rate",
+        "200",
+        HORDE_CLOUD_MAX_MEMORY="1000",
+        HORDE_CLOUD_SPOOL_DIR=str(spool),
+        HORDE_CLOUD_AGGREGATION_WAIT_PERIOD="0.2s",
+        HORDE_CLOUD_MAX_TIME_SERIES_IN_BATCH="5",
+    )
     rid = wait_running(srv, tok)
     srv.stop()
     time.sleep(3)
@@ -142,8 +156,17 @@ def test_outage_spills_to_disk_and_replays_everything(make_server, tmp_path):
 def test_service_down_at_stop_ends_by_the_stop_timeout_and_reports_the_loss(make_server, tmp_path):
     srv = make_server()
     tok = srv.token()
-    proc = start_driver(srv, tok, tmp_path, "--seconds", "3", "--rate", "200", HORDE_CLOUD_STOP_TIMEOUT="2s",
-                        HORDE_CLOUD_AGGREGATION_WAIT_PERIOD="0.2s")
+    proc = start_driver(
+        srv,
+        tok,
+        tmp_path,
+        "--seconds",
+        "3",
+        "--rate",
+        "200",
+        HORDE_CLOUD_STOP_TIMEOUT="2s",
+        HORDE_CLOUD_AGGREGATION_WAIT_PERIOD="0.2s",
+    )
     wait_running(srv, tok)
     srv.stop()
     started = time.monotonic()

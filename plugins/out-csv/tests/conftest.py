@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 import json
 import pathlib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
-
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet, ValueType
 from horde.output import Params
-
 from horde_out_csv import CsvOutput
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
@@ -31,12 +30,19 @@ def builtin() -> BuiltinMetrics:
     return BuiltinMetrics(MetricRegistry())
 
 
-def make_params(arg: str = "", *, env: dict | None = None, json_config: Any = None, system_tags: Any = None,
-                stdout: io.StringIO | None = None) -> Params:
+def make_params(
+    arg: str = "",
+    *,
+    env: dict | None = None,
+    json_config: Any = None,
+    system_tags: Any = None,
+    stdout: io.StringIO | None = None,
+) -> Params:
     options = {} if system_tags is None else {"systemTags": system_tags}
     kw = {"stdout": stdout} if stdout is not None else {}
-    return Params("csv", config_argument=arg, json_config=json_config, environment=env or {},
-                  script_options=options, **kw)
+    return Params(
+        "csv", config_argument=arg, json_config=json_config, environment=env or {}, script_options=options, **kw
+    )
 
 
 def run_output(params: Params, batches: Iterable[list]) -> CsvOutput:
@@ -49,8 +55,13 @@ def run_output(params: Params, batches: Iterable[list]) -> CsvOutput:
     return out
 
 
-def request_container(builtin: BuiltinMetrics, time: int, tags: dict, metadata: dict | None = None,
-                      values: tuple = (1.0, 0.192801, 0.189628, 0.132798, 0.0, 0.06595, 0.089698, 0.037153, 0.0)):
+def request_container(
+    builtin: BuiltinMetrics,
+    time: int,
+    tags: dict,
+    metadata: dict | None = None,
+    values: tuple = (1.0, 0.192801, 0.189628, 0.132798, 0.0, 0.06595, 0.089698, 0.037153, 0.0),
+):
     """One HTTP request: k6's 9 samples sharing time, tags and metadata."""
     return ConnectedSamples(builtin.http_request, values, time, TagSet.of(tags), metadata)
 
@@ -61,7 +72,12 @@ def fixture_containers() -> list:
     from datetime import datetime
 
     registry = MetricRegistry()
-    types = {"counter": MetricType.COUNTER, "gauge": MetricType.GAUGE, "trend": MetricType.TREND, "rate": MetricType.RATE}
+    types = {
+        "counter": MetricType.COUNTER,
+        "gauge": MetricType.GAUGE,
+        "trend": MetricType.TREND,
+        "rate": MetricType.RATE,
+    }
     contains = {"default": ValueType.DEFAULT, "time": ValueType.TIME, "data": ValueType.DATA}
     containers: list = []
     last_key = None
@@ -99,5 +115,14 @@ def split_row(line: str) -> list[str]:
     return fields
 
 
-__all__ = ["FIXTURES", "K6_DEFAULT_HEADER", "T0", "make_params", "run_output", "request_container",
-           "fixture_containers", "split_row", "Sample"]
+__all__ = [
+    "FIXTURES",
+    "K6_DEFAULT_HEADER",
+    "T0",
+    "make_params",
+    "run_output",
+    "request_container",
+    "fixture_containers",
+    "split_row",
+    "Sample",
+]

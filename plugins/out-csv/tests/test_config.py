@@ -1,11 +1,9 @@
 """Configuration: k6's argument forms, precedence and exact error messages."""
 
 import pytest
-
 from horde.output import OutputConfigError
 from horde.output.binding import create_output, new_plugin_manager
 from horde.output.registry import load_registry
-
 from horde_out_csv.config import CsvConfig, TimeFormat, consolidate
 
 S = 1_000_000_000
@@ -41,15 +39,18 @@ def test_all_six_time_formats(fmt):
     assert consolidate(None, {}, f"timeFormat={fmt}").time_format.value == fmt
 
 
-@pytest.mark.parametrize("arg,message", [
-    ("fileName=", 'couldn\'t parse "fileName=" as argument for csv output'),
-    ("fileName=a.csv,timeFormat=", 'couldn\'t parse "fileName=a.csv,timeFormat=" as argument for csv output'),
-    ("fileName=a.csv,bogus=1", 'unknown key "bogus" as argument for csv output'),
-    ("file_name=a.csv", 'unknown key "file_name" as argument for csv output'),
-    ("timeFormat=iso", "iso does not belong to TimeFormat values"),
-    ("timeFormat=UNIX", "UNIX does not belong to TimeFormat values"),
-    ("saveInterval=soon", 'time: invalid duration "soon"'),
-])
+@pytest.mark.parametrize(
+    "arg,message",
+    [
+        ("fileName=", 'couldn\'t parse "fileName=" as argument for csv output'),
+        ("fileName=a.csv,timeFormat=", 'couldn\'t parse "fileName=a.csv,timeFormat=" as argument for csv output'),
+        ("fileName=a.csv,bogus=1", 'unknown key "bogus" as argument for csv output'),
+        ("file_name=a.csv", 'unknown key "file_name" as argument for csv output'),
+        ("timeFormat=iso", "iso does not belong to TimeFormat values"),
+        ("timeFormat=UNIX", "UNIX does not belong to TimeFormat values"),
+        ("saveInterval=soon", 'time: invalid duration "soon"'),
+    ],
+)
 def test_k6_error_messages(arg, message):
     with pytest.raises(OutputConfigError) as err:
         consolidate(None, {}, arg)
@@ -109,7 +110,7 @@ def test_factory_errors_reach_the_user_as_k6s(tmp_path):
     plugin = load_registry().get("csv")
     with pytest.raises(OutputConfigError) as err:
         create_output(plugin, Params("csv", config_argument="fileName=x.csv,foo=bar"), new_plugin_manager())
-    assert str(err.value) == 'could not create the \'csv\' output: unknown key "foo" as argument for csv output'
+    assert str(err.value) == "could not create the 'csv' output: unknown key \"foo\" as argument for csv output"
     assert err.value.exit_code == 255
 
 

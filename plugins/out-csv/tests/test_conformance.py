@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from horde.output import Params
 from horde.testing import OutputUnderTest, ReadSample
 from horde_out_csv import CsvOutput

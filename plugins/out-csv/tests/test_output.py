@@ -10,15 +10,20 @@ import textwrap
 import time
 
 import pytest
-
-from horde.metrics import ConnectedSamples, Sample, TagSet
+from conftest import (
+    FIXTURES,
+    K6_DEFAULT_HEADER,
+    fixture_containers,
+    make_params,
+    request_container,
+    run_output,
+    split_row,
+)
+from horde.metrics import Sample, TagSet
 from horde.output import OutputConfigError, hookimpl
 from horde.output.binding import bind_output, new_plugin_manager
 from horde.output.manager import Manager
-
 from horde_out_csv import CsvOutput
-
-from conftest import FIXTURES, K6_DEFAULT_HEADER, fixture_containers, make_params, request_container, run_output, split_row
 
 
 def test_reproduces_k6s_file_from_the_same_samples(tmp_path):
@@ -31,7 +36,7 @@ def test_reproduces_k6s_file_from_the_same_samples(tmp_path):
     assert ours[0] == k6[0] == K6_DEFAULT_HEADER
     n = sum(len(c.values) for c in containers)
     assert n == 25 and len(ours) == n + 1
-    assert [split_row(line) for line in ours[1:]] == [split_row(line) for line in k6[1:n + 1]]
+    assert [split_row(line) for line in ours[1:]] == [split_row(line) for line in k6[1 : n + 1]]
 
 
 def test_rfc3339_nano_matches_the_json_times(tmp_path, monkeypatch):
@@ -42,8 +47,11 @@ def test_rfc3339_nano_matches_the_json_times(tmp_path, monkeypatch):
         run_output(make_params(f"fileName={path},timeFormat=rfc3339_nano"), [fixture_containers()])
         import json
 
-        times = [json.loads(line)["data"]["time"] for line in (FIXTURES / "k6_sample.json").read_text().splitlines()
-                 if '"type":"Point"' in line]
+        times = [
+            json.loads(line)["data"]["time"]
+            for line in (FIXTURES / "k6_sample.json").read_text().splitlines()
+            if '"type":"Point"' in line
+        ]
         assert [line.split(",")[1] for line in path.read_text().splitlines()[1:]] == times
     finally:
         monkeypatch.undo()
@@ -104,8 +112,9 @@ def test_lone_samples_and_empty_batches(tmp_path, builtin):
     path = tmp_path / "out.csv"
     s = Sample(builtin.vus, 2_000_000_000, 3.0, TagSet.of(testid="x"))
     out = run_output(make_params(str(path), system_tags="status"), [[], [s], [], [s, s]])
-    assert path.read_text() == ("metric_name,timestamp,metric_value,status,extra_tags,metadata\n"
-                                + "vus,2,3.000000,,testid=x,\n" * 3)
+    assert path.read_text() == (
+        "metric_name,timestamp,metric_value,status,extra_tags,metadata\n" + "vus,2,3.000000,,testid=x,\n" * 3
+    )
     assert out.written == 3
 
 
@@ -117,8 +126,9 @@ def test_system_tags_option_as_list(tmp_path):
 
 def test_many_samples_one_row_each(tmp_path, builtin):
     path = tmp_path / "out.csv.gz"
-    containers = [request_container(builtin, 10**18 + i, {"status": str(200 + i % 3)}, {"vu": str(i % 7)})
-                  for i in range(5000)]
+    containers = [
+        request_container(builtin, 10**18 + i, {"status": str(200 + i % 3)}, {"vu": str(i % 7)}) for i in range(5000)
+    ]
     out = run_output(make_params(str(path)), [containers[:2500], containers[2500:]])
     lines = gzip.decompress(path.read_bytes()).decode().splitlines()
     assert len(lines) == 1 + 9 * 5000 == 1 + out.written

@@ -3,11 +3,9 @@
 import time
 
 import pytest
-
+from conftest import T0
 from horde_out_csv.config import TimeFormat
 from horde_out_csv.timefmt import time_formatter
-
-from conftest import T0
 
 
 @pytest.fixture
@@ -21,14 +19,17 @@ def tz(monkeypatch):
     time.tzset()
 
 
-@pytest.mark.parametrize("fmt,text", [
-    (TimeFormat.UNIX, "1795303223"),
-    (TimeFormat.UNIX_MILLI, "1795303223537"),
-    (TimeFormat.UNIX_MICRO, "1795303223537028"),
-    (TimeFormat.UNIX_NANO, "1795303223537028460"),
-    (TimeFormat.RFC3339, "2026-11-21T23:20:23Z"),
-    (TimeFormat.RFC3339_NANO, "2026-11-21T23:20:23.53702846Z"),
-])
+@pytest.mark.parametrize(
+    "fmt,text",
+    [
+        (TimeFormat.UNIX, "1795303223"),
+        (TimeFormat.UNIX_MILLI, "1795303223537"),
+        (TimeFormat.UNIX_MICRO, "1795303223537028"),
+        (TimeFormat.UNIX_NANO, "1795303223537028460"),
+        (TimeFormat.RFC3339, "2026-11-21T23:20:23Z"),
+        (TimeFormat.RFC3339_NANO, "2026-11-21T23:20:23.53702846Z"),
+    ],
+)
 def test_six_formats_utc(tz, fmt, text):
     tz("UTC")
     assert time_formatter(fmt)(T0) == text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -72,13 +72,24 @@ class Emitter:
 
     def request(self, status: int = 200, page: str = "home") -> list:
         url = f"http://127.0.0.1:8080/{page}"
-        tags = self.base.with_tags({
-            "expected_response": "true" if status < 400 else "false", "group": "", "method": "GET",
-            "name": url, "proto": "HTTP/1.1", "status": str(status), "url": url, "page": page})
+        tags = self.base.with_tags(
+            {
+                "expected_response": "true" if status < 400 else "false",
+                "group": "",
+                "method": "GET",
+                "name": url,
+                "proto": "HTTP/1.1",
+                "status": str(status),
+                "url": url,
+                "page": page,
+            }
+        )
         values = (1.0, 0.232383, 0.24424, 0.180517, 0.0, 0.046359, 0.138984, 0.04704, 0.0 if status < 400 else 1.0)
         t = self._now()
-        out = [ConnectedSamples(self.builtin.http_request, values, t, tags, {"vu": "1", "iter": "0"}),
-               Sample(self.checks, self._now(), 1.0, self.base.with_tag("check", "status is 200"))]
+        out = [
+            ConnectedSamples(self.builtin.http_request, values, t, tags, {"vu": "1", "iter": "0"}),
+            Sample(self.checks, self._now(), 1.0, self.base.with_tag("check", "status is 200")),
+        ]
         self.emitted += 10
         self.requests += 1
         return out
@@ -95,8 +106,13 @@ def emitter() -> Emitter:
 
 def new_output(argument: str = "", env: dict | None = None, json_config: dict | None = None) -> InfluxDBOutput:
     """An output made the way the engine makes it: ``factory(Params(...))``."""
-    params = Params(output_type="influxdb", config_argument=argument, json_config=json_config,
-                    environment=env or {}, logger=logging.getLogger("horde.output.influxdb"))
+    params = Params(
+        output_type="influxdb",
+        config_argument=argument,
+        json_config=json_config,
+        environment=env or {},
+        logger=logging.getLogger("horde.output.influxdb"),
+    )
     return InfluxDBOutput(params)
 
 

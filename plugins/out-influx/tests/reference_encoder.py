@@ -6,13 +6,11 @@ match byte for byte: batches, ``invalid`` and ``moved``."""
 from __future__ import annotations
 
 import math
-from typing import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
-from horde.metrics import TagSet
 # the helpers the fast path did not change are shared; the per-sample encoding below is the old one
-from horde.metrics import go_float_decimal
-from horde_out_influx.lineproto import (Batch, _typed_field, escape_measurement, escape_tag,
-                                        split_body)
+from horde.metrics import TagSet, go_float_decimal
+from horde_out_influx.lineproto import Batch, _typed_field, escape_measurement, escape_tag, split_body
 
 
 class ReferenceEncoder:
@@ -22,8 +20,9 @@ class ReferenceEncoder:
     store them, so they are left out (and reported), never sent.
     """
 
-    def __init__(self, tags_as_fields: Mapping[str, str], divisor: int = 1,
-                 max_bytes: int = 5_000_000, max_points: int = 10_000) -> None:
+    def __init__(
+        self, tags_as_fields: Mapping[str, str], divisor: int = 1, max_bytes: int = 5_000_000, max_points: int = 10_000
+    ) -> None:
         self.tags_as_fields = dict(tags_as_fields)
         self.divisor = divisor
         self.max_bytes = max_bytes

@@ -26,8 +26,6 @@ __all__ = ["InfluxD", "VictoriaMetrics", "require_binary"]
 START_TIMEOUT = 30.0
 
 
-
-
 def require_binary(name: str, package: str) -> str:
     """Path of ``name``; skip the test if missing, or fail when ``CI=true``."""
     path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
@@ -44,8 +42,9 @@ _UNVERIFIED.check_hostname = False
 _UNVERIFIED.verify_mode = ssl.CERT_NONE
 
 
-def _http(method: str, url: str, data: bytes | None = None, auth: tuple[str, str] | None = None,
-          timeout: float = 10.0) -> tuple[int, bytes]:
+def _http(
+    method: str, url: str, data: bytes | None = None, auth: tuple[str, str] | None = None, timeout: float = 10.0
+) -> tuple[int, bytes]:
     req = urllib.request.Request(url, data=data, method=method)
     if auth:
         import base64
@@ -77,12 +76,13 @@ class _Server:
     def _ready(self) -> bool:
         raise NotImplementedError
 
-    def start(self) -> "_Server":
+    def start(self) -> _Server:
         """Start (or restart on the same port and data) and wait until it answers."""
         assert self.proc is None, "already running"
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self._command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -125,8 +125,9 @@ class InfluxD(_Server):
     def addr(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
-    def __init__(self, workdir: Path, *, max_body_size: int = 25_000_000, auth: tuple[str, str] | None = None,
-                 tls: bool = False) -> None:
+    def __init__(
+        self, workdir: Path, *, max_body_size: int = 25_000_000, auth: tuple[str, str] | None = None, tls: bool = False
+    ) -> None:
         self.binary = require_binary("influxd", "influxdb")
         super().__init__(workdir)
         self.rpc_port = free_port()
@@ -135,9 +136,27 @@ class InfluxD(_Server):
         self.tls = tls
         if tls:  # a self-signed certificate for 127.0.0.1
             openssl = require_binary("openssl", "openssl")
-            subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                            "-subj", "/CN=127.0.0.1", "-keyout", str(workdir / "key.pem"),
-                            "-out", str(workdir / "cert.pem")], check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                [
+                    openssl,
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-keyout",
+                    str(workdir / "key.pem"),
+                    "-out",
+                    str(workdir / "cert.pem"),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
         self.config_path = workdir / "influxdb.conf"
         self._write_config()
 
@@ -178,10 +197,12 @@ bind-address = "127.0.0.1:{self.rpc_port}"
     def _ready(self) -> bool:
         return _http("GET", self.addr + "/ping", timeout=1)[0] == 204
 
-    def start(self) -> "InfluxD":
+    def start(self) -> InfluxD:
         super().start()
         if self.auth:  # the first admin user may be created without credentials
-            status, body = self.query(f"CREATE USER \"{self.auth[0]}\" WITH PASSWORD '{self.auth[1]}' WITH ALL PRIVILEGES")
+            status, body = self.query(
+                f"CREATE USER \"{self.auth[0]}\" WITH PASSWORD '{self.auth[1]}' WITH ALL PRIVILEGES"
+            )
             if status != 200 and b"already exists" not in body:
                 assert status == 401, body  # restarted: the user exists
         return self
@@ -227,8 +248,14 @@ class VictoriaMetrics(_Server):
         super().__init__(workdir)
 
     def _command(self) -> list[str]:
-        return [self.binary, f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={self.workdir}/vmdata",
-                "-loggerLevel=ERROR", "-retentionPeriod=100y", "-search.disableCache"]
+        return [
+            self.binary,
+            f"-httpListenAddr=127.0.0.1:{self.port}",
+            f"-storageDataPath={self.workdir}/vmdata",
+            "-loggerLevel=ERROR",
+            "-retentionPeriod=100y",
+            "-search.disableCache",
+        ]
 
     def _ready(self) -> bool:
         return _http("GET", self.addr + "/health", timeout=1)[0] == 200

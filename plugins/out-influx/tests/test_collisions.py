@@ -10,11 +10,10 @@ import random
 
 import pytest
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
-from reference_encoder import ReferenceEncoder
-from test_lineproto import parse_line
-
 from horde_out_influx.collisions import TakenSlots
 from horde_out_influx.lineproto import LineEncoder
+from reference_encoder import ReferenceEncoder
+from test_lineproto import parse_line
 
 K6_FIELDS = {"vu": "string", "iter": "string", "url": "string"}
 SECOND = 1_000_000_000
@@ -45,8 +44,14 @@ def test_two_workers_interleaved_keep_every_sample_time():
             for _ in range(25):
                 clocks[w] += rng.randrange(50_000, 400_000)
                 flush.append(request(b, clocks[w], url=f"http://h/{rng.randrange(3)}"))
-                flush.append(ConnectedSamples(b.iteration_end, (80.0, 300.0, 0.5, 1.0), clocks[w] + 5,
-                                              TagSet.of({"scenario": "default", "testid": "t"})))
+                flush.append(
+                    ConnectedSamples(
+                        b.iteration_end,
+                        (80.0, 300.0, 0.5, 1.0),
+                        clocks[w] + 5,
+                        TagSet.of({"scenario": "default", "testid": "t"}),
+                    )
+                )
             flushes.append(flush)
     enc = LineEncoder(K6_FIELDS)
     got = [t for flush in flushes for t in times(enc, flush)]
@@ -79,9 +84,16 @@ def test_another_measurement_at_the_same_time_and_tags_is_no_collision():
     mine = registry.get_or_new("my_counter", MetricType.COUNTER)
     tags = TagSet.of(BASE)
     enc = LineEncoder(K6_FIELDS)
-    lines = list(enc.lines([Sample(b.checks, 7, 1.0, tags), Sample(mine, 7, 1.0, tags),
-                            ConnectedSamples(b.iteration_end, (1.0, 2.0, 3.0, 1.0), 7, tags),
-                            Sample(mine, 7, 2.0, tags)]))
+    lines = list(
+        enc.lines(
+            [
+                Sample(b.checks, 7, 1.0, tags),
+                Sample(mine, 7, 1.0, tags),
+                ConnectedSamples(b.iteration_end, (1.0, 2.0, 3.0, 1.0), 7, tags),
+                Sample(mine, 7, 2.0, tags),
+            ]
+        )
+    )
     assert [parse_line(ln.rstrip("\n"))[3] for ln in lines] == [7] * 6 + [8]
     assert enc.moved == 1
 
@@ -90,8 +102,12 @@ def test_at_ms_precision_points_in_one_ms_collide_and_a_moved_point_takes_its_sl
     b = BuiltinMetrics(MetricRegistry())
     enc = LineEncoder(K6_FIELDS, 1_000_000)
     ms = T0 // 1_000_000
-    got = [times(enc, [request(b, T0 + 10)]), times(enc, [request(b, T0 + 999_999)]),
-           times(enc, [request(b, T0 + 1_000_000)]), times(enc, [request(b, T0 + 3_000_000)])]
+    got = [
+        times(enc, [request(b, T0 + 10)]),
+        times(enc, [request(b, T0 + 999_999)]),
+        times(enc, [request(b, T0 + 1_000_000)]),
+        times(enc, [request(b, T0 + 3_000_000)]),
+    ]
     assert got == [[ms] * 9, [ms + 1] * 9, [ms + 2] * 9, [ms + 3] * 9]
     assert enc.moved == 18
 
@@ -116,7 +132,10 @@ def test_a_late_point_within_the_window_is_checked():
     late = T0 + TakenSlots.WINDOW_NS - 2 * SECOND
     enc = LineEncoder({})
     assert times(enc, [Sample(m, T0, 1.0, tags), Sample(m, late, 1.0, tags), Sample(m, T0, 2.0, tags)]) == [
-        T0, late, T0 + 1]
+        T0,
+        late,
+        T0 + 1,
+    ]
     assert (enc.moved, enc.unchecked) == (1, 0)
 
 
@@ -126,7 +145,10 @@ def test_a_point_older_than_the_window_keeps_its_time_and_is_counted_unchecked()
     later = T0 + TakenSlots.WINDOW_NS + 2 * SECOND
     enc = LineEncoder({})
     assert times(enc, [Sample(m, T0, 1.0, tags), Sample(m, later, 1.0, tags), Sample(m, T0, 2.0, tags)]) == [
-        T0, later, T0]
+        T0,
+        later,
+        T0,
+    ]
     assert (enc.moved, enc.unchecked) == (0, 1)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from horde.output import OutputConfigError
 from horde_out_influx.client import write_path
 from horde_out_influx.config import Config, load_config
@@ -23,8 +22,10 @@ def test_k6_defaults():
 
 
 def test_url_sets_everything():
-    c = cfg("http://bob:p%40ss@127.0.0.1:9999/k6db?insecure=true&payload_size=1024&pushInterval=2s"
-            "&concurrentWrites=8&tagsAsFields=vu:int&tagsAsFields=url&consistency=one&retention=autogen&precision=ms")
+    c = cfg(
+        "http://bob:p%40ss@127.0.0.1:9999/k6db?insecure=true&payload_size=1024&pushInterval=2s"
+        "&concurrentWrites=8&tagsAsFields=vu:int&tagsAsFields=url&consistency=one&retention=autogen&precision=ms"
+    )
     assert (c.addr, c.db, c.username, c.password) == ("http://127.0.0.1:9999", "k6db", "bob", "p@ss")
     assert (c.insecure, c.payload_size, c.push_interval, c.concurrent_writes) == (True, 1024, 2.0, 8)
     assert c.tags_as_fields == {"vu": "int", "url": "string"}
@@ -40,9 +41,14 @@ def test_path_prefix_for_reverse_proxies():
 
 def test_precedence_defaults_json_env_url():
     json = {"db": "fromjson", "pushInterval": 3000, "concurrentWrites": 2, "precision": "s", "retention": "r1"}
-    env = {"HORDE_INFLUXDB_DB": "fromenv", "HORDE_INFLUXDB_PUSH_INTERVAL": "500ms",
-           "HORDE_INFLUXDB_TAGS_AS_FIELDS": "url,status:int", "HORDE_INFLUXDB_INSECURE": "true",
-           "HORDE_INFLUXDB_STOP_TIMEOUT": "1m30s", "HORDE_INFLUXDB_MEMORY_LIMIT": "8MB"}
+    env = {
+        "HORDE_INFLUXDB_DB": "fromenv",
+        "HORDE_INFLUXDB_PUSH_INTERVAL": "500ms",
+        "HORDE_INFLUXDB_TAGS_AS_FIELDS": "url,status:int",
+        "HORDE_INFLUXDB_INSECURE": "true",
+        "HORDE_INFLUXDB_STOP_TIMEOUT": "1m30s",
+        "HORDE_INFLUXDB_MEMORY_LIMIT": "8MB",
+    }
     c = cfg("http://x:1/fromurl?precision=ms", env, json)
     assert (c.db, c.push_interval, c.concurrent_writes, c.precision, c.retention) == ("fromurl", 0.5, 2, "ms", "r1")
     assert c.tags_as_fields == {"url": "string", "status": "int"} and c.insecure
@@ -68,25 +74,36 @@ def test_v2_chosen_by_token_and_url_path_is_the_bucket():
     assert c.v2 and "precision=ms" in write_path(c)
 
 
-@pytest.mark.parametrize("arg,env,json,message", [
-    ("http://h:1/db?foo=1", {}, None, "unknown query parameter: foo"),
-    ("http://h:1/db?insecure=yes", {}, None, "insecure must be true or false, not yes"),
-    ("http://h:1/db?concurrentWrites=0", {}, None, "influxdb's ConcurrentWrites must be a positive number"),
-    ("http://h:1/db?tagsAsFields=vu&tagsAsFields=vu:int", {}, None,
-     "a tag name (vu) shows up more than once in InfluxDB field type configurations"),
-    ("", {"HORDE_INFLUXDB_TAGS_AS_FIELDS": "vu:number"}, None,
-     "an invalid type (number) is specified for an InfluxDB field (vu)"),
-    ("htp://h:1/db", {}, None, "invalid InfluxDB URL 'htp://h:1/db' in --out influxdb=…: expected http(s)://"),
-    ("localhost:8086/db", {}, None, "invalid InfluxDB URL 'localhost:8086/db'"),
-    ("http://h:99999/db", {}, None, "invalid InfluxDB URL 'http://h:99999/db'"),
-    ("http:///db", {}, None, "invalid InfluxDB URL"),
-    ("udp://h:8089", {}, None, "UDP cannot confirm delivery"),
-    ("http://h:1/db?pushInterval=soon", {}, None, "invalid pushInterval 'soon' in the URL"),
-    ("http://h:1/db?precision=u2", {}, None, "invalid precision"),
-    ("", {"HORDE_INFLUXDB_TOKEN": "t"}, None, "the Bucket option is required"),
-    ("", {}, {"adress": "http://h:1"}, "unknown key in the influxdb JSON config: adress"),
-    ("", {"HORDE_INFLUXDB_ADDR": "ftp://h"}, None, "invalid InfluxDB URL 'ftp://h' in the addr option"),
-])
+@pytest.mark.parametrize(
+    "arg,env,json,message",
+    [
+        ("http://h:1/db?foo=1", {}, None, "unknown query parameter: foo"),
+        ("http://h:1/db?insecure=yes", {}, None, "insecure must be true or false, not yes"),
+        ("http://h:1/db?concurrentWrites=0", {}, None, "influxdb's ConcurrentWrites must be a positive number"),
+        (
+            "http://h:1/db?tagsAsFields=vu&tagsAsFields=vu:int",
+            {},
+            None,
+            "a tag name (vu) shows up more than once in InfluxDB field type configurations",
+        ),
+        (
+            "",
+            {"HORDE_INFLUXDB_TAGS_AS_FIELDS": "vu:number"},
+            None,
+            "an invalid type (number) is specified for an InfluxDB field (vu)",
+        ),
+        ("htp://h:1/db", {}, None, "invalid InfluxDB URL 'htp://h:1/db' in --out influxdb=…: expected http(s)://"),
+        ("localhost:8086/db", {}, None, "invalid InfluxDB URL 'localhost:8086/db'"),
+        ("http://h:99999/db", {}, None, "invalid InfluxDB URL 'http://h:99999/db'"),
+        ("http:///db", {}, None, "invalid InfluxDB URL"),
+        ("udp://h:8089", {}, None, "UDP cannot confirm delivery"),
+        ("http://h:1/db?pushInterval=soon", {}, None, "invalid pushInterval 'soon' in the URL"),
+        ("http://h:1/db?precision=u2", {}, None, "invalid precision"),
+        ("", {"HORDE_INFLUXDB_TOKEN": "t"}, None, "the Bucket option is required"),
+        ("", {}, {"adress": "http://h:1"}, "unknown key in the influxdb JSON config: adress"),
+        ("", {"HORDE_INFLUXDB_ADDR": "ftp://h"}, None, "invalid InfluxDB URL 'ftp://h' in the addr option"),
+    ],
+)
 def test_errors_are_one_clear_line(arg, env, json, message):
     with pytest.raises(OutputConfigError) as info:
         cfg(arg, env, json)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from horde.output import Params
 from horde.testing import OutputUnderTest, ReadSample, SeriesTotal
 from horde_out_influx import InfluxDBOutput
@@ -25,13 +24,16 @@ def kit_influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxD]:
 
 
 def _series(server: InfluxD, query: str, db: str) -> list[dict]:
-    return server.rows(query, db) if db in {v[0] for s in server.rows("SHOW DATABASES", None)
-                                            for v in s.get("values", [])} else []
+    return (
+        server.rows(query, db)
+        if db in {v[0] for s in server.rows("SHOW DATABASES", None) for v in s.get("values", [])}
+        else []
+    )
 
 
 def read_points(server: InfluxD, db: str) -> Iterator[ReadSample]:
     """Every point of ``db``: measurement = metric, tags = the series' non-empty tags plus the string fields."""
-    for series in _series(server, 'SELECT * FROM /.*/ GROUP BY *', db):
+    for series in _series(server, "SELECT * FROM /.*/ GROUP BY *", db):
         tags = {k: v for k, v in (series.get("tags") or {}).items() if v != ""}
         columns = series["columns"]
         for row in series["values"]:
@@ -62,7 +64,7 @@ def horde_output(kit_influxd: InfluxD, tmp_path: Path) -> OutputUnderTest:
         xfail={
             "tags_empty_values": "InfluxDB has no empty tag values: line protocol leaves such a tag out",
             "tags_newlines": "InfluxDB line protocol cannot carry a newline in a tag value: it is stored as the "
-                             "two characters \\n, as k6 writes it",
+            "two characters \\n, as k6 writes it",
         },
         stop_timeout=60.0,
         bulk_stop_timeout=600.0,

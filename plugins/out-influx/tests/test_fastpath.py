@@ -12,7 +12,6 @@ import math
 import random
 
 import pytest
-
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
 from horde_out_influx.lineproto import LineEncoder
 from reference_encoder import ReferenceEncoder
@@ -23,8 +22,25 @@ FIELDS = [
     {},
     {"url": "string", "status": "int", "zeta": "float", "ok": "bool", "alpha": "int"},
 ]
-NASTY = ["a b", "a,b", "a=b", "a\\b", "trail\\", "new\nline", 'quo"te', "é ü", "100%", "%s%r", "1.0", "x.0",
-         "", "e-5", "\x00", "nan", "v1.0 x"]
+NASTY = [
+    "a b",
+    "a,b",
+    "a=b",
+    "a\\b",
+    "trail\\",
+    "new\nline",
+    'quo"te',
+    "é ü",
+    "100%",
+    "%s%r",
+    "1.0",
+    "x.0",
+    "",
+    "e-5",
+    "\x00",
+    "nan",
+    "v1.0 x",
+]
 
 
 def _value(rng: random.Random):
@@ -52,11 +68,23 @@ def _flushes(seed: int, n_flushes: int = 4, per_flush: int = 150, calm: bool = F
     custom = [registry.get_or_new(name, MetricType.TREND) for name in ("my_trend", "other", "_u", "z9")]
     base = [TagSet.of({"scenario": "default", "testid": "t"}), TagSet.of({})]
     for _ in range(4):
-        tags = {rng.choice(["name", "url", "status", "zeta", "ok", "alpha", "k", "k k", "k,k", "k=k", ""]):
-                rng.choice(NASTY + ["200", "GET", "http://x/a b"]) for _ in range(rng.randrange(1, 5))}
+        tags = {
+            rng.choice(["name", "url", "status", "zeta", "ok", "alpha", "k", "k k", "k,k", "k=k", ""]): rng.choice(
+                NASTY + ["200", "GET", "http://x/a b"]
+            )
+            for _ in range(rng.randrange(1, 5))
+        }
         base.append(TagSet.of(tags))
-    tuples = [b.http_request, b.http_request_no_failed, b.iteration_end, b.iteration_end[:2],
-              (custom[0], custom[0]), (), tuple(custom), (b.http_reqs,)]
+    tuples = [
+        b.http_request,
+        b.http_request_no_failed,
+        b.iteration_end,
+        b.iteration_end[:2],
+        (custom[0], custom[0]),
+        (),
+        tuple(custom),
+        (b.http_reqs,),
+    ]
     if calm:
         tuples = [b.http_request, b.iteration_end, tuple(custom)]
     steps = [1, 7, 999, 1_000_000, 2_000_000_000] if calm else [0, 0, 1, 7, 999, 1_000_000, 2_000_000_000]
@@ -74,8 +102,9 @@ def _flushes(seed: int, n_flushes: int = 4, per_flush: int = 150, calm: bool = F
                 continue
             metrics = rng.choice(tuples)
             if rng.random() > odd:  # plain floats: what the engine emits
-                values = tuple(rng.uniform(1e-4, 5e-4) * 1000.0 if rng.random() < 0.6 else rng.choice([0.0, 1.0])
-                               for _ in metrics)
+                values = tuple(
+                    rng.uniform(1e-4, 5e-4) * 1000.0 if rng.random() < 0.6 else rng.choice([0.0, 1.0]) for _ in metrics
+                )
             else:
                 values = tuple(_value(rng) for _ in metrics)
             if rng.random() < odd / 5:
@@ -113,19 +142,37 @@ def _emitted(seed: int = 7) -> list:
     rng = random.Random(seed)
     b = BuiltinMetrics(MetricRegistry())
     base = TagSet.of({"scenario": "default", "testid": "t"})
-    http = [base.with_tags({"method": "GET", "name": u, "url": u, "proto": "HTTP/1.1", "status": s,
-                            "expected_response": "true"})
-            for u in ("http://h/a", "http://h/b c") for s in ("200", "404")]
+    http = [
+        base.with_tags(
+            {"method": "GET", "name": u, "url": u, "proto": "HTTP/1.1", "status": s, "expected_response": "true"}
+        )
+        for u in ("http://h/a", "http://h/b c")
+        for s in ("200", "404")
+    ]
     t = 1_795_303_223_537_028_460
     out = []
     for _ in range(2000):
         t += rng.randrange(1, 800_000)
         v = [rng.uniform(1e-4, 5e-4) * 1000.0 for _ in range(4)]
-        out.append(ConnectedSamples(b.http_request, (1.0, v[1] + v[2] + v[3], v[0], 0.0, 0.0, v[1], v[2], v[3], 0.0),
-                                    t, rng.choice(http), {"vu": "1", "iter": "2"}))
-        out.append(ConnectedSamples(b.iteration_end, (rng.randrange(60, 120), rng.randrange(200, 400), v[0] * 9, 1.0),
-                                    t + rng.randrange(0, 3), base, {"vu": "1", "iter": "2"}))
-    return [out[i:i + 700] for i in range(0, len(out), 700)]
+        out.append(
+            ConnectedSamples(
+                b.http_request,
+                (1.0, v[1] + v[2] + v[3], v[0], 0.0, 0.0, v[1], v[2], v[3], 0.0),
+                t,
+                rng.choice(http),
+                {"vu": "1", "iter": "2"},
+            )
+        )
+        out.append(
+            ConnectedSamples(
+                b.iteration_end,
+                (rng.randrange(60, 120), rng.randrange(200, 400), v[0] * 9, 1.0),
+                t + rng.randrange(0, 3),
+                base,
+                {"vu": "1", "iter": "2"},
+            )
+        )
+    return [out[i : i + 700] for i in range(0, len(out), 700)]
 
 
 @pytest.mark.parametrize("divisor", DIVISORS)
@@ -156,13 +203,19 @@ def test_one_flush_or_one_container_at_a_time_give_the_same_bytes():
 def test_series_shared_by_two_metrics_tuples_are_moved_apart():
     b = BuiltinMetrics(MetricRegistry())
     tags = TagSet.of({"scenario": "default"})
-    containers = [ConnectedSamples(b.iteration_end, (10, 20, 1.5, 1.0), 100, tags),
-                  ConnectedSamples(b.iteration_end[:2], (11, 21), 100, tags),
-                  ConnectedSamples(b.iteration_end, (12, 22, 2.5, 1.0), 100, tags)]
+    containers = [
+        ConnectedSamples(b.iteration_end, (10, 20, 1.5, 1.0), 100, tags),
+        ConnectedSamples(b.iteration_end[:2], (11, 21), 100, tags),
+        ConnectedSamples(b.iteration_end, (12, 22, 2.5, 1.0), 100, tags),
+    ]
     enc = LineEncoder({})
     lines = list(enc.lines(containers))
-    assert [ln.rsplit(" ", 1)[1] for ln in lines] == ["100\n"] * 4 + ["101\n"] * 2 + ["102\n", "102\n", "101\n",
-                                                                                      "101\n"]
+    assert [ln.rsplit(" ", 1)[1] for ln in lines] == ["100\n"] * 4 + ["101\n"] * 2 + [
+        "102\n",
+        "102\n",
+        "101\n",
+        "101\n",
+    ]
     assert enc.moved == 6
 
 
@@ -171,5 +224,6 @@ def test_groups_forgotten_while_their_series_times_are_kept(monkeypatch, seed):
     """With room for few (tag set, metrics) pairs, groups are dropped and rebuilt all the time."""
     monkeypatch.setattr(LineEncoder, "MAX_GROUPS", 3)
     flushes = _flushes(seed, calm=bool(seed % 2))
-    assert _encode(LineEncoder(FIELDS[0], 1_000_000), flushes) == _encode(ReferenceEncoder(FIELDS[0], 1_000_000),
-                                                                          flushes)
+    assert _encode(LineEncoder(FIELDS[0], 1_000_000), flushes) == _encode(
+        ReferenceEncoder(FIELDS[0], 1_000_000), flushes
+    )

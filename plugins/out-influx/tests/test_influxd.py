@@ -85,8 +85,9 @@ def test_schema_matches_k6(influxd, make_output):
         metric = registry.get_or_new(name, MetricType.TREND)
         samples.append(Sample(metric, ts, float(fields["value"]), TagSet.of(tags), {"vu": "1", "iter": "0"}))
     influxd.query("CREATE DATABASE k6")
-    req = urllib.request.Request(f"{influxd.addr}/write?db=k6&precision=ns", data="\n".join(k6_lines).encode(),
-                                 method="POST")
+    req = urllib.request.Request(
+        f"{influxd.addr}/write?db=k6&precision=ns", data="\n".join(k6_lines).encode(), method="POST"
+    )
     assert urllib.request.urlopen(req, timeout=10).status == 204
 
     out = make_output(f"{influxd.addr}/horde?{FAST}")
@@ -97,7 +98,17 @@ def test_schema_matches_k6(influxd, make_output):
     assert influxd.measurements("horde") == influxd.measurements("k6") >= {"http_reqs", "checks", "my_trend"}
     assert influxd.tag_keys("horde") == influxd.tag_keys("k6")
     assert influxd.tag_keys("horde")["http_reqs"] == {
-        "error_code", "expected_response", "group", "method", "name", "page", "proto", "scenario", "status", "testid"}
+        "error_code",
+        "expected_response",
+        "group",
+        "method",
+        "name",
+        "page",
+        "proto",
+        "scenario",
+        "status",
+        "testid",
+    }
     assert influxd.field_keys("horde") == influxd.field_keys("k6")
     assert influxd.field_keys("horde")["http_reqs"] == {"url": "string", "value": "float"}
     q = 'SELECT * FROM "http_req_duration" ORDER BY time'
@@ -179,8 +190,9 @@ def test_stop_timeout_reports_and_keeps_what_was_not_delivered(influxd, make_out
 
 def test_points_the_server_refuses_are_isolated_and_reported(influxd, make_output, emitter):
     influxd.query("CREATE DATABASE k6")
-    req = urllib.request.Request(f"{influxd.addr}/write?db=k6", data=b'my_counter value="text" %d' % time.time_ns(),
-                                 method="POST")
+    req = urllib.request.Request(
+        f"{influxd.addr}/write?db=k6", data=b'my_counter value="text" %d' % time.time_ns(), method="POST"
+    )
     assert urllib.request.urlopen(req, timeout=10).status == 204  # my_counter's value is a string field in this shard
     out = make_output(f"{influxd.addr}/k6?{FAST}")
     out.start()
@@ -210,8 +222,10 @@ def test_basic_auth_and_a_wrong_password(influxd_factory, make_output, emitter):
     with pytest.raises(UserError) as info:
         bad.start()
     text = str(info.value)
-    assert text == (f"InfluxDB at http://127.0.0.1:{port} refused the credentials (user 'admin'): "
-                    "401 Unauthorized: authorization failed")
+    assert text == (
+        f"InfluxDB at http://127.0.0.1:{port} refused the credentials (user 'admin'): "
+        "401 Unauthorized: authorization failed"
+    )
     anonymous = make_output(f"http://127.0.0.1:{port}/k6?{FAST}")
     with pytest.raises(UserError, match="refused the credentials"):
         anonymous.start()
@@ -235,8 +249,11 @@ def test_found_by_entry_point_and_driven_by_the_manager(influxd, emitter, tmp_pa
     plugin = registry.get("influxdb")
     assert plugin.provider.distribution == "horde-out-influx"
     pm = new_plugin_manager()
-    params = Params(output_type="influxdb", config_argument=f"{influxd.addr}/viaman?{FAST}",
-                    environment={"HORDE_INFLUXDB_SPOOL_DIR": str(tmp_path)})
+    params = Params(
+        output_type="influxdb",
+        config_argument=f"{influxd.addr}/viaman?{FAST}",
+        environment={"HORDE_INFLUXDB_SPOOL_DIR": str(tmp_path)},
+    )
     inst = create_output(plugin, params, pm)
     manager = Manager([inst])
     assert manager.descriptions() == [f"InfluxDBv1 ({influxd.addr})"]
@@ -259,8 +276,10 @@ def test_https_with_insecure_and_a_clear_error_without(influxd_factory, make_out
     strict = make_output(f"{server.addr}/k6?{FAST}")
     with pytest.raises(UserError) as info:
         strict.start()
-    assert str(info.value) == (f"cannot reach InfluxDB at {server.addr}: TLS error: CERTIFICATE_VERIFY_FAILED "
-                               "(self-signed certificate); insecure=true (HORDE_INFLUXDB_INSECURE) skips verification")
+    assert str(info.value) == (
+        f"cannot reach InfluxDB at {server.addr}: TLS error: CERTIFICATE_VERIFY_FAILED "
+        "(self-signed certificate); insecure=true (HORDE_INFLUXDB_INSECURE) skips verification"
+    )
     out = make_output(f"{server.addr}/k6?{FAST}&insecure=true")
     out.start()
     feed(out, emitter, 30)
@@ -291,11 +310,29 @@ def test_fast_path_points_are_stored_as_the_per_sample_encoders(influxd, make_ou
     b = BuiltinMetrics(registry)
     trend = registry.get_or_new("my_trend", MetricType.TREND)
     base = TagSet.of({"scenario": "default", "testid": "t"})
-    tag_sets = [base.with_tags({"method": "GET", "name": u, "url": u, "status": s, "expected_response": "true"})
-                for u in ("http://h/a b", "http://h/x,y=z", 'http://h/"é"%s') for s in ("200", "404")]
+    tag_sets = [
+        base.with_tags({"method": "GET", "name": u, "url": u, "status": s, "expected_response": "true"})
+        for u in ("http://h/a b", "http://h/x,y=z", 'http://h/"é"%s')
+        for s in ("200", "404")
+    ]
     tag_sets.append(base.with_tags({"k k": "v,v", "q": "a=b", "pct": "100%"}))
-    odd = [0.0, -0.0, 1.0, 42, 1e21, 2.5e16, 1e-5, 1.5e-7, 9007199254740993, True, math.nan, math.inf, 123.0,
-           0.30000000000000004, 1e15 + 0.5]
+    odd = [
+        0.0,
+        -0.0,
+        1.0,
+        42,
+        1e21,
+        2.5e16,
+        1e-5,
+        1.5e-7,
+        9007199254740993,
+        True,
+        math.nan,
+        math.inf,
+        123.0,
+        0.30000000000000004,
+        1e15 + 0.5,
+    ]
     rng = random.Random(5)
     t = time.time_ns() - 10**12
     containers = []
@@ -306,8 +343,15 @@ def test_fast_path_points_are_stored_as_the_per_sample_encoders(influxd, make_ou
         if i % 7 == 0:
             values[rng.randrange(9)] = rng.choice(odd)
         containers.append(ConnectedSamples(b.http_request, tuple(values), t, tags, {"vu": "1", "iter": str(i)}))
-        containers.append(ConnectedSamples(b.iteration_end, (rng.randrange(100), rng.randrange(900), values[1], 1.0),
-                                           t, base, {"vu": "1", "iter": str(i)}))
+        containers.append(
+            ConnectedSamples(
+                b.iteration_end,
+                (rng.randrange(100), rng.randrange(900), values[1], 1.0),
+                t,
+                base,
+                {"vu": "1", "iter": str(i)},
+            )
+        )
         if i % 50 == 0:
             containers.append(Sample(trend, t, rng.choice(odd), tags))
 
@@ -320,7 +364,7 @@ def test_fast_path_points_are_stored_as_the_per_sample_encoders(influxd, make_ou
     out = make_output(f"{influxd.addr}/horde?{FAST}")
     out.start()
     for start in range(0, len(containers), 100):
-        out.add_samples(containers[start:start + 100])
+        out.add_samples(containers[start : start + 100])
     out.stop(None)
     assert out.written == body.count(b"\n") == total_points(influxd, "ref") > 7000
     assert (out.encoder.invalid, out.encoder.moved) == (ref.invalid, ref.moved) and ref.moved > 0

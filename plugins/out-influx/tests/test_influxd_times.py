@@ -17,8 +17,16 @@ from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, Samp
 
 FAST = "pushInterval=100ms&retryInterval=50ms&maxRetryInterval=400ms"
 DIVISOR = {"ns": 1, "ms": 1_000_000, "s": 1_000_000_000}
-TAGS = {"scenario": "default", "testid": "t1", "method": "GET", "name": "product", "proto": "HTTP/1.1",
-        "status": "200", "expected_response": "true", "group": ""}
+TAGS = {
+    "scenario": "default",
+    "testid": "t1",
+    "method": "GET",
+    "name": "product",
+    "proto": "HTTP/1.1",
+    "status": "200",
+    "expected_response": "true",
+    "group": "",
+}
 
 
 def stored(influxd, db: str, measurement: str) -> list[dict]:
@@ -36,8 +44,9 @@ def requests_at_one_time(t: int, n: int) -> tuple[BuiltinMetrics, list]:
     for i in range(n):
         url = f"http://127.0.0.1:8080/product/{i}"
         values = (1.0, 10.0 + i, 0.01, 0.0, 0.0, 0.02, 9.0 + i, 0.5, 0.0)
-        containers.append(ConnectedSamples(b.http_request, values, t, TagSet.of({**TAGS, "url": url}),
-                                           {"vu": str(i), "iter": "0"}))
+        containers.append(
+            ConnectedSamples(b.http_request, values, t, TagSet.of({**TAGS, "url": url}), {"vu": str(i), "iter": "0"})
+        )
         containers.append(Sample(b.checks, t, float(i % 2), TagSet.of({**TAGS, "check": "ok"})))
     return b, containers
 
@@ -52,10 +61,12 @@ def test_points_differing_only_in_url_at_one_time_are_all_read_back(influxd, mak
 
     # what InfluxDB does with them as they are: one point left per measurement
     influxd.query(f"CREATE DATABASE raw_{precision}")
-    body = "".join(f'http_reqs,method=GET,name=product,scenario=default url="http://h/{i}",value=1 {unit}\n'
-                   for i in range(n)).encode()
-    req = urllib.request.Request(f"{influxd.addr}/write?db=raw_{precision}&precision={precision}", data=body,
-                                 method="POST")
+    body = "".join(
+        f'http_reqs,method=GET,name=product,scenario=default url="http://h/{i}",value=1 {unit}\n' for i in range(n)
+    ).encode()
+    req = urllib.request.Request(
+        f"{influxd.addr}/write?db=raw_{precision}&precision={precision}", data=body, method="POST"
+    )
     assert urllib.request.urlopen(req, timeout=10).status == 204
     assert influxd.count("http_reqs", f"raw_{precision}") == 1
 

@@ -6,10 +6,8 @@ import math
 import re
 
 import pytest
-
 from conftest import FIXTURES
-from horde.metrics import ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
-from horde.metrics import go_float_decimal
+from horde.metrics import ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet, go_float_decimal
 from horde_out_influx.lineproto import Batch, LineEncoder, split_body
 
 K6_DEFAULT_FIELDS = {"vu": "string", "iter": "string", "url": "string"}
@@ -21,7 +19,7 @@ def _split(text: str, sep: str) -> list[str]:
     while i < len(text):
         ch = text[i]
         if ch == "\\" and i + 1 < len(text):
-            cur += text[i:i + 2]
+            cur += text[i : i + 2]
             i += 2
             continue
         if ch == '"':
@@ -83,7 +81,7 @@ def test_connected_samples_share_tags_and_time():
 
 def test_typed_fields_sorted_around_value_and_precision():
     m = MetricRegistry().get_or_new("mm", MetricType.GAUGE)
-    tags = TagSet.of({"status": "200", "a": "1.5", "ok": "true", "zz": "x\"y", "bad": "NaN"})
+    tags = TagSet.of({"status": "200", "a": "1.5", "ok": "true", "zz": 'x"y', "bad": "NaN"})
     enc = LineEncoder({"status": "int", "a": "float", "ok": "bool", "zz": "string", "bad": "float"}, divisor=1_000_000)
     (line,) = enc.lines([Sample(m, 1_700_000_000_123_456_789, 42.0, tags)])
     assert line == 'mm a=1.5,bad="NaN",ok=true,status=200i,value=42,zz="x\\"y" 1700000000123\n'
@@ -92,14 +90,27 @@ def test_typed_fields_sorted_around_value_and_precision():
 def test_nan_and_inf_are_left_out_and_counted():
     m = MetricRegistry().get_or_new("mm", MetricType.GAUGE)
     enc = LineEncoder({})
-    lines = list(enc.lines([Sample(m, 1, math.nan, TagSet.of()), Sample(m, 2, math.inf, TagSet.of()),
-                            Sample(m, 3, 1.0, TagSet.of())]))
+    lines = list(
+        enc.lines(
+            [Sample(m, 1, math.nan, TagSet.of()), Sample(m, 2, math.inf, TagSet.of()), Sample(m, 3, 1.0, TagSet.of())]
+        )
+    )
     assert lines == ["mm value=1 3\n"] and enc.invalid == 2
 
 
-@pytest.mark.parametrize("v,text", [(1.0, "1"), (0.232383, "0.232383"), (42.0, "42"), (-0.5, "-0.5"),
-                                    (1e21, "1000000000000000000000"), (1.5e-7, "0.00000015"),
-                                    (123456789.125, "123456789.125"), (2.5e16, "25000000000000000")])
+@pytest.mark.parametrize(
+    "v,text",
+    [
+        (1.0, "1"),
+        (0.232383, "0.232383"),
+        (42.0, "42"),
+        (-0.5, "-0.5"),
+        (1e21, "1000000000000000000000"),
+        (1.5e-7, "0.00000015"),
+        (123456789.125, "123456789.125"),
+        (2.5e16, "25000000000000000"),
+    ],
+)
 def test_floats_have_no_exponent(v, text):
     assert go_float_decimal(v) == text
     assert float(text) == v
@@ -145,6 +156,9 @@ def test_escaping_is_done_once_per_tag_set(emitter):
 
 def test_integer_and_bool_values_are_written_as_floats():
     m = MetricRegistry().get_or_new("mm", MetricType.RATE)
-    lines = list(LineEncoder({}).lines([Sample(m, 5, True, TagSet.of()), Sample(m, 6, 3, TagSet.of()),
-                                        Sample(m, 7, 1e-7, TagSet.of())]))
+    lines = list(
+        LineEncoder({}).lines(
+            [Sample(m, 5, True, TagSet.of()), Sample(m, 6, 3, TagSet.of()), Sample(m, 7, 1e-7, TagSet.of())]
+        )
+    )
     assert lines == ["mm value=1 5\n", "mm value=3 6\n", "mm value=0.0000001 7\n"]

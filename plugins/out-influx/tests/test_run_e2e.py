@@ -18,7 +18,7 @@ import pytest
 
 HORDE = [sys.executable, "-c", "import sys; from horde.cli import main; sys.exit(main())"]
 
-SCRIPT = '''
+SCRIPT = """
 from horde import http, check, env
 
 options = {"vus": 4, "duration": "2s"}
@@ -26,7 +26,7 @@ options = {"vus": 4, "duration": "2s"}
 async def default(data):
     res = await http.get(env["TARGET"] + "/")
     check(res, {"status is 200": lambda r: r.status == 200})
-'''
+"""
 
 
 @pytest.fixture
@@ -55,8 +55,13 @@ def horde_run(script_text: str, target: str, outs: list[str], tmp_path, during=N
     """Run ``horde run`` on ``script_text`` with ``outs``; call ``during()`` while it runs; return the process."""
     script = tmp_path / "script.py"
     script.write_text(script_text)
-    env = dict(os.environ, HORDE_INFLUXDB_PUSH_INTERVAL="200ms", HORDE_INFLUXDB_SPOOL_DIR=str(tmp_path),
-               HORDE_INFLUXDB_RETRY_INTERVAL="100ms", HORDE_INFLUXDB_MAX_RETRY_INTERVAL="500ms")
+    env = dict(
+        os.environ,
+        HORDE_INFLUXDB_PUSH_INTERVAL="200ms",
+        HORDE_INFLUXDB_SPOOL_DIR=str(tmp_path),
+        HORDE_INFLUXDB_RETRY_INTERVAL="100ms",
+        HORDE_INFLUXDB_MAX_RETRY_INTERVAL="500ms",
+    )
     env.update(env_extra or {})
     args = HORDE + ["run", str(script), "-e", f"TARGET={target}", "--tag", "testid=e2e", "--quiet", *extra]
     if "--summary" in args:
@@ -97,10 +102,27 @@ def test_horde_run_every_sample_reaches_influxdb(influxd, target, tmp_path):
     assert stored == points
     # the schema of k6's InfluxDB output for the same kind of script (see fixtures/k6_sample.lp)
     assert influxd.tag_keys("e2e")["http_reqs"] == {
-        "expected_response", "method", "name", "proto", "scenario", "status", "testid"}
+        "expected_response",
+        "method",
+        "name",
+        "proto",
+        "scenario",
+        "status",
+        "testid",
+    }
     assert influxd.field_keys("e2e")["http_reqs"] == {"url": "string", "value": "float"}
-    assert {"http_reqs", "http_req_duration", "http_req_failed", "iterations", "iteration_duration",
-            "data_sent", "data_received", "checks", "vus", "vus_max"} <= influxd.measurements("e2e")
+    assert {
+        "http_reqs",
+        "http_req_duration",
+        "http_req_failed",
+        "iterations",
+        "iteration_duration",
+        "data_sent",
+        "data_received",
+        "checks",
+        "vus",
+        "vus_max",
+    } <= influxd.measurements("e2e")
     assert "not delivered" not in proc.stderr.lower()
 
 
@@ -118,8 +140,9 @@ def test_horde_run_with_influxd_restarted_mid_run_loses_nothing(influxd, target,
         influxd.start()
 
     script = SCRIPT.replace('"2s"', '"4s"')
-    proc = horde_run(script, target, [f"influxdb={influxd.addr}/e2e", f"json={out_json}"], tmp_path, outage,
-                     extra=["--summary"])
+    proc = horde_run(
+        script, target, [f"influxdb={influxd.addr}/e2e", f"json={out_json}"], tmp_path, outage, extra=["--summary"]
+    )
     assert proc.returncode == 0, proc.stderr
     points = json_points(out_json)
     assert influxd.count("http_reqs", "e2e") == points["http_reqs"] > 0
@@ -136,10 +159,28 @@ def test_horde_run_with_influxd_restarted_mid_run_loses_nothing(influxd, target,
 
 def test_horde_run_json_config_and_env(influxd, target, tmp_path):
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"collectors": {"influxdb": {
-        "addr": influxd.addr, "db": "fromjson", "tagsAsFields": ["url", "status:int"], "pushInterval": 300}}}))
-    proc = horde_run(SCRIPT.replace('"2s"', '"1s"'), target, ["influxdb"], tmp_path, extra=["--config", str(config)],
-                     env_extra={"HORDE_INFLUXDB_DB": "fromenv"})
+    config.write_text(
+        json.dumps(
+            {
+                "collectors": {
+                    "influxdb": {
+                        "addr": influxd.addr,
+                        "db": "fromjson",
+                        "tagsAsFields": ["url", "status:int"],
+                        "pushInterval": 300,
+                    }
+                }
+            }
+        )
+    )
+    proc = horde_run(
+        SCRIPT.replace('"2s"', '"1s"'),
+        target,
+        ["influxdb"],
+        tmp_path,
+        extra=["--config", str(config)],
+        env_extra={"HORDE_INFLUXDB_DB": "fromenv"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert influxd.count("http_reqs", "fromenv") > 0
     assert influxd.field_keys("fromenv")["http_reqs"] == {"status": "integer", "url": "string", "value": "float"}

@@ -22,7 +22,7 @@ from horde.testing.fixtures import target  # noqa: F401  (the local target serve
 HORDE = [sys.executable, "-c", "import sys; from horde.cli import main; sys.exit(main())"]
 DIVISOR = {"ns": 1, "ms": 1_000_000}
 
-SCRIPT = '''
+SCRIPT = """
 from horde import http, check, env
 
 options = {"scenarios": {"w": {"executor": "shared-iterations", "vus": 4, "iterations": 800}}}
@@ -30,7 +30,7 @@ options = {"scenarios": {"w": {"executor": "shared-iterations", "vus": 4, "itera
 async def default(data):
     res = await http.get(env["TARGET"] + "/")
     check(res, {"status is 200": lambda r: r.status == 200})
-'''
+"""
 
 _RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
 
@@ -98,8 +98,9 @@ def summary_counts(stdout: str) -> dict[str, str]:
 def test_workers_2_every_point_stored_at_the_time_of_its_sample(influxd, target, tmp_path, precision):  # noqa: F811
     out_json = tmp_path / "out.json"
     db = f"workers_{precision}"
-    proc = run_with_workers(target.url, [f"influxdb={influxd.addr}/{db}?precision={precision}",
-                                         f"json={out_json}"], tmp_path)
+    proc = run_with_workers(
+        target.url, [f"influxdb={influxd.addr}/{db}?precision={precision}", f"json={out_json}"], tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     samples = json_points(out_json)
     stored = influx_points(influxd, db)

@@ -11,7 +11,8 @@ import contextlib
 import json
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..wire.metricset import MetricSet
 
@@ -60,9 +61,11 @@ def _schema(id_col: str) -> list[str]:
     ]
 
 
-_RUN_COLUMNS = ("id, project_id, name, created_at, last_seen_at, first_data_at, last_data_at, ended_at, "
-                "timed_out_at, run_status, result_status, vus, duration, period, thresholds, "
-                "threshold_results, pushes, duplicates")
+_RUN_COLUMNS = (
+    "id, project_id, name, created_at, last_seen_at, first_data_at, last_data_at, ended_at, "
+    "timed_out_at, run_status, result_status, vus, duration, period, thresholds, "
+    "threshold_results, pushes, duplicates"
+)
 
 
 class Store:
@@ -114,36 +117,45 @@ class Store:
         with self._tx():
             row = self._x("SELECT id FROM projects WHERE name = ?", (name,)).fetchone()
             if row is None and create:
-                row = self._x("INSERT INTO projects (name, created_at) VALUES (?, ?) RETURNING id",
-                              (name, time.time())).fetchone()
+                row = self._x(
+                    "INSERT INTO projects (name, created_at) VALUES (?, ?) RETURNING id", (name, time.time())
+                ).fetchone()
             return None if row is None else int(row[0])
 
     def add_token(self, token_hash: str, project_id: int, label: str) -> None:
         with self._tx():
-            self._x("INSERT INTO tokens (hash, project_id, label, created_at) VALUES (?, ?, ?, ?)",
-                    (token_hash, project_id, label, time.time()))
+            self._x(
+                "INSERT INTO tokens (hash, project_id, label, created_at) VALUES (?, ?, ?, ?)",
+                (token_hash, project_id, label, time.time()),
+            )
 
     def token_project(self, token_hash: str) -> tuple[int, str] | None:
         """(project id, project name) of a token hash, or None."""
         with self._lock:
-            row = self._x("SELECT p.id, p.name FROM tokens t JOIN projects p ON p.id = t.project_id "
-                          "WHERE t.hash = ?", (token_hash,)).fetchone()
+            row = self._x(
+                "SELECT p.id, p.name FROM tokens t JOIN projects p ON p.id = t.project_id WHERE t.hash = ?",
+                (token_hash,),
+            ).fetchone()
         return None if row is None else (int(row[0]), row[1])
 
     def list_tokens(self) -> list[dict]:
         with self._lock:
-            rows = self._x("SELECT p.name, t.label, t.created_at, t.hash FROM tokens t "
-                           "JOIN projects p ON p.id = t.project_id ORDER BY t.created_at").fetchall()
+            rows = self._x(
+                "SELECT p.name, t.label, t.created_at, t.hash FROM tokens t "
+                "JOIN projects p ON p.id = t.project_id ORDER BY t.created_at"
+            ).fetchall()
         return [{"project": r[0], "label": r[1], "created_at": r[2], "hash_prefix": r[3][:12]} for r in rows]
 
     # -- runs ------------------------------------------------------------------------------
-    def create_run(self, project_id: int, *, name: str, vus: int, duration: float,
-                   thresholds: dict, key: str | None, now: float) -> tuple[int, bool]:
+    def create_run(
+        self, project_id: int, *, name: str, vus: int, duration: float, thresholds: dict, key: str | None, now: float
+    ) -> tuple[int, bool]:
         """Create a run (status created); return (id, created). A repeated idempotency key returns the first run."""
         with self._tx():
             if key:
-                row = self._x("SELECT id FROM runs WHERE project_id = ? AND create_key = ?",
-                              (project_id, key)).fetchone()
+                row = self._x(
+                    "SELECT id FROM runs WHERE project_id = ? AND create_key = ?", (project_id, key)
+                ).fetchone()
                 if row is not None:
                     return int(row[0]), False
             row = self._x(
@@ -156,28 +168,35 @@ class Store:
     def get_run(self, project_id: int, run_id: int) -> dict | None:
         """The run ``run_id`` if it belongs to ``project_id``."""
         with self._lock:
-            row = self._x(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ? AND project_id = ?",
-                          (run_id, project_id)).fetchone()
+            row = self._x(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ? AND project_id = ?", (run_id, project_id)
+            ).fetchone()
         return None if row is None else _run_dict(row)
 
     def list_runs(self, project_id: int, limit: int = 200) -> list[dict]:
         with self._lock:
-            rows = self._x(f"SELECT {_RUN_COLUMNS} FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT ?",
-                           (project_id, limit)).fetchall()
+            rows = self._x(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT ?", (project_id, limit)
+            ).fetchall()
         return [_run_dict(r) for r in rows]
 
     def finish_run(self, run_id: int, *, run_status: int, result_status: int, thresholds: dict, now: float) -> None:
         """Record the finish call (also for a run that already timed out: the finish closes it)."""
         with self._tx():
-            self._x("UPDATE runs SET run_status = ?, result_status = ?, threshold_results = ?, ended_at = ?, "
-                    "last_seen_at = ? WHERE id = ?",
-                    (run_status, result_status, json.dumps(thresholds), now, now, run_id))
+            self._x(
+                "UPDATE runs SET run_status = ?, result_status = ?, threshold_results = ?, ended_at = ?, "
+                "last_seen_at = ? WHERE id = ?",
+                (run_status, result_status, json.dumps(thresholds), now, now, run_id),
+            )
 
     def time_out(self, cutoff: float, now: float) -> list[int]:
         """Mark active runs last heard of before ``cutoff`` as timed out (4); return their ids."""
         with self._tx():
-            rows = self._x("UPDATE runs SET run_status = 4, timed_out_at = ? "
-                           "WHERE run_status IN (-2, 2) AND last_seen_at < ? RETURNING id", (now, cutoff)).fetchall()
+            rows = self._x(
+                "UPDATE runs SET run_status = 4, timed_out_at = ? "
+                "WHERE run_status IN (-2, 2) AND last_seen_at < ? RETURNING id",
+                (now, cutoff),
+            ).fetchall()
         return [int(r[0]) for r in rows]
 
     # -- samples ---------------------------------------------------------------------------
@@ -192,16 +211,17 @@ class Store:
     def _ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
         with self._tx():
             if key:
-                cur = self._x("INSERT INTO pushes (run_id, key, received_at) VALUES (?, ?, ?) "
-                              "ON CONFLICT DO NOTHING", (run_id, key, now))
+                cur = self._x(
+                    "INSERT INTO pushes (run_id, key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (run_id, key, now),
+                )
                 if cur.rowcount == 0:
-                    self._x("UPDATE runs SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?",
-                            (now, run_id))
+                    self._x("UPDATE runs SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?", (now, run_id))
                     return False
             ids = self._series_ids(run_id, ms)
             rows = []
             first = last = None
-            for name, mtype, series in ms.metrics:
+            for name, _mtype, series in ms.metrics:
                 for s in series:
                     sid = ids[(name, _labels_text(s.labels))]
                     for p in s.points:
@@ -210,22 +230,33 @@ class Store:
                         first = p.time if first is None or p.time < first else first
                         last = p.time if last is None or p.time > last else last
             if rows:
-                sql = self._d.sql("INSERT INTO points (series_id, run_id, t, value, count, sum, min, max, hist, "
-                                  "resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                sql = self._d.sql(
+                    "INSERT INTO points (series_id, run_id, t, value, count, sum, min, max, hist, "
+                    "resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                )
                 if self._d.name == "sqlite":
                     self._conn.executemany(sql, rows)
                 else:
                     with self._conn.cursor() as cur:
                         cur.executemany(sql, rows)
-            self._x("UPDATE runs SET last_seen_at = ?, pushes = pushes + 1, "
-                    "run_status = CASE WHEN run_status = -2 THEN 2 ELSE run_status END, "
-                    "period = CASE WHEN ? > 0 THEN ? ELSE period END, "
-                    "first_data_at = CASE WHEN first_data_at IS NULL OR first_data_at > ? THEN ? ELSE first_data_at END, "
-                    "last_data_at = CASE WHEN last_data_at IS NULL OR last_data_at < ? THEN ? ELSE last_data_at END "
-                    "WHERE id = ?",
-                    (now, ms.aggregation_period, ms.aggregation_period,
-                     first if first is not None else now, first if first is not None else now,
-                     last if last is not None else now, last if last is not None else now, run_id))
+            self._x(
+                "UPDATE runs SET last_seen_at = ?, pushes = pushes + 1, "
+                "run_status = CASE WHEN run_status = -2 THEN 2 ELSE run_status END, "
+                "period = CASE WHEN ? > 0 THEN ? ELSE period END, "
+                "first_data_at = CASE WHEN first_data_at IS NULL OR first_data_at > ? THEN ? ELSE first_data_at END, "
+                "last_data_at = CASE WHEN last_data_at IS NULL OR last_data_at < ? THEN ? ELSE last_data_at END "
+                "WHERE id = ?",
+                (
+                    now,
+                    ms.aggregation_period,
+                    ms.aggregation_period,
+                    first if first is not None else now,
+                    first if first is not None else now,
+                    last if last is not None else now,
+                    last if last is not None else now,
+                    run_id,
+                ),
+            )
             return True
 
     def _series_ids(self, run_id: int, ms: MetricSet) -> dict[tuple[str, str], int]:
@@ -235,8 +266,9 @@ class Store:
         missing = [k for k in wanted if k not in known]
         if not missing:
             return known
-        sql = self._d.sql("INSERT INTO series (run_id, metric, type, labels) VALUES (?, ?, ?, ?) "
-                          "ON CONFLICT DO NOTHING")
+        sql = self._d.sql(
+            "INSERT INTO series (run_id, metric, type, labels) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+        )
         args = [(run_id, name, wanted[(name, text)], text) for name, text in missing]
         if self._d.name == "sqlite":
             self._conn.executemany(sql, args)
@@ -255,8 +287,10 @@ class Store:
 
     def points(self, run_id: int, metrics: tuple[str, ...] | None = None) -> list[tuple]:
         """Rows (metric, type, labels dict, t, value, count, sum, min, max, hist dict|None, resolution)."""
-        sql = ("SELECT s.metric, s.type, s.labels, p.t, p.value, p.count, p.sum, p.min, p.max, p.hist, p.resolution "
-               "FROM points p JOIN series s ON s.id = p.series_id WHERE p.run_id = ?")
+        sql = (
+            "SELECT s.metric, s.type, s.labels, p.t, p.value, p.count, p.sum, p.min, p.max, p.hist, p.resolution "
+            "FROM points p JOIN series s ON s.id = p.series_id WHERE p.run_id = ?"
+        )
         args: tuple = (run_id,)
         if metrics:
             sql += " AND s.metric IN (" + ",".join("?" * len(metrics)) + ")"
@@ -269,8 +303,9 @@ class Store:
             ld = labels_cache.get(lab)
             if ld is None:
                 ld = labels_cache[lab] = json.loads(lab)
-            out.append((m, ty, ld, t, v, c, s, lo, hi,
-                        {int(k): n for k, n in json.loads(hist).items()} if hist else None, res))
+            out.append(
+                (m, ty, ld, t, v, c, s, lo, hi, {int(k): n for k, n in json.loads(hist).items()} if hist else None, res)
+            )
         return out
 
 

@@ -15,7 +15,7 @@ def open_store(url: str) -> Store:
         from .postgres import PostgresDialect, connect
 
         return Store(connect(url), PostgresDialect(), describe=_redact(url))
-    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
     if path.startswith("sqlite:"):
         raise StoreError(f"database URL {url!r}: write sqlite:///PATH (three slashes) or a plain file path")
     from .sqlite import SqliteDialect, connect

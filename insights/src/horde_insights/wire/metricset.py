@@ -238,8 +238,12 @@ def _scalar(parse: Callable[[Buffer, Budget], Point]) -> Callable[[Buffer, Budge
     return lambda buf, budget, entries: parse(buf, budget)
 
 
-_SAMPLES = {2: ("counter", _scalar(_counter)), 3: ("gauge", _scalar(_gauge)), 4: ("rate", _scalar(_rate)),
-            5: ("trend", _trend)}
+_SAMPLES = {
+    2: ("counter", _scalar(_counter)),
+    3: ("gauge", _scalar(_gauge)),
+    4: ("rate", _scalar(_rate)),
+    5: ("trend", _trend),
+}
 
 
 def _time_series(buf: Buffer, mtype: str, budget: Budget, entries: Budget) -> Series:

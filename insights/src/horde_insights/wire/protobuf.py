@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "Budget",
@@ -99,18 +99,18 @@ def fields(buf: Buffer, budget: Budget = _UNLIMITED) -> Iterator[tuple[int, int,
         elif wt == 1:
             if pos + 8 > n:
                 raise DecodeError("truncated fixed64")
-            val = buf[pos:pos + 8]
+            val = buf[pos : pos + 8]
             pos += 8
         elif wt == 2:
             length, pos = read_varint(buf, pos)
             if pos + length > n:
                 raise DecodeError("truncated length-delimited field")
-            val = buf[pos:pos + length]
+            val = buf[pos : pos + length]
             pos += length
         elif wt == 5:
             if pos + 4 > n:
                 raise DecodeError("truncated fixed32")
-            val = buf[pos:pos + 4]
+            val = buf[pos : pos + 4]
             pos += 4
         else:
             raise DecodeError(f"unsupported wire type {wt}")

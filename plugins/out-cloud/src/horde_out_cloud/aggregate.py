@@ -9,7 +9,8 @@ value per time series, so payloads stay small.
 from __future__ import annotations
 
 import math
-from typing import Iterable, TypeAlias
+from collections.abc import Iterable
+from typing import TypeAlias
 
 from horde.metrics import Metric, MetricType, SampleContainer, TagSet
 

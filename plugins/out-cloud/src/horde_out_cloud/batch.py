@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from typing import Iterable
+from collections.abc import Iterable
 
 import cramjam
 from horde.metrics import Metric
@@ -24,7 +24,7 @@ class Batch:
     samples: int
 
     @classmethod
-    def new(cls, body: bytes, samples: int) -> "Batch":
+    def new(cls, body: bytes, samples: int) -> Batch:
         return cls(body, secrets.token_hex(8), samples)
 
 
@@ -32,8 +32,9 @@ def _count(agg: Aggregate) -> int:
     return agg.count if isinstance(agg, Hist) else int(agg[1])
 
 
-def build_batches(agg: Aggregator, run_id: str, period_s: int, buckets: Iterable[tuple[int, int, BucketAggregates]],
-                  max_series: int) -> list[Batch]:
+def build_batches(
+    agg: Aggregator, run_id: str, period_s: int, buckets: Iterable[tuple[int, int, BucketAggregates]], max_series: int
+) -> list[Batch]:
     """Encode ``buckets`` (from :meth:`Aggregator.collect`) metric-first, split every ``max_series`` series."""
     # metric -> labels -> [(t, aggregate)]
     by_metric: dict[Metric, dict[tuple[tuple[str, str], ...], list[tuple[int, Aggregate]]]] = {}

@@ -70,8 +70,15 @@ class CloudClient:
             except OSError:
                 pass
 
-    def request(self, path: str, body: bytes, *, content_type: str = "application/json",
-                headers: dict[str, str] | None = None, key: str | None = None) -> dict[str, Any]:
+    def request(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        key: str | None = None,
+    ) -> dict[str, Any]:
         """POST ``body``; return the JSON reply. Raises :class:`TransportError` or :class:`ResponseError`."""
         h = {
             "Authorization": f"Token {self.token}",
@@ -92,8 +99,9 @@ class CloudClient:
                 break
             except (TimeoutError, OSError, http.client.HTTPException) as exc:
                 self.close()
-                stale = reused and isinstance(exc, (BrokenPipeError, ConnectionResetError,
-                                                    http.client.RemoteDisconnected))
+                stale = reused and isinstance(
+                    exc, (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
+                )
                 if attempt == 1 and stale:
                     continue  # the server closed an idle keep-alive connection: one fresh try (same key)
                 raise TransportError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None

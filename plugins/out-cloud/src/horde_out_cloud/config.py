@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from horde.output import parse_duration as horde_parse_duration
 from horde.output import OutputConfigError
+from horde.output import parse_duration as horde_parse_duration
 
 __all__ = ["CloudConfig", "parse_duration"]
+
 
 def parse_duration(text: str | float | int) -> float:
     """Seconds from a duration (``500ms``, ``1s``, ``1m30s``, ``2h``: :func:`horde.output.parse_duration`)
@@ -46,19 +48,30 @@ class CloudConfig:
     error_log_interval: float = 10.0
     """Least seconds between two 'connection errors stacking up' warnings."""
 
-    _DURATIONS = ("aggregation_period", "aggregation_wait_period", "push_interval", "timeout",
-                  "retry_max_backoff", "stop_timeout", "error_log_interval")
+    _DURATIONS = (
+        "aggregation_period",
+        "aggregation_wait_period",
+        "push_interval",
+        "timeout",
+        "retry_max_backoff",
+        "stop_timeout",
+        "error_log_interval",
+    )
     _INTS = ("max_time_series_in_batch", "max_memory")
 
     @classmethod
-    def load(cls, json_config: Mapping[str, Any] | None, env: Mapping[str, str], argument: str) -> "CloudConfig":
+    def load(cls, json_config: Mapping[str, Any] | None, env: Mapping[str, str], argument: str) -> CloudConfig:
         cfg = cls()
         fields = {f.name for f in dataclasses.fields(cls)}
         sources: list[tuple[str, Mapping[str, Any]]] = []
         if json_config:
             sources.append(("the JSON config", {_snake(k): v for k, v in json_config.items()}))
-        sources.append(("the environment", {k[len("HORDE_CLOUD_"):].lower(): v for k, v in env.items()
-                                            if k.startswith("HORDE_CLOUD_")}))
+        sources.append(
+            (
+                "the environment",
+                {k[len("HORDE_CLOUD_") :].lower(): v for k, v in env.items() if k.startswith("HORDE_CLOUD_")},
+            )
+        )
         for where, values in sources:
             for key, value in values.items():
                 if key not in fields:
@@ -81,11 +94,15 @@ class CloudConfig:
 
     def validate(self) -> None:
         if not self.token:
-            raise OutputConfigError("cloud output: no token; set HORDE_CLOUD_TOKEN (create one with "
-                                    "`horde-insights token create --project NAME`)")
+            raise OutputConfigError(
+                "cloud output: no token; set HORDE_CLOUD_TOKEN (create one with "
+                "`horde-insights token create --project NAME`)"
+            )
         if self.aggregation_period < 1 or self.aggregation_period != int(self.aggregation_period):
-            raise OutputConfigError(f"cloud output: HORDE_CLOUD_AGGREGATION_PERIOD must be a whole number of "
-                                    f"seconds ≥ 1s, got {self.aggregation_period:g}s")
+            raise OutputConfigError(
+                f"cloud output: HORDE_CLOUD_AGGREGATION_PERIOD must be a whole number of "
+                f"seconds ≥ 1s, got {self.aggregation_period:g}s"
+            )
         for name in ("push_interval", "timeout", "stop_timeout"):
             if getattr(self, name) <= 0:
                 raise OutputConfigError(f"cloud output: HORDE_CLOUD_{name.upper()} must be positive")

@@ -22,16 +22,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from horde.metrics import SampleContainer
-from horde.output import AbortReason, ExitCode, RunError, RunStatus, UserError
 from horde.output import (
+    AbortReason,
     Backoff,
     Delivery,
     DeliveryCounts,
     DestinationRefused,
+    ExitCode,
     Params,
     PermanentError,
     RetryableError,
+    RunError,
+    RunStatus,
     SampleBuffer,
+    UserError,
     hookimpl,
 )
 
@@ -96,8 +100,9 @@ class CloudOutput:
         self.params = params
         self.log = params.logger or logging.getLogger("horde.output.cloud")
         try:
-            self.client = CloudClient(self.cfg.host, self.cfg.token, timeout=self.cfg.timeout,
-                                      user_agent=f"horde-out-cloud/{__version__}")
+            self.client = CloudClient(
+                self.cfg.host, self.cfg.token, timeout=self.cfg.timeout, user_agent=f"horde-out-cloud/{__version__}"
+            )
         except ValueError as exc:
             raise UserError(f"cloud output: {exc}; set HORDE_CLOUD_HOST") from None
         self.period = int(self.cfg.aggregation_period)
@@ -153,9 +158,18 @@ class CloudOutput:
             os.makedirs(cfg.spool_dir, exist_ok=True)
         self._sender_client = CloudClient(cfg.host, cfg.token, timeout=cfg.timeout, user_agent=self.client.user_agent)
         self.delivery = Delivery(
-            self._push, encode=encode_batch, decode=decode_batch, count=_samples, size=_body_bytes,
-            memory_limit=cfg.max_memory, directory=cfg.spool_dir or None, name="cloud", target=self.client.base,
-            unit="samples", logger=self.log, warn_every=cfg.error_log_interval,
+            self._push,
+            encode=encode_batch,
+            decode=decode_batch,
+            count=_samples,
+            size=_body_bytes,
+            memory_limit=cfg.max_memory,
+            directory=cfg.spool_dir or None,
+            name="cloud",
+            target=self.client.base,
+            unit="samples",
+            logger=self.log,
+            warn_every=cfg.error_log_interval,
             backoff=Backoff(initial=0.5, maximum=max(0.5, cfg.retry_max_backoff), jitter=0.4),
             interrupt=self._sender_client.abort,
         )
@@ -200,13 +214,15 @@ class CloudOutput:
                 return self.client.post_json("/v1/tests", body, key=key)
             except ResponseError as exc:
                 if not exc.retryable or time.monotonic() + delay > deadline:
-                    raise UserError(f"cloud output: could not create the test run at {self.client.base}: "
-                                    f"{exc}") from None
+                    raise UserError(
+                        f"cloud output: could not create the test run at {self.client.base}: {exc}"
+                    ) from None
                 self.log.warning("cloud: creating the test run failed (%s); retrying in %.1fs", exc, delay)
             except TransportError as exc:
                 if time.monotonic() + delay > deadline:
-                    raise UserError(f"cloud output: cannot reach {self.client.base} to create the test run: "
-                                    f"{exc}") from None
+                    raise UserError(
+                        f"cloud output: cannot reach {self.client.base} to create the test run: {exc}"
+                    ) from None
                 self.log.warning("cloud: cannot reach %s (%s); retrying in %.1fs", self.client.base, exc, delay)
             time.sleep(delay)
             delay = min(delay * 2, 4.0)
@@ -226,9 +242,10 @@ class CloudOutput:
                 failed = _failed(t)
                 results.setdefault(key, {})[_source(t)] = failed
                 tainted = tainted or failed
-        if error is not None and (getattr(error, "reason", None) in (AbortReason.THRESHOLD,
-                                                                      AbortReason.THRESHOLDS_AFTER_TEST_END)
-                                  or getattr(error, "exit_code", None) == ExitCode.THRESHOLDS_HAVE_FAILED):
+        if error is not None and (
+            getattr(error, "reason", None) in (AbortReason.THRESHOLD, AbortReason.THRESHOLDS_AFTER_TEST_END)
+            or getattr(error, "exit_code", None) == ExitCode.THRESHOLDS_HAVE_FAILED
+        ):
             tainted = True
         body = {"result_status": 1 if tainted else 0, "run_status": status, "thresholds": results}
         key = os.urandom(8).hex()
@@ -241,8 +258,11 @@ class CloudOutput:
             except (TransportError, ResponseError) as exc:
                 retry = isinstance(exc, TransportError) or exc.retryable
                 if not retry or time.monotonic() + delay > deadline:
-                    self.log.error("cloud: failed to send test finished to %s: %s (the service will mark the "
-                                   "run Timed out)", self.client.base, exc)
+                    self.log.error(
+                        "cloud: failed to send test finished to %s: %s (the service will mark the run Timed out)",
+                        self.client.base,
+                        exc,
+                    )
                     return
             time.sleep(delay)
             delay = min(delay * 2, self.cfg.retry_max_backoff)
@@ -260,8 +280,9 @@ class CloudOutput:
         self._agg.add(self._buffer.take())
         buckets = self._agg.collect(time.time_ns(), everything=final)
         if buckets and self.delivery is not None:
-            for batch in build_batches(self._agg, self.run_id or "", self.period, buckets,
-                                       self.cfg.max_time_series_in_batch):
+            for batch in build_batches(
+                self._agg, self.run_id or "", self.period, buckets, self.cfg.max_time_series_in_batch
+            ):
                 self.delivery.put(batch)
         if self._agg.discarded_tags:
             for tag in sorted(self._agg.discarded_tags):
@@ -273,7 +294,10 @@ class CloudOutput:
         assert self._sender_client is not None
         try:
             self._sender_client.request(
-                f"/v2/metrics/{self.run_id}", batch.body, content_type="application/x-protobuf", key=batch.key,
+                f"/v2/metrics/{self.run_id}",
+                batch.body,
+                content_type="application/x-protobuf",
+                key=batch.key,
                 headers={"Content-Encoding": "snappy", "K6-Metrics-Protocol-Version": "2.0"},
             )
         except ResponseError as exc:
@@ -291,6 +315,11 @@ class CloudOutput:
         c = self.counts = self.delivery.close(deadline)
         if c.dropped:
             why = "; ".join(f"{n} {reason}" for reason, n in c.dropped_reasons.items())
-            self.log.error("cloud: %d samples could not be delivered to %s (stop timeout %gs; %s; last error: %s)",
-                           c.dropped, self.client.base, self.cfg.stop_timeout, why,
-                           self.delivery.last_error or "none")
+            self.log.error(
+                "cloud: %d samples could not be delivered to %s (stop timeout %gs; %s; last error: %s)",
+                c.dropped,
+                self.client.base,
+                self.cfg.stop_timeout,
+                why,
+                self.delivery.last_error or "none",
+            )

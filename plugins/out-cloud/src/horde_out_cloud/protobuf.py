@@ -7,7 +7,8 @@ protobuf runtime and generated code; this writer covers exactly them.
 from __future__ import annotations
 
 import struct
-from typing import Iterable, Protocol, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 __all__ = ["encode_metric_set", "TrendHistogram", "COUNTER", "GAUGE", "RATE", "TREND"]
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from horde.output import DurationError
+from horde.output import DurationError, OutputConfigError
 from horde.output import format_duration as _format_duration
 from horde.output import parse_duration_ns as parse_extended_duration
-from horde.output import OutputConfigError
 
 __all__ = ["TimeFormat", "CsvConfig", "parse_arg", "from_env", "from_json", "consolidate", "ENV_VARS"]
 
@@ -38,7 +38,7 @@ class TimeFormat(str, enum.Enum):
     RFC3339_NANO = "rfc3339_nano"
 
     @classmethod
-    def parse(cls, value: str) -> "TimeFormat":
+    def parse(cls, value: str) -> TimeFormat:
         """The format named exactly ``value``, else k6's error."""
         try:
             return cls(value)
@@ -78,8 +78,10 @@ class CsvConfig:
         return not self.to_stdout and self.file_name.endswith(".gz")
 
     def __str__(self) -> str:
-        return (f"fileName={self.file_name or '-'},saveInterval={format_duration(self.save_interval)},"
-                f"timeFormat={self.time_format}")
+        return (
+            f"fileName={self.file_name or '-'},saveInterval={format_duration(self.save_interval)},"
+            f"timeFormat={self.time_format}"
+        )
 
 
 def _duration(text: str) -> int:
@@ -143,7 +145,9 @@ def from_json(config: Mapping[str, Any] | None) -> dict[str, Any]:
             continue
         if field == "save_interval":
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise OutputConfigError(f"csv output: JSON config save_interval must be a duration string or milliseconds, not {value!r}")
+                raise OutputConfigError(
+                    f"csv output: JSON config save_interval must be a duration string or milliseconds, not {value!r}"
+                )
             found[field] = _duration(value) if isinstance(value, str) else int(value * 1_000_000)
         elif not isinstance(value, str):
             raise OutputConfigError(f"csv output: JSON config {field} must be a string, not {value!r}")

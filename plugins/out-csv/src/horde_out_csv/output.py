@@ -17,8 +17,7 @@ from typing import BinaryIO
 from horde.metrics import SampleContainer, parse_system_tags
 from horde.output import OutputConfigError, Params, PeriodicFlusher, RunError, SampleBuffer, hookimpl
 
-from .config import CsvConfig, consolidate
-from .config import format_duration
+from .config import CsvConfig, consolidate, format_duration
 from .rows import RowFormatter
 from .sink import FileSink, Sink, StdoutSink, open_file
 
@@ -36,8 +35,9 @@ class CsvOutput:
     def __init__(self, params: Params) -> None:
         self.config: CsvConfig = consolidate(params.json_config, params.environment, params.config_argument)
         options = params.script_options or {}
-        self.formatter = RowFormatter(parse_system_tags(options.get("systemTags")), self.config.time_format,
-                                      binary=not self.config.to_stdout)
+        self.formatter = RowFormatter(
+            parse_system_tags(options.get("systemTags")), self.config.time_format, binary=not self.config.to_stdout
+        )
         self._logger = params.logger or logging.getLogger("horde.output.csv")
         self._stdout = params.stdout
         self._buffer = SampleBuffer()
@@ -92,7 +92,9 @@ class CsvOutput:
         self._finish()
         atexit.unregister(self._at_exit)  # only once finished: a Ctrl-C inside stop still leaves the exit hook
         if self._write_errors:
-            self._logger.error("CSV: %d writes to %s failed; the file is incomplete", self._write_errors, self.file_name)
+            self._logger.error(
+                "CSV: %d writes to %s failed; the file is incomplete", self._write_errors, self.file_name
+            )
 
     @hookimpl
     def report(self) -> dict[str, int]:
@@ -139,7 +141,7 @@ class CsvOutput:
         written = 0
         try:
             for i in range(0, len(batch), CHUNK):
-                chunk = batch[i:i + CHUNK]
+                chunk = batch[i : i + CHUNK]
                 self._sink.write(rows(chunk))
                 written += sum(map(len, map(_values, chunk)))
             self._sink.flush()

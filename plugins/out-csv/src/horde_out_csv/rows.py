@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from horde.metrics import METADATA_SYSTEM_TAGS, SYSTEM_TAGS, Metric, SampleContainer, TagSet, go_float_fixed
 
@@ -31,8 +32,10 @@ from .timefmt import time_formatter, time_step
 __all__ = ["go_quote", "columns_for", "RowFormatter"]
 
 # unicode.IsSpace: Latin-1 spaces plus the White_Space property (Python's isspace() adds \x1c-\x1f)
-_GO_SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-                      "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_GO_SPACE = frozenset(
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _SPECIAL = re.compile('[,"\r\n]')
 
 
@@ -92,8 +95,9 @@ class RowFormatter:
     MAX_CACHED = 100_000
     """Tag sets whose column runs are kept; the caches restart when they grow past this."""
 
-    def __init__(self, system_tags: Iterable[str], time_format: TimeFormat = TimeFormat.UNIX, *,
-                 binary: bool = False) -> None:
+    def __init__(
+        self, system_tags: Iterable[str], time_format: TimeFormat = TimeFormat.UNIX, *, binary: bool = False
+    ) -> None:
         self._system_tags = tuple(system_tags)
         self.columns, self.ignored = columns_for(self._system_tags)
         self.binary = binary
@@ -118,8 +122,9 @@ class RowFormatter:
 
     def header(self) -> Any:
         """The header line, ending in ``\\n``."""
-        return self._piece(",".join(("metric_name", "timestamp", "metric_value", *self.columns, "extra_tags",
-                                     "metadata")) + "\n")
+        return self._piece(
+            ",".join(("metric_name", "timestamp", "metric_value", *self.columns, "extra_tags", "metadata")) + "\n"
+        )
 
     def _pairs(self, items: Iterable[tuple[str, str]]) -> str:
         skip = self._skip
@@ -151,8 +156,9 @@ class RowFormatter:
 
     def _base(self, metrics: Sequence[Metric]) -> tuple[Any, bool]:
         """``(template with marks, no N in it)`` of ``metrics``, cached per metrics tuple."""
-        template = self._piece("".join(go_quote(m.name).replace("%", "%%") + "," + _STAMP + ",%F" + _TAIL + "\n"
-                                       for m in metrics))
+        template = self._piece(
+            "".join(go_quote(m.name).replace("%", "%%") + "," + _STAMP + ",%F" + _TAIL + "\n" for m in metrics)
+        )
         base = self._bases[metrics] = (template, self._n not in template)
         return base
 
@@ -161,7 +167,8 @@ class RowFormatter:
         base, n_free = self._bases.get(metrics) or self._base(metrics)
         tail = self._tails.get(tags) or self._tail(tags)
         template = base.replace(self._stamp_mark, self._stamp_piece).replace(
-            self._tail_mark, tail.replace(self._piece("%"), self._piece("%%")))  # the tail last: it may hold marks
+            self._tail_mark, tail.replace(self._piece("%"), self._piece("%%"))
+        )  # the tail last: it may hold marks
         entry = self._stamped[tags] = (metrics, template, n_free and self._n not in tail)
         return entry
 
@@ -169,7 +176,9 @@ class RowFormatter:
         """The rows of container ``c`` sample by sample, with time text ``stamp`` (the slow path)."""
         tail = self.tag_run(c.tags) + self.metadata(c.metadata) + "\n"
         stamp = "," + stamp + ","
-        return self._piece("".join(go_quote(m.name) + stamp + go_float_fixed(v) + tail for m, v in zip(c.metrics, c.values)))
+        return self._piece(
+            "".join(go_quote(m.name) + stamp + go_float_fixed(v) + tail for m, v in zip(c.metrics, c.values))
+        )
 
     def rows(self, containers: Sequence[SampleContainer]) -> Any:
         """The rows of every sample of ``containers``, in order, as one ``str`` (or ``bytes``)."""

@@ -73,4 +73,3 @@ class StdoutSink(Sink[str]):
 
     def close(self) -> None:
         self._stream.flush()
-

@@ -21,16 +21,17 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-
 from horde.metrics import DEFAULT_SYSTEM_TAGS, METADATA_SYSTEM_TAGS
 
 HORDE = pathlib.Path(sys.executable).with_name("horde")
-HEADER = ("metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,name,proto,"
-          "scenario,service,status,subproto,tls_version,url,extra_tags,metadata")
+HEADER = (
+    "metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,name,proto,"
+    "scenario,service,status,subproto,tls_version,url,extra_tags,metadata"
+)
 COLUMNS = sorted(DEFAULT_SYSTEM_TAGS - METADATA_SYSTEM_TAGS)
 FORMATS = ("unix", "unix_milli", "unix_micro", "unix_nano", "rfc3339", "rfc3339_nano")
 
-SCRIPT = '''
+SCRIPT = """
 from horde import http, check, env
 options = {"vus": 2, "iterations": 10}
 
@@ -38,16 +39,16 @@ async def default(data):
     res = await http.get(env["TARGET"] + "/")
     check(res, {"status is 200": lambda r: r.status == 200})
     await http.get(env["TARGET"] + "/missing?a=1,2")
-'''
+"""
 
-LONG_SCRIPT = '''
+LONG_SCRIPT = """
 from horde import http, sleep, env
 options = {"vus": 2, "duration": "60s"}
 
 async def default(data):
     await http.get(env["TARGET"] + "/")
     await sleep(0.01)
-'''
+"""
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -108,8 +109,12 @@ def _ns(rfc3339_nano: str) -> int:
 def expected_time(fmt: str, json_time: str) -> str:
     ns = _ns(json_time)
     return {
-        "unix": str(ns // 10**9), "unix_milli": str(ns // 10**6), "unix_micro": str(ns // 10**3),
-        "unix_nano": str(ns), "rfc3339": json_time.split(".")[0].rstrip("Z") + "Z", "rfc3339_nano": json_time,
+        "unix": str(ns // 10**9),
+        "unix_milli": str(ns // 10**6),
+        "unix_micro": str(ns // 10**3),
+        "unix_nano": str(ns),
+        "rfc3339": json_time.split(".")[0].rstrip("Z") + "Z",
+        "rfc3339_nano": json_time,
     }[fmt]
 
 
@@ -152,14 +157,24 @@ def test_stdout(tmp_path, target):
     names = {p["metric"] for p in pts}
     lines = proc.stdout.split("\n")
     start = lines.index(HEADER)
-    rows = [line for line in lines[start + 1:] if line.split(",", 1)[0] in names]
+    rows = [line for line in lines[start + 1 :] if line.split(",", 1)[0] in names]
     assert_rows_match([HEADER, *rows, ""], pts)
 
 
 def test_ctrl_c_leaves_a_complete_gzip_file(tmp_path, target):
     (tmp_path / "script.py").write_text(LONG_SCRIPT)
-    cmd = [HORDE, "run", str(tmp_path / "script.py"), "-e", f"TARGET={target}", "--no-summary",
-           "--out", "csv=fileName=run.csv.gz,saveInterval=100ms", "--out", "json=run.json"]
+    cmd = [
+        HORDE,
+        "run",
+        str(tmp_path / "script.py"),
+        "-e",
+        f"TARGET={target}",
+        "--no-summary",
+        "--out",
+        "csv=fileName=run.csv.gz,saveInterval=100ms",
+        "--out",
+        "json=run.json",
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

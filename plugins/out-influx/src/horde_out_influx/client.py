@@ -62,8 +62,10 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve host ({exc.strerror})"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return (f"TLS error: CERTIFICATE_VERIFY_FAILED ({exc.verify_message}); "
-                "insecure=true (HORDE_INFLUXDB_INSECURE) skips verification")
+        return (
+            f"TLS error: CERTIFICATE_VERIFY_FAILED ({exc.verify_message}); "
+            "insecure=true (HORDE_INFLUXDB_INSECURE) skips verification"
+        )
     if isinstance(exc, ssl.SSLError):
         return f"TLS error: {exc.reason or exc}"
     if isinstance(exc, OSError) and exc.strerror:
@@ -119,13 +121,16 @@ class Client:
                 raise ConnectionAbortedError("aborted at stop")
             if self._conn is None:
                 if self._https:
-                    self._conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout,
-                                                             context=self._context)
+                    self._conn = http.client.HTTPSConnection(
+                        self._host, self._port, timeout=self._timeout, context=self._context
+                    )
                 else:
                     self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
             return self._conn
 
-    def request(self, method: str, path: str, body: bytes = b"", extra: dict[str, str] | None = None) -> tuple[Response, bytes]:
+    def request(
+        self, method: str, path: str, body: bytes = b"", extra: dict[str, str] | None = None
+    ) -> tuple[Response, bytes]:
         """Send one request; network errors come back as a :class:`Response` with status None."""
         headers = dict(self._headers, **(extra or {}))
         for attempt in (1, 2):
@@ -160,8 +165,12 @@ class Client:
 
     def query(self, q: str) -> tuple[Response, bytes]:
         """POST an InfluxQL statement to the 1.x ``/query`` endpoint."""
-        return self.request("POST", self._prefix + "/query?" + urlencode({"q": q}), b"",
-                            {"Content-Type": "application/x-www-form-urlencoded"})
+        return self.request(
+            "POST",
+            self._prefix + "/query?" + urlencode({"q": q}),
+            b"",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
 
     def close(self) -> None:
         """Drop the connection (a later request opens a new one)."""

@@ -14,11 +14,14 @@ import dataclasses
 import os
 import re
 import tempfile
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from horde.output import parse_duration  # k6's durations: 500ms, 1m30s, or a bare number of milliseconds
-from horde.output import OutputConfigError
+from horde.output import (
+    OutputConfigError,
+    parse_duration,  # k6's durations: 500ms, 1m30s, or a bare number of milliseconds
+)
 
 __all__ = ["Config", "FieldType", "load_config", "parse_duration", "parse_size", "parse_tags_as_fields"]
 
@@ -27,10 +30,33 @@ FIELD_TYPES = ("string", "int", "float", "bool")
 
 FieldType = str
 
-_PRECISION_DIVISOR = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
-                      "m": 60_000_000_000, "h": 3_600_000_000_000}
-_PRECISION_ALIASES = {"": "ns", "n": "ns", "ns": "ns", "1ns": "ns", "u": "us", "us": "us", "µs": "us", "1us": "us",
-                      "1µs": "us", "ms": "ms", "1ms": "ms", "s": "s", "1s": "s", "m": "m", "1m": "m", "h": "h", "1h": "h"}
+_PRECISION_DIVISOR = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_PRECISION_ALIASES = {
+    "": "ns",
+    "n": "ns",
+    "ns": "ns",
+    "1ns": "ns",
+    "u": "us",
+    "us": "us",
+    "µs": "us",
+    "1us": "us",
+    "1µs": "us",
+    "ms": "ms",
+    "1ms": "ms",
+    "s": "s",
+    "1s": "s",
+    "m": "m",
+    "1m": "m",
+    "h": "h",
+    "1h": "h",
+}
 _V1_WIRE_PRECISION = {"ns": "ns", "us": "u", "ms": "ms", "s": "s", "m": "m", "h": "h"}
 """InfluxDB 1.x reads ``us`` as nanoseconds (k6's quirk); ``u`` is its word for microseconds."""
 
@@ -49,7 +75,8 @@ class Config:
     push_interval: float = 1.0
     concurrent_writes: int = 4
     tags_as_fields: dict[str, FieldType] = dataclasses.field(
-        default_factory=lambda: {"vu": "string", "iter": "string", "url": "string"})
+        default_factory=lambda: {"vu": "string", "iter": "string", "url": "string"}
+    )
     consistency: str = ""
     retention: str = ""
     precision: str = ""
@@ -279,10 +306,12 @@ def _split_addr(text: str, where: str) -> tuple[str, str, str, str, str]:
     if parts.scheme == "udp":
         raise OutputConfigError(
             f"invalid InfluxDB URL {raw!r} in {where}: UDP cannot confirm delivery, so horde's influxdb output "
-            "speaks HTTP only; use http:// or https://")
+            "speaks HTTP only; use http:// or https://"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutputConfigError(
-            f"invalid InfluxDB URL {raw!r} in {where}: expected http(s)://host[:port][/db], e.g. http://localhost:8086/k6")
+            f"invalid InfluxDB URL {raw!r} in {where}: expected http(s)://host[:port][/db], e.g. http://localhost:8086/k6"
+        )
     host = parts.hostname
     if ":" in host:
         host = f"[{host}]"
@@ -317,8 +346,9 @@ def _from_url(arg: str) -> tuple[dict[str, Any], str | None]:
     return out, (unquote(last) or None)
 
 
-def load_config(json_config: Mapping[str, Any] | None, environment: Mapping[str, str] | None,
-                argument: str = "") -> Config:
+def load_config(
+    json_config: Mapping[str, Any] | None, environment: Mapping[str, str] | None, argument: str = ""
+) -> Config:
     """Merge the layers (defaults < JSON < env < URL) into a validated :class:`Config`."""
     values: dict[str, Any] = {}
     values.update(_from_json(json_config))
@@ -349,10 +379,14 @@ def _validate(cfg: Config) -> None:
     if cfg.push_interval <= 0:
         raise OutputConfigError(f"influxdb's pushInterval must be positive, not {cfg.push_interval}s")
     if cfg.v2 and not cfg.bucket:
-        raise OutputConfigError("the Bucket option is required (InfluxDB 2.x API: give it as the URL path, "
-                                f"{env_name('bucket')} or bucket in the JSON config)")
+        raise OutputConfigError(
+            "the Bucket option is required (InfluxDB 2.x API: give it as the URL path, "
+            f"{env_name('bucket')} or bucket in the JSON config)"
+        )
     if cfg.v2 and cfg.unit in ("m", "h"):
-        raise OutputConfigError(f"precision {cfg.precision!r} is not supported by the InfluxDB 2.x API (use ns, us, ms or s)")
+        raise OutputConfigError(
+            f"precision {cfg.precision!r} is not supported by the InfluxDB 2.x API (use ns, us, ms or s)"
+        )
     for key in ("max_batch_bytes", "max_batch_points", "memory_limit"):
         if getattr(cfg, key) <= 0:
             raise OutputConfigError(f"influxdb's {key} must be positive, not {getattr(cfg, key)}")

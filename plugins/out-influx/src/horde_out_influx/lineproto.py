@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from horde.metrics import Metric, SampleContainer, TagSet, go_float_decimal
 
@@ -116,8 +116,7 @@ class _Group:
     ``distinct`` takes the fast path (its lines can never overwrite each other).
     """
 
-    __slots__ = ("metrics", "n", "names", "tags", "slot", "distinct", "values_format", "segments", "extra",
-                 "floats")
+    __slots__ = ("metrics", "n", "names", "tags", "slot", "distinct", "values_format", "segments", "extra", "floats")
 
     def __init__(self, metrics: tuple[Metric, ...], names: list[str], head: str, after: str, tags: str) -> None:
         self.metrics = metrics
@@ -158,8 +157,9 @@ class LineEncoder:
     MAX_GROUPS = 10_000
     """(tag set, metrics) pairs remembered (a group holds a few kB)."""
 
-    def __init__(self, tags_as_fields: Mapping[str, str], divisor: int = 1,
-                 max_bytes: int = 5_000_000, max_points: int = 10_000) -> None:
+    def __init__(
+        self, tags_as_fields: Mapping[str, str], divisor: int = 1, max_bytes: int = 5_000_000, max_points: int = 10_000
+    ) -> None:
         self.tags_as_fields = dict(tags_as_fields)
         self.divisor = divisor
         self.max_bytes = max_bytes
@@ -277,8 +277,9 @@ class LineEncoder:
                 if taken is not None:  # else older than the slots remembered: the slow path counts it
                     values = c.values
                     try:
-                        vt = g.values_format % (values if values.__class__ is tuple and not g.floats
-                                                else tuple(map(float, values)))
+                        vt = g.values_format % (
+                            values if values.__class__ is tuple and not g.floats else tuple(map(float, values))
+                        )
                     except (TypeError, ValueError):  # not one value per metric, or not numbers
                         pass
                     if vt is None or vt.count(46) != g.n or 101 in vt:  # not one "." per value, or an "e"

@@ -20,9 +20,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from horde.metrics import SampleContainer
-from horde.output import UserError
-from horde.output import Backoff, Delivery, PeriodicFlusher, SampleBuffer, hookimpl
-from horde.output import Params, RunError
+from horde.output import Backoff, Delivery, Params, PeriodicFlusher, RunError, SampleBuffer, UserError, hookimpl
 
 from .client import Client, write_path
 from .config import Config, load_config
@@ -77,9 +75,19 @@ class InfluxDBOutput:
         os.makedirs(cfg.spool_path, exist_ok=True)
         self._sender = InfluxSender(cfg, self.log)
         self._delivery = Delivery(
-            self._sender, encode=encode_batch, decode=decode_batch, count=batch_points, size=batch_bytes,
-            memory_limit=cfg.memory_limit, directory=cfg.spool_path, name="influxdb", target=cfg.target,
-            unit="points", senders=cfg.concurrent_writes, logger=self.log, on_drop=self._keep_undelivered,
+            self._sender,
+            encode=encode_batch,
+            decode=decode_batch,
+            count=batch_points,
+            size=batch_bytes,
+            memory_limit=cfg.memory_limit,
+            directory=cfg.spool_path,
+            name="influxdb",
+            target=cfg.target,
+            unit="points",
+            senders=cfg.concurrent_writes,
+            logger=self.log,
+            on_drop=self._keep_undelivered,
             interrupt=self._sender.abort,
             backoff=Backoff(initial=cfg.retry_interval, maximum=max(cfg.retry_interval, cfg.max_retry_interval)),
         )
@@ -104,8 +112,10 @@ class InfluxDBOutput:
             who = f"user '{cfg.username}'" if cfg.username else ("the token" if cfg.token else "no credentials")
             hint = ""
             if not cfg.v2 and "unauthorized access" in resp.error:
-                hint = ("; if this is InfluxDB 2.x, configure a token, organization and bucket "
-                        "(HORDE_INFLUXDB_TOKEN, HORDE_INFLUXDB_ORGANIZATION, HORDE_INFLUXDB_BUCKET) to use its 2.x API")
+                hint = (
+                    "; if this is InfluxDB 2.x, configure a token, organization and bucket "
+                    "(HORDE_INFLUXDB_TOKEN, HORDE_INFLUXDB_ORGANIZATION, HORDE_INFLUXDB_BUCKET) to use its 2.x API"
+                )
             raise InfluxDBError(f"InfluxDB at {cfg.addr} refused the credentials ({who}): {resp.error}{hint}")
         if resp.ok:
             if not cfg.v2:
@@ -156,11 +166,20 @@ class InfluxDBOutput:
         self._finished = True
         started = time.monotonic()
         if delivery.failing:
-            self.log.warning("influxdb: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
-                             cfg.target, delivery.last_error, cfg.stop_timeout, delivery.waiting_text())
+            self.log.warning(
+                "influxdb: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
+                cfg.target,
+                delivery.last_error,
+                cfg.stop_timeout,
+                delivery.waiting_text(),
+            )
         elif delivery.waiting:
-            self.log.info("influxdb: sending %d points left to %s (waiting up to %.0fs)", delivery.waiting,
-                          cfg.target, cfg.stop_timeout)
+            self.log.info(
+                "influxdb: sending %d points left to %s (waiting up to %.0fs)",
+                delivery.waiting,
+                cfg.target,
+                cfg.stop_timeout,
+            )
         counts = delivery.close(started + cfg.stop_timeout)
         sender.close()
         with self._undelivered_lock:
@@ -180,8 +199,9 @@ class InfluxDBOutput:
         with self._undelivered_lock:
             if self._undelivered_out is None:
                 stamp = time.strftime("%Y%m%d-%H%M%S")
-                path = os.path.join(self.config.spool_path,
-                                    f"horde-influxdb-undelivered-{stamp}-{os.getpid()}-{id(self):x}.lp")
+                path = os.path.join(
+                    self.config.spool_path, f"horde-influxdb-undelivered-{stamp}-{os.getpid()}-{id(self):x}.lp"
+                )
                 self._undelivered_out = open(path, "wb")
                 self.undelivered_file = path
             self._undelivered_out.write(batch.body)
@@ -189,12 +209,20 @@ class InfluxDBOutput:
     def _report(self, d: Delivery[Batch], waited: float, invalid: int) -> None:
         cfg = self.config
         level = logging.INFO if not (self.retried or self.undelivered) else logging.WARNING
-        self.log.log(level, "influxdb: %d points written to %s in %d requests "
-                     "(%d points retried after a failed write, %d undelivered)",
-                     self.written, cfg.target, self.requests, self.retried, self.undelivered)
+        self.log.log(
+            level,
+            "influxdb: %d points written to %s in %d requests (%d points retried after a failed write, %d undelivered)",
+            self.written,
+            cfg.target,
+            self.requests,
+            self.retried,
+            self.undelivered,
+        )
         if invalid:
-            self.log.warning("influxdb: %d samples had NaN or infinite values, which InfluxDB cannot store; "
-                             "they were not sent", invalid)
+            self.log.warning(
+                "influxdb: %d samples had NaN or infinite values, which InfluxDB cannot store; they were not sent",
+                invalid,
+            )
         if self.undelivered_file:
             left = self.undelivered - invalid
             size = os.path.getsize(self.undelivered_file)
@@ -205,15 +233,26 @@ class InfluxDBOutput:
                 curl += f" -u '{cfg.username}:<password>'"
             self.log.error(
                 "influxdb: %d points were NOT delivered to %s (waited %.1fs at stop; last error: %s); they are kept "
-                "in %s (%s of line protocol; replay with: %s)", left, cfg.target, waited,
-                d.last_error or "none", self.undelivered_file, human_bytes(size), curl)
+                "in %s (%s of line protocol; replay with: %s)",
+                left,
+                cfg.target,
+                waited,
+                d.last_error or "none",
+                self.undelivered_file,
+                human_bytes(size),
+                curl,
+            )
 
     @hookimpl
     def report(self) -> dict[str, int]:
         """written / retried / spilled / dropped points for the summary (the stop log line says where the
         dropped ones are kept)."""
-        counts: dict[str, int] = {"written": self.written, "retried": self.retried, "spilled": self.spilled,
-                                        "dropped": self.undelivered}
+        counts: dict[str, int] = {
+            "written": self.written,
+            "retried": self.retried,
+            "spilled": self.spilled,
+            "dropped": self.undelivered,
+        }
         if self.encoder.invalid:
             counts["invalid"] = self.encoder.invalid
         if self.encoder.moved:
@@ -224,9 +263,16 @@ class InfluxDBOutput:
 
     def summary(self) -> dict[str, int | str | None]:
         """Counts for the end-of-test summary: written, retried and undelivered points, and where the rest is."""
-        return {"output": "influxdb", "target": self.config.target, "emitted": self.emitted,
-                "written": self.written, "retried": self.retried, "undelivered": self.undelivered,
-                "invalid": self.encoder.invalid, "undelivered_file": self.undelivered_file}
+        return {
+            "output": "influxdb",
+            "target": self.config.target,
+            "emitted": self.emitted,
+            "written": self.written,
+            "retried": self.retried,
+            "undelivered": self.undelivered,
+            "invalid": self.encoder.invalid,
+            "undelivered_file": self.undelivered_file,
+        }
 
 
 def _replay_url(cfg: Config) -> str:
