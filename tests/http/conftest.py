@@ -4,7 +4,7 @@ import os
 
 import pytest
 from horde import http
-from horde.engine.vu import current_vu
+from horde.vu import current_vu
 from horde.testing.fixtures import target, tls_target  # noqa: F401
 from httpvu import VU
 

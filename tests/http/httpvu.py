@@ -1,6 +1,6 @@
 """A VUState for tests: emitted containers are collected in a list."""
 
-from horde.engine.vu import VUState
+from horde.vu import VUState
 from horde.metrics import DEFAULT_SYSTEM_TAGS, BuiltinMetrics, MetricRegistry, TagSet
 
 
