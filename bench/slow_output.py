@@ -10,7 +10,6 @@ and what each output got, from ``--summary-export``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+import click
 import psutil
 from services import Nginx, tool_path
 
@@ -85,7 +85,7 @@ def _peak_rss(proc: subprocess.Popen[bytes], peak: list[float]) -> None:
         pass
 
 
-def run(outs: list[str], args: argparse.Namespace, nginx: Nginx, work: Path, site: Path) -> dict[str, object]:
+def run(outs: list[str], vus: int, duration: int, nginx: Nginx, work: Path, site: Path) -> dict[str, object]:
     """One horde run; its requests/s, peak RSS (MB) and the export's per-output counts."""
     export = work / "export.json"
     cmd = [
@@ -93,9 +93,9 @@ def run(outs: list[str], args: argparse.Namespace, nginx: Nginx, work: Path, sit
         "run",
         str(SCRIPTS / "horde_get.py"),
         "--vus",
-        str(args.vus),
+        str(vus),
         "--duration",
-        f"{args.duration}s",
+        f"{duration}s",
         "-e",
         f"TARGET={nginx.url}/",
         "--summary-export",
@@ -109,7 +109,7 @@ def run(outs: list[str], args: argparse.Namespace, nginx: Nginx, work: Path, sit
     peak = [0.0]
     sampler = threading.Thread(target=_peak_rss, args=(proc, peak), daemon=True)
     sampler.start()
-    code = proc.wait(timeout=args.duration + 120)
+    code = proc.wait(timeout=duration + 120)
     sampler.join(5)
     doc = json.loads(export.read_text())
     return {
@@ -120,19 +120,19 @@ def run(outs: list[str], args: argparse.Namespace, nginx: Nginx, work: Path, sit
     }
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=int, default=30)
-    ap.add_argument("--vus", type=int, default=10)
-    ap.add_argument("--delay", type=float, default=0.01)
-    args = ap.parse_args()
+@click.command(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--duration", type=int, default=30, show_default=True, help="seconds per run")
+@click.option("--vus", type=int, default=10, show_default=True, help="VUs of each run")
+@click.option("--delay", type=float, default=0.01, show_default=True, help="seconds the slow output sleeps per call")
+def main(duration: int, vus: int, delay: float) -> None:
+    """Both runs, then their requests/s, ratio, peak RSS and per-output counts."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         site = _site(work)
         (work / "nginx").mkdir()
         with Nginx(work / "nginx") as nginx:
-            base = run([f"json={work / 'a.json'}"], args, nginx, work, site)
-            slow = run([f"json={work / 'b.json'}", f"slow={args.delay}"], args, nginx, work, site)
+            base = run([f"json={work / 'a.json'}"], vus, duration, nginx, work, site)
+            slow = run([f"json={work / 'b.json'}", f"slow={delay}"], vus, duration, nginx, work, site)
     ratio = slow["rps"] / base["rps"]  # type: ignore[operator]
     outs = slow["outputs"]
     assert isinstance(outs, dict)
@@ -141,8 +141,7 @@ def main() -> int:
     print(f"req/s ratio (with slow / without): {ratio:.3f}")
     for name, o in outs.items():
         print(f"  {name}: delivered={o['delivered']} spilled={o['spilled']} lost={o['lost']} counts={o['counts']}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,6 +8,7 @@ metadata. Timings are full-precision floats, as horde measures them
 go through ``LineEncoder.batches``, timed with ``time.process_time``; the
 median of ``--repeat`` runs is printed.
 
+\b
     PYTHONPATH=core:plugins/out-influx/src python plugins/out-influx/bench_encode.py [--precision ms]
 
 For a noise-free count, run it under ``valgrind --tool=callgrind`` with two
@@ -20,11 +21,11 @@ rounded to whole nanoseconds (``0.232383``).
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import time
 
+import click
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
 from horde_out_influx.config import Config
 from horde_out_influx.lineproto import LineEncoder
@@ -87,17 +88,16 @@ def run(precision: str, requests: int, rounds: int) -> float:
     return spent / (rounds * requests) * 1e6
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--precision", default="ns", choices=["ns", "us", "ms", "s", "m", "h"])
-    ap.add_argument("--requests", type=int, default=1000)
-    ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=3)
-    a = ap.parse_args()
-    runs = [run(a.precision, a.requests, a.rounds) for _ in range(a.repeat)]
+@click.command(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--precision", type=click.Choice(["ns", "us", "ms", "s", "m", "h"]), default="ns", show_default=True)
+@click.option("--requests", type=int, default=1000, show_default=True, help="requests per batch")
+@click.option("--rounds", type=int, default=20, show_default=True, help="batches encoded per run")
+@click.option("--repeat", type=int, default=3, show_default=True, help="runs; their median is printed")
+def main(precision: str, requests: int, rounds: int, repeat: int) -> None:
+    """Encodes the batch ``repeat`` times and prints the median CPU µs per request."""
+    runs = [run(precision, requests, rounds) for _ in range(repeat)]
     print(
-        f"precision={a.precision}: {statistics.median(runs):.2f} us/request "
-        f"(runs: {', '.join(f'{r:.2f}' for r in runs)})"
+        f"precision={precision}: {statistics.median(runs):.2f} us/request (runs: {', '.join(f'{r:.2f}' for r in runs)})"
     )
 
 

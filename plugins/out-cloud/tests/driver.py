@@ -1,6 +1,7 @@
 """A stand-in for ``horde run`` used by the tests until the engine lands: plays a synthetic run
 through the real output registry and Manager (the cloud and json outputs, in this process).
 
+\b
     python driver.py --seconds 3 --rate 200 --json out.json [--tag 'page=<b>x</b>'] [--threshold-fail]
 
 Each "request" is one ConnectedSamples of k6's 9 HTTP metrics; every 10th
@@ -11,13 +12,13 @@ aborted by user, exit code 105).
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
 import time
 from pathlib import Path
 
+import click
 from horde.errors import AbortReason, ExitCode, RunError
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, Sample, TagSet
 from horde.output import Params
@@ -32,15 +33,14 @@ class _Threshold:
         self.last_failed = failed
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=3)
-    ap.add_argument("--rate", type=float, default=200, help="requests per second")
-    ap.add_argument("--json", default="")
-    ap.add_argument("--tag", action="append", default=[])
-    ap.add_argument("--threshold-fail", action="store_true")
-    args = ap.parse_args()
-
+@click.command(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--seconds", type=float, default=3, show_default=True, help="length of the run")
+@click.option("--rate", type=float, default=200, show_default=True, help="requests per second")
+@click.option("--json", "json_path", default="", help="also run the json output into this file")
+@click.option("--tag", "tags", multiple=True, help="KEY=VALUE tag on every sample (repeatable)")
+@click.option("--threshold-fail", is_flag=True, help="the http_req_duration threshold fails (exit code 99)")
+def main(seconds: float, rate: float, json_path: str, tags: tuple[str, ...], threshold_fail: bool) -> None:
+    """Plays the run and exits with horde's exit code for it."""
     stop = {"signal": None}
     signal.signal(signal.SIGINT, lambda s, f: stop.__setitem__("signal", "interrupt"))
 
@@ -48,19 +48,19 @@ def main() -> int:
     pm = new_plugin_manager()
     script = Path("driver-script.py")
     outputs = []
-    specs = [("cloud", "")] + ([("json", args.json)] if args.json else [])
+    specs = [("cloud", "")] + ([("json", json_path)] if json_path else [])
     for name, arg in specs:
         params = Params(
             output_type=name,
             config_argument=arg,
             environment=dict(os.environ),
             script_path=script,
-            script_options={"vus": 5, "duration": f"{args.seconds}s"},
+            script_options={"vus": 5, "duration": f"{seconds}s"},
         )
         outputs.append(create_output(registry.get(name), params, pm))
     manager = Manager(outputs)
     ths = {
-        "http_req_duration": [_Threshold("p(95)<500", args.threshold_fail)],
+        "http_req_duration": [_Threshold("p(95)<500", threshold_fail)],
         "checks": [_Threshold("rate>0.5", False)],
     }
     manager.set_thresholds(ths)
@@ -69,7 +69,7 @@ def main() -> int:
 
     reg = MetricRegistry()
     b = BuiltinMetrics(reg)
-    extra = dict(kv.split("=", 1) for kv in args.tag)
+    extra = dict(kv.split("=", 1) for kv in tags)
     base = TagSet.of({"scenario": "default", "group": "", **extra})
     ok_tags = base.with_tags(
         {
@@ -96,9 +96,9 @@ def main() -> int:
                 exit_code=ExitCode.EXTERNAL_ABORT,
             )
             break
-        if now - t0 >= args.seconds:
+        if now - t0 >= seconds:
             break
-        due = int((now - t0) * args.rate)
+        due = int((now - t0) * rate)
         batch = []
         while n < due:
             n += 1
@@ -126,8 +126,8 @@ def main() -> int:
         counts = " ".join(f"{k}={v}" for k, v in report.counts.items())
         print(f"report {report.label.split()[0]} {counts}", flush=True)
     print(f"requests={n}", flush=True)
-    return error.exit_code if error else (ExitCode.THRESHOLDS_HAVE_FAILED if args.threshold_fail else 0)
+    sys.exit(error.exit_code if error else (ExitCode.THRESHOLDS_HAVE_FAILED if threshold_fail else 0))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
