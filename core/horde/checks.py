@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from .vu import get_vu
+from .vustate import get_vu
 
 __all__ = ["check", "group"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .metrics import Metric, MetricRegistry, MetricType, ValueType, check_metric_name
-from .vu import get_vu
+from .vustate import get_vu
 
 __all__ = ["Counter", "Gauge", "Rate", "Trend"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from .durations import option_seconds as seconds
 from .errors import ScriptAbort
-from .vu import current_vu, get_vu
+from .vustate import current_vu, get_vu
 
 __all__ = ["env", "vu", "sleep", "fail", "abort", "ScriptAbort", "FailError"]
 

@@ -4,8 +4,8 @@ import os
 
 import pytest
 from horde import http
-from horde.vu import current_vu
 from horde.testing.fixtures import target, tls_target  # noqa: F401
+from horde.vustate import current_vu
 from httpvu import VU
 
 HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None

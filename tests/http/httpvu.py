@@ -1,7 +1,7 @@
 """A VUState for tests: emitted containers are collected in a list."""
 
-from horde.vu import VUState
 from horde.metrics import DEFAULT_SYSTEM_TAGS, BuiltinMetrics, MetricRegistry, TagSet
+from horde.vustate import VUState
 
 
 class VU:

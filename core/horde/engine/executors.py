@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import ScriptAbort
 from ..metrics import Sample
-from ..vu import VUState
+from ..vustate import VUState
 from .iteration import VUFactory, run_iteration
 from .pacing import YIELD_AFTER
 from .scenarios import Scenario, Stage

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ScriptAbort
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
-from ..vu import VUState, current_vu
+from ..vustate import VUState, current_vu
 from .pacing import Pacer
 
 __all__ = ["VUFactory", "run_iteration"]

@@ -35,7 +35,7 @@ from ..summary import (
     validate_time_unit,
 )
 from ..thresholds import PeriodicEvaluator, parse_thresholds
-from ..vu import current_vu
+from ..vustate import current_vu
 from . import display, unawaited
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from ..vu import current_vu
+from ..vustate import current_vu
 from .errorlog import ErrorKey
 
 __all__ = ["install"]

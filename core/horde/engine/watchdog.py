@@ -23,7 +23,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from ..vu import current_vu
+from ..vustate import current_vu
 from .pacing import Pacer
 
 __all__ = ["INTERRUPT_SIGNAL", "STALE_AFTER", "VUInterrupted", "Watchdog", "script_running"]

@@ -30,7 +30,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from ..vu import current_vu, get_vu
+from ..vustate import current_vu, get_vu
 from . import client as _client_mod
 from . import errors
 from .client import DEFAULT_USER_AGENT, Client, ExpectedStatuses
