@@ -225,3 +225,26 @@ def test_wrong_hook_signature_names_plugin_hook_and_file(venv, tmp_path):
     )
     assert f"{target / 'horde_out_wrongsig' / '__init__.py'}:" in msg
     assert msg.endswith(" must take (samples)") and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("project", [".", "plugins/out-csv", "plugins/out-influx", "plugins/out-cloud", "insights"])
+def test_building_each_distribution_prints_no_warning(project, tmp_path):
+    """pip builds every distribution of the repo (isolated, as an install does) without a deprecation warning."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-v",
+        "-w",
+        str(tmp_path),
+        str(ROOT / project),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    text = res.stdout + res.stderr
+    warnings = [line for line in text.splitlines() if "deprecat" in line.lower() or "SetuptoolsWarning" in line]
+    assert warnings == [], "\n".join(warnings)
+    assert len(list(tmp_path.glob("*.whl"))) == 1
