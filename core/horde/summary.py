@@ -554,18 +554,21 @@ def summary_export(
 
 
 def render_outputs(reports: Iterable[OutputReport]) -> str:
-    """The summary's ``█ OUTPUTS`` block: one line per output with what it received, wrote and lost."""
+    """The summary's ``█ OUTPUTS`` block: one line per output.
+
+    First what horde handed it (``delivered``, ``undelivered``: never handed over or in failed calls,
+    ``failed_calls``, ``queue_spilled``: samples that waited on disk in its queue), then after ``|``
+    the output's own ``report()`` counts (``written``, ``retried``, ``spilled``, ``dropped``...).
+    """
     lines = ["  █ OUTPUTS", ""]
     for r in reports:
         d = r.delivery
-        fields = {
-            "delivered": d.delivered,
-            **r.counts,
-            "spilled": d.spilled,
-            "failed_calls": d.failed_calls,
-            "undelivered": d.undelivered + d.failed,
-        }
-        text = " ".join(f"{k}={v}" for k, v in fields.items())
+        text = (
+            f"delivered={d.delivered} undelivered={d.undelivered + d.failed} failed_calls={d.failed_calls} "
+            f"queue_spilled={d.spilled}"
+        )
+        if r.counts:
+            text += " | " + " ".join(f"{k}={v}" for k, v in r.counts.items())
         lines.append(f"    {r.description}: {text}{' ABANDONED' if d.abandoned else ''}")
     return "\n".join(lines)
 

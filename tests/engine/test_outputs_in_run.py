@@ -142,7 +142,10 @@ def test_outputs_report_their_counts_in_the_summary(script, run_script, tmp_path
     assert rec.calls[-2:] == ["stop", "report"]
     assert "█ OUTPUTS" in res.stdout
     assert (
-        f"recorder: delivered={rec.samples} written={rec.samples} dropped=0 spilled=0 failed_calls=0 undelivered=0\n"
+        f"recorder: delivered={rec.samples} undelivered=0 failed_calls=0 queue_spilled=0 | written={rec.samples} dropped=0\n"
     ) in res.stdout
     points = sum(1 for l in (tmp_path / "o.json").read_text().splitlines() if '"type":"Point"' in l)
-    assert f"json ({tmp_path / 'o.json'}): delivered={points} written={points}" in res.stdout
+    assert (
+        f"json ({tmp_path / 'o.json'}): delivered={points} undelivered=0 failed_calls=0 queue_spilled=0 | written={points}"
+        in res.stdout
+    )
