@@ -23,6 +23,7 @@ from .delivery import (
     PermanentError,
     RetryableError,
     SplitPayload,
+    human_bytes,
 )
 from .errors import (
     DuplicateOutputError,
@@ -60,6 +61,7 @@ __all__ = [
     "RetryableError",
     "SplitPayload",
     "DestinationRefused",
+    "human_bytes",
     # what the hooks receive
     "RunError",
     "RunStatus",

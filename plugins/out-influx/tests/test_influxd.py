@@ -56,7 +56,7 @@ def test_points_stored_equal_samples_emitted(influxd, make_output, emitter):
     assert influxd.count("http_reqs", "k6db") == emitter.requests == 1500
     assert total_points(influxd, "k6db") == emitter.emitted == out.written == out.emitted
     assert out.undelivered == 0 and out.undelivered_file is None
-    assert out.summary()["written"] == emitter.emitted
+    assert out.report()["written"] == emitter.emitted
 
 
 def test_database_created_at_start_with_a_name_that_needs_quoting(influxd, make_output):

@@ -28,7 +28,7 @@ from .client import Client
 from .config import Config
 from .lineproto import Batch, split_body
 
-__all__ = ["SPLIT_STATUSES", "InfluxSender", "decode_batch", "encode_batch", "human_bytes"]
+__all__ = ["SPLIT_STATUSES", "InfluxSender", "decode_batch", "encode_batch"]
 
 SPLIT_STATUSES = frozenset({400, 413, 422})
 """Answers that refuse the content of a batch: split it to isolate what the server will not take."""
@@ -112,12 +112,3 @@ class InfluxSender:
             clients = list(self._clients)
         for c in clients:
             c.close()
-
-
-def human_bytes(n: float) -> str:
-    """``1536`` → ``1.5 KB``."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover

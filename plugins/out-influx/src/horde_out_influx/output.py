@@ -20,11 +20,22 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from horde.metrics import SampleContainer
-from horde.output import Backoff, Delivery, Params, PeriodicFlusher, RunError, SampleBuffer, UserError, hookimpl
+from horde.output import (
+    Backoff,
+    Delivery,
+    DeliveryCounts,
+    Params,
+    PeriodicFlusher,
+    RunError,
+    SampleBuffer,
+    UserError,
+    hookimpl,
+    human_bytes,
+)
 
 from .client import Client, write_path
 from .config import Config, load_config
-from .delivery import InfluxSender, batch_bytes, batch_points, decode_batch, encode_batch, human_bytes
+from .delivery import InfluxSender, batch_bytes, batch_points, decode_batch, encode_batch
 from .lineproto import Batch, LineEncoder
 
 __all__ = ["InfluxDBOutput"]
@@ -38,8 +49,8 @@ class InfluxDBOutput:
     """k6's InfluxDB output (1.x and 2.x write APIs) that loses nothing: retries, splits, spills to disk.
 
     After ``stop``, :attr:`written`, :attr:`retried` and :attr:`undelivered`
-    (points) and :attr:`undelivered_file` tell what happened; :meth:`summary`
-    gives them as a dict for the end-of-test summary.
+    (points, derived from the delivery's :attr:`counts`) and :attr:`undelivered_file`
+    tell what happened; :meth:`report` gives them to the end-of-test summary.
     """
 
     def __init__(self, params: Params) -> None:
@@ -56,13 +67,34 @@ class InfluxDBOutput:
         self._finished = False
         self.encoded = 0
         """Points encoded for sending (samples flushed, less invalid ones)."""
-        self.written = 0
-        self.retried = 0
-        self.spilled = 0
-        self.requests = 0
-        """Write requests sent."""
-        self.undelivered = 0
+        self.counts: DeliveryCounts | None = None
+        """The delivery's final counts (points), after ``stop``."""
         self.undelivered_file: str | None = None
+
+    @property
+    def written(self) -> int:
+        """Points InfluxDB accepted (0 before ``stop``)."""
+        return self.counts.written if self.counts else 0
+
+    @property
+    def retried(self) -> int:
+        """Points sent again after a failed write."""
+        return self.counts.retried if self.counts else 0
+
+    @property
+    def spilled(self) -> int:
+        """Points that waited on disk."""
+        return self.counts.spilled if self.counts else 0
+
+    @property
+    def requests(self) -> int:
+        """Write requests sent."""
+        return self.counts.sends if self.counts else 0
+
+    @property
+    def undelivered(self) -> int:
+        """Points not stored: dropped by the delivery, and samples InfluxDB cannot store (NaN, infinite)."""
+        return (self.counts.dropped if self.counts else 0) + self.encoder.invalid
 
     @hookimpl
     def description(self) -> str:
@@ -186,13 +218,8 @@ class InfluxDBOutput:
             if self._undelivered_out is not None:
                 self._undelivered_out.close()
                 self._undelivered_out = None
-        invalid = self.encoder.invalid
-        self.written = counts.written
-        self.retried = counts.retried
-        self.spilled = counts.spilled
-        self.requests = counts.sends
-        self.undelivered = counts.dropped + invalid
-        self._report(delivery, time.monotonic() - started, invalid)
+        self.counts = counts
+        self._report(delivery, time.monotonic() - started, self.encoder.invalid)
 
     def _keep_undelivered(self, batch: Batch, reason: str) -> None:
         """Append a batch the delivery dropped to the undelivered file (made on the first one)."""
@@ -260,19 +287,6 @@ class InfluxDBOutput:
         if self.encoder.unchecked:
             counts["unchecked_for_overwrite"] = self.encoder.unchecked
         return counts
-
-    def summary(self) -> dict[str, int | str | None]:
-        """Counts for the end-of-test summary: written, retried and undelivered points, and where the rest is."""
-        return {
-            "output": "influxdb",
-            "target": self.config.target,
-            "emitted": self.emitted,
-            "written": self.written,
-            "retried": self.retried,
-            "undelivered": self.undelivered,
-            "invalid": self.encoder.invalid,
-            "undelivered_file": self.undelivered_file,
-        }
 
 
 def _replay_url(cfg: Config) -> str:
