@@ -44,6 +44,7 @@ from typing import Generic, TypeVar
 from .spill import SpillQueue
 
 __all__ = [
+    "human_bytes",
     "Backoff",
     "Delivery",
     "DeliveryCounts",
