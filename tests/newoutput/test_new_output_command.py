@@ -39,7 +39,12 @@ NETWORK_FILES = {f.replace("tally", "beacon") for f in EXPECTED_FILES} | {
     "src/horde_out_beacon/client.py",
     "tests/receiver.py",
 }
-PUBLIC_MODULES = {"horde.output", "horde.metrics", "horde.testing"}
+PUBLIC_MODULES = {
+    "horde.output",
+    "horde.metrics",
+    "horde.testing",
+    "horde.testing.fixtures",
+}  # horde.testing.fixtures: the documented home of the target fixtures
 
 
 def files_of(project: Path) -> set[str]:

@@ -7,12 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+{%- if cookiecutter.kind == "network" %}
 from collections.abc import Iterator
+{%- endif %}
 from pathlib import Path
 
 import pytest
 
-from horde.testing import TargetServer, start_target
+from horde.testing.fixtures import target  # noqa: F401  (session fixture: horde's HTTP target on 127.0.0.1)
 {%- if cookiecutter.kind == "network" %}
 
 from receiver import Receiver
@@ -30,14 +32,6 @@ async def default(data):
 """A tiny load test: 6 requests from 2 virtual users."""
 
 
-@pytest.fixture(scope="session")
-def target() -> Iterator[TargetServer]:
-    """horde's HTTP target server on 127.0.0.1 (free port): what the load tests request."""
-    server = start_target()
-    try:
-        yield server
-    finally:
-        server.stop()
 {%- if cookiecutter.kind == "network" %}
 
 
