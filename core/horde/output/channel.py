@@ -150,11 +150,6 @@ class Channel:
         self._queue.close()
 
     @property
-    def stopped(self) -> bool:
-        """The thread has finished: the output's ``stop`` returned or raised, or it was abandoned."""
-        return self._done.is_set()
-
-    @property
     def stop_failure(self) -> BaseException | None:
         """What the output's ``stop`` raised, if it did."""
         return self._stop_failure

@@ -103,7 +103,6 @@ class Manager:
         self._stop_timeouts = dict(stop_timeouts or {})
         self._memory_limit = memory_limit
         self._channels: list[tuple[OutputInstance, Channel]] = []
-        self._started: list[OutputInstance] = []
 
     def label(self, out: OutputInstance) -> str:
         """The name used for ``out`` in logs: ``csv``, or ``csv#2`` for a second csv."""
