@@ -66,6 +66,11 @@ _OPTION_KEYS = (
 )
 """k6 v1.1.0's ``lib.Options`` JSON keys, in its order."""
 
+_OMIT_EMPTY = frozenset({"cloud"})
+"""Keys k6 leaves out when unset (``omitempty``)."""
+
+_SORTED_MAPS = frozenset({"thresholds", "tags", "ext", "hosts"})
+
 _DURATION_KEYS = frozenset({"duration", "setupTimeout", "teardownTimeout", "minIterationDuration"})
 
 _COMMON_SCENARIO_KEYS = ("executor", "startTime", "gracefulStop", "env", "exec", "tags")
@@ -109,6 +114,8 @@ def _scenario(cfg: Mapping[str, Any]) -> dict[str, Any]:
             value = _duration(value)
         elif key == "stages":
             value = _stages(value)
+        elif key in ("env", "tags"):
+            value = _sorted_map(value)
         out[key] = value
     return out
 
@@ -129,7 +136,14 @@ def _thresholds(raw: Any) -> Any:
     return out
 
 
+def _sorted_map(value: Any) -> Any:
+    """Go's encoder writes a map's keys sorted."""
+    return {k: value[k] for k in sorted(value)} if isinstance(value, Mapping) else value
+
+
 def _value(key: str, value: Any) -> Any:
+    if key in _SORTED_MAPS:
+        value = _sorted_map(value)
     if key in _DURATION_KEYS:
         return _duration(value)
     if key == "stages":
@@ -145,8 +159,12 @@ def _value(key: str, value: Any) -> Any:
 
 
 def options_document(options: Mapping[str, Any]) -> dict[str, Any]:
-    """``k6 inspect``'s document: every k6 option key in k6's order, null where unset."""
-    return {key: _value(key, options.get(key)) for key in _OPTION_KEYS}
+    """``k6 inspect``'s document: every k6 option key in k6's order, null where unset (``cloud`` left out)."""
+    return {
+        key: _value(key, options.get(key))
+        for key in _OPTION_KEYS
+        if key not in _OMIT_EMPTY or options.get(key) is not None
+    }
 
 
 def _derived_scenarios(options: Mapping[str, Any]) -> dict[str, Any]:
