@@ -1,4 +1,4 @@
-"""From ``horde run``'s flags to option layers: shared by ``run``, ``archive`` and ``inspect``."""
+"""From ``horde run``'s flags (as ``horde archive`` takes them) to the option layer they set."""
 
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ def _comma_list(text: str) -> list[str]:
 
 
 def options_from_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
-    """The command line's option layer from the parsed flags of ``horde run`` (by parameter name)."""
+    """The command line's option layer from the parsed flags of ``horde run`` (by parameter name).
+
+    The options a run's flags set, as ``horde run`` sets them; flags that only
+    shape a run (outputs, workers, its REST API, segments) set none.
+    """
     options: dict[str, Any] = {}
     for name in ("vus", "duration", "iterations"):
         if flags.get(name) is not None:
@@ -40,6 +44,10 @@ def options_from_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
         options["tags"] = dict(parse_tag(t) for t in flags["tags"])
     if flags.get("system_tags") is not None:
         options["systemTags"] = _comma_list(flags["system_tags"])
+    if flags.get("no_setup"):
+        options["noSetup"] = True
+    if flags.get("no_teardown"):
+        options["noTeardown"] = True
     if flags.get("summary_trend_stats"):
         options["summaryTrendStats"] = _comma_list(flags["summary_trend_stats"])
     return options

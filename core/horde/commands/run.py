@@ -7,10 +7,17 @@ from pathlib import Path
 
 import click
 
-from .flags import env_vars_from_flags, options_from_flags
+from ..engine.options import parse_stage, parse_tag
 from .group import cli, verbose_option
 
 __all__ = ["run"]
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"'{text}': expected KEY=VALUE", param_hint="-e/--env")
+    return key, value
 
 
 @cli.command(context_settings={"show_default": True})
@@ -94,12 +101,26 @@ def run(
     """Run a load test SCRIPT and stream every sample to the outputs."""
     from ..engine.run import RunRequest, run_test
 
-    cli_options = options_from_flags(locals())
+    cli_options: dict = {}
+    if vus is not None:
+        cli_options["vus"] = vus
+    if duration is not None:
+        cli_options["duration"] = duration
+    if iterations is not None:
+        cli_options["iterations"] = iterations
+    if stages:
+        cli_options["stages"] = [parse_stage(s) for s in stages]
+    if tags:
+        cli_options["tags"] = dict(parse_tag(t) for t in tags)
+    if system_tags is not None:
+        cli_options["systemTags"] = [s.strip() for s in system_tags.split(",") if s.strip()]
+    if summary_trend_stats:
+        cli_options["summaryTrendStats"] = [s.strip() for s in summary_trend_stats.split(",") if s.strip()]
     req = RunRequest(
         script=script,
         outs=list(outs),
         cli_options=cli_options,
-        env_vars=env_vars_from_flags(env_vars),
+        env_vars=dict(_env_pair(e) for e in env_vars),
         config_file=config_file,
         summary_export=summary_export,
         quiet=quiet,
