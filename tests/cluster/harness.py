@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -55,11 +56,13 @@ def container_env(c: dict[str, Any]) -> dict[str, str]:
 
 def localize(command: list[str], *, port: int | None = None, script_dir: Path, tmp: Path) -> list[str]:
     """``command`` as it runs on 127.0.0.1 (see the module docstring)."""
+    mounts = {"/test/": f"{script_dir}/", "/tmp/": f"{tmp}/"}
+    pattern = re.compile("|".join(re.escape(m) for m in mounts))
     out = []
     for arg in command:
         if port is not None:
             arg = arg.replace(POD_ADDRESS, f"127.0.0.1:{port}")
-        out.append(arg.replace("/test/", f"{script_dir}/").replace("/tmp/", f"{tmp}/"))
+        out.append(pattern.sub(lambda m: mounts[m.group(0)], arg))  # one pass: a new path is not rewritten again
     return out
 
 
