@@ -161,7 +161,7 @@ def patch_status(command: list[str], addresses: list[str], body: str, timeout: f
     if shutil.which("curl"):
         r = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
         assert r.returncode == 0, r.stderr
-        return [json.loads(line)["http_code"] for line in r.stdout.splitlines() if line.startswith('{"http_code"')]
+        return [int(code) for code in re.findall(r'\{"http_code":(\d+),', r.stdout)]  # curl's -w, after each body
     codes = []
     for address in addresses:
         req = urllib.request.Request(
