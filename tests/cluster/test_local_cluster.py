@@ -117,19 +117,19 @@ class OperatorRun:
             self.pods.append(Pod(f"{self.name}-{i}", command, self.env, self.tmp / f"runner-{i}", port))
         return self.pods
 
-    def _patch(self, command_for, body: str) -> None:
+    def _patch(self, command_for, body: str) -> list[int]:
         addresses = [p.address for p in self.pods]
         command = command_for(["127.0.0.1"] * len(self.pods))
         command = [command[0], command[1], _ports(command[2], [p.port for p in self.pods])]
-        assert patch_status(command, addresses, body) == [200] * len(self.pods)
+        return patch_status(command, addresses, body)
 
     def start(self) -> None:
         """The starter: one curl PATCH {paused: false} per runner (curl_start.go)."""
-        self._patch(k6operator.start_command, k6operator.START_BODY)
+        assert self._patch(k6operator.start_command, k6operator.START_BODY) == [200] * len(self.pods)
 
-    def stop(self) -> None:
-        """The stopper: the same with {stopped: true} (curl_stop.go)."""
-        self._patch(k6operator.stop_command, k6operator.STOP_BODY)
+    def stop(self) -> list[int]:
+        """The stopper: the same with {stopped: true} (curl_stop.go); each runner's HTTP status (0: no answer)."""
+        return self._patch(k6operator.stop_command, k6operator.STOP_BODY)
 
     def outputs(self) -> list[dict[str, int]]:
         return [json_output_counts(p.workdir / "out.json") for p in self.pods]
@@ -205,7 +205,7 @@ def test_sigterm_ends_one_runner_gracefully_and_the_stopper_ends_the_rest_within
     assert first.wait(15) == 105, first.logs()  # k6's exit code for an external abort
     assert json_output_counts(first.workdir / "out.json").get("http_reqs", 0) > 0
     stopped_at = time.monotonic()
-    run.stop()
+    assert run.stop() == [0] + [200] * (N - 1)  # the runner that is gone does not answer
     codes = [pod.wait(15) for pod in pods[1:]]
     took = max(p.ended_at for p in pods[1:]) - stopped_at
     assert took <= 2.0, f"the stopper took {took:.2f}s to end the runners"
