@@ -213,7 +213,8 @@ def test_sigterm_ends_one_runner_gracefully_and_the_stopper_ends_the_rest_within
     for pod in pods:
         assert get_status(pod.address, timeout=0.5) is None  # no runner lingers
     total = sum(counts.get("http_reqs", 0) for counts in run.outputs())
-    assert total == fresh_target.requests  # every request is in a complete json output
+    in_flight = fresh_target.requests - total  # a request cut by the stop reaches the target without a sample
+    assert 0 <= in_flight <= 4, f"{total} http_reqs in the outputs, {fresh_target.requests} at the target"
 
 
 def test_indexed_job_runners_start_together_through_the_starter_job(tmp_path, fresh_target):
