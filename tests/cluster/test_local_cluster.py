@@ -30,7 +30,6 @@ from harness import (
     pod_environ,
     wait_ready,
 )
-
 from horde.testing.ports import free_port
 
 N = 4
@@ -245,7 +244,11 @@ def test_indexed_job_runners_start_together_through_the_starter_job(tmp_path, fr
         assert fresh_target.requests == 1000
         for index, pod in enumerate(pods):
             points = [json.loads(line) for line in (pod.workdir / "out.json").read_text().splitlines()]
-            tags = {p["data"]["tags"].get("instance_id") for p in points if p["type"] == "Point" and p["metric"] == "http_reqs"}
+            tags = {
+                p["data"]["tags"].get("instance_id")
+                for p in points
+                if p["type"] == "Point" and p["metric"] == "http_reqs"
+            }
             assert tags == {str(index + 1)}
     finally:
         for pod in pods:
