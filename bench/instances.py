@@ -8,6 +8,12 @@ requests. Reported per N: requests nginx served, CPU seconds of all
 instances (``os.wait4``: user + sys of each process tree), wall time, and
 requests per CPU-second as a ratio to one instance (goal: within 5%).
 
+Each instance is a Python process whose start (imports, script load) costs
+about half a CPU-second however little it sends, so every set is also run
+once with one iteration per instance, and ``net`` figures subtract that
+start-up CPU: ``net req/CPU-s`` is what the instances spend per request
+once running, ``req/CPU-s`` what a short test pays in total.
+
     python bench/instances.py                          # 20000 requests, 8 VUs, 1/2/4 instances
     python bench/instances.py --iterations 2000 --instances 1 2   # a smoke run
 """
@@ -45,9 +51,13 @@ class Scale:
     cpu_s: float
     wall_s: float
     exit_codes: list[int]
+    startup_cpu_s: float = 0.0
+    """CPU seconds of the same instances sending one request each (start, load, end)."""
     req_per_cpu_s: float = 0.0
+    net_req_per_cpu_s: float = 0.0
+    """Requests per CPU-second once started: requests / (cpu_s - startup_cpu_s)."""
     ratio: float = 0.0
-    """req_per_cpu_s relative to one instance."""
+    """net_req_per_cpu_s relative to one instance."""
 
 
 def instance_command(index: int, count: int, vus: int, iterations: int, target: str) -> list[str]:
@@ -105,23 +115,31 @@ def _kill(pid: int) -> None:
 
 def measure(counts: list[int], vus: int, iterations: int) -> list[Scale]:
     """Run each number of instances in ``counts`` (one after another) against one nginx."""
+    results = []
     with tempfile.TemporaryDirectory(prefix="horde-bench-instances-") as tmp, Nginx(Path(tmp)) as nginx:
-        results = [run_instances(n, vus, iterations, nginx, Path(tmp)) for n in counts]
-    base = next((r.req_per_cpu_s for r in results if r.instances == 1), results[0].req_per_cpu_s)
+        for n in counts:
+            idle = run_instances(n, n, n, nginx, Path(tmp))  # one VU and one request per instance
+            r = run_instances(n, vus, iterations, nginx, Path(tmp))
+            r.startup_cpu_s = idle.cpu_s
+            net = r.cpu_s - idle.cpu_s
+            r.net_req_per_cpu_s = round(r.requests / net, 1) if net > 0 else 0.0
+            results.append(r)
+    base = next((r.net_req_per_cpu_s for r in results if r.instances == 1), results[0].net_req_per_cpu_s)
     for r in results:
-        r.ratio = round(r.req_per_cpu_s / base, 3) if base else 0.0
+        r.ratio = round(r.net_req_per_cpu_s / base, 3) if base else 0.0
     return results
 
 
 def table(results: list[Scale]) -> str:
     """The results as a Markdown table."""
     lines = [
-        "| instances | requests | CPU s | wall s | req/CPU-s | vs 1 instance |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| instances | requests | CPU s | start-up CPU s | wall s | req/CPU-s | net req/CPU-s | net vs 1 instance |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.instances} | {r.requests} | {r.cpu_s:.2f} | {r.wall_s:.2f} | {r.req_per_cpu_s:.0f} | {r.ratio:.3f} |"
+            f"| {r.instances} | {r.requests} | {r.cpu_s:.2f} | {r.startup_cpu_s:.2f} | {r.wall_s:.2f} "
+            f"| {r.req_per_cpu_s:.0f} | {r.net_req_per_cpu_s:.0f} | {r.ratio:.3f} |"
         )
     return "\n".join(lines)
 
