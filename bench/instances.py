@@ -103,7 +103,8 @@ def run_instances(count: int, vus: int, iterations: int, nginx: Nginx, workdir: 
             k.cancel()
     wall = time.monotonic() - t0
     requests = nginx.requests() - served0 - 1  # minus the stub_status request that reads the count
-    return Scale(count, requests, round(cpu, 3), round(wall, 2), codes, round(requests / cpu, 1) if cpu else 0.0)
+    per_cpu = round(requests / cpu, 1) if cpu else 0.0
+    return Scale(count, requests, round(cpu, 3), round(wall, 2), codes, req_per_cpu_s=per_cpu)
 
 
 def _kill(pid: int) -> None:

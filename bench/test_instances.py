@@ -23,7 +23,9 @@ def test_instances_smoke(tmp_path: Path, capsys) -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("horde run has no --instance/--address")
         pytest.skip("horde run has no --instance/--address (segments and REST API not merged)")
-    assert instances.main(["--instances", "1", "2", "--vus", "4", "--iterations", "600", "--results", str(tmp_path)]) == 0
+    assert (
+        instances.main(["--instances", "1", "2", "--vus", "4", "--iterations", "600", "--results", str(tmp_path)]) == 0
+    )
     out = capsys.readouterr().out
     assert "| 2 | 600 |" in out
     (written,) = tmp_path.glob("instances-*.json")
