@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,10 @@ def _set_log_output(value: str) -> str:
     if target == "none":
         logging.getLogger("horde").disabled = True
     elif target == "stdout":
+        stdout = sys.stdout
         for handler in root.handlers:
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                handler.setStream(click.get_text_stream("stdout"))
+            if type(handler) is logging.StreamHandler:
+                handler.setStream(stdout)
     elif target != "stderr":
         raise click.BadParameter(
             f"unsupported log output '{value}': use stderr, stdout or none", param_hint="--log-output"

@@ -70,16 +70,16 @@ def open_archive(path: str | Path, into: str | Path | None = None) -> OpenedArch
         meta = _read_metadata(tar, label)
         files: list[tuple[tarfile.TarInfo, Path]] = []
         for member in tar.getmembers():
-            rel = member_path(member.name, label)
-            if rel.as_posix() == METADATA:
+            name = member_path(member.name, label)
+            if name.as_posix() == METADATA:
                 continue
-            if rel.parts[0] != FILES_DIR:
+            if name.parts[0] != FILES_DIR:
                 raise ArchiveError(f"archive {label}: unexpected member {member.name!r} (outside {FILES_DIR}/)")
             if member.isdir():
                 continue
             if not member.isfile():
                 raise ArchiveError(f"archive {label}: member {member.name!r} is a link or special file, refused")
-            files.append((member, Path(*rel.parts[1:])))
+            files.append((member, Path(*name.parts[1:])))
         script_rel = member_path(meta.filename, label)
         if not any(rel.as_posix() == script_rel.as_posix() for _, rel in files):
             raise ArchiveError(f"archive {label}: the script {meta.filename!r} is missing")
