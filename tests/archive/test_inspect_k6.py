@@ -99,3 +99,16 @@ def test_inspect_of_an_archive_matches_k6_with_the_operators_command_lines(k6_bi
     assert r.stdout == expected
     doc = json.loads(r.stdout)
     assert (doc["maxVUs"], doc["totalDuration"]) == (3, "40s")  # what k6-operator reads
+
+
+def test_what_the_script_prints_while_loading_stays_out_of_the_document(tmp_path):
+    script = tmp_path / "noisy.py"
+    script.write_text(
+        "print('hello from init')\noptions = {'vus': 2, 'duration': '5s'}\nasync def default():\n    pass\n"
+    )
+    r = run_horde("inspect", "--execution-requirements", str(script))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["maxVUs"] == 2
+    assert "hello from init" in r.stderr
+    r = run_horde("archive", str(script), "-O", str(tmp_path / "noisy.tar"))
+    assert r.returncode == 0 and r.stdout == ""

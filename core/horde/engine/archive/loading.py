@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ def load_test(
 
     Options: config file < the script's (or the archive's) options < ``HORDE_*``
     environment < ``cli_options``. An archive's env is overridden by ``env_vars``.
-    An archive stays extracted until the ``with`` block ends.
+    An archive stays extracted until the ``with`` block ends. What the script
+    prints while it loads goes to stderr.
     """
     environ = environ or {}
     with contextlib.ExitStack() as stack:
@@ -61,7 +63,9 @@ def load_test(
         execution.env.update(env)
         config = load_config_file(config_file or environ.get("HORDE_CONFIG"))
         file_options = {k: v for k, v in config.items() if k not in ("out", "collectors")}
-        with LoadRecorder(script_path.resolve().parent) as recorder:
+        # what the script prints while loading goes to stderr: stdout holds only inspect's JSON (k6-operator
+        # parses the initializer's output as one document)
+        with LoadRecorder(script_path.resolve().parent) as recorder, contextlib.redirect_stdout(sys.stderr):
             script = load_script(script_path)
         script_options = archived if archived is not None else script.options
         options = merge_options(file_options, script_options, env_options(environ), dict(cli_options or {}))
