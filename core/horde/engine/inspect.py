@@ -222,7 +222,8 @@ def requirements_document(options: Mapping[str, Any]) -> dict[str, Any]:
     (Go duration text) and ``maxVUs``."""
     consolidated = dict(options)
     consolidated["scenarios"] = _derived_scenarios(options)
-    consolidated.setdefault("summaryTrendStats", list(DEFAULT_TREND_STATS))
+    if consolidated.get("summaryTrendStats") is None:
+        consolidated["summaryTrendStats"] = list(DEFAULT_TREND_STATS)
     if consolidated.get("systemTags") is None:
         consolidated["systemTags"] = sorted(DEFAULT_SYSTEM_TAGS)
     doc = options_document(consolidated)
