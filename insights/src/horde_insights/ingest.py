@@ -20,6 +20,7 @@ import cramjam
 from .http import ApiError
 from .states import FINAL_STATUSES
 from .store import Store
+from .thresholds import ThresholdError, parse_thresholds
 from .wire.metricset import MAX_ENTRIES, MAX_VALUES, DecodeError, MetricSet, TooManyValues, decode_metric_set
 from .wire.protobuf import read_varint
 
@@ -86,6 +87,19 @@ def create_run(store: Store, project_id: int, headers: Mapping[str, str], body: 
         raise ApiError(400, "create run: field 'thresholds' must map metric names to lists of expressions")
     vus = _number(data, "vus", "create run")
     duration = _number(data, "duration", "create run")
+    instances = data.get("instances", 1)
+    if instances is None:
+        instances = 1
+    if isinstance(instances, bool) or not isinstance(instances, int) or not 1 <= instances <= 100_000:
+        raise ApiError(400, f"create run: field 'instances' must be an integer >= 1, got {json.dumps(instances)[:40]}")
+    process = data.get("process_thresholds", False)
+    if not isinstance(process, bool):
+        raise ApiError(400, "create run: field 'process_thresholds' must be true or false")
+    if process or instances > 1:  # Insights evaluates them: refuse what it could not
+        try:
+            parse_thresholds(thresholds)
+        except ThresholdError as exc:
+            raise ApiError(400, f"create run: {exc}") from None
     key = headers.get("K6-Idempotency-Key")
     run_id, _ = store.create_run(
         project_id,
@@ -95,6 +109,8 @@ def create_run(store: Store, project_id: int, headers: Mapping[str, str], body: 
         thresholds=thresholds,
         key=key[:64] if key else None,
         now=time.time(),
+        instances=instances,
+        process_thresholds=process,
     )
     return {"reference_id": str(run_id), "config": {"webAppURL": base_url}}
 
