@@ -67,7 +67,15 @@ def instance_push(
             (
                 "vus",
                 2,
-                [lab + field(3, field(1, _at(t) + double(2, vus) + uint(3, 1) + double(4, vus) + double(5, vus) + double(6, vus)))],
+                [
+                    lab
+                    + field(
+                        3,
+                        field(
+                            1, _at(t) + double(2, vus) + uint(3, 1) + double(4, vus) + double(5, vus) + double(6, vus)
+                        ),
+                    )
+                ],
             ),
         ]
     )

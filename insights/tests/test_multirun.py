@@ -173,16 +173,41 @@ def test_all_instances_finishing_finish_the_run_and_wait_exits_0(server):
 def test_threshold_crossed_only_on_merged_data_makes_wait_exit_99(server):
     tok = server.token()
     thresholds = json.dumps({"http_reqs": ["count<100"], "http_req_duration": ["p(95)<500"]})
-    out = cli("run", "create", "--name", "merged", "--instances", "4", "--thresholds", thresholds, "--host",
-              server.url, "--token", tok)
+    out = cli(
+        "run",
+        "create",
+        "--name",
+        "merged",
+        "--instances",
+        "4",
+        "--thresholds",
+        thresholds,
+        "--host",
+        server.url,
+        "--token",
+        tok,
+    )
     assert out.returncode == 0, out.stderr
     ref = out.stdout.strip().splitlines()[-1]
     assert ref.isdigit()
     for inst in ("1", "2", "3", "4"):  # 40 each: every instance alone passes count<100
         push_as(server, tok, ref, inst, T0, [10.0] * 40)
     waiter = subprocess.Popen(
-        [sys.executable, "-m", "horde_insights", "wait", ref, "--host", server.url, "--token", tok,
-         "--timeout", "60s", "--interval", "0.2s"],
+        [
+            sys.executable,
+            "-m",
+            "horde_insights",
+            "wait",
+            ref,
+            "--host",
+            server.url,
+            "--token",
+            tok,
+            "--timeout",
+            "60s",
+            "--interval",
+            "0.2s",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -304,7 +329,10 @@ def test_operator_error_events_with_abort_stop_the_run(server):
         {"event_type": "TestRunAbortEvent", "event": {"origin": "user"}},
     ]
     status, body = api(
-        f"{server.url}/orchestrator/v1/testruns/{ref}/events", tok, "POST", json.dumps(events).encode(),
+        f"{server.url}/orchestrator/v1/testruns/{ref}/events",
+        tok,
+        "POST",
+        json.dumps(events).encode(),
         {"Content-Type": "application/json"},
     )
     assert (status, body) == (200, {"received": 2, "stopped": True})
@@ -321,8 +349,9 @@ def test_bad_multi_run_input_is_a_clear_4xx(server):
         ({"name": "x", "process_thresholds": "yes"}, "'process_thresholds'"),
         ({"name": "x", "process_thresholds": True, "thresholds": {"m": ["p95<1"]}}, "'p95<1'"),
     ):
-        status, reply = api(server.url + "/v1/tests", tok, "POST", json.dumps(body).encode(),
-                            {"Content-Type": "application/json"})
+        status, reply = api(
+            server.url + "/v1/tests", tok, "POST", json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
         assert status == 400 and culprit in reply["error"]["message"], (body, reply)
     ref = operator_create(server, tok, {}, instances=2)
     assert finish_instance(server, tok, ref, "1", run_status=2)[0] == 400
@@ -330,5 +359,3 @@ def test_bad_multi_run_input_is_a_clear_4xx(server):
     assert api(f"{server.url}/api/v1/runs/{ref}/stop", None, "POST", b"{}")[0] == 401
     operator_finish(server, tok, ref)
     assert api(f"{server.url}/api/v1/runs/{ref}/stop", tok, "POST", b"{}")[0] == 409
-
-

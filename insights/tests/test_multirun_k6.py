@@ -31,8 +31,18 @@ def k6_instance(k6_bin, server, token, tmp_path, ref, instance, options, extra_e
         "K6_NO_USAGE_REPORT": "true",
         **(extra_env or {}),
     }
-    cmd = [k6_bin, "run", "--no-color", "--out", "cloud", "--tag", f"instance_id={instance}",
-           "--summary-export", str(summary), str(script)]
+    cmd = [
+        k6_bin,
+        "run",
+        "--no-color",
+        "--out",
+        "cloud",
+        "--tag",
+        f"instance_id={instance}",
+        "--summary-export",
+        str(summary),
+        str(script),
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     return out, (json.loads(summary.read_text()) if summary.exists() else None)
 
@@ -50,8 +60,10 @@ def test_real_k6_instances_with_push_ref_id_land_in_the_operators_run(k6_bin, se
     detail = server.run(tok, ref)
     assert detail["run"]["state"] == "running"  # k6 sends no finish with a push reference id
     assert detail["run"]["requests"] == sum(counts) == 29
-    assert [(i["instance_id"], next(m["count"] for m in i["metrics"] if m["metric"] == "http_reqs"))
-            for i in detail["instances"]] == [("1", 12), ("2", 17)]
+    assert [
+        (i["instance_id"], next(m["count"] for m in i["metrics"] if m["metric"] == "http_reqs"))
+        for i in detail["instances"]
+    ] == [("1", 12), ("2", 17)]
     assert operator_finish(server, tok, ref)[0] == 200
     detail = server.run(tok, ref)
     assert (detail["run"]["state"], detail["run"]["passed"]) == ("finished", True)
@@ -64,8 +76,11 @@ def test_real_k6_stops_pushing_into_a_stopped_run(k6_bin, server, tmp_path):
     from horde_insights.testing import api
 
     assert api(f"{server.url}/api/v1/runs/{ref}/stop", tok, "POST", b"{}")[0] == 200
-    env = {"K6_CLOUD_STOP_ON_ERROR": "true", "K6_CLOUD_AGGREGATION_PERIOD": "1s",
-           "K6_CLOUD_AGGREGATION_WAIT_PERIOD": "1s"}
+    env = {
+        "K6_CLOUD_STOP_ON_ERROR": "true",
+        "K6_CLOUD_AGGREGATION_PERIOD": "1s",
+        "K6_CLOUD_AGGREGATION_WAIT_PERIOD": "1s",
+    }
     began = time.monotonic()
     out, _ = k6_instance(k6_bin, server, tok, tmp_path, ref, "1", "vus: 1, duration: '30s'", env, pause=0.05)
     text = out.stdout + out.stderr

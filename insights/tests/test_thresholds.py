@@ -96,7 +96,9 @@ def test_a_postgresql_database_from_before_instances_gains_the_new_columns(postg
             conn.execute(f"ALTER TABLE runs DROP COLUMN {col}")
         conn.execute("DROP TABLE instances")
         conn.execute("INSERT INTO projects (name, created_at) VALUES ('p', 0)")
-        conn.execute("INSERT INTO runs (project_id, name, created_at, last_seen_at, run_status) VALUES (1, 'o', 0, 0, 3)")
+        conn.execute(
+            "INSERT INTO runs (project_id, name, created_at, last_seen_at, run_status) VALUES (1, 'o', 0, 0, 3)"
+        )
     store = open_store(url)
     try:
         run = store.get_run(1, 1)

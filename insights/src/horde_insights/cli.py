@@ -340,9 +340,7 @@ def wait_cmd(run_id: str, interval: float, timeout: float, url: str, token: str)
 
     def go() -> None:
         outcome.update(
-            client.follow(
-                run_id, interval=max(0.1, interval), deadline=time.monotonic() + timeout, on_change=show
-            )
+            client.follow(run_id, interval=max(0.1, interval), deadline=time.monotonic() + timeout, on_change=show)
         )
         detail = client.call("GET", f"/api/v1/runs/{run_id}")
         verdict = detail.get("verdict") or {}

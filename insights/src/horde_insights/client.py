@@ -82,7 +82,11 @@ class InsightsClient:
                     raise
                 progress = None
             if progress is not None:
-                key = (progress.get("run_status"), progress.get("stopped"), tuple(progress.get("instances_finished", [])))
+                key = (
+                    progress.get("run_status"),
+                    progress.get("stopped"),
+                    tuple(progress.get("instances_finished", [])),
+                )
                 if key != last_key:
                     on_change(progress)
                     last_key = key

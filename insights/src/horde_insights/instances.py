@@ -49,7 +49,7 @@ ABORTED_BY_USER = 5
 _FINISHED = 3
 
 
-def _json(body: bytes, what: str) -> dict:
+def _json(body: bytes, what: str) -> dict[str, Any]:
     try:
         data = json.loads(body.decode("utf-8") or "{}")
     except (UnicodeDecodeError, ValueError) as exc:
@@ -74,16 +74,14 @@ def instance_of(labels: Mapping[str, str]) -> str:
     return labels.get(INSTANCE_ID_TAG, DEFAULT_INSTANCE)
 
 
-def refuse_if_stopped(run: dict) -> None:
+def refuse_if_stopped(run: dict[str, Any]) -> None:
     """Raise k6's stopped-run error (403, code 4) for a push into a stopped run."""
     if run.get("stopped_at") is not None:
         reason = run.get("abort_reason") or "stopped"
-        raise ApiError(
-            403, f"test run {run['id']} was stopped ({reason}); it takes no more data", code=STOPPED_CODE
-        )
+        raise ApiError(403, f"test run {run['id']} was stopped ({reason}); it takes no more data", code=STOPPED_CODE)
 
 
-def _close_if_all_finished(store: Store, run: dict, now: float) -> None:
+def _close_if_all_finished(store: Store, run: dict[str, Any], now: float) -> None:
     """Finish the run when every expected instance has reported its end."""
     insts = store.instances(run["id"])
     done = [i for i in insts if i["finished_at"] is not None]
@@ -105,7 +103,9 @@ def _close_if_all_finished(store: Store, run: dict, now: float) -> None:
     log.info("run %s finished: all %d instances reported their end", run["id"], len(done))
 
 
-def finish_instance(store: Store, project_id: int, run: dict, instance_id: str, body: bytes) -> dict:
+def finish_instance(
+    store: Store, project_id: int, run: dict[str, Any], instance_id: str, body: bytes
+) -> dict[str, Any]:
     """``POST /v1/tests/{ref}/instances/{instance_id}/finish`` ``{"run_status", "result_status"}``:
     one instance's end; the run finishes when all its instances have finished."""
     if not instance_id or len(instance_id) > 200:
@@ -117,7 +117,7 @@ def finish_instance(store: Store, project_id: int, run: dict, instance_id: str, 
     return {"instance_id": instance_id, "recorded": first}
 
 
-def finish_run(store: Store, project_id: int, run: dict, body: bytes) -> dict:
+def finish_run(store: Store, project_id: int, run: dict[str, Any], body: bytes) -> dict[str, Any]:
     """``POST /v1/tests/{ref}``: the finish call of k6 (one instance) or of the run's creator
     (k6-operator, ``horde-insights run finish``) for a run of several instances. A stopped run keeps
     its stop status; a run of several instances that timed out stays Timed out (its end is recorded);
@@ -141,7 +141,7 @@ def finish_run(store: Store, project_id: int, run: dict, body: bytes) -> dict:
     return {}
 
 
-def stop_run(store: Store, project_id: int, run: dict, body: bytes) -> dict:
+def stop_run(store: Store, project_id: int, run: dict[str, Any], body: bytes) -> dict[str, Any]:
     """``POST /api/v1/runs/{id}/stop`` (the run page's Stop button, ``horde-insights run stop``) and
     k6 cloud's ``POST /v1/tests/{ref}/stop``: the run is stopped, Finished as aborted by user;
     pushes then get k6's stopped-run error and horde instances stop. 409 when the run had ended."""
@@ -165,7 +165,7 @@ def stop_run(store: Store, project_id: int, run: dict, body: bytes) -> dict:
     return {"stopped": True, "abort_reason": reason}
 
 
-def test_progress(store: Store, project_id: int, run: dict, params: Mapping[str, str]) -> dict:
+def test_progress(store: Store, project_id: int, run: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
     """``GET /v1/test-progress/{ref}``: k6 cloud's progress reply plus ``instances``,
     ``instances_finished``, ``stopped`` and ``abort_reason`` (out-cloud polls it to learn a stop)."""
     now = time.time()
@@ -189,7 +189,7 @@ def test_progress(store: Store, project_id: int, run: dict, params: Mapping[str,
     }
 
 
-def operator_events(store: Store, project_id: int, run: dict, body: bytes) -> dict:
+def operator_events(store: Store, project_id: int, run: dict[str, Any], body: bytes) -> dict[str, Any]:
     """``POST /orchestrator/v1/testruns/{ref}/events``: k6-operator reports errors (setup failed,
     runner failed, …) as a list of ``{"event_type", "event": {"error_code", "error_detail", "reason",
     "origin"}}``; an abort event stops the run, Aborted by system, with the error as its reason."""
@@ -223,9 +223,9 @@ def operator_events(store: Store, project_id: int, run: dict, body: bytes) -> di
     return {"received": len(events), "stopped": stopped}
 
 
-def _entries(rows: list[tuple], elapsed: float) -> list[dict]:
+def _entries(rows: list[tuple[Any, ...]], elapsed: float) -> list[dict[str, Any]]:
     """Per-metric totals of rows, in the shape of the run's ``metrics`` list."""
-    by_metric: dict[str, list[tuple]] = defaultdict(list)
+    by_metric: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for r in rows:
         by_metric[r[0]].append(r)
     out = []
@@ -255,7 +255,7 @@ def _entries(rows: list[tuple], elapsed: float) -> list[dict]:
     return out
 
 
-def _state(inst: dict) -> str:
+def _state(inst: dict[str, Any]) -> str:
     if inst["finished_at"] is not None:
         return "finished"
     if inst["timed_out_at"] is not None:
@@ -263,12 +263,12 @@ def _state(inst: dict) -> str:
     return "running"
 
 
-def run_view(store: Store, run: dict, rows: list[tuple]) -> dict:
+def run_view(store: Store, run: dict[str, Any], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     """What ``GET /api/v1/runs/{id}`` adds for runs of instances: ``expected_instances``, ``instances``
     (``{instance_id, state, last_seen_at, finished_at, metrics}`` each), ``timed_out_instances``,
     ``verdict``, ``stopped`` and ``abort_reason``. ``rows`` are the run's points (``Store.points``)."""
     insts = store.instances(run["id"])
-    per: dict[str, list[tuple]] = defaultdict(list)
+    per: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for r in rows:
         per[instance_of(r[2])].append(r)
     period = run["period"] or 1

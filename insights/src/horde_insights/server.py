@@ -21,11 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import __version__
+from . import __version__, instances, setupdata
 from .auth import hash_token, parse_authorization
 from .connections import DeadlineReader, ParkingLot
 from .http import ApiError, read_body, send_error, send_json
-from . import instances, setupdata
 from .ingest import Limits, create_run, push_metrics
 from .query import run_detail, run_summary
 from .store import Store

@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from .http import ApiError
 from .store import Store
@@ -25,7 +26,7 @@ MAX_WAIT = 30.0
 _published = threading.Condition()
 
 
-def put_setup(store: Store, project_id: int, run: dict, body: bytes) -> dict:
+def put_setup(store: Store, project_id: int, run: dict[str, Any], body: bytes) -> dict[str, Any]:
     """Publish the run's setup data (or setup's error) once; 409 when already published."""
     try:
         data = json.loads(body.decode("utf-8") or "null")
@@ -42,7 +43,7 @@ def put_setup(store: Store, project_id: int, run: dict, body: bytes) -> dict:
     return {"published": True}
 
 
-def get_setup(store: Store, project_id: int, run: dict, params: Mapping[str, str]) -> dict | None:
+def get_setup(store: Store, project_id: int, run: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any] | None:
     """The published setup object, waiting up to ``wait`` seconds for it; None when nothing yet (204)."""
     raw = params.get("wait", "0")
     try:

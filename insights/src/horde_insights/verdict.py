@@ -25,7 +25,7 @@ ABORTED_BY_THRESHOLD = 8
 """k6's run status of a run stopped by an ``abortOnFail`` threshold."""
 
 
-def aggregates(rows: Iterable[tuple], tags: dict[str, str], elapsed: float) -> dict[str, Any]:
+def aggregates(rows: Iterable[tuple[Any, ...]], tags: dict[str, str], elapsed: float) -> dict[str, Any]:
     """The aggregate values of one metric's rows (as ``Store.points`` returns them) restricted to the
     series carrying ``tags``: ``count``, ``rate``, ``value``, ``avg``, ``min``, ``max`` and the
     histogram for percentiles, as k6 computes them for the metric's type."""
@@ -79,7 +79,7 @@ def _value(th: Threshold, agg: dict[str, Any]) -> float | None:
     return float(v) if isinstance(v, (int, float)) else None
 
 
-def evaluate(store: Store, run: dict, now: float) -> tuple[dict, list[Threshold]]:
+def evaluate(store: Store, run: dict[str, Any], now: float) -> tuple[dict[str, Any], list[Threshold]]:
     """(verdict, thresholds) of a run on its merged data. The verdict is ``{"evaluated_at", "passed",
     "thresholds": [{metric, threshold, ok, value, abort_on_fail}], "failed": ["metric: expr", …],
     "results": {metric: {expr: failed}}}`` (``results`` as k6's finish call reports them)."""
@@ -89,13 +89,15 @@ def evaluate(store: Store, run: dict, now: float) -> tuple[dict, list[Threshold]
         return {"evaluated_at": now, "passed": None, "error": str(exc), "thresholds": [], "failed": []}, []
     names = sorted({parse_selector(th.metric)[0] for th in parsed})
     rows = store.points(run["id"], tuple(names)) if names else []
-    by_metric: dict[str, list[tuple]] = {}
+    by_metric: dict[str, list[tuple[Any, ...]]] = {}
     for r in rows:
         by_metric.setdefault(r[0], []).append(r)
     first, last = run.get("first_data_at"), run.get("last_data_at")
     elapsed = (last - first + (run.get("period") or 1)) if first is not None and last is not None else 0.0
     cache: dict[str, dict[str, Any]] = {}
-    out_rows, failed, results = [], [], {}
+    out_rows: list[dict[str, Any]] = []
+    failed: list[str] = []
+    results: dict[str, dict[str, bool]] = {}
     for th in parsed:
         agg = cache.get(th.metric)
         if agg is None:
@@ -113,7 +115,7 @@ def evaluate(store: Store, run: dict, now: float) -> tuple[dict, list[Threshold]
     return verdict, parsed
 
 
-def judge(store: Store, run: dict, now: float | None = None, *, final: bool = False) -> dict:
+def judge(store: Store, run: dict[str, Any], now: float | None = None, *, final: bool = False) -> dict[str, Any]:
     """Evaluate the run's thresholds on merged data and store the verdict; unless ``final``, a failed
     ``abortOnFail`` threshold past its delay stops the run (when Insights processes its thresholds)."""
     now = time.time() if now is None else now

@@ -23,7 +23,7 @@ class MultiRunStore:
     def _tx(self) -> contextlib.AbstractContextManager[None]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _x(self, sql: str, args: tuple = ()) -> Any:  # pragma: no cover - overridden
+    def _x(self, sql: str, args: tuple[Any, ...] = ()) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
     _lock: Any
@@ -34,10 +34,14 @@ class MultiRunStore:
             rows = self._x(f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE run_id = ?", (run_id,)).fetchall()
         keys = [k.strip() for k in _INSTANCE_COLUMNS.split(",")]
         out = [dict(zip(keys, r)) for r in rows]
-        out.sort(key=lambda i: (0, int(i["instance_id"]), "") if i["instance_id"].isdigit() else (1, 0, i["instance_id"]))
+        out.sort(
+            key=lambda i: (0, int(i["instance_id"]), "") if i["instance_id"].isdigit() else (1, 0, i["instance_id"])
+        )
         return out
 
-    def finish_instance(self, run_id: int, instance_id: str, *, run_status: int, result_status: int, now: float) -> bool:
+    def finish_instance(
+        self, run_id: int, instance_id: str, *, run_status: int, result_status: int, now: float
+    ) -> bool:
         """Record an instance's end (the first report counts); False when it had already finished."""
         with self._tx():
             cur = self._x(
@@ -58,7 +62,7 @@ class MultiRunStore:
         run_status: int,
         result_status: int | None,
         reason: str,
-        threshold_results: dict | None,
+        threshold_results: dict[str, Any] | None,
         now: float,
     ) -> bool:
         """Mark a run stopped and ended with ``run_status`` (5 by user, 8 by threshold, 6 by system);
@@ -118,23 +122,20 @@ class MultiRunStore:
             ).fetchall()
         return [int(r[0]) for r in rows]
 
-    def set_verdict(self, run_id: int, verdict: dict) -> None:
+    def set_verdict(self, run_id: int, verdict: dict[str, Any]) -> None:
         """Store the latest evaluation of the run's thresholds."""
         with self._tx():
             self._x("UPDATE runs SET verdict = ? WHERE id = ?", (json.dumps(verdict), run_id))
 
-    def put_setup(self, run_id: int, published: dict) -> bool:
+    def put_setup(self, run_id: int, published: dict[str, Any]) -> bool:
         """Publish the run's setup result (``{"data": …}`` or ``{"error": …}``) once; False when it
         was already published."""
         with self._tx():
-            cur = self._x(
-                "UPDATE runs SET setup = ? WHERE id = ? AND setup IS NULL", (json.dumps(published), run_id)
-            )
+            cur = self._x("UPDATE runs SET setup = ? WHERE id = ? AND setup IS NULL", (json.dumps(published), run_id))
             return bool(cur.rowcount)
 
-    def get_setup(self, run_id: int) -> dict | None:
+    def get_setup(self, run_id: int) -> dict[str, Any] | None:
         """The run's published setup result, or None."""
         with self._lock:
             row = self._x("SELECT setup FROM runs WHERE id = ?", (run_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
-
