@@ -46,6 +46,9 @@ def run_summary(run: dict, now: float | None = None) -> dict:
         "duplicate_pushes": run["duplicates"],
         "thresholds": run["thresholds"],
         "threshold_results": results,
+        "expected_instances": run.get("instances", 1),
+        "stopped": run.get("stopped_at") is not None,
+        "abort_reason": run.get("abort_reason"),
     }
 
 
