@@ -359,3 +359,27 @@ def test_bad_multi_run_input_is_a_clear_4xx(server):
     assert api(f"{server.url}/api/v1/runs/{ref}/stop", None, "POST", b"{}")[0] == 401
     operator_finish(server, tok, ref)
     assert api(f"{server.url}/api/v1/runs/{ref}/stop", tok, "POST", b"{}")[0] == 409
+
+
+def test_submetric_thresholds_select_series_by_tag_across_instances(server):
+    tok = server.token()
+    thresholds = {"http_req_duration{status:200}": ["p(95)<100"], "http_req_duration{status:500}": ["max<100"]}
+    ref = operator_create(server, tok, thresholds, instances=2)
+    push_as(server, tok, ref, "1", T0, [10.0] * 20, tags={"status": "200"})
+    push_as(server, tok, ref, "2", T0, [10.0] * 20, tags={"status": "200"})
+    push_as(server, tok, ref, "2", T0 + 3, [900.0] * 2, tags={"status": "500"})
+    assert operator_finish(server, tok, ref)[0] == 200
+    rows = {(r["metric"], r["ok"]) for r in server.run(tok, ref)["verdict"]["thresholds"]}
+    assert rows == {("http_req_duration{status:200}", True), ("http_req_duration{status:500}", False)}
+
+
+def test_a_stopped_k6_run_keeps_its_stop_status_and_takes_k6s_own_verdict(server):
+    from helpers import create_run, finish
+
+    tok = server.token()
+    ref = create_run(server, tok)[1]["reference_id"]  # as k6 itself creates it: Insights does not judge
+    push(server, tok, ref)
+    assert api(f"{server.url}/api/v1/runs/{ref}/stop", tok, "POST", b"{}")[0] == 200
+    assert finish(server, tok, ref, run_status=3, result_status=1)[0] == 200
+    run = server.run(tok, ref)["run"]
+    assert (run["run_status"], run["result_status"], run["abort_reason"]) == (5, 1, "stopped by user")

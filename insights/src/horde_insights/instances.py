@@ -121,18 +121,24 @@ def finish_run(store: Store, project_id: int, run: dict[str, Any], body: bytes) 
     """``POST /v1/tests/{ref}``: the finish call of k6 (one instance) or of the run's creator
     (k6-operator, ``horde-insights run finish``) for a run of several instances. A stopped run keeps
     its stop status; a run of several instances that timed out stays Timed out (its end is recorded);
-    when Insights processes the thresholds, the result is its own verdict on the merged data."""
+    when Insights processes the thresholds, the result is its own verdict on the merged data. A
+    stopped single-instance run whose thresholds k6 judges takes k6's result and keeps its stop status."""
     data = _json(body, "finish run")
     status, result = _statuses(data, "finish run")
     thresholds = data.get("thresholds") or {}
     if not isinstance(thresholds, dict) or not all(isinstance(v, dict) for v in thresholds.values()):
         raise ApiError(400, "finish run: thresholds must map metric names to {expression: failed} objects")
     now = time.time()
+    judged = bool(run["process_thresholds"] and run["thresholds"])
     if run["stopped_at"] is not None:
+        if not judged and run["instances"] == 1:  # k6's own verdict, the stop status kept
+            store.finish_run(
+                run["id"], run_status=run["run_status"], result_status=result, thresholds=thresholds, now=now
+            )
         return {}
     if run["instances"] > 1 and run["run_status"] == 4:
         status = 4
-    if run["process_thresholds"] and run["thresholds"]:
+    if judged:
         verdict = judge(store, run, now, final=True)
         if verdict.get("passed") is not None:
             result = 0 if verdict["passed"] else 1
