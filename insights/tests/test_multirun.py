@@ -383,3 +383,22 @@ def test_a_stopped_k6_run_keeps_its_stop_status_and_takes_k6s_own_verdict(server
     assert finish(server, tok, ref, run_status=3, result_status=1)[0] == 200
     run = server.run(tok, ref)["run"]
     assert (run["run_status"], run["result_status"], run["abort_reason"]) == (5, 1, "stopped by user")
+
+
+def test_run_commands_user_errors_are_one_line(server):
+    tok = server.token()
+    for args, code, culprit in (
+        (("wait", "999999", "--host", server.url, "--token", tok), 1, "test run 999999 not found"),
+        (("run", "stop", "1", "--host", server.url, "--token", "wrong"), 1, "invalid token"),
+        (
+            ("run", "create", "--name", "x", "--thresholds", "{", "--host", server.url, "--token", tok),
+            2,
+            "'--thresholds'",
+        ),
+        (("run", "create", "--name", "x", "--host", "ftp://x", "--token", tok), 2, "'--host'"),
+        (("run", "finish", "1", "--host", "http://127.0.0.1:1", "--token", tok), 1, "cannot reach Insights"),
+    ):
+        out = cli(*args)
+        assert out.returncode == code, (args, out.stderr)
+        assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
+        assert culprit in out.stderr and "Traceback" not in out.stderr
