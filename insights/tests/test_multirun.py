@@ -402,3 +402,27 @@ def test_run_commands_user_errors_are_one_line(server):
         assert out.returncode == code, (args, out.stderr)
         assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
         assert culprit in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_live_verdict_follows_every_push_and_matches_the_final_one(server):
+    tok = server.token()
+    ref = operator_create(server, tok, {"http_reqs": ["count<1000"], "http_req_duration": ["p(50)<15"]}, instances=2)
+
+    def live_values(expected_count, within=15):
+        end = time.monotonic() + within
+        while True:
+            verdict = server.run(tok, ref)["verdict"]
+            values = {r["metric"]: r["value"] for r in (verdict or {}).get("thresholds", [])}
+            if values.get("http_reqs") == expected_count or time.monotonic() > end:
+                return values
+            time.sleep(0.1)
+
+    push_as(server, tok, ref, "1", T0, [10.0] * 10)
+    assert live_values(10)["http_reqs"] == 10  # the tally is built from the store
+    push_as(server, tok, ref, "2", T0, [20.0] * 15)
+    push_as(server, tok, ref, "2", T0 + 3, [20.0] * 5)
+    live = live_values(30)  # then fed by the pushes
+    assert live["http_reqs"] == 30 and live["http_req_duration"] > 15
+    assert operator_finish(server, tok, ref)[0] == 200
+    final = {r["metric"]: r["value"] for r in server.run(tok, ref)["verdict"]["thresholds"]}
+    assert final == live

@@ -105,3 +105,41 @@ def test_a_postgresql_database_from_before_instances_gains_the_new_columns(postg
         assert run is not None and (run["instances"], run["process_thresholds"], run["verdict"]) == (1, False, None)
     finally:
         store.close()
+
+
+def test_the_live_tally_counts_each_push_once_without_rereading_the_store(tmp_path):
+    import cramjam
+    from horde_insights.verdict import VerdictJudge
+    from horde_insights.wire.metricset import decode_metric_set
+    from pushbuild import instance_push
+
+    def ms(instance, n):
+        raw = bytes(cramjam.snappy.decompress_raw(instance_push(instance, 1000.0, [10.0] * n)))
+        return decode_metric_set(memoryview(raw))
+
+    store = open_store(str(tmp_path / "t.db"))
+    try:
+        project = store.project_id("p", create=True)
+        rid, _ = store.create_run(
+            project,
+            name="r",
+            vus=1,
+            duration=1,
+            thresholds={"http_reqs": ["count<100"]},
+            key=None,
+            now=0,
+            instances=2,
+            process_thresholds=True,
+        )
+        judge = VerdictJudge(store)
+        store.ingest(rid, None, ms("1", 10), 1.0, judge.observe)
+        judge.tick(2.0)  # builds the tally from the store
+        assert store.get_run_by_id(rid)["verdict"]["thresholds"][0]["value"] == 10
+        store.ingest(rid, None, ms("2", 15), 3.0, judge.observe)
+        judge.tick(4.0)
+        assert store.get_run_by_id(rid)["verdict"]["thresholds"][0]["value"] == 25
+        store.ingest(rid, None, ms("2", 5), 5.0)  # not observed: the live tally does not see it
+        judge.tick(6.0)
+        assert store.get_run_by_id(rid)["verdict"]["thresholds"][0]["value"] == 25
+    finally:
+        store.close()

@@ -12,7 +12,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import cramjam
@@ -115,8 +115,16 @@ def create_run(store: Store, project_id: int, headers: Mapping[str, str], body: 
     return {"reference_id": str(run_id), "config": {"webAppURL": base_url}}
 
 
-def push_metrics(store: Store, run_id: int, headers: Mapping[str, str], body: bytes, limits: Limits) -> dict:
-    """Handle ``POST /v2/metrics/{id}``; return the reply body."""
+def push_metrics(
+    store: Store,
+    run_id: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    limits: Limits,
+    on_stored: Callable[[int, MetricSet], None] | None = None,
+) -> dict:
+    """Handle ``POST /v2/metrics/{id}``; return the reply body. ``on_stored`` sees every stored push
+    (the live threshold tally: ``VerdictJudge.observe``)."""
     enc = (headers.get("Content-Encoding") or "").strip().lower()
     ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if ctype and ctype != "application/x-protobuf":
@@ -129,7 +137,7 @@ def push_metrics(store: Store, run_id: int, headers: Mapping[str, str], body: by
     with _large_push_slot(body, enc == "snappy"):
         ms = _decode(body, enc == "snappy", limits)
     key = headers.get("K6-Idempotency-Key")
-    stored = store.ingest(run_id, key[:64] if key else None, ms, time.time())
+    stored = store.ingest(run_id, key[:64] if key else None, ms, time.time(), on_stored)
     return {"stored": stored, "duplicate": not stored}
 
 

@@ -265,7 +265,8 @@ class Handler(BaseHTTPRequestHandler):
             run = self._run_of(project, m.group(1))
             body = self._body(limits.metrics_body)
             instances.refuse_if_stopped(run)
-            send_json(self, 200, push_metrics(store, run["id"], self.headers, body, limits))
+            observe = self.server.reaper.judge.observe
+            send_json(self, 200, push_metrics(store, run["id"], self.headers, body, limits, observe))
             return
         m = _RUN.match(path)
         if m:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..wire.metricset import MetricSet
@@ -261,13 +261,30 @@ class Store(MultiRunStore):
         return [int(r[0]) for r in rows]
 
     # -- samples ---------------------------------------------------------------------------
-    def ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
-        """Store one push in one transaction; False when its idempotency key was already seen."""
+    def ingest(
+        self,
+        run_id: int,
+        key: str | None,
+        ms: MetricSet,
+        now: float,
+        on_stored: Callable[[int, MetricSet], None] | None = None,
+    ) -> bool:
+        """Store one push in one transaction; False when its idempotency key was already seen.
+        ``on_stored(run_id, ms)`` is called after the commit of a stored push, the store still held
+        (see :meth:`exclusive`)."""
         try:
-            return self._ingest(run_id, key, ms, now)
+            with self._lock:
+                stored = self._ingest(run_id, key, ms, now)
+                if stored and on_stored is not None:
+                    on_stored(run_id, ms)
+                return stored
         except BaseException:
             self._series_cache.pop(run_id, None)
             raise
+
+    def exclusive(self) -> contextlib.AbstractContextManager[Any]:
+        """Hold the store: no push is stored (nor its ``on_stored`` called) meanwhile."""
+        return self._lock
 
     def _ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
         with self._tx():
