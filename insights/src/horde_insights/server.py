@@ -316,8 +316,7 @@ class Handler(BaseHTTPRequestHandler):
             project = self._project()
             found = setupdata.get_setup(store, project, self._run_of(project, m.group(1)), self._params())
             if found is None:
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
+                self.send_response(204)  # no body, no Content-Length (RFC 9110)
                 self.end_headers()
             else:
                 send_json(self, 200, found)
