@@ -1,0 +1,218 @@
+"""Execution segments against real k6 v1.1.0: each instance runs the VUs and iterations k6 runs in its place.
+
+Every case runs the same test once per segment of a sequence, with horde
+(``--workers 1``) and with k6, all processes at once. Both scripts log one
+line per iteration (the VU and the time since setup()), so the comparison
+needs no target: per instance, the number of iterations, the VUs that ran
+them, and (ramping-vus) when each VU started and stopped, on the stage grid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from horde.segments import SegmentSequence
+
+HORDE = str(Path(sys.executable).with_name("horde"))
+TIMEOUT = 60
+
+K6_SCRIPT = """
+import { sleep } from 'k6';
+import exec from 'k6/execution';
+export const options = JSON.parse(__ENV.SEG_OPTIONS);
+export function setup() { return Date.now(); }
+export default function (t0) {
+  console.log(JSON.stringify({ vu: exec.vu.idInInstance, t: (Date.now() - t0) / 1000 }));
+  if (Number(__ENV.SEG_SLEEP) > 0) { sleep(Number(__ENV.SEG_SLEEP)); }
+}
+"""
+
+HORDE_SCRIPT = """
+import asyncio, json, os, time
+from horde import vu
+options = json.loads(os.environ["SEG_OPTIONS"])
+_log = open(os.environ["SEG_LOG"], "a", buffering=1)
+async def setup():
+    return time.time()
+async def default(t0):
+    _log.write(json.dumps({"vu": vu.id, "t": time.time() - t0}) + "\\n")
+    if float(os.environ["SEG_SLEEP"]) > 0:
+        await asyncio.sleep(float(os.environ["SEG_SLEEP"]))
+"""
+
+
+def _segments(sequence: str) -> list[str]:
+    return [str(s) for s in SegmentSequence.parse(sequence)]
+
+
+def _run_all(tmp_path: Path, k6_bin: str, options: dict[str, Any], sequence: str, sleep: float) -> dict:
+    """Run every segment of ``sequence`` with k6 and horde at once: {(tool, segment): [log records]}."""
+    (tmp_path / "t.js").write_text(K6_SCRIPT)
+    (tmp_path / "t.py").write_text(HORDE_SCRIPT)
+    procs = {}
+    for i, segment in enumerate(_segments(sequence)):
+        flags = ["--execution-segment", segment, "--execution-segment-sequence", sequence]
+        for tool in ("k6", "horde"):
+            log = tmp_path / f"{tool}-{i}.log"
+            env = {**os.environ, "SEG_OPTIONS": json.dumps(options), "SEG_SLEEP": str(sleep), "SEG_LOG": str(log)}
+            if tool == "k6":
+                cmd = [k6_bin, "run", "-q", "--no-summary", "--log-format", "raw", "--console-output", str(log)]
+                cmd += [*flags, str(tmp_path / "t.js")]
+            else:
+                cmd = [HORDE, "run", "-q", "--no-summary", "-w", "1", *flags, str(tmp_path / "t.py")]
+            procs[(tool, segment)] = (subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE), log)
+    out = {}
+    for key, (proc, log) in procs.items():
+        try:
+            stdout, stderr = proc.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            for p, _ in procs.values():
+                p.kill()
+            pytest.fail(f"{key} did not end within {TIMEOUT}s")
+        assert proc.returncode == 0, f"{key} exited {proc.returncode}: {stderr.decode()[-2000:]}"
+        lines = log.read_text().splitlines() if log.exists() else []
+        out[key] = [json.loads(line) for line in lines if line.startswith("{")]
+    return out
+
+
+def _counts(records: list[dict]) -> tuple[int, int]:
+    """(iterations, distinct VUs that ran one)."""
+    return len(records), len({r["vu"] for r in records})
+
+
+def _compare_counts(runs: dict, sequence: str) -> list[tuple[int, int]]:
+    found = []
+    for segment in _segments(sequence):
+        k6, horde = _counts(runs[("k6", segment)]), _counts(runs[("horde", segment)])
+        assert horde == k6, f"segment {segment} of {sequence}: horde (iterations, VUs) {horde}, k6 {k6}"
+        found.append(horde)
+    return found
+
+
+SEQUENCES = ["0,1/3,2/3,1", "0,1/5,1/2,1"]
+
+
+@pytest.mark.parametrize("sequence", SEQUENCES)
+def test_per_vu_and_shared_iterations_7_vus(tmp_path, k6_bin, sequence):
+    options = {
+        "scenarios": {
+            "pv": {"executor": "per-vu-iterations", "vus": 7, "iterations": 3},
+            "si": {"executor": "shared-iterations", "vus": 7, "iterations": 20, "startTime": "400ms"},
+        }
+    }
+    runs = _run_all(tmp_path, k6_bin, options, sequence, sleep=0.02)
+    split = {}
+    for key, records in runs.items():
+        split[(*key, "pv")] = [r for r in records if r["t"] < 0.35]
+        split[(*key, "si")] = [r for r in records if r["t"] >= 0.35]
+    for name, total in (("pv", 21), ("si", 20)):
+        found = []
+        for segment in _segments(sequence):
+            k6 = len(split[("k6", segment, name)])
+            horde = len(split[("horde", segment, name)])
+            assert horde == k6, f"{name} segment {segment} of {sequence}: horde {horde} iterations, k6 {k6}"
+            found.append(horde)
+        assert sum(found) == total
+    pv_vus = [len({r["vu"] for r in split[("horde", s, "pv")]}) for s in _segments(sequence)]
+    k6_vus = [len({r["vu"] for r in split[("k6", s, "pv")]}) for s in _segments(sequence)]
+    assert pv_vus == k6_vus and sum(pv_vus) == 7
+
+
+def test_constant_vus_7_over_uneven_instances(tmp_path, k6_bin):
+    sequence = "0,1/5,1/2,1"
+    options = {"scenarios": {"cv": {"executor": "constant-vus", "vus": 7, "duration": "1s"}}}
+    runs = _run_all(tmp_path, k6_bin, options, sequence, sleep=0.05)
+    for segment in _segments(sequence):
+        assert _counts(runs[("horde", segment)])[1] == _counts(runs[("k6", segment)])[1]
+    assert sum(_counts(runs[("horde", s)])[1] for s in _segments(sequence)) == 7
+
+
+GRID = 0.2  # seconds between two VU steps of the ramp below (7 VUs over 1.4 s)
+
+
+def _ramp_steps(records: list[dict]) -> tuple[list[int], list[int]]:
+    """When each VU started and stopped, on the ramp's step grid (sorted, VU identities aside)."""
+    by_vu: dict[int, list[float]] = {}
+    for r in records:
+        by_vu.setdefault(r["vu"], []).append(r["t"])
+    starts = sorted(round(min(ts) / GRID) for ts in by_vu.values())
+    stops = sorted(round(max(ts) / GRID + 0.25) for ts in by_vu.values())
+    return starts, stops
+
+
+@pytest.mark.parametrize("sequence", SEQUENCES)
+def test_ramping_vus_7_vus_start_and_stop_as_in_k6(tmp_path, k6_bin, sequence):
+    options = {
+        "scenarios": {
+            "rv": {
+                "executor": "ramping-vus",
+                "startVUs": 0,
+                "stages": [
+                    {"duration": "1400ms", "target": 7},
+                    {"duration": "400ms", "target": 7},
+                    {"duration": "1400ms", "target": 0},
+                ],
+                "gracefulRampDown": "0s",
+            }
+        }
+    }
+    runs = _run_all(tmp_path, k6_bin, options, sequence, sleep=0.05)
+    total = 0
+    for segment in _segments(sequence):
+        k6 = _ramp_steps(runs[("k6", segment)])
+        horde = _ramp_steps(runs[("horde", segment)])
+        assert horde == k6, f"segment {segment} of {sequence}: horde (starts, stops) {horde}, k6 {k6}"
+        total += len(horde[0])
+    assert total == 7
+
+
+def test_arrival_rates_start_the_striped_iterations(tmp_path, k6_bin):
+    sequence = "0,1/5,1/2,1"
+    options = {
+        "scenarios": {
+            "car": {
+                "executor": "constant-arrival-rate",
+                "rate": 30,
+                "duration": "1050ms",
+                "preAllocatedVUs": 4,
+                "maxVUs": 7,
+            },
+            "rar": {
+                "executor": "ramping-arrival-rate",
+                "startRate": 0,
+                "preAllocatedVUs": 5,
+                "stages": [{"duration": "1s", "target": 35}, {"duration": "550ms", "target": 35}],
+                "startTime": "1200ms",
+            },
+        }
+    }
+    runs = _run_all(tmp_path, k6_bin, options, sequence, sleep=0)
+    for name, total, within in (("car", 32, lambda t: t < 1.15), ("rar", 36, lambda t: t >= 1.15)):
+        found = []
+        for segment in _segments(sequence):
+            k6 = sum(1 for r in runs[("k6", segment)] if within(r["t"]))
+            horde = sum(1 for r in runs[("horde", segment)] if within(r["t"]))
+            assert horde == k6, f"{name} segment {segment}: horde {horde} iterations, k6 {k6}"
+            found.append(horde)
+        assert sum(found) == total, name
+
+
+def test_invalid_segments_exit_as_k6(tmp_path, k6_bin):
+    (tmp_path / "t.js").write_text("export default function () {}\n")
+    (tmp_path / "t.py").write_text("async def default(data):\n    pass\n")
+    for flags in (["--execution-segment", "55%:50%"], ["--execution-segment-sequence", "0,1/2,1"]):
+        k6 = subprocess.run([k6_bin, "run", "-q", *flags, str(tmp_path / "t.js")], capture_output=True, timeout=TIMEOUT)
+        horde = subprocess.run(
+            [HORDE, "run", "-q", "-w", "1", *flags, str(tmp_path / "t.py")], capture_output=True, timeout=TIMEOUT
+        )
+        assert horde.returncode == k6.returncode, flags
+        err = horde.stderr.decode().strip().splitlines()
+        assert len(err) == 1 and "Traceback" not in horde.stderr.decode()
+        k6_message = k6.stderr.decode().split("msg=")[-1].strip().strip('"').split("- ")[-1]
+        assert k6_message in err[0]
