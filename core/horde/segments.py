@@ -156,7 +156,7 @@ def _round_half_up(value: Fraction) -> int:
 class SegmentSequence(tuple[Segment, ...]):
     """Consecutive segments (each starts where the previous ends); text form ``0,1/3,2/3,1``."""
 
-    __slots__ = ()
+    _hash: int | None = None
 
     def __new__(cls, segments: Sequence[Segment] = ()) -> SegmentSequence:
         for i in range(1, len(segments)):
@@ -183,7 +183,18 @@ class SegmentSequence(tuple[Segment, ...]):
     @classmethod
     def even(cls, parts: int) -> SegmentSequence:
         """``0,1/parts,...,1``: ``parts`` equal segments."""
-        return cls(Segment.full().split(parts))
+        return _even(parts)
+
+    def __hash__(self) -> int:  # cached: a sequence of 1,000 instances is a key of the striping cache
+        if self._hash is None:
+            self._hash = tuple.__hash__(self)
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return tuple.__ne__(self, other)
 
     def __str__(self) -> str:
         if not self:
@@ -204,6 +215,8 @@ class SegmentSequence(tuple[Segment, ...]):
 
     def filled(self, fallback: Segment | None = None) -> SegmentSequence:
         """This sequence (or just ``fallback`` when empty) with the gaps before and after it filled: 0 to 1."""
+        if self.is_full:
+            return self
         if not self:
             if fallback is None or fallback.length == 1:
                 return SegmentSequence([Segment.full()])
@@ -217,6 +230,11 @@ class SegmentSequence(tuple[Segment, ...]):
         return SegmentSequence(segments)
 
 
+@functools.lru_cache(maxsize=16)
+def _even(parts: int) -> SegmentSequence:
+    return SegmentSequence(Segment.full().split(parts))
+
+
 class StripedSequence:
     """A full sequence with the element positions each segment owns within a cycle of :attr:`lcd` elements.
 
@@ -226,12 +244,14 @@ class StripedSequence:
     of the elements so far. Built with a heap in O(lcd log n).
     """
 
-    __slots__ = ("sequence", "lcd", "positions")
+    __slots__ = ("sequence", "lcd", "positions", "index_of")
 
     def __init__(self, sequence: SegmentSequence) -> None:
         if not sequence.is_full:
             raise SegmentError(f"cannot stripe a sequence that does not go from 0 to 1: '{sequence}'")
         self.sequence = sequence
+        self.index_of = {segment: i for i, segment in enumerate(sequence)}
+        """The position of each segment in the sequence."""
         self.lcd = lcd = sequence.lcd()
         numerators = [s.length.numerator * (lcd // s.length.denominator) for s in sequence]
         order = sorted(range(len(sequence)), key=lambda i: -numerators[i])  # stable: ties keep sequence order
@@ -355,10 +375,11 @@ def execution_tuple(segment: Segment | None = None, sequence: SegmentSequence | 
     """k6's ``NewExecutionTuple``: ``segment`` (None = whole test) located in ``sequence`` (filled to 0..1)."""
     filled = (sequence or SegmentSequence()).filled(segment)
     wanted = segment or Segment.full()
-    for i, s in enumerate(filled):
-        if s == wanted:
-            return ExecutionTuple(_striped(filled), i)
-    raise SegmentError(f"couldn't find segment {wanted} in sequence {filled}")
+    striped = _striped(filled)
+    index = striped.index_of.get(wanted)
+    if index is None:
+        raise SegmentError(f"couldn't find segment {wanted} in sequence {filled}")
+    return ExecutionTuple(striped, index)
 
 
 @dataclasses.dataclass(frozen=True)
