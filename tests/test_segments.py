@@ -121,8 +121,8 @@ def test_sequence_parse_errors(text, message):
 
 
 @pytest.mark.parametrize(
-    "text,lcd", [("0,0.3,0.5,0.6,0.7,0.8,0.9,1", 10), ("0,0.1,0.5,0.6,0.7,0.8,0.9,1", 10), ("0,1/3,5/6", 6)]
-    + [("0,1/3,4/7", 21)],
+    "text,lcd",
+    [("0,0.3,0.5,0.6,0.7,0.8,0.9,1", 10), ("0,0.1,0.5,0.6,0.7,0.8,0.9,1", 10), ("0,1/3,5/6", 6)] + [("0,1/3,4/7", 21)],
 )
 def test_sequence_lcd(text, lcd):
     assert seq(text).lcd() == lcd

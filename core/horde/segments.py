@@ -174,9 +174,7 @@ class SegmentSequence(tuple[Segment, ...]):
             return cls()
         points = text.split(",")
         if len(points) < 2:
-            raise SegmentError(
-                f"at least 2 points are needed for an execution segment sequence, {len(points)} given"
-            )
+            raise SegmentError(f"at least 2 points are needed for an execution segment sequence, {len(points)} given")
         values = [_to_rat(p) for p in points]
         return cls([Segment(a, b) for a, b in zip(values, values[1:])])
 

@@ -66,7 +66,10 @@ def _run_all(tmp_path: Path, k6_bin: str, options: dict[str, Any], sequence: str
                 cmd += [*flags, str(tmp_path / "t.js")]
             else:
                 cmd = [HORDE, "run", "-q", "--no-summary", "-w", "1", *flags, str(tmp_path / "t.py")]
-            procs[(tool, segment)] = (subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE), log)
+            procs[(tool, segment)] = (
+                subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE),
+                log,
+            )
     out = {}
     for key, (proc, log) in procs.items():
         try:

@@ -8,13 +8,12 @@ import signal
 import subprocess
 import time
 
-import pytest
 from conftest import HORDE, count, read_points
 from horde.engine.scenarios import scenarios_from_options
 from horde.engine.segment import split_scenarios
-from horde.segments import Share
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
 from horde.metrics.wire import Decoder, Encoder
+from horde.segments import Share
 
 
 def test_split_keeps_the_totals_of_every_executor():
