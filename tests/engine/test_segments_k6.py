@@ -1,8 +1,9 @@
 """Execution segments against real k6 v1.1.0: each instance runs the VUs and iterations k6 runs in its place.
 
 Every case runs the same test once per segment of a sequence, with horde
-(``--workers 1``) and with k6, all processes at once. Both scripts log one
-line per iteration (the VU and the time since setup()), so the comparison
+(``--workers 1``, some also ``--workers 2``: the workers split the instance's
+share) and with k6, all processes at once. Both scripts log one
+line per iteration (the VU, the scenario and the time), so the comparison
 needs no target: per instance, the number of iterations, the VUs that ran
 them, and (ramping-vus) when each VU started and stopped, on the stage grid.
 """
@@ -28,7 +29,7 @@ import exec from 'k6/execution';
 export const options = JSON.parse(__ENV.SEG_OPTIONS);
 export function setup() { return Date.now(); }
 export default function (t0) {
-  console.log(JSON.stringify({ vu: exec.vu.idInInstance, t: (Date.now() - t0) / 1000 }));
+  console.log(JSON.stringify({ vu: exec.vu.idInInstance, sc: exec.scenario.name, t: (Date.now() - t0) / 1000 }));
   if (Number(__ENV.SEG_SLEEP) > 0) { sleep(Number(__ENV.SEG_SLEEP)); }
 }
 """
@@ -41,7 +42,7 @@ _log = open(os.environ["SEG_LOG"], "a", buffering=1)
 async def setup():
     return time.time()
 async def default(t0):
-    _log.write(json.dumps({"vu": vu.id, "t": time.time() - t0}) + "\\n")
+    _log.write(json.dumps({"vu": vu.id, "sc": vu.scenario, "t": time.time() - t0}) + "\\n")
     if float(os.environ["SEG_SLEEP"]) > 0:
         await asyncio.sleep(float(os.environ["SEG_SLEEP"]))
 """
@@ -51,8 +52,15 @@ def _segments(sequence: str) -> list[str]:
     return [str(s) for s in SegmentSequence.parse(sequence)]
 
 
-def _run_all(tmp_path: Path, k6_bin: str, options: dict[str, Any], sequence: str, sleep: float) -> dict:
-    """Run every segment of ``sequence`` with k6 and horde at once: {(tool, segment): [log records]}."""
+def _run_all(
+    tmp_path: Path, k6_bin: str, options: dict[str, Any], sequence: str, sleep: float, workers: int = 1
+) -> dict:
+    """Run every segment of ``sequence`` with k6 and horde at once: {(tool, segment): [log records]}.
+
+    A "clock" scenario (one iteration on each of many VUs, so every instance and worker has one) marks
+    when the scenarios started; the records of the others have ``t`` from then.
+    """
+    options = {"scenarios": {**options["scenarios"], "clock": {**CLOCK}}}
     (tmp_path / "t.js").write_text(K6_SCRIPT)
     (tmp_path / "t.py").write_text(HORDE_SCRIPT)
     procs = {}
@@ -65,7 +73,7 @@ def _run_all(tmp_path: Path, k6_bin: str, options: dict[str, Any], sequence: str
                 cmd = [k6_bin, "run", "-q", "--no-summary", "--log-format", "raw", "--console-output", str(log)]
                 cmd += [*flags, str(tmp_path / "t.js")]
             else:
-                cmd = [HORDE, "run", "-q", "--no-summary", "-w", "1", *flags, str(tmp_path / "t.py")]
+                cmd = [HORDE, "run", "-q", "--no-summary", "-w", str(workers), *flags, str(tmp_path / "t.py")]
             procs[(tool, segment)] = (
                 subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE),
                 log,
@@ -80,7 +88,9 @@ def _run_all(tmp_path: Path, k6_bin: str, options: dict[str, Any], sequence: str
             pytest.fail(f"{key} did not end within {TIMEOUT}s")
         assert proc.returncode == 0, f"{key} exited {proc.returncode}: {stderr.decode()[-2000:]}"
         lines = log.read_text().splitlines() if log.exists() else []
-        out[key] = [json.loads(line) for line in lines if line.startswith("{")]
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        t0 = min(r["t"] for r in records if r["sc"] == "clock")
+        out[key] = [{**r, "t": r["t"] - t0} for r in records if r["sc"] != "clock"]
     return out
 
 
@@ -99,21 +109,21 @@ def _compare_counts(runs: dict, sequence: str) -> list[tuple[int, int]]:
 
 
 SEQUENCES = ["0,1/3,2/3,1", "0,1/5,1/2,1"]
+CLOCK = {"executor": "per-vu-iterations", "vus": 60, "iterations": 1}
 
 
-@pytest.mark.parametrize("sequence", SEQUENCES)
-def test_per_vu_and_shared_iterations_7_vus(tmp_path, k6_bin, sequence):
+@pytest.mark.parametrize("sequence,workers", [(SEQUENCES[0], 1), (SEQUENCES[1], 1), (SEQUENCES[1], 2)])
+def test_per_vu_and_shared_iterations_7_vus(tmp_path, k6_bin, sequence, workers):
     options = {
         "scenarios": {
             "pv": {"executor": "per-vu-iterations", "vus": 7, "iterations": 3},
-            "si": {"executor": "shared-iterations", "vus": 7, "iterations": 20, "startTime": "400ms"},
+            "si": {"executor": "shared-iterations", "vus": 7, "iterations": 20},
         }
     }
-    runs = _run_all(tmp_path, k6_bin, options, sequence, sleep=0.02)
-    split = {}
-    for key, records in runs.items():
-        split[(*key, "pv")] = [r for r in records if r["t"] < 0.35]
-        split[(*key, "si")] = [r for r in records if r["t"] >= 0.35]
+    runs = _run_all(tmp_path, k6_bin, options, sequence, sleep=0.02, workers=workers)
+    split = {
+        (*key, name): [r for r in records if r["sc"] == name] for key, records in runs.items() for name in ("pv", "si")
+    }
     for name, total in (("pv", 21), ("si", 20)):
         found = []
         for segment in _segments(sequence):
@@ -136,41 +146,45 @@ def test_constant_vus_7_over_uneven_instances(tmp_path, k6_bin):
     assert sum(_counts(runs[("horde", s)])[1] for s in _segments(sequence)) == 7
 
 
-GRID = 0.2  # seconds between two VU steps of the ramp below (7 VUs over 1.4 s)
+GRID = 0.3  # seconds between two VU steps of the ramp below (7 VUs over 2.1 s)
 
 
-def _ramp_steps(records: list[dict]) -> tuple[list[int], list[int]]:
-    """When each VU started and stopped, on the ramp's step grid (sorted, VU identities aside)."""
+def _ramp_steps(records: list[dict]) -> tuple[list[float], list[float]]:
+    """When the VUs started and stopped iterating (sorted, VU identities aside)."""
     by_vu: dict[int, list[float]] = {}
     for r in records:
         by_vu.setdefault(r["vu"], []).append(r["t"])
-    starts = sorted(round(min(ts) / GRID) for ts in by_vu.values())
-    stops = sorted(round(max(ts) / GRID + 0.25) for ts in by_vu.values())
-    return starts, stops
+    return sorted(min(ts) for ts in by_vu.values()), sorted(max(ts) for ts in by_vu.values())
 
 
-@pytest.mark.parametrize("sequence", SEQUENCES)
-def test_ramping_vus_7_vus_start_and_stop_as_in_k6(tmp_path, k6_bin, sequence):
+def _same_steps(a: list[float], b: list[float]) -> bool:
+    """Equal counts, and each time within less than half a step of the other's (segments differ by steps)."""
+    return len(a) == len(b) and all(abs(x - y) < 0.6 * GRID for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("sequence,workers", [(SEQUENCES[0], 1), (SEQUENCES[1], 1), (SEQUENCES[1], 2)])
+def test_ramping_vus_7_vus_start_and_stop_as_in_k6(tmp_path, k6_bin, sequence, workers):
     options = {
         "scenarios": {
             "rv": {
                 "executor": "ramping-vus",
                 "startVUs": 0,
                 "stages": [
-                    {"duration": "1400ms", "target": 7},
-                    {"duration": "400ms", "target": 7},
-                    {"duration": "1400ms", "target": 0},
+                    {"duration": "2100ms", "target": 7},
+                    {"duration": "300ms", "target": 7},
+                    {"duration": "2100ms", "target": 0},
                 ],
                 "gracefulRampDown": "0s",
             }
         }
     }
-    runs = _run_all(tmp_path, k6_bin, options, sequence, sleep=0.05)
+    runs = _run_all(tmp_path, k6_bin, options, sequence, sleep=0.05, workers=workers)
     total = 0
     for segment in _segments(sequence):
         k6 = _ramp_steps(runs[("k6", segment)])
         horde = _ramp_steps(runs[("horde", segment)])
-        assert horde == k6, f"segment {segment} of {sequence}: horde (starts, stops) {horde}, k6 {k6}"
+        same = _same_steps(horde[0], k6[0]) and _same_steps(horde[1], k6[1])
+        assert same, f"segment {segment} of {sequence}: horde (starts, stops) {horde}, k6 {k6}"
         total += len(horde[0])
     assert total == 7
 
@@ -191,16 +205,15 @@ def test_arrival_rates_start_the_striped_iterations(tmp_path, k6_bin):
                 "startRate": 0,
                 "preAllocatedVUs": 5,
                 "stages": [{"duration": "1s", "target": 35}, {"duration": "550ms", "target": 35}],
-                "startTime": "1200ms",
             },
         }
     }
     runs = _run_all(tmp_path, k6_bin, options, sequence, sleep=0)
-    for name, total, within in (("car", 32, lambda t: t < 1.15), ("rar", 36, lambda t: t >= 1.15)):
+    for name, total in (("car", 32), ("rar", 36)):
         found = []
         for segment in _segments(sequence):
-            k6 = sum(1 for r in runs[("k6", segment)] if within(r["t"]))
-            horde = sum(1 for r in runs[("horde", segment)] if within(r["t"]))
+            k6 = sum(1 for r in runs[("k6", segment)] if r["sc"] == name)
+            horde = sum(1 for r in runs[("horde", segment)] if r["sc"] == name)
             assert horde == k6, f"{name} segment {segment}: horde {horde} iterations, k6 {k6}"
             found.append(horde)
         assert sum(found) == total, name
