@@ -291,3 +291,10 @@ def test_a_thousand_even_instances_stripe_quickly():
     s = SegmentSequence.even(1000)
     tuples = [execution_tuple(x, s) for x in s]
     assert sum(t.scale(12345) for t in tuples) == 12345
+
+
+def test_k6_operators_unreduced_fractions():
+    # k6-operator writes --execution-segment=2/4:3/4 --execution-segment-sequence=0,1/4,2/4,3/4,1
+    et = execution_tuple(seg("2/4:3/4"), seq("0,1/4,2/4,3/4,1"))
+    assert et.index == 2 and str(et.sequence) == "0,1/4,1/2,3/4,1"
+    assert sum(execution_tuple(x, seq("0,1/4,2/4,3/4,1")).scale(1000) for x in seq("0,1/4,2/4,3/4,1")) == 1000
