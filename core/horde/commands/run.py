@@ -51,7 +51,8 @@ def _env_pair(text: str) -> tuple[str, str]:
     show_envvar=True,
     default=lambda: os.cpu_count() or 1,
     show_default="one per core",
-    help="Processes that split the VUs and iterations (k6's execution segments); 1 runs in this process.",
+    help="Processes that split this instance's VUs and iterations (k6's striped execution segments); "
+    "1 runs in this process.",
 )
 @click.option(
     "--execution-segment",

@@ -91,7 +91,7 @@ class RunRequest:
     allow_output_loss: bool = False
     """Exit 0 rather than :attr:`ExitCode.OUTPUT_LOSS` when an output lost samples."""
     workers: int = 1
-    """Processes that split the VUs (k6's execution segments); 1 runs everything in this process."""
+    """Processes that split this instance's share (k6's striped execution segments); 1 runs it in this process."""
     registry: OutputRegistry | None = None
     """Outputs to choose from; None uses the process-wide registry (built-ins, entry points, code)."""
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
