@@ -98,3 +98,15 @@ def test_a_script_that_fails_to_load_is_one_line(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
     assert "no_such_module_here" in r.stderr
     assert not (tmp_path / "bad.tar").exists()
+
+
+def test_log_output_is_accepted_as_k6_takes_it(project, tmp_path, target):
+    """k6-operator passes --log-output to archive and inspect (and a user's arguments reach run)."""
+    archive = tmp_path / "lo.tar"
+    assert run_horde("archive", "--log-output=none", str(project / "test.py"), "-O", str(archive)).returncode == 0
+    r = run_horde("inspect", "--execution-requirements", "--log-output=none", str(archive))
+    assert r.returncode == 0 and r.stderr == ""
+    r = run_horde("run", "-q", "--no-summary", "-w", "1", "--log-output=loki=http://loki:3100", str(archive),
+                  "-e", f"TARGET={target.url}")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "--log-output=loki is not supported" in r.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,39 +13,11 @@ from .flags import env_vars_from_flags, options_from_flags
 from .group import cli
 from .run import run
 
-__all__ = ["archive", "log_output_option"]
+__all__ = ["archive"]
 
 _log = logging.getLogger("horde.archive")
 
 _NOT_ARCHIVE_FLAGS = frozenset({"script"})
-
-log_output_option = click.option(
-    "--log-output",
-    metavar="TARGET",
-    default="stderr",
-    show_default=True,
-    help="Where logs go (k6's flag): stderr, stdout or none.",
-    callback=lambda ctx, param, value: _set_log_output(value),
-    expose_value=False,
-)
-
-
-def _set_log_output(value: str) -> str:
-    """``--log-output``: ``none`` silences horde's logs, ``stdout`` moves them there; other targets are refused."""
-    target = (value or "stderr").split("=", 1)[0].strip()
-    root = logging.getLogger()
-    if target == "none":
-        logging.getLogger("horde").disabled = True
-    elif target == "stdout":
-        stdout = sys.stdout
-        for handler in root.handlers:
-            if type(handler) is logging.StreamHandler:
-                handler.setStream(stdout)
-    elif target != "stderr":
-        raise click.BadParameter(
-            f"unsupported log output '{value}': use stderr, stdout or none", param_hint="--log-output"
-        )
-    return value
 
 
 def _archive(script: Path, archive_out: str, **flags: Any) -> None:
@@ -84,5 +55,4 @@ archive = click.Command(
         *(p for p in run.params if p.name not in _NOT_ARCHIVE_FLAGS),
     ],
 )
-log_output_option(archive)
 cli.add_command(archive)

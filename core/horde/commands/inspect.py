@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from .archive import log_output_option
 from .flags import env_vars_from_flags
 from .group import cli, verbose_option
+from .logoutput import log_output_option
 
 __all__ = ["inspect"]
 
