@@ -25,6 +25,8 @@ from ..output.extensions import prepare_registry
 from ..output.manager import Manager, OutputReport
 from ..output.registry import OutputRegistry
 from ..output.spec import resolve_out_specs
+from ..restapi import ExecutionStatus
+from ..restapi.server import AddressError, ApiServer
 from ..runstatus import RunStatus
 from ..summary import (
     dump_summary_export,
@@ -37,6 +39,7 @@ from ..summary import (
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
+from .control import LIFECYCLE_TIMEOUT, RunControl
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
@@ -62,9 +65,6 @@ EMERGENCY_STOP = 0.7
 
 TIMER_SLACK = 0.05
 """Seconds the loop's timers may fire before a deadline by the clock."""
-
-LIFECYCLE_TIMEOUT = "60s"
-"""k6's default setupTimeout and teardownTimeout."""
 
 WORKER_GRACE = 3.0
 """Seconds past the scenarios' end plus gracefulStop a worker gets to send its last samples before it is ended."""
@@ -92,6 +92,14 @@ class RunRequest:
     """Exit 0 rather than :attr:`ExitCode.OUTPUT_LOSS` when an output lost samples."""
     workers: int = 1
     """Processes that split the VUs (k6's execution segments); 1 runs everything in this process."""
+    paused: bool = False
+    """``--paused``: start outputs and wait, without a request, until resumed through the REST API."""
+    address: str | None = None
+    """``--address``: where k6's REST API listens (``HOST:PORT``); None or empty: no API."""
+    address_explicit: bool = True
+    """False for the default address: when it is taken the run goes on without an API (as k6)."""
+    linger: bool = False
+    """``--linger``: after the end, keep the run and its API up until a signal."""
     registry: OutputRegistry | None = None
     """Outputs to choose from; None uses the process-wide registry (built-ins, entry points, code)."""
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
@@ -127,6 +135,12 @@ class TestRun:
         self._errors_lock = threading.Lock()
         self.watchdog: Watchdog | None = None
         self.interrupted_iterations = 0
+        self.planned_vus = 0
+        """VUs the scenarios need (vus-max before the start, as k6 initializes them before its pause)."""
+        self.control = RunControl(self, paused=req.paused, stop_run=self._stop_from_api)
+        self.api: ApiServer | None = None
+        self._scenarios_task: asyncio.Future | None = None
+        self._aborting = False
 
     # -- preparation -------------------------------------------------------
 
@@ -165,6 +179,9 @@ class TestRun:
             self._create_outputs(), registry=self.registry, stop_timeouts=parse_stop_timeouts(stop_timeouts)
         )
         total_vus = sum(s.max_vus_needed for s in self.scenarios)
+        self.planned_vus = sum(
+            s.pre_allocated_vus if s.executor.endswith("arrival-rate") else s.max_vus_needed for s in self.scenarios
+        )
         self.workers = max(1, min(self.req.workers, total_vus))
 
     def _parse_thresholds(self):
@@ -222,8 +239,37 @@ class TestRun:
     def _abort(self, error: RunError) -> None:
         if self.error is None:
             self.error = error
+        self.control.stopped = True
         if self._main is not None and not self._main.done():
+            self._aborting = True
             self._main.cancel()
+
+    def _stop_from_api(self) -> None:
+        """``PATCH /v1/status {stopped: true}`` (any thread): end the run as k6 does, exit code 103."""
+        error = RunError(
+            "test run stopped from REST API", reason=AbortReason.USER, exit_code=ExitCode.SCRIPT_STOPPED_FROM_REST_API
+        )
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            self._stop_scenarios(error)
+            return
+        try:
+            loop.call_soon_threadsafe(self._stop_scenarios, error)
+        except RuntimeError:  # the loop closed meanwhile: the run is over
+            pass
+
+    def _stop_scenarios(self, error: RunError) -> None:
+        """Stop as k6: running scenarios end now and teardown() still runs; paused or in setup(), nothing more runs."""
+        if self.control.phase in (ExecutionStatus.ENDED, ExecutionStatus.INTERRUPTED):
+            return  # over already (lingering): only ``stopped`` changes
+        task = self._scenarios_task
+        if task is None:
+            self._abort(error)
+            return
+        if self.error is None:
+            self.error = error
+        if not task.done():
+            task.cancel()
 
     def _on_signal(self, signum: int, frame: Any = None) -> None:
         """SIGINT/SIGTERM: the first stops gracefully, the second exits within a second.
@@ -234,6 +280,8 @@ class TestRun:
         gives the outputs :data:`EMERGENCY_STOP` to close their files and
         exits 105.
         """
+        if self.control.end_linger():  # the run is over and lingering: the signal only ends the linger
+            return
         self._interrupts += 1
         if self._interrupts > 1:
             self._exit_now()
@@ -297,7 +345,10 @@ class TestRun:
     def vu_counts(self) -> tuple[int, int]:
         """(active VUs, initialized VUs) right now, across every worker."""
         src: Any = self.pool or self.factory
-        return (src.active, src.initialized) if src is not None else (0, 0)
+        active, initialized = (src.active, src.initialized) if src is not None else (0, 0)
+        if not self.started_at:  # before the start (paused, setup): the VUs k6 would have initialized
+            initialized = max(initialized, self.planned_vus)
+        return active, initialized
 
     def completed_iterations(self) -> int:
         """Iterations completed so far, across every worker."""
@@ -323,14 +374,23 @@ class TestRun:
         return (self.ended_at or time.monotonic()) - self.started_at
 
     async def _run_scenarios(self, factory: VUFactory) -> None:
-        data = None
-        if self.script.setup is not None:
+        control = self.control
+        await control.wait_resumed()
+        control.mark_started()
+        data = self.setup_data  # None, or set through the REST API (PUT/POST /v1/setup)
+        if self.script.setup is not None and not self.options.get("noSetup"):
+            control.set_phase(ExecutionStatus.SETUP)
             data = self.setup_data = await self._lifecycle("setup", self.script.setup, factory)
-        if self.workers > 1:
-            await self._run_workers(data)
-        else:
-            await self._run_local(factory, data)
-        if self.script.teardown is not None:
+        control.set_phase(ExecutionStatus.RUNNING)
+        phase = self._run_workers(data) if self.workers > 1 else self._run_local(factory, data)
+        task = self._scenarios_task = asyncio.ensure_future(phase)
+        try:
+            await task
+        except asyncio.CancelledError:
+            if self._aborting or not control.stopped:
+                raise  # aborted: no teardown; stopped through the API: teardown still runs (as k6)
+        if self.script.teardown is not None and not self.options.get("noTeardown"):
+            control.set_phase(ExecutionStatus.TEARDOWN)
             await self._lifecycle("teardown", self.script.teardown, factory, data)
 
     async def _run_local(self, factory: VUFactory, data: Any) -> None:
@@ -483,6 +543,10 @@ class TestRun:
         except ScriptError as exc:
             self.error = RunError(str(exc), reason=AbortReason.SCRIPT_ERROR, exit_code=ExitCode.SCRIPT_EXCEPTION)
         finally:
+            self.control.mark_ended()
+            if self.req.linger:
+                self.ended_at = time.monotonic()  # rates stop at the end, not at the signal
+                await self.control.linger(None if self.req.quiet else self.req.stdout)
             for t in (periodic, ticker, progress):
                 if t is not None:
                     t.cancel()
@@ -494,7 +558,10 @@ class TestRun:
         previous: dict[int, Any] = {}
         try:
             return self._execute(previous)
-        finally:  # only now: a second signal must work until the outputs are stopped
+        finally:
+            if self.api is not None:
+                self.api.close()
+            # only now: a second signal must work until the outputs are stopped
             if not self._interrupts:  # once signalled, the next signal exits at once until the process ends
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
@@ -504,6 +571,7 @@ class TestRun:
         req = self.req
         if not req.quiet:
             display.banner(req.stdout, req.script, self.manager.descriptions(), self.scenarios)
+        self._start_api()
         loop = self._loop = new_loop()
         self.manager.set_thresholds(self.thresholds.by_key)
         try:
@@ -553,7 +621,7 @@ class TestRun:
                     "summary nor the outputs",
                     CLOSE_TIMEOUT,
                 )
-        self.ended_at = time.monotonic()
+        self.ended_at = self.ended_at or time.monotonic()
         elapsed = self.elapsed()
         final = evaluator.finish()
         if self.error is None and not final.ok:
@@ -581,6 +649,21 @@ class TestRun:
         if losses and not req.allow_output_loss:
             return ExitCode.OUTPUT_LOSS
         return ExitCode.OK
+
+    def _start_api(self) -> None:
+        """Serve k6's REST API on ``--address`` (exit 106 when it is taken, unless it is the default address)."""
+        if not self.req.address:
+            return
+        server = ApiServer(self.req.address, self.control)
+        try:
+            server.start()
+        except AddressError as exc:
+            if self.req.address_explicit:
+                raise
+            _log.debug("the REST API is off: %s", exc)
+            return
+        self.api = server
+        self.control.set_phase(ExecutionStatus.INIT_DONE)
 
     async def _run_paced(self, factory: VUFactory, pump: Pump) -> None:
         self._pacer.start(asyncio.get_running_loop())
