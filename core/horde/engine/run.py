@@ -141,6 +141,7 @@ class TestRun:
         self.api: ApiServer | None = None
         self._scenarios_task: asyncio.Future | None = None
         self._aborting = False
+        self._pending_stop: RunError | None = None
 
     # -- preparation -------------------------------------------------------
 
@@ -263,6 +264,10 @@ class TestRun:
         if self.control.phase in (ExecutionStatus.ENDED, ExecutionStatus.INTERRUPTED):
             return  # over already (lingering): only ``stopped`` changes
         task = self._scenarios_task
+        if self._main is None:  # the loop has not started the run yet: it stops as soon as it does
+            self.control.stopped = True
+            self._pending_stop = error
+            return
         if task is None:
             self._abort(error)
             return
@@ -375,6 +380,9 @@ class TestRun:
 
     async def _run_scenarios(self, factory: VUFactory) -> None:
         control = self.control
+        if self._pending_stop is not None:  # stopped through the API before the loop ran
+            self._abort(self._pending_stop)
+            await asyncio.sleep(0)  # the cancellation lands here
         await control.wait_resumed()
         control.mark_started()
         data = self.setup_data  # None, or set through the REST API (PUT/POST /v1/setup)
