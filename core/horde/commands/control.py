@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .group import cli, verbose_option
+
+if TYPE_CHECKING:
+    from ..restapi.client import Client
 
 __all__ = ["status", "pause", "resume", "scale", "stats"]
 
@@ -18,7 +23,7 @@ address_option = click.option(
 )
 
 
-def _client(address: str):  # the import stays inside: `horde --help` does not load the client
+def _client(address: str) -> Client:  # the import stays inside: `horde --help` does not load the client
     from ..restapi.client import Client
 
     return Client(address)
