@@ -6,70 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from horde.groups import GroupTree
-from horde.restapi import ApiError, MetricView, StatusView
+from apihelpers import FakeRun
 from horde.restapi.client import metrics_yaml, status_yaml
 from horde.restapi.handlers import handle
-
-
-class FakeRun:
-    """A ControlSurface with plain state, recording what the API asked of it."""
-
-    def __init__(self) -> None:
-        self.paused = True
-        self.started = False
-        self.stopped = 0
-        self.data: Any = None
-        self.tree = GroupTree()
-        self.setup_runs = 0
-        self.teardown_runs = 0
-        self.fail_setup = False
-
-    def status(self) -> StatusView:
-        return StatusView(4 if self.paused else 7, self.paused, 0, 2, self.stopped > 0, self.started, False)
-
-    def set_paused(self, paused: bool) -> None:
-        if self.started:
-            raise ApiError(
-                "Pause error",
-                "constant-vus executor 'default' doesn't support pause and resume operations after its start",
-            )
-        if paused:
-            raise ApiError("Pause error", "execution is already paused")
-        self.paused = False
-
-    def scale(self, vus: int | None, vus_max: int | None) -> None:
-        raise ApiError(
-            "Execution config error",
-            "an externally-controlled executor needs to be configured for live configuration updates",
-        )
-
-    def stop(self) -> None:
-        self.stopped += 1
-
-    def metrics(self) -> list[MetricView]:
-        return [
-            MetricView("iterations", "counter", "default", None, {"count": 19.0, "rate": 4.5}),
-            MetricView("checks", "rate", "default", True, {"rate": 0.5}),
-        ]
-
-    def group_tree(self) -> GroupTree:
-        return self.tree
-
-    def setup_data(self) -> Any:
-        return self.data
-
-    def set_setup_data(self, data: Any) -> None:
-        self.data = data
-
-    def run_setup(self) -> None:
-        self.setup_runs += 1
-        if self.fail_setup:
-            raise ApiError("", "setup() failed: boom")
-        self.data = {"a": 1}
-
-    def run_teardown(self) -> None:
-        self.teardown_runs += 1
 
 
 def call(cs: FakeRun, method: str, path: str, body: Any = b""):

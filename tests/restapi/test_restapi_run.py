@@ -8,7 +8,7 @@ import socket
 import time
 
 import pytest
-from conftest import HORDE, api, patch_status, status_attrs
+from apihelpers import HORDE, api, patch_status
 from horde.testing.ports import free_port
 
 HTTP_SCRIPT = """
@@ -291,4 +291,3 @@ def test_client_commands(horde_run, tmp_path):
     assert run.wait(20) == 103
     r = horde("status")
     assert r.returncode == 255 and r.stderr.startswith("error: GET http://") and r.stderr.count("\n") == 1
-    assert status_attrs  # (imported for the other tests' helpers)

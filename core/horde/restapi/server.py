@@ -27,14 +27,17 @@ _log = logging.getLogger("horde.restapi")
 DEFAULT_ADDRESS = "localhost:6565"
 """k6's default ``--address``."""
 
-MAX_CONNECTIONS = 8
-"""Requests served at once; a connection beyond them is closed at once."""
+MAX_CONNECTIONS = 32
+"""Connections served at once; one beyond them is closed at once (never queued without bound)."""
 
-REQUEST_TIMEOUT = 10.0
-"""Seconds a connection may take to send its request."""
+REQUEST_TIMEOUT = 5.0
+"""Seconds a connection may take to send its request (an idle one frees its slot after this)."""
 
 MAX_BODY = 64 * 1024 * 1024
 """Largest request body accepted (setup data)."""
+
+POLL_INTERVAL = 0.05
+"""Seconds between the serving thread's looks at a shutdown request (what closing the server costs)."""
 
 SHUTDOWN_TIMEOUT = 2.0
 """Seconds :meth:`ApiServer.close` waits for the serving thread."""
@@ -161,7 +164,10 @@ class ApiServer:
             reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
             raise AddressError(f"cannot start the REST API server on {self.address}: {reason} (--address)") from None
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="horde-restapi", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL},
+            name="horde-restapi",
+            daemon=True,
         )
         self._thread.start()
         _log.debug("REST API listening on %s", self.address)
