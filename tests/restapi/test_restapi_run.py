@@ -291,3 +291,14 @@ def test_client_commands(horde_run, tmp_path):
     assert run.wait(20) == 103
     r = horde("status")
     assert r.returncode == 255 and r.stderr.startswith("error: GET http://") and r.stderr.count("\n") == 1
+
+
+def test_paused_and_no_setup_from_the_environment_and_options(horde_run, tmp_path):
+    body = lifecycle('"iterations": 1, "noSetup": True, "noTeardown": True', pause=0)
+    run = horde_run(body, "-q", "-w", "1", "-e", f"MARKS={tmp_path}", env={"HORDE_PAUSED": "true"})
+    run.wait_api()
+    assert run.wait_status(lambda a: a["status"] == 4)["paused"] is True
+    patch_status(run.port, paused=False)
+    assert run.wait(20) == 0, run.stderr()
+    assert (tmp_path / "data").read_text() == "null"
+    assert not (tmp_path / "setup").exists() and not (tmp_path / "teardown").exists()

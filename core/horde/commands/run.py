@@ -64,7 +64,14 @@ def _env_pair(text: str) -> tuple[str, str]:
     show_default="localhost:6565",
     help="Address of k6's REST API server ('' turns it off); a taken address given here is an error (exit 106).",
 )
-@click.option("-l", "--linger", is_flag=True, help="After the end, keep the run and its REST API up until Ctrl+C.")
+@click.option(
+    "-l",
+    "--linger",
+    is_flag=True,
+    envvar="HORDE_LINGER",
+    show_envvar=True,
+    help="After the end, keep the run and its REST API up until Ctrl+C.",
+)
 @click.option("--no-setup", is_flag=True, help="Do not run setup() (the REST API's /v1/setup may set its data).")
 @click.option("--no-teardown", is_flag=True, help="Do not run teardown() (the REST API's /v1/teardown may run it).")
 @click.option(

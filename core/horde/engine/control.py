@@ -69,6 +69,13 @@ class RunControl:
 
     # -- the engine's side ---------------------------------------------------
 
+    def hold(self) -> None:
+        """Start paused after all (the ``paused`` option of the script, config or environment)."""
+        with self._lock:
+            if not self.started:
+                self.paused = True
+                self._resumed.clear()
+
     def set_phase(self, phase: ExecutionStatus) -> None:
         """Record where the run stands (the ``status`` number of ``/v1/status``)."""
         self.phase = phase

@@ -170,6 +170,8 @@ class TestRun:
             raise UserError("options.tags must be an object of name: value", ExitCode.INVALID_CONFIG)
         self.base_tags = TagSet.of(tags)
         self.scenarios: list[Scenario] = scenarios_from_options(self.options)
+        if self.options.get("paused"):
+            self.control.hold()
         for sc in self.scenarios:
             self.script.function(sc.exec)  # exit 104 now if a scenario's function is missing
         self.thresholds = self._parse_thresholds()
