@@ -182,14 +182,39 @@ def test_setup_through_the_api_with_no_setup(horde_run, tmp_path):
     assert not (tmp_path / "setup").exists() and not (tmp_path / "teardown").exists()
 
 
-def test_ctrl_c_while_paused_ends_cleanly(horde_run, tmp_path):
-    run = horde_run(lifecycle(), "--paused", "-w", "1", "-e", f"MARKS={tmp_path}")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_while_paused_ends_cleanly(horde_run, tmp_path, workers):
+    body = lifecycle()
+    run = horde_run(body, "--paused", "-u", "2", "-w", workers, "-e", f"MARKS={tmp_path}")
     run.wait_api()
     run.wait_status(lambda a: a["status"] == 4)
+    t0 = time.monotonic()
     run.signal(signal.SIGINT)
     assert run.wait(15) == 105
-    assert "Traceback" not in run.stderr() and "TOTAL RESULTS" in run.stdout()
+    assert time.monotonic() - t0 < 2.5  # the waiting workers stop when told, not after the stop grace
+    assert "Traceback" not in run.stderr() and "did not stop" not in run.stderr(), run.stderr()
+    assert "TOTAL RESULTS" in run.stdout()
     assert not (tmp_path / "setup").exists()
+
+
+def test_workers_start_before_the_pause_and_get_the_setup_data(horde_run, tmp_path):
+    run = horde_run(
+        lifecycle('"iterations": 4', pause=0), "--paused", "-u", "2", "-w", "2", "-q", "-e", f"MARKS={tmp_path}"
+    )
+    run.wait_api()
+    run.wait_status(lambda a: a["status"] == 4)
+    assert not (tmp_path / "setup").exists()
+    patch_status(run.port, paused=False)
+    assert run.wait(30) == 0, run.stderr()
+    assert json.loads((tmp_path / "data").read_text()) == {"a": 1}  # setup() after the resume, its data to the workers
+    assert json.loads((tmp_path / "teardown").read_text()) == {"a": 1}
+
+
+def test_a_failing_setup_ends_waiting_workers_at_once(horde_run, tmp_path):
+    body = lifecycle().replace('Path(env["MARKS"], "setup").write_text("ran")', 'raise RuntimeError("no setup today")')
+    run = horde_run(body, "-u", "2", "-w", "2", "-q", "-e", f"MARKS={tmp_path}")
+    assert run.wait(30) == 107
+    assert "no setup today" in run.stderr() and "did not stop" not in run.stderr(), run.stderr()
 
 
 def _hold(port: int) -> socket.socket:

@@ -266,6 +266,8 @@ class TestRun:
         if self.control.phase in (ExecutionStatus.ENDED, ExecutionStatus.INTERRUPTED):
             return  # over already (lingering): only ``stopped`` changes
         task = self._scenarios_task
+        if self.control.phase < ExecutionStatus.RUNNING:
+            task = None  # paused or in setup(): the run ends without teardown(), as k6's
         if self._main is None:  # the loop has not started the run yet: it stops as soon as it does
             self.control.stopped = True
             self._pending_stop = error
@@ -385,15 +387,11 @@ class TestRun:
         if self._pending_stop is not None:  # stopped through the API before the loop ran
             self._abort(self._pending_stop)
             await asyncio.sleep(0)  # the cancellation lands here
-        await control.wait_resumed()
-        control.mark_started()
-        data = self.setup_data  # None, or set through the REST API (PUT/POST /v1/setup)
-        if self.script.setup is not None and not self.options.get("noSetup"):
-            control.set_phase(ExecutionStatus.SETUP)
-            data = self.setup_data = await self._lifecycle("setup", self.script.setup, factory)
-        control.set_phase(ExecutionStatus.RUNNING)
-        phase = self._run_workers(data) if self.workers > 1 else self._run_local(factory, data)
-        task = self._scenarios_task = asyncio.ensure_future(phase)
+        if self.workers > 1:  # the workers start (VUs built) before the pause and setup(), as k6's VUs
+            task = self._scenarios_task = asyncio.ensure_future(self._run_workers(factory))
+        else:
+            data = await self._start_test(factory)
+            task = self._scenarios_task = asyncio.ensure_future(self._run_local(factory, data))
         try:
             await task
         except asyncio.CancelledError:
@@ -401,7 +399,18 @@ class TestRun:
                 raise  # aborted: no teardown; stopped through the API: teardown still runs (as k6)
         if self.script.teardown is not None and not self.options.get("noTeardown"):
             control.set_phase(ExecutionStatus.TEARDOWN)
-            await self._lifecycle("teardown", self.script.teardown, factory, data)
+            await self._lifecycle("teardown", self.script.teardown, factory, self.setup_data)
+
+    async def _start_test(self, factory: VUFactory) -> Any:
+        """The --paused wait, then setup() (unless noSetup); the data the VUs get."""
+        control = self.control
+        await control.wait_resumed()
+        control.mark_started()
+        if self.script.setup is not None and not self.options.get("noSetup"):
+            control.set_phase(ExecutionStatus.SETUP)
+            self.setup_data = await self._lifecycle("setup", self.script.setup, factory)
+        control.set_phase(ExecutionStatus.RUNNING)
+        return self.setup_data  # None, or what the REST API set (PUT/POST /v1/setup)
 
     async def _run_local(self, factory: VUFactory, data: Any) -> None:
         self.started_at = time.monotonic()
@@ -431,7 +440,7 @@ class TestRun:
             self.interrupted_iterations += sum(r.interrupted_iterations for r in runners)
         self._raise_errors(results)
 
-    async def _run_workers(self, data: Any) -> None:
+    async def _run_workers(self, factory: VUFactory) -> None:
         req = self.req
         specs, first = [], 1
         for i, scenarios in enumerate(split_scenarios(self.scenarios, self.workers)):
@@ -447,7 +456,7 @@ class TestRun:
                     base_tags=self.base_tags.items(),
                     scenarios=scenarios,
                     first_vu_id=first,
-                    data=data,
+                    data=None,  # sent with ``go``, after setup()
                     verbose=logging.getLogger("horde").isEnabledFor(logging.DEBUG),
                 )
             )
@@ -464,12 +473,13 @@ class TestRun:
         try:
             pool.start()
             await pool.wait_ready()
+            data = await self._start_test(factory)
             self.started_at = time.monotonic()
             self._set_status(RunStatus.RUNNING)
-            pool.go()
+            pool.go(data)
             hard_end = max(sc.start_time + sc.total_duration + sc.graceful_stop for sc in self.scenarios)
             await pool.wait_done(deadline=self.started_at + hard_end + WORKER_GRACE)
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled, or setup() failed while the workers wait for ``go``
             await pool.stop()
             raise
         finally:
