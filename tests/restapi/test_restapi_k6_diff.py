@@ -7,7 +7,9 @@ wherever they are deterministic.
 
 from __future__ import annotations
 
+import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -94,6 +96,19 @@ def wait_metrics(runs, names, timeout=15.0):
             return docs
         time.sleep(0.1)
     pytest.fail(f"metrics {names} not in both within {timeout}s: {[sorted(d) for d in docs]}")
+
+
+def client(binary, *args):
+    """(exit code, stdout) of ``k6 ARGS`` or ``horde ARGS`` with the address last (``-a`` for both)."""
+    *command, address = args
+    r = subprocess.run([binary, *command, "-a", address], capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout
+
+
+def stat_blocks(text):
+    """The metric blocks of a ``stats`` print, numbers masked (they move), in a set (k6 prints in map order)."""
+    blocks = ("\n" + text).split("\n- ")[1:]
+    return {re.sub(r"(?m)^(    [a-z()0-9]+: )[-0-9.e+]+$", r"\1N", b).strip() for b in blocks}
 
 
 def strip_counts(doc):
@@ -192,6 +207,14 @@ def test_rest_api_documents_match_k6(start, tmp_path, k6_bin):
     same(runs, path="/v1/setup")
     for body in (pause, resume, scale):
         same(runs, "PATCH", "/v1/status", body)
+    for r in runs:  # horde's client commands print what k6's print, against either server
+        address = f"127.0.0.1:{r.port}"
+        k6_out, horde_out = client(k6_bin, "status", address), client(HORDE, "status", address)
+        assert horde_out == k6_out and k6_out[0] == 0 and "status: 7\n" in k6_out[1]
+        k6_out, horde_out = client(k6_bin, "stats", address), client(HORDE, "stats", address)
+        assert k6_out[0] == horde_out[0] == 0 and stat_blocks(horde_out[1]) == stat_blocks(k6_out[1])
+        for command in (["pause"], ["scale", "-u", "3"]):
+            assert client(k6_bin, *command, address)[0] == client(HORDE, *command, address)[0] == 255
 
     # -- stopped ----------------------------------------------------------------
     stop = {"data": {"attributes": {"stopped": True}, "id": "default", "type": "status"}}
