@@ -235,3 +235,39 @@ def test_rest_api_documents_match_k6(start, tmp_path, k6_bin):
     for r in runs:
         r.signal(signal.SIGINT)
     assert [r.wait(30) for r in runs] == [103, 103]
+
+
+SEGMENT_JS = """
+import { sleep } from 'k6';
+export const options = { vus: 7, duration: '30s' };
+export default function () { sleep(0.1); }
+"""
+
+SEGMENT_PY = """
+from horde import sleep
+
+options = {"vus": 7, "duration": "30s"}
+
+
+async def default(data):
+    await sleep(0.1)
+"""
+
+
+@pytest.mark.parametrize("segment", ["0:1/3", "1/3:2/3", "2/3:1"])
+def test_paused_status_of_a_segment_matches_k6(start, tmp_path, k6_bin, segment):
+    """What k6-operator's runners start with: --execution-segment ... --paused; each shows its own VUs."""
+    (tmp_path / "seg.js").write_text(SEGMENT_JS)
+    (tmp_path / "seg.py").write_text(SEGMENT_PY)
+    flags = ["--execution-segment", segment, "--execution-segment-sequence", "0,1/3,2/3,1", "--paused", "-q"]
+    k6_port, horde_port = free_port(), free_port()
+    k6 = start([k6_bin, "run", *flags, "--address", f"127.0.0.1:{k6_port}", tmp_path / "seg.js"], k6_port)
+    horde = start([HORDE, "run", *flags, "--address", f"127.0.0.1:{horde_port}", tmp_path / "seg.py"], horde_port)
+    runs = [k6, horde]
+    for r in runs:
+        r.wait_api()
+    wait_both(runs, lambda a: a["status"] == 4)
+    same(runs)
+    for r in runs:
+        r.signal(signal.SIGINT)
+    assert [r.wait(30) for r in runs] == [105, 105]
