@@ -11,6 +11,7 @@ scripts send the token the user entered).
 from __future__ import annotations
 
 import io
+import json
 import logging
 import mimetypes
 import re
@@ -19,14 +20,17 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from . import __version__
 from .auth import hash_token, parse_authorization
 from .connections import DeadlineReader, ParkingLot
-from .http import ApiError, read_body, send_error, send_json
+from .compare import compare_runs
+from .export import export_csv, export_filename, export_json
+from .http import ApiError, read_body, send_download, send_error, send_json
 from .ingest import Limits, create_run, finish_run, push_metrics
-from .query import run_detail, run_summary
+from .query import run_detail
+from .runlist import delete_run, project_info, runs_page
 from .store import Store
 
 __all__ = ["InsightsServer", "Reaper"]
@@ -38,6 +42,7 @@ _PUSH = re.compile(r"^/v2/metrics/([0-9]+)$")
 _V1_PUSH = re.compile(r"^/v1/metrics/([0-9]+)$")
 _API_RUN = re.compile(r"^/api/v1/runs/([0-9]+)$")
 _PAGE_RUN = re.compile(r"^/runs/([0-9]+)/?$")
+_API_EXPORT = re.compile(r"^/api/v1/runs/([0-9]+)/export\.(json|csv)$")
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -186,6 +191,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch(self._post)
 
+    def do_DELETE(self) -> None:
+        self._dispatch(self._delete)
+
     def _dispatch(self, fn) -> None:
         try:
             fn(urlsplit(self.path).path)
@@ -221,6 +229,13 @@ class Handler(BaseHTTPRequestHandler):
         if run is None:
             raise ApiError(404, f"test run {run_id} not found in this token's project", code=5)
         return run
+
+    def _query(self) -> dict[str, str]:
+        """The query string's parameters (the first value of each)."""
+        params: dict[str, str] = {}
+        for k, v in parse_qsl(urlsplit(self.path).query, keep_blank_values=True):
+            params.setdefault(k, v)
+        return params
 
     def _body(self, limit: int) -> bytes:
         self._reader.within(BODY_TIMEOUT)
@@ -269,14 +284,31 @@ class Handler(BaseHTTPRequestHandler):
     def _get(self, path: str) -> None:
         store = self.server.store
         if path == "/api/v1/runs":
-            project = self._project()
-            now = time.time()
-            send_json(self, 200, {"runs": [run_summary(r, now) for r in store.list_runs(project)]})
+            send_json(self, 200, runs_page(store, self._project(), self._query()))
             return
         m = _API_RUN.match(path)
         if m:
             project = self._project()
-            send_json(self, 200, run_detail(store, self._run_of(project, m.group(1))))
+            detail = run_detail(store, self._run_of(project, m.group(1)))
+            send_json(self, 200, {**detail, "project": project_info(store, project)})
+            return
+        m = _API_EXPORT.match(path)
+        if m:
+            run = self._run_of(self._project(), m.group(1))
+            if m.group(2) == "json":
+                data = json.dumps(export_json(store, run), separators=(",", ":"), allow_nan=False).encode()
+                send_download(self, data, "application/json; charset=utf-8", export_filename(run, "json"))
+            else:
+                data = export_csv(store, run).encode("utf-8")
+                send_download(self, data, "text/csv; charset=utf-8", export_filename(run, "csv"))
+            return
+        if path == "/api/v1/compare":
+            project, params = self._project(), self._query()
+            runs = [self._run_of(project, _run_id_param(params, k)) for k in ("a", "b")]
+            send_json(self, 200, {**compare_runs(store, *runs), "project": project_info(store, project)})
+            return
+        if path in ("/compare", "/compare/"):
+            self._static("compare.html")
             return
         if path == "/healthz":
             send_json(self, 200, {"status": "ok", "version": __version__, "database": store.dialect})
@@ -291,6 +323,14 @@ class Handler(BaseHTTPRequestHandler):
             self._static(path[len("/static/") :])
             return
         raise ApiError(404, f"no such page: {path}")
+
+    def _delete(self, path: str) -> None:
+        m = _API_RUN.match(path)
+        if m:
+            project = self._project()
+            send_json(self, 200, delete_run(self.server.store, project, self._run_of(project, m.group(1))))
+            return
+        raise ApiError(404, f"no such endpoint: DELETE {path}")
 
     def _static(self, rel: str) -> None:
         parts = rel.split("/")
@@ -312,3 +352,10 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+
+def _run_id_param(params: dict[str, str], name: str) -> str:
+    value = params.get(name, "")
+    if not value.isdigit():
+        raise ApiError(400, f"query parameter {name!r} must be a run id, not {value[:40]!r}")
+    return value

@@ -180,6 +180,47 @@ class Store:
             ).fetchall()
         return [_run_dict(r) for r in rows]
 
+    def search_runs(
+        self, project_id: int, *, name_like: str | None, statuses: tuple[int, ...] | None, limit: int, offset: int
+    ) -> tuple[list[dict], int]:
+        """One page of ``project_id``'s runs, newest first, and how many match in all.
+
+        ``name_like``: a case-insensitive substring of the name; ``statuses``:
+        only runs with one of these run statuses (None: any).
+        """
+        where = "project_id = ?"
+        args: tuple = (project_id,)
+        if name_like:
+            escaped = name_like.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where += " AND LOWER(name) LIKE ? ESCAPE '\\'"
+            args += (f"%{escaped}%",)
+        if statuses is not None:
+            where += " AND run_status IN (" + ",".join("?" * len(statuses)) + ")" if statuses else " AND 1 = 0"
+            args += tuple(statuses)
+        with self._lock:
+            total = int(self._x(f"SELECT COUNT(*) FROM runs WHERE {where}", args).fetchone()[0])
+            rows = self._x(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+        return [_run_dict(r) for r in rows], total
+
+    def delete_run(self, run_id: int) -> int:
+        """Delete a run with its points, series and push keys in one transaction; the points deleted."""
+        with self._tx():
+            points = self._x("DELETE FROM points WHERE run_id = ?", (run_id,)).rowcount
+            self._x("DELETE FROM series WHERE run_id = ?", (run_id,))
+            self._x("DELETE FROM pushes WHERE run_id = ?", (run_id,))
+            self._x("DELETE FROM runs WHERE id = ?", (run_id,))
+            self._series_cache.pop(run_id, None)
+        return int(points)
+
+    def project_name(self, project_id: int) -> str | None:
+        """The name of project ``project_id`` (None when it does not exist)."""
+        with self._lock:
+            row = self._x("SELECT name FROM projects WHERE id = ?", (project_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     def finish_run(self, run_id: int, *, run_status: int, result_status: int, thresholds: dict, now: float) -> None:
         """Record the finish call (also for a run that already timed out: the finish closes it)."""
         with self._tx():
