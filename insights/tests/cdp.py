@@ -44,7 +44,9 @@ class CdpError(AssertionError):
 class Browser:
     """One headless Chromium with one page (a flattened session); ``close()`` ends it."""
 
-    def __init__(self, chromium: str, profile: Path, downloads: Path | None = None) -> None:
+    def __init__(
+        self, chromium: str, profile: Path, downloads: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
         to_chrome_r, self._w = os.pipe()
         self._r, from_chrome_w = os.pipe()
         self.proc = subprocess.Popen(
@@ -53,6 +55,7 @@ class Browser:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
             preexec_fn=lambda: _onto_3_and_4(to_chrome_r, from_chrome_w),  # noqa: PLW1509
         )
         os.close(to_chrome_r)
@@ -154,6 +157,19 @@ class Browser:
             if time.monotonic() > deadline:
                 raise CdpError(f"still false after {timeout} s: {expression}")
             time.sleep(0.1)
+
+    def click(self, selector: str) -> None:
+        """Click the element ``selector`` from a timer, so a confirm() it opens does not block this call."""
+        found = self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
+                        "if (e) setTimeout(() => e.click(), 0); return Boolean(e); })()")
+        if not found:
+            raise CdpError(f"no element {selector}")
+
+    def accept_dialog(self, timeout: float = 15) -> str:
+        """Accept the next confirm()/alert(); its message."""
+        opened = self.next_event("Page.javascriptDialogOpening", timeout)
+        self.send("Page.handleJavaScriptDialog", {"accept": True})
+        return str(opened["message"])
 
     def close(self) -> None:
         for fd in (self._w, self._r):

@@ -171,8 +171,8 @@ class SortableTable {
       let x = val(a), y = val(b);
       if (x === null || x === undefined) return (y === null || y === undefined) ? 0 : 1; // missing values last
       if (y === null || y === undefined) return -1;
-      if (col.num) { x = Number(x); y = Number(y); return (x - y) * this.dir; }
-      return String(x).localeCompare(String(y)) * this.dir;
+      if (col.num && x !== "" && y !== "" && Number.isFinite(Number(x)) && Number.isFinite(Number(y))) return (Number(x) - Number(y)) * this.dir;
+      return String(x).localeCompare(String(y), undefined, { numeric: true }) * this.dir;
     });
     for (const th of this.table.tHead.rows[0].cells) {
       const on = th.dataset.sort === col.key;
