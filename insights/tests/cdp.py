@@ -160,8 +160,10 @@ class Browser:
 
     def click(self, selector: str) -> None:
         """Click the element ``selector`` from a timer, so a confirm() it opens does not block this call."""
-        found = self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
-                        "if (e) setTimeout(() => e.click(), 0); return Boolean(e); })()")
+        found = self.js(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
+            "if (e) setTimeout(() => e.click(), 0); return Boolean(e); })()"
+        )
         if not found:
             raise CdpError(f"no element {selector}")
 

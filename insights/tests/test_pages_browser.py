@@ -13,9 +13,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import wirebuild
 from cdp import Browser
 from helpers import create_run, finish, push
-import wirebuild
 from pagedata import HTML_NAME, endpoint_run, endpoints
 
 TZ = "Asia/Kolkata"
@@ -101,7 +101,9 @@ def test_time_axis_is_local_wall_clock_with_the_date_on_the_first_tick(server, b
         datetime.fromtimestamp(when + 60, ZoneInfo(TZ)).strftime("%H:%M:%S"),
     ]
     # the charts draw their x axis with these ticks
-    ticks = browser.wait_for("(charts['chart-load'].axes[0]._values || []).length && charts['chart-load'].axes[0]._values")
+    ticks = browser.wait_for(
+        "(charts['chart-load'].axes[0]._values || []).length && charts['chart-load'].axes[0]._values"
+    )
     assert "\n" in ticks[0] and all("\n" not in t for t in ticks[1:])
     assert ticks[0].startswith(local.strftime("%Y-%m-%d\n19:4"))  # 19:43:20 in Kolkata
     assert all(t.startswith("19:4") for t in ticks[1:])
@@ -309,4 +311,7 @@ def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
     eps = _table(browser, "compare-endpoints")
     fast = next(r for r in eps if r[0] == "http://t/fast")
     assert fast[3:6] == ["30", "60", "+30"]
-    assert any(r[0] == HTML_NAME for r in eps) and browser.js("document.querySelectorAll('#compare-endpoints img').length") == 0
+    assert (
+        any(r[0] == HTML_NAME for r in eps)
+        and browser.js("document.querySelectorAll('#compare-endpoints img').length") == 0
+    )

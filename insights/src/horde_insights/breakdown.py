@@ -59,10 +59,10 @@ def endpoint_table(rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
             if h is None:
                 h = durations[key] = Histogram()
             h.merge(hist or {}, count, total, lo, hi, res)
-    table = []
+    table: list[dict[str, Any]] = []
     for key in urls:
         name, method, status = key
-        f = failed.get(key)
+        fails = failed.get(key)
         h = durations.get(key)
         table.append(
             {
@@ -71,8 +71,8 @@ def endpoint_table(rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
                 "method": method,
                 "status": status,
                 "requests": requests.get(key, 0.0),
-                "failures": f[0] if f else None,
-                "failure_rate": f[0] / f[1] if f and f[1] else None,
+                "failures": fails[0] if fails else None,
+                "failure_rate": fails[0] / fails[1] if fails and fails[1] else None,
                 "p50": h.quantile(0.50) if h else None,
                 "p95": h.quantile(0.95) if h else None,
                 "p99": h.quantile(0.99) if h else None,
@@ -97,7 +97,7 @@ def error_table(rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
         name, method, _ = _endpoint_key(labels)
         key = (name, method, status, error, code)
         counts[key] = counts.get(key, 0.0) + value
-    table = [
+    table: list[dict[str, Any]] = [
         {"name": n, "method": m, "status": s, "error": e, "error_code": c, "count": v}
         for (n, m, s, e, c), v in counts.items()
     ]

@@ -75,7 +75,8 @@ def compare_runs(store: Store, run_a: dict[str, Any], run_b: dict[str, Any]) -> 
     for side, detail in (("a", da), ("b", db)):
         for t in detail["thresholds"]:
             row = thresholds.setdefault(
-                (t["metric"], t["threshold"]), {"metric": t["metric"], "threshold": t["threshold"], "a": None, "b": None}
+                (t["metric"], t["threshold"]),
+                {"metric": t["metric"], "threshold": t["threshold"], "a": None, "b": None},
             )
             row[side] = t["ok"]
             row[f"{side}_defined"] = True
@@ -96,7 +97,9 @@ def compare_runs(store: Store, run_a: dict[str, Any], run_b: dict[str, Any]) -> 
         a, b = row["a"] or {}, row["b"] or {}
         row["deltas"] = {k: _delta(a.get(k), b.get(k)) for k in ("requests", "failure_rate", "p50", "p95", "p99")}
         endpoint_rows.append(row)
-    endpoint_rows.sort(key=lambda r: (-max((r["a"] or {}).get("requests", 0), (r["b"] or {}).get("requests", 0)), r["name"]))
+    endpoint_rows.sort(
+        key=lambda r: (-max((r["a"] or {}).get("requests", 0), (r["b"] or {}).get("requests", 0)), r["name"])
+    )
     return {
         "a": _side(da),
         "b": _side(db),

@@ -68,7 +68,7 @@ def _series_buckets(store: Store, run: dict[str, Any]) -> list[dict[str, Any]]:
         b["min"] = lo if b["min"] is None else min(b["min"], lo)
         b["max"] = hi if b["max"] is None else max(b["max"], hi)
     out = []
-    for (metric, tags), s in sorted(merged.items()):
+    for (metric, _tags), s in sorted(merged.items()):
         points = []
         for t in sorted(s["buckets"]):
             b = s["buckets"][t]

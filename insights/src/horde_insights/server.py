@@ -24,8 +24,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import __version__
 from .auth import hash_token, parse_authorization
-from .connections import DeadlineReader, ParkingLot
 from .compare import compare_runs
+from .connections import DeadlineReader, ParkingLot
 from .export import export_csv, export_filename, export_json
 from .http import ApiError, read_body, send_download, send_error, send_json
 from .ingest import Limits, create_run, finish_run, push_metrics
