@@ -218,7 +218,11 @@ function restoreListParams() {
   const p = new URLSearchParams(location.search);
   $("q").value = p.get("q") || "";
   if (p.get("state")) $("state-filter").value = p.get("state");
-  if (p.get("limit")) $("page-size").value = p.get("limit");
+  const limit = parseInt(p.get("limit") || "", 10);
+  if (limit > 0 && limit <= 500) {
+    if (!Array.from($("page-size").options).some((o) => o.value === String(limit))) $("page-size").add(new Option(String(limit)));
+    $("page-size").value = String(limit);
+  }
   listOffset = Math.max(0, parseInt(p.get("offset") || "0", 10) || 0);
 }
 
