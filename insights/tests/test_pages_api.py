@@ -185,6 +185,7 @@ def test_compare_two_runs_with_deltas(server):
     assert m["failure_rate"]["a"] == da["run"]["failure_rate"] and m["failure_rate"]["b"] == db["run"]["failure_rate"]
     assert m["rps"]["a"] == pytest.approx(34 / 3) and m["rps"]["b"] == pytest.approx(67 / 3)  # one 3 s bucket
     assert m["checks_passed"]["a"] is None  # no checks in either run
+    assert (m["p95"]["better"], m["checks_rate"]["better"], m["requests"]["better"]) == ("lower", "higher", None)
     assert (m["thresholds_failed"]["a"], m["thresholds_failed"]["b"]) == (0, 1)
     (th,) = cmp["thresholds"]
     assert (th["metric"], th["threshold"], th["a"], th["b"]) == ("http_req_duration", "p(95)<500", True, False)

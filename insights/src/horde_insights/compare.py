@@ -14,19 +14,19 @@ from .store import Store
 __all__ = ["compare_runs", "KEY_METRICS"]
 
 KEY_METRICS = (
-    ("requests", "Requests"),
-    ("rps", "Requests/s"),
-    ("failure_rate", "HTTP failure rate"),
-    ("p50", "http_req_duration p50 (ms)"),
-    ("p95", "http_req_duration p95 (ms)"),
-    ("p99", "http_req_duration p99 (ms)"),
-    ("checks_passed", "Checks passed"),
-    ("checks_failed", "Checks failed"),
-    ("checks_rate", "Check pass rate"),
-    ("thresholds_failed", "Thresholds crossed"),
-    ("duration", "Duration (s)"),
+    ("requests", "Requests", None),
+    ("rps", "Requests/s", None),
+    ("failure_rate", "HTTP failure rate", "lower"),
+    ("p50", "http_req_duration p50 (ms)", "lower"),
+    ("p95", "http_req_duration p95 (ms)", "lower"),
+    ("p99", "http_req_duration p99 (ms)", "lower"),
+    ("checks_passed", "Checks passed", None),
+    ("checks_failed", "Checks failed", "lower"),
+    ("checks_rate", "Check pass rate", "higher"),
+    ("thresholds_failed", "Thresholds crossed", "lower"),
+    ("duration", "Duration (s)", None),
 )
-"""The compared figures: (key, label)."""
+"""The compared figures: (key, label, which direction is better: "lower", "higher" or None)."""
 
 
 def _delta(a: float | None, b: float | None) -> dict[str, Any]:
@@ -69,7 +69,9 @@ def compare_runs(store: Store, run_a: dict[str, Any], run_b: dict[str, Any]) -> 
     """``GET /api/v1/compare?a=&b=``: both runs' summaries, the key figures, thresholds and endpoints with deltas."""
     da, db = run_detail(store, run_a), run_detail(store, run_b)
     fa, fb = _key_figures(da, run_a), _key_figures(db, run_b)
-    metrics = [{"key": key, "label": label, **_delta(fa[key], fb[key])} for key, label in KEY_METRICS]
+    metrics = [
+        {"key": key, "label": label, "better": better, **_delta(fa[key], fb[key])} for key, label, better in KEY_METRICS
+    ]
 
     thresholds: dict[tuple[str, str], dict[str, Any]] = {}
     for side, detail in (("a", da), ("b", db)):

@@ -123,10 +123,23 @@ function fmtClock(t, withDate) {
 // The x axis ticks of every chart: local time of day, the date on the first tick.
 function timeTicks(u, splits) { return splits.map((v, i) => fmtClock(v, i === 0)); }
 
-function fmtSigned(v) {
+// A figure rounded for reading (the exact number is the cell's title): at most `digits` decimals.
+function fmtRound(v, digits) {
   if (v === null || v === undefined) return "—";
-  return (v > 0 ? "+" : "") + String(v);
+  return String(Number(Number(v).toFixed(digits === undefined ? 3 : digits)));
 }
+function fmtSigned(v, digits) {
+  if (v === null || v === undefined) return "—";
+  return (v > 0 ? "+" : "") + fmtRound(v, digits);
+}
+// A cell showing `text` with the exact value on hover.
+function exact(text, v) {
+  const span = el("span", text);
+  if (v !== null && v !== undefined) span.title = String(v);
+  return span;
+}
+const ms = (v) => exact(fmtRound(v, 3), v);
+const pct = (v) => exact(v === null || v === undefined ? "—" : fmtRound(v * 100, 2) + " %", v);
 function fmtRelative(v) {
   if (v === null || v === undefined) return "—";
   return (v > 0 ? "+" : "") + (v * 100).toFixed(1) + " %";
@@ -380,7 +393,7 @@ function instanceMetric(inst, name) {
   return ms[name] || null;
 }
 
-const percentCell = (v) => (v === null || v === undefined ? "—" : fmtPercent(v) + " %");
+const percentCell = pct;
 let endpointTable = null, errorTable = null, instanceTable = null;
 
 function tables() {
@@ -392,9 +405,9 @@ function tables() {
     { key: "requests", label: "Requests", num: true, cell: (r) => fmtNum(r.requests) },
     { key: "failures", label: "Failures", num: true, cell: (r) => fmtNum(r.failures) },
     { key: "failure_rate", label: "Failed %", num: true, cell: (r) => percentCell(r.failure_rate) },
-    { key: "p50", label: "p50 (ms)", num: true, cell: (r) => fmtNum(r.p50) },
-    { key: "p95", label: "p95 (ms)", num: true, cell: (r) => fmtNum(r.p95) },
-    { key: "p99", label: "p99 (ms)", num: true, cell: (r) => fmtNum(r.p99) },
+    { key: "p50", label: "p50 (ms)", num: true, cell: (r) => ms(r.p50) },
+    { key: "p95", label: "p95 (ms)", num: true, cell: (r) => ms(r.p95) },
+    { key: "p99", label: "p99 (ms)", num: true, cell: (r) => ms(r.p99) },
   ], "requests", -1);
   errorTable = new SortableTable($("errors"), [
     { key: "name", label: "Endpoint" },
@@ -408,7 +421,7 @@ function tables() {
     { key: "instance_id", label: "Instance", num: true },
     { key: "state", label: "State" },
     { key: "requests", label: "Requests", num: true, cell: (r) => fmtNum(r.requests) },
-    { key: "p95", label: "p95 (ms)", num: true, cell: (r) => fmtNum(r.p95) },
+    { key: "p95", label: "p95 (ms)", num: true, cell: (r) => ms(r.p95) },
     { key: "last_seen_at", label: "Last seen", num: true, cell: (r) => fmtTime(r.last_seen_at) },
   ], "instance_id", 1);
 }
@@ -509,15 +522,19 @@ function runHeading(side, r) {
   return wrap;
 }
 
+const RATIOS = ["failure_rate", "checks_rate"];
 function figure(key, v) {
-  if (v === null || v === undefined) return "—";
-  if (key === "failure_rate" || key === "checks_rate") return fmtPercent(v) + " %";
-  return fmtNum(v);
+  if (RATIOS.includes(key)) return pct(v);
+  return exact(fmtRound(v, 3), v);
 }
-function deltaCells(key, d) {
-  const cls = d.delta === null ? "" : d.delta > 0 ? "up" : d.delta < 0 ? "down" : "same";
-  const delta = key === "failure_rate" || key === "checks_rate" ? (d.delta === null ? "—" : (d.delta > 0 ? "+" : "") + fmtPercent(d.delta) + " pp") : fmtSigned(d.delta);
-  return [el("span", delta, cls), el("span", fmtRelative(d.relative), cls)];
+// The delta and relative change of a compared figure, marked better/worse when the figure has a direction.
+function deltaCells(key, d, better) {
+  let cls = "";
+  if (d.delta !== null && d.delta !== 0 && better) cls = (d.delta < 0) === (better === "lower") ? "better" : "worse";
+  const delta = RATIOS.includes(key) ? (d.delta === null ? "—" : fmtSigned(d.delta * 100, 2) + " pp") : fmtSigned(d.delta, 3);
+  const a = el("span", delta, cls), b = el("span", fmtRelative(d.relative), cls);
+  if (d.delta !== null) a.title = String(d.delta);
+  return [a, b];
 }
 
 function verdictCell(ok, defined) {
@@ -539,7 +556,7 @@ async function loadCompare() {
   const mt = $("compare-metrics").tBodies[0];
   mt.replaceChildren();
   for (const m of data.metrics) {
-    const tr = row([m.label, figure(m.key, m.a), figure(m.key, m.b), ...deltaCells(m.key, m)]);
+    const tr = row([m.label, figure(m.key, m.a), figure(m.key, m.b), ...deltaCells(m.key, m, m.better)]);
     tr.dataset.key = m.key;
     mt.appendChild(tr);
   }
@@ -556,9 +573,9 @@ async function loadCompare() {
     const d = e.deltas;
     et.appendChild(row([
       e.name, e.method, e.status,
-      fmtNum(ea.requests), fmtNum(eb.requests), deltaCells("requests", d.requests)[0],
-      fmtNum(ea.p95), fmtNum(eb.p95), deltaCells("p95", d.p95)[0],
-      percentCell(ea.failure_rate), percentCell(eb.failure_rate), deltaCells("failure_rate", d.failure_rate)[0],
+      fmtNum(ea.requests), fmtNum(eb.requests), deltaCells("requests", d.requests, null)[0],
+      ms(ea.p95), ms(eb.p95), deltaCells("p95", d.p95, "lower")[0],
+      pct(ea.failure_rate), pct(eb.failure_rate), deltaCells("failure_rate", d.failure_rate, "lower")[0],
     ]));
   }
   if (!data.endpoints.length) { const tr = row(["no HTTP requests"]); tr.cells[0].colSpan = 12; et.appendChild(tr); }
