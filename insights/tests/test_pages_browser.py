@@ -130,6 +130,8 @@ def test_instances_table_from_the_run_json(server, browser):
     paused = browser.next_event("Fetch.requestPaused")
     body = browser.send("Fetch.getResponseBody", {"requestId": paused["requestId"]})
     data = json.loads(base64.b64decode(body["body"]) if body["base64Encoded"] else body["body"])
+    data["expected_instances"] = 3
+    data["stopped"], data["abort_reason"] = True, "threshold http_req_duration p(95)<1 crossed <b>"
     data["instances"] = [
         {"instance_id": "2", "state": "finished", "last_seen_at": 1_790_000_000, "finished_at": 1_790_000_000,
          "metrics": [{"metric": "http_reqs", "type": "counter", "count": 14},
@@ -151,7 +153,12 @@ def test_instances_table_from_the_run_json(server, browser):
     assert browser.js("document.getElementById('instances-section').hidden") is False
     rows = _table(browser, "instances")
     assert [r[:4] for r in rows] == [["1<b>x</b>", "running", "20", "—"], ["2", "finished", "14", "123.5"]]
-    assert browser.js("document.querySelectorAll('#instances b').length") == 0
+    assert browser.js("document.querySelectorAll('#instances b, #stopped b').length") == 0
+    summary = browser.js("document.getElementById('instances-summary').textContent")
+    assert summary == "2 instance(s) seen of 3 expected, 1 finished"
+    assert browser.js("document.getElementById('stopped').hidden") is False
+    stopped = browser.js("document.getElementById('stopped').textContent")
+    assert stopped == "Stopped: threshold http_req_duration p(95)<1 crossed <b>"
 
 
 def test_stop_button_posts_the_stop_and_shows_only_while_running(server, browser):

@@ -67,6 +67,9 @@ _RUN_COLUMNS = (
     "threshold_results, pushes, duplicates"
 )
 
+_RUN_CHILD_TABLES = ("series", "pushes")
+"""Tables whose rows belong to one run (``run_id``), deleted with it after its points, in this order."""
+
 
 class Store:
     """Thread-safe access to one database (one connection, serialized by a lock)."""
@@ -206,11 +209,12 @@ class Store:
         return [_run_dict(r) for r in rows], total
 
     def delete_run(self, run_id: int) -> int:
-        """Delete a run with its points, series and push keys in one transaction; the points deleted."""
+        """Delete a run with its points and every row of :data:`_RUN_CHILD_TABLES` in one transaction;
+        the number of points deleted."""
         with self._tx():
             points = self._x("DELETE FROM points WHERE run_id = ?", (run_id,)).rowcount
-            self._x("DELETE FROM series WHERE run_id = ?", (run_id,))
-            self._x("DELETE FROM pushes WHERE run_id = ?", (run_id,))
+            for table in _RUN_CHILD_TABLES:
+                self._x(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             self._x("DELETE FROM runs WHERE id = ?", (run_id,))
             self._series_cache.pop(run_id, None)
         return int(points)

@@ -426,8 +426,11 @@ function tables() {
   ], "instance_id", 1);
 }
 
-function renderInstances(instances) {
+function renderInstances(instances, expected) {
   $("instances-section").hidden = !instances || !instances.length;
+  const finished = (instances || []).filter((i) => i.state === "finished").length;
+  $("instances-summary").textContent = (instances || []).length + " instance(s) seen" +
+    (expected ? " of " + expected + " expected" : "") + ", " + finished + " finished";
   if (!instances) { instanceTable.render([]); return; }
   instanceTable.render(instances.map((i) => {
     const reqs = instanceMetric(i, "http_reqs"), dur = instanceMetric(i, "http_req_duration");
@@ -474,7 +477,11 @@ async function loadRun(id) {
   badge.className = "state " + run.colour + " " + run.state;
   badge.dataset.state = run.state;
   badge.title = run.detail;
-  $("stop").hidden = run.state !== "running" || Boolean(data.stopped);
+  const stopped = Boolean(data.stopped || run.stopped);
+  $("stop").hidden = run.state !== "running" || stopped;
+  const reason = data.abort_reason || run.abort_reason;
+  $("stopped").hidden = !stopped && !reason;
+  $("stopped").textContent = reason ? "Stopped: " + reason : "Stopped";
   renderMeta(run);
 
   const th = $("thresholds").tBodies[0];
@@ -492,7 +499,7 @@ async function loadRun(id) {
 
   endpointTable.render(data.endpoints || []);
   errorTable.render(data.errors || []);
-  renderInstances(data.instances);
+  renderInstances(data.instances, data.expected_instances || run.expected_instances);
 
   const mt = $("metrics").tBodies[0];
   mt.replaceChildren();
