@@ -96,7 +96,12 @@ def test_run_page_endpoint_and_error_tables_sort_escape_and_show_the_project(ser
         (HTML_NAME, "500", "—", "—", "3"),
         ("http://t/down", "0", "dial: i/o timeout", "1211", "1"),
     ]
-    assert browser.js("document.getElementById('instances-section').hidden") is True  # no instances in the JSON
+    # the instances table shows when the run JSON has several instances (or expects several)
+    insts = detail.get("instances") or []
+    several = len(insts) > 1 or (detail.get("expected_instances") or 1) > 1
+    assert browser.js("document.getElementById('instances-section').hidden") is (not several)
+    if several:
+        assert [r[0] for r in _table(browser, "instances")] == sorted(i["instance_id"] for i in insts)
 
 
 def test_time_axis_is_local_wall_clock_with_the_date_on_the_first_tick(server, browser):
@@ -333,3 +338,24 @@ def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
         any(r[0] == HTML_NAME for r in eps)
         and browser.js("document.querySelectorAll('#compare-endpoints img').length") == 0
     )
+
+
+def test_stop_button_stops_the_run_end_to_end(server, browser):
+    """With the service's stop endpoint (issue 17, the multirun part): the click marks the run stopped."""
+    tok = server.token()
+    rid = endpoint_run(server, tok, name="to stop")
+    probe = create_run(server, tok, name="probe")[1]["reference_id"]
+    status, body = server.get(f"/api/v1/runs/{probe}", tok)
+    if "stopped" not in body:
+        pytest.skip("the run JSON has no 'stopped' yet: the stop endpoint arrives with the multirun merge")
+    _open(browser, f"{server.url}/runs/{rid}#token={tok}", "run")
+    browser.click("#stop")
+    browser.accept_dialog()
+    browser.wait_for("document.getElementById('stop').dataset.requested === '1'")
+    detail = server.run(tok, rid)
+    assert detail["stopped"] is True and detail["abort_reason"] == "stopped by user"
+    text = browser.wait_for(
+        "!document.getElementById('stopped').hidden && document.getElementById('stopped').textContent"
+    )
+    assert text == "Stopped: stopped by user"
+    assert browser.js("document.getElementById('stop').hidden") is True

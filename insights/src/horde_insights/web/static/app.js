@@ -427,7 +427,8 @@ function tables() {
 }
 
 function renderInstances(instances, expected) {
-  $("instances-section").hidden = !instances || !instances.length;
+  // one instance has nothing to break down; a run expecting several shows them from the first
+  $("instances-section").hidden = !instances || !instances.length || (instances.length < 2 && !(expected > 1));
   const finished = (instances || []).filter((i) => i.state === "finished").length;
   $("instances-summary").textContent = (instances || []).length + " instance(s) seen" +
     (expected ? " of " + expected + " expected" : "") + ", " + finished + " finished";
