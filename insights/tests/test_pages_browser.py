@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import wirebuild
-from cdp import Browser
+from devtools import Browser
 from helpers import create_run, finish, push
 from pagedata import HTML_NAME, endpoint_run, endpoints
 

@@ -255,12 +255,18 @@ async function deleteRun(run) {
   } catch (err) { showError(err); }
 }
 
+// The list is searched, filtered and paged, so it is always fetched with the page's parameters
+// (a server-pushed "the runs changed" should call loadRuns, not render the unfiltered list).
 async function loadRuns() {
   const params = listParams();
   const seq = ++listSeq;
   const data = await api("/api/v1/runs?" + params.toString());
   if (seq !== listSeq) return false; // a newer request (the user changed a filter) answers instead
   history.replaceState(null, "", location.pathname + "?" + params.toString());
+  return renderRuns(data);
+}
+
+function renderRuns(data) {
   $("error").hidden = true;
   $("runs-section").hidden = false;
   showProject(data.project);
@@ -464,7 +470,11 @@ async function exportRun(kind) {
 }
 
 async function loadRun(id) {
-  const data = await api("/api/v1/runs/" + encodeURIComponent(id));
+  return renderRun(await api("/api/v1/runs/" + encodeURIComponent(id)));
+}
+
+// Draws the run page from the JSON of GET /api/v1/runs/{id}; true while the run is active.
+function renderRun(data) {
   const run = data.run;
   currentRun = run;
   tables();
@@ -553,7 +563,10 @@ function verdictCell(ok, defined) {
 async function loadCompare() {
   const p = new URLSearchParams(location.search);
   const a = p.get("a") || "", b = p.get("b") || "";
-  const data = await api("/api/v1/compare?a=" + encodeURIComponent(a) + "&b=" + encodeURIComponent(b));
+  return renderCompare(await api("/api/v1/compare?a=" + encodeURIComponent(a) + "&b=" + encodeURIComponent(b)));
+}
+
+function renderCompare(data) {
   $("error").hidden = true;
   $("compare-section").hidden = false;
   showProject(data.project);

@@ -1,8 +1,9 @@
-"""A minimal Chrome DevTools Protocol client over ``--remote-debugging-pipe`` (no websocket library).
+"""A Chrome DevTools Protocol client over ``--remote-debugging-pipe`` (no websocket library) for the page
+tests: events, dialogs, request interception (Fetch) and downloads.
 
 Chromium reads commands on fd 3 and writes replies and events on fd 4, each a
 JSON message ending in a NUL byte. Every wait has a deadline; a browser that
-stops answering fails the test with the last events seen.
+stops answering fails the test with a CdpError naming what it waited for.
 """
 
 from __future__ import annotations
