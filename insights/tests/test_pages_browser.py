@@ -341,13 +341,9 @@ def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
 
 
 def test_stop_button_stops_the_run_end_to_end(server, browser):
-    """With the service's stop endpoint (issue 17, the multirun part): the click marks the run stopped."""
+    """The click reaches the service's stop endpoint: the run is stopped by the user, and the page says so."""
     tok = server.token()
     rid = endpoint_run(server, tok, name="to stop")
-    probe = create_run(server, tok, name="probe")[1]["reference_id"]
-    status, body = server.get(f"/api/v1/runs/{probe}", tok)
-    if "stopped" not in body:
-        pytest.skip("the run JSON has no 'stopped' yet: the stop endpoint arrives with the multirun merge")
     _open(browser, f"{server.url}/runs/{rid}#token={tok}", "run")
     browser.click("#stop")
     browser.accept_dialog()

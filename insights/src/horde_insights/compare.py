@@ -6,12 +6,14 @@ relative change ``(b - a) / a`` (None when either side is missing or a is 0).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from .http import ApiError
 from .query import run_detail
 from .store import Store
 
-__all__ = ["compare_runs", "KEY_METRICS"]
+__all__ = ["compare_runs", "compared_ids", "KEY_METRICS"]
 
 KEY_METRICS = (
     ("requests", "Requests", None),
@@ -27,6 +29,17 @@ KEY_METRICS = (
     ("duration", "Duration (s)", None),
 )
 """The compared figures: (key, label, which direction is better: "lower", "higher" or None)."""
+
+
+def compared_ids(params: Mapping[str, str]) -> tuple[int, int]:
+    """The run ids ``a`` and ``b`` of ``GET /api/v1/compare?a=&b=`` (400 naming the bad parameter)."""
+    ids = []
+    for name in ("a", "b"):
+        value = params.get(name, "")
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:
+            raise ApiError(400, f"query parameter {name!r} must be a run id, not {value[:40]!r}")
+        ids.append(int(value))
+    return ids[0], ids[1]
 
 
 def _delta(a: float | None, b: float | None) -> dict[str, Any]:

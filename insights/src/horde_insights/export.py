@@ -19,7 +19,7 @@ from .histogram import Histogram
 from .query import run_detail
 from .store import Store
 
-__all__ = ["export_json", "export_csv", "CSV_COLUMNS", "export_filename"]
+__all__ = ["export_json", "export_csv", "export_file", "CSV_COLUMNS", "export_filename"]
 
 CSV_COLUMNS = (
     "time",
@@ -129,3 +129,14 @@ def export_csv(store: Store, run: dict[str, Any]) -> str:
                 + [_cell(p.get(k)) for k in ("value", "count", "sum", "min", "max", "avg", "p50", "p95", "p99")]
             )
     return buf.getvalue()
+
+
+def export_file(store: Store, run: dict[str, Any], kind: str) -> tuple[bytes, str, str]:
+    """The download of ``GET /api/v1/runs/{id}/export.{kind}`` (kind ``json`` or ``csv``):
+    (body, content type, file name for ``Content-Disposition: attachment``)."""
+    if kind == "json":
+        body = json.dumps(export_json(store, run), separators=(",", ":"), allow_nan=False).encode()
+        return body, "application/json; charset=utf-8", export_filename(run, "json")
+    if kind == "csv":
+        return export_csv(store, run).encode("utf-8"), "text/csv; charset=utf-8", export_filename(run, "csv")
+    raise ValueError(f"unknown export format {kind!r}: json or csv")

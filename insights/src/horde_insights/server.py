@@ -11,7 +11,6 @@ scripts send the token the user entered).
 from __future__ import annotations
 
 import io
-import json
 import logging
 import mimetypes
 import re
@@ -24,9 +23,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import __version__, instances, setupdata
 from .auth import hash_token, parse_authorization
-from .compare import compare_runs
+from .compare import compare_runs, compared_ids
 from .connections import DeadlineReader, ParkingLot
-from .export import export_csv, export_filename, export_json
+from .export import export_file
 from .http import ApiError, read_body, send_download, send_error, send_json
 from .ingest import Limits, create_run, push_metrics
 from .query import run_detail
@@ -206,6 +205,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._dispatch(self._delete)
+
     def do_PUT(self) -> None:
         self._dispatch(self._put)
 
@@ -244,13 +244,6 @@ class Handler(BaseHTTPRequestHandler):
         if run is None:
             raise ApiError(404, f"test run {run_id} not found in this token's project", code=5)
         return run
-
-    def _query(self) -> dict[str, str]:
-        """The query string's parameters (the first value of each)."""
-        params: dict[str, str] = {}
-        for k, v in parse_qsl(urlsplit(self.path).query, keep_blank_values=True):
-            params.setdefault(k, v)
-        return params
 
     def _body(self, limit: int) -> bytes:
         self._reader.within(BODY_TIMEOUT)
@@ -341,7 +334,7 @@ class Handler(BaseHTTPRequestHandler):
             send_json(self, 200, instances.test_progress(store, project, self._run_of(project, m.group(1)), {}))
             return
         if path == "/api/v1/runs":
-            send_json(self, 200, runs_page(store, self._project(), self._query()))
+            send_json(self, 200, runs_page(store, self._project(), self._params()))
             return
         m = _API_RUN.match(path)
         if m:
@@ -351,17 +344,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         m = _API_EXPORT.match(path)
         if m:
-            run = self._run_of(self._project(), m.group(1))
-            if m.group(2) == "json":
-                data = json.dumps(export_json(store, run), separators=(",", ":"), allow_nan=False).encode()
-                send_download(self, data, "application/json; charset=utf-8", export_filename(run, "json"))
-            else:
-                data = export_csv(store, run).encode("utf-8")
-                send_download(self, data, "text/csv; charset=utf-8", export_filename(run, "csv"))
+            send_download(self, *export_file(store, self._run_of(self._project(), m.group(1)), m.group(2)))
             return
         if path == "/api/v1/compare":
-            project, params = self._project(), self._query()
-            runs = [self._run_of(project, _run_id_param(params, k)) for k in ("a", "b")]
+            project = self._project()
+            runs = [self._run_of(project, str(i)) for i in compared_ids(self._params())]
             send_json(self, 200, {**compare_runs(store, *runs), "project": project_info(store, project)})
             return
         if path in ("/compare", "/compare/"):
@@ -409,10 +396,3 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-
-
-def _run_id_param(params: dict[str, str], name: str) -> str:
-    value = params.get(name, "")
-    if not value.isdigit():
-        raise ApiError(400, f"query parameter {name!r} must be a run id, not {value[:40]!r}")
-    return value
