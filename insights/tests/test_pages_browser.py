@@ -334,6 +334,7 @@ def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
     eps = _table(browser, "compare-endpoints")
     fast = next(r for r in eps if r[0] == "http://t/fast")
     assert fast[3:6] == ["30", "60", "+30"]
+    assert browser.js("document.getElementById('swap').getAttribute('href')") == f"/compare?a={b}&b={a}"
     assert (
         any(r[0] == HTML_NAME for r in eps)
         and browser.js("document.querySelectorAll('#compare-endpoints img').length") == 0

@@ -246,7 +246,8 @@ function updateCompareButton() {
 }
 
 async function deleteRun(run) {
-  if (!confirm("Delete run #" + run.id + " “" + run.name + "” with all its data? This cannot be undone.")) return;
+  const live = run.state === "running" || run.state === "created" ? " It has not ended: its instances' further data will be refused." : "";
+  if (!confirm("Delete run #" + run.id + " “" + run.name + "” with all its data? This cannot be undone." + live)) return;
   try {
     await api("/api/v1/runs/" + encodeURIComponent(run.id), "DELETE");
     selected.delete(run.id);
@@ -573,6 +574,7 @@ function renderCompare(data) {
   $("run-a").replaceChildren(runHeading("A", data.a));
   $("run-b").replaceChildren(runHeading("B", data.b));
   document.title = "horde Insights — compare #" + data.a.id + " and #" + data.b.id;
+  $("swap").href = "/compare?a=" + encodeURIComponent(data.b.id) + "&b=" + encodeURIComponent(data.a.id);
 
   const mt = $("compare-metrics").tBodies[0];
   mt.replaceChildren();
