@@ -4,7 +4,7 @@ The commands are those the operator generates for deploy/testrun.yaml
 (tests/k6operator.py restates runner.go, initializer.go, curl_start.go and
 curl_stop.go) and those deploy/indexed-job.yaml holds, run through deploy/k6;
 only the pods' addresses, the ConfigMap mount and /tmp are made local
-(harness.localize). Every process has a hard deadline.
+(clusterharness.localize). Every process has a hard deadline.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import k6operator
 import pytest
-from harness import (
+from clusterharness import (
     Pod,
     container,
     container_env,

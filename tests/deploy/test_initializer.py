@@ -9,7 +9,7 @@ import subprocess
 
 import k6operator
 import pytest
-from harness import localize, manifests, pod_environ
+from clusterharness import localize, manifests, pod_environ
 
 SCRIPT = """
 print("init output goes to stderr")

@@ -21,7 +21,7 @@ import k6operator
 import kubernetes_validate
 import pytest
 import yaml
-from harness import DEPLOY, container, container_env, find, localize, manifests, pod_environ
+from clusterharness import DEPLOY, container, container_env, find, localize, manifests, pod_environ
 from horde import __version__
 from hordecli import run_horde
 
