@@ -110,3 +110,25 @@ def test_log_output_is_accepted_as_k6_takes_it(project, tmp_path, target):
                   "-e", f"TARGET={target.url}")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "--log-output=loki is not supported" in r.stderr
+
+
+def test_local_packages_and_nested_reads_are_archived(tmp_path, target):
+    root = tmp_path / "suite"
+    (root / "lib" / "data").mkdir(parents=True)
+    (root / "lib" / "__init__.py").write_text("")
+    (root / "lib" / "paths.py").write_text(
+        "from horde import open as horde_open\nSUFFIX = horde_open('data/suffix.txt').strip()\n"
+    )  # horde.open resolves against the calling module's directory: lib/data/suffix.txt
+    (root / "lib" / "data" / "suffix.txt").write_text("/status/201\n")
+    (root / "main.py").write_text(
+        "from horde import env, http\nfrom lib.paths import SUFFIX\noptions = {'iterations': 3}\n"
+        "async def default():\n    await http.get(env['TARGET'] + SUFFIX)\n"
+    )
+    archive = tmp_path / "suite.tar"
+    assert run_horde("archive", str(root / "main.py"), "-O", str(archive)).returncode == 0
+    assert _metadata(archive)["files"] == ["main.py", "lib/__init__.py", "lib/data/suffix.txt", "lib/paths.py"]
+    shutil.rmtree(root)
+    before = target.paths["/status/201"]
+    r = run_horde("run", "-q", "--no-summary", "-w", "1", str(archive), "-e", f"TARGET={target.url}")
+    assert r.returncode == 0, r.stderr
+    assert target.paths["/status/201"] - before == 3
