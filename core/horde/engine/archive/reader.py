@@ -10,10 +10,13 @@ from pathlib import Path
 
 from .layout import FILES_DIR, METADATA, ArchiveError, ArchiveMetadata, member_path
 
-__all__ = ["OpenedArchive", "open_archive", "MAX_METADATA_BYTES"]
+__all__ = ["OpenedArchive", "open_archive", "MAX_METADATA_BYTES", "MAX_FILES_BYTES"]
 
 MAX_METADATA_BYTES = 16 * 1024 * 1024
 """metadata.json larger than this is refused (it holds options, not data)."""
+
+MAX_FILES_BYTES = 4 * 1024**3
+"""Files adding up to more than this are refused before anything is extracted (no disk-filling archive)."""
 
 
 @dataclasses.dataclass
@@ -80,6 +83,9 @@ def open_archive(path: str | Path, into: str | Path | None = None) -> OpenedArch
             if not member.isfile():
                 raise ArchiveError(f"archive {label}: member {member.name!r} is a link or special file, refused")
             files.append((member, Path(*name.parts[1:])))
+        total = sum(member.size for member, _ in files)
+        if total > MAX_FILES_BYTES:
+            raise ArchiveError(f"archive {label}: its files hold {total} bytes, more than {MAX_FILES_BYTES}")
         script_rel = member_path(meta.filename, label)
         if not any(rel.as_posix() == script_rel.as_posix() for _, rel in files):
             raise ArchiveError(f"archive {label}: the script {meta.filename!r} is missing")
