@@ -150,6 +150,16 @@ class Prometheus(_Server):
         result: list[dict[str, Any]] = data["result"] if data["resultType"] in ("vector", "matrix") else []
         return result
 
+    def last_values(self, selector: str) -> list[float]:
+        """The newest raw value of every series matching ``selector`` (a native histogram's count)."""
+        out: list[float] = []
+        for r in self.api("query", query=f"{selector}[1h]")["result"]:
+            if r.get("histograms"):
+                out.append(float(r["histograms"][-1][1]["count"]))
+            elif r.get("values"):
+                out.append(float(r["values"][-1][1]))
+        return out
+
     def series(self, match: str = '{__name__=~"k6_.+"}') -> list[dict[str, str]]:
         """Label sets of every stored series matching ``match``."""
         out: list[dict[str, str]] = self.api("series", **{"match[]": match, "start": "0"})
