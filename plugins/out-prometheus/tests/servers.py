@@ -6,10 +6,12 @@ be stopped and restarted on the same port and data (an outage).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import threading
 import time
@@ -39,10 +41,19 @@ def require_binary(name: str, package: str) -> str:
     return path
 
 
-def http(method: str, url: str, data: bytes | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
+_UNVERIFIED = ssl.create_default_context()
+_UNVERIFIED.check_hostname = False
+_UNVERIFIED.verify_mode = ssl.CERT_NONE
+
+
+def http(
+    method: str, url: str, data: bytes | None = None, timeout: float = 10.0, auth: tuple[str, str] | None = None
+) -> tuple[int, bytes]:
     req = urllib.request.Request(url, data=data, method=method)
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=_UNVERIFIED) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -171,9 +182,18 @@ class VictoriaMetrics(_Server):
 
     name = "victoria-metrics"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(
+        self, workdir: Path, *, auth: tuple[str, str] | None = None, tls: tuple[str, str] | None = None
+    ) -> None:
         self.binary = require_binary("victoria-metrics", "victoria-metrics")
         super().__init__(workdir)
+        self.auth = auth
+        self.tls = tls
+        """(certificate file, key file) to serve HTTPS with."""
+
+    @property
+    def addr(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def write_url(self) -> str:
@@ -188,16 +208,18 @@ class VictoriaMetrics(_Server):
             "-retentionPeriod=100y",
             "-search.disableCache",
             "-search.latencyOffset=0s",
+            *([f"-httpAuth.username={self.auth[0]}", f"-httpAuth.password={self.auth[1]}"] if self.auth else []),
+            *(["-tls", f"-tlsCertFile={self.tls[0]}", f"-tlsKeyFile={self.tls[1]}"] if self.tls else []),
         ]
 
     def _ready(self) -> bool:
-        return http("GET", self.addr + "/health", timeout=1)[0] == 200
+        return http("GET", self.addr + "/health", timeout=1, auth=self.auth)[0] == 200
 
     def export(self, match: str = '{__name__=~".+"}') -> list[dict[str, Any]]:
         """Every stored series matching ``match``, with all its raw samples."""
-        http("GET", self.addr + "/internal/force_flush")
+        http("GET", self.addr + "/internal/force_flush", auth=self.auth)
         q = urllib.parse.urlencode({"match[]": match, "start": "0"})
-        status, body = http("GET", self.addr + "/api/v1/export?" + q)
+        status, body = http("GET", self.addr + "/api/v1/export?" + q, auth=self.auth)
         assert status == 200, body
         return [json.loads(line) for line in body.splitlines() if line.strip()]
 
