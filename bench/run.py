@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from services import ensure_installed  # noqa: E402
 
-CASES = ("none", "csv", "json", "influxdb")
+CASES = ("none", "csv", "json", "influxdb", "prometheus-rw")
 TOOLS = ("horde", "horde-w", "k6", "locust")
 """horde runs with --workers 1; horde-w with one worker process per core (its default)."""
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -127,7 +127,7 @@ def _bench(a: SimpleNamespace) -> int:
     import uvloop
     from measure import run_once, wait_for_quiet
     from report import markdown, save, summarize
-    from services import InfluxD, Nginx, tool_path
+    from services import InfluxD, Nginx, Prometheus, tool_path
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     meta = {
@@ -158,8 +158,11 @@ def _bench(a: SimpleNamespace) -> int:
     with tempfile.TemporaryDirectory(prefix="horde-bench-") as tmp:
         tmp_path = Path(tmp)
         (tmp_path / "nginx").mkdir()
-        nginx, influx = Nginx(tmp_path / "nginx").start(), None
+        nginx, influx, prometheus = Nginx(tmp_path / "nginx").start(), None, None
         try:
+            if "prometheus-rw" in a.cases:
+                (tmp_path / "prometheus").mkdir()
+                prometheus = Prometheus(tmp_path / "prometheus").start()
             if "influxdb" in a.cases:
                 (tmp_path / "influxd").mkdir()
                 influx = InfluxD(tmp_path / "influxd").start()
@@ -171,7 +174,7 @@ def _bench(a: SimpleNamespace) -> int:
             )
             for i, (rep, vus, case, tool) in enumerate(plan, 1):
                 before = wait_for_quiet(a.quiet_wait, a.busy_pct)
-                res = run_once(tool, case, vus, a.duration, rep, tmp_path / f"run{i}", nginx, influx)
+                res = run_once(tool, case, vus, a.duration, rep, tmp_path / f"run{i}", nginx, influx, prometheus)
                 res.before = before
                 runs.append(res.as_dict())
                 busy = (
@@ -185,7 +188,7 @@ def _bench(a: SimpleNamespace) -> int:
                     flush=True,
                 )
         finally:
-            for server in (influx, nginx):
+            for server in (prometheus, influx, nginx):
                 if server is not None:
                     server.stop()
     meta["runs"] = len(runs)

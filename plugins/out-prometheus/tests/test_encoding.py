@@ -74,7 +74,9 @@ def test_k6_names_labels_and_values() -> None:
     again = _by_name(s.take())["k6_http_reqs_total"]
     assert again.samples[0].value == 3.0 and again.samples[0].timestamp == 1002
     stale = decode(frame(s.stale_markers(5000))).timeseries
-    assert len(stale) == 11 and all(struct.pack("<d", t.samples[0].value) == struct.pack("<d", STALE_NAN) for t in stale)
+    assert len(stale) == 11 and all(
+        struct.pack("<d", t.samples[0].value) == struct.pack("<d", STALE_NAN) for t in stale
+    )
     assert all(t.samples[0].timestamp == 5000 for t in stale)
 
 

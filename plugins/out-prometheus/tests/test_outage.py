@@ -9,7 +9,9 @@ from pathlib import Path
 from runs import run_horde
 from servers import CountingTarget, Prometheus, VictoriaMetrics
 
-_LINE = re.compile(r"(\d+) series samples \((\d+) series, from (\d+) samples\) written .* \((\d+) retried .*, (\d+) dropped\)")
+_LINE = re.compile(
+    r"(\d+) series samples \((\d+) series, from (\d+) samples\) written .* \((\d+) retried .*, (\d+) dropped\)"
+)
 
 
 def _counts(text: str) -> tuple[int, int, int]:
