@@ -133,3 +133,19 @@ def test_snappy_body_is_what_prometheus_reads() -> None:
     body = frame(s.take())
     assert bytes(cramjam.snappy.decompress_raw(cramjam.snappy.compress_raw(body))) == body
     assert len(decode(body).timeseries) == 1
+
+
+def test_observe_many_is_observe_one_by_one() -> None:
+    rnd = random.Random(3)
+    for values in ([rnd.expovariate(10) for _ in range(500)], [0.0, -2.5, 1.0, 4.0, 2.0**0.5], [1.0, math.nan]):
+        one, many = NativeHistogram(), NativeHistogram()
+        for v in values:
+            one.observe(v)
+        many.observe_many(values)
+        assert (one.count, one.zero_count, one.positive, one.negative) == (
+            many.count,
+            many.zero_count,
+            many.positive,
+            many.negative,
+        )
+        assert one.sum == pytest.approx(many.sum, nan_ok=True)
