@@ -11,25 +11,50 @@ from pathlib import Path
 HORDE = [sys.executable, "-c", "import sys; from horde.cli import main; sys.exit(main())"]
 
 HORDE_SCRIPT = """
-from horde import http, check, env, sleep
+from horde import Counter, Gauge, Rate, Trend, check, env, group, http, sleep
 
 options = {"vus": %(vus)d, "duration": "%(duration)s"}
+
+items = Counter("items")
+level = Gauge("level")
+fine = Rate("fine")
+wait_time = Trend("wait_time", True)
+
 
 async def default(data):
     res = await http.get(env["TARGET"] + "/")
     check(res, {"status is 200": lambda r: r.status == 200})
+    with group("shop"):
+        res = await http.get(env["TARGET"] + "/", tags={"page": "shop"})
+    items.add(2, {"kind": "book"})
+    level.add(3)
+    fine.add(True)
+    wait_time.add(12.5)
     await sleep(%(pause)s)
 """
 
 K6_SCRIPT = """
 import http from "k6/http";
-import { check, sleep } from "k6";
+import { check, group, sleep } from "k6";
+import { Counter, Gauge, Rate, Trend } from "k6/metrics";
 
 export const options = { vus: %(vus)d, duration: "%(duration)s" };
+
+const items = new Counter("items");
+const level = new Gauge("level");
+const fine = new Rate("fine");
+const waitTime = new Trend("wait_time", true);
 
 export default function () {
   const res = http.get(__ENV.TARGET + "/");
   check(res, { "status is 200": (r) => r.status === 200 });
+  group("shop", function () {
+    http.get(__ENV.TARGET + "/", { tags: { page: "shop" } });
+  });
+  items.add(2, { kind: "book" });
+  level.add(3);
+  fine.add(true);
+  waitTime.add(12.5);
   sleep(%(pause)s);
 }
 """
@@ -61,12 +86,13 @@ def run_horde(
     env: Mapping[str, str] | None = None,
     during: Callable[[], None] | None = None,
     timeout: float = 180,
+    out: str = "experimental-prometheus-rw",
 ) -> subprocess.CompletedProcess[str]:
-    """``horde run`` with ``--out experimental-prometheus-rw``; ``during()`` runs while it does."""
+    """``horde run`` with ``--out <out>``; ``during()`` runs while it does."""
     script = tmp_path / f"horde-{testid}.py"
     script.write_text(HORDE_SCRIPT % {"vus": vus, "duration": duration, "pause": pause})
     args = HORDE + ["run", str(script), "-e", f"TARGET={target}", "--tag", f"testid={testid}", "--no-summary"]
-    args += ["--out", "experimental-prometheus-rw"]
+    args += ["--out", out]
     return _run(args, _env(url, env, tmp_path), tmp_path, during, timeout)
 
 

@@ -68,7 +68,18 @@ def test_victoria_metrics_down_and_back(
         time.sleep(5)
         victoria.start()
 
-    res = run_horde(tmp_path, victoria.write_url, counting_target.url, "vm", duration="10s", pause=0.1, during=during)
+    # the alias and k6's argument form: the URL given after = wins over the environment's
+    out = f"prometheus-rw=url={victoria.write_url},pushInterval=300ms"
+    res = run_horde(
+        tmp_path,
+        "http://127.0.0.1:9/nowhere",
+        counting_target.url,
+        "vm",
+        duration="10s",
+        pause=0.1,
+        during=during,
+        out=out,
+    )
     written, retried, dropped = _counts(res.stdout + res.stderr)
     assert retried > 0 and dropped == 0
     deadline = time.monotonic() + 20  # VictoriaMetrics makes fresh rows searchable within seconds
