@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from horde.testing import free_port
 
-__all__ = ["CountingTarget", "Prometheus", "VictoriaMetrics", "require_binary"]
+__all__ = ["CountingTarget", "HeaderLoggingProxy", "Prometheus", "VictoriaMetrics", "require_binary"]
 
 START_TIMEOUT = 60.0
 
@@ -222,6 +222,53 @@ class VictoriaMetrics(_Server):
         status, body = http("GET", self.addr + "/api/v1/export?" + q, auth=self.auth)
         assert status == 200, body
         return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+class HeaderLoggingProxy(_Server):
+    """nginx (Debian ``nginx``) in front of a receiver, logging the headers each write request carried."""
+
+    name = "nginx"
+
+    def __init__(self, workdir: Path, upstream: str) -> None:
+        self.binary = require_binary("nginx", "nginx")
+        super().__init__(workdir)
+        w = workdir
+        self.access_log = w / "headers.log"
+        (w / "nginx.conf").write_text(f"""
+{"user root root;" if os.geteuid() == 0 else ""}
+worker_processes 1;
+daemon off;
+pid {w}/nginx.pid;
+error_log {w}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+  log_format headers '$request_method $uri|$http_authorization|$http_x_scope_orgid|$http_x_extra|'
+                     '$http_content_encoding|$http_content_type|$http_x_prometheus_remote_write_version|$status';
+  access_log {self.access_log} headers;
+  client_body_temp_path {w}/tmp_body;
+  proxy_temp_path {w}/tmp_proxy;
+  fastcgi_temp_path {w}/tmp_fastcgi;
+  uwsgi_temp_path {w}/tmp_uwsgi;
+  scgi_temp_path {w}/tmp_scgi;
+  server {{
+    listen 127.0.0.1:{self.port};
+    location = /ping {{ return 200 "ok"; }}
+    location / {{ proxy_pass {upstream}; }}
+  }}
+}}
+""")
+
+    def _command(self) -> list[str]:
+        w = self.workdir
+        return [self.binary, "-p", str(w), "-e", str(w / "error.log"), "-c", str(w / "nginx.conf")]
+
+    def _ready(self) -> bool:
+        return http("GET", self.addr + "/ping", timeout=1)[0] == 200
+
+    def logged(self) -> list[list[str]]:
+        """One entry per proxied request: method and path, then the logged header values and the status."""
+        lines = self.access_log.read_text().splitlines() if self.access_log.exists() else []
+        return [line.split("|") for line in lines if not line.startswith("GET /ping")]
 
 
 class CountingTarget:

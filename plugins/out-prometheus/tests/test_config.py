@@ -85,3 +85,20 @@ def test_bad_option_is_one_line_from_horde_run(tmp_path) -> None:
     )
     assert res.returncode != 0
     assert "ftp://x/w" in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+def test_both_names_are_entry_points_of_one_class_and_listed_ok() -> None:
+    from importlib.metadata import entry_points
+
+    from horde_out_prometheus import PrometheusRWOutput
+
+    eps = {
+        ep.name: ep for ep in entry_points(group="horde.outputs") if ep.dist and ep.dist.name == "horde-out-prometheus"
+    }
+    assert set(eps) == {"experimental-prometheus-rw", "prometheus-rw"}
+    assert all(ep.load() is PrometheusRWOutput for ep in eps.values())
+    res = subprocess.run(HORDE + ["plugins"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    rows = {line.split()[0]: line.split() for line in res.stdout.splitlines() if line.strip()}
+    for name in eps:
+        assert rows[name][1:4] == ["horde-out-prometheus", "0.1.0", "ok"], res.stdout

@@ -11,7 +11,7 @@ from horde.metrics import Metric, MetricType, Sample, TagSet
 from horde.output import Params
 from horde.testing import make_self_signed_cert
 from horde_out_prometheus import PrometheusRWOutput
-from servers import Prometheus, VictoriaMetrics
+from servers import HeaderLoggingProxy, Prometheus, VictoriaMetrics
 
 REQS = Metric("http_reqs", MetricType.COUNTER)
 VUS = Metric("vus", MetricType.GAUGE)
@@ -101,3 +101,39 @@ def test_tls_with_insecure_skip_verify(tmp_path: Path) -> None:
         assert ok["written"] == 1 and ok["dropped"] == 0
     finally:
         server.stop()
+
+
+def test_headers_and_bearer_token_reach_the_receiver(prometheus: Prometheus, tmp_path: Path) -> None:
+    d = tmp_path / "proxy"
+    d.mkdir()
+    proxy = HeaderLoggingProxy(d, prometheus.addr)
+    proxy.start()
+    try:
+        report = _run(
+            _output(
+                proxy.addr + "/api/v1/write",
+                tmp_path,
+                K6_PROMETHEUS_RW_BEARER_TOKEN="tok3n",
+                **{
+                    "K6_PROMETHEUS_RW_HEADERS_X-Scope-OrgID": "tenant-7",
+                    "K6_PROMETHEUS_RW_HTTP_HEADERS": "X-Extra:yes",
+                },
+            ),
+            [Sample(REQS, time.time_ns(), 1.0, TagSet.of(testid="headers"))],
+        )
+    finally:
+        proxy.stop()
+    assert report["written"] == 1
+    assert proxy.logged() == [
+        [
+            "POST /api/v1/write",
+            "Bearer tok3n",
+            "tenant-7",
+            "yes",
+            "snappy",
+            "application/x-protobuf",
+            "0.1.0",
+            "204",
+        ]
+    ]
+    assert prometheus.last_values('k6_http_reqs_total{testid="headers"}') == [1.0]
