@@ -10,6 +10,7 @@ horde's.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,16 @@ def _reqs_total(prom: Prometheus, testid: str) -> float:
     return float(rows[0]["value"][1]) if rows else 0.0
 
 
+def _bucket_exponents(prom: Prometheus, selector: str) -> list[tuple[float, float]]:
+    """(log2(lower) * 8, log2(upper) * 8) of every positive bucket of the newest histograms of ``selector``."""
+    out = []
+    for r in prom.api("query", query=f"{selector}[1h]")["result"]:
+        for _, lo, hi, _ in r["histograms"][-1][1].get("buckets", []):
+            if float(lo) > 1e-30:
+                out.append((math.log2(float(lo)) * 8, math.log2(float(hi)) * 8))
+    return out
+
+
 @pytest.mark.parametrize(
     ("mode", "env", "dashboard"),
     [("stats", STAT_ENV, "k6-prometheus.json"), ("native", NATIVE_ENV, "k6-prometheus-native-histogram.json")],
@@ -100,6 +111,13 @@ def test_same_series_counts_and_dashboard_as_k6(
     if mode == "native":
         # a native histogram holds every request: its count matches the target's, and the two runs merge
         assert sum(prometheus.last_values(f'k6_http_req_duration_seconds{{testid="horde-{mode}"}}')) == horde_requests
+        # both on the same bucket grid: schema 3, bucket bounds at 2^(k/8) seconds
+        for who in ("k6", "horde"):
+            grid = _bucket_exponents(prometheus, f'k6_http_req_duration_seconds{{testid="{who}-{mode}"}}')
+            assert grid and all(abs(lo - round(lo)) < 1e-6 and abs(hi - lo - 1) < 1e-6 for lo, hi in grid), (
+                who,
+                sorted(grid)[:10],
+            )
 
     missing = []
     queries = _dashboard_queries(dashboard)
