@@ -10,16 +10,16 @@ from runs import run_horde
 from servers import CountingTarget, Prometheus, VictoriaMetrics
 
 _LINE = re.compile(
-    r"(\d+) series samples \((\d+) series, from (\d+) samples\) written .* \((\d+) retried .*, (\d+) dropped\)"
+    r"(\d+) series samples \((\d+) series, from (\d+) samples\) written .* \((\d+) retried [^,]*, (\d+) spilled [^,]*, (\d+) dropped\)"
 )
 
 
-def _counts(text: str) -> tuple[int, int, int]:
-    """(written, retried, dropped) from the output's last log line."""
+def _counts(text: str) -> tuple[int, int, int, int]:
+    """(written, retried, spilled, dropped) from the output's last log line."""
     m = _LINE.findall(text)
     assert m, f"no delivery line in the output's log:\n{text[-3000:]}"
-    written, _, _, retried, dropped = (int(x) for x in m[-1])
-    return written, retried, dropped
+    written, _, _, retried, spilled, dropped = (int(x) for x in m[-1])
+    return written, retried, spilled, dropped
 
 
 def test_prometheus_down_for_30s_loses_nothing(
@@ -42,7 +42,7 @@ def test_prometheus_down_for_30s_loses_nothing(
     )
     assert outage[1] - outage[0] >= 30
     assert time.monotonic() - started < 150
-    written, retried, dropped = _counts(res.stdout + res.stderr)
+    written, retried, _, dropped = _counts(res.stdout + res.stderr)
     assert retried > 0, "the outage did not make any write fail: the test is not testing"
     assert dropped == 0
     rows = prometheus.query('sum(max_over_time(k6_http_reqs_total{testid="outage"}[1h]))')
@@ -59,7 +59,7 @@ def test_prometheus_down_for_30s_loses_nothing(
     assert during_outage and len(during_outage[0]["values"]) >= 15
 
 
-def test_victoria_metrics_down_and_back(
+def test_victoria_metrics_down_and_back_through_the_disk(
     victoria: VictoriaMetrics, counting_target: CountingTarget, tmp_path: Path
 ) -> None:
     def during() -> None:
@@ -68,8 +68,9 @@ def test_victoria_metrics_down_and_back(
         time.sleep(5)
         victoria.start()
 
-    # the alias and k6's argument form: the URL given after = wins over the environment's
-    out = f"prometheus-rw=url={victoria.write_url},pushInterval=300ms"
+    # the alias and k6's argument form: the URL given after = wins over the environment's;
+    # a memory limit of one byte: every waiting request goes through the spill files on disk
+    out = f"prometheus-rw=url={victoria.write_url},pushInterval=300ms,memoryLimit=1"
     res = run_horde(
         tmp_path,
         "http://127.0.0.1:9/nowhere",
@@ -80,8 +81,8 @@ def test_victoria_metrics_down_and_back(
         during=during,
         out=out,
     )
-    written, retried, dropped = _counts(res.stdout + res.stderr)
-    assert retried > 0 and dropped == 0
+    written, retried, spilled, dropped = _counts(res.stdout + res.stderr)
+    assert retried > 0 and spilled > 0 and dropped == 0
     deadline = time.monotonic() + 20  # VictoriaMetrics makes fresh rows searchable within seconds
     while True:
         series = victoria.export('{__name__="k6_http_reqs_total", testid="vm"}')

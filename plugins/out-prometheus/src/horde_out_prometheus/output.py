@@ -136,13 +136,14 @@ class PrometheusRWOutput:
         self.log.log(
             level,
             "experimental-prometheus-rw: %d series samples (%d series, from %d samples) written to %s in %d "
-            "requests (%d retried after a failed write, %d dropped)",
+            "requests (%d retried after a failed write, %d spilled to disk, %d dropped)",
             counts.written,
             len(self.series),
             self.series.samples,
             cfg.target,
             counts.sends,
             counts.retried,
+            counts.spilled,
             counts.dropped,
         )
         for reason, n in counts.dropped_reasons.items():
