@@ -1,0 +1,299 @@
+"""k6's OpenTelemetry metric mapping: samples aggregated per series, exported as OTLP protobuf.
+
+As k6 v1.1.0 does (through the OpenTelemetry Go SDK with its defaults):
+
+- a counter is a ``Sum`` (monotonic, cumulative, double values);
+- a gauge is a ``Gauge`` holding the last value (double);
+- a trend is an explicit-bucket ``Histogram`` (cumulative, with sum, min and
+  max, the SDK's default bounds);
+- a rate is two ``Sum`` counters (monotonic, cumulative, integers):
+  ``<name>.occurred`` (non-zero samples) and ``<name>.total`` (all samples);
+- the unit is ``ms`` for time metrics, ``By`` for data metrics, none otherwise
+  (the rate counters have none);
+- the metric name is ``metricPrefix + name``; attributes are the sample's tags
+  with an empty key or value left out; metadata is not sent;
+- one instrumentation scope ``k6``; resource attributes ``service.name``,
+  ``service.version`` and the ``telemetry.sdk.*`` ones, plus
+  ``OTEL_RESOURCE_ATTRIBUTES``.
+
+Cumulative temporality means every export carries every series seen so far,
+with its totals since the series' start: the last export delivered holds the
+whole run.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
+from urllib.parse import unquote
+
+from horde.metrics import Metric, MetricType, SampleContainer, TagSet, ValueType
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+
+__all__ = [
+    "DEFAULT_BOUNDS",
+    "Aggregator",
+    "Export",
+    "decode_export",
+    "encode_export",
+    "export_points",
+    "resource_attributes",
+]
+
+DEFAULT_BOUNDS: tuple[float, ...] = (0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000)
+"""The OpenTelemetry SDKs' default explicit histogram bucket bounds (what k6's trends get)."""
+
+SCOPE_NAME = "k6"
+"""k6 names its meter ``k6``; dashboards may filter on it."""
+
+_CUMULATIVE = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
+_POINTS = struct.Struct("<q")
+
+
+class Export(NamedTuple):
+    """One ExportMetricsServiceRequest, serialized, and the number of data points it carries."""
+
+    body: bytes
+    points: int
+
+
+def encode_export(export: Export) -> bytes:
+    """An export as bytes for the spill files."""
+    return _POINTS.pack(export.points) + export.body
+
+
+def decode_export(data: bytes) -> Export:
+    """The export :func:`encode_export` encoded."""
+    return Export(data[_POINTS.size :], _POINTS.unpack_from(data)[0])
+
+
+def export_points(export: Export) -> int:
+    """Data points in ``export``: the unit of the delivery counts."""
+    return export.points
+
+
+def export_bytes(export: Export) -> int:
+    """Bytes of ``export``: the unit of ``memoryLimit``."""
+    return len(export.body)
+
+
+def resource_attributes(service_name: str, service_version: str, sdk_version: str, env: Mapping[str, str]) -> dict[str, str]:
+    """The resource: ``OTEL_RESOURCE_ATTRIBUTES`` (``k=v,...``), then the telemetry SDK and service attributes."""
+    attrs: dict[str, str] = {}
+    for item in env.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip():
+            attrs[unquote(key.strip())] = unquote(value.strip())
+    attrs.update(
+        {
+            "telemetry.sdk.language": "python",
+            "telemetry.sdk.name": "horde-out-otel",
+            "telemetry.sdk.version": sdk_version,
+            "service.name": service_name,
+            "service.version": service_version,
+        }
+    )
+    return attrs
+
+
+def _key_values(pairs: Iterable[tuple[str, str]]) -> list[KeyValue]:
+    return [KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in pairs]
+
+
+class _Counter:
+    __slots__ = ("total",)
+
+    def __init__(self) -> None:
+        self.total = 0.0
+
+    def add(self, v: float) -> None:
+        self.total += v
+
+
+class _Gauge:
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def add(self, v: float) -> None:
+        self.last = v
+
+
+class _Rate:
+    __slots__ = ("occurred", "total")
+
+    def __init__(self) -> None:
+        self.occurred = 0
+        self.total = 0
+
+    def add(self, v: float) -> None:
+        self.total += 1
+        if v != 0:
+            self.occurred += 1
+
+
+class _Histogram:
+    __slots__ = ("buckets", "count", "sum", "min", "max")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * (len(DEFAULT_BOUNDS) + 1)
+        self.count = 0
+        self.sum = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+
+    def add(self, v: float) -> None:
+        # bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive in OTLP
+        self.buckets[bisect.bisect_left(DEFAULT_BOUNDS, v)] += 1
+        self.count += 1
+        self.sum += v
+        if v < self.min:
+            self.min = v
+        if v > self.max:
+            self.max = v
+
+
+_State = _Counter | _Gauge | _Rate | _Histogram
+_STATES: dict[MetricType, type[_Counter] | type[_Gauge] | type[_Rate] | type[_Histogram]] = {
+    MetricType.COUNTER: _Counter,
+    MetricType.GAUGE: _Gauge,
+    MetricType.RATE: _Rate,
+    MetricType.TREND: _Histogram,
+}
+_UNITS = {ValueType.TIME: "ms", ValueType.DATA: "By"}
+
+
+class _Series(NamedTuple):
+    attributes: list[KeyValue]
+    state: _State
+
+
+class _MetricSeries:
+    """The series of one metric, and when the first of them started."""
+
+    __slots__ = ("metric", "start_ns", "series")
+
+    def __init__(self, metric: Metric, start_ns: int) -> None:
+        self.metric = metric
+        self.start_ns = start_ns
+        self.series: list[_Series] = []
+
+
+class Aggregator:
+    """Samples in, cumulative OTLP exports out. Not thread-safe: one thread calls :meth:`add` and :meth:`export`.
+
+    :meth:`add` costs a dict look-up and an update per sample; :meth:`export`
+    builds and serializes one request of every series.
+    """
+
+    def __init__(self, prefix: str, resource: Mapping[str, str]) -> None:
+        self.prefix = prefix
+        self._resource = _key_values(resource.items())
+        self._states: dict[tuple[str, TagSet], _State] = {}
+        self._by_metric: dict[str, _MetricSeries] = {}
+        self._attrs: dict[TagSet, list[KeyValue]] = {}
+        self.samples = 0
+        """Samples aggregated so far."""
+
+    @property
+    def series(self) -> int:
+        """Series (metric + tag set) seen so far."""
+        return len(self._states)
+
+    def add(self, containers: Sequence[SampleContainer], now_ns: int) -> None:
+        """Aggregate every sample of ``containers`` (``now_ns`` starts the series first seen here)."""
+        states = self._states
+        n = 0
+        for c in containers:
+            tags = c.tags
+            values = c.values
+            n += len(values)
+            for m, v in zip(c.metrics, values):
+                state = states.get((m.name, tags))
+                if state is None:
+                    state = self._new_series(m, tags, now_ns)
+                state.add(v)
+        self.samples += n
+
+    def _new_series(self, metric: Metric, tags: TagSet, now_ns: int) -> _State:
+        state = _STATES[metric.type]()
+        self._states[(metric.name, tags)] = state
+        attrs = self._attrs.get(tags)
+        if attrs is None:
+            attrs = self._attrs[tags] = _key_values((k, v) for k, v in tags.items() if k and v)
+        per_metric = self._by_metric.get(metric.name)
+        if per_metric is None:
+            per_metric = self._by_metric[metric.name] = _MetricSeries(metric, now_ns)
+        per_metric.series.append(_Series(attrs, state))
+        return state
+
+    def export(self, now_ns: int) -> Export | None:
+        """Every series' totals so far as one serialized request (None before the first sample)."""
+        if not self._by_metric:
+            return None
+        req = ExportMetricsServiceRequest()
+        rm = req.resource_metrics.add()
+        rm.resource.attributes.extend(self._resource)
+        sm = rm.scope_metrics.add()
+        sm.scope.name = SCOPE_NAME
+        points = 0
+        for ms in self._by_metric.values():
+            points += self._encode_metric(sm.metrics, ms, now_ns)
+        return Export(req.SerializeToString(), points)
+
+    def _encode_metric(self, out: object, ms: _MetricSeries, now_ns: int) -> int:
+        metric = ms.metric
+        name = self.prefix + metric.name
+        start = ms.start_ns
+        add = out.add  # type: ignore[attr-defined]
+        if metric.type is MetricType.RATE:
+            # as the SDK does, a series that never counted (no non-zero sample yet) is not exported,
+            # and neither is a metric without series
+            occurred = [(a, s.occurred) for a, s in ms.series if s.occurred]  # type: ignore[union-attr]
+            total = [(a, s.total) for a, s in ms.series]  # type: ignore[union-attr]
+            for suffix, points in ((".occurred", occurred), (".total", total)):
+                if not points:
+                    continue
+                m = add(name=name + suffix)
+                m.sum.aggregation_temporality = _CUMULATIVE
+                m.sum.is_monotonic = True
+                for attrs, value in points:
+                    dp = m.sum.data_points.add(start_time_unix_nano=start, time_unix_nano=now_ns, as_int=value)
+                    dp.attributes.extend(attrs)
+            return len(occurred) + len(total)
+        m = add(name=name, unit=_UNITS.get(metric.contains, ""))
+        if metric.type is MetricType.COUNTER:
+            m.sum.aggregation_temporality = _CUMULATIVE
+            m.sum.is_monotonic = True
+            for attrs, state in ms.series:
+                assert isinstance(state, _Counter)
+                dp = m.sum.data_points.add(start_time_unix_nano=start, time_unix_nano=now_ns, as_double=state.total)
+                dp.attributes.extend(attrs)
+        elif metric.type is MetricType.GAUGE:
+            for attrs, state in ms.series:
+                assert isinstance(state, _Gauge)
+                dp = m.gauge.data_points.add(start_time_unix_nano=start, time_unix_nano=now_ns, as_double=state.last)
+                dp.attributes.extend(attrs)
+        else:
+            m.histogram.aggregation_temporality = _CUMULATIVE
+            for attrs, state in ms.series:
+                assert isinstance(state, _Histogram)
+                hp = m.histogram.data_points.add(
+                    start_time_unix_nano=start,
+                    time_unix_nano=now_ns,
+                    count=state.count,
+                    sum=state.sum,
+                    bucket_counts=state.buckets,
+                    explicit_bounds=DEFAULT_BOUNDS,
+                )
+                if state.count:
+                    hp.min = state.min
+                    hp.max = state.max
+                hp.attributes.extend(attrs)
+        return len(ms.series)
