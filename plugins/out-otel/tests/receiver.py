@@ -10,10 +10,13 @@ with an HTTP status or a gRPC code instead of accepting; ``stop()`` and
 from __future__ import annotations
 
 import dataclasses
+import socket
+import ssl
 import threading
 from collections.abc import Iterable
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -47,6 +50,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._http: ThreadingHTTPServer | None = None
         self._grpc: grpc.Server | None = None
+        self._conns: set[socket.socket] = set()
 
     @property
     def http_endpoint(self) -> str:
@@ -64,11 +68,17 @@ class Receiver:
             self.received.append(Received(protocol, ExportMetricsServiceRequest.FromString(body), headers))
             return True
 
-    def start(self) -> Receiver:
+    def start(self, tls: tuple[str, str] | None = None) -> Receiver:
+        """Serve (again, on the same ports); ``tls=(cert_file, key_file)`` serves both protocols over TLS."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._conns.add(self.connection)
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -100,10 +110,18 @@ class Receiver:
 
         ThreadingHTTPServer.allow_reuse_address = True
         self._http = ThreadingHTTPServer(("127.0.0.1", self.http_port), Handler)
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self._http.socket = ctx.wrap_socket(self._http.socket, server_side=True)
         threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Servicer(), self._grpc)
-        self._grpc.add_insecure_port(self.grpc_endpoint)
+        if tls is None:
+            self._grpc.add_insecure_port(self.grpc_endpoint)
+        else:
+            cert, key = (Path(p).read_bytes() for p in tls)
+            self._grpc.add_secure_port(self.grpc_endpoint, grpc.ssl_server_credentials([(key, cert)]))
         self._grpc.start()
         return self
 
@@ -112,6 +130,13 @@ class Receiver:
             self._http.shutdown()
             self._http.server_close()
             self._http = None
+        with self._lock:  # keep-alive connections too: a stopped receiver answers nothing
+            conns, self._conns = self._conns, set()
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._grpc is not None:
             self._grpc.stop(grace=None).wait(5)
             self._grpc = None
