@@ -10,11 +10,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+from conftest import CountingTarget
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
 from horde.output import Params
 from horde.testing import make_self_signed_cert
 from horde_out_otel import OpenTelemetryOutput
-from conftest import CountingTarget
 from receiver import Receiver, final_series
 
 REQUEST_VALUES = (1.0, 12.5, 0.2, 0.1, 0.0, 0.3, 11.0, 1.2, 0.0)
@@ -26,7 +26,14 @@ class Requests:
     def __init__(self) -> None:
         self.builtin = BuiltinMetrics(MetricRegistry())
         self.tags = TagSet.of(
-            {"scenario": "default", "method": "GET", "status": "200", "url": "http://t/", "name": "http://t/", "group": ""}
+            {
+                "scenario": "default",
+                "method": "GET",
+                "status": "200",
+                "url": "http://t/",
+                "name": "http://t/",
+                "group": "",
+            }
         )
         self.sent = 0
 

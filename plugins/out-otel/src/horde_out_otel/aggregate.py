@@ -14,7 +14,7 @@ As k6 v1.1.0 does (through the OpenTelemetry Go SDK with its defaults):
   with an empty key or value left out; metadata is not sent;
 - one instrumentation scope ``k6``; resource attributes ``service.name``,
   ``service.version`` and the ``telemetry.sdk.*`` ones, plus
-  ``OTEL_RESOURCE_ATTRIBUTES``.
+  ``OTEL_RESOURCE_ATTRIBUTES``; horde adds ``service.instance.id``.
 
 Cumulative temporality means every export carries every series seen so far,
 with its totals since the series' start: the last export delivered holds the
@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import math
 import struct
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 from urllib.parse import unquote
@@ -82,13 +83,21 @@ def export_bytes(export: Export) -> int:
     return len(export.body)
 
 
-def resource_attributes(service_name: str, service_version: str, sdk_version: str, env: Mapping[str, str]) -> dict[str, str]:
-    """The resource: ``OTEL_RESOURCE_ATTRIBUTES`` (``k=v,...``), then the telemetry SDK and service attributes."""
+def resource_attributes(
+    service_name: str, service_version: str, sdk_version: str, env: Mapping[str, str]
+) -> dict[str, str]:
+    """The resource: ``OTEL_RESOURCE_ATTRIBUTES`` (``k=v,...``), the telemetry SDK and service attributes.
+
+    ``service.instance.id`` is a fresh UUID unless ``OTEL_RESOURCE_ATTRIBUTES`` sets it: the
+    cumulative series of several instances of one test (``--execution-segment``, Kubernetes)
+    stay apart, so a backend can sum them instead of one overwriting another.
+    """
     attrs: dict[str, str] = {}
     for item in env.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
         key, sep, value = item.partition("=")
         if sep and key.strip():
             attrs[unquote(key.strip())] = unquote(value.strip())
+    attrs.setdefault("service.instance.id", str(uuid.uuid4()))
     attrs.update(
         {
             "telemetry.sdk.language": "python",

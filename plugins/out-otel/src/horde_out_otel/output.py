@@ -28,7 +28,15 @@ from horde.output import (
 )
 
 from . import __version__
-from .aggregate import Aggregator, Export, decode_export, encode_export, export_bytes, export_points, resource_attributes
+from .aggregate import (
+    Aggregator,
+    Export,
+    decode_export,
+    encode_export,
+    export_bytes,
+    export_points,
+    resource_attributes,
+)
 from .config import Config, load_config
 from .transport import GrpcSender, HttpSender, make_sender
 
@@ -48,7 +56,9 @@ class OpenTelemetryOutput:
         self.name = params.output_type
         self.log = params.logger or logging.getLogger(f"horde.output.{self.name}")
         cfg = self.config
-        resource = resource_attributes(cfg.service_name, cfg.service_version or _horde_version(), __version__, params.environment)
+        resource = resource_attributes(
+            cfg.service_name, cfg.service_version or _horde_version(), __version__, params.environment
+        )
         self.aggregator = Aggregator(cfg.metric_prefix, resource)
         self._buffer = SampleBuffer()
         self._flusher: PeriodicFlusher | None = None

@@ -141,7 +141,9 @@ class HttpSender(_Sender):
             retry_after = resp.getheader("Retry-After", "").strip()
             after = float(retry_after) if retry_after.isdigit() else None
             raise RetryableError(f"{text}: {body}" if body else text, retry_after=after)
-        self.log.warning("opentelemetry: %s refused an export: %s%s", self.cfg.target, text, f": {body}" if body else "")
+        self.log.warning(
+            "opentelemetry: %s refused an export: %s%s", self.cfg.target, text, f": {body}" if body else ""
+        )
         raise PermanentError(f"HTTP {status}")
 
     def abort(self) -> None:
@@ -180,7 +182,7 @@ class GrpcSender(_Sender):
                 certificate_chain=_read(cfg.tls_client_certificate) if cfg.tls_client_certificate else None,
             )
             self._channel = grpc.secure_channel(target, creds, options=options)
-        self._call = self._channel.unary_unary(
+        self._call: grpc.UnaryUnaryMultiCallable[bytes, ExportMetricsServiceResponse] = self._channel.unary_unary(
             GRPC_METHOD, request_serializer=None, response_deserializer=ExportMetricsServiceResponse.FromString
         )
         self._metadata = tuple((k.lower(), v) for k, v in cfg.headers.items())
