@@ -24,6 +24,8 @@ whole run.
 from __future__ import annotations
 
 import bisect
+import collections
+import functools
 import math
 import struct
 import uuid
@@ -52,6 +54,7 @@ DEFAULT_BOUNDS: tuple[float, ...] = (0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1
 SCOPE_NAME = "k6"
 """k6 names its meter ``k6``; dashboards may filter on it."""
 
+_bucket = functools.partial(bisect.bisect_left, DEFAULT_BOUNDS)
 _CUMULATIVE = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
 _POINTS = struct.Struct("<q")
 
@@ -120,8 +123,8 @@ class _Counter:
     def __init__(self) -> None:
         self.total = 0.0
 
-    def add(self, v: float) -> None:
-        self.total += v
+    def add(self, values: Sequence[float]) -> None:
+        self.total += sum(values)
 
 
 class _Gauge:
@@ -130,8 +133,8 @@ class _Gauge:
     def __init__(self) -> None:
         self.last = 0.0
 
-    def add(self, v: float) -> None:
-        self.last = v
+    def add(self, values: Sequence[float]) -> None:
+        self.last = values[-1]
 
 
 class _Rate:
@@ -141,10 +144,10 @@ class _Rate:
         self.occurred = 0
         self.total = 0
 
-    def add(self, v: float) -> None:
-        self.total += 1
-        if v != 0:
-            self.occurred += 1
+    def add(self, values: Sequence[float]) -> None:
+        n = len(values)
+        self.total += n
+        self.occurred += n - values.count(0.0)
 
 
 class _Histogram:
@@ -157,15 +160,18 @@ class _Histogram:
         self.min = math.inf
         self.max = -math.inf
 
-    def add(self, v: float) -> None:
+    def add(self, values: Sequence[float]) -> None:
         # bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive in OTLP
-        self.buckets[bisect.bisect_left(DEFAULT_BOUNDS, v)] += 1
-        self.count += 1
-        self.sum += v
-        if v < self.min:
-            self.min = v
-        if v > self.max:
-            self.max = v
+        buckets = self.buckets
+        for i, k in collections.Counter(map(_bucket, values)).items():
+            buckets[i] += k
+        self.count += len(values)
+        self.sum += sum(values)
+        low, high = min(values), max(values)
+        if low < self.min:
+            self.min = low
+        if high > self.max:
+            self.max = high
 
 
 _State = _Counter | _Gauge | _Rate | _Histogram
@@ -197,7 +203,7 @@ class _MetricSeries:
 class Aggregator:
     """Samples in, cumulative OTLP exports out. Not thread-safe: one thread calls :meth:`add` and :meth:`export`.
 
-    :meth:`add` costs a dict look-up and an update per sample; :meth:`export`
+    :meth:`add` costs a dict look-up per container and an update per sample; :meth:`export`
     builds and serializes one request of every series.
     """
 
@@ -207,6 +213,7 @@ class Aggregator:
         self._states: dict[tuple[str, TagSet], _State] = {}
         self._by_metric: dict[str, _MetricSeries] = {}
         self._attrs: dict[TagSet, list[KeyValue]] = {}
+        self._runs: dict[tuple[int, TagSet], tuple[Sequence[Metric], list[_State]]] = {}
         self.samples = 0
         """Samples aggregated so far."""
 
@@ -216,19 +223,38 @@ class Aggregator:
         return len(self._states)
 
     def add(self, containers: Sequence[SampleContainer], now_ns: int) -> None:
-        """Aggregate every sample of ``containers`` (``now_ns`` starts the series first seen here)."""
-        states = self._states
+        """Aggregate every sample of ``containers`` (``now_ns`` starts the series first seen here).
+
+        Per container: one look-up of its run of series (its metrics under its tag set) and one
+        append of its values; then per run, each series takes its column of values at once.
+        """
+        runs = self._runs
+        pending: dict[tuple[int, TagSet], list[Sequence[float]]] = {}
         n = 0
         for c in containers:
-            tags = c.tags
-            values = c.values
+            metrics, tags, values = c.metrics, c.tags, c.values
             n += len(values)
-            for m, v in zip(c.metrics, values):
-                state = states.get((m.name, tags))
-                if state is None:
-                    state = self._new_series(m, tags, now_ns)
-                state.add(v)
+            key = (id(metrics), tags)
+            run = runs.get(key)
+            if run is None or run[0] is not metrics:  # new, or an id reused since an earlier call
+                runs[key] = (metrics, [self._state(m, tags, now_ns) for m in metrics])
+            rows = pending.get(key)
+            if rows is None:
+                pending[key] = [values]
+            else:
+                rows.append(values)
+        for key, rows in pending.items():
+            self._settle(runs[key][1], rows)
         self.samples += n
+
+    @staticmethod
+    def _settle(states: list[_State], rows: list[Sequence[float]]) -> None:
+        for state, column in zip(states, zip(*rows)):
+            state.add(column)
+
+    def _state(self, metric: Metric, tags: TagSet, now_ns: int) -> _State:
+        state = self._states.get((metric.name, tags))
+        return state if state is not None else self._new_series(metric, tags, now_ns)
 
     def _new_series(self, metric: Metric, tags: TagSet, now_ns: int) -> _State:
         state = _STATES[metric.type]()
