@@ -40,7 +40,10 @@ class Received:
 class Receiver:
     """OTLP/HTTP on ``http_port`` (path ``/v1/metrics``) and OTLP/gRPC on ``grpc_port``, on 127.0.0.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self.max_bytes = max_bytes
+        """Refuse larger requests, as collectors do: HTTP 413, gRPC RESOURCE_EXHAUSTED."""
+        self.too_large = 0
         self.http_port = free_port()
         self.grpc_port = free_port()
         self.received: list[Received] = []
@@ -84,6 +87,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.path != "/v1/metrics":
                     self._answer(404, b"not found")
+                elif receiver.max_bytes is not None and len(body) > receiver.max_bytes:
+                    receiver.too_large += 1
+                    self._answer(413, b"request entity too large")
                 elif receiver._keep("http", body, {k.lower(): v for k, v in self.headers.items()}):
                     self._answer(200, ExportMetricsServiceResponse().SerializeToString())
                 else:
@@ -115,7 +121,8 @@ class Receiver:
             ctx.load_cert_chain(*tls)
             self._http.socket = ctx.wrap_socket(self._http.socket, server_side=True)
         threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        options = [("grpc.max_receive_message_length", self.max_bytes)] if self.max_bytes else []
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Servicer(), self._grpc)
         if tls is None:
             self._grpc.add_insecure_port(self.grpc_endpoint)

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from horde.metrics import MetricRegistry, MetricType, Sample, TagSet, ValueType
-from horde_out_otel.aggregate import DEFAULT_BOUNDS, Aggregator, decode_export, encode_export, resource_attributes
+from horde_out_otel.aggregate import (
+    DEFAULT_BOUNDS,
+    Aggregator,
+    decode_export,
+    encode_export,
+    resource_attributes,
+    split_export,
+    split_to_size,
+)
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
@@ -99,3 +107,32 @@ def test_resource_attributes():
     assert attrs["telemetry.sdk.language"] == "python"
     one, two = resource_attributes("s", "v", "0", {}), resource_attributes("s", "v", "0", {})
     assert one["service.instance.id"] != two["service.instance.id"]
+
+
+def test_split_to_size_keeps_every_data_point():
+    reg = MetricRegistry()
+    reqs = reg.get_or_new("http_reqs", MetricType.COUNTER)
+    dur = reg.get_or_new("http_req_duration", MetricType.TREND, ValueType.TIME)
+    agg = Aggregator("", {"service.name": "s"})
+    for i in range(200):
+        tags = TagSet.of({"url": f"http://t/{i}"})
+        agg.add([Sample(reqs, 1, 1.0, tags), Sample(dur, 1, float(i), tags)], 1)
+    export = agg.export(2)
+    assert export is not None and export.points == 400
+    parts = split_to_size(export, 5_000)
+    assert len(parts) > 2 and all(len(p.body) <= 5_000 for p in parts)
+    assert sum(p.points for p in parts) == 400
+    urls: dict[str, set[str]] = {}
+    for p in parts:
+        req = ExportMetricsServiceRequest.FromString(p.body)
+        assert req.resource_metrics[0].resource.attributes[0].key
+        for m in req.resource_metrics[0].scope_metrics[0].metrics:
+            kind = m.WhichOneof("data")
+            urls.setdefault(m.name, set()).update(
+                dp.attributes[0].value.string_value for dp in getattr(m, kind).data_points
+            )
+    assert {k: len(v) for k, v in urls.items()} == {"http_reqs": 200, "http_req_duration": 200}
+    one = Aggregator("", {})
+    one.add([Sample(reqs, 1, 1.0, TagSet.of({}))], 1)
+    single = one.export(2)
+    assert single is not None and split_export(single) is None

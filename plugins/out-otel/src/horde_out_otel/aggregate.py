@@ -46,6 +46,8 @@ __all__ = [
     "encode_export",
     "export_points",
     "resource_attributes",
+    "split_export",
+    "split_to_size",
 ]
 
 DEFAULT_BOUNDS: tuple[float, ...] = (0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000)
@@ -84,6 +86,58 @@ def export_points(export: Export) -> int:
 def export_bytes(export: Export) -> int:
     """Bytes of ``export``: the unit of ``memoryLimit``."""
     return len(export.body)
+
+
+def split_export(export: Export) -> list[Export] | None:
+    """``export`` as two smaller ones (its metrics halved, or one metric's data points), None when it
+    holds a single data point. For receivers that refuse a request as too large."""
+    req = ExportMetricsServiceRequest.FromString(export.body)
+    rm = req.resource_metrics[0]
+    sm = rm.scope_metrics[0]
+    metrics = list(sm.metrics)
+    halves: list[list[metrics_pb2.Metric]]
+    if len(metrics) > 1:
+        mid = len(metrics) // 2
+        halves = [metrics[:mid], metrics[mid:]]
+    else:
+        (metric,) = metrics
+        kind = metric.WhichOneof("data")
+        points = list(getattr(metric, kind).data_points) if kind else []
+        if kind is None or len(points) < 2:
+            return None
+        mid = len(points) // 2
+        halves = []
+        for part in (points[:mid], points[mid:]):
+            half = metrics_pb2.Metric()
+            half.CopyFrom(metric)
+            getattr(half, kind).ClearField("data_points")
+            getattr(half, kind).data_points.extend(part)
+            halves.append([half])
+    out = []
+    for part_metrics in halves:
+        part = ExportMetricsServiceRequest()
+        part_rm = part.resource_metrics.add()
+        part_rm.resource.CopyFrom(rm.resource)
+        part_sm = part_rm.scope_metrics.add()
+        part_sm.scope.CopyFrom(sm.scope)
+        part_sm.metrics.extend(part_metrics)
+        out.append(Export(part.SerializeToString(), sum(_points(m) for m in part_metrics)))
+    return out
+
+
+def split_to_size(export: Export, max_bytes: int) -> list[Export]:
+    """``export`` split until every part is at most ``max_bytes`` (or a single data point)."""
+    if len(export.body) <= max_bytes:
+        return [export]
+    parts = split_export(export)
+    if parts is None:
+        return [export]
+    return [p for part in parts for p in split_to_size(part, max_bytes)]
+
+
+def _points(metric: metrics_pb2.Metric) -> int:
+    kind = metric.WhichOneof("data")
+    return len(getattr(metric, kind).data_points) if kind else 0
 
 
 def resource_attributes(

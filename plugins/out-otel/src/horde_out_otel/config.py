@@ -51,6 +51,8 @@ class Config:
     grpc_exporter_endpoint: str = "localhost:4317"
     # horde's delivery options
     timeout: float = 10.0
+    max_export_bytes: int = 4_000_000
+    """Exports larger are split before sending (gRPC receivers refuse messages over 4 MiB by default)."""
     memory_limit: int = 64 * 1024 * 1024
     spool_dir: str = ""
     stop_timeout: float = 30.0
@@ -158,6 +160,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "grpcExporterInsecure": ("grpc_exporter_insecure", parse_bool),
     "grpcExporterEndpoint": ("grpc_exporter_endpoint", _str),
     "timeout": ("timeout", _duration),
+    "maxExportBytes": ("max_export_bytes", parse_size),
     "memoryLimit": ("memory_limit", parse_size),
     "spoolDir": ("spool_dir", _str),
     "stopTimeout": ("stop_timeout", _duration),
@@ -187,13 +190,22 @@ _ENV: dict[str, str] = {
     "GRPC_EXPORTER_INSECURE": "grpcExporterInsecure",
     "GRPC_EXPORTER_ENDPOINT": "grpcExporterEndpoint",
     "TIMEOUT": "timeout",
+    "MAX_EXPORT_BYTES": "maxExportBytes",
     "MEMORY_LIMIT": "memoryLimit",
     "SPOOL_DIR": "spoolDir",
     "STOP_TIMEOUT": "stopTimeout",
     "RETRY_INTERVAL": "retryInterval",
     "MAX_RETRY_INTERVAL": "maxRetryInterval",
 }
-_HORDE_ONLY = {"TIMEOUT", "MEMORY_LIMIT", "SPOOL_DIR", "STOP_TIMEOUT", "RETRY_INTERVAL", "MAX_RETRY_INTERVAL"}
+_HORDE_ONLY = {
+    "TIMEOUT",
+    "MAX_EXPORT_BYTES",
+    "MEMORY_LIMIT",
+    "SPOOL_DIR",
+    "STOP_TIMEOUT",
+    "RETRY_INTERVAL",
+    "MAX_RETRY_INTERVAL",
+}
 
 
 def _apply(values: dict[str, Any], key: str, raw: Any, where: str) -> None:

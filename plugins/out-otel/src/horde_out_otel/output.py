@@ -27,7 +27,6 @@ from horde.output import (
     hookimpl,
 )
 
-from . import __version__
 from .aggregate import (
     Aggregator,
     Export,
@@ -36,9 +35,11 @@ from .aggregate import (
     export_bytes,
     export_points,
     resource_attributes,
+    split_to_size,
 )
 from .config import Config, load_config
 from .transport import GrpcSender, HttpSender, make_sender
+from .version import __version__
 
 __all__ = ["OpenTelemetryOutput"]
 
@@ -118,7 +119,8 @@ class OpenTelemetryOutput:
         if export is None or self._delivery is None:
             return
         self.exports += 1
-        self._delivery.put(export)
+        for part in split_to_size(export, self.config.max_export_bytes):
+            self._delivery.put(part)
 
     @hookimpl
     def stop(self, error: RunError | None) -> None:

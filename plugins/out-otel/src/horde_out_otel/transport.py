@@ -1,7 +1,8 @@
 """Sending one OTLP export over HTTP/protobuf or gRPC, and how the answers map onto the delivery helper.
 
 HTTP: 2xx is written (a ``partial_success`` in the answer is counted as
-rejected points); 429 and 5xx are retried (honouring ``Retry-After``); any
+rejected points); 413 splits the export in two (gRPC: RESOURCE_EXHAUSTED for a
+message larger than the receiver's maximum); 429 and 5xx are retried (honouring ``Retry-After``); any
 other status drops the export, counted under ``HTTP <status>``. gRPC: OK is
 written; the codes the OTLP specification calls retryable (UNAVAILABLE,
 RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED, CANCELLED, OUT_OF_RANGE,
@@ -19,10 +20,10 @@ import ssl
 import threading
 
 import grpc
-from horde.output import PermanentError, RetryableError
+from horde.output import PermanentError, RetryableError, SplitPayload
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 
-from .aggregate import Export
+from .aggregate import Export, split_export
 from .config import Config
 
 __all__ = ["GRPC_METHOD", "GrpcSender", "HttpSender", "make_sender"]
@@ -137,6 +138,8 @@ class HttpSender(_Sender):
             return
         text = f"HTTP {status} {http.client.responses.get(status, '')}".strip()
         body = " ".join(data[:200].decode("utf-8", "replace").split())
+        if status == 413:
+            _split(export, text)
         if status == 429 or status >= 500:
             retry_after = resp.getheader("Retry-After", "").strip()
             after = float(retry_after) if retry_after.isdigit() else None
@@ -198,6 +201,8 @@ class GrpcSender(_Sender):
             code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
             details = (exc.details() if isinstance(exc, grpc.Call) else "") or ""
             text = f"gRPC {code.name}" + (f": {' '.join(details.split())[:200]}" if details else "")
+            if code is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details:
+                _split(export, text)
             if code in RETRYABLE_GRPC:
                 raise RetryableError(text) from None
             self.log.warning("opentelemetry: %s refused an export: %s", self.cfg.target, text)
@@ -212,6 +217,14 @@ class GrpcSender(_Sender):
     def close(self) -> None:
         """Close the channel."""
         self._channel.close()
+
+
+def _split(export: Export, reason: str) -> None:
+    """Raise :class:`SplitPayload` with ``export``'s halves; a single data point is refused for good."""
+    parts = split_export(export)
+    if parts is None:
+        raise PermanentError(reason.split(":")[0] + " (a single data point)")
+    raise SplitPayload(parts, reason)
 
 
 def make_sender(cfg: Config, logger: logging.Logger) -> HttpSender | GrpcSender:
