@@ -136,3 +136,16 @@ def test_split_to_size_keeps_every_data_point():
     one.add([Sample(reqs, 1, 1.0, TagSet.of({}))], 1)
     single = one.export(2)
     assert single is not None and split_export(single) is None
+
+
+def test_lone_samples_do_not_grow_the_caches():
+    """A lone Sample makes its ``metrics`` tuple afresh on every access: the caches must not keep one per sample."""
+    reg = MetricRegistry()
+    checks = reg.get_or_new("checks", MetricType.RATE)
+    tags = TagSet.of({"check": "ok"})
+    agg = Aggregator("", {})
+    for _ in range(50):
+        agg.add([Sample(checks, 1, 1.0, tags) for _ in range(100)], 1)
+    assert len(agg._runs) == 0 and len(agg._singles) == 1 and agg.series == 1
+    totals = {m.name: m.sum.data_points[0].as_int for m in _decode(agg).values()}
+    assert totals == {"checks.occurred": 5000, "checks.total": 5000}

@@ -235,6 +235,8 @@ _STATES: dict[MetricType, type[_Counter] | type[_Gauge] | type[_Rate] | type[_Hi
     MetricType.RATE: _Rate,
     MetricType.TREND: _Histogram,
 }
+_MAX_RUNS = 100_000
+"""Cached runs of series per (metrics sequence, tag set) before the cache starts over."""
 _UNITS = {ValueType.TIME: "ms", ValueType.DATA: "By"}
 
 
@@ -268,6 +270,7 @@ class Aggregator:
         self._by_metric: dict[str, _MetricSeries] = {}
         self._attrs: dict[TagSet, list[KeyValue]] = {}
         self._runs: dict[tuple[int, TagSet], tuple[Sequence[Metric], list[_State]]] = {}
+        self._singles: dict[tuple[str, TagSet], list[_State]] = {}
         self.samples = 0
         """Samples aggregated so far."""
 
@@ -282,23 +285,31 @@ class Aggregator:
         Per container: one look-up of its run of series (its metrics under its tag set) and one
         append of its values; then per run, each series takes its column of values at once.
         """
-        runs = self._runs
-        pending: dict[tuple[int, TagSet], list[Sequence[float]]] = {}
+        runs, singles = self._runs, self._singles
+        pending: dict[int, tuple[list[_State], list[Sequence[float]]]] = {}
         n = 0
         for c in containers:
             metrics, tags, values = c.metrics, c.tags, c.values
             n += len(values)
-            key = (id(metrics), tags)
-            run = runs.get(key)
-            if run is None or run[0] is not metrics:  # new, or an id reused since an earlier call
-                runs[key] = (metrics, [self._state(m, tags, now_ns) for m in metrics])
-            rows = pending.get(key)
-            if rows is None:
-                pending[key] = [values]
+            if len(metrics) == 1:  # a lone sample: its metrics tuple is made afresh, key by name
+                name = metrics[0].name
+                states = singles.get((name, tags))
+                if states is None:
+                    states = singles[(name, tags)] = [self._state(metrics[0], tags, now_ns)]
             else:
-                rows.append(values)
-        for key, rows in pending.items():
-            self._settle(runs[key][1], rows)
+                run = runs.get((id(metrics), tags))
+                if run is None or run[0] is not metrics:  # new, or an id reused since an earlier call
+                    if len(runs) >= _MAX_RUNS:  # containers whose metrics sequences are not shared
+                        runs.clear()
+                    run = runs[(id(metrics), tags)] = (metrics, [self._state(m, tags, now_ns) for m in metrics])
+                states = run[1]
+            entry = pending.get(id(states))
+            if entry is None:
+                pending[id(states)] = (states, [values])
+            else:
+                entry[1].append(values)
+        for states, rows in pending.values():
+            self._settle(states, rows)
         self.samples += n
 
     @staticmethod
