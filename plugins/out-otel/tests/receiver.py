@@ -213,3 +213,24 @@ def final_series(exports: Iterable[Received]) -> dict[str, dict[frozenset[tuple[
 def scope_names(exports: Iterable[Received]) -> set[str]:
     """Every instrumentation scope name in ``exports``."""
     return {sm.scope.name for r in exports for rm in r.request.resource_metrics for sm in rm.scope_metrics}
+
+
+def summed_series(exports: Iterable[Received]) -> dict[str, dict[frozenset[tuple[str, str]], tuple[float, int]]]:
+    """metric name -> attributes -> (sum of the values, or of a histogram's sums; sum of histogram counts)
+    over every data point of ``exports``: the totals of delta exports."""
+    out: dict[str, dict[frozenset[tuple[str, str]], tuple[float, int]]] = {}
+    for rec in exports:
+        for rm in rec.request.resource_metrics:
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    kind = m.WhichOneof("data")
+                    for dp in getattr(m, kind).data_points:
+                        attrs = frozenset((kv.key, kv.value.string_value) for kv in dp.attributes)
+                        if kind == "histogram":
+                            value, count = dp.sum, dp.count
+                        else:
+                            value, count = float(getattr(dp, dp.WhichOneof("value"))), 0
+                        per = out.setdefault(m.name, {})
+                        old = per.get(attrs, (0.0, 0))
+                        per[attrs] = (old[0] + value, old[1] + count)
+    return out

@@ -149,3 +149,25 @@ def test_lone_samples_do_not_grow_the_caches():
     assert len(agg._runs) == 0 and len(agg._singles) == 1 and agg.series == 1
     totals = {m.name: m.sum.data_points[0].as_int for m in _decode(agg).values()}
     assert totals == {"checks.occurred": 5000, "checks.total": 5000}
+
+
+def test_delta_exports_carry_the_changes_of_the_series_that_changed():
+    reg = MetricRegistry()
+    reqs = reg.get_or_new("http_reqs", MetricType.COUNTER)
+    dur = reg.get_or_new("http_req_duration", MetricType.TREND, ValueType.TIME)
+    vus = reg.get_or_new("vus", MetricType.GAUGE)
+    a, b = TagSet.of({"status": "200"}), TagSet.of({"status": "500"})
+    agg = Aggregator("", {}, delta=True)
+    agg.add([Sample(reqs, 1, 1.0, a), Sample(reqs, 1, 1.0, b), Sample(dur, 1, 3.0, a), Sample(vus, 1, 4.0, a)], 1)
+    first = _decode(agg, now=10)
+    assert first["http_reqs"].sum.aggregation_temporality == metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
+    assert first["http_req_duration"].histogram.aggregation_temporality == metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
+    assert (
+        len(first["http_reqs"].sum.data_points) == 2 and first["http_reqs"].sum.data_points[0].start_time_unix_nano == 1
+    )
+    agg.add([Sample(reqs, 2, 1.0, a)] * 3, 11)
+    second = _decode(agg, now=20)
+    assert set(second) == {"http_reqs"}  # only what changed
+    (dp,) = second["http_reqs"].sum.data_points
+    assert (dp.as_double, dp.start_time_unix_nano, dp.time_unix_nano) == (3.0, 10, 20)
+    assert agg.export(30) is None  # nothing changed

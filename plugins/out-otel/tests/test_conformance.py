@@ -4,7 +4,7 @@ OTLP carries aggregates (cumulative sums, last values, histograms), so the kit
 compares per-series totals: counters' value sums; trends' sample counts and
 sums; rates' sample counts (``.total``) and non-zero counts (``.occurred``,
 the value sum of 0/1 samples); gauges keep only their last value. Both
-protocols.
+protocols, and delta temporality (its exports summed).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from horde.output import Params
 from horde.testing import OutputUnderTest, SeriesTotal
 from horde_out_otel import OpenTelemetryOutput
-from receiver import Receiver, final_series
+from receiver import Receiver, final_series, summed_series
 
 _services = itertools.count()
 
@@ -29,9 +29,17 @@ def kit_receiver() -> Iterator[Receiver]:
     r.stop()
 
 
-def read_totals(receiver: Receiver, service: str) -> Iterator[SeriesTotal]:
-    """Per series, the last cumulative value the receiver got from ``service``."""
-    series = final_series(receiver.of_service(service))
+def read_totals(receiver: Receiver, service: str, delta: bool) -> Iterator[SeriesTotal]:
+    """Per series, the last cumulative value the receiver got from ``service``, or its deltas summed."""
+    exports = receiver.of_service(service)
+    series = final_series(exports)
+    if delta:
+        summed = summed_series(exports)
+        for name, per in series.items():
+            for attrs, s in per.items():
+                s.value, s.count = summed[name][attrs][0], summed[name][attrs][1]
+                if s.kind == "histogram":
+                    s.total = s.value
     rates: dict[tuple[str, frozenset[tuple[str, str]]], list[float]] = {}
     for name, per in series.items():
         for attrs, s in per.items():
@@ -50,10 +58,11 @@ def read_totals(receiver: Receiver, service: str) -> Iterator[SeriesTotal]:
         yield SeriesTotal(base, dict(attrs), int(total), occurred)
 
 
-@pytest.fixture(params=["grpc", "http"])
+@pytest.fixture(params=["grpc", "http", "http-delta"])
 def horde_output(request: pytest.FixtureRequest, kit_receiver: Receiver, tmp_path: Path) -> OutputUnderTest:
     env = {
         "K6_OTEL_EXPORTER_PROTOCOL": "grpc" if request.param == "grpc" else "http/protobuf",
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta" if "delta" in request.param else "cumulative",
         "K6_OTEL_GRPC_EXPORTER_ENDPOINT": kit_receiver.grpc_endpoint,
         "K6_OTEL_GRPC_EXPORTER_INSECURE": "true",
         "K6_OTEL_HTTP_EXPORTER_ENDPOINT": kit_receiver.http_endpoint,
@@ -72,7 +81,7 @@ def horde_output(request: pytest.FixtureRequest, kit_receiver: Receiver, tmp_pat
     return OutputUnderTest(
         name="opentelemetry",
         build=build,
-        read_totals=lambda: read_totals(kit_receiver, services[-1]),
+        read_totals=lambda: read_totals(kit_receiver, services[-1], "delta" in request.param),
         lacks={"metadata", "time"},  # OTLP data points aggregate a series over the run; k6 sends no metadata
         xfail={
             "tags_empty_values": "k6 leaves a tag with an empty value out of the OpenTelemetry attributes",

@@ -14,7 +14,8 @@ import subprocess
 import sys
 
 import pytest
-from receiver import Receiver, final_series, resource, scope_names
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+from receiver import Receiver, final_series, resource, scope_names, summed_series
 
 HORDE = [sys.executable, "-c", "import sys; from horde.cli import main; sys.exit(main())"]
 ITERATIONS = 24
@@ -68,6 +69,7 @@ PROTOCOLS = {
 }
 
 
+DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
 HORDE_NAMES = {"grpc": "opentelemetry", "http": "experimental-opentelemetry"}
 
 
@@ -109,12 +111,13 @@ def _total(series: dict, name: str) -> float:
     return sum(s.value if s.kind != "histogram" else s.count for s in series.get(name, {}).values())
 
 
-@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
-def test_k6_and_horde_send_the_same_metrics(protocol, receiver: Receiver, counting_target, k6_bin, tmp_path):
-    conf = PROTOCOLS[protocol](receiver)
+def _run_both(
+    k6_bin: str, receiver: Receiver, target: str, protocol: str, tmp_path, extra: dict[str, str]
+) -> tuple[list, list]:
+    """Run the k6 script through k6 and the horde script through horde into ``receiver``; their exports."""
+    conf = {**PROTOCOLS[protocol](receiver), **extra}
     (tmp_path / "script.js").write_text(K6_SCRIPT)
     (tmp_path / "script.py").write_text(HORDE_SCRIPT)
-    target = f"TARGET={counting_target.url}"
     _run(
         [k6_bin, "run", "--quiet", "--no-summary", "-e", target, "-o", "experimental-opentelemetry", "script.js"],
         _env({**conf, "K6_OTEL_SERVICE_NAME": "k6-ref"}),
@@ -128,7 +131,14 @@ def test_k6_and_horde_send_the_same_metrics(protocol, receiver: Receiver, counti
     )
     k6_exports, horde_exports = receiver.of_service("k6-ref"), receiver.of_service("horde-run")
     assert k6_exports and horde_exports
-    assert {r.protocol for r in k6_exports + horde_exports} == {protocol}
+    assert {r.protocol for r in k6_exports + horde_exports} == {"grpc" if protocol == "grpc" else "http"}
+    return k6_exports, horde_exports
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_k6_and_horde_send_the_same_metrics(protocol, receiver: Receiver, counting_target, k6_bin, tmp_path):
+    target = f"TARGET={counting_target.url}"
+    k6_exports, horde_exports = _run_both(k6_bin, receiver, target, protocol, tmp_path, {})
     k6, horde = final_series(k6_exports), final_series(horde_exports)
 
     # the same metrics, each of the same type, temporality, value kind, unit and attribute names
@@ -171,3 +181,29 @@ def test_k6_and_horde_send_the_same_metrics(protocol, receiver: Receiver, counti
     k6_res, horde_res = resource(k6_exports[-1].request), resource(horde_exports[-1].request)
     assert set(k6_res) <= set(horde_res) | {"telemetry.sdk.language", "telemetry.sdk.name", "telemetry.sdk.version"}
     assert horde_res["service.name"] == "horde-run" and horde_res["service.version"]
+
+
+def test_delta_temporality_as_k6_gives_it(receiver: Receiver, counting_target, k6_bin, tmp_path):
+    """OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta, which k6's SDK exporters read: delta sums and
+    histograms of the series that changed; summed over the exports, the run's counts."""
+    target = f"TARGET={counting_target.url}"
+    pref = {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta"}
+    k6_exports, horde_exports = _run_both(k6_bin, receiver, target, "grpc", tmp_path, pref)
+    k6_shape, horde_shape = _shape(final_series(k6_exports)), _shape(final_series(horde_exports))
+    assert sorted(horde_shape) == sorted(k6_shape), set(horde_shape) ^ set(k6_shape)
+    for name in k6_shape:
+        assert horde_shape[name] == k6_shape[name], name
+    assert horde_shape["http_reqs"][3] == horde_shape["http_req_duration"][3] == DELTA
+    k6, horde = summed_series(k6_exports), summed_series(horde_exports)
+
+    def total(series: dict, name: str) -> float:
+        return sum(count or value for value, count in series.get(name, {}).values())
+
+    expected = {"http_reqs": ITERATIONS, "iterations": ITERATIONS, "http_req_duration": ITERATIONS}
+    expected |= {"checks.total": ITERATIONS, "checks.occurred": ITERATIONS, "cart_items": 2 * ITERATIONS}
+    assert counting_target.counts["/horde"] == ITERATIONS
+    assert {name: total(horde, name) for name in expected} == expected
+    for name, n in expected.items():
+        assert 0 < total(k6, name) <= n, name
+    # a delta export holds only the series that changed: horde's exports are not all the same size
+    assert len({len(r.request.SerializeToString()) for r in horde_exports}) > 1

@@ -2,11 +2,11 @@
 
 As k6 v1.1.0 does (through the OpenTelemetry Go SDK with its defaults):
 
-- a counter is a ``Sum`` (monotonic, cumulative, double values);
+- a counter is a ``Sum`` (monotonic, double values);
 - a gauge is a ``Gauge`` holding the last value (double);
-- a trend is an explicit-bucket ``Histogram`` (cumulative, with sum, min and
-  max, the SDK's default bounds);
-- a rate is two ``Sum`` counters (monotonic, cumulative, integers):
+- a trend is an explicit-bucket ``Histogram`` (with sum, min and max, the
+  SDK's default bounds);
+- a rate is two ``Sum`` counters (monotonic, integers):
   ``<name>.occurred`` (non-zero samples) and ``<name>.total`` (all samples);
 - the unit is ``ms`` for time metrics, ``By`` for data metrics, none otherwise
   (the rate counters have none);
@@ -16,9 +16,12 @@ As k6 v1.1.0 does (through the OpenTelemetry Go SDK with its defaults):
   ``service.version`` and the ``telemetry.sdk.*`` ones, plus
   ``OTEL_RESOURCE_ATTRIBUTES``; horde adds ``service.instance.id``.
 
-Cumulative temporality means every export carries every series seen so far,
-with its totals since the series' start: the last export delivered holds the
-whole run.
+Temporality is cumulative by default (the SDK's default): every export
+carries every series seen so far, with its totals since the series' start, so
+the last export delivered holds the whole run. With delta temporality (what
+``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta`` or ``lowmemory``
+gives k6's instruments) sums and histograms carry what came since the previous
+export, and only series that changed are exported.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ SCOPE_NAME = "k6"
 
 _bucket = functools.partial(bisect.bisect_left, DEFAULT_BOUNDS)
 _CUMULATIVE = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
+_DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
 _POINTS = struct.Struct("<q")
 
 
@@ -180,6 +184,9 @@ class _Counter:
     def add(self, values: Sequence[float]) -> None:
         self.total += sum(values)
 
+    def reset(self) -> None:
+        self.total = 0.0
+
 
 class _Gauge:
     __slots__ = ("last",)
@@ -189,6 +196,9 @@ class _Gauge:
 
     def add(self, values: Sequence[float]) -> None:
         self.last = values[-1]
+
+    def reset(self) -> None:
+        pass  # a gauge keeps its last value
 
 
 class _Rate:
@@ -203,11 +213,17 @@ class _Rate:
         self.total += n
         self.occurred += n - values.count(0.0)
 
+    def reset(self) -> None:
+        self.occurred = self.total = 0
+
 
 class _Histogram:
     __slots__ = ("buckets", "count", "sum", "min", "max")
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.buckets = [0] * (len(DEFAULT_BOUNDS) + 1)
         self.count = 0
         self.sum = 0.0
@@ -257,14 +273,22 @@ class _MetricSeries:
 
 
 class Aggregator:
-    """Samples in, cumulative OTLP exports out. Not thread-safe: one thread calls :meth:`add` and :meth:`export`.
+    """Samples in, OTLP exports out. Not thread-safe: one thread calls :meth:`add` and :meth:`export`.
+
+    Cumulative (the default, as k6): every export holds every series with its totals so far.
+    ``delta=True`` (k6 with ``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta`` or
+    ``lowmemory``): sums and histograms hold what came since the previous export, and only the
+    series that changed since then are exported (gauges too), as the SDK does.
 
     :meth:`add` costs a dict look-up per container and an update per sample; :meth:`export`
-    builds and serializes one request of every series.
+    builds and serializes one request.
     """
 
-    def __init__(self, prefix: str, resource: Mapping[str, str]) -> None:
+    def __init__(self, prefix: str, resource: Mapping[str, str], *, delta: bool = False) -> None:
         self.prefix = prefix
+        self.delta = delta
+        self._temporality = _DELTA if delta else _CUMULATIVE
+        self._dirty: set[int] | None = set() if delta else None
         self._resource = _key_values(resource.items())
         self._states: dict[tuple[str, TagSet], _State] = {}
         self._by_metric: dict[str, _MetricSeries] = {}
@@ -308,14 +332,13 @@ class Aggregator:
                 pending[id(states)] = (states, [values])
             else:
                 entry[1].append(values)
+        dirty = self._dirty
         for states, rows in pending.values():
-            self._settle(states, rows)
+            for state, column in zip(states, zip(*rows)):
+                state.add(column)
+            if dirty is not None:
+                dirty.update(map(id, states))
         self.samples += n
-
-    @staticmethod
-    def _settle(states: list[_State], rows: list[Sequence[float]]) -> None:
-        for state, column in zip(states, zip(*rows)):
-            state.add(column)
 
     def _state(self, metric: Metric, tags: TagSet, now_ns: int) -> _State:
         state = self._states.get((metric.name, tags))
@@ -334,34 +357,43 @@ class Aggregator:
         return state
 
     def export(self, now_ns: int) -> Export | None:
-        """Every series' totals so far as one serialized request (None before the first sample)."""
-        if not self._by_metric:
-            return None
+        """One serialized request: every series' totals (cumulative) or the changes since the last
+        export (delta); None when there is nothing to send."""
         req = ExportMetricsServiceRequest()
         rm = req.resource_metrics.add()
         rm.resource.attributes.extend(self._resource)
         sm = rm.scope_metrics.add()
         sm.scope.name = SCOPE_NAME
         points = 0
+        dirty = self._dirty
         for ms in self._by_metric.values():
-            points += self._encode_metric(sm.metrics, ms, now_ns)
+            series = ms.series if dirty is None else [s for s in ms.series if id(s.state) in dirty]
+            if series:
+                points += self._encode_metric(sm.metrics, ms.metric, series, ms.start_ns, now_ns)
+            if dirty is not None:
+                for s in series:
+                    s.state.reset()
+                ms.start_ns = now_ns  # the next delta starts here
+        if dirty is not None:
+            dirty.clear()
+        if not points:
+            return None
         return Export(req.SerializeToString(), points)
 
-    def _encode_metric(self, out: object, ms: _MetricSeries, now_ns: int) -> int:
-        metric = ms.metric
+    def _encode_metric(self, out: object, metric: Metric, series: list[_Series], start: int, now_ns: int) -> int:
         name = self.prefix + metric.name
-        start = ms.start_ns
+        temporality = self._temporality
         add = out.add  # type: ignore[attr-defined]
         if metric.type is MetricType.RATE:
             # as the SDK does, a series that never counted (no non-zero sample yet) is not exported,
             # and neither is a metric without series
-            occurred = [(a, s.occurred) for a, s in ms.series if s.occurred]  # type: ignore[union-attr]
-            total = [(a, s.total) for a, s in ms.series]  # type: ignore[union-attr]
+            occurred = [(a, s.occurred) for a, s in series if s.occurred]  # type: ignore[union-attr]
+            total = [(a, s.total) for a, s in series]  # type: ignore[union-attr]
             for suffix, points in ((".occurred", occurred), (".total", total)):
                 if not points:
                     continue
                 m = add(name=name + suffix)
-                m.sum.aggregation_temporality = _CUMULATIVE
+                m.sum.aggregation_temporality = temporality
                 m.sum.is_monotonic = True
                 for attrs, value in points:
                     dp = m.sum.data_points.add(start_time_unix_nano=start, time_unix_nano=now_ns, as_int=value)
@@ -369,20 +401,20 @@ class Aggregator:
             return len(occurred) + len(total)
         m = add(name=name, unit=_UNITS.get(metric.contains, ""))
         if metric.type is MetricType.COUNTER:
-            m.sum.aggregation_temporality = _CUMULATIVE
+            m.sum.aggregation_temporality = temporality
             m.sum.is_monotonic = True
-            for attrs, state in ms.series:
+            for attrs, state in series:
                 assert isinstance(state, _Counter)
                 dp = m.sum.data_points.add(start_time_unix_nano=start, time_unix_nano=now_ns, as_double=state.total)
                 dp.attributes.extend(attrs)
         elif metric.type is MetricType.GAUGE:
-            for attrs, state in ms.series:
+            for attrs, state in series:
                 assert isinstance(state, _Gauge)
                 dp = m.gauge.data_points.add(start_time_unix_nano=start, time_unix_nano=now_ns, as_double=state.last)
                 dp.attributes.extend(attrs)
         else:
-            m.histogram.aggregation_temporality = _CUMULATIVE
-            for attrs, state in ms.series:
+            m.histogram.aggregation_temporality = temporality
+            for attrs, state in series:
                 assert isinstance(state, _Histogram)
                 hp = m.histogram.data_points.add(
                     start_time_unix_nano=start,
@@ -396,4 +428,4 @@ class Aggregator:
                     hp.min = state.min
                     hp.max = state.max
                 hp.attributes.extend(attrs)
-        return len(ms.series)
+        return len(series)

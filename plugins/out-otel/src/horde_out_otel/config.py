@@ -1,7 +1,9 @@
 """Configuration of the ``opentelemetry`` output: k6's options and names, plus horde's delivery options.
 
 Layers, lowest first: defaults < JSON config (``collectors.opentelemetry``,
-k6's camelCase keys) < ``OTEL_SERVICE_NAME`` < ``K6_OTEL_*`` < ``HORDE_OTEL_*``.
+k6's camelCase keys) < ``OTEL_SERVICE_NAME`` and
+``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`` < ``K6_OTEL_*`` <
+``HORDE_OTEL_*``.
 k6 v1.1.0 names the protocol ``K6_OTEL_EXPORTER_TYPE`` (``grpc`` or ``http``);
 later k6 versions ``K6_OTEL_EXPORTER_PROTOCOL`` (``grpc`` or ``http/protobuf``):
 both are read. Endpoints are ``host:port`` without a scheme, as in k6; TLS is
@@ -49,6 +51,8 @@ class Config:
     password: str = ""
     grpc_exporter_insecure: bool = False
     grpc_exporter_endpoint: str = "localhost:4317"
+    temporality: str = "cumulative"
+    """``cumulative``, ``delta`` or ``lowmemory`` (for k6's instruments the same as ``delta``)."""
     # horde's delivery options
     timeout: float = 10.0
     max_export_bytes: int = 4_000_000
@@ -63,6 +67,11 @@ class Config:
     def is_grpc(self) -> bool:
         """True when exporting over gRPC (else HTTP/protobuf)."""
         return self.protocol == GRPC
+
+    @property
+    def delta(self) -> bool:
+        """True when sums and histograms are exported with delta temporality."""
+        return self.temporality != "cumulative"
 
     @property
     def target(self) -> str:
@@ -132,6 +141,13 @@ def _protocol(v: Any) -> str:
     return _PROTOCOLS[text]
 
 
+def _temporality(v: Any) -> str:
+    text = str(v).strip().lower()
+    if text not in ("cumulative", "delta", "lowmemory"):
+        raise ValueError('expected "cumulative", "delta" or "lowmemory"')
+    return text
+
+
 def _headers(v: Any) -> dict[str, str]:
     if isinstance(v, Mapping):
         return {str(k): str(x) for k, x in v.items()}
@@ -159,6 +175,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "password": ("password", _str),
     "grpcExporterInsecure": ("grpc_exporter_insecure", parse_bool),
     "grpcExporterEndpoint": ("grpc_exporter_endpoint", _str),
+    "temporalityPreference": ("temporality", _temporality),
     "timeout": ("timeout", _duration),
     "maxExportBytes": ("max_export_bytes", parse_size),
     "memoryLimit": ("memory_limit", parse_size),
@@ -189,6 +206,7 @@ _ENV: dict[str, str] = {
     "HTTP_EXPORTER_PASSWORD": "password",
     "GRPC_EXPORTER_INSECURE": "grpcExporterInsecure",
     "GRPC_EXPORTER_ENDPOINT": "grpcExporterEndpoint",
+    "TEMPORALITY_PREFERENCE": "temporalityPreference",
     "TIMEOUT": "timeout",
     "MAX_EXPORT_BYTES": "maxExportBytes",
     "MEMORY_LIMIT": "memoryLimit",
@@ -232,6 +250,10 @@ def load_config(
         _apply(values, key, raw, f"JSON config key {key!r}")
     if "OTEL_SERVICE_NAME" in environment:
         values["service_name"] = environment["OTEL_SERVICE_NAME"]
+    # the OpenTelemetry SDK's own variable, which k6's exporters read
+    preference = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
+    if preference in environment:
+        _apply(values, "temporalityPreference", environment[preference], preference)
     for prefix in ("K6_OTEL_", "HORDE_OTEL_"):
         for suffix, key in _ENV.items():
             name = prefix + suffix

@@ -60,7 +60,7 @@ class OpenTelemetryOutput:
         resource = resource_attributes(
             cfg.service_name, cfg.service_version or _horde_version(), __version__, params.environment
         )
-        self.aggregator = Aggregator(cfg.metric_prefix, resource)
+        self.aggregator = Aggregator(cfg.metric_prefix, resource, delta=cfg.delta)
         self._buffer = SampleBuffer()
         self._flusher: PeriodicFlusher | None = None
         self._delivery: Delivery[Export] | None = None
