@@ -30,6 +30,19 @@ def test_protocol_names(env, protocol):
     assert load_config(None, env).protocol == protocol
 
 
+def test_temporality_preference():
+    assert not load_config(None, {}).delta
+    assert load_config(None, {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "Delta"}).delta
+    assert load_config(None, {"HORDE_OTEL_TEMPORALITY_PREFERENCE": "lowmemory"}).delta
+    env = {
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta",
+        "HORDE_OTEL_TEMPORALITY_PREFERENCE": "cumulative",
+    }
+    assert not load_config(None, env).delta
+    with pytest.raises(OutputConfigError, match="OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"):
+        load_config(None, {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "sometimes"})
+
+
 def test_precedence_json_then_k6_env_then_horde_env():
     json_config = {"metricPrefix": "json_", "serviceName": "from-json", "exportInterval": 2000, "flushInterval": "2s"}
     env = {
