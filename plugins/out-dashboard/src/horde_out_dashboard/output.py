@@ -9,6 +9,7 @@ report is written to ``export`` and the server ends, within a deadline.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -117,11 +118,13 @@ class DashboardOutput:
             try:
                 server.start()
             except OSError as exc:
-                reason = exc.strerror or str(exc)
-                raise OutputConfigError(
-                    f"web-dashboard: cannot listen on {self.config.host}:{self.config.port}: {reason} "
-                    "(choose another port with K6_WEB_DASHBOARD_PORT or port=…; -1 serves no dashboard)"
-                ) from None
+                where = f"{self.config.host}:{self.config.port}"
+                if exc.errno == errno.EADDRINUSE:
+                    raise OutputConfigError(
+                        f"the dashboard's address {where} is already in use: choose another port with "
+                        "K6_WEB_DASHBOARD_PORT or port=…, or -1 for no server"
+                    ) from None
+                raise OutputConfigError(f"cannot serve the dashboard on {where}: {exc.strerror or exc}") from None
             self.server = server
             server.publish("config", to_json(self._config_event()), kind="head")
             self._logger.info("web-dashboard: %s", self.url)
