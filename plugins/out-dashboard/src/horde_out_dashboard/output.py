@@ -78,8 +78,10 @@ class DashboardOutput:
         if self.config.export:
             parent = Path(self.config.export).resolve().parent
             if not parent.is_dir():
-                raise OutputConfigError(f"web-dashboard: cannot export the report to {self.config.export}: "
-                                        f"directory {parent} does not exist")
+                raise OutputConfigError(
+                    f"web-dashboard: cannot export the report to {self.config.export}: "
+                    f"directory {parent} does not exist"
+                )
 
     @property
     def url(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import select
 import socket
 import threading
 import time
@@ -128,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
                 try:
                     frame = client.frames.get(timeout=0.25)
                 except queue.Empty:
-                    if dashboard.stopping.is_set() or client.dropped:
+                    if dashboard.stopping.is_set() or client.dropped or self._gone():
                         return
                     if time.monotonic() - last > KEEPALIVE:
                         self.wfile.write(b": keepalive\n\n")
@@ -144,6 +145,15 @@ class _Handler(BaseHTTPRequestHandler):
             return  # the browser went away, or was too slow to read
         finally:
             dashboard.detach(client)
+
+    def _gone(self) -> bool:
+        """True when the browser closed the connection (it sends nothing on an event stream)."""
+        if not select.select([self.connection], [], [], 0)[0]:
+            return False
+        try:
+            return not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
 
 
 class DashboardServer:

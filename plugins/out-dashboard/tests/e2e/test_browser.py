@@ -149,8 +149,16 @@ def test_live_dashboard_during_the_run_and_offline_report_after_it(
     port = free_port()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "K6_WEB_DASHBOARD_PERIOD": "1s"}
     proc = subprocess.Popen(
-        [str(HORDE), "run", "-q", "-e", f"TARGET={counting_target}", "-o", f"web-dashboard=port={port}&export={report}",
-         str(script)],
+        [
+            str(HORDE),
+            "run",
+            "-q",
+            "-e",
+            f"TARGET={counting_target}",
+            "-o",
+            f"web-dashboard=port={port}&export={report}",
+            str(script),
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -190,9 +198,7 @@ def test_live_dashboard_during_the_run_and_offline_report_after_it(
     browser.wait_for("document.body.dataset.mode === 'report' && Number(document.body.dataset.loaded) >= 5")
     assert browser.evaluate("document.body.dataset.state") == "finished"
     _page_shows_the_run(browser, requests)
-    fetched = [
-        e["params"]["request"]["url"] for e in browser.events if e.get("method") == "Network.requestWillBeSent"
-    ]
+    fetched = [e["params"]["request"]["url"] for e in browser.events if e.get("method") == "Network.requestWillBeSent"]
     assert all(url.startswith(("file:", "data:")) for url in fetched), fetched
 
 
