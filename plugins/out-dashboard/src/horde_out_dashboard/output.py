@@ -195,6 +195,7 @@ class DashboardOutput:
         time_ms = int(time.time() * 1000)
         snapshot = self._aggregator.close_period(time_ms, period_s)
         cumulative = self._aggregator.cumulative(time_ms, now - self._started)
+        snapshot["thresholds"] = [[t["value"], t["ok"]] for t in cumulative["thresholds"]]
         with self._lock:
             self._snapshots.append(snapshot)
             self._cumulative = cumulative

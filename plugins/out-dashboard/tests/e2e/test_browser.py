@@ -101,7 +101,15 @@ def _number(b: Browser, selector: str) -> float:
     return float(b.evaluate(f"document.querySelector({selector!r}).textContent"))
 
 
-CHARTS = ("chart-vus", "chart-rate", "chart-latency", "chart-failures", "chart-checks", "chart-iterations")
+CHARTS = (
+    "chart-vus",
+    "chart-rate",
+    "chart-latency",
+    "chart-failures",
+    "chart-checks",
+    "chart-iterations",
+    "chart-thresholds",
+)
 
 
 def _charts_rendered(b: Browser) -> None:
@@ -138,6 +146,10 @@ def _page_shows_the_run(b: Browser, requests: int) -> None:
         "[...document.querySelectorAll('#thresholds tr[data-threshold]')].map(r => [r.dataset.threshold, r.dataset.ok])"
     )
     assert sorted(thresholds) == [["http_req_duration p(95)<5000", "1"], ["http_req_failed rate<0.01", "0"]]
+    labels = b.evaluate(
+        "[...document.querySelectorAll('#chart-thresholds .u-legend .u-label')].map(e => e.textContent)"
+    )
+    assert sorted(labels[1:]) == ["http_req_duration p(95)<5000", "http_req_failed rate<0.01"]
 
 
 def test_live_dashboard_during_the_run_and_offline_report_after_it(

@@ -98,7 +98,24 @@
 
   function drawCharts() {
     CHARTS.forEach(function (c) { drawChart(c.id, c.series, state.snapshots); });
+    drawThresholdChart();
     drawScenarios();
+  }
+
+  /* each threshold's value over the run (what it read at the end of every period) */
+  function drawThresholdChart() {
+    var list = (state.cumulative && state.cumulative.thresholds) || [];
+    var host = $("chart-thresholds");
+    if (!list.length) {
+      if (!host.firstChild) host.appendChild(el("p", "no thresholds", "empty"));
+      return;
+    }
+    drawChart("chart-thresholds", list.map(function (t, i) {
+      return [t.key + " " + t.source, function (s) {
+        var v = s.thresholds && s.thresholds[i];
+        return v ? v[0] : null;
+      }];
+    }), state.snapshots);
   }
 
   function scenarioSnaps(name) {
@@ -286,7 +303,11 @@
 
   function follow() {
     var source = new EventSource("events");
-    source.addEventListener("config", function (e) { state.config = JSON.parse(e.data); schedule(); });
+    source.addEventListener("config", function (e) {
+      state.config = JSON.parse(e.data);
+      state.snapshots = [];  // every (re)connection replays the periods so far
+      schedule();
+    });
     source.addEventListener("snapshot", function (e) { state.snapshots.push(JSON.parse(e.data)); schedule(); });
     source.addEventListener("cumulative", function (e) { state.cumulative = JSON.parse(e.data); schedule(); });
     source.addEventListener("status", function (e) { state.status = JSON.parse(e.data).status; schedule(); });
