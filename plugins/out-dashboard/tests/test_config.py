@@ -62,6 +62,6 @@ def test_port_minus_one_serves_nothing():
     ],
 )
 def test_bad_settings_name_the_culprit(env, arg, culprit):
-    with pytest.raises(OutputConfigError, match="web-dashboard") as info:
+    with pytest.raises(OutputConfigError) as info:
         consolidate(None, env, arg)
     assert culprit in str(info.value) and "\n" not in str(info.value)

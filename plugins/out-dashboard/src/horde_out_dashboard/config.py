@@ -60,13 +60,13 @@ class DashboardConfig:
 
 def _port(value: Any, origin: str) -> int:
     if isinstance(value, bool):
-        raise OutputConfigError(f"web-dashboard: {origin} must be a port number, not {value!r}")
+        raise OutputConfigError(f"{origin} must be a port number, not {value!r}")
     try:
         port = int(value)
     except (TypeError, ValueError):
-        raise OutputConfigError(f"web-dashboard: {origin} must be a port number, not {value!r}") from None
+        raise OutputConfigError(f"{origin} must be a port number, not {value!r}") from None
     if port > 65535:
-        raise OutputConfigError(f"web-dashboard: {origin} {port} is not a port (0-65535, or -1 to disable)")
+        raise OutputConfigError(f"{origin} {port} is not a port (0-65535, or -1 to disable)")
     return port
 
 
@@ -76,9 +76,9 @@ def _period(value: Any, origin: str) -> int:
         if ns is None:
             ns = parse_duration_ns(str(value))
     except DurationError as exc:
-        raise OutputConfigError(f"web-dashboard: invalid {origin} {value!r}: {exc}") from None
+        raise OutputConfigError(f"invalid {origin} {value!r}: {exc}") from None
     if ns <= 0:
-        raise OutputConfigError(f"web-dashboard: {origin} must be positive, not {value!r}")
+        raise OutputConfigError(f"{origin} must be positive, not {value!r}")
     return ns
 
 
@@ -90,7 +90,7 @@ def _bool(value: Any, origin: str) -> bool:
         return True
     if text in ("0", "false", "f", "no"):
         return False
-    raise OutputConfigError(f"web-dashboard: {origin} must be true or false, not {value!r}")
+    raise OutputConfigError(f"{origin} must be true or false, not {value!r}")
 
 
 def _typed(name: str, value: Any, origin: str) -> Any:
@@ -101,7 +101,7 @@ def _typed(name: str, value: Any, origin: str) -> Any:
     if name == "open":
         return _bool(value, origin)
     if not isinstance(value, str):
-        raise OutputConfigError(f"web-dashboard: {origin} must be a string, not {value!r}")
+        raise OutputConfigError(f"{origin} must be a string, not {value!r}")
     return value
 
 
@@ -140,11 +140,11 @@ def from_json(config: Mapping[str, Any] | str | bytes | None) -> dict[str, Any]:
         try:
             config = json.loads(config) if config.strip() else {}
         except ValueError as exc:
-            raise OutputConfigError(f"web-dashboard: invalid JSON config: {exc}") from None
+            raise OutputConfigError(f"invalid JSON config: {exc}") from None
     if config is None:
         return {}
     if not isinstance(config, Mapping):
-        raise OutputConfigError(f"web-dashboard: the JSON config must be an object, not {type(config).__name__}")
+        raise OutputConfigError(f"the JSON config must be an object, not {type(config).__name__}")
     return {n: _typed(n, config[n], f"JSON config {n}") for n in SETTINGS if config.get(n) is not None}
 
 

@@ -79,7 +79,7 @@ class DashboardOutput:
             parent = Path(self.config.export).resolve().parent
             if not parent.is_dir():
                 raise OutputConfigError(
-                    f"web-dashboard: cannot export the report to {self.config.export}: "
+                    f"cannot export the report to {self.config.export}: "
                     f"directory {parent} does not exist"
                 )
 
@@ -129,7 +129,7 @@ class DashboardOutput:
                 raise OutputConfigError(f"cannot serve the dashboard on {where}: {exc.strerror or exc}") from None
             self.server = server
             server.publish("config", to_json(self._config_event()), kind="head")
-            self._logger.info("web-dashboard: %s", self.url)
+            self._logger.info("%s", self.url)
         self._flusher = PeriodicFlusher(min(TICK, self.config.period / 1e9), self._tick, name="horde-dashboard")
         if self.config.open and self.server is not None:
             webbrowser.open(self.url)
@@ -228,11 +228,11 @@ class DashboardOutput:
                 f.write(body)
             os.replace(tmp, path)
         except OSError as exc:
-            self._logger.error("web-dashboard: cannot write the report %s: %s", path, exc)
+            self._logger.error("cannot write the report %s: %s", path, exc)
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
             return
         self.report_bytes = len(body)
-        self._logger.info("web-dashboard: report written to %s (%d bytes)", path, len(body))
+        self._logger.info("report written to %s (%d bytes)", path, len(body))
