@@ -14,7 +14,18 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from horde.metrics import Metric, MetricType, SampleContainer, Sink, TagSet, TrendSink, new_sink
+from horde.metrics import (
+    CounterSink,
+    GaugeSink,
+    Metric,
+    MetricType,
+    RateSink,
+    SampleContainer,
+    Sink,
+    TagSet,
+    TrendSink,
+    new_sink,
+)
 from horde.output import Threshold
 
 __all__ = ["Aggregator", "PERCENTILES", "aggregates_of", "parse_threshold_key"]
@@ -106,20 +117,29 @@ class Aggregator:
         return bucket
 
     def close_period(self, time_ms: int, period_s: float) -> dict[str, Any]:
-        """End the current period: its snapshot (``time``, ``metrics``, ``scenarios``), folded into the run."""
-        overall: dict[str, list[float]] = {}
-        by_scenario: dict[str, dict[str, list[float]]] = {}
-        for key, bucket in self._buckets.items():
+        """End the current period: its snapshot (``time``, ``period``, ``metrics``, ``scenarios``), folded
+        into the run. Each route's values are summarized once; the overall and per-scenario aggregates
+        merge those summaries (sketches merge bucket by bucket)."""
+        overall: dict[str, Sink] = {}
+        by_scenario: dict[str, dict[str, Sink]] = {}
+        for (scenario, check, matching), bucket in self._buckets.items():
             if not bucket:
                 continue
-            scenario, check, matching = key
             for metric, values in bucket.items():
                 name = metric.name
                 if name not in self.types:
                     self.types[name] = (metric.type, str(metric.contains))
-                overall.setdefault(name, []).extend(values)
+                kind = self.types[name][0]
+                part = new_sink(kind)
+                part.add_many(values)
+                totals = self.totals.get(name)
+                if totals is None:
+                    totals = self.totals[name] = _Totals()
+                totals.count += len(values)
+                totals.value_sum += math.fsum(values)
+                _merge(_sink_in(overall, name, kind), part)
                 if scenario:
-                    by_scenario.setdefault(scenario, {}).setdefault(name, []).extend(values)
+                    _merge(_sink_in(by_scenario.setdefault(scenario, {}), name, kind), part)
                 if check is not None and name == "checks":
                     counts = self.checks.setdefault(check, [0, 0])
                     passes = len(values) - values.count(0.0)
@@ -127,37 +147,20 @@ class Aggregator:
                     counts[1] += len(values) - passes
                 for tkey in matching:
                     if parse_threshold_key(tkey)[0] == name:
-                        self._threshold_sink(tkey, metric.type).add_many(values)
+                        _merge(_sink_in(self._threshold_sinks, tkey, kind), part)
             bucket.clear()
         snapshot: dict[str, Any] = {"time": time_ms, "period": period_s, "metrics": {}, "scenarios": {}}
-        for name, values in overall.items():
-            snapshot["metrics"][name] = self._fold(name, values, period_s, self.run)
-        for scenario, metrics in by_scenario.items():
+        for name, sink in overall.items():
+            snapshot["metrics"][name] = self._fold(name, sink, period_s, self.run)
+        for scenario, sinks in by_scenario.items():
             run = self.run_scenarios.setdefault(scenario, {})
-            snapshot["scenarios"][scenario] = {n: self._fold(n, v, period_s, run) for n, v in metrics.items()}
+            snapshot["scenarios"][scenario] = {n: self._fold(n, part, period_s, run) for n, part in sinks.items()}
         return snapshot
 
-    def _fold(self, name: str, values: list[float], period_s: float, run: dict[str, Sink]) -> dict[str, float]:
-        kind = self.types[name][0]
-        sink = new_sink(kind)
-        sink.add_many(values)
-        whole = run.get(name)
-        if whole is None:
-            whole = run[name] = new_sink(kind)
-        whole.add_many(values)
-        if run is self.run:
-            totals = self.totals.get(name)
-            if totals is None:
-                totals = self.totals[name] = _Totals()
-            totals.count += len(values)
-            totals.value_sum += math.fsum(values)
+    def _fold(self, name: str, sink: Sink, period_s: float, run: dict[str, Sink]) -> dict[str, float]:
+        """Merge a period's sink into the run's; the period's aggregates."""
+        _merge(_sink_in(run, name, self.types[name][0]), sink)
         return aggregates_of(sink, period_s)
-
-    def _threshold_sink(self, key: str, kind: MetricType) -> Sink:
-        sink = self._threshold_sinks.get(key)
-        if sink is None:
-            sink = self._threshold_sinks[key] = new_sink(kind)
-        return sink
 
     def threshold_states(self, elapsed_s: float) -> list[dict[str, Any]]:
         """Every threshold: key, source, whether it passed its last evaluation, and the value it reads now."""
@@ -191,6 +194,28 @@ class Aggregator:
             "thresholds": self.threshold_states(elapsed_s),
             "totals": {name: {"count": t.count, "sum": t.value_sum} for name, t in sorted(self.totals.items())},
         }
+
+
+def _sink_in(sinks: dict[str, Sink], name: str, kind: MetricType) -> Sink:
+    """``sinks[name]``, made empty first if missing."""
+    sink = sinks.get(name)
+    if sink is None:
+        sink = sinks[name] = new_sink(kind)
+    return sink
+
+
+def _merge(into: Sink, part: Sink) -> None:
+    """Fold a period's sink into the run's (trend sketches merge bucket by bucket, no re-sorting)."""
+    if isinstance(into, TrendSink) and isinstance(part, TrendSink):
+        into.merge(part)
+    elif isinstance(into, CounterSink) and isinstance(part, CounterSink):
+        into.merge(part)
+    elif isinstance(into, RateSink) and isinstance(part, RateSink):
+        into.merge(part)
+    elif isinstance(into, GaugeSink) and isinstance(part, GaugeSink):
+        into.merge(part)
+    else:  # pragma: no cover - both sinks come from the same metric type
+        raise TypeError(f"cannot merge {type(part).__name__} into {type(into).__name__}")
 
 
 def _threshold_value(sink: Sink | None, threshold: Threshold, elapsed_s: float) -> float | None:

@@ -79,8 +79,7 @@ class DashboardOutput:
             parent = Path(self.config.export).resolve().parent
             if not parent.is_dir():
                 raise OutputConfigError(
-                    f"cannot export the report to {self.config.export}: "
-                    f"directory {parent} does not exist"
+                    f"cannot export the report to {self.config.export}: directory {parent} does not exist"
                 )
 
     @property
