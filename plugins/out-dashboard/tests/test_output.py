@@ -88,3 +88,29 @@ def test_a_report_that_cannot_be_written_is_counted(tmp_path):
     out.stop(None)
     assert out.report() == {"aggregated": 0, "report_not_written": 1}
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+def test_open_opens_the_dashboard_in_a_browser_without_waiting_for_it(monkeypatch):
+    import threading
+
+    from horde_out_dashboard import output as output_module
+
+    opened: list[str] = []
+    release = threading.Event()
+
+    def browser(url: str) -> bool:  # a browser that runs until the user closes it
+        opened.append(url)
+        release.wait(10)
+        return True
+
+    monkeypatch.setattr(output_module.webbrowser, "open", browser)
+    port = free_port()
+    out = DashboardOutput(Params("web-dashboard", config_argument=f"port={port}&open"))
+    out.start()
+    out.stop(None)  # start and stop returned while the browser still runs
+    release.set()
+    for _ in range(100):
+        if opened:
+            break
+        threading.Event().wait(0.05)
+    assert opened == [f"http://127.0.0.1:{port}"]

@@ -131,7 +131,8 @@ class DashboardOutput:
             self._logger.info("%s", self.url)
         self._flusher = PeriodicFlusher(min(TICK, self.config.period / 1e9), self._tick, name="horde-dashboard")
         if self.config.open and self.server is not None:
-            webbrowser.open(self.url)
+            # a thread of its own: $BROWSER may name a program that runs until the user closes it
+            threading.Thread(target=self._open_browser, name="horde-dashboard-open", daemon=True).start()
 
     @hookimpl
     def add_samples(self, samples: Sequence[SampleContainer]) -> None:
@@ -174,6 +175,15 @@ class DashboardOutput:
         if self.server is not None and self.server.slow_clients:
             counts["slow_clients_dropped"] = self.server.slow_clients
         return counts
+
+    def _open_browser(self) -> None:
+        try:
+            opened = webbrowser.open(self.url)
+        except Exception as exc:  # a broken $BROWSER must not end the run
+            self._logger.warning("web-dashboard: cannot open a browser at %s: %s", self.url, exc)
+            return
+        if not opened:
+            self._logger.warning("web-dashboard: no browser to open; the dashboard is at %s", self.url)
 
     def _config_event(self) -> dict[str, Any]:
         return {"title": self.title, "period": self.config.period / 1e9, "started": self._started_ms}
