@@ -66,6 +66,7 @@ class DashboardOutput:
         self._cumulative: dict[str, Any] | None = None
         self._status = "running"
         self._started = 0.0
+        self._running_since = 0.0
         self._started_ms = 0
         self._period_start = 0.0
         self._stopped = False
@@ -104,6 +105,8 @@ class DashboardOutput:
     def set_run_status(self, status: RunStatus) -> None:
         with self._lock:
             self._status = status.label
+        if status == RunStatus.RUNNING and not self._running_since:
+            self._running_since = time.monotonic()  # rates are per second of the test, as in k6's summary
         if self.server is not None:
             self.server.publish("status", to_json({"status": status.label}), kind="latest")
 
@@ -203,7 +206,7 @@ class DashboardOutput:
         self._period_start = now
         time_ms = int(time.time() * 1000)
         snapshot = self._aggregator.close_period(time_ms, period_s)
-        cumulative = self._aggregator.cumulative(time_ms, now - self._started)
+        cumulative = self._aggregator.cumulative(time_ms, now - (self._running_since or self._started))
         snapshot["thresholds"] = [[t["value"], t["ok"]] for t in cumulative["thresholds"]]
         with self._lock:
             self._snapshots.append(snapshot)
