@@ -120,10 +120,7 @@ def test_stop_ends_every_thread_within_its_deadline():
     started = time.monotonic()
     srv.stop(3.0)
     assert time.monotonic() - started < 3.5
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and set(threading.enumerate()) - before:
-        time.sleep(0.05)
-    assert not set(threading.enumerate()) - before
+    assert not set(threading.enumerate()) - before  # the idle connection did not wait out its 5 s timeout
     idle.close()
     stream.close()
 

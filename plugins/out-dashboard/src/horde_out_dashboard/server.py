@@ -62,6 +62,7 @@ class _Server(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.dashboard = dashboard
         self.threads: set[threading.Thread] = set()
+        self.sockets: set[socket.socket] = set()
         self.threads_lock = threading.Lock()
         super().__init__(address, _Handler)
 
@@ -79,7 +80,23 @@ class _Server(ThreadingHTTPServer):
                 daemon=True,
             )
             self.threads.add(t)
+            self.sockets.add(request)
         t.start()
+
+    def close_request(self, request: Any) -> None:
+        with self.threads_lock:
+            self.sockets.discard(request)
+        super().close_request(request)
+
+    def cut_connections(self) -> None:
+        """Shut every open connection down, so no handler waits out its socket timeout."""
+        with self.threads_lock:
+            sockets = list(self.sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -255,6 +272,7 @@ class DashboardServer:
             time.sleep(0.05)
         server.shutdown()
         server.server_close()
+        server.cut_connections()  # idle keep-alive or half-sent requests end now, not at their timeout
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
         with server.threads_lock:
