@@ -39,6 +39,7 @@ from ..summary import (
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
+from .catalogue import refuse_unsupported, unknown_options
 from .control import LIFECYCLE_TIMEOUT, RunControl
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
@@ -150,7 +151,7 @@ class TestRun:
         req = self.req
         execution.env.clear()
         execution.env.update(req.env_vars)
-        config = load_config_file(req.config_file or req.environ.get("HORDE_CONFIG"))
+        config = load_config_file(req.config_file or req.environ.get("HORDE_CONFIG") or req.environ.get("K6_CONFIG"))
         self.config = config
         from .. import custom_metrics
 
@@ -163,7 +164,10 @@ class TestRun:
         cli = dict(req.cli_options)
         if req.no_thresholds:
             cli["noThresholds"] = True
+        for warning in unknown_options({**file_options, **self.script.options}):
+            _log.warning("%s", warning)
         self.options = merge_options(file_options, self.script.options, env_options(req.environ), cli)
+        refuse_unsupported(self.options)
         self.system_tags = parse_system_tags(self.options.get("systemTags"))
         tags = self.options.get("tags") or {}
         if not isinstance(tags, Mapping):
