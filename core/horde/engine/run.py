@@ -168,6 +168,9 @@ class TestRun:
             _log.warning("%s", warning)
         self.options = merge_options(file_options, self.script.options, env_options(req.environ), cli)
         refuse_unsupported(self.options)
+        from ..http.netrules import NetRules
+
+        NetRules(self.options)  # hosts, dns, blockHostnames, blacklistIPs, localIPs, tlsVersion, tlsAuth: 104 now
         self.system_tags = parse_system_tags(self.options.get("systemTags"))
         tags = self.options.get("tags") or {}
         if not isinstance(tags, Mapping):
@@ -450,6 +453,8 @@ class TestRun:
     async def _run_workers(self, factory: VUFactory) -> None:
         req = self.req
         specs, first = [], 1
+        rps = self.options.get("rps")  # the instance's limit, shared by its workers
+        worker_options = {**self.options, "rps": float(rps) / self.workers} if rps else self.options
         for i, scenarios in enumerate(split_scenarios(self.all_scenarios, self.share, self.workers)):
             if not scenarios:
                 continue
@@ -458,7 +463,7 @@ class TestRun:
                     index=i,
                     script=req.script.resolve(),
                     env_vars=dict(req.env_vars),
-                    options=self.options,
+                    options=worker_options,
                     system_tags=self.system_tags,
                     base_tags=self.base_tags.items(),
                     scenarios=scenarios,
