@@ -36,6 +36,9 @@ def usage_message(exc: click.UsageError) -> str:
     if isinstance(exc, click.BadParameter) and exc.param is not None:
         names = ", ".join(getattr(exc.param, "opts", []) + getattr(exc.param, "secondary_opts", []))
         return f'invalid argument for "{names}" flag: {exc.message}'
+    if exc.message.startswith("No such command"):
+        name = exc.message.split("'")[1] if "'" in exc.message else exc.message
+        return f'unknown command "{name}" for "horde"'
     if isinstance(exc, click.BadOptionUsage):
         return exc.message
     return exc.format_message()
