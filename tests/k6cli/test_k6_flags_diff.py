@@ -88,17 +88,28 @@ def test_connections_are_reused_by_default(k6, horde, target):
 def test_no_vu_connection_reuse_opens_a_connection_per_iteration(k6, horde, target):
     k6_two = K6_GET.replace("http.get(__ENV.URL + (__ENV.TPATH || '/'));", "http.get(__ENV.URL); http.get(__ENV.URL);")
     horde_two = HORDE_GET + '    await http.get(env["URL"])\n'
-    _, a, _, b = both(k6, horde, target, "-i", "3", "--no-vu-connection-reuse", k6_script=k6_two, horde_script=horde_two)
+    _, a, _, b = both(
+        k6, horde, target, "-i", "3", "--no-vu-connection-reuse", k6_script=k6_two, horde_script=horde_two
+    )
     assert len(a) == len(b) == 6
     assert len({r[3] for r in a}) == len({r[3] for r in b}) == 3
 
 
 def test_hosts_option_maps_a_name(k6, horde, target):
     port = target.url.rsplit(":", 1)[1]
-    k6_script = K6_GET.replace("import http", "export const options = { hosts: { 'mapped.test': '127.0.0.1' } };\nimport http")
+    k6_script = K6_GET.replace(
+        "import http", "export const options = { hosts: { 'mapped.test': '127.0.0.1' } };\nimport http"
+    )
     horde_script = 'options = {"hosts": {"mapped.test": "127.0.0.1"}}\n' + HORDE_GET
     _, a, _, b = both(
-        k6, horde, target, "-i", "1", env={"URL": f"http://mapped.test:{port}"}, k6_script=k6_script, horde_script=horde_script
+        k6,
+        horde,
+        target,
+        "-i",
+        "1",
+        env={"URL": f"http://mapped.test:{port}"},
+        k6_script=k6_script,
+        horde_script=horde_script,
     )
     assert len(a) == len(b) == 1
     assert a[0][2]["Host"] == b[0][2]["Host"] == f"mapped.test:{port}"
@@ -140,13 +151,17 @@ def test_http_debug_logs_the_request(k6, horde, target):
 def test_throw_flag_is_w(k6, horde, target, throw):
     """A blocked first request throws with -w (the second is never sent), else the iteration goes on."""
     port = target.url.rsplit(":", 1)[1]
-    k6_script = "import http from 'k6/http';\nexport default function () { http.get(__ENV.BAD); http.get(__ENV.URL); }\n"
+    k6_script = (
+        "import http from 'k6/http';\nexport default function () { http.get(__ENV.BAD); http.get(__ENV.URL); }\n"
+    )
     horde_script = (
         "from horde import http, env\n\n\nasync def default(data):\n"
         '    await http.get(env["BAD"])\n    await http.get(env["URL"])\n'
     )
     flags = ["-i", "1", "--block-hostnames", "blocked.test", "-e", f"BAD=http://blocked.test:{port}/"]
-    _, a, _, b = both(k6, horde, target, *flags, *(["-w"] if throw else []), k6_script=k6_script, horde_script=horde_script)
+    _, a, _, b = both(
+        k6, horde, target, *flags, *(["-w"] if throw else []), k6_script=k6_script, horde_script=horde_script
+    )
     assert len(a) == len(b) == (0 if throw else 1)
 
 
@@ -168,7 +183,9 @@ def test_command_line_errors_exit_255_as_k6(k6_bin, args, tmp_path):
     tail_h = [str(script)] if args else []
     tail_k = [str(k6_script)] if args else []
     rk = subprocess.run([k6_bin, "run", *args, *tail_k], capture_output=True, text=True, env=clean_env(), timeout=60)
-    rh = subprocess.run([horde_script(), "run", *args, *tail_h], capture_output=True, text=True, env=clean_env(), timeout=60)
+    rh = subprocess.run(
+        [horde_script(), "run", *args, *tail_h], capture_output=True, text=True, env=clean_env(), timeout=60
+    )
     assert rk.returncode == rh.returncode == 255
     assert len(rh.stderr.strip().splitlines()) == 1, rh.stderr
     assert "Traceback" not in rh.stderr
@@ -180,8 +197,12 @@ def test_missing_script_exits_255_as_k6(k6_bin, tmp_path):
     from conftest import clean_env
     from hordecli import horde_script
 
-    rk = subprocess.run([k6_bin, "run", "nope.js"], capture_output=True, text=True, env=clean_env(), timeout=60, cwd=tmp_path)
-    rh = subprocess.run([horde_script(), "run", "nope.py"], capture_output=True, text=True, env=clean_env(), timeout=60, cwd=tmp_path)
+    rk = subprocess.run(
+        [k6_bin, "run", "nope.js"], capture_output=True, text=True, env=clean_env(), timeout=60, cwd=tmp_path
+    )
+    rh = subprocess.run(
+        [horde_script(), "run", "nope.py"], capture_output=True, text=True, env=clean_env(), timeout=60, cwd=tmp_path
+    )
     assert rk.returncode == rh.returncode == 255
     assert "nope.py" in rh.stderr
 

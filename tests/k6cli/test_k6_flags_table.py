@@ -28,7 +28,9 @@ def test_k6_help_lists_flags(k6_bin):
 
 def test_table_mentions_every_k6_run_flag(k6_bin):
     table = TABLE.read_text()
-    missing = sorted(f for f in k6_flags(k6_bin) if f"`{f}" not in table and f", {f}" not in table and f" {f}`" not in table)
+    missing = sorted(
+        f for f in k6_flags(k6_bin) if f"`{f}" not in table and f", {f}" not in table and f" {f}`" not in table
+    )
     assert not missing, f"docs/k6-run-flags.md does not mention: {missing}"
 
 

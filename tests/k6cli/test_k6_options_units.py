@@ -10,14 +10,13 @@ import subprocess
 
 import pytest
 from conftest import clean_env
-from hordecli import horde_script
-
 from horde.commands.k6_flags import flag_options
 from horde.engine.catalogue import nearest_option, refuse_unsupported, unknown_options
 from horde.engine.options import env_options
 from horde.errors import UserError
 from horde.http.errors import TransportError
 from horde.http.netrules import DnsConfig, NetRules, RateLimiter, parse_local_ips
+from hordecli import horde_script
 
 
 def test_k6_env_read_as_k6():
@@ -63,7 +62,8 @@ def test_unknown_option_names_the_nearest():
 
 
 @pytest.mark.parametrize(
-    "options", [{"compatibilityMode": "base"}, {"tlsCipherSuites": ["TLS_RSA_WITH_RC4_128_SHA"]}, {"tracesOutput": "otel"}]
+    "options",
+    [{"compatibilityMode": "base"}, {"tlsCipherSuites": ["TLS_RSA_WITH_RC4_128_SHA"]}, {"tracesOutput": "otel"}],
 )
 def test_options_horde_cannot_honour_are_exit_104(options):
     with pytest.raises(UserError) as err:
@@ -77,13 +77,21 @@ def test_refuse_accepts_defaults():
 
 def test_flag_options_map_to_k6_names():
     opts = flag_options(
-        {"max_redirects": 3, "throw": True, "rps": None, "blacklist_ips": ("10.0.0.0/8,192.168.0.0/16",), "dns": "ttl=0"}
+        {
+            "max_redirects": 3,
+            "throw": True,
+            "rps": None,
+            "blacklist_ips": ("10.0.0.0/8,192.168.0.0/16",),
+            "dns": "ttl=0",
+        }
     )
     assert opts == {"maxRedirects": 3, "throw": True, "blacklistIPs": ["10.0.0.0/8", "192.168.0.0/16"], "dns": "ttl=0"}
 
 
 def test_blocked_hostnames_and_ips():
-    rules = NetRules({"blockHostnames": ["*.test", "exact.org"], "blacklistIPs": ["10.0.0.0/8"], "hosts": {"a.b": "1.2.3.4:81"}})
+    rules = NetRules(
+        {"blockHostnames": ["*.test", "exact.org"], "blacklistIPs": ["10.0.0.0/8"], "hosts": {"a.b": "1.2.3.4:81"}}
+    )
     with pytest.raises(TransportError) as err:
         rules.resolve_name("x.Y.test", 80)
     assert err.value.code == 1111 and "(x.Y.test) is in a blocked pattern (*.test)" in err.value.message
@@ -113,7 +121,13 @@ def test_dns_option():
 
 
 def test_local_ips_ranges_and_tls_version():
-    assert parse_local_ips("127.0.0.1-127.0.0.3,10.0.0.0/31") == ["127.0.0.1", "127.0.0.2", "127.0.0.3", "10.0.0.0", "10.0.0.1"]
+    assert parse_local_ips("127.0.0.1-127.0.0.3,10.0.0.0/31") == [
+        "127.0.0.1",
+        "127.0.0.2",
+        "127.0.0.3",
+        "10.0.0.0",
+        "10.0.0.1",
+    ]
     rules = NetRules({"localIPs": "127.0.0.1-127.0.0.2", "tlsVersion": {"min": "tls1.2", "max": "tls1.3"}})
     assert [rules.local_ip(i) for i in (1, 2, 3)] == ["127.0.0.1", "127.0.0.2", "127.0.0.1"]
     assert (rules.tls_min, rules.tls_max) == (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)
@@ -200,8 +214,20 @@ def test_log_format_json_and_console_output(tmp_path):
         "    logging.getLogger('horde.console').info('hello console')\n"
     )
     r = _horde(
-        "run", "--workers", "1", "-a", "", "-q", "--no-summary", "-i", "1", "--log-format", "json",
-        "--console-output", str(tmp_path / "console.log"), str(script),
+        "run",
+        "--workers",
+        "1",
+        "-a",
+        "",
+        "-q",
+        "--no-summary",
+        "-i",
+        "1",
+        "--log-format",
+        "json",
+        "--console-output",
+        str(tmp_path / "console.log"),
+        str(script),
     )
     assert r.returncode == 0, r.stderr
     assert '"level":"warning"' in r.stderr and "vuz" in r.stderr
@@ -212,6 +238,8 @@ def test_log_output_file(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("options = {'vuz': 1}\n\n\nasync def default(data):\n    pass\n")
     log = tmp_path / "k6.log"
-    r = _horde("run", "--workers", "1", "-a", "", "-q", "--no-summary", "-i", "1", "--log-output", f"file={log}", str(script))
+    r = _horde(
+        "run", "--workers", "1", "-a", "", "-q", "--no-summary", "-i", "1", "--log-output", f"file={log}", str(script)
+    )
     assert r.returncode == 0, r.stderr
     assert "vuz" not in r.stderr and "vuz" in log.read_text()

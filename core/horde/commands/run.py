@@ -136,7 +136,9 @@ def _env_pair(text: str) -> tuple[str, str]:
 @click.option(
     "--no-vu-connection-reuse", is_flag=True, default=None, help="Do not reuse connections between iterations."
 )
-@click.option("--min-iteration-duration", metavar="DURATION", help="Minimum time an iteration takes (it sleeps the rest).")
+@click.option(
+    "--min-iteration-duration", metavar="DURATION", help="Minimum time an iteration takes (it sleeps the rest)."
+)
 @click.option("-w", "--throw", is_flag=True, default=None, help="Throw warnings (like failed HTTP requests) as errors.")
 @click.option("--blacklist-ip", "blacklist_ips", multiple=True, metavar="CIDR", help="Block an IP range; repeatable.")
 @click.option(
@@ -167,7 +169,9 @@ def _env_pair(text: str) -> tuple[str, str]:
 @click.option("-t", "--type", "script_type", metavar="TYPE", help="'js' or 'script' (a script; 'archive' is refused).")
 @click.option("--traces-output", metavar="none", help="Only 'none': horde has no request tracing.")
 @click.option("--no-usage-report", is_flag=True, help="Accepted: horde never sends usage reports.")
-@click.option("--log-format", metavar="FORMAT", envvar="K6_LOG_FORMAT", help="Log lines: default text, 'json' or 'raw'.")
+@click.option(
+    "--log-format", metavar="FORMAT", envvar="K6_LOG_FORMAT", help="Log lines: default text, 'json' or 'raw'."
+)
 @click.option(
     "--log-output",
     metavar="OUTPUT",

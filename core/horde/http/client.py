@@ -23,8 +23,8 @@ from .._version import __version__
 from ..metrics import ConnectedSamples, TagSet
 from . import errors
 from .cookies import CookieJar, parse_set_cookie
-from .errors import HTTPRequestError, InvalidURL, RequestTimeout, TransportError
 from .debug import log_exchange
+from .errors import HTTPRequestError, InvalidURL, RequestTimeout, TransportError
 from .h1 import H1Transport, default_ssl_context
 from .netrules import rules_for
 from .response import Headers, RequestInfo, Response

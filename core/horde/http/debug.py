@@ -25,6 +25,4 @@ def log_exchange(
     _log.info("Request:\n%s %s HTTP/1.1\n%s\n%s", method, target.target, head, _body(body) if full else "")
     resp_head = "\n".join(f"{k.decode('latin-1')}: {v.decode('latin-1')}" for k, v in raw.headers)
     reason = f" {raw.reason}" if raw.reason else ""
-    _log.info(
-        "Response:\n%s %d%s\n%s\n%s", raw.proto, raw.status, reason, resp_head, _body(raw.body) if full else ""
-    )
+    _log.info("Response:\n%s %d%s\n%s\n%s", raw.proto, raw.status, reason, resp_head, _body(raw.body) if full else "")

@@ -23,6 +23,7 @@ import httptools
 
 from . import errors
 from .errors import RequestTimeout, TransportError
+from .netrules import NetRules
 from .transport import RawRequest, RawResponse, parse_header_lines
 
 __all__ = ["H1Transport", "default_ssl_context"]

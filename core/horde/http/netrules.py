@@ -19,7 +19,16 @@ from ..durations import parse_duration
 from ..errors import ExitCode, UserError
 from .errors import TransportError
 
-__all__ = ["NetRules", "DnsConfig", "RateLimiter", "parse_tls_auth", "BLACKLISTED_IP", "BLOCKED_HOSTNAME", "rules_for", "parse_local_ips"]
+__all__ = [
+    "NetRules",
+    "DnsConfig",
+    "RateLimiter",
+    "parse_tls_auth",
+    "BLACKLISTED_IP",
+    "BLOCKED_HOSTNAME",
+    "rules_for",
+    "parse_local_ips",
+]
 
 BLACKLISTED_IP = 1110
 BLOCKED_HOSTNAME = 1111
