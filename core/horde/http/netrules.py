@@ -297,7 +297,11 @@ def _write_pem(text: str) -> str:
     fd, path = tempfile.mkstemp(prefix="horde-tlsauth-", suffix=".pem")
     with os.fdopen(fd, "w") as f:
         f.write(text)
-    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    def remove() -> None:
+        if os.path.exists(path):
+            os.unlink(path)
+
+    atexit.register(remove)
     return path
 
 
