@@ -243,3 +243,27 @@ def test_log_output_file(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "vuz" not in r.stderr and "vuz" in log.read_text()
+
+
+def test_k6_output_settings_reach_outputs():
+    from horde.engine.options import with_k6_aliases
+
+    env = with_k6_aliases({"K6_INFLUXDB_ADDR": "http://a", "K6_CSV_FILENAME": "k.csv", "HORDE_CSV_FILENAME": "h.csv"})
+    assert env["HORDE_INFLUXDB_ADDR"] == "http://a" and env["HORDE_CSV_FILENAME"] == "h.csv"
+
+
+def test_k6_out_and_csv_env_configure_the_csv_output(tmp_path):
+    pytest.importorskip("horde_out_csv")
+    script = tmp_path / "s.py"
+    script.write_text("async def default(data):\n    pass\n")
+    env = clean_env({"K6_OUT": "csv", "K6_CSV_FILENAME": str(tmp_path / "k6.csv"), "K6_ITERATIONS": "2"})
+    r = subprocess.run(
+        [horde_script(), "run", "--workers", "1", "-a", "", "-q", "--no-summary", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    rows = (tmp_path / "k6.csv").read_text().splitlines()
+    assert rows[0].startswith("metric_name") and sum(line.startswith("iterations,") for line in rows) == 2

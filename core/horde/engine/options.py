@@ -21,6 +21,7 @@ __all__ = [
     "ENV_PREFIXES",
     "parse_bool",
     "parse_hosts",
+    "with_k6_aliases",
 ]
 
 SHORTCUT_KEYS = ("duration", "iterations", "stages")
@@ -217,6 +218,19 @@ def env_options(environ: Mapping[str, str]) -> dict[str, Any]:
                     out[key] = conv(value)
                 except UserError as exc:
                     raise _invalid(f"environment variable {var}: {exc}") from None
+    return out
+
+
+def with_k6_aliases(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` plus ``HORDE_X`` for every ``K6_X`` not already set as ``HORDE_X``.
+
+    Outputs read their settings from ``HORDE_<OUTPUT>_*`` (``HORDE_INFLUXDB_ADDR``); this lets k6's
+    names (``K6_INFLUXDB_ADDR``) configure them too, the HORDE_ name winning when both are set.
+    """
+    out = dict(environ)
+    for key, value in environ.items():
+        if key.startswith("K6_"):
+            out.setdefault("HORDE_" + key[3:], value)
     return out
 
 

@@ -45,7 +45,7 @@ from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
 from .loop import close_loop, new_loop
-from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
+from .options import env_options, load_config_file, merge_options, parse_stop_timeouts, with_k6_aliases
 from .pacing import BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, memory_growth, over
 from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
@@ -219,7 +219,7 @@ class TestRun:
                 output_type=spec.type,
                 config_argument=spec.argument,
                 json_config=collectors.get(spec.type),
-                environment=dict(req.environ),
+                environment=with_k6_aliases(req.environ),
                 stdout=req.stdout,
                 stderr=req.stderr,
                 script_path=req.script,
