@@ -39,7 +39,7 @@ def test_no_cookies_reset_keeps_the_jar(run, target):
     for reset, expected in ((False, {}), (True, {"k": "v"})):
         v = VU(options={"noCookiesReset": reset})
 
-        async def go():
+        async def go(v=v):
             await http.get(target.url + "/cookies/set", params={"k": "v"})
             v.state.iteration += 1
             return await http.get(target.url + "/cookies")

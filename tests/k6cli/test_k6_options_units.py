@@ -207,6 +207,23 @@ def test_bool_flags_take_pflag_values(tmp_path):
     assert "checks" not in r.stdout
 
 
+def test_console_output_from_workers(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import logging\n\n\nasync def default(data):\n    logging.getLogger('horde.console').info('vu line')\n"
+    )
+    r = subprocess.run(
+        [horde_script(), "run", "--workers", "2", "-u", "2", "-i", "4", "-a", "", "-q", "--no-summary", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env({"K6_CONSOLE_OUTPUT": str(tmp_path / "c.log")}),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "vu line" not in r.stderr
+    assert (tmp_path / "c.log").read_text().splitlines() == ["vu line"] * 4
+
+
 def test_log_format_json_and_console_output(tmp_path):
     script = tmp_path / "s.py"
     script.write_text(

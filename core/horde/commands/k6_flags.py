@@ -133,7 +133,7 @@ class RawLogFormatter(logging.Formatter):
 
 
 def configure_logging(flags: Mapping[str, Any]) -> None:
-    """Apply ``--log-output``, ``--log-format``, ``--console-output`` and ``--no-color`` to the root handlers."""
+    """Apply ``--log-output``, ``--log-format`` and ``--no-color`` to the root handlers."""
     import os
 
     root = logging.getLogger()
@@ -178,13 +178,3 @@ def configure_logging(flags: Mapping[str, Any]) -> None:
         if handler is not None:
             handler.setFormatter(formatter or previous)
             root.addHandler(handler)
-    console = flags.get("console_output")
-    if console:
-        try:
-            file_handler = logging.FileHandler(console)
-        except OSError as exc:
-            raise UserError(f"--console-output {console}: {exc.strerror}", ExitCode.INVALID_CONFIG) from None
-        file_handler.setFormatter(RawLogFormatter())
-        log = logging.getLogger("horde.console")
-        log.addHandler(file_handler)
-        log.propagate = False

@@ -40,6 +40,7 @@ from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
 from .catalogue import refuse_unsupported, unknown_options
+from .console import attach_console_file
 from .control import LIFECYCLE_TIMEOUT, RunControl
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
@@ -170,6 +171,7 @@ class TestRun:
         refuse_unsupported(self.options)
         from ..http.netrules import NetRules
 
+        attach_console_file(self.options.get("consoleOutput"))
         NetRules(self.options)  # hosts, dns, blockHostnames, blacklistIPs, localIPs, tlsVersion, tlsAuth: 104 now
         self.system_tags = parse_system_tags(self.options.get("systemTags"))
         tags = self.options.get("tags") or {}

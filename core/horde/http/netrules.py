@@ -297,6 +297,7 @@ def _write_pem(text: str) -> str:
     fd, path = tempfile.mkstemp(prefix="horde-tlsauth-", suffix=".pem")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+
     def remove() -> None:
         if os.path.exists(path):
             os.unlink(path)
