@@ -213,3 +213,121 @@ def test_unknown_option_is_a_warning_naming_it(k6, horde):
     assert rk.returncode == rh.returncode == 0
     assert "vuz" in rk.stderr
     assert '"vuz"' in rh.stderr and 'did you mean "vus"' in rh.stderr
+
+
+K6_BATCH = """
+import http from 'k6/http';
+export default function () {
+  const reqs = [];
+  for (let i = 0; i < 6; i++) reqs.push(['GET', __ENV.URL + '/slow' + i]);
+  http.batch(reqs);
+}
+"""
+
+HORDE_BATCH = """
+from horde import http, env
+
+
+async def default(data):
+    await http.batch([("GET", env["URL"] + f"/slow{i}") for i in range(6)])
+"""
+
+
+@pytest.mark.parametrize(
+    "flags,most", [(["--batch", "2"], 2), (["--batch-per-host", "3"], 3)], ids=["batch", "per-host"]
+)
+def test_batch_limits_parallel_requests(k6, horde, target, flags, most):
+    rk = k6(K6_BATCH, "-q", "-i", "1", "-e", f"URL={target.url}", *flags)
+    k6_most = target.max_in_flight
+    target.clear()
+    rh = horde(HORDE_BATCH, "-q", "-i", "1", "-e", f"URL={target.url}", *flags)
+    assert rk.returncode == rh.returncode == 0, rh.stderr
+    assert k6_most == target.max_in_flight == most
+
+
+def test_local_ips_is_the_source_address(k6, horde, target):
+    rk = k6(K6_GET, "-q", "-i", "2", "-e", f"URL={target.url}", "--local-ips", "127.0.0.2")
+    k6_clients = list(target.clients)
+    target.clear()
+    rh = horde(HORDE_GET, "-q", "-i", "2", "-e", f"URL={target.url}", "--local-ips", "127.0.0.2")
+    assert rk.returncode == rh.returncode == 0, rh.stderr
+    assert k6_clients == target.clients == ["127.0.0.2"] * 2
+
+
+def test_setup_timeout_from_k6_env_exits_100(k6, horde):
+    k6_script = "import { sleep } from 'k6';\nexport function setup() { sleep(3); }\nexport default function () {}\n"
+    horde_script = (
+        "from horde import sleep\n\n\nasync def setup():\n    await sleep(3)\n\n\nasync def default(data):\n    pass\n"
+    )
+    env = {"K6_SETUP_TIMEOUT": "1s"}
+    rk = k6(k6_script, "-q", "-i", "1", env=env)
+    rh = horde(horde_script, "-q", "-i", "1", env=env)
+    assert rk.returncode == rh.returncode == 100, rh.stderr
+
+
+K6_CHECKS = """
+import http from 'k6/http';
+import { check } from 'k6';
+export default function () {
+  const r = http.get(__ENV.URL + '/');
+  check(r, { 'no body': (r) => r.body === null || r.body === undefined, 'status 200': (r) => r.status === 200 });
+}
+"""
+
+HORDE_CHECKS = """
+from horde import check, env, http
+
+
+async def default(data):
+    r = await http.get(env["URL"] + "/")
+    check(r, {"no body": lambda r: r.body is None, "status 200": lambda r: r.status == 200})
+"""
+
+
+def test_discard_response_bodies_and_summary_export_from_env(k6, horde, target, tmp_path):
+    import json
+
+    results = []
+    for run, script in ((k6, K6_CHECKS), (horde, HORDE_CHECKS)):
+        export = tmp_path / f"summary-{len(results)}.json"
+        r = run(
+            script,
+            "-q",
+            "-i",
+            "3",
+            "-e",
+            f"URL={target.url}",
+            "--discard-response-bodies",
+            env={"K6_SUMMARY_EXPORT": str(export)},
+        )
+        assert r.returncode == 0, r.stderr
+        results.append(json.loads(export.read_text()))
+    k6_doc, horde_doc = results
+    for doc in results:
+        assert doc["metrics"]["checks"]["passes"] == 6 and doc["metrics"]["checks"]["fails"] == 0
+        assert doc["metrics"]["http_reqs"]["count"] == 3 and doc["metrics"]["iterations"]["count"] == 3
+    assert set(k6_doc) == set(horde_doc)
+    assert {"http_reqs", "iterations", "checks", "http_req_duration"} <= set(horde_doc["metrics"]) & set(
+        k6_doc["metrics"]
+    )
+
+
+def test_type_js_runs_the_script(k6, horde, target):
+    _, a, _, b = both(k6, horde, target, "-i", "1", "-t", "js")
+    assert len(a) == len(b) == 1
+
+
+@pytest.mark.parametrize("env,code", [({}, 99), ({"K6_NO_THRESHOLDS": "true"}, 0)], ids=["thresholds", "no-thresholds"])
+def test_k6_no_thresholds_env(k6, horde, env, code):
+    k6_script = "export const options = { thresholds: { iterations: ['count>100'] } };\nexport default function () {}\n"
+    horde_script = 'options = {"thresholds": {"iterations": ["count>100"]}}\n\n\nasync def default(data):\n    pass\n'
+    rk = k6(k6_script, "-q", "-i", "1", env=env)
+    rh = horde(horde_script, "-q", "-i", "1", env=env)
+    assert rk.returncode == rh.returncode == code, rh.stderr
+
+
+def test_rps_is_shared_by_workers(horde, target):
+    """--rps limits the whole instance: two worker processes share the 5 requests per second."""
+    r = horde(HORDE_GET, "-q", "--workers", "2", "-u", "4", "-d", "2s", "--rps", "5", "-e", f"URL={target.url}")
+    assert r.returncode == 0, r.stderr
+    assert 6 <= len(target.requests) <= 15
