@@ -141,10 +141,14 @@ def test_rps_limits_requests(k6, horde, target):
     assert all(r[1] == "/" for r in a + b)
 
 
-def test_http_debug_logs_the_request(k6, horde, target):
-    rk, _, rh, _ = both(k6, horde, target, "-i", "1", "--http-debug", "--user-agent", "dbg/1")
+@pytest.mark.parametrize("flag", ["--http-debug", "--http-debug=full"])
+def test_http_debug_logs_the_request(k6, horde, target, flag):
+    """Last before the script, a bare --http-debug takes no value (pflag's optional value)."""
+    rk, _, rh, _ = both(k6, horde, target, "-i", "1", "--user-agent", "dbg/1", flag)
     for out in (rk.stderr + rk.stdout, rh.stderr + rh.stdout):
         assert "Request:" in out and "User-Agent: dbg/1" in out and "Response:" in out
+        body_shown = "\nok" in out or "\\nok" in out  # k6's logfmt escapes the newlines
+        assert body_shown == flag.endswith("full")
 
 
 @pytest.mark.parametrize("throw", [True, False], ids=["w", "no-w"])

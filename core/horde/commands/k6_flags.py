@@ -41,7 +41,8 @@ _LIST_FLAGS = {"blacklist_ips": "blacklistIPs", "block_hostnames": "blockHostnam
 
 
 class K6Command(click.Command):
-    """A click command reading boolean flags as pflag does: ``--flag``, ``--flag=true``, ``--flag=false``."""
+    """A click command reading flags as pflag does: ``--flag``, ``--flag=true``, ``--flag=false`` for booleans,
+    and an optional value only after ``=`` (``--http-debug script.py`` is headers, then the script)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Rewrite ``--bool-flag=VALUE`` to ``--bool-flag`` (true) or nothing (false) before click parses."""
@@ -51,11 +52,21 @@ class K6Command(click.Command):
                 for opt in p.opts:
                     if opt.startswith("--"):
                         bools[opt] = p.secondary_opts[0] if p.secondary_opts else None
+        optional = {
+            opt: str(p.flag_value)
+            for p in self.params
+            if isinstance(p, click.Option) and not p.is_flag and getattr(p, "_flag_needs_value", False)
+            for opt in p.opts
+            if opt.startswith("--")
+        }
         out: list[str] = []
         for i, arg in enumerate(args):
             if arg == "--":
                 out.extend(args[i:])
                 break
+            if arg in optional:  # pflag's optional value: only ``--http-debug=full`` gives one
+                out.append(f"{arg}={optional[arg]}")
+                continue
             name, sep, value = arg.partition("=")
             if sep and name in bools:
                 try:
