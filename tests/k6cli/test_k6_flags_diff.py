@@ -42,6 +42,11 @@ def test_user_agent_seen_by_the_target(k6, horde, target):
     assert [r[2]["User-Agent"] for r in a] == [r[2]["User-Agent"] for r in b] == ["flagged/1.0"] * 2
 
 
+def test_empty_user_agent_sends_none(k6, horde, target):
+    _, a, _, b = both(k6, horde, target, "-i", "1", "--user-agent", "")
+    assert "User-Agent" not in a[0][2] and "User-Agent" not in b[0][2]
+
+
 def test_user_agent_from_k6_env(k6, horde, target):
     _, a, _, b = both(k6, horde, target, "-i", "1", env={"K6_USER_AGENT": "envagent"})
     assert a[0][2]["User-Agent"] == b[0][2]["User-Agent"] == "envagent"

@@ -89,7 +89,7 @@ def _env_pair(text: str) -> tuple[str, str]:
     "-l",
     "--linger",
     is_flag=True,
-    envvar="HORDE_LINGER",
+    envvar=["HORDE_LINGER", "K6_LINGER"],
     show_envvar=True,
     help="After the end, keep the run and its REST API up until Ctrl+C.",
 )

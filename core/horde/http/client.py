@@ -593,13 +593,15 @@ class Client:
         jar = self.jar
         if user is None:
             h = [("Host", t.host_header), ("User-Agent", self.user_agent), ("Accept-Encoding", "gzip, deflate")]
+            if not self.user_agent:  # k6: an empty userAgent sends no User-Agent header
+                del h[1]
             has_cookie = has_ctype = False
         else:
             h = [("Host", t.host_header)]
             lower = {k.lower(): k for k in user}
             if "host" in lower:
                 h[0] = ("Host", str(user[lower["host"]]))
-            if "user-agent" not in lower:
+            if "user-agent" not in lower and self.user_agent:
                 h.append(("User-Agent", self.user_agent))
             if "accept-encoding" not in lower:
                 h.append(("Accept-Encoding", "gzip, deflate"))
