@@ -183,11 +183,10 @@ def test_horde_version_lists_outputs():
     "flags,word",
     [
         (["--compatibility-mode", "base"], "--compatibility-mode"),
-        (["-t", "archive"], "archive"),
+        (["-t", "tarball"], "tarball"),
         (["--traces-output", "otel=127.0.0.1:4317"], "--traces-output"),
         (["--profiling-enabled"], "--profiling-enabled"),
         (["--secret-source", "file=x"], "--secret-source"),
-        (["--log-output", "loki"], "loki"),
         (["--dns", "policy=never"], "dns"),
     ],
 )

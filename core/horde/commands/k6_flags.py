@@ -108,10 +108,11 @@ def refuse_flags(flags: Mapping[str, Any]) -> None:
     if flags.get("compatibility_mode"):
         raise _refused("--compatibility-mode", "it chooses the JavaScript compiler; horde runs Python scripts")
     script_type = flags.get("script_type")
-    if script_type and script_type not in ("js", "script", "py", "python"):
-        if script_type == "archive":
-            raise _refused("--type archive", "horde runs a Python script (see 'horde archive' where installed)")
-        raise UserError(f'invalid type "{script_type}": use "js" (a script)', ExitCode.INVALID_CONFIG)
+    if script_type and script_type not in ("js", "script", "py", "python", "archive"):
+        raise UserError(
+            f'invalid type "{script_type}": use "js" (a script) or "archive" (horde tells them apart anyway)',
+            ExitCode.INVALID_CONFIG,
+        )
     traces = flags.get("traces_output")
     if traces and traces != "none":
         raise _refused(f"--traces-output={traces}", "horde has no request tracing (only 'none')")
@@ -173,8 +174,10 @@ def configure_logging(flags: Mapping[str, Any]) -> None:
                 handler = logging.FileHandler(arg or "./k6.log")
             except OSError as exc:
                 raise UserError(f"--log-output {output}: {exc.strerror}", ExitCode.INVALID_CONFIG) from None
-        elif kind == "loki":
-            raise _refused("--log-output=loki", "horde has no Loki client (use file= and a log shipper)")
+        elif kind == "loki":  # k6-operator passes the user's arguments on: a warning, not a failed run
+            logging.getLogger("horde").warning(
+                "--log-output=loki is not supported by horde (stderr, stdout, none, file=PATH): logging to stderr"
+            )
         else:
             raise UserError(
                 f'invalid --log-output "{output}": use stderr, stdout, none or file=PATH', ExitCode.INVALID_CONFIG

@@ -166,7 +166,13 @@ def _env_pair(text: str) -> tuple[str, str]:
     help="Pass the process environment to the script's env (default true; --include-system-env-vars=false).",
 )
 @click.option("--compatibility-mode", metavar="MODE", help="k6's JavaScript compiler mode: refused (Python scripts).")
-@click.option("-t", "--type", "script_type", metavar="TYPE", help="'js' or 'script' (a script; 'archive' is refused).")
+@click.option(
+    "-t",
+    "--type",
+    "script_type",
+    metavar="TYPE",
+    help="'js' (a script) or 'archive'; horde tells them apart by content.",
+)
 @click.option("--traces-output", metavar="none", help="Only 'none': horde has no request tracing.")
 @click.option("--no-usage-report", is_flag=True, help="Accepted: horde never sends usage reports.")
 @click.option(
