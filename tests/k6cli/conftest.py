@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,17 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from hordecli import horde_script  # noqa: E402
+from k6cliharness import TIMEOUT, clean_env  # noqa: E402
 from recorder import Recorder  # noqa: E402
-
-TIMEOUT = 60
-
-
-def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment without HORDE_*/K6_* variables, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HORDE_", "K6_")) and k != "PYTHONPATH"}
-    env["K6_NO_USAGE_REPORT"] = "true"
-    env.update(extra or {})
-    return env
 
 
 @pytest.fixture

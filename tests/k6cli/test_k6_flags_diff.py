@@ -182,8 +182,8 @@ def test_throw_flag_is_w(k6, horde, target, throw):
 def test_command_line_errors_exit_255_as_k6(k6_bin, args, tmp_path):
     import subprocess
 
-    from conftest import clean_env
     from hordecli import horde_script
+    from k6cliharness import clean_env
 
     script = tmp_path / "s.py"
     script.write_text("async def default(data):\n    pass\n")
@@ -203,8 +203,8 @@ def test_command_line_errors_exit_255_as_k6(k6_bin, args, tmp_path):
 def test_missing_script_exits_255_as_k6(k6_bin, tmp_path):
     import subprocess
 
-    from conftest import clean_env
     from hordecli import horde_script
+    from k6cliharness import clean_env
 
     rk = subprocess.run(
         [k6_bin, "run", "nope.js"], capture_output=True, text=True, env=clean_env(), timeout=60, cwd=tmp_path

@@ -6,8 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import clean_env
 from hordecli import horde_script
+from k6cliharness import clean_env
 
 TABLE = Path(__file__).resolve().parents[2] / "docs" / "k6-run-flags.md"
 

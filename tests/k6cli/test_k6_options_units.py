@@ -9,7 +9,6 @@ import ssl
 import subprocess
 
 import pytest
-from conftest import clean_env
 from horde.commands.k6_flags import flag_options
 from horde.engine.catalogue import nearest_option, refuse_unsupported, unknown_options
 from horde.engine.options import env_options
@@ -17,6 +16,7 @@ from horde.errors import UserError
 from horde.http.errors import TransportError
 from horde.http.netrules import DnsConfig, NetRules, RateLimiter, parse_local_ips
 from hordecli import horde_script
+from k6cliharness import clean_env
 
 
 def test_k6_env_read_as_k6():
