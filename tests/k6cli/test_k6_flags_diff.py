@@ -340,3 +340,27 @@ def test_rps_is_shared_by_workers(horde, target):
     r = horde(HORDE_GET, "-q", "--workers", "2", "-u", "4", "-d", "2s", "--rps", "5", "-e", f"URL={target.url}")
     assert r.returncode == 0, r.stderr
     assert 6 <= len(target.requests) <= 15
+
+
+@pytest.mark.parametrize("reset,cookie", [("false", None), ("true", "seen=1")], ids=["reset", "no-reset"])
+def test_k6_no_cookies_reset_env(k6, horde, target, reset, cookie):
+    """The target sets a cookie: the second iteration sends it back only with noCookiesReset."""
+    _, a, _, b = both(k6, horde, target, "-i", "2", env={"K6_NO_COOKIES_RESET": reset})
+    assert [r[2].get("Cookie") for r in a] == [r[2].get("Cookie") for r in b] == [None, cookie]
+
+
+@pytest.mark.parametrize("policy,sent", [("onlyIPv4", 1), ("onlyIPv6", 0)])
+def test_dns_policy(k6, horde, target, policy, sent):
+    """The target listens on 127.0.0.1 only: localhost reaches it through IPv4 alone (IPv6: none or ::1)."""
+    port = target.url.rsplit(":", 1)[1]
+    _, a, _, b = both(
+        k6,
+        horde,
+        target,
+        "-i",
+        "1",
+        "--dns",
+        f"ttl=0,select=first,policy={policy}",
+        env={"URL": f"http://localhost:{port}"},
+    )
+    assert len(a) == len(b) == sent
