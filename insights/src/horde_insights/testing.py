@@ -195,7 +195,7 @@ class Postgres:
     def stop(self) -> None:
         subprocess.run(
             self._as
-            + [str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "--workers", "stop"],
+            + [str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "--wait", "stop"],
             capture_output=True,
             timeout=60,
         )
