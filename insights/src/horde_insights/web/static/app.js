@@ -94,7 +94,10 @@ function showError(err) {
 
 // -- runs list -------------------------------------------------------------------------------
 async function loadRuns() {
-  const data = await api("/api/v1/runs");
+  return renderRuns(await api("/api/v1/runs"));
+}
+
+function renderRuns(data) {
   $("error").hidden = true;
   $("runs-section").hidden = false;
   const tbody = $("runs").tBodies[0];
@@ -178,7 +181,10 @@ function metricValues(m) {
 }
 
 async function loadRun(id) {
-  const data = await api("/api/v1/runs/" + encodeURIComponent(id));
+  return renderRun(await api("/api/v1/runs/" + encodeURIComponent(id)));
+}
+
+function renderRun(data) {
   const run = data.run;
   $("error").hidden = true;
   $("run-section").hidden = false;
@@ -214,13 +220,23 @@ async function loadRun(id) {
 }
 
 // -- start ------------------------------------------------------------------------------------
-function poll(load, activeEvery, idleEvery) {
-  const tick = async () => {
-    let active = false;
-    try { active = await load(); } catch (err) { showError(err); if (err instanceof AuthError) return; }
-    setTimeout(tick, active ? activeEvery : idleEvery);
+// Live updates by server-sent events: one GET first (it reports a refused token), then an
+// EventSource whose events carry the same JSON as the GET. The browser reconnects by itself
+// after a network error; when the server refused the stream, a GET tells why and it starts over.
+function live(load, eventsPath, render) {
+  let source = null;
+  const open = async () => {
+    try { await load(); } catch (err) { showError(err); if (err instanceof AuthError) return; }
+    const token = localStorage.getItem(TOKEN_KEY) || "";
+    source = new EventSource(eventsPath + "?token=" + encodeURIComponent(token));
+    source.onmessage = (ev) => {
+      try { render(JSON.parse(ev.data)); } catch (err) { showError(err); }
+    };
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) { source = null; setTimeout(open, 5000); }
+    };
   };
-  tick();
+  open();
 }
 
 function start() {
@@ -241,10 +257,10 @@ function start2() {
   $("logout").hidden = false;
   if (started) { location.reload(); return; }
   started = true;
-  if (document.body.dataset.page === "runs") poll(loadRuns, 3000, 10000);
+  if (document.body.dataset.page === "runs") live(loadRuns, "/api/v1/runs/events", renderRuns);
   else {
     const id = location.pathname.split("/").filter(Boolean)[1];
-    poll(() => loadRun(id), 2000, 30000);
+    live(() => loadRun(id), "/api/v1/runs/" + encodeURIComponent(id) + "/events", renderRun);
   }
 }
 
