@@ -223,7 +223,7 @@ class Store:
             first = last = None
             for name, _mtype, series in ms.metrics:
                 for s in series:
-                    sid = ids[(name, _labels_text(s.labels))]
+                    sid = ids[(name, s.text or _labels_text(s.labels))]
                     for p in s.points:
                         hist = json.dumps(p.hist, separators=(",", ":")) if p.hist is not None else None
                         rows.append((sid, run_id, p.time, p.value, p.count, p.sum, p.min, p.max, hist, p.resolution))
@@ -261,7 +261,7 @@ class Store:
 
     def _series_ids(self, run_id: int, ms: MetricSet) -> dict[tuple[str, str], int]:
         """Ids of every series of a push, creating the new ones in bulk (inside the push's transaction)."""
-        wanted = {(name, _labels_text(s.labels)): mtype for name, mtype, series in ms.metrics for s in series}
+        wanted = {(name, s.text or _labels_text(s.labels)): mtype for name, mtype, series in ms.metrics for s in series}
         known = self._series_cache.get(run_id, {})
         missing = [k for k in wanted if k not in known]
         if not missing:
