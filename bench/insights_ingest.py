@@ -60,7 +60,12 @@ class _Hist:
 
 def instance_body(instance: int, series: int, period: int, t_s: int) -> bytes:
     """One push of instance ``instance``: ``series`` series, one value each (snappy block)."""
-    kinds = [("http_reqs", COUNTER), ("http_req_duration", TREND), ("http_req_failed", RATE), ("data_received", COUNTER)]
+    kinds = [
+        ("http_reqs", COUNTER),
+        ("http_req_duration", TREND),
+        ("http_req_failed", RATE),
+        ("data_received", COUNTER),
+    ]
     per_metric: dict[tuple[str, int], list[bytes]] = {}
     t_ns = t_s * 1_000_000_000
     for i in range(series):

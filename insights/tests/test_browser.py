@@ -11,6 +11,7 @@ import wirebuild
 from cdp import dump_dom
 from helpers import create_run, finish, push
 
+
 def test_runs_list_and_run_page_render_states_charts_and_escape_html(chromium_bin, make_server, tmp_path):
     srv = make_server(timeout=2)
     tok = srv.token("web")

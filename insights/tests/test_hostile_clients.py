@@ -170,7 +170,10 @@ def test_gzip_bomb_is_413_at_the_decoded_limit_in_bounded_memory(service):
     assert peak_rss_mb(service.proc.pid) < 256
     # a gzip push within the limits is stored
     ok = gzip_of(wirebuild.metric_set("g", 1, [wirebuild.series({}, 2, [wirebuild.at(1) + wirebuild.double(2, 3.0)])]))
-    assert push(service, tok, run_id, body=ok, headers={"Content-Encoding": "gzip"}) == (200, {"stored": True, "duplicate": False})
+    assert push(service, tok, run_id, body=ok, headers={"Content-Encoding": "gzip"}) == (
+        200,
+        {"stored": True, "duplicate": False},
+    )
     assert normal_request_seconds(service) < 1
 
 

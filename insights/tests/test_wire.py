@@ -73,7 +73,9 @@ def test_fast_path_equals_careful_decoder_on_a_real_k6_push():
 
     import cramjam
 
-    raw = bytes(cramjam.snappy.decompress_raw((Path(__file__).parent / "fixtures" / "k6-v1.1.0-push.snappy").read_bytes()))
+    raw = bytes(
+        cramjam.snappy.decompress_raw((Path(__file__).parent / "fixtures" / "k6-v1.1.0-push.snappy").read_bytes())
+    )
     fast, careful = _fast_and_careful(raw)
     assert fast is not None and fast == careful
     assert [s.text for _, _, ss in fast.metrics for s in ss][0]  # labels text given to the store
@@ -99,7 +101,17 @@ def test_fast_path_equals_careful_decoder_on_every_value_kind_and_histogram_shap
     raw = W.metric_set_of(
         [
             ("c", 1, [W.series(labels, 2, [W.at(1) + W.double(2, 3.5), W.at(2)]), W.series({}, 2, [W.at(1)])]),
-            ("g", 2, [W.series(labels, 3, [W.at(1) + W.double(2, 7) + W.uint(3, 4) + W.double(4, 1) + W.double(5, 9) + W.double(6, 5)])]),
+            (
+                "g",
+                2,
+                [
+                    W.series(
+                        labels,
+                        3,
+                        [W.at(1) + W.double(2, 7) + W.uint(3, 4) + W.double(4, 1) + W.double(5, 9) + W.double(6, 5)],
+                    )
+                ],
+            ),
             ("r", 3, [W.series(labels, 4, [W.at(1) + W.uint(2, 3) + W.uint(3, 10)])]),
             ("t", 4, [W.series(labels, 5, [trend, W.at(6)])]),
         ]
@@ -112,7 +124,6 @@ def test_fast_path_equals_careful_decoder_on_every_value_kind_and_histogram_shap
 
 def test_fast_path_hands_unusual_pushes_to_the_careful_decoder():
     import wirebuild as W
-
     from horde_insights.wire.fast import decode_fast
     from horde_insights.wire.metricset import decode_metric_set
 

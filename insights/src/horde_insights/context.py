@@ -75,7 +75,7 @@ class Service:
         self._tokens[digest] = (found[0], now + TOKEN_CACHE_SECONDS)
         return found[0]
 
-    async def run_of(self, project: int, run_id: int) -> dict:
+    async def run_of(self, project: int, run_id: int) -> dict[str, Any]:
         """The run ``run_id`` of ``project``; 404 when it is not there (or belongs to another project)."""
         run = await self.call(self.store.get_run, project, run_id) if run_id <= _MAX_ID else None
         if run is None:

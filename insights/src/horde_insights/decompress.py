@@ -25,9 +25,7 @@ def gunzip_within(body: bytes, limit: int, what: str) -> bytes:
         while True:
             out += d.decompress(data, _STEP)
             if len(out) > limit:
-                raise ApiError(
-                    413, f"{what}: decompressed body larger than the limit of {limit} bytes (gzip)"
-                )
+                raise ApiError(413, f"{what}: decompressed body larger than the limit of {limit} bytes (gzip)")
             data = d.unconsumed_tail
             if not data:
                 break

@@ -104,7 +104,7 @@ async def list_runs(request: Request) -> Response:
     return json_response(200, await svc.call(_runs_view, svc.store, project))
 
 
-def _runs_view(store: object, project: int) -> dict:
+def _runs_view(store: object, project: int) -> dict[str, object]:
     now = time.time()
     return {"runs": [run_summary(r, now) for r in store.list_runs(project)]}  # type: ignore[attr-defined]
 

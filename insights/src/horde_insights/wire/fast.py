@@ -36,7 +36,7 @@ def _message_class() -> Any:
     if _MetricSetPb is not None or _UNAVAILABLE:
         return _MetricSetPb
     try:
-        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory  # type: ignore[import-untyped]
     except ImportError:
         _UNAVAILABLE = True
         return None
@@ -121,7 +121,7 @@ _KINDS = ("counter", "gauge", "rate", "trend")
 
 def decode_fast(buf: Any, max_entries: int, max_values: int) -> Any:
     """The push decoded in C and converted, or None when the hand-written decoder must decode it."""
-    from .metricset import METRIC_TYPES, MetricSet, Point, Series, labels_text
+    from .metricset import METRIC_TYPES, MetricSet, Point, Series
 
     n = len(buf)
     if n > FAST_MAX_BYTES or n > max_values:  # a push of n bytes holds fewer than n values
