@@ -8,7 +8,9 @@ aggregation period, on one keep-alive connection, the instances' pushes
 spread evenly over the period. The service runs pinned to one core
 (``taskset -c --service-cpu``), the pushers on the other cores.
 
-The instance count grows step by step (``--instances``); a step is
+The CPU time the service used per push gives a second figure that a busy
+machine does not distort: period / CPU per push = the instances one whole
+core would serve. The instance count grows step by step (``--instances``); a step is
 *sustained* when every push was answered 200, no push took as long as the
 period, and no instance started a push late by more than a period (no
 backlog). The figure is the largest sustained step, per database: SQLite
@@ -125,6 +127,9 @@ class Step:
             max_ms=round(1000 * lat[-1], 1),
             samples_per_s=round(self.pushes * self.series / self.seconds),
             service_cpu_pct=round(100 * self.service_cpu_s / self.seconds, 1),
+            cpu_ms_per_push=round(1000 * self.service_cpu_s / max(1, self.pushes), 2),
+            instances_per_core_by_cpu=int(self.period * max(1, self.pushes) / max(1e-9, self.service_cpu_s)),
+            load_average=round(os.getloadavg()[0], 2),
         )
         return d
 
@@ -246,7 +251,9 @@ def bench_db(kind: str, args: argparse.Namespace, workdir: Path) -> list[Step]:
             print(
                 f"{kind:10} {n:5} instances: {'ok ' if step.sustained else 'NO '} pushes={s['pushes']} "
                 f"errors={s['errors']} late={s['late_starts']} p50={s['p50_ms']}ms p99={s['p99_ms']}ms "
-                f"max={s['max_ms']}ms service_cpu={s['service_cpu_pct']}% samples/s={s['samples_per_s']}",
+                f"max={s['max_ms']}ms service_cpu={s['service_cpu_pct']}% samples/s={s['samples_per_s']} "
+                f"cpu/push={s['cpu_ms_per_push']}ms (one whole core: {s['instances_per_core_by_cpu']} instances) "
+                f"load={s['load_average']}",
                 flush=True,
             )
             if not step.sustained:
@@ -279,11 +286,19 @@ def main(argv: list[str] | None = None) -> int:
             steps = bench_db(kind, args, Path(tmp))
             results[kind] = [s.summary() for s in steps]
     print()
-    print(f"| database | instances sustained by one core ({args.series} series every {args.period} s) |")
-    print("|---|---|")
+    print(
+        f"| database | instances sustained ({args.series} series every {args.period} s) "
+        "| service CPU per push | instances one whole core serves (period / CPU per push) |"
+    )
+    print("|---|---|---|---|")
     for kind, steps in results.items():
         ok = [s["instances"] for s in steps if s["sustained"]]
-        print(f"| {kind} | {max(ok) if ok else 0}{'+' if steps and steps[-1]['sustained'] else ''} |")
+        best = max(steps, key=lambda s: s["instances"]) if steps else None
+        cpu = f"{best['cpu_ms_per_push']} ms" if best else "-"
+        by_cpu = best["instances_per_core_by_cpu"] if best else 0
+        print(
+            f"| {kind} | {max(ok) if ok else 0}{'+' if steps and steps[-1]['sustained'] else ''} | {cpu} | {by_cpu} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0 if all(any(s["sustained"] for s in steps) for steps in results.values()) else 1
