@@ -10,7 +10,8 @@ spread evenly over the period. The service runs pinned to one core
 
 The CPU time the service used per push gives a second figure that a busy
 machine does not distort: period / CPU per push = the instances one whole
-core would serve. The instance count grows step by step (``--instances``); a step is
+core would serve. Each step starts with one push per instance, not measured (it creates the
+series, as when a test starts). The instance count grows step by step (``--instances``); a step is
 *sustained* when every push was answered 200, no push took as long as the
 period, and no instance started a push late by more than a period (no
 backlog). The figure is the largest sustained step, per database: SQLite
@@ -106,6 +107,7 @@ class Step:
     max_lag: float = 0.0
     latencies: list[float] = field(default_factory=list)
     service_cpu_s: float = 0.0
+    warmup_s: float = 0.0
 
     @property
     def sustained(self) -> bool:
@@ -205,6 +207,14 @@ async def run_step(srv: InsightsProcess, token: str, step: Step) -> Step:
     run_id = created["reference_id"]
     bodies = [instance_body(i + 1, step.series, step.period, int(time.time())) for i in range(step.instances)]
     assert srv.proc is not None
+    # warm-up: every instance's first push creates its series (as when a test starts); not measured
+    t0 = time.monotonic()
+    warm = Step(step.db, step.instances, step.series, step.period, 0.0)
+    now = time.monotonic()
+    await asyncio.gather(
+        *(_instance(warm, srv.port, token, run_id, i, now - step.period, now, bodies[i]) for i in range(step.instances))
+    )
+    step.warmup_s = round(time.monotonic() - t0, 2)
     cpu0 = _cpu_seconds(srv.proc.pid)
     start = time.monotonic() + 0.5
     end = start + step.seconds

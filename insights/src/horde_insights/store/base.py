@@ -279,8 +279,21 @@ class Store:
         else:
             with self._conn.cursor() as cur:
                 cur.executemany(sql, args)
-        rows = self._x("SELECT id, metric, labels FROM series WHERE run_id = ?", (run_id,)).fetchall()
-        ids = {(m, text): int(i) for i, m, text in rows}
+        # the ids of the missing ones only (a run of many instances has many series: never re-read all)
+        ids = dict(known)
+        by_metric: dict[str, list[str]] = {}
+        for name, text in missing:
+            by_metric.setdefault(name, []).append(text)
+        for name, texts in by_metric.items():
+            for i in range(0, len(texts), 500):
+                chunk = texts[i : i + 500]
+                rows = self._x(
+                    "SELECT id, labels FROM series WHERE run_id = ? AND metric = ? AND labels IN ("
+                    + ",".join("?" * len(chunk))
+                    + ")",
+                    (run_id, name, *chunk),
+                ).fetchall()
+                ids.update({(name, text): int(sid) for sid, text in rows})
         # cached only for the next push; a rolled-back push leaves ids of rows that do not exist,
         # so the cache is dropped on any error (see ingest)
         self._series_cache.pop(run_id, None)
