@@ -111,16 +111,19 @@ def endpoint(fn: Handler) -> Handler:
     @functools.wraps(fn)
     async def wrapped(request: Request) -> Response:
         try:
-            return await fn(request)
+            response = await fn(request)
         except ApiError as err:
             if err.status >= 500:
                 log.error("%s %s: %s", request.method, request.url.path, err.message)
-            return error_response(err)
+            response = error_response(err)
         except ClientGone as exc:
             log.debug("%s %s: client dropped: %s", request.method, request.url.path, exc)
             return Response(status_code=400)  # never sent: the connection is gone
         except Exception as exc:
             log.exception("%s %s failed", request.method, request.url.path)
-            return error_response(ApiError(500, f"internal error: {type(exc).__name__}"))
+            response = error_response(ApiError(500, f"internal error: {type(exc).__name__}"))
+        if log.isEnabledFor(logging.DEBUG):  # `serve -v`; the path only: a query may hold a token
+            log.debug("%s %s %s -> %d", request.client, request.method, request.url.path, response.status_code)
+        return response
 
     return wrapped

@@ -74,10 +74,17 @@ _COPY_POINTS = "COPY points (series_id, run_id, t, value, count, sum, min, max, 
 class Store:
     """Thread-safe access to one database (one connection, serialized by a lock)."""
 
-    def __init__(self, conn: Any, dialect: Any, *, describe: str) -> None:
-        self._conn = conn
+    def __init__(self, conn: Any, dialect: Any, *, describe: str, connect: Any = None) -> None:
         self._d = dialect
-        self._lock = threading.RLock()
+        # SQLite: one connection, one lock. PostgreSQL (``connect`` given): a connection per thread, opened
+        # on its first use, so the service's store threads work at once (each waits on its own round trips)
+        self._connect = connect
+        self._shared_lock = threading.RLock()
+        self._local = threading.local()
+        self._local.conn = conn
+        self._main = conn
+        self._opened: list[Any] = [conn]
+        self._cache_lock = threading.Lock()
         self._series_cache: dict[int, dict[tuple[str, str], int]] = {}
         self.describe = describe
         """The database, for messages (a PostgreSQL password is masked)."""
@@ -92,9 +99,36 @@ class Store:
     def dialect(self) -> str:
         return self._d.name
 
+    @property
+    def _conn(self) -> Any:
+        """This thread's connection (the only one, on SQLite)."""
+        if self._connect is None:
+            return self._main
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            with self._cache_lock:
+                self._opened.append(conn)
+        return conn
+
+    @property
+    def _lock(self) -> Any:
+        """The lock around this thread's use of its connection (shared on SQLite)."""
+        if self._connect is None:
+            return self._shared_lock
+        lock = getattr(self._local, "lock", None)
+        if lock is None:
+            lock = self._local.lock = threading.RLock()
+        return lock
+
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        with self._cache_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            try:
+                conn.close()
+            except Exception:  # closing at exit: the other connections still get closed
+                pass
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -296,10 +330,11 @@ class Store:
                 ids.update({(name, text): int(sid) for sid, text in rows})
         # cached only for the next push; a rolled-back push leaves ids of rows that do not exist,
         # so the cache is dropped on any error (see ingest)
-        self._series_cache.pop(run_id, None)
-        self._series_cache[run_id] = ids
-        while len(self._series_cache) > 64:  # runs streaming now; the oldest entry goes first
-            self._series_cache.pop(next(iter(self._series_cache)))
+        with self._cache_lock:
+            self._series_cache.pop(run_id, None)
+            self._series_cache[run_id] = ids
+            while len(self._series_cache) > 64:  # runs streaming now; the oldest entry goes first
+                self._series_cache.pop(next(iter(self._series_cache)))
         return ids
 
     def points(self, run_id: int, metrics: tuple[str, ...] | None = None) -> list[tuple]:
