@@ -314,7 +314,7 @@ class Store:
             with self._conn.cursor() as cur:
                 cur.executemany(sql, args)
         # the ids of the missing ones only (a run of many instances has many series: never re-read all)
-        ids = dict(known)
+        ids: dict[tuple[str, str], int] = {}
         by_metric: dict[str, list[str]] = {}
         for name, text in missing:
             by_metric.setdefault(name, []).append(text)
@@ -328,14 +328,15 @@ class Store:
                     (run_id, name, *chunk),
                 ).fetchall()
                 ids.update({(name, text): int(sid) for sid, text in rows})
-        # cached only for the next push; a rolled-back push leaves ids of rows that do not exist,
-        # so the cache is dropped on any error (see ingest)
+        # added to the run's cache (pushes of other instances add theirs at the same time); a rolled-back
+        # push leaves ids of rows that do not exist, so the run's cache is dropped on any error (see ingest)
         with self._cache_lock:
-            self._series_cache.pop(run_id, None)
-            self._series_cache[run_id] = ids
+            cached = self._series_cache.pop(run_id, None) or {}
+            cached.update(ids)
+            self._series_cache[run_id] = cached
             while len(self._series_cache) > 64:  # runs streaming now; the oldest entry goes first
                 self._series_cache.pop(next(iter(self._series_cache)))
-        return ids
+        return {**known, **ids}
 
     def points(self, run_id: int, metrics: tuple[str, ...] | None = None) -> list[tuple]:
         """Rows (metric, type, labels dict, t, value, count, sum, min, max, hist dict|None, resolution)."""
