@@ -9,6 +9,7 @@ import click
 
 from ..engine.options import parse_stage, parse_tag
 from .group import cli, verbose_option
+from .segment_flags import segment_flags
 
 __all__ = ["run"]
 
@@ -50,9 +51,49 @@ def _env_pair(text: str) -> tuple[str, str]:
     show_envvar=True,
     default=lambda: os.cpu_count() or 1,
     show_default="one per core",
-    help="Processes that split the VUs and iterations (k6's execution segments); 1 runs in this process.",
+    help="Processes that split this instance's VUs and iterations (k6's striped execution segments); "
+    "1 runs in this process.",
+)
+@click.option(
+    "--execution-segment",
+    metavar="SEGMENT",
+    help="Run only this part of the test, as k6: 1/3:2/3, 0.25:0.5, 25%:50%, or 2/3 (= 0:2/3).",
+)
+@click.option(
+    "--execution-segment-sequence",
+    metavar="SEQUENCE",
+    help="The segments of all instances, as k6: 0,1/3,2/3,1 (the segment must be one of them).",
+)
+@click.option(
+    "--instance",
+    metavar="I/N",
+    envvar="HORDE_INSTANCE",
+    show_envvar=True,
+    help="Instance I (1-based) of N equal ones: segment (I-1)/N:I/N of the sequence 0,1/N,...,1, "
+    "plus --tag instance_id=I. Just N takes I from JOB_COMPLETION_INDEX+1 (a Kubernetes Indexed Job).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No banner and no progress line.")
+@click.option(
+    "-p", "--paused", is_flag=True, help="Start outputs and wait, sending nothing, until resumed through the REST API."
+)
+@click.option(
+    "-a",
+    "--address",
+    default=None,
+    metavar="HOST:PORT",
+    show_default="localhost:6565",
+    help="Address of k6's REST API server ('' turns it off); a taken address given here is an error (exit 106).",
+)
+@click.option(
+    "-l",
+    "--linger",
+    is_flag=True,
+    envvar="HORDE_LINGER",
+    show_envvar=True,
+    help="After the end, keep the run and its REST API up until Ctrl+C.",
+)
+@click.option("--no-setup", is_flag=True, help="Do not run setup() (the REST API's /v1/setup may set its data).")
+@click.option("--no-teardown", is_flag=True, help="Do not run teardown() (the REST API's /v1/teardown may run it).")
 @click.option(
     "--output-stop-timeout",
     "output_stop_timeouts",
@@ -93,13 +134,22 @@ def run(
     summary_export,
     config_file,
     workers,
+    execution_segment,
+    execution_segment_sequence,
+    instance,
     quiet,
+    paused,
+    address,
+    linger,
+    no_setup,
+    no_teardown,
     output_stop_timeouts,
     allow_output_loss,
     plugins,
 ) -> None:
     """Run a load test SCRIPT and stream every sample to the outputs."""
     from ..engine.run import RunRequest, run_test
+    from ..restapi.server import DEFAULT_ADDRESS
 
     cli_options: dict = {}
     if vus is not None:
@@ -114,6 +164,14 @@ def run(
         cli_options["tags"] = dict(parse_tag(t) for t in tags)
     if system_tags is not None:
         cli_options["systemTags"] = [s.strip() for s in system_tags.split(",") if s.strip()]
+    if no_setup:
+        cli_options["noSetup"] = True
+    if no_teardown:
+        cli_options["noTeardown"] = True
+    segment_options = segment_flags(execution_segment, execution_segment_sequence, instance, os.environ)
+    if "instance_id" in segment_options:
+        cli_options["tags"] = {"instance_id": segment_options.pop("instance_id"), **cli_options.get("tags", {})}
+    cli_options.update(segment_options)
     if summary_trend_stats:
         cli_options["summaryTrendStats"] = [s.strip() for s in summary_trend_stats.split(",") if s.strip()]
     req = RunRequest(
@@ -130,6 +188,10 @@ def run(
         workers=workers,
         output_stop_timeouts=list(output_stop_timeouts),
         allow_output_loss=allow_output_loss,
+        paused=paused,
+        address=DEFAULT_ADDRESS if address is None else address,
+        address_explicit=address is not None,
+        linger=linger,
         environ=dict(os.environ),
     )
     code = run_test(req)

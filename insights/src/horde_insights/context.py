@@ -42,12 +42,15 @@ class Service:
         limits: Limits | None = None,
         public_url: str | None = None,
         threads: int = STORE_THREADS,
+        observe: Callable[..., Any] | None = None,
     ) -> None:
         self.store = store
         self.limits = limits or Limits()
         self.public_url = public_url.rstrip("/") if public_url else None
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="insights-store")
         self.changes = Changes()
+        self.observe = observe
+        """Called with each stored push (the live threshold judge), or None."""
         self._tokens: dict[str, tuple[int, float]] = {}
 
     async def call(self, fn: Callable[..., _T], *args: Any) -> _T:

@@ -16,12 +16,15 @@ from importlib import resources
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from . import __version__
+from . import __version__, instances, setupdata
+from .compare import compare_runs, compared_ids
 from .context import endpoint, service_of
 from .events import MAX_STREAMS, sse_stream
-from .http import ApiError, json_bytes, json_response, read_body
-from .ingest import create_run, finish_run, push_metrics
-from .query import run_detail, run_summary
+from .export import export_file
+from .http import ApiError, download_response, json_bytes, json_response, read_body
+from .ingest import create_run, push_metrics
+from .query import run_detail
+from .runlist import delete_run, project_info, runs_page
 
 __all__ = [
     "create_test",
@@ -67,7 +70,8 @@ async def push(request: Request) -> Response:
     project = await svc.project(request)
     run = await svc.run_of(project, _ref(request))
     body = await read_body(request, svc.limits.metrics_body)
-    reply = await svc.call(push_metrics, svc.store, run["id"], request.headers, body, svc.limits)
+    instances.refuse_if_stopped(run)
+    reply = await svc.call(push_metrics, svc.store, run["id"], request.headers, body, svc.limits, svc.observe)
     svc.changes.touch(run["id"])
     return json_response(200, reply)
 
@@ -79,9 +83,114 @@ async def finish_test(request: Request) -> Response:
     project = await svc.project(request)
     run = await svc.run_of(project, _ref(request))
     body = await read_body(request, svc.limits.json_body)
-    reply = await svc.call(finish_run, svc.store, run["id"], body)
+    reply = await svc.call(instances.finish_run, svc.store, project, run, body)
     svc.changes.touch(run["id"])
     return json_response(200, reply)
+
+
+async def _run_call(request: Request, fn: object, *args: object) -> Response:
+    """A run's JSON-body call ``fn(store, project, run, *args, body)`` (the shape of instances.py)."""
+    svc = service_of(request)
+    project = await svc.project(request)
+    run = await svc.run_of(project, _ref(request))
+    body = await read_body(request, svc.limits.json_body)
+    reply = await svc.call(fn, svc.store, project, run, *args, body)  # type: ignore[arg-type]
+    svc.changes.touch(run["id"])
+    return json_response(200, reply)
+
+
+@endpoint
+async def finish_instance(request: Request) -> Response:
+    """``POST /v1/tests/{ref}/instances/{instance}/finish``: one instance's end (horde's out-cloud)."""
+    instance = request.path_params["instance"]
+    if not 1 <= len(instance) <= 200:
+        raise ApiError(404, f"no such endpoint: POST {request.url.path}")
+    return await _run_call(request, instances.finish_instance, instance)
+
+
+@endpoint
+async def stop_run(request: Request) -> Response:
+    """``POST /api/v1/runs/{ref}/stop`` (and ``/v1/tests/{ref}/stop``): stop every instance of a run."""
+    return await _run_call(request, instances.stop_run)
+
+
+@endpoint
+async def operator_events(request: Request) -> Response:
+    """``POST /orchestrator/v1/testruns/{ref}/events``: k6-operator's events of a run."""
+    return await _run_call(request, instances.operator_events)
+
+
+@endpoint
+async def test_progress(request: Request) -> Response:
+    """``GET /v1/test-progress/{ref}``: k6 cloudapi's progress shape plus the instances."""
+    svc = service_of(request)
+    project = await svc.project(request)
+    run = await svc.run_of(project, _ref(request))
+    return json_response(200, await svc.call(instances.test_progress, svc.store, project, run, {}))
+
+
+@endpoint
+async def put_setup(request: Request) -> Response:
+    """``PUT /v1/tests/{ref}/setup``: publish setup()'s data (or error) once."""
+    return await _run_call(request, setupdata.put_setup)
+
+
+@endpoint
+async def get_setup(request: Request) -> Response:
+    """``GET /v1/tests/{ref}/setup?wait=S``: the published setup data, long-polled without holding a thread
+    (200, or 204 when nothing was published within S seconds)."""
+    svc = service_of(request)
+    project = await svc.project(request)
+    run = await svc.run_of(project, _ref(request))
+    raw = request.query_params.get("wait", "0")
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise ApiError(400, f"setup data: wait={raw[:20]!r} is not a number of seconds") from None
+    if not 0 <= wait <= setupdata.MAX_WAIT:
+        raise ApiError(400, f"setup data: wait must be within 0..{setupdata.MAX_WAIT:g} seconds")
+    deadline = time.monotonic() + wait
+    while True:
+        found = await svc.call(setupdata.get_setup, svc.store, project, run, {"wait": "0"})
+        left = deadline - time.monotonic()
+        if found is not None:
+            return json_response(200, found)
+        if left <= 0:
+            return Response(status_code=204)
+        await svc.changes.wait(min(0.5, left))  # woken by a publication here; re-read for other processes
+
+
+@endpoint
+async def delete_run_(request: Request) -> Response:
+    """``DELETE /api/v1/runs/{ref}``: delete a run and its data."""
+    svc = service_of(request)
+    project = await svc.project(request)
+    run = await svc.run_of(project, _ref(request))
+    reply = await svc.call(delete_run, svc.store, project, run)
+    svc.changes.touch(run["id"])
+    return json_response(200, reply)
+
+
+@endpoint
+async def export_run(request: Request) -> Response:
+    """``GET /api/v1/runs/{ref}/export.{json|csv}``: the run as a file to save."""
+    svc = service_of(request)
+    run = await svc.run_of(await svc.project(request), _ref(request))
+    fmt = request.path_params["fmt"]
+    if fmt not in ("json", "csv"):
+        raise ApiError(404, f"no such endpoint: GET {request.url.path}")
+    data, ctype, filename = await svc.call(export_file, svc.store, run, fmt)
+    return download_response(data, ctype, filename)
+
+
+@endpoint
+async def compare(request: Request) -> Response:
+    """``GET /api/v1/compare?a=&b=``: two runs side by side with deltas."""
+    svc = service_of(request)
+    project = await svc.project(request)
+    runs = [await svc.run_of(project, i) for i in compared_ids(request.query_params)]
+    reply = await svc.call(compare_runs, svc.store, *runs)
+    return json_response(200, {**reply, "project": await svc.call(project_info, svc.store, project)})
 
 
 @endpoint
@@ -101,12 +210,13 @@ async def list_runs(request: Request) -> Response:
     """``GET /api/v1/runs``: the project's runs, newest first."""
     svc = service_of(request)
     project = await svc.project(request)
-    return json_response(200, await svc.call(_runs_view, svc.store, project))
+    return json_response(200, await svc.call(runs_page, svc.store, project, dict(request.query_params)))
 
 
-def _runs_view(store: object, project: int) -> dict[str, object]:
-    now = time.time()
-    return {"runs": [run_summary(r, now) for r in store.list_runs(project)]}  # type: ignore[attr-defined]
+def _run_view(store: object, project: int, run: dict[str, object]) -> dict[str, object]:
+    """What ``GET /api/v1/runs/{ref}`` returns."""
+    detail = run_detail(store, run)  # type: ignore[arg-type]
+    return {**detail, "project": project_info(store, project)}  # type: ignore[arg-type]
 
 
 @endpoint
@@ -115,7 +225,7 @@ async def get_run(request: Request) -> Response:
     svc = service_of(request)
     project = await svc.project(request)
     run = await svc.run_of(project, _ref(request))
-    return json_response(200, await svc.call(run_detail, svc.store, run))
+    return json_response(200, await svc.call(_run_view, svc.store, project, run))
 
 
 def _events_response(request: Request, body: object) -> Response:
@@ -142,20 +252,22 @@ async def run_events(request: Request) -> Response:
 
     async def snapshot() -> bytes:
         fresh = await svc.run_of(project, run_id)
-        return json_bytes(await svc.call(run_detail, svc.store, fresh))
+        return json_bytes(await svc.call(_run_view, svc.store, project, fresh))
 
     return _events_response(request, sse_stream(svc.changes, run_id, snapshot))
 
 
 @endpoint
 async def runs_events(request: Request) -> Response:
-    """``GET /api/v1/runs/events``: server-sent events, each the JSON of ``GET /api/v1/runs``."""
+    """``GET /api/v1/runs/events``: server-sent events, each the JSON of ``GET /api/v1/runs`` with the
+    same query (search, filter, page)."""
     svc = service_of(request)
     project = await svc.project(request, allow_query_token=True)
     _check_streams(request)
+    params = {k: v for k, v in request.query_params.items() if k != "token"}
 
     async def snapshot() -> bytes:
-        return json_bytes(await svc.call(_runs_view, svc.store, project))
+        return json_bytes(await svc.call(runs_page, svc.store, project, params))
 
     return _events_response(request, sse_stream(svc.changes, None, snapshot))
 
@@ -178,6 +290,12 @@ async def index_page(request: Request) -> Response:
 async def run_page(request: Request) -> Response:
     """A run's page."""
     return _static("run.html")
+
+
+@endpoint
+async def compare_page(request: Request) -> Response:
+    """The page comparing two runs."""
+    return _static("compare.html")
 
 
 @endpoint

@@ -9,7 +9,15 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-__all__ = ["ApiError", "ClientGone", "read_body", "json_response", "error_response", "SECURITY_HEADERS"]
+__all__ = [
+    "ApiError",
+    "ClientGone",
+    "read_body",
+    "json_response",
+    "error_response",
+    "download_response",
+    "SECURITY_HEADERS",
+]
 
 
 class ApiError(Exception):
@@ -107,3 +115,12 @@ def _finite(o: Any) -> Any:
     if isinstance(o, (list, tuple)):
         return [_finite(v) for v in o]
     return o
+
+
+def download_response(data: bytes, content_type: str, filename: str) -> Response:
+    """A file to save (``Content-Disposition: attachment``); ``filename`` must be plain ASCII."""
+    return Response(
+        data,
+        media_type=content_type,
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )

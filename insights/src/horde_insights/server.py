@@ -23,6 +23,7 @@ from .connections import ConnectionLimits, GuardedHttpToolsProtocol
 from .context import Service
 from .ingest import Limits
 from .store import Store
+from .verdict import VerdictJudge
 
 __all__ = ["InsightsServer", "Reaper", "IDLE_TIMEOUT", "HEADER_TIMEOUT", "BODY_TIMEOUT", "MAX_CONNECTIONS"]
 
@@ -40,7 +41,10 @@ LISTEN_BACKLOG = 1024
 
 
 class Reaper:
-    """Marks runs Timed out when neither data nor a finish call arrived for ``timeout`` seconds.
+    """Marks runs Timed out when neither data nor a finish call arrived for ``timeout`` seconds, and
+    runs of several instances when one unfinished instance was silent that long (naming it); about
+    every second it also re-evaluates the thresholds of running runs on their merged data
+    (:class:`~horde_insights.verdict.VerdictJudge`).
 
     Time while the service itself was down does not count: nothing is timed
     out before the service has been up for ``timeout`` seconds.
@@ -52,6 +56,7 @@ class Reaper:
         self.started = time.time()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="insights-reaper", daemon=True)
+        self.judge = VerdictJudge(store)
 
     def start(self) -> None:
         """Sweep in a background thread until :meth:`stop`."""
@@ -69,16 +74,19 @@ class Reaper:
         cutoff = now - self.timeout
         if self.started > cutoff:
             return []
+        for rid, names in self.store.time_out_instances(cutoff, now, self.timeout):
+            log.info("run %s timed out: instance(s) %s silent for %.0f s", rid, ", ".join(names), self.timeout)
         ids = self.store.time_out(cutoff, now)
         for rid in ids:
             log.info("run %s timed out: nothing heard for %.0f s", rid, self.timeout)
         return ids
 
     def _run(self) -> None:
-        interval = max(0.2, min(5.0, self.timeout / 10))
+        interval = max(0.2, min(1.0, self.timeout / 10))
         while not self._stop.wait(interval):
             try:
                 self.sweep()
+                self.judge.tick()
             except Exception:  # keep sweeping; the database may come back
                 log.exception("timeout sweep failed")
 
@@ -106,8 +114,8 @@ class InsightsServer:
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.store = store
-        self.service = Service(store, limits=limits, public_url=public_url)
         self.reaper = Reaper(store, timeout)
+        self.service = Service(store, limits=limits, public_url=public_url, observe=self.reaper.judge.observe)
         self.socket = _listen(address)
         self.server_address = self.socket.getsockname()[:2]
         config = uvicorn.Config(

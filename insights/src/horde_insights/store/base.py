@@ -11,12 +11,13 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..wire.metricset import MetricSet
+from .multirun import MultiRunStore
 
-__all__ = ["Store", "StoreError", "ACTIVE_STATUSES"]
+__all__ = ["Store", "StoreError", "ACTIVE_STATUSES", "INSTANCE_ID_TAG", "DEFAULT_INSTANCE"]
 
 ACTIVE_STATUSES = (-2, 2)
 """Run statuses that the no-data timeout can end (created, running)."""
@@ -58,20 +59,44 @@ def _schema(id_col: str) -> list[str]:
             sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL,
             hist TEXT, resolution DOUBLE PRECISION NOT NULL DEFAULT 1)""",
         "CREATE INDEX IF NOT EXISTS points_run ON points (run_id, series_id)",
+        """CREATE TABLE IF NOT EXISTS instances (
+            run_id BIGINT NOT NULL REFERENCES runs(id), instance_id TEXT NOT NULL,
+            first_seen_at DOUBLE PRECISION NOT NULL, last_seen_at DOUBLE PRECISION NOT NULL,
+            finished_at DOUBLE PRECISION, run_status INTEGER, result_status INTEGER,
+            timed_out_at DOUBLE PRECISION, PRIMARY KEY (run_id, instance_id))""",
     ]
+
+
+_ADDED_RUN_COLUMNS = (
+    ("instances", "INTEGER NOT NULL DEFAULT 1"),
+    ("process_thresholds", "INTEGER NOT NULL DEFAULT 0"),
+    ("stopped_at", "DOUBLE PRECISION"),
+    ("abort_reason", "TEXT"),
+    ("verdict", "TEXT"),
+    ("setup", "TEXT"),
+)
+"""Columns of ``runs`` added for multi-instance runs (issue 17); a database created before them
+gets them by ``ALTER TABLE … ADD COLUMN`` when it is opened."""
+
+INSTANCE_ID_TAG = "instance_id"
+"""The series tag naming the instance that pushed it (k6-operator's ``--tag instance_id=I``)."""
+DEFAULT_INSTANCE = "1"
+"""The instance of series pushed without an ``instance_id`` tag."""
 
 
 _RUN_COLUMNS = (
     "id, project_id, name, created_at, last_seen_at, first_data_at, last_data_at, ended_at, "
     "timed_out_at, run_status, result_status, vus, duration, period, thresholds, "
-    "threshold_results, pushes, duplicates"
+    "threshold_results, pushes, duplicates, instances, process_thresholds, stopped_at, abort_reason, verdict, setup"
 )
 
+_RUN_CHILD_TABLES = ("series", "pushes", "instances")
+"""Tables whose rows belong to one run (``run_id``), deleted with it after its points, in this order."""
 
 _COPY_POINTS = "COPY points (series_id, run_id, t, value, count, sum, min, max, hist, resolution) FROM STDIN"
 
 
-class Store:
+class Store(MultiRunStore):
     """Thread-safe access to one database (one connection, serialized by a lock)."""
 
     def __init__(self, conn: Any, dialect: Any, *, describe: str, connect: Any = None) -> None:
@@ -92,8 +117,18 @@ class Store:
             with self._tx():
                 for stmt in _schema(dialect.id_column):
                     self._conn.execute(stmt)
+                self._migrate()
         except dialect.errors as exc:
             raise StoreError(f"cannot create the schema in {describe}: {exc}") from None
+
+    def _migrate(self) -> None:
+        """Add the columns a database created by an older version lacks (inside the schema transaction)."""
+        cur = self._conn.execute("SELECT * FROM runs WHERE 1 = 0")
+        have = {d[0] for d in cur.description}
+        cur.fetchall()
+        for name, decl in _ADDED_RUN_COLUMNS:
+            if name not in have:
+                self._conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
 
     @property
     def dialect(self) -> str:
@@ -185,7 +220,17 @@ class Store:
 
     # -- runs ------------------------------------------------------------------------------
     def create_run(
-        self, project_id: int, *, name: str, vus: int, duration: float, thresholds: dict, key: str | None, now: float
+        self,
+        project_id: int,
+        *,
+        name: str,
+        vus: int,
+        duration: float,
+        thresholds: dict,
+        key: str | None,
+        now: float,
+        instances: int = 1,
+        process_thresholds: bool = False,
     ) -> tuple[int, bool]:
         """Create a run (status created); return (id, created). A repeated idempotency key returns the first run."""
         with self._tx():
@@ -197,8 +242,20 @@ class Store:
                     return int(row[0]), False
             row = self._x(
                 "INSERT INTO runs (project_id, name, create_key, created_at, last_seen_at, run_status, vus, "
-                "duration, thresholds) VALUES (?, ?, ?, ?, ?, -2, ?, ?, ?) RETURNING id",
-                (project_id, name, key, now, now, int(vus), float(duration), json.dumps(thresholds)),
+                "duration, thresholds, instances, process_thresholds) VALUES (?, ?, ?, ?, ?, -2, ?, ?, ?, ?, ?) "
+                "RETURNING id",
+                (
+                    project_id,
+                    name,
+                    key,
+                    now,
+                    now,
+                    int(vus),
+                    float(duration),
+                    json.dumps(thresholds),
+                    int(instances),
+                    1 if process_thresholds else 0,
+                ),
             ).fetchone()
             return int(row[0]), True
 
@@ -210,12 +267,60 @@ class Store:
             ).fetchone()
         return None if row is None else _run_dict(row)
 
+    def get_run_by_id(self, run_id: int) -> dict | None:
+        """The run ``run_id`` whatever its project (for the service's own background work)."""
+        with self._lock:
+            row = self._x(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else _run_dict(row)
+
     def list_runs(self, project_id: int, limit: int = 200) -> list[dict]:
         with self._lock:
             rows = self._x(
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT ?", (project_id, limit)
             ).fetchall()
         return [_run_dict(r) for r in rows]
+
+    def search_runs(
+        self, project_id: int, *, name_like: str | None, statuses: tuple[int, ...] | None, limit: int, offset: int
+    ) -> tuple[list[dict], int]:
+        """One page of ``project_id``'s runs, newest first, and how many match in all.
+
+        ``name_like``: a case-insensitive substring of the name; ``statuses``:
+        only runs with one of these run statuses (None: any).
+        """
+        where = "project_id = ?"
+        args: tuple = (project_id,)
+        if name_like:
+            escaped = name_like.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where += " AND LOWER(name) LIKE ? ESCAPE '\\'"
+            args += (f"%{escaped}%",)
+        if statuses is not None:
+            where += " AND run_status IN (" + ",".join("?" * len(statuses)) + ")" if statuses else " AND 1 = 0"
+            args += tuple(statuses)
+        with self._lock:
+            total = int(self._x(f"SELECT COUNT(*) FROM runs WHERE {where}", args).fetchone()[0])
+            rows = self._x(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+        return [_run_dict(r) for r in rows], total
+
+    def delete_run(self, run_id: int) -> int:
+        """Delete a run with its points and every row of :data:`_RUN_CHILD_TABLES` in one transaction;
+        the number of points deleted."""
+        with self._tx():
+            points = self._x("DELETE FROM points WHERE run_id = ?", (run_id,)).rowcount
+            for table in _RUN_CHILD_TABLES:
+                self._x(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            self._x("DELETE FROM runs WHERE id = ?", (run_id,))
+            self._series_cache.pop(run_id, None)
+        return int(points)
+
+    def project_name(self, project_id: int) -> str | None:
+        """The name of project ``project_id`` (None when it does not exist)."""
+        with self._lock:
+            row = self._x("SELECT name FROM projects WHERE id = ?", (project_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def finish_run(self, run_id: int, *, run_status: int, result_status: int, thresholds: dict, now: float) -> None:
         """Record the finish call (also for a run that already timed out: the finish closes it)."""
@@ -237,13 +342,30 @@ class Store:
         return [int(r[0]) for r in rows]
 
     # -- samples ---------------------------------------------------------------------------
-    def ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
-        """Store one push in one transaction; False when its idempotency key was already seen."""
+    def ingest(
+        self,
+        run_id: int,
+        key: str | None,
+        ms: MetricSet,
+        now: float,
+        on_stored: Callable[[int, MetricSet], None] | None = None,
+    ) -> bool:
+        """Store one push in one transaction; False when its idempotency key was already seen.
+        ``on_stored(run_id, ms)`` is called after the commit of a stored push, the store still held
+        (see :meth:`exclusive`)."""
         try:
-            return self._ingest(run_id, key, ms, now)
+            with self._lock:
+                stored = self._ingest(run_id, key, ms, now)
+                if stored and on_stored is not None:
+                    on_stored(run_id, ms)
+                return stored
         except BaseException:
             self._series_cache.pop(run_id, None)
             raise
+
+    def exclusive(self) -> contextlib.AbstractContextManager[Any]:
+        """Hold the store: no push is stored (nor its ``on_stored`` called) meanwhile."""
+        return self._lock
 
     def _ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
         with self._tx():
@@ -256,6 +378,7 @@ class Store:
                     self._x("UPDATE runs SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?", (now, run_id))
                     return False
             ids = self._series_ids(run_id, ms)
+            self._seen_instances(run_id, ms, now)
             rows = []
             first = last = None
             for name, _mtype, series in ms.metrics:
@@ -296,6 +419,22 @@ class Store:
                 ),
             )
             return True
+
+    def _seen_instances(self, run_id: int, ms: MetricSet, now: float) -> None:
+        """Record the instances (``instance_id`` series tag) a push came from, inside its transaction."""
+        seen = {s.labels.get(INSTANCE_ID_TAG, DEFAULT_INSTANCE) for _, _, series in ms.metrics for s in series}
+        if not seen:
+            return
+        sql = self._d.sql(
+            "INSERT INTO instances (run_id, instance_id, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (run_id, instance_id) DO UPDATE SET last_seen_at = excluded.last_seen_at"
+        )
+        args = [(run_id, i[:200], now, now) for i in sorted(seen)]
+        if self._d.name == "sqlite":
+            self._conn.executemany(sql, args)
+        else:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql, args)
 
     def _series_ids(self, run_id: int, ms: MetricSet) -> dict[tuple[str, str], int]:
         """Ids of every series of a push, creating the new ones in bulk (inside the push's transaction)."""
@@ -371,4 +510,7 @@ def _run_dict(row) -> dict:
     d = dict(zip(keys, row))
     d["thresholds"] = json.loads(d["thresholds"] or "{}")
     d["threshold_results"] = json.loads(d["threshold_results"]) if d["threshold_results"] else None
+    d["process_thresholds"] = bool(d["process_thresholds"])
+    d["verdict"] = json.loads(d["verdict"]) if d["verdict"] else None
+    d["setup"] = json.loads(d["setup"]) if d["setup"] else None
     return d
