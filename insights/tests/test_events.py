@@ -105,7 +105,7 @@ def test_runs_list_events_show_a_new_run(server):
     try:
         r = EventReader(s)
         assert r.status == 200
-        assert r.next_event() == {"runs": []}
+        assert r.next_event()["runs"] == []
         rid = create_run(server, tok, name="new one")[1]["reference_id"]
         ev = r.next_event()
         assert [(x["id"], x["name"]) for x in ev["runs"]] == [(rid, "new one")]
