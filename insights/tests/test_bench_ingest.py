@@ -19,4 +19,6 @@ def test_ingest_bench_runs_end_to_end_and_reports_every_figure(tmp_path):
     assert "| sqlite | 2+ |" in proc.stdout
     (step,) = json.loads(out.read_text())["sqlite"]
     assert step["instances"] == 2 and step["sustained"] and step["errors"] == 0
-    assert step["pushes"] >= 4 and step["cpu_ms_per_push"] > 0 and step["instances_per_core_by_cpu"] > 0
+    assert (
+        step["pushes"] >= 4 and step["cpu_ms_per_push"] >= 0 and step["instances_per_core_by_cpu"] > 0
+    )  # CPU in 10 ms ticks
