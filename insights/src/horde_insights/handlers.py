@@ -12,6 +12,7 @@ import json
 import mimetypes
 import time
 from importlib import resources
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -88,13 +89,13 @@ async def finish_test(request: Request) -> Response:
     return json_response(200, reply)
 
 
-async def _run_call(request: Request, fn: object, *args: object) -> Response:
+async def _run_call(request: Request, fn: Any, *args: object) -> Response:
     """A run's JSON-body call ``fn(store, project, run, *args, body)`` (the shape of instances.py)."""
     svc = service_of(request)
     project = await svc.project(request)
     run = await svc.run_of(project, _ref(request))
     body = await read_body(request, svc.limits.json_body)
-    reply = await svc.call(fn, svc.store, project, run, *args, body)  # type: ignore[arg-type]
+    reply = await svc.call(fn, svc.store, project, run, *args, body)
     svc.changes.touch(run["id"])
     return json_response(200, reply)
 
