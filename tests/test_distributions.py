@@ -99,7 +99,7 @@ def venv(tmp_path_factory):
     )
     wheels = base / "wheels"
     build_flags = ["--no-build-isolation"] if _can_build_without_isolation() else []
-    _pip("wheel", "--no-deps", *build_flags, "-w", str(wheels), str(src), str(author_project))
+    _pip("wheel", "--no-deps", *build_flags, "--workers", str(wheels), str(src), str(author_project))
     root = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=120)
     v = Venv(root, wheels)
@@ -227,7 +227,19 @@ def test_wrong_hook_signature_names_plugin_hook_and_file(venv, tmp_path):
     assert msg.endswith(" must take (samples)") and "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("project", [".", "plugins/out-csv", "plugins/out-influx", "plugins/out-cloud", "insights"])
+@pytest.mark.parametrize(
+    "project",
+    [
+        ".",
+        "plugins/out-csv",
+        "plugins/out-influx",
+        "plugins/out-cloud",
+        "plugins/out-prometheus",
+        "plugins/out-otel",
+        "plugins/out-dashboard",
+        "insights",
+    ],
+)
 def test_building_each_distribution_prints_no_warning(project, tmp_path):
     """pip builds every distribution of the repo (isolated, as an install does) without a deprecation warning."""
     cmd = [
@@ -238,7 +250,7 @@ def test_building_each_distribution_prints_no_warning(project, tmp_path):
         "--no-deps",
         "--disable-pip-version-check",
         "-v",
-        "-w",
+        "--workers",
         str(tmp_path),
         str(ROOT / project),
     ]
