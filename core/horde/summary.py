@@ -45,8 +45,12 @@ __all__ = [
     "render_summary",
     "render_outputs",
     "summary_export",
+    "summary_data",
+    "SUMMARY_MODES",
+    "validate_summary_mode",
     "dump_summary_export",
     "metric_values",
+    "sort_metric_names",
 ]
 
 DEFAULT_TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)")
@@ -120,6 +124,19 @@ def parse_trend_stats(stats: str | Iterable[str] | None) -> tuple[str, ...]:
             raise UserError(f"invalid trend stat '{stat}', unknown format", ExitCode.INVALID_CONFIG)
         out.append(stat)
     return tuple(out)
+
+
+SUMMARY_MODES = ("compact", "full", "legacy")
+"""k6's ``--summary-mode`` values (``compact`` is the default)."""
+
+
+def validate_summary_mode(mode: str | None) -> str:
+    """``--summary-mode`` (``compact``, ``full``, ``legacy``; empty is ``compact``); k6's error, exit code 255."""
+    if not mode:
+        return "compact"
+    if mode not in SUMMARY_MODES:
+        raise UserError(f"invalid summary mode '{mode}', use 'compact', 'full' or 'legacy'", ExitCode.GENERIC)
+    return mode
 
 
 def validate_time_unit(unit: str | None) -> str | None:
@@ -238,6 +255,11 @@ def _sort_names(names: Iterable[str]) -> list[str]:
         return (_collation_key(parent), _collation_key(n[len(parent) :]))
 
     return sorted(names, key=key)
+
+
+def sort_metric_names(names: Iterable[str]) -> list[str]:
+    """Metric names in k6's summary order (``localeCompare`` of the parent, then of the sub-metric part)."""
+    return _sort_names(names)
 
 
 def _display_name(name: str) -> str:
@@ -551,6 +573,70 @@ def summary_export(
     if has_setup_data:
         doc["setup_data"] = setup_data
     return doc
+
+
+def _group_lists(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A group object with ``groups`` and ``checks`` as lists in first-seen order (k6's handleSummary shape)."""
+    groups = group.get("groups", [])
+    checks = group.get("checks", [])
+    return {
+        "name": group.get("name", ""),
+        "path": group.get("path", ""),
+        "id": group.get("id", ""),
+        "groups": [_group_lists(g) for g in (groups.values() if isinstance(groups, Mapping) else groups)],
+        "checks": [dict(c) for c in (checks.values() if isinstance(checks, Mapping) else checks)],
+    }
+
+
+def summary_data(
+    store: MetricStore,
+    thresholds: Thresholds | None,
+    root_group: GroupTree | Group | Mapping[str, Any] | None,
+    elapsed_s: float,
+    *,
+    trend_stats: Iterable[str] | None = None,
+    time_unit: str | None = None,
+    no_color: bool = False,
+    stdout_tty: bool = False,
+    stderr_tty: bool = False,
+    setup_data: Any = None,
+) -> dict[str, Any]:
+    """The argument of a script's ``handle_summary(data)``: k6 v1.1's ``handleSummary`` data.
+
+    ``{"metrics": {name: {"type", "contains", "values": {...}, "thresholds": {source: {"ok": bool}}}},
+    "root_group": {"name", "path", "id", "groups": [...], "checks": [...]},
+    "options": {"summaryTrendStats", "summaryTimeUnit", "noColor"},
+    "state": {"isStdOutTTY", "isStdErrTTY", "testRunDurationMs"}, "setup_data": ...}``;
+    values are those of :func:`metric_values` (rates: ``rate passes fails``).
+    """
+    stats = parse_trend_stats(trend_stats)
+    metrics: dict[str, dict[str, Any]] = {}
+    with store.locked():
+        items = _observed(store, thresholds)
+        for name in sorted(items):
+            item = items[name]
+            entry: dict[str, Any] = {
+                "type": item.type,
+                "contains": item.contains,
+                "values": {k: _plain(v) for k, v in metric_values(item.sink, elapsed_s, stats).items()},
+            }
+            if item.entry is not None and item.entry.thresholds:
+                entry["thresholds"] = {t.source: {"ok": not t.last_failed} for t in item.entry.thresholds}
+            metrics[name] = entry
+    if root_group is None:
+        group = Group("", None).to_json()
+    elif isinstance(root_group, (GroupTree, Group)):
+        group = root_group.to_json()
+    else:
+        group = dict(root_group)
+    group = _group_lists(group)
+    return {
+        "metrics": metrics,
+        "setup_data": setup_data,
+        "root_group": group,
+        "options": {"summaryTrendStats": list(stats), "summaryTimeUnit": time_unit or "", "noColor": no_color},
+        "state": {"isStdOutTTY": stdout_tty, "isStdErrTTY": stderr_tty, "testRunDurationMs": elapsed_s * 1000.0},
+    }
 
 
 def render_outputs(reports: Iterable[OutputReport]) -> str:

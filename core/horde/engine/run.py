@@ -33,9 +33,11 @@ from ..summary import (
     parse_trend_stats,
     render_outputs,
     render_summary,
+    summary_data,
     summary_export,
     validate_time_unit,
 )
+from ..summary_helpers import text_summary
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
@@ -50,6 +52,7 @@ from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import segment_scenarios, share_from_options, split_scenarios
+from .summary_handler import SummaryHandlerError, call_handle_summary, write_summary_result
 from .watchdog import Watchdog
 from .worker import WorkerSpec
 from .workers import WorkerPool
@@ -82,6 +85,8 @@ class RunRequest:
     summary_export: str | None = None
     quiet: bool = False
     no_summary: bool = False
+    summary_mode: str = "compact"
+    """``--summary-mode``: ``compact`` (default), ``full`` or ``legacy`` (k6's end-of-test summary texts)."""
     no_thresholds: bool = False
     plugins: list[str] = dataclasses.field(default_factory=list)
     """``--plugin`` entries: modules imported before the run (they call register_extension), or installed
@@ -731,13 +736,66 @@ class TestRun:
             if reports:
                 doc["outputs"] = [r.as_dict() for r in reports]
             Path(export).write_text(dump_summary_export(doc))
-        text = render_summary(
-            self.store, self.thresholds, elapsed, self.groups, trend_stats=self.trend_stats, time_unit=self.time_unit
-        )
+        if self.script.handle_summary is not None:
+            result = self._handle_summary(elapsed)
+            if result is not None:
+                for line in write_summary_result(result, req.stdout, req.stderr):
+                    _log.error("%s", line)
+                if reports:  # horde's delivery counts stay visible, away from what the script wrote
+                    req.stderr.write(render_outputs(reports) + "\n")
+                    req.stderr.flush()
+                return
+        if req.summary_mode == "full":
+            _log.warning(
+                "--summary-mode full: horde prints the compact summary (its per-group and per-scenario "
+                "metric sections are not implemented yet)"
+            )
+        if req.summary_mode == "legacy":
+            data = self._summary_data(elapsed)
+            text = "\n" + text_summary(data, indent=" ", enable_colors=False) + "\n\n"
+        else:
+            text = render_summary(
+                self.store,
+                self.thresholds,
+                elapsed,
+                self.groups,
+                trend_stats=self.trend_stats,
+                time_unit=self.time_unit,
+            )
         if reports:
             text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
         req.stdout.write(text)
         req.stdout.flush()
+
+    def _summary_data(self, elapsed: float) -> dict[str, Any]:
+        """k6's handleSummary data for this run."""
+        return summary_data(
+            self.store,
+            self.thresholds,
+            self.groups,
+            elapsed,
+            trend_stats=self.trend_stats,
+            time_unit=self.time_unit,
+            stdout_tty=_isatty(self.req.stdout),
+            stderr_tty=_isatty(self.req.stderr),
+            setup_data=self.setup_data,
+        )
+
+    def _handle_summary(self, elapsed: float) -> dict[str, str | bytes] | None:
+        """The script's handle_summary result; None: print the default summary. Errors are logged (k6)."""
+        assert self.script.handle_summary is not None
+        try:
+            return call_handle_summary(self.script.handle_summary, self._summary_data(elapsed), self.req.script)
+        except SummaryHandlerError as exc:
+            _log.error("failed to handle the end-of-test summary: %s", exc)
+            return {}
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 class _LifecycleTimeout(Exception):
