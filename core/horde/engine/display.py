@@ -12,7 +12,15 @@ from typing import Any, TextIO
 from ..durations import format_duration
 from .scenarios import Scenario
 
-__all__ = ["banner", "describe_scenario", "start_progress", "fmt_duration"]
+__all__ = [
+    "banner",
+    "describe_scenario",
+    "start_progress",
+    "fmt_duration",
+    "fixed_length_duration",
+    "CIProgress",
+    "render_ci_progress",
+]
 
 
 def fmt_duration(seconds: float) -> str:
@@ -24,6 +32,36 @@ def fmt_elapsed(seconds: float) -> str:
     """``00m05.2s``: the elapsed time of k6's progress line."""
     m, s = divmod(max(0.0, seconds), 60)
     return f"{int(m):02d}m{s:04.1f}s"
+
+
+def fixed_length_duration(seconds: float, max_seconds: float) -> str:
+    """k6's ``pb.GetFixedLengthDuration``: ``03.0s``, ``00m03.0s``, ``0h00m03.0s``... as wide as ``max_seconds`` needs."""
+    seconds, max_seconds = abs(seconds), abs(max_seconds)
+    tenths = int(round(seconds * 10))
+    max_tenths = int(round(max(max_seconds, seconds) * 10))
+    t, s_tenth = divmod(tenths, 10)
+    t, s_unit = divmod(t, 10)
+    text = f"{s_unit}.{s_tenth}s"
+    if max_tenths < 100:
+        return text
+    t, s_ten = divmod(t, 6)
+    text = f"{s_ten}{text}"
+    if max_tenths < 600:
+        return text
+    t, m_unit = divmod(t, 10)
+    text = f"{m_unit}m{text}"
+    if max_tenths < 6000:
+        return text
+    t, m_ten = divmod(t, 6)
+    text = f"{m_ten}{text}"
+    if max_tenths < 36000:
+        return text
+    days, hours = divmod(t, 24)
+    if max_tenths < 360000:
+        return f"{hours % 10}h{text}"
+    if max_tenths < 864000:
+        return f"{hours:02d}h{text}"
+    return f"{days}d{hours:02d}h{text}"
 
 
 def describe_scenario(sc: Scenario) -> str:
@@ -67,14 +105,14 @@ def banner(
     n = len(scenarios)
     lines = [
         "",
-        "  execution: local",
-        f"     script: {script}",
-        f"     output: {', '.join(outputs) if outputs else '-'}",
+        "     execution: local",
+        f"        script: {script}",
+        f"        output: {', '.join(outputs) if outputs else '-'}",
         "",
-        f"  scenarios: ({segment_length * 100:.2f}%) {n} scenario{'s' if n != 1 else ''}, {max_vus} max VUs, "
+        f"     scenarios: ({segment_length * 100:.2f}%) {n} scenario{'s' if n != 1 else ''}, {max_vus} max VUs, "
         f"{fmt_duration(max_dur)} max duration (incl. graceful stop):",
     ]
-    lines += [f"           {describe_scenario(s)}" for s in scenarios]
+    lines += [f"              {describe_scenario(s)}" for s in scenarios]
     out.write("\n".join(lines) + "\n\n")
     out.flush()
 
@@ -107,3 +145,107 @@ def start_progress(run: Any, stream: TextIO | None = None) -> asyncio.Task | Non
             stream.flush()
 
     return asyncio.ensure_future(loop())
+
+
+_ITERATION_EXECUTORS = ("shared-iterations", "per-vu-iterations")
+
+
+def _scenario_bar(
+    sc: Scenario, elapsed: float, done_iterations: int | None, finished: bool
+) -> tuple[str, str, list[str]]:
+    """(status, progress, right columns) of one scenario's k6 progress bar."""
+    spent = max(0.0, elapsed - sc.start_time)
+    limit = sc.max_duration if sc.executor in _ITERATION_EXECUTORS else sc.total_duration
+    vus = f"{sc.max_vus_needed} VUs"
+    if finished:
+        progress = 1.0
+    elif sc.executor == "shared-iterations" and done_iterations is not None and sc.iterations:
+        progress = done_iterations / sc.iterations
+    elif sc.executor == "per-vu-iterations" and done_iterations is not None and sc.iterations and sc.vus:
+        progress = done_iterations / (sc.iterations * sc.vus)
+    else:
+        progress = spent / limit if limit > 0 else 1.0
+    progress = min(1.0, max(0.0, progress))
+    right = [vus]
+    if finished and sc.executor not in _ITERATION_EXECUTORS:
+        right.append(fmt_duration(limit))
+    elif spent > limit and sc.executor not in _ITERATION_EXECUTORS:
+        right.append(fmt_duration(limit))
+    else:
+        right.append(f"{fixed_length_duration(min(spent, limit), limit)}/{fmt_duration(limit)}")
+    if done_iterations is not None and sc.executor == "shared-iterations":
+        width = len(str(sc.iterations))
+        right.append(f"{done_iterations:0{width}d}/{sc.iterations} shared iters")
+    elif done_iterations is not None and sc.executor == "per-vu-iterations":
+        total = sc.iterations * sc.vus
+        width = len(str(total))
+        right.append(f"{done_iterations:0{width}d}/{total} iters, {sc.iterations} per VU")
+    return ("✓" if finished else " "), f"[ {progress * 100:3.0f}% ]", right
+
+
+def render_ci_progress(
+    scenarios: Sequence[Scenario],
+    elapsed: float,
+    max_duration: float,
+    vus: tuple[int, int],
+    max_vus: int,
+    complete: int,
+    interrupted: int,
+    finished: bool = False,
+) -> str:
+    """k6's progress block when stdout is not a terminal: the ``running (...)`` line and one bar per scenario."""
+    width = len(str(max_vus))
+    lines = [
+        f"running ({fixed_length_duration(elapsed, max_duration)}), {vus[0]:0{width}d}/{vus[1]:0{width}d} VUs, "
+        f"{complete} complete and {interrupted} interrupted iterations"
+    ]
+    done = complete if len(scenarios) == 1 else None
+    bars = [(sc.name, *_scenario_bar(sc, elapsed, done, finished)) for sc in scenarios]
+    max_left = min(30, max((len(name) for name, *_ in bars), default=0))
+    col_widths = [0, 0]
+    for *_, right in bars:
+        for i, col in enumerate(right[:-1][:2]):
+            col_widths[i] = max(col_widths[i], len(col))
+    for name, status, progress, right in bars:
+        left = name if len(name) <= max_left else name[: max_left - 1] + "…"
+        text = "".join(f" {col:<{(col_widths[i] if i < 2 else 0) + 1}}" for i, col in enumerate(right))
+        lines.append(f"{left:<{max_left}} {status} {progress}{text}".rstrip())
+    return "\n" + "\n".join(lines) + "\n"
+
+
+class CIProgress:
+    """k6's progress output for a stdout that is not a terminal (CI logs): a block every second, one at the end."""
+
+    def __init__(self, run: Any, stream: TextIO, period: float = 1.0) -> None:
+        self.run = run
+        self.stream = stream
+        self.period = period
+        scenarios = run.scenarios
+        self.max_duration = max((s.start_time + s.total_duration + s.graceful_stop for s in scenarios), default=0.0)
+        self.max_vus = sum(s.max_vus_needed for s in scenarios)
+
+    def render(self, finished: bool = False) -> str:
+        """The block for this moment (``finished``: the closing block, every scenario done)."""
+        run = self.run
+        return render_ci_progress(
+            run.scenarios,
+            run.elapsed(),
+            self.max_duration,
+            run.vu_counts() if not finished else (0, run.vu_counts()[1]),
+            self.max_vus,
+            run.completed_iterations(),
+            run.interrupted_iterations,
+            finished,
+        )
+
+    async def loop(self) -> None:
+        """Write a block every ``period`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(self.period)
+            self.stream.write(self.render())
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Write the closing block (k6 prints it after the summary)."""
+        self.stream.write(self.render(finished=True))
+        self.stream.flush()

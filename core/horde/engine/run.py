@@ -140,6 +140,7 @@ class TestRun:
         self._errors_lock = threading.Lock()
         self.watchdog: Watchdog | None = None
         self.interrupted_iterations = 0
+        self._ci_progress: display.CIProgress | None = None
         self.planned_vus = 0
         """VUs the scenarios need (vus-max before the start, as k6 initializes them before its pause)."""
         self.control = RunControl(self, paused=req.paused, stop_run=self._stop_from_api)
@@ -559,6 +560,9 @@ class TestRun:
         periodic = asyncio.ensure_future(self._emit_vus(pump))
         ticker = asyncio.ensure_future(pump.tick())
         progress = display.start_progress(self) if not self.req.quiet else None
+        if progress is None and not self.req.quiet and not _isatty(self.req.stdout):  # k6's CI-log blocks
+            self._ci_progress = display.CIProgress(self, self.req.stdout)
+            progress = asyncio.ensure_future(self._ci_progress.loop())
         try:
             self._main = asyncio.ensure_future(self._run_scenarios(factory))
             try:
@@ -673,6 +677,8 @@ class TestRun:
             _log.error("%s", stop_error)
         reports = self.manager.reports()
         self._report(final, elapsed, reports)
+        if self._ci_progress is not None:
+            self._ci_progress.close()
         losses = [r for r in reports if r.lost]
         for r in losses:
             _log.warning("output %s lost %d samples: %s", r.label, r.lost, r.loss_text())
