@@ -600,6 +600,7 @@ def summary_data(
     stdout_tty: bool = False,
     stderr_tty: bool = False,
     setup_data: Any = None,
+    has_setup_data: bool = True,
 ) -> dict[str, Any]:
     """The argument of a script's ``handle_summary(data)``: k6 v1.1's ``handleSummary`` data.
 
@@ -607,7 +608,8 @@ def summary_data(
     "root_group": {"name", "path", "id", "groups": [...], "checks": [...]},
     "options": {"summaryTrendStats", "summaryTimeUnit", "noColor"},
     "state": {"isStdOutTTY", "isStdErrTTY", "testRunDurationMs"}, "setup_data": ...}``;
-    values are those of :func:`metric_values` (rates: ``rate passes fails``).
+    values are those of :func:`metric_values` (rates: ``rate passes fails``). ``setup_data`` is left
+    out when ``has_setup_data`` is false (no ``setup()``), as k6's JSON of the data leaves it out.
     """
     stats = parse_trend_stats(trend_stats)
     metrics: dict[str, dict[str, Any]] = {}
@@ -630,13 +632,13 @@ def summary_data(
     else:
         group = dict(root_group)
     group = _group_lists(group)
-    return {
-        "metrics": metrics,
-        "setup_data": setup_data,
-        "root_group": group,
-        "options": {"summaryTrendStats": list(stats), "summaryTimeUnit": time_unit or "", "noColor": no_color},
-        "state": {"isStdOutTTY": stdout_tty, "isStdErrTTY": stderr_tty, "testRunDurationMs": elapsed_s * 1000.0},
-    }
+    data: dict[str, Any] = {"metrics": metrics}
+    if has_setup_data:
+        data["setup_data"] = setup_data
+    data["root_group"] = group
+    data["options"] = {"summaryTrendStats": list(stats), "summaryTimeUnit": time_unit or "", "noColor": no_color}
+    data["state"] = {"isStdOutTTY": stdout_tty, "isStdErrTTY": stderr_tty, "testRunDurationMs": elapsed_s * 1000.0}
+    return data
 
 
 def render_outputs(reports: Iterable[OutputReport]) -> str:

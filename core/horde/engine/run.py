@@ -785,6 +785,7 @@ class TestRun:
             stdout_tty=_isatty(self.req.stdout),
             stderr_tty=_isatty(self.req.stderr),
             setup_data=self.setup_data,
+            has_setup_data=self.script.setup is not None,
         )
 
     def _handle_summary(self, elapsed: float) -> dict[str, str | bytes] | None:
