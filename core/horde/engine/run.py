@@ -782,6 +782,7 @@ class TestRun:
             elapsed,
             trend_stats=self.trend_stats,
             time_unit=self.time_unit,
+            no_color=bool(getattr(self.req, "no_color", False)) or "NO_COLOR" in self.req.environ,
             stdout_tty=_isatty(self.req.stdout),
             stderr_tty=_isatty(self.req.stderr),
             setup_data=self.setup_data,
