@@ -36,6 +36,7 @@ from .metrics import (
     new_sink,
 )
 from .output.manager import OutputReport
+from .summary_full import GroupedSummary, SummaryNode
 from .thresholds import MetricThresholds, Thresholds, aggregate_values, go_parse_float
 
 __all__ = [
@@ -68,6 +69,7 @@ _COMPACT_SKIPPED = (
     "http_req_tls_handshaking",
     "http_req_waiting",
 )
+_FULL_SKIPPED = ("checks", "group_duration")
 _HTTP = (
     "http_reqs",
     "http_req_failed",
@@ -368,11 +370,11 @@ def _metric_line(name: str, row: _Row, info: _Info, indent: int, st: _Style) -> 
     return line
 
 
-def _section_of(name: str) -> str | None:
+def _section_of(name: str, skipped: tuple[str, ...] = _COMPACT_SKIPPED) -> str | None:
     def any_prefix(prefixes: tuple[str, ...]) -> bool:
         return any(name.startswith(p) for p in prefixes)
 
-    if any_prefix(_COMPACT_SKIPPED):
+    if any_prefix(skipped):
         return None
     if any_prefix(_HTTP):
         return "http"
@@ -437,7 +439,11 @@ def _render_thresholds(
     return out
 
 
-def _render_checks(total: int, trues: int, groups: GroupTree | None, elapsed_s: float, st: _Style) -> list[str]:
+def _render_checks(
+    total: int, trues: int, ordered: Iterable[tuple[str, int, int]], elapsed_s: float, st: _Style, level: int = 0
+) -> list[str]:
+    """checks_total/succeeded/failed and the check list of a section's content at nesting ``level``."""
+    indent = 2 * (level + 2)
     rows = {
         "checks_total": _Row(
             "counter", "default", {"count": total, "rate": total / elapsed_s if elapsed_s > 0 else 0.0}
@@ -451,17 +457,70 @@ def _render_checks(total: int, trues: int, groups: GroupTree | None, elapsed_s: 
             {"rate": (total - trues) / total if total else 0.0, "passes": total - trues, "fails": trues},
         ),
     }
-    info = _Info(rows, 4, (), None)
-    out = [_metric_line(name, row, info, 4, st) for name, row in rows.items()]
+    info = _Info(rows, indent, (), None)
+    out = [_metric_line(name, row, info, indent, st) for name, row in rows.items()]
     out.append("\n")
-    for name, passes, fails in groups.ordered_checks() if groups is not None else ():
+    pad = " " * indent
+    for name, passes, fails in ordered:
         if fails == 0:
-            out.append("    " + st.deco("✓ " + name, _GREEN))
+            out.append(pad + st.deco("✓ " + name, _GREEN))
             continue
         pct = (100 * passes) // (passes + fails)
         out.append(
-            "    " + st.deco("✗ " + name, _RED) + "\n" + "      " + st.deco(f"↳  {pct}% — ✓ {passes} / ✗ {fails}", _RED)
+            pad
+            + st.deco("✗ " + name, _RED)
+            + "\n"
+            + " " * (2 * (2 * level + 3))
+            + st.deco(f"↳  {pct}% — ✓ {passes} / ✗ {fails}", _RED)
         )
+    return out
+
+
+def _render_metric_sections(
+    rows: Mapping[str, _Row],
+    stats: tuple[str, ...],
+    time_unit: str | None,
+    st: _Style,
+    level: int = 0,
+    skipped: tuple[str, ...] = _COMPACT_SKIPPED,
+) -> list[str]:
+    """The CUSTOM, HTTP, EXECUTION, ... blocks of a section's content at nesting ``level``."""
+    indent = 2 * (level + 2)
+    grouped: dict[str, dict[str, _Row]] = {s: {} for s in _SECTION_ORDER}
+    for name, row in rows.items():
+        section = _section_of(name, skipped)
+        if section is not None:
+            grouped[section][name] = row
+    shown = {n: r for sec in grouped.values() for n, r in sec.items()}
+    info = _Info(shown, indent, stats, time_unit)
+    content: list[str] = []
+    for section in _SECTION_ORDER:
+        members = grouped[section]
+        if not members:
+            continue
+        content.append(" " * indent + st.bold(section.upper()))
+        content += [_metric_line(n, members[n], info, indent, st) for n in _sort_names(members)]
+        content.append("\n")
+    return content
+
+
+def _render_node(
+    node: SummaryNode, elapsed_s: float, stats: tuple[str, ...], time_unit: str | None, st: _Style, level: int = 0
+) -> list[str]:
+    """A GROUP or SCENARIO section's content (full mode): its checks, its metrics, then its sub-groups."""
+    out: list[str] = []
+    checks = next((sink for metric, sink in node.metrics.items() if metric.name == "checks"), None)
+    if isinstance(checks, RateSink):
+        ordered = [(name, p, f) for name, (p, f) in node.checks.items()]
+        out += _render_checks(checks.total, checks.trues, ordered, elapsed_s, st, level) + ["\n"]
+    rows = {
+        m.name: _Row(str(m.type), str(m.contains), metric_values(sink, elapsed_s, stats))
+        for m, sink in node.metrics.items()
+    }
+    out += _render_metric_sections(rows, stats, time_unit, st, level, _FULL_SKIPPED)
+    for name, child in node.groups.items():
+        out.append(" " * (2 * (level + 2)) + "↳ " + st.bold("GROUP: " + name) + " \n")
+        out += _render_node(child, elapsed_s, stats, time_unit, st, level + 1)
     return out
 
 
@@ -474,14 +533,18 @@ def render_summary(
     trend_stats: Iterable[str] | None = None,
     time_unit: str | None = None,
     colors: bool = False,
+    grouped: GroupedSummary | None = None,
 ) -> str:
-    """k6 v1.1's end-of-test summary text (compact mode), ready to write to stdout as is.
+    """k6 v1.1's end-of-test summary text, ready to write to stdout as is: compact mode, or full mode
+    when ``grouped`` (the run's per-group and per-scenario data) is given.
 
     ``elapsed_s`` is the test run duration (counter rates are per second of
     it); ``groups`` supplies the check list; ``trend_stats`` is
     ``summaryTrendStats`` (default ``avg,min,med,max,p(90),p(95)``);
     ``time_unit`` is ``summaryTimeUnit`` (``s``, ``ms``, ``us``);
-    ``colors`` adds k6's ANSI colors.
+    ``colors`` adds k6's ANSI colors. Full mode shows every HTTP timing in TOTAL RESULTS, then a
+    ``GROUP: name`` section per group of the ``default`` scenario and a ``SCENARIO: name`` section per
+    other scenario (each with its checks, metrics and ``↳ GROUP:`` sub-groups).
     """
     stats = parse_trend_stats(trend_stats)
     time_unit = validate_time_unit(time_unit)
@@ -499,22 +562,19 @@ def render_summary(
 
     content: list[str] = []
     if checks_counts is not None:
-        content += _render_checks(*checks_counts, groups, elapsed_s, st) + ["\n"]
-    grouped: dict[str, dict[str, _Row]] = {s: {} for s in _SECTION_ORDER}
-    for name, row in rows.items():
-        section = _section_of(name)
-        if section is not None:
-            grouped[section][name] = row
-    shown = {n: r for sec in grouped.values() for n, r in sec.items()}
-    info = _Info(shown, 4, stats, time_unit)
-    for section in _SECTION_ORDER:
-        members = grouped[section]
-        if not members:
-            continue
-        content.append("    " + st.bold(section.upper()))
-        content += [_metric_line(n, members[n], info, 4, st) for n in _sort_names(members)]
-        content.append("\n")
+        ordered = groups.ordered_checks() if groups is not None else []
+        content += _render_checks(*checks_counts, ordered, elapsed_s, st) + ["\n"]
+    content += _render_metric_sections(
+        rows, stats, time_unit, st, skipped=_FULL_SKIPPED if grouped is not None else _COMPACT_SKIPPED
+    )
     sections.append(("TOTAL RESULTS", content))
+    if grouped is not None:
+        with grouped.locked():
+            for name, node in grouped.root.groups.items():
+                sections.append((f"GROUP: {name}", _render_node(node, elapsed_s, stats, time_unit, st)))
+            for name in sorted(grouped.scenarios, key=_collation_key):
+                node = grouped.scenarios[name]
+                sections.append((f"SCENARIO: {name}", _render_node(node, elapsed_s, stats, time_unit, st)))
 
     text = ""
     for title, lines in sections:

@@ -206,7 +206,7 @@ def _summary_lines(stdout: str, skip: tuple[str, ...] = ("vus", "vus_max")) -> l
     return out
 
 
-@pytest.mark.parametrize("mode", ["compact", "legacy"])
+@pytest.mark.parametrize("mode", ["compact", "full", "legacy"])
 def test_summary_mode_text_matches_k6(k6_bin, tmp_path, target, mode):
     k6_dir, horde_dir = tmp_path / "k6", tmp_path / "horde"
     k6_dir.mkdir()
@@ -219,6 +219,64 @@ def test_summary_mode_text_matches_k6(k6_bin, tmp_path, target, mode):
     assert mine == theirs, "\n".join(mine) + "\n---- k6:\n" + "\n".join(theirs)
     if mode == "legacy":
         assert any(line.startswith("     █ front") for line in ours.stdout.splitlines())
+    if mode == "full":
+        assert "  █ GROUP: front " in ours.stdout and "http_req_waiting" in ours.stdout
+    else:
+        assert "GROUP: front" not in ours.stdout
+
+
+SCENARIOS_JS = """
+    import http from 'k6/http';
+    import { check, group } from 'k6';
+    export const options = { scenarios: {
+      web: { executor: 'per-vu-iterations', vus: 1, iterations: 2 },
+      api: { executor: 'shared-iterations', vus: 1, iterations: 3, exec: 'api' },
+    } };
+    export default function () {
+      group('page', function () {
+        const r = http.get(__ENV.TARGET + '/');
+        check(r, { 'page ok': (r) => r.status === 200 });
+      });
+    }
+    export function api() {
+      const r = http.get(__ENV.TARGET + '/?api=1');
+      check(r, { 'api ok': (r) => r.status === 200 });
+      group('deep', function () { group('deeper', function () { check(1, { 'inner': () => true }); }); });
+    }
+"""
+
+SCENARIOS_PY = """
+    from horde import check, env, group, http
+    options = {"scenarios": {
+        "web": {"executor": "per-vu-iterations", "vus": 1, "iterations": 2},
+        "api": {"executor": "shared-iterations", "vus": 1, "iterations": 3, "exec": "api"},
+    }}
+    async def default(data):
+        with group("page"):
+            r = await http.get(env["TARGET"] + "/")
+            check(r, {"page ok": lambda r: r.status == 200})
+    async def api(data):
+        r = await http.get(env["TARGET"] + "/?api=1")
+        check(r, {"api ok": lambda r: r.status == 200})
+        with group("deep"):
+            with group("deeper"):
+                check(1, {"inner": lambda x: True})
+"""
+
+
+def test_full_mode_scenario_and_nested_group_sections_match_k6(k6_bin, tmp_path, target):
+    args = ("-q", "-e", f"TARGET={target.url}", "--summary-mode", "full")
+    k6 = run_k6(k6_bin, tmp_path, SCENARIOS_JS, *args)
+    ours = run_horde(tmp_path, SCENARIOS_PY, *args)
+    assert k6.returncode == ours.returncode == 0, ours.stderr
+    theirs, mine = _summary_lines(k6.stdout), _summary_lines(ours.stdout)
+    cut_theirs, cut_mine = theirs.index("  █ SCENARIO: api"), mine.index("  █ SCENARIO: api")
+    # the scenarios run at once: the order of the first checks seen differs from run to run
+    assert sorted(mine[:cut_mine]) == sorted(theirs[:cut_theirs])
+    assert mine[cut_mine:] == theirs[cut_theirs:], "\n".join(mine) + "\n---- k6:\n" + "\n".join(theirs)
+    text = ours.stdout
+    assert text.index("█ SCENARIO: api") < text.index("█ SCENARIO: web")
+    assert "    ↳ GROUP: deep \n\n      ↳ GROUP: deeper \n\n        checks_total" in text
 
 
 def test_summary_time_unit_flag_and_invalid_mode(k6_bin, tmp_path, target):

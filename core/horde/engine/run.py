@@ -37,6 +37,7 @@ from ..summary import (
     summary_export,
     validate_time_unit,
 )
+from ..summary_full import GroupedSummary, TeeStore
 from ..summary_helpers import text_summary
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
@@ -141,6 +142,7 @@ class TestRun:
         self.watchdog: Watchdog | None = None
         self.interrupted_iterations = 0
         self._ci_progress: display.CIProgress | None = None
+        self._grouped: GroupedSummary | None = None
         self.planned_vus = 0
         """VUs the scenarios need (vus-max before the start, as k6 initializes them before its pause)."""
         self.control = RunControl(self, paused=req.paused, stop_run=self._stop_from_api)
@@ -617,7 +619,11 @@ class TestRun:
         except BaseException:
             loop.close()
             raise
-        pump = self._pump = Pump(self.manager, self.store)
+        store: Any = self.store
+        if req.summary_mode == "full" and not (req.no_summary or self.options.get("noSummary")):
+            self._grouped = GroupedSummary()  # full mode: every sample also by group and scenario
+            store = TeeStore(self.store, self._grouped)
+        pump = self._pump = Pump(self.manager, store)
         outputs_backlog = over((self.manager.backlog, OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
         pacer = self._pacer = Pacer(pump.backlog, BACKLOG_LIMIT, outputs_backlog, 0)
         watchdog = self.watchdog = Watchdog(pacer, self.script.file, self._give_up)
@@ -751,11 +757,6 @@ class TestRun:
                     req.stderr.write(render_outputs(reports) + "\n")
                     req.stderr.flush()
                 return
-        if req.summary_mode == "full":
-            _log.warning(
-                "--summary-mode full: horde prints the compact summary (its per-group and per-scenario "
-                "metric sections are not implemented yet)"
-            )
         if req.summary_mode == "legacy":
             data = self._summary_data(elapsed)
             text = "\n" + text_summary(data, indent=" ", enable_colors=False) + "\n\n"
@@ -767,6 +768,7 @@ class TestRun:
                 self.groups,
                 trend_stats=self.trend_stats,
                 time_unit=self.time_unit,
+                grouped=self._grouped,
             )
         if reports:
             text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
