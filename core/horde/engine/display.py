@@ -192,11 +192,19 @@ def render_ci_progress(
     complete: int,
     interrupted: int,
     finished: bool = False,
+    paused: bool = False,
+    started: bool = True,
 ) -> str:
-    """k6's progress block when stdout is not a terminal: the ``running (...)`` line and one bar per scenario."""
+    """k6's progress block when stdout is not a terminal: the ``running (...)`` line and one bar per scenario.
+
+    ``paused`` says ``paused`` instead of ``running``; before the start (``started`` false) no time is shown.
+    """
     width = len(str(max_vus))
+    status = "paused" if paused else "running"
+    if started:
+        status += f" ({fixed_length_duration(elapsed, max_duration)})"
     lines = [
-        f"running ({fixed_length_duration(elapsed, max_duration)}), {vus[0]:0{width}d}/{vus[1]:0{width}d} VUs, "
+        f"{status}, {vus[0]:0{width}d}/{vus[1]:0{width}d} VUs, "
         f"{complete} complete and {interrupted} interrupted iterations"
     ]
     done = complete if len(scenarios) == 1 else None
@@ -236,6 +244,8 @@ class CIProgress:
             run.completed_iterations(),
             run.interrupted_iterations,
             finished,
+            paused=bool(getattr(getattr(run, "control", None), "paused", False)) and not finished,
+            started=bool(run.started_at) or finished,
         )
 
     async def loop(self) -> None:

@@ -1,0 +1,110 @@
+"""handle_summary's calling and writing rules (k6's), the CI progress block text, and a run with workers."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from horde.engine.display import fixed_length_duration, render_ci_progress
+from horde.engine.scenarios import scenarios_from_options
+from horde.engine.summary_handler import SummaryHandlerError, call_handle_summary, write_summary_result
+
+SCRIPT = Path("script.py")
+
+
+def test_exception_logs_one_line_and_means_default_summary(caplog):
+    def handler(data):
+        raise RuntimeError("boom\nsecond line")
+
+    with caplog.at_level(logging.ERROR, logger="horde"):
+        assert call_handle_summary(handler, {}, SCRIPT) is None
+    assert [r.getMessage() for r in caplog.records] == ["handle_summary() failed: RuntimeError: boom second line"]
+
+
+def test_async_handler_and_bytes():
+    async def handler(data):
+        return {"stdout": b"B", "stderr": bytearray(b"E"), "f.txt": "F"}
+
+    assert call_handle_summary(handler, {}, SCRIPT) == {"stdout": b"B", "stderr": b"E", "f.txt": "F"}
+
+
+@pytest.mark.parametrize(
+    ("result", "message"),
+    [
+        ("text", "should return a dict with string keys, not str"),
+        ({1: "x"}, "should return a dict with string keys, not 1"),
+        ({"stdout": "ok", "x": 5}, "error handling summary object x: invalid type int"),
+    ],
+)
+def test_unusable_results_are_rejected_whole(result, message):
+    with pytest.raises(SummaryHandlerError, match=message):
+        call_handle_summary(lambda data: result, {}, SCRIPT)
+
+
+def test_timeout_is_an_error_and_does_not_wait_for_the_handler():
+    t0 = time.monotonic()
+    with pytest.raises(SummaryHandlerError, match="timed out after 0.2 seconds"):
+        call_handle_summary(lambda data: time.sleep(3), {}, SCRIPT, timeout=0.2)
+    assert time.monotonic() - t0 < 2.5
+
+
+def test_write_targets_and_file_errors(tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    good = tmp_path / "good.json"
+    bad = tmp_path / "missing-dir" / "x.txt"
+    errors = write_summary_result(
+        {"stdout": "O", "stderr": b"E", str(good): json.dumps({"a": 1}), str(bad): "x"}, out, err
+    )
+    assert out.getvalue() == "O" and err.getvalue() == "E"
+    assert json.loads(good.read_text()) == {"a": 1}
+    assert len(errors) == 1 and str(bad) in errors[0] and "\n" not in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "max_seconds", "text"),
+    [
+        (1.0, 3.0, "1.0s"),
+        (1.04, 33.0, "01.0s"),
+        (0.0, 630.0, "00m00.0s"),
+        (65.0, 300.0, "1m05.0s"),
+        (3725.3, 4 * 3600, "1h02m05.3s"),
+        (3725.3, 12 * 3600, "01h02m05.3s"),
+    ],
+)
+def test_fixed_length_duration_is_k6s(seconds, max_seconds, text):
+    assert fixed_length_duration(seconds, max_seconds) == text
+
+
+def test_ci_progress_block_text():
+    scenarios = scenarios_from_options({"vus": 2, "duration": "3s"})
+    running = render_ci_progress(scenarios, 1.0, 33.0, (2, 2), 2, 18, 0)
+    assert running == (
+        "\nrunning (01.0s), 2/2 VUs, 18 complete and 0 interrupted iterations\ndefault   [  33% ] 2 VUs  1.0s/3s\n"
+    )
+    done = render_ci_progress(scenarios, 3.0, 33.0, (0, 2), 2, 60, 0, finished=True)
+    assert (
+        done == "\nrunning (03.0s), 0/2 VUs, 60 complete and 0 interrupted iterations\ndefault ✓ [ 100% ] 2 VUs  3s\n"
+    )
+    shared = scenarios_from_options({"vus": 1, "iterations": 2})
+    assert render_ci_progress(shared, 0.0, 630.0, (0, 1), 1, 2, 0, finished=True).endswith(
+        "default ✓ [ 100% ] 1 VUs  00m00.0s/10m0s  2/2 shared iters\n"
+    )
+    paused = render_ci_progress(scenarios, 0.0, 33.0, (0, 2), 2, 0, 0, paused=True, started=False)
+    assert paused.startswith("\npaused, 0/2 VUs, 0 complete and 0 interrupted iterations\n")
+
+
+def test_handle_summary_with_worker_processes(tmp_path, horde_cmd):
+    p = tmp_path / "t.py"
+    p.write_text(
+        "import json\nfrom horde import Counter\nc = Counter('ran')\noptions = {'vus': 2, 'iterations': 8}\n"
+        "async def default():\n    c.add(1)\n"
+        "def handle_summary(data):\n"
+        "    return {'stdout': json.dumps(data['metrics']['ran']['values'])}\n"
+    )
+    r = horde_cmd("run", p, "-w", "2", "-q", "--address", "")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"count": 8, "rate": json.loads(r.stdout)["rate"]}
