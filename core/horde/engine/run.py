@@ -788,7 +788,9 @@ class TestRun:
             elapsed,
             trend_stats=self.trend_stats,
             time_unit=self.time_unit,
-            no_color=bool(getattr(self.req, "no_color", False)) or "NO_COLOR" in self.req.environ,
+            no_color=bool(getattr(self.req, "no_color", False))
+            or "NO_COLOR" in self.req.environ
+            or self.req.environ.get("K6_NO_COLOR", "").lower() not in ("", "0", "false"),
             stdout_tty=_isatty(self.req.stdout),
             stderr_tty=_isatty(self.req.stderr),
             setup_data=self.setup_data,
