@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,12 +25,6 @@ __all__ = [
 def fmt_duration(seconds: float) -> str:
     """``1m30s``, ``10s``, ``500ms`` — Go's Duration.String, as k6 prints durations."""
     return format_duration(seconds)
-
-
-def fmt_elapsed(seconds: float) -> str:
-    """``00m05.2s``: the elapsed time of k6's progress line."""
-    m, s = divmod(max(0.0, seconds), 60)
-    return f"{int(m):02d}m{s:04.1f}s"
 
 
 def fixed_length_duration(seconds: float, max_seconds: float) -> str:
@@ -118,30 +111,33 @@ def banner(
 
 
 def start_progress(run: Any, stream: TextIO | None = None) -> asyncio.Task | None:
-    """A task refreshing one progress line every second on a terminal; None when not a TTY."""
+    """A task redrawing k6's ``running (...)`` line every second on a terminal; None when not a TTY."""
     stream = stream or sys.stderr
     if not stream.isatty():
         return None
+    scenarios = getattr(run, "scenarios", [])
+    max_duration = max((s.start_time + s.total_duration + s.graceful_stop for s in scenarios), default=0.0)
+    max_vus = sum(s.max_vus_needed for s in scenarios)
 
     async def loop() -> None:
-        last_reqs, last_t = 0.0, time.monotonic()
         try:
             while True:
                 await asyncio.sleep(1.0)
-                now = time.monotonic()
-                sink = run.store.sinks.get(run.builtin.http_reqs)
-                reqs = sink.count if sink is not None else 0.0
-                rps = (reqs - last_reqs) / (now - last_t) if now > last_t else 0.0
-                last_reqs, last_t = reqs, now
-                done = run.completed_iterations()
-                active, initialized = run.vu_counts()
-                stream.write(
-                    f"\rrunning ({fmt_elapsed(run.elapsed())}), {active}/{initialized} VUs, "
-                    f"{done} complete iterations, {rps:.0f} req/s   "
+                block = render_ci_progress(
+                    [],
+                    run.elapsed(),
+                    max_duration,
+                    run.vu_counts(),
+                    max_vus,
+                    run.completed_iterations(),
+                    getattr(run, "interrupted_iterations", 0),
+                    paused=bool(getattr(getattr(run, "control", None), "paused", False)),
+                    started=bool(getattr(run, "started_at", 1.0)),
                 )
+                stream.write("\r" + block.strip("\n") + "\x1b[K")
                 stream.flush()
         finally:
-            stream.write("\r" + " " * 79 + "\r")
+            stream.write("\r\x1b[K")
             stream.flush()
 
     return asyncio.ensure_future(loop())
