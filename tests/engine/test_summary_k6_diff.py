@@ -314,8 +314,22 @@ def _blocks(stdout: str) -> list[list[str]]:
     [
         ("{ vus: 2, duration: '2500ms' }", "{'vus': 2, 'duration': '2500ms'}"),
         ("{ vus: 1, iterations: 2 }", "{'vus': 1, 'iterations': 2}"),
+        (
+            "{ stages: [{ duration: '2500ms', target: 2 }] }",
+            "{'stages': [{'duration': '2500ms', 'target': 2}]}",
+        ),
+        (
+            "{ scenarios: { car: { executor: 'constant-arrival-rate', rate: 5, timeUnit: '1s', duration: '2500ms',"
+            " preAllocatedVUs: 2 } } }",
+            "{'scenarios': {'car': {'executor': 'constant-arrival-rate', 'rate': 5, 'timeUnit': '1s',"
+            " 'duration': '2500ms', 'preAllocatedVUs': 2}}}",
+        ),
+        (
+            "{ scenarios: { pvi: { executor: 'per-vu-iterations', vus: 2, iterations: 3 } } }",
+            "{'scenarios': {'pvi': {'executor': 'per-vu-iterations', 'vus': 2, 'iterations': 3}}}",
+        ),
     ],
-    ids=["constant-vus", "shared-iterations"],
+    ids=["constant-vus", "shared-iterations", "ramping-vus", "constant-arrival-rate", "per-vu-iterations"],
 )
 def test_progress_lines_when_stdout_is_not_a_terminal(k6_bin, tmp_path, js_options, py_options):
     js = f"import {{ sleep }} from 'k6';\nexport const options = {js_options};\n" + (

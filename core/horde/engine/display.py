@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -146,29 +147,55 @@ def start_progress(run: Any, stream: TextIO | None = None) -> asyncio.Task | Non
 _ITERATION_EXECUTORS = ("shared-iterations", "per-vu-iterations")
 
 
+def _fixed_float(value: float, max_value: float) -> str:
+    """k6's ``GetFixedLengthFloatFormat(max, 2)``: ``value`` with 2 decimals, zero-padded as wide as ``max``."""
+    width = 1 + (int(math.log10(abs(max_value))) if abs(max_value) >= 10 else 0) + (1 if max_value < 0 else 0) + 3
+    return f"{value:0{width}.2f}"
+
+
+def _arrival_rate_at(sc: Scenario, spent: float) -> float:
+    """A ramping-arrival-rate scenario's iterations per second ``spent`` seconds in (its stages interpolated)."""
+    rate, t = sc.start_rate, 0.0
+    for stage in sc.stages:
+        if spent <= t + stage.duration:
+            if stage.duration <= 0:
+                return stage.target / sc.time_unit
+            return (rate + (stage.target - rate) * (spent - t) / stage.duration) / sc.time_unit
+        rate, t = stage.target, t + stage.duration
+    return rate / sc.time_unit
+
+
 def _scenario_bar(
-    sc: Scenario, elapsed: float, done_iterations: int | None, finished: bool
+    sc: Scenario, elapsed: float, done_iterations: int | None, active_vus: int | None, finished: bool
 ) -> tuple[str, str, list[str]]:
-    """(status, progress, right columns) of one scenario's k6 progress bar."""
+    """(status, progress, right columns) of one scenario's k6 progress bar (k6's executors' progressFn)."""
     spent = max(0.0, elapsed - sc.start_time)
-    limit = sc.max_duration if sc.executor in _ITERATION_EXECUTORS else sc.total_duration
-    vus = f"{sc.max_vus_needed} VUs"
-    if finished:
-        progress = 1.0
-    elif sc.executor == "shared-iterations" and done_iterations is not None and sc.iterations:
+    iterations_based = sc.executor in _ITERATION_EXECUTORS
+    limit = sc.max_duration if iterations_based else sc.total_duration
+    progress = spent / limit if limit > 0 else 1.0
+    if sc.executor == "shared-iterations" and done_iterations is not None and sc.iterations:
         progress = done_iterations / sc.iterations
     elif sc.executor == "per-vu-iterations" and done_iterations is not None and sc.iterations and sc.vus:
         progress = done_iterations / (sc.iterations * sc.vus)
-    else:
-        progress = spent / limit if limit > 0 else 1.0
     progress = min(1.0, max(0.0, progress))
-    right = [vus]
-    if finished and sc.executor not in _ITERATION_EXECUTORS:
-        right.append(fmt_duration(limit))
-    elif spent > limit and sc.executor not in _ITERATION_EXECUTORS:
-        right.append(fmt_duration(limit))
+    over = spent > limit or (finished and spent >= limit)
+    timing = fmt_duration(limit) if over else f"{fixed_length_duration(spent, limit)}/{fmt_duration(limit)}"
+    if sc.executor == "shared-iterations":
+        timing = f"{fixed_length_duration(min(spent, limit), limit)}/{fmt_duration(limit)}"
+    if sc.executor == "ramping-vus" and not over:
+        timing = f"{fixed_length_duration(spent, limit)}/{fixed_length_duration(limit, limit)}"
+    if sc.executor in ("shared-iterations", "per-vu-iterations", "constant-vus"):
+        right = [f"{sc.max_vus_needed} VUs", timing]
     else:
-        right.append(f"{fixed_length_duration(min(spent, limit), limit)}/{fmt_duration(limit)}")
+        width = len(str(sc.max_vus_needed))
+        active = sc.max_vus_needed if active_vus is None else active_vus
+        right = [f"{active:0{width}d}/{sc.max_vus_needed:0{width}d} VUs", timing]
+        if sc.executor == "constant-arrival-rate":
+            per_second = sc.rate / sc.time_unit
+            right.append(f"{_fixed_float(per_second, per_second)} iters/s")
+        elif sc.executor == "ramping-arrival-rate":
+            top = max([sc.start_rate, *(st.target for st in sc.stages)]) / sc.time_unit
+            right.append(f"{_fixed_float(_arrival_rate_at(sc, min(spent, limit)), top)} iters/s")
     if done_iterations is not None and sc.executor == "shared-iterations":
         width = len(str(sc.iterations))
         right.append(f"{done_iterations:0{width}d}/{sc.iterations} shared iters")
@@ -176,7 +203,8 @@ def _scenario_bar(
         total = sc.iterations * sc.vus
         width = len(str(total))
         right.append(f"{done_iterations:0{width}d}/{total} iters, {sc.iterations} per VU")
-    return ("✓" if finished else " "), f"[ {progress * 100:3.0f}% ]", right
+    status = " " if not finished else "✓" if progress >= 1 else "✗"
+    return status, f"[ {progress * 100:3.0f}% ]", right
 
 
 def render_ci_progress(
@@ -203,9 +231,11 @@ def render_ci_progress(
         f"{status}, {vus[0]:0{width}d}/{vus[1]:0{width}d} VUs, "
         f"{complete} complete and {interrupted} interrupted iterations"
     ]
-    done = complete if len(scenarios) == 1 else None
-    bars = [(sc.name, *_scenario_bar(sc, elapsed, done, finished)) for sc in scenarios]
-    max_left = min(30, max((len(name) for name, *_ in bars), default=0))
+    single = len(scenarios) == 1  # run-wide counts are this scenario's
+    done = complete if single else None
+    active = vus[0] if single else None
+    bars = [(sc.name, *_scenario_bar(sc, elapsed, done, active, finished)) for sc in scenarios]
+    max_left = min(30, max([len("Init"), *(len(name) for name, *_ in bars)]))  # k6's init bar is "Init"
     col_widths = [0, 0]
     for *_, right in bars:
         for i, col in enumerate(right[:-1][:2]):
