@@ -108,3 +108,48 @@ def test_handle_summary_with_worker_processes(tmp_path, horde_cmd):
     r = horde_cmd("run", p, "-w", "2", "-q", "--address", "")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {"count": 8, "rate": json.loads(r.stdout)["rate"]}
+
+
+def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> bytes:
+    """horde's stdout as a terminal shows it (a pty); stderr piped."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    horde = str(Path(sys.executable).with_name("horde"))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([horde, *args], stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal closed: the run is over
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    proc.communicate(timeout=30)
+    os.close(master)
+    assert proc.returncode == 0
+    return seen
+
+
+def test_summary_colors_on_a_terminal_unless_no_color(tmp_path):
+    import os
+
+    p = tmp_path / "t.py"
+    p.write_text("from horde import check\nasync def default():\n    check(1, {'ok': lambda x: True})\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HORDE_", "K6_")) and k != "NO_COLOR"}
+    args = ["run", str(p), "-w", "1", "-q", "--address", ""]
+    colored = _run_on_a_terminal(args, env)
+    assert b"TOTAL RESULTS" in colored and b"\x1b[32m\xe2\x9c\x93 ok\x1b[0m" in colored  # green ✓ ok
+    plain = _run_on_a_terminal(args, {**env, "NO_COLOR": "1"})
+    assert b"TOTAL RESULTS" in plain and b"\x1b[" not in plain

@@ -761,9 +761,10 @@ class TestRun:
                     req.stderr.write(render_outputs(reports) + "\n")
                     req.stderr.flush()
                 return
+        colors = _isatty(req.stdout) and not self._no_color()  # k6: colors on a terminal only
         if req.summary_mode == "legacy":
             data = self._summary_data(elapsed)
-            text = "\n" + text_summary(data, indent=" ", enable_colors=False) + "\n\n"
+            text = "\n" + text_summary(data, indent=" ", enable_colors=colors) + "\n\n"
         else:
             text = render_summary(
                 self.store,
@@ -772,6 +773,7 @@ class TestRun:
                 self.groups,
                 trend_stats=self.trend_stats,
                 time_unit=self.time_unit,
+                colors=colors,
                 grouped=self._grouped,
             )
         if reports:
@@ -788,13 +790,20 @@ class TestRun:
             elapsed,
             trend_stats=self.trend_stats,
             time_unit=self.time_unit,
-            no_color=bool(getattr(self.req, "no_color", False))
-            or "NO_COLOR" in self.req.environ
-            or self.req.environ.get("K6_NO_COLOR", "").lower() not in ("", "0", "false"),
+            no_color=self._no_color(),
             stdout_tty=_isatty(self.req.stdout),
             stderr_tty=_isatty(self.req.stderr),
             setup_data=self.setup_data,
             has_setup_data=self.script.setup is not None,
+        )
+
+    def _no_color(self) -> bool:
+        """``--no-color``, ``NO_COLOR`` or ``K6_NO_COLOR``: k6's summary ``noColor``."""
+        environ = self.req.environ
+        return (
+            bool(getattr(self.req, "no_color", False))
+            or "NO_COLOR" in environ
+            or environ.get("K6_NO_COLOR", "").lower() not in ("", "0", "false")
         )
 
     def _handle_summary(self, elapsed: float) -> dict[str, str | bytes] | None:
