@@ -153,3 +153,20 @@ def test_summary_colors_on_a_terminal_unless_no_color(tmp_path):
     assert b"TOTAL RESULTS" in colored and b"\x1b[32m\xe2\x9c\x93 ok\x1b[0m" in colored  # green ✓ ok
     plain = _run_on_a_terminal(args, {**env, "NO_COLOR": "1"})
     assert b"TOTAL RESULTS" in plain and b"\x1b[" not in plain
+
+
+def test_k6_name_handleSummary_is_accepted_and_handle_summary_wins(tmp_path):
+    from horde.engine.script import load_script
+
+    one = tmp_path / "one.py"
+    one.write_text("async def default():\n    pass\ndef handleSummary(data):\n    return {}\n")
+    assert load_script(one).handle_summary.__name__ == "handleSummary"
+    both = tmp_path / "both.py"
+    both.write_text(
+        "async def default():\n    pass\nasync def handle_summary(data):\n    return {}\n"
+        "def handleSummary(data):\n    return {}\n"
+    )
+    assert load_script(both).handle_summary.__name__ == "handle_summary"
+    none = tmp_path / "none.py"
+    none.write_text("async def default():\n    pass\n")
+    assert load_script(none).handle_summary is None
