@@ -99,7 +99,7 @@ def venv(tmp_path_factory):
     )
     wheels = base / "wheels"
     build_flags = ["--no-build-isolation"] if _can_build_without_isolation() else []
-    _pip("wheel", "--no-deps", *build_flags, "-w", str(wheels), str(src), str(author_project))
+    _pip("wheel", "--no-deps", *build_flags, "--workers", str(wheels), str(src), str(author_project))
     root = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=120)
     v = Venv(root, wheels)
@@ -250,7 +250,7 @@ def test_building_each_distribution_prints_no_warning(project, tmp_path):
         "--no-deps",
         "--disable-pip-version-check",
         "-v",
-        "-w",
+        "--workers",
         str(tmp_path),
         str(ROOT / project),
     ]

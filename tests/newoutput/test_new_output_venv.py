@@ -124,7 +124,7 @@ class Venv:
     def wheel(self, project: Path) -> Path:
         """Build ``project`` into a wheel (its build requirements from the wheelhouse)."""
         out = self.work / "wheels" / project.name
-        self.pip("wheel", "--no-deps", "-w", str(out), str(project))
+        self.pip("wheel", "--no-deps", "--workers", str(out), str(project))
         return next(out.glob("*.whl"))
 
 
@@ -138,7 +138,7 @@ def horde_wheel(tmp_path_factory) -> Path:
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "core", src / "core", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    proc = _pip("wheel", "--no-deps", "-w", str(base / "dist"), str(src), check=False)
+    proc = _pip("wheel", "--no-deps", "--workers", str(base / "dist"), str(src), check=False)
     if proc.returncode != 0:
         _no_index(f"pip cannot build horde here (setuptools from a package index?): {proc.stderr.strip()[-500:]}")
     return next((base / "dist").glob("horde-*.whl"))

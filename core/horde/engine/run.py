@@ -43,12 +43,14 @@ from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
 from .archive import is_archive, open_archive
+from .catalogue import refuse_unsupported, unknown_options
+from .console import attach_console_file
 from .control import LIFECYCLE_TIMEOUT, RunControl
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
 from .loop import close_loop, new_loop
-from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
+from .options import env_options, load_config_file, merge_options, parse_stop_timeouts, with_k6_aliases
 from .pacing import BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, memory_growth, over
 from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
@@ -161,7 +163,7 @@ class TestRun:
         req = self.req
         execution.env.clear()
         execution.env.update(req.env_vars)
-        config = load_config_file(req.config_file or req.environ.get("HORDE_CONFIG"))
+        config = load_config_file(req.config_file or req.environ.get("HORDE_CONFIG") or req.environ.get("K6_CONFIG"))
         self.config = config
         from .. import custom_metrics
 
@@ -175,7 +177,14 @@ class TestRun:
         if req.no_thresholds:
             cli["noThresholds"] = True
         script_options = self.script.options if req.script_options is None else req.script_options
+        for warning in unknown_options({**file_options, **script_options}):
+            _log.warning("%s", warning)
         self.options = merge_options(file_options, script_options, env_options(req.environ), cli)
+        refuse_unsupported(self.options)
+        from ..http.netrules import NetRules
+
+        attach_console_file(self.options.get("consoleOutput"))
+        NetRules(self.options)  # hosts, dns, blockHostnames, blacklistIPs, localIPs, tlsVersion, tlsAuth: 104 now
         self.system_tags = parse_system_tags(self.options.get("systemTags"))
         tags = self.options.get("tags") or {}
         if not isinstance(tags, Mapping):
@@ -224,7 +233,7 @@ class TestRun:
                 output_type=spec.type,
                 config_argument=spec.argument,
                 json_config=collectors.get(spec.type),
-                environment=dict(req.environ),
+                environment=with_k6_aliases(req.environ),
                 stdout=req.stdout,
                 stderr=req.stderr,
                 script_path=req.script,
@@ -458,6 +467,8 @@ class TestRun:
     async def _run_workers(self, factory: VUFactory) -> None:
         req = self.req
         specs, first = [], 1
+        rps = self.options.get("rps")  # the instance's limit, shared by its workers
+        worker_options = {**self.options, "rps": float(rps) / self.workers} if rps else self.options
         for i, scenarios in enumerate(split_scenarios(self.all_scenarios, self.share, self.workers)):
             if not scenarios:
                 continue
@@ -466,7 +477,7 @@ class TestRun:
                     index=i,
                     script=req.script.resolve(),
                     env_vars=dict(req.env_vars),
-                    options=self.options,
+                    options=worker_options,
                     system_tags=self.system_tags,
                     base_tags=self.base_tags.items(),
                     scenarios=scenarios,
