@@ -105,7 +105,7 @@ def test_handle_summary_with_worker_processes(tmp_path, horde_cmd):
         "def handle_summary(data):\n"
         "    return {'stdout': json.dumps(data['metrics']['ran']['values'])}\n"
     )
-    r = horde_cmd("run", p, "-w", "2", "-q", "--address", "")
+    r = horde_cmd("run", p, "--workers", "2", "-q", "--address", "")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {"count": 8, "rate": json.loads(r.stdout)["rate"]}
 
@@ -148,7 +148,7 @@ def test_summary_colors_on_a_terminal_unless_no_color(tmp_path):
     p = tmp_path / "t.py"
     p.write_text("from horde import check\nasync def default():\n    check(1, {'ok': lambda x: True})\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HORDE_", "K6_")) and k != "NO_COLOR"}
-    args = ["run", str(p), "-w", "1", "-q", "--address", ""]
+    args = ["run", str(p), "--workers", "1", "-q", "--address", ""]
     colored = _run_on_a_terminal(args, env)
     assert b"TOTAL RESULTS" in colored and b"\x1b[32m\xe2\x9c\x93 ok\x1b[0m" in colored  # green ✓ ok
     plain = _run_on_a_terminal(args, {**env, "NO_COLOR": "1"})
@@ -170,3 +170,23 @@ def test_k6_name_handleSummary_is_accepted_and_handle_summary_wins(tmp_path):
     none = tmp_path / "none.py"
     none.write_text("async def default():\n    pass\n")
     assert load_script(none).handle_summary is None
+
+
+def test_summary_mode_from_config_file_and_environment(tmp_path, horde_cmd):
+    p = tmp_path / "t.py"
+    p.write_text(
+        "from horde import check, group\nasync def default():\n"
+        "    with group('g'):\n        check(1, {'ok': lambda x: True})\n"
+    )
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"summaryMode": "legacy"}))
+    base = ["run", p, "--workers", "1", "-q", "--address", ""]
+    legacy = horde_cmd(*base, "--config", cfg)
+    assert legacy.returncode == 0, legacy.stderr
+    assert "     █ g\n" in legacy.stdout and "TOTAL RESULTS" not in legacy.stdout
+    full = horde_cmd(*base, "--config", cfg, env={"K6_SUMMARY_MODE": "full"})  # the environment beats the file
+    assert "  █ GROUP: g " in full.stdout
+    compact = horde_cmd(*base, "--config", cfg, "--summary-mode", "compact", env={"K6_SUMMARY_MODE": "full"})
+    assert "TOTAL RESULTS" in compact.stdout and "GROUP: g" not in compact.stdout  # the flag beats both
+    bad = horde_cmd(*base, "--config", cfg, env={"K6_SUMMARY_MODE": "fancy"})
+    assert bad.returncode == 255 and "invalid summary mode 'fancy'" in bad.stderr and "Traceback" not in bad.stderr

@@ -44,7 +44,7 @@ def run_horde(tmp_path: Path, py: str, *args: str) -> subprocess.CompletedProces
     path = tmp_path / "script.py"
     path.write_text(textwrap.dedent(py))
     return subprocess.run(
-        [HORDE, "run", "--address", "", "-w", "1", *args, str(path)],
+        [HORDE, "run", "--address", "", "--workers", "1", *args, str(path)],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,

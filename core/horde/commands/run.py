@@ -278,7 +278,7 @@ def run(
         summary_export=summary_export,
         quiet=quiet,
         no_summary=no_summary,
-        summary_mode=validate_summary_mode(summary_mode),
+        summary_mode=validate_summary_mode(summary_mode) if summary_mode else None,
         no_thresholds=no_thresholds,
         plugins=list(plugins),
         workers=workers,

@@ -35,6 +35,7 @@ from ..summary import (
     render_summary,
     summary_data,
     summary_export,
+    validate_summary_mode,
     validate_time_unit,
 )
 from ..summary_full import GroupedSummary, TeeStore
@@ -89,8 +90,9 @@ class RunRequest:
     summary_export: str | None = None
     quiet: bool = False
     no_summary: bool = False
-    summary_mode: str = "compact"
-    """``--summary-mode``: ``compact`` (default), ``full`` or ``legacy`` (k6's end-of-test summary texts)."""
+    summary_mode: str | None = None
+    """``--summary-mode``: ``compact``, ``full`` or ``legacy`` (k6's end-of-test summary texts); None: the
+    ``summaryMode`` option (config file, ``K6_SUMMARY_MODE``), else ``compact``."""
     no_thresholds: bool = False
     plugins: list[str] = dataclasses.field(default_factory=list)
     """``--plugin`` entries: modules imported before the run (they call register_extension), or installed
@@ -201,6 +203,7 @@ class TestRun:
         self.thresholds = self._parse_thresholds()
         self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
         self.time_unit = validate_time_unit(self.options.get("summaryTimeUnit"))
+        self.summary_mode = validate_summary_mode(self.req.summary_mode or self.options.get("summaryMode"))
         stop_timeouts = req.output_stop_timeouts or [req.environ.get("HORDE_OUTPUT_STOP_TIMEOUT", "")]
         self.manager = Manager(
             self._create_outputs(), registry=self.registry, stop_timeouts=parse_stop_timeouts(stop_timeouts)
@@ -635,7 +638,7 @@ class TestRun:
             loop.close()
             raise
         store: Any = self.store
-        if req.summary_mode == "full" and not (req.no_summary or self.options.get("noSummary")):
+        if self.summary_mode == "full" and not (req.no_summary or self.options.get("noSummary")):
             self._grouped = GroupedSummary()  # full mode: every sample also by group and scenario
             store = TeeStore(self.store, self._grouped)
         pump = self._pump = Pump(self.manager, store)
@@ -773,7 +776,7 @@ class TestRun:
                     req.stderr.flush()
                 return
         colors = _isatty(req.stdout) and not self._no_color()  # k6: colors on a terminal only
-        if req.summary_mode == "legacy":
+        if self.summary_mode == "legacy":
             data = self._summary_data(elapsed)
             text = "\n" + text_summary(data, indent=" ", enable_colors=colors) + "\n\n"
         else:
