@@ -153,6 +153,8 @@ def test_summary_colors_on_a_terminal_unless_no_color(tmp_path):
     assert b"TOTAL RESULTS" in colored and b"\x1b[32m\xe2\x9c\x93 ok\x1b[0m" in colored  # green ✓ ok
     plain = _run_on_a_terminal(args, {**env, "NO_COLOR": "1"})
     assert b"TOTAL RESULTS" in plain and b"\x1b[" not in plain
+    flag = _run_on_a_terminal([*args, "--no-color"], env)
+    assert b"TOTAL RESULTS" in flag and b"\x1b[" not in flag
 
 
 def test_k6_name_handleSummary_is_accepted_and_handle_summary_wins(tmp_path):

@@ -279,6 +279,7 @@ def run(
         quiet=quiet,
         no_summary=no_summary,
         summary_mode=validate_summary_mode(summary_mode) if summary_mode else None,
+        no_color=bool(k6_flags.get("no_color")),
         no_thresholds=no_thresholds,
         plugins=list(plugins),
         workers=workers,

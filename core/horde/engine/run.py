@@ -90,6 +90,8 @@ class RunRequest:
     summary_export: str | None = None
     quiet: bool = False
     no_summary: bool = False
+    no_color: bool = False
+    """``--no-color``: the summary has no colors and its data says ``noColor``."""
     summary_mode: str | None = None
     """``--summary-mode``: ``compact``, ``full`` or ``legacy`` (k6's end-of-test summary texts); None: the
     ``summaryMode`` option (config file, ``K6_SUMMARY_MODE``), else ``compact``."""
@@ -815,7 +817,7 @@ class TestRun:
         """``--no-color``, ``NO_COLOR`` or ``K6_NO_COLOR``: k6's summary ``noColor``."""
         environ = self.req.environ
         return (
-            bool(getattr(self.req, "no_color", False))
+            self.req.no_color
             or "NO_COLOR" in environ
             or environ.get("K6_NO_COLOR", "").lower() not in ("", "0", "false")
         )
