@@ -41,6 +41,18 @@ def _env_pair(text: str) -> tuple[str, str]:
 @click.option("--tag", "tags", multiple=True, metavar="NAME=VALUE", help="Tag added to every sample.")
 @click.option("--system-tags", help="Comma list of system tags to enable (replaces the default set).")
 @click.option("--summary-trend-stats", help="Comma list of trend stats for the summary, e.g. avg,p(99).")
+@click.option(
+    "--summary-mode",
+    envvar=["HORDE_SUMMARY_MODE", "K6_SUMMARY_MODE"],
+    metavar="MODE",
+    help="End-of-test summary text, as k6: compact (default), full or legacy.",
+)
+@click.option(
+    "--summary-time-unit",
+    envvar=["HORDE_SUMMARY_TIME_UNIT", "K6_SUMMARY_TIME_UNIT"],
+    metavar="UNIT",
+    help="Time unit of every time value in the summary: s, ms or us (default: the best unit per value).",
+)
 @click.option("--no-thresholds", is_flag=True, help="Do not evaluate thresholds.")
 @click.option("--no-summary", is_flag=True, help="Do not print the end-of-test summary.")
 @click.option("--summary-export", type=click.Path(dir_okay=False), help="Write the summary as k6's JSON to FILE.")
@@ -199,6 +211,8 @@ def run(
     tags,
     system_tags,
     summary_trend_stats,
+    summary_mode,
+    summary_time_unit,
     no_thresholds,
     no_summary,
     summary_export,
@@ -221,6 +235,7 @@ def run(
     """Run a load test SCRIPT and stream every sample to the outputs."""
     from ..engine.run import RunRequest, run_test
     from ..restapi.server import DEFAULT_ADDRESS
+    from ..summary import validate_summary_mode
 
     cli_options: dict = {}
     if vus is not None:
@@ -252,6 +267,8 @@ def run(
     script_env = {**os.environ, **dict(_env_pair(e) for e in env_vars)} if include_env else None
     if summary_trend_stats:
         cli_options["summaryTrendStats"] = [s.strip() for s in summary_trend_stats.split(",") if s.strip()]
+    if summary_time_unit:
+        cli_options["summaryTimeUnit"] = summary_time_unit
     req = RunRequest(
         script=script,
         outs=list(outs),
@@ -261,6 +278,8 @@ def run(
         summary_export=summary_export,
         quiet=quiet,
         no_summary=no_summary,
+        summary_mode=validate_summary_mode(summary_mode) if summary_mode else None,
+        no_color=bool(k6_flags.get("no_color")),
         no_thresholds=no_thresholds,
         plugins=list(plugins),
         workers=workers,
