@@ -21,6 +21,26 @@ async def default(data):
 """
 
 
+MARK = "    open(os.path.join(env['MARKS'], f'{os.getpid()}-{time.monotonic_ns()}'), 'a').close()\n"
+"""A script line: each iteration leaves its own file in MARKS when it starts."""
+
+
+def marks(tmp_path: Path, workers: str) -> Path:
+    d = tmp_path / f"marks{workers}"
+    d.mkdir()
+    return d
+
+
+def wait_running(proc: subprocess.Popen, marks_dir: Path, iterations: int, within: float = 60) -> None:
+    """Until ``iterations`` iterations have started, however slow the start on a loaded machine."""
+    end = time.monotonic() + within
+    while len(list(marks_dir.iterdir())) < iterations:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, "the iterations never started"
+        time.sleep(0.05)
+    time.sleep(0.2)  # from the marker to the blocking call
+
+
 def write(tmp_path: Path, options: dict, path: str = "/") -> Path:
     p = tmp_path / "t.py"
     p.write_text(SCRIPT.replace("{OPTIONS}", repr(options)).replace("{PATH}", path))
@@ -149,22 +169,33 @@ def test_config_file_env_and_flag_precedence(tmp_path, horde_cmd, target):
 def test_first_sigint_interrupts_a_blocking_script(tmp_path, target):
     p = tmp_path / "block.py"
     p.write_text(
-        "import time\nfrom horde import Counter\nc = Counter('started')\n"
+        "import os, time\nfrom horde import Counter, env\nc = Counter('started')\n"
         "options = {'vus': 2, 'duration': '60s'}\n"
-        "async def default(data):\n    c.add(1)\n    time.sleep(60)  # blocks the event loop\n"
+        "async def default(data):\n    c.add(1)\n" + MARK + "    time.sleep(60)  # blocks the event loop\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
     for workers in ("1", "2"):
         out = tmp_path / f"o{workers}.json"
         proc = subprocess.Popen(
-            [HORDE, "run", str(p), "--workers", workers, "-q", "-o", f"json={out}"],
+            [
+                HORDE,
+                "run",
+                str(p),
+                "--workers",
+                workers,
+                "-q",
+                "-o",
+                f"json={out}",
+                "-e",
+                f"MARKS={marks(tmp_path, workers)}",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
             start_new_session=True,
         )
-        time.sleep(2.0)
+        wait_running(proc, tmp_path / f"marks{workers}", int(workers))  # a blocked loop runs one VU
         t0 = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=20)
@@ -177,10 +208,9 @@ def test_first_sigint_interrupts_a_blocking_script(tmp_path, target):
 def test_second_sigint_exits_at_once_even_when_the_script_refuses_to_stop(tmp_path, target):
     p = tmp_path / "stubborn.py"
     p.write_text(
-        "import time\n"
+        "import os, time\nfrom horde import env\n"
         "options = {'vus': 2, 'duration': '60s'}\n"
-        "async def default(data):\n"
-        "    while True:\n"
+        "async def default(data):\n" + MARK + "    while True:\n"
         "        try:\n"
         "            time.sleep(60)  # blocks the event loop\n"
         "        except BaseException:\n"
@@ -189,14 +219,14 @@ def test_second_sigint_exits_at_once_even_when_the_script_refuses_to_stop(tmp_pa
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
     for workers in ("1", "2"):
         proc = subprocess.Popen(
-            [HORDE, "run", str(p), "--workers", workers, "-q"],
+            [HORDE, "run", str(p), "--workers", workers, "-q", "-e", f"MARKS={marks(tmp_path, workers)}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
             start_new_session=True,
         )
-        time.sleep(2.0)
+        wait_running(proc, tmp_path / f"marks{workers}", int(workers))  # a blocked loop runs one VU
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.5)
         assert proc.poll() is None  # the first interrupt cannot end a script that swallows it
