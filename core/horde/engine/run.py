@@ -47,6 +47,7 @@ from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import split_scenarios
+from .shared_lifecycle import SharedLifecycle, SharedLifecycleError, segment_starts_at_zero
 from .watchdog import Watchdog
 from .worker import WorkerSpec
 from .workers import WorkerPool
@@ -65,6 +66,9 @@ TIMER_SLACK = 0.05
 
 LIFECYCLE_TIMEOUT = "60s"
 """k6's default setupTimeout and teardownTimeout."""
+
+PUBLISH_TIMEOUT = 30.0
+"""Seconds the first instance of a distributed run may take to publish setup()'s data (or its failure)."""
 
 WORKER_GRACE = 3.0
 """Seconds past the scenarios' end plus gracefulStop a worker gets to send its last samples before it is ended."""
@@ -127,6 +131,8 @@ class TestRun:
         self._errors_lock = threading.Lock()
         self.watchdog: Watchdog | None = None
         self.interrupted_iterations = 0
+        self.shared = SharedLifecycle(None, True)
+        """setup() and teardown() shared with the other instances of a distributed run (none by default)."""
 
     # -- preparation -------------------------------------------------------
 
@@ -325,13 +331,26 @@ class TestRun:
     async def _run_scenarios(self, factory: VUFactory) -> None:
         data = None
         if self.script.setup is not None:
-            data = self.setup_data = await self._lifecycle("setup", self.script.setup, factory)
+            data = self.setup_data = await self._setup(factory)
         if self.workers > 1:
             await self._run_workers(data)
         else:
             await self._run_local(factory, data)
-        if self.script.teardown is not None:
+        if self.script.teardown is not None and self.shared.first:
+            await self.shared.wait_for_peers(self._lifecycle_timeout("teardown"))
             await self._lifecycle("teardown", self.script.teardown, factory, data)
+
+    async def _setup(self, factory: VUFactory) -> Any:
+        """setup()'s data: run here (and published to the other instances of a distributed run), or received."""
+        shared = self.shared
+        if not shared.first:
+            return await shared.receive(self._lifecycle_timeout("setup"))
+        try:
+            data = await self._lifecycle("setup", self.script.setup, factory)
+        except (ScriptError, _LifecycleTimeout) as exc:
+            await shared.publish_error(str(exc).removeprefix("setup() failed: "), PUBLISH_TIMEOUT)
+            raise
+        return await shared.publish(data, PUBLISH_TIMEOUT)
 
     async def _run_local(self, factory: VUFactory, data: Any) -> None:
         self.started_at = time.monotonic()
@@ -441,9 +460,13 @@ class TestRun:
                 f"test aborted: {exc}", reason=AbortReason.SCRIPT_ABORT, exit_code=ExitCode.SCRIPT_ABORTED
             )
 
-    async def _lifecycle(self, name: str, fn: Any, factory: VUFactory, *args: Any) -> Any:
+    def _lifecycle_timeout(self, name: str) -> float:
+        """setupTimeout or teardownTimeout in seconds (k6's default 60s)."""
         option = f"{name}Timeout"
-        timeout = seconds(self.options.get(option) or LIFECYCLE_TIMEOUT, option)
+        return seconds(self.options.get(option) or LIFECYCLE_TIMEOUT, option)
+
+    async def _lifecycle(self, name: str, fn: Any, factory: VUFactory, *args: Any) -> Any:
+        timeout = self._lifecycle_timeout(name)
         vu = factory.new_vu(Scenario(name=name, executor="shared-iterations"), counted=False)
         vu.deadline = time.monotonic() + timeout
         if self.watchdog is not None:
@@ -480,6 +503,8 @@ class TestRun:
                     raise
         except _LifecycleTimeout as exc:
             self.error = RunError(str(exc), reason=AbortReason.TIMEOUT, exit_code=exc.exit_code)
+        except SharedLifecycleError as exc:
+            self.error = RunError(str(exc), reason=exc.reason, exit_code=exc.exit_code)
         except ScriptError as exc:
             self.error = RunError(str(exc), reason=AbortReason.SCRIPT_ERROR, exit_code=ExitCode.SCRIPT_EXCEPTION)
         finally:
@@ -511,6 +536,8 @@ class TestRun:
         except BaseException:
             loop.close()
             raise
+        first = segment_starts_at_zero(self.options.get("executionSegment"))
+        self.shared = SharedLifecycle(self.manager.setup_coordinator(), first)
         pump = self._pump = Pump(self.manager, self.store)
         outputs_backlog = over((self.manager.backlog, OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
         pacer = self._pacer = Pacer(pump.backlog, BACKLOG_LIMIT, outputs_backlog, 0)

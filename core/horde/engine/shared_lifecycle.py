@@ -1,0 +1,153 @@
+"""setup() once and teardown() once for a run shared by several instances, through an output's coordinator.
+
+The instance whose execution segment starts at 0 is the first: it runs
+setup(), publishes the data (JSON, as k6 passes setup data) and, after the
+other instances finished, runs teardown(). The others skip both and receive
+the first instance's data. Without a coordinator every instance is on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any, TypeVar
+
+from ..errors import AbortReason, ExitCode
+from ..output import SetupCoordinator, SetupFailed
+
+__all__ = ["SharedLifecycle", "SharedLifecycleError", "segment_starts_at_zero"]
+
+_log = logging.getLogger("horde.run")
+
+T = TypeVar("T")
+
+
+class SharedLifecycleError(Exception):
+    """setup() could not be shared: ends the run with ``reason`` and ``exit_code``."""
+
+    def __init__(self, message: str, reason: AbortReason, exit_code: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.exit_code = exit_code
+
+
+def segment_starts_at_zero(segment: object) -> bool:
+    """Whether an ``executionSegment`` option (``"0:1/4"``, ``"1/4"``, ``"25%:50%"``, None) starts at 0."""
+    if segment is None or segment == "":
+        return True
+    text = str(segment).strip()
+    start = text.split(":", 1)[0] if ":" in text else "0"
+    try:
+        value = Fraction(start.strip()[:-1]) / 100 if start.strip().endswith("%") else Fraction(start.strip() or "0")
+    except (ValueError, ZeroDivisionError):
+        return True  # the segment's own validation reports a malformed value
+    return value == 0
+
+
+async def _in_thread(name: str, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on a daemon thread of its own; awaiting it can be cancelled (the thread is then abandoned,
+    ending by its own deadline), and the process never waits for it at exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = fn(*args)
+        except BaseException as exc:  # handed to the awaiting task
+            error = exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    threading.Thread(target=work, name=f"horde-{name}", daemon=True).start()
+    return await future
+
+
+class SharedLifecycle:
+    """Who runs setup() and teardown() in this instance, and the calls that share them with the others."""
+
+    def __init__(self, coordinator: SetupCoordinator | None, first: bool) -> None:
+        self.coordinator = coordinator
+        self.first = first or coordinator is None
+
+    @property
+    def distributed(self) -> bool:
+        """True when this instance is one of several sharing a run."""
+        return self.coordinator is not None
+
+    async def publish(self, data: Any, timeout: float) -> Any:
+        """Publish setup()'s ``data`` to the other instances; return the data this instance uses too."""
+        if self.coordinator is None:
+            return data
+        try:
+            text = json.dumps(data, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            message = f"setup() returned data that cannot be shared with the other instances as JSON: {exc}"
+            await self.publish_error(message, timeout)
+            raise SharedLifecycleError(message, AbortReason.SCRIPT_ERROR, ExitCode.SCRIPT_EXCEPTION) from None
+        try:
+            return await _in_thread("setup-publish", self.coordinator.publish, json.loads(text), timeout)
+        except Exception as exc:
+            raise SharedLifecycleError(
+                f"could not publish setup()'s data to the other instances: {exc}", AbortReason.OUTPUT, ExitCode.GENERIC
+            ) from None
+
+    async def publish_error(self, message: str, timeout: float) -> None:
+        """Tell the other instances that setup() failed here (a failure to tell them is only logged)."""
+        if self.coordinator is None:
+            return
+        try:
+            await _in_thread("setup-publish", self.coordinator.publish_error, message, timeout)
+        except Exception as exc:
+            _log.error("could not tell the other instances that setup() failed: %s", exc)
+
+    async def receive(self, timeout: float) -> Any:
+        """The first instance's setup data, waiting up to ``timeout`` (setupTimeout) for it."""
+        assert self.coordinator is not None
+        try:
+            return await _in_thread("setup-fetch", self.coordinator.fetch, timeout)
+        except SetupFailed as exc:
+            raise SharedLifecycleError(
+                f"setup() failed on the first instance: {exc}", AbortReason.SCRIPT_ERROR, ExitCode.SCRIPT_EXCEPTION
+            ) from None
+        except TimeoutError:
+            raise SharedLifecycleError(
+                f"setup() data from the first instance did not arrive within {timeout:g} seconds (setupTimeout)",
+                AbortReason.TIMEOUT,
+                ExitCode.SETUP_TIMEOUT,
+            ) from None
+        except Exception as exc:
+            raise SharedLifecycleError(
+                f"could not receive setup()'s data from the first instance: {exc}", AbortReason.OUTPUT, ExitCode.GENERIC
+            ) from None
+
+    async def wait_for_peers(self, timeout: float) -> None:
+        """Before teardown(): wait up to ``timeout`` (teardownTimeout) for the other instances to finish."""
+        if self.coordinator is None:
+            return
+        try:
+            missing = await _in_thread("teardown-wait", self.coordinator.wait_for_peers, timeout)
+        except Exception as exc:
+            _log.warning("could not learn whether the other instances finished (%s); running teardown() now", exc)
+            return
+        if missing:
+            _log.warning(
+                "instance(s) %s did not finish within %g seconds (teardownTimeout); running teardown() now",
+                ", ".join(missing),
+                timeout,
+            )
