@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from horde.testing.fixtures import target  # noqa: F401  (session fixture: the HTTP target of test scripts)
 from horde_insights.testing import InsightsProcess
 
 HERE = os.path.dirname(__file__)
