@@ -8,8 +8,10 @@ real horde-insights is tested in plugins/out-cloud/tests/test_distributed.py.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from horde.engine import shared_lifecycle
 from horde.engine.shared_lifecycle import segment_starts_at_zero
 from horde.errors import AbortReason, ExitCode, RunError
 from horde.output import Provider, SetupCoordinator, SetupFailed, hookimpl
@@ -105,6 +107,7 @@ def registry():
 
 SCRIPT = """
 import json
+import time
 from pathlib import Path
 from horde import env
 
@@ -208,6 +211,22 @@ def test_setup_data_that_never_arrives_ends_with_the_setup_timeout_code(script, 
     assert res.code == ExitCode.SETUP_TIMEOUT == 100
     assert "setup() data from the first instance did not arrive within 2 seconds (setupTimeout)" in caplog.text
     assert events(tmp_path) == []
+
+
+class Hung(Coordinator):
+    def fetch(self, timeout):
+        time.sleep(timeout + 30)  # ignores its timeout
+
+
+def test_a_hung_coordinator_call_is_abandoned_past_its_timeout(script, run_script, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(shared_lifecycle, "GRACE", 0.2)
+    Sharing.coordinators = {"other": Hung(Board())}
+    path = write(script, {"iterations": 1, "executionSegment": "1/2:1", "setupTimeout": "1s"})
+    started = time.monotonic()
+    res = run_script(path, outs=["sharing=other"], registry=registry(), env={"LOG": str(tmp_path / "events.jsonl")})
+    assert res.code == ExitCode.SETUP_TIMEOUT
+    assert time.monotonic() - started < 20
+    assert "did not arrive within 1 seconds (setupTimeout)" in caplog.text
 
 
 def test_instances_still_running_at_teardown_timeout_are_named(script, run_script, tmp_path, caplog):

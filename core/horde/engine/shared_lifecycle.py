@@ -25,6 +25,9 @@ _log = logging.getLogger("horde.run")
 
 T = TypeVar("T")
 
+GRACE = 10.0
+"""Seconds past a coordinator call's own timeout after which the engine stops waiting for it (a hung call)."""
+
 
 class SharedLifecycleError(Exception):
     """setup() could not be shared: ends the run with ``reason`` and ``exit_code``."""
@@ -48,9 +51,10 @@ def segment_starts_at_zero(segment: object) -> bool:
     return value == 0
 
 
-async def _in_thread(name: str, fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` on a daemon thread of its own; awaiting it can be cancelled (the thread is then abandoned,
-    ending by its own deadline), and the process never waits for it at exit."""
+async def _in_thread(name: str, timeout: float, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args, timeout)`` on a daemon thread of its own, awaited at most ``timeout`` + :data:`GRACE` seconds
+    (then :class:`TimeoutError`); awaiting it can be cancelled (the thread is then abandoned, ending by its own
+    deadline), and the process never waits for it at exit."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
@@ -66,7 +70,7 @@ async def _in_thread(name: str, fn: Callable[..., T], *args: Any) -> T:
         result: Any = None
         error: BaseException | None = None
         try:
-            result = fn(*args)
+            result = fn(*args, timeout)
         except BaseException as exc:  # handed to the awaiting task
             error = exc
         try:
@@ -75,7 +79,15 @@ async def _in_thread(name: str, fn: Callable[..., T], *args: Any) -> T:
             pass
 
     threading.Thread(target=work, name=f"horde-{name}", daemon=True).start()
-    return await future
+    try:
+        done, _ = await asyncio.wait({future}, timeout=timeout + GRACE)
+    except asyncio.CancelledError:
+        future.cancel()  # the run was aborted: nobody takes the result
+        raise
+    if not done:
+        future.cancel()
+        raise TimeoutError(f"{name} did not return within {timeout + GRACE:g}s")
+    return future.result()
 
 
 class SharedLifecycle:
@@ -101,7 +113,7 @@ class SharedLifecycle:
             await self.publish_error(message, timeout)
             raise SharedLifecycleError(message, AbortReason.SCRIPT_ERROR, ExitCode.SCRIPT_EXCEPTION) from None
         try:
-            return await _in_thread("setup-publish", self.coordinator.publish, json.loads(text), timeout)
+            return await _in_thread("setup-publish", timeout, self.coordinator.publish, json.loads(text))
         except Exception as exc:
             raise SharedLifecycleError(
                 f"could not publish setup()'s data to the other instances: {exc}", AbortReason.OUTPUT, ExitCode.GENERIC
@@ -112,7 +124,7 @@ class SharedLifecycle:
         if self.coordinator is None:
             return
         try:
-            await _in_thread("setup-publish", self.coordinator.publish_error, message, timeout)
+            await _in_thread("setup-publish", timeout, self.coordinator.publish_error, message)
         except Exception as exc:
             _log.error("could not tell the other instances that setup() failed: %s", exc)
 
@@ -120,7 +132,7 @@ class SharedLifecycle:
         """The first instance's setup data, waiting up to ``timeout`` (setupTimeout) for it."""
         assert self.coordinator is not None
         try:
-            return await _in_thread("setup-fetch", self.coordinator.fetch, timeout)
+            return await _in_thread("setup-fetch", timeout, self.coordinator.fetch)
         except SetupFailed as exc:
             raise SharedLifecycleError(
                 f"setup() failed on the first instance: {exc}", AbortReason.SCRIPT_ERROR, ExitCode.SCRIPT_EXCEPTION
@@ -141,7 +153,7 @@ class SharedLifecycle:
         if self.coordinator is None:
             return
         try:
-            missing = await _in_thread("teardown-wait", self.coordinator.wait_for_peers, timeout)
+            missing = await _in_thread("teardown-wait", timeout, self.coordinator.wait_for_peers)
         except Exception as exc:
             _log.warning("could not learn whether the other instances finished (%s); running teardown() now", exc)
             return

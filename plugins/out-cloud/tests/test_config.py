@@ -57,7 +57,7 @@ def test_push_ref_id_from_k6s_variable_or_horde_s_which_wins():
 def test_stop_on_error_and_stop_poll_interval():
     env = {"HORDE_CLOUD_TOKEN": "t"}
     cfg = CloudConfig.load(None, env, "")
-    assert (cfg.stop_on_error, cfg.stop_poll_interval) == (True, 1.0)
+    assert (cfg.stop_on_error, cfg.stop_poll_interval) == (True, 2.0)
     cfg = CloudConfig.load(None, {**env, "K6_CLOUD_STOP_ON_ERROR": "false", "HORDE_CLOUD_STOP_POLL_INTERVAL": "0"}, "")
     assert (cfg.stop_on_error, cfg.stop_poll_interval) == (False, 0.0)
     with pytest.raises(OutputConfigError, match="K6_CLOUD_STOP_ON_ERROR"):

@@ -63,7 +63,7 @@ class CloudConfig:
     """Push into this existing run (created by k6-operator or ``horde-insights run create``) instead of creating one."""
     stop_on_error: bool = True
     """Stop the whole test when the service says the run was stopped (k6's ``K6_CLOUD_STOP_ON_ERROR``)."""
-    stop_poll_interval: float = 1.0
+    stop_poll_interval: float = 2.0
     """Seconds between two asks whether the run was stopped (``GET /v1/test-progress``); 0 turns it off."""
 
     _DURATIONS = (
