@@ -353,3 +353,22 @@ def test_setup_data_that_never_comes_ends_with_the_setup_timeout_exit_code(serve
     assert "setup() data from the first instance did not arrive within 2 seconds (setupTimeout)" in err
     assert time.monotonic() - started < 30
     assert sut.work == []
+
+
+def test_a_stop_while_waiting_for_setup_data_ends_the_instance_within_5_seconds(server, tmp_path, horde_exe):
+    tok = server.token()
+    ref = create_run(server, tok, 2)
+    with CountingTarget() as sut:
+        proc = start_instance(horde_exe, server, tok, tmp_path, 2, 2, ref, target_url=sut.url)
+        time.sleep(3.0)  # started, waiting for the first instance's setup data
+        assert proc.poll() is None
+        status, body = api(
+            f"{server.url}/api/v1/runs/{ref}/stop", tok, "POST", b"{}", {"Content-Type": "application/json"}
+        )
+        assert status == 200, body
+        stopped_at = time.monotonic()
+        ((code, _, err),) = finish([proc], 60)
+        took = time.monotonic() - stopped_at
+    assert code == 105, err
+    assert took < 5.0, took
+    assert sut.work == []
