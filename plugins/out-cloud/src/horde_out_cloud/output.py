@@ -297,6 +297,9 @@ class CloudOutput:
         if self._run_stopped.is_set():
             return
         self._run_stopped.set()
+        if self._stopping.is_set():  # this instance's test is over already: only the last data is refused
+            self.log.warning("cloud: the test run %s was stopped in %s (%s)", self.run_id, self.client.base, reason)
+            return
         if not self.cfg.stop_on_error or self._stop_run is None:
             self.log.warning(
                 "cloud: the test run %s was stopped in %s (%s); no more metrics are sent (stop_on_error is off)",
@@ -305,14 +308,14 @@ class CloudOutput:
                 reason,
             )
             return
-        if self._stop_run is not None:  # the Manager logs it: Received error to stop from output cloud: ...
-            self._stop_run(
-                RunError(
-                    f"the test run {self.run_id} was stopped in {self.client.base}: {reason}",
-                    reason=AbortReason.OUTPUT,
-                    exit_code=ExitCode.EXTERNAL_ABORT,
-                )
+        # k6's stopOnError: exit code 105, abort reason output (the Manager logs "Received error to stop ...")
+        self._stop_run(
+            RunError(
+                f"the test run {self.run_id} was stopped in {self.client.base}: {reason}",
+                reason=AbortReason.OUTPUT,
+                exit_code=ExitCode.EXTERNAL_ABORT,
             )
+        )
 
     def _finish(self, error: RunError | None, deadline: float) -> None:
         if self.run_id is None:
