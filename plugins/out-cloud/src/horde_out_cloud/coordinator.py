@@ -103,9 +103,11 @@ class CloudSetupCoordinator:
         finished = {str(i) for i in progress.get("instances_finished") or ()} - {self.instance_id}
         if len(finished) >= instances - 1:
             return []
+        count = [f"{instances - 1 - len(finished)} other instance(s)"]
+        if not self.instance_id.isdigit() or not all(i.isdigit() for i in finished):
+            return count
         expected = {str(i) for i in range(1, instances + 1)} - {self.instance_id}
-        ids = sorted(expected - finished, key=lambda i: int(i))
-        return ids or [f"{instances - 1 - len(finished)} other instance(s)"]
+        return sorted(expected - finished, key=int) or count
 
     def _put(self, body: dict[str, Any], timeout: float) -> None:
         deadline = time.monotonic() + timeout
