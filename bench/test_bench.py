@@ -67,3 +67,11 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
     text = (result.with_suffix(".md")).read_text()
     assert "## --out csv" in text and "horde/k6" in text and "| horde | 10 | csv |" in text
     assert text in capsys.readouterr().out
+
+
+def test_segments_bench_computes_every_instance_share() -> None:
+    import segments
+
+    result = segments.measure(50)
+    assert result["ok"] and result["instances"] == 50
+    assert result["max_vus_sum"] == result["max_vus_whole"]

@@ -12,7 +12,6 @@ import time
 
 import pytest
 from horde.engine import shared_lifecycle
-from horde.engine.shared_lifecycle import segment_starts_at_zero
 from horde.errors import AbortReason, ExitCode, RunError
 from horde.output import Provider, SetupCoordinator, SetupFailed, hookimpl
 from horde.output.registry import load_registry
@@ -141,12 +140,19 @@ def write(script, options):
 
 
 @pytest.mark.parametrize(
-    "segment,first",
-    [(None, True), ("", True), ("0:1/4", True), ("1/4", True), ("0%:50%", True), ("0.0:0.5", True),
-     ("1/4:2/4", False), ("50%:100%", False), ("0.5:1", False)],
+    "options,first",
+    [({}, True), ({"executionSegment": "0:1/4"}, True), ({"executionSegment": "1/4"}, True),
+     ({"executionSegment": "0%:50%"}, True), ({"executionSegment": "1/4:2/4"}, False),
+     ({"executionSegment": "50%:100%"}, False),
+     ({"executionSegment": "1/3:2/3", "executionSegmentSequence": "0,1/3,2/3,1"}, False)],
 )  # fmt: skip
-def test_the_first_instance_is_the_one_whose_segment_starts_at_zero(segment, first):
-    assert segment_starts_at_zero(segment) is first
+def test_the_first_instance_is_the_one_whose_segment_starts_at_zero(script, run_script, tmp_path, options, first):
+    board = Board(data={"token": "x"})
+    Sharing.coordinators = {"me": Coordinator(board)}
+    path = write(script, {"vus": 1, "iterations": 4, **options})
+    res = run_script(path, outs=["sharing=me"], registry=registry(), env={"LOG": str(tmp_path / "events.jsonl")})
+    assert res.code == 0, res.stdout
+    assert board.calls == (["publish", "wait_for_peers"] if first else ["fetch"])
 
 
 def test_the_first_instance_runs_setup_publishes_json_data_and_waits_for_the_others_before_teardown(
@@ -168,17 +174,17 @@ def test_the_first_instance_runs_setup_publishes_json_data_and_waits_for_the_oth
 def test_another_instance_receives_the_data_and_runs_neither_setup_nor_teardown(script, run_script, tmp_path):
     board = Board(data={"token": "from-the-first"})
     Sharing.coordinators = {"other": Coordinator(board)}
-    path = write(script, {"iterations": 2, "executionSegment": "1/2:1"})
+    path = write(script, {"vus": 2, "iterations": 2, "executionSegment": "1/2:1"})
     res = run_script(path, outs=["sharing=other"], registry=registry(), env={"LOG": str(tmp_path / "events.jsonl")})
     assert res.code == 0, res.stdout
     assert board.calls == ["fetch"]
-    assert events(tmp_path) == [["iteration", {"token": "from-the-first"}]] * 2
+    assert events(tmp_path) == [["iteration", {"token": "from-the-first"}]]  # its segment: 1 of the 2 iterations
     assert res.run.setup_data == {"token": "from-the-first"}
 
 
 def test_without_a_coordinator_every_instance_runs_setup_and_teardown(script, run_script, tmp_path):
     Sharing.coordinators = {}
-    path = write(script, {"iterations": 1, "executionSegment": "1/2:1"})
+    path = write(script, {"vus": 2, "iterations": 2, "executionSegment": "1/2:1"})
     res = run_script(path, outs=["sharing"], registry=registry(), env={"LOG": str(tmp_path / "events.jsonl")})
     assert res.code == 0
     assert [e[0] for e in events(tmp_path)] == ["setup", "iteration", "teardown"]

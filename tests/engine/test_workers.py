@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
 import time
 
-import pytest
 from conftest import HORDE, count, read_points
 from horde.engine.scenarios import scenarios_from_options
-from horde.engine.segment import share, split_scenarios
+from horde.engine.segment import split_scenarios
 from horde.metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricType, Sample, TagSet
 from horde.metrics.wire import Decoder, Encoder
-
-
-@pytest.mark.parametrize("total,parts", [(17, 2), (3, 4), (50, 3), (1, 2), (0, 2)])
-def test_shares_are_whole_fair_and_complete(total, parts):
-    shares = [share(total, i, parts) for i in range(parts)]
-    assert sum(shares) == total and max(shares) - min(shares) <= 1
+from horde.segments import Share
 
 
 def test_split_keeps_the_totals_of_every_executor():
@@ -38,14 +33,16 @@ def test_split_keeps_the_totals_of_every_executor():
         }
     }
     scs = scenarios_from_options(opts)
-    parts = split_scenarios(scs, 2)
+    parts = split_scenarios(scs, Share(), 2)
     by = lambda name: [s for p in parts for s in p if s.name == name]  # noqa: E731
     assert sum(s.iterations for s in by("si")) == 17 and sum(s.vus for s in by("si")) == 3
     assert sum(s.vus for s in by("pv")) == 5
     assert len(by("cv")) == 1  # one VU cannot be split: one worker runs it
-    assert sum(s.stages[-1].target for s in by("rv")) == 7
-    assert sum(s.rate for s in by("car")) == pytest.approx(30)
+    assert sum(s.max_vus_needed for s in by("rv")) == 7
     assert sum(s.max_vus for s in by("car")) == 5
+    # the workers start disjoint iterations that together are all of them
+    starts = sorted(i for s in by("car") for i in itertools.islice(s.share.indexes(), 30 * s.share.scale(100) // 100))
+    assert starts == list(range(30))
 
 
 def test_wire_round_trip_keeps_metrics_tags_values_and_metadata():

@@ -9,6 +9,7 @@ import click
 
 from ..engine.options import parse_stage, parse_tag
 from .group import cli, verbose_option
+from .segment_flags import segment_flags
 
 __all__ = ["run"]
 
@@ -50,7 +51,26 @@ def _env_pair(text: str) -> tuple[str, str]:
     show_envvar=True,
     default=lambda: os.cpu_count() or 1,
     show_default="one per core",
-    help="Processes that split the VUs and iterations (k6's execution segments); 1 runs in this process.",
+    help="Processes that split this instance's VUs and iterations (k6's striped execution segments); "
+    "1 runs in this process.",
+)
+@click.option(
+    "--execution-segment",
+    metavar="SEGMENT",
+    help="Run only this part of the test, as k6: 1/3:2/3, 0.25:0.5, 25%:50%, or 2/3 (= 0:2/3).",
+)
+@click.option(
+    "--execution-segment-sequence",
+    metavar="SEQUENCE",
+    help="The segments of all instances, as k6: 0,1/3,2/3,1 (the segment must be one of them).",
+)
+@click.option(
+    "--instance",
+    metavar="I/N",
+    envvar="HORDE_INSTANCE",
+    show_envvar=True,
+    help="Instance I (1-based) of N equal ones: segment (I-1)/N:I/N of the sequence 0,1/N,...,1, "
+    "plus --tag instance_id=I. Just N takes I from JOB_COMPLETION_INDEX+1 (a Kubernetes Indexed Job).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No banner and no progress line.")
 @click.option(
@@ -93,6 +113,9 @@ def run(
     summary_export,
     config_file,
     workers,
+    execution_segment,
+    execution_segment_sequence,
+    instance,
     quiet,
     output_stop_timeouts,
     allow_output_loss,
@@ -114,6 +137,10 @@ def run(
         cli_options["tags"] = dict(parse_tag(t) for t in tags)
     if system_tags is not None:
         cli_options["systemTags"] = [s.strip() for s in system_tags.split(",") if s.strip()]
+    segment_options = segment_flags(execution_segment, execution_segment_sequence, instance, os.environ)
+    if "instance_id" in segment_options:
+        cli_options["tags"] = {"instance_id": segment_options.pop("instance_id"), **cli_options.get("tags", {})}
+    cli_options.update(segment_options)
     if summary_trend_stats:
         cli_options["summaryTrendStats"] = [s.strip() for s in summary_trend_stats.split(",") if s.strip()]
     req = RunRequest(

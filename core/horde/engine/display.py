@@ -46,20 +46,22 @@ def describe_scenario(sc: Scenario) -> str:
         )
     elif sc.executor == "constant-arrival-rate":
         what = (
-            f"{sc.rate:g} iterations/{fmt_duration(sc.time_unit)} for {fmt_duration(sc.duration)} "
+            f"{sc.rate * float(sc.share.segment.length):g} iterations/{fmt_duration(sc.time_unit)} for {fmt_duration(sc.duration)} "
             f"(maxVUs: {sc.max_vus}, {gs})"
         )
     else:
         what = (
-            f"Up to {max([sc.start_rate, *(s.target for s in sc.stages)]):g} iterations/{fmt_duration(sc.time_unit)} "
+            f"Up to {max([sc.start_rate, *(s.target for s in sc.stages)]) * float(sc.share.segment.length):g} iterations/{fmt_duration(sc.time_unit)} "
             f"for {fmt_duration(sc.total_duration)} over {len(sc.stages)} stages (maxVUs: {sc.max_vus}, {gs})"
         )
     start = f" (startTime: {fmt_duration(sc.start_time)})" if sc.start_time else ""
     return f"* {sc.name}: {what}{start}"
 
 
-def banner(out: TextIO, script: Path, outputs: Sequence[str], scenarios: Sequence[Scenario]) -> None:
-    """Print k6's start banner: script, outputs and scenarios."""
+def banner(
+    out: TextIO, script: Path, outputs: Sequence[str], scenarios: Sequence[Scenario], segment_length: float = 1.0
+) -> None:
+    """Print k6's start banner: script, outputs and scenarios (``segment_length``: this instance's part)."""
     max_vus = sum(s.max_vus_needed for s in scenarios)
     max_dur = max((s.start_time + s.total_duration + s.graceful_stop for s in scenarios), default=0.0)
     n = len(scenarios)
@@ -69,7 +71,7 @@ def banner(out: TextIO, script: Path, outputs: Sequence[str], scenarios: Sequenc
         f"     script: {script}",
         f"     output: {', '.join(outputs) if outputs else '-'}",
         "",
-        f"  scenarios: (100.00%) {n} scenario{'s' if n != 1 else ''}, {max_vus} max VUs, "
+        f"  scenarios: ({segment_length * 100:.2f}%) {n} scenario{'s' if n != 1 else ''}, {max_vus} max VUs, "
         f"{fmt_duration(max_dur)} max duration (incl. graceful stop):",
     ]
     lines += [f"           {describe_scenario(s)}" for s in scenarios]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -200,8 +201,9 @@ class ScenarioRunner:
 
     async def _ramping_vus(self) -> None:
         sc = self.scenario
+        share = sc.share  # this process runs its share of the whole test's VU count, VU by striped VU
         vus = [self._new_vu() for _ in range(sc.max_vus_needed)]
-        target = [sc.start_vus]
+        target = [share.scale(sc.start_vus)]
         changed = asyncio.Event()
         busy_since: dict[int, float] = {}
         ramped_down_at: dict[int, float] = {}
@@ -227,10 +229,11 @@ class ScenarioRunner:
             return asyncio.ensure_future(loop())
 
         start = time.monotonic()
+        downs = final_ramp_downs(sc.start_vus, sc.stages)  # by the whole test's VU index
         final_deadline = {
-            i: min(self.hard_end, start + at + sc.graceful_ramp_down)
-            for i, at in final_ramp_downs(sc.start_vus, sc.stages).items()
-            if i < len(vus)
+            i: min(self.hard_end, start + downs[share.unscaled(i)] + sc.graceful_ramp_down)
+            for i in range(len(vus))
+            if share.unscaled(i) in downs
         }
         for i, deadline in final_deadline.items():
             self._set_deadline(vus[i], deadline)
@@ -242,7 +245,7 @@ class ScenarioRunner:
                 elapsed = time.monotonic() - start
                 if elapsed >= total:
                     break
-                new_target = ramp_target(sc.start_vus, sc.stages, elapsed)
+                new_target = share.scale(ramp_target(sc.start_vus, sc.stages, elapsed))
                 if new_target != target[0]:
                     now = time.monotonic()
                     for i in range(new_target, target[0]):
@@ -276,12 +279,16 @@ class ScenarioRunner:
 
     async def _constant_arrival_rate(self) -> None:
         sc = self.scenario
-        await self._arrivals(arrival_times([Stage(sc.duration, 0)], sc.rate / sc.time_unit, constant=True), sc.duration)
+        indexes = None if sc.share.is_full else sc.share.indexes()
+        times = arrival_times([Stage(sc.duration, 0)], sc.rate / sc.time_unit, constant=True, indexes=indexes)
+        await self._arrivals(times, sc.duration)
 
     async def _ramping_arrival_rate(self) -> None:
         sc = self.scenario
         stages = [Stage(s.duration, s.target / sc.time_unit) for s in sc.stages]
-        await self._arrivals(arrival_times(stages, sc.start_rate / sc.time_unit), sc.total_duration)
+        indexes = None if sc.share.is_full else sc.share.indexes()
+        times = arrival_times(stages, sc.start_rate / sc.time_unit, indexes=indexes, first=1)
+        await self._arrivals(times, sc.total_duration)
 
     async def _arrivals(self, times: Iterator[float], duration: float) -> None:
         sc = self.scenario
@@ -366,19 +373,32 @@ def ramp_target(start: int, stages: list[Stage], elapsed: float) -> int:
     return int(current)
 
 
-def arrival_times(stages: list[Stage], start_rate: float, constant: bool = False) -> Iterator[float]:
+def arrival_times(
+    stages: list[Stage],
+    start_rate: float,
+    constant: bool = False,
+    indexes: Iterator[int] | None = None,
+    first: int = 0,
+) -> Iterator[float]:
     """Start times (seconds from the scenario start) of iterations at a rate (per second) that
-    moves linearly from ``start_rate`` to each stage's target; with ``constant`` the rate stays."""
+    moves linearly from ``start_rate`` to each stage's target; with ``constant`` the rate stays.
+
+    The whole test's iteration ``k`` (0-based) starts when ``k + first`` iterations are due (the
+    area under the rate): k6 starts constant-arrival-rate's first at 0 and ramping-arrival-rate's
+    once one is due (``first=1``). ``indexes`` (increasing) picks the iterations of one
+    execution segment; None runs them all.
+    """
+    ks = itertools.count() if indexes is None else indexes
+    k = next(ks)
     offset = 0.0
-    count_before = 0.0  # iterations scheduled before the current stage's start (fractional)
-    k = 0
+    count_before = 0.0  # iterations due before the current stage's start (fractional)
     rate0 = start_rate
     for st in stages:
         rate1 = rate0 if constant else float(st.target)
         d = st.duration
         total = (rate0 + rate1) / 2.0 * d
         while True:
-            need = k - count_before  # iterations into this stage, 0-based k-th at N(t) = k
+            need = k + first - count_before  # the area into this stage at which iteration k starts
             if need > total + 1e-9:
                 break
             if rate1 == rate0:
@@ -394,7 +414,7 @@ def arrival_times(stages: list[Stage], start_rate: float, constant: bool = False
             if t > d:
                 break
             yield offset + t
-            k += 1
+            k = next(ks)
         count_before += total
         offset += d
         rate0 = rate1

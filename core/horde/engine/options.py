@@ -100,6 +100,11 @@ def _bool(v: str) -> bool:
 
 
 _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
+    # k6's names first: the HORDE_ name of the same option, read later, wins
+    "K6_EXECUTION_SEGMENT": ("executionSegment", str),
+    "K6_EXECUTION_SEGMENT_SEQUENCE": ("executionSegmentSequence", str),
+    "HORDE_EXECUTION_SEGMENT": ("executionSegment", str),
+    "HORDE_EXECUTION_SEGMENT_SEQUENCE": ("executionSegmentSequence", str),
     "HORDE_VUS": ("vus", _int("HORDE_VUS")),
     "HORDE_DURATION": ("duration", str),
     "HORDE_ITERATIONS": ("iterations", _int("HORDE_ITERATIONS")),
@@ -114,7 +119,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
 
 
 def env_options(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Options set by ``HORDE_*`` environment variables."""
+    """Options set by ``HORDE_*`` environment variables (and ``K6_EXECUTION_SEGMENT[_SEQUENCE]``)."""
     out: dict[str, Any] = {}
     for var, (key, conv) in _ENV.items():
         value = environ.get(var)

@@ -46,8 +46,8 @@ from .pacing import BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, m
 from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
-from .segment import split_scenarios
-from .shared_lifecycle import SharedLifecycle, SharedLifecycleError, segment_starts_at_zero
+from .segment import segment_scenarios, share_from_options, split_scenarios
+from .shared_lifecycle import SharedLifecycle, SharedLifecycleError
 from .watchdog import Watchdog
 from .worker import WorkerSpec
 from .workers import WorkerPool
@@ -95,7 +95,7 @@ class RunRequest:
     allow_output_loss: bool = False
     """Exit 0 rather than :attr:`ExitCode.OUTPUT_LOSS` when an output lost samples."""
     workers: int = 1
-    """Processes that split the VUs (k6's execution segments); 1 runs everything in this process."""
+    """Processes that split this instance's share (k6's striped execution segments); 1 runs it in this process."""
     registry: OutputRegistry | None = None
     """Outputs to choose from; None uses the process-wide registry (built-ins, entry points, code)."""
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
@@ -160,8 +160,11 @@ class TestRun:
         if not isinstance(tags, Mapping):
             raise UserError("options.tags must be an object of name: value", ExitCode.INVALID_CONFIG)
         self.base_tags = TagSet.of(tags)
-        self.scenarios: list[Scenario] = scenarios_from_options(self.options)
-        for sc in self.scenarios:
+        self.all_scenarios: list[Scenario] = scenarios_from_options(self.options)
+        self.share = share_from_options(self.options)
+        self.scenarios: list[Scenario] = segment_scenarios(self.all_scenarios, self.share)
+        """What this instance runs: its execution segment of every scenario (``all_scenarios``)."""
+        for sc in self.all_scenarios:
             self.script.function(sc.exec)  # exit 104 now if a scenario's function is missing
         self.thresholds = self._parse_thresholds()
         self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
@@ -383,7 +386,7 @@ class TestRun:
     async def _run_workers(self, data: Any) -> None:
         req = self.req
         specs, first = [], 1
-        for i, scenarios in enumerate(split_scenarios(self.scenarios, self.workers)):
+        for i, scenarios in enumerate(split_scenarios(self.all_scenarios, self.share, self.workers)):
             if not scenarios:
                 continue
             specs.append(
@@ -528,7 +531,13 @@ class TestRun:
         self.prepare()
         req = self.req
         if not req.quiet:
-            display.banner(req.stdout, req.script, self.manager.descriptions(), self.scenarios)
+            display.banner(
+                req.stdout,
+                req.script,
+                self.manager.descriptions(),
+                self.scenarios,
+                float(self.share.segment.length),
+            )
         loop = self._loop = new_loop()
         self.manager.set_thresholds(self.thresholds.by_key)
         try:
@@ -536,7 +545,7 @@ class TestRun:
         except BaseException:
             loop.close()
             raise
-        first = segment_starts_at_zero(self.options.get("executionSegment"))
+        first = self.share.segment.start == 0  # the instance whose execution segment starts at 0
         self.shared = SharedLifecycle(self.manager.setup_coordinator(), first)
         pump = self._pump = Pump(self.manager, self.store)
         outputs_backlog = over((self.manager.backlog, OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))

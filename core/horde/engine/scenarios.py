@@ -8,6 +8,7 @@ from typing import Any
 
 from ..durations import option_seconds as seconds  # k6 durations in scenario options
 from ..errors import ExitCode, UserError
+from ..segments import Share
 
 __all__ = ["Scenario", "Stage", "scenarios_from_options", "execution_plan", "seconds"]
 
@@ -56,6 +57,9 @@ class Scenario:
     time_unit: float = 1.0
     pre_allocated_vus: int = 0
     max_vus: int = 0
+    share: Share = dataclasses.field(default_factory=Share)
+    """The part of the whole test's VUs (ramping-vus) or iterations (arrival rates) this process runs;
+    the other executors carry their part in their numbers (see :mod:`horde.engine.segment`)."""
 
     @property
     def total_duration(self) -> float:
@@ -70,7 +74,7 @@ class Scenario:
     def max_vus_needed(self) -> int:
         """How many VUs this scenario may initialize at most."""
         if self.executor == "ramping-vus":
-            return max([self.start_vus, *(s.target for s in self.stages)])
+            return self.share.scale(max([self.start_vus, *(s.target for s in self.stages)]))
         if self.executor.endswith("arrival-rate"):
             return max(self.max_vus, self.pre_allocated_vus)
         return self.vus

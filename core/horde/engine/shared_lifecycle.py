@@ -13,13 +13,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any, TypeVar
 
 from ..errors import AbortReason, ExitCode
 from ..output import SetupCoordinator, SetupFailed
 
-__all__ = ["SharedLifecycle", "SharedLifecycleError", "segment_starts_at_zero"]
+__all__ = ["SharedLifecycle", "SharedLifecycleError"]
 
 _log = logging.getLogger("horde.run")
 
@@ -36,19 +35,6 @@ class SharedLifecycleError(Exception):
         super().__init__(message)
         self.reason = reason
         self.exit_code = exit_code
-
-
-def segment_starts_at_zero(segment: object) -> bool:
-    """Whether an ``executionSegment`` option (``"0:1/4"``, ``"1/4"``, ``"25%:50%"``, None) starts at 0."""
-    if segment is None or segment == "":
-        return True
-    text = str(segment).strip()
-    start = text.split(":", 1)[0] if ":" in text else "0"
-    try:
-        value = Fraction(start.strip()[:-1]) / 100 if start.strip().endswith("%") else Fraction(start.strip() or "0")
-    except (ValueError, ZeroDivisionError):
-        return True  # the segment's own validation reports a malformed value
-    return value == 0
 
 
 async def _in_thread(name: str, timeout: float, fn: Callable[..., T], *args: Any) -> T:

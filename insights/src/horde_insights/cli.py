@@ -1,4 +1,5 @@
-"""The ``horde-insights`` command: ``serve`` and ``token create|list`` (click, as the core's ``horde``)."""
+"""The ``horde-insights`` command: ``serve``, ``token create|list``, ``run create|finish|stop`` and ``wait``
+(click, as the core's ``horde``)."""
 
 from __future__ import annotations
 
@@ -196,6 +197,162 @@ def token_list(db: str) -> None:
             click.echo(f"{t['project']}\t{t['hash_prefix']}…\t{t['label']}")
     finally:
         store.close()
+
+
+def _service_options(f: _F) -> _F:
+    """``--host URL`` and ``--token T`` of the commands that call a running service."""
+    f = click.option(
+        "--token",
+        envvar=["HORDE_INSIGHTS_TOKEN", "K6_CLOUD_TOKEN"],
+        required=True,
+        help="API token of the run's project (env HORDE_INSIGHTS_TOKEN or K6_CLOUD_TOKEN).",
+    )(f)
+    f = click.option(
+        "--host",
+        "url",
+        envvar=["HORDE_INSIGHTS_URL", "K6_CLOUD_HOST"],
+        default="http://127.0.0.1:8080",
+        show_default=True,
+        help="URL of the service (env HORDE_INSIGHTS_URL or K6_CLOUD_HOST).",
+    )(f)
+    return f
+
+
+def _client(url: str, token: str) -> Any:
+    from .client import InsightsClient
+
+    if not re.match(r"^https?://", url):
+        raise click.BadParameter(f"{url!r} is not an http:// or https:// URL", param_hint="'--host'")
+    return InsightsClient(url, token)
+
+
+def _client_errors(fn: Callable[[], None]) -> None:
+    from .client import ClientError
+
+    try:
+        fn()
+    except ClientError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.group("run")
+def run_group() -> None:
+    """Create, finish and stop runs of several instances on a running service."""
+
+
+@run_group.command("create")
+@click.option("--name", required=True, help="Name of the run.")
+@click.option("--instances", type=click.IntRange(min=1), default=1, show_default=True, help="Instances that push.")
+@click.option(
+    "--thresholds",
+    default="{}",
+    metavar="JSON",
+    help='k6 thresholds object, e.g. \'{"http_req_duration": ["p(95)<500"]}\'; Insights evaluates them on the '
+    "merged data of all instances.",
+)
+@click.option("--vus", type=click.IntRange(min=0), default=0, help="Planned VUs (shown only).")
+@click.option("--duration", default="0", metavar="DURATION", callback=_duration_option, help="Planned duration.")
+@_service_options
+def run_create(name: str, instances: int, thresholds: str, vus: int, duration: float, url: str, token: str) -> None:
+    """Create one run for N instances (as k6-operator does); print its reference id on the last line.
+
+    Start each instance with K6_CLOUD_PUSH_REF_ID (k6) or HORDE_CLOUD_PUSH_REF_ID (horde) set to it.
+    """
+    import json
+
+    try:
+        parsed = json.loads(thresholds)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="'--thresholds'") from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="'--thresholds'")
+    body = {
+        "name": name,
+        "vus": vus,
+        "duration": int(duration),
+        "thresholds": parsed,
+        "instances": instances,
+        "process_thresholds": True,
+    }
+
+    def go() -> None:
+        reply = _client(url, token).call("POST", "/v1/tests", body)
+        ref = reply.get("reference_id")
+        web = (reply.get("config") or {}).get("webAppURL")
+        click.echo(f"run {ref} created for {instances} instance{'s' if instances > 1 else ''}: {web}/runs/{ref}")
+        click.echo(ref)
+
+    _client_errors(go)
+
+
+@run_group.command("finish")
+@click.argument("run_id", metavar="RUN")
+@_service_options
+def run_finish(run_id: str, url: str, token: str) -> None:
+    """Finish RUN as its creator (k6-operator's finish call): needed when its instances are real k6,
+    which report no end of their own."""
+
+    def go() -> None:
+        client = _client(url, token)
+        client.call("POST", f"/v1/tests/{run_id}", {"run_status": 3, "result_status": 0, "thresholds": {}})
+        progress = client.call("GET", f"/v1/test-progress/{run_id}")
+        click.echo(f"run {run_id}: {progress.get('run_status_text')}")
+
+    _client_errors(go)
+
+
+@run_group.command("stop")
+@click.argument("run_id", metavar="RUN")
+@_service_options
+def run_stop(run_id: str, url: str, token: str) -> None:
+    """Stop RUN: its instances stop within seconds (pushes are refused as k6's cloud refuses them)."""
+
+    def go() -> None:
+        reply = _client(url, token).call("POST", f"/api/v1/runs/{run_id}/stop", {})
+        click.echo(f"run {run_id} stopped: {reply.get('abort_reason')}")
+
+    _client_errors(go)
+
+
+@cli.command("wait")
+@click.argument("run_id", metavar="RUN")
+@click.option("--interval", default="1s", metavar="DURATION", callback=_duration_option, help="Poll interval.")
+@click.option(
+    "--timeout",
+    default="24h",
+    metavar="DURATION",
+    callback=_duration_option,
+    help="Give up (exit 1) when the run has not ended by then (default 24h).",
+)
+@_service_options
+def wait_cmd(run_id: str, interval: float, timeout: float, url: str, token: str) -> None:
+    """Follow RUN until it ends; exit as k6 does: 0 passed, 99 thresholds crossed, 97 run failed or timed out."""
+    import time
+
+    from .client import exit_code_of
+
+    client = _client(url, token)
+    outcome: dict[str, Any] = {}
+
+    def show(p: dict[str, Any]) -> None:
+        done = ", ".join(p.get("instances_finished") or []) or "none"
+        click.echo(f"run {run_id}: {p.get('run_status_text')} (instances finished: {done})")
+
+    def go() -> None:
+        outcome.update(
+            client.follow(run_id, interval=max(0.1, interval), deadline=time.monotonic() + timeout, on_change=show)
+        )
+        detail = client.call("GET", f"/api/v1/runs/{run_id}")
+        verdict = detail.get("verdict") or {}
+        for failed in verdict.get("failed") or []:
+            click.echo(f"threshold crossed: {failed}")
+        if outcome.get("abort_reason"):
+            click.echo(f"reason: {outcome['abort_reason']}")
+
+    _client_errors(go)
+    code = exit_code_of(int(outcome["run_status"]), outcome.get("result_status"))
+    click.echo(f"exit code {code}")
+    raise click.exceptions.Exit(code)
 
 
 _NO_ARGS_IS_HELP: type[click.UsageError] | tuple[()] = getattr(click.exceptions, "NoArgsIsHelpError", ())

@@ -12,7 +12,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import cramjam
@@ -20,6 +20,7 @@ import cramjam
 from .http import ApiError
 from .states import FINAL_STATUSES
 from .store import Store
+from .thresholds import ThresholdError, parse_thresholds
 from .wire.metricset import MAX_ENTRIES, MAX_VALUES, DecodeError, MetricSet, TooManyValues, decode_metric_set
 from .wire.protobuf import read_varint
 
@@ -86,6 +87,19 @@ def create_run(store: Store, project_id: int, headers: Mapping[str, str], body: 
         raise ApiError(400, "create run: field 'thresholds' must map metric names to lists of expressions")
     vus = _number(data, "vus", "create run")
     duration = _number(data, "duration", "create run")
+    instances = data.get("instances", 1)
+    if instances is None:
+        instances = 1
+    if isinstance(instances, bool) or not isinstance(instances, int) or not 1 <= instances <= 100_000:
+        raise ApiError(400, f"create run: field 'instances' must be an integer >= 1, got {json.dumps(instances)[:40]}")
+    process = data.get("process_thresholds", False)
+    if not isinstance(process, bool):
+        raise ApiError(400, "create run: field 'process_thresholds' must be true or false")
+    if process or instances > 1:  # Insights evaluates them: refuse what it could not
+        try:
+            parse_thresholds(thresholds)
+        except ThresholdError as exc:
+            raise ApiError(400, f"create run: {exc}") from None
     key = headers.get("K6-Idempotency-Key")
     run_id, _ = store.create_run(
         project_id,
@@ -95,12 +109,22 @@ def create_run(store: Store, project_id: int, headers: Mapping[str, str], body: 
         thresholds=thresholds,
         key=key[:64] if key else None,
         now=time.time(),
+        instances=instances,
+        process_thresholds=process,
     )
     return {"reference_id": str(run_id), "config": {"webAppURL": base_url}}
 
 
-def push_metrics(store: Store, run_id: int, headers: Mapping[str, str], body: bytes, limits: Limits) -> dict:
-    """Handle ``POST /v2/metrics/{id}``; return the reply body."""
+def push_metrics(
+    store: Store,
+    run_id: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    limits: Limits,
+    on_stored: Callable[[int, MetricSet], None] | None = None,
+) -> dict:
+    """Handle ``POST /v2/metrics/{id}``; return the reply body. ``on_stored`` sees every stored push
+    (the live threshold tally: ``VerdictJudge.observe``)."""
     enc = (headers.get("Content-Encoding") or "").strip().lower()
     ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if ctype and ctype != "application/x-protobuf":
@@ -113,7 +137,7 @@ def push_metrics(store: Store, run_id: int, headers: Mapping[str, str], body: by
     with _large_push_slot(body, enc == "snappy"):
         ms = _decode(body, enc == "snappy", limits)
     key = headers.get("K6-Idempotency-Key")
-    stored = store.ingest(run_id, key[:64] if key else None, ms, time.time())
+    stored = store.ingest(run_id, key[:64] if key else None, ms, time.time(), on_stored)
     return {"stored": stored, "duplicate": not stored}
 
 

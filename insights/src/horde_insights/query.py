@@ -6,6 +6,7 @@ import time
 from collections import defaultdict
 
 from .histogram import Histogram
+from .instances import instance_of, run_view
 from .states import state_of
 from .store import Store
 
@@ -45,6 +46,9 @@ def run_summary(run: dict, now: float | None = None) -> dict:
         "duplicate_pushes": run["duplicates"],
         "thresholds": run["thresholds"],
         "threshold_results": results,
+        "expected_instances": run.get("instances", 1),
+        "stopped": run.get("stopped_at") is not None,
+        "abort_reason": run.get("abort_reason"),
     }
 
 
@@ -75,7 +79,7 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
     last = max((r[3] for r in rows), default=0.0)
     width = period * max(1, int((last - first) / period) // MAX_POINTS + 1)
 
-    vus: dict[float, float] = {}
+    vus_of: dict[tuple[str, float], float] = {}  # (instance, time) -> VUs; summed over instances below
     reqs: dict[float, float] = defaultdict(float)
     failed: dict[float, list[float]] = defaultdict(lambda: [0.0, 0.0])
     durs: dict[float, Histogram] = defaultdict(Histogram)
@@ -114,7 +118,8 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
             whole[metric].merge(hist or {}, count, total, lo, hi, res)
 
         if metric == "vus":
-            vus[t] = max(vus.get(t, 0.0), hi if count else value)
+            key = (instance_of(labels), t)
+            vus_of[key] = max(vus_of.get(key, 0.0), hi if count else value)
         elif metric == "http_reqs":
             reqs[t] += value
         elif metric == "http_req_failed":
@@ -128,6 +133,9 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
             c[0] += value
             c[1] += count
 
+    vus: dict[float, float] = defaultdict(float)
+    for (_inst, t), n in vus_of.items():
+        vus[t] += n
     times = sorted(set(vus) | set(reqs) | set(failed) | set(durs))
     series = {
         "t": times,
@@ -169,12 +177,17 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
     fail = totals.get("http_req_failed")
     summary["requests"] = http["count"] if http else 0
     summary["failure_rate"] = (fail["sum"] / fail["count"]) if fail and fail["count"] else None
-    summary["max_vus_seen"] = totals["vus"]["max"] if "vus" in totals else None
+    summary["max_vus_seen"] = max(vus.values()) if vus else None
     summary["chart_bucket"] = width
+    if "vus" in totals:  # merged over instances: the sum of their VUs at the latest time
+        for entry in metrics:
+            if entry["metric"] == "vus" and vus:
+                entry.update(value=vus[max(vus)], max=max(vus.values()))
     return {
         "run": summary,
         "series": series,
         "thresholds": _threshold_rows(run),
         "checks": [{"group": g, "check": c, "passes": p, "fails": n - p} for (g, c), (p, n) in sorted(checks.items())],
         "metrics": metrics,
+        **run_view(store, run, rows),
     }

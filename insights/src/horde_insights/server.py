@@ -19,15 +19,16 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import __version__
+from . import __version__, instances, setupdata
 from .auth import hash_token, parse_authorization
 from .connections import DeadlineReader, ParkingLot
 from .http import ApiError, read_body, send_error, send_json
-from .ingest import Limits, create_run, finish_run, push_metrics
+from .ingest import Limits, create_run, push_metrics
 from .query import run_detail, run_summary
 from .store import Store
+from .verdict import VerdictJudge
 
 __all__ = ["InsightsServer", "Reaper"]
 
@@ -38,6 +39,11 @@ _PUSH = re.compile(r"^/v2/metrics/([0-9]+)$")
 _V1_PUSH = re.compile(r"^/v1/metrics/([0-9]+)$")
 _API_RUN = re.compile(r"^/api/v1/runs/([0-9]+)$")
 _PAGE_RUN = re.compile(r"^/runs/([0-9]+)/?$")
+_INSTANCE_FINISH = re.compile(r"^/v1/tests/([0-9]+)/instances/([^/]{1,200})/finish$")
+_SETUP = re.compile(r"^/v1/tests/([0-9]+)/setup$")
+_PROGRESS = re.compile(r"^/v1/test-progress/([0-9]+)$")
+_STOP = re.compile(r"^/(?:api/v1/runs|v1/tests)/([0-9]+)/stop$")
+_EVENTS = re.compile(r"^/orchestrator/v1/testruns/([0-9]+)/events$")
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -46,7 +52,10 @@ _CSP = (
 
 
 class Reaper:
-    """Marks runs Timed out when neither data nor a finish call arrived for ``timeout`` seconds.
+    """Marks runs Timed out when neither data nor a finish call arrived for ``timeout`` seconds, and
+    runs of several instances when one unfinished instance was silent that long (naming it); about
+    every second it also re-evaluates the thresholds of running runs on their merged data
+    (:class:`~horde_insights.verdict.VerdictJudge`).
 
     Time while the service itself was down does not count: nothing is timed
     out before the service has been up for ``timeout`` seconds.
@@ -58,6 +67,7 @@ class Reaper:
         self.started = time.time()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="insights-reaper", daemon=True)
+        self.judge = VerdictJudge(store)
 
     def start(self) -> None:
         self._thread.start()
@@ -71,16 +81,19 @@ class Reaper:
         cutoff = now - self.timeout
         if self.started > cutoff:
             return []
+        for rid, names in self.store.time_out_instances(cutoff, now, self.timeout):
+            log.info("run %s timed out: instance(s) %s silent for %.0f s", rid, ", ".join(names), self.timeout)
         ids = self.store.time_out(cutoff, now)
         for rid in ids:
             log.info("run %s timed out: nothing heard for %.0f s", rid, self.timeout)
         return ids
 
     def _run(self) -> None:
-        interval = max(0.2, min(5.0, self.timeout / 10))
+        interval = max(0.2, min(1.0, self.timeout / 10))
         while not self._stop.wait(interval):
             try:
                 self.sweep()
+                self.judge.tick()
             except Exception:  # keep sweeping; the database may come back
                 log.exception("timeout sweep failed")
 
@@ -186,6 +199,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch(self._post)
 
+    def do_PUT(self) -> None:
+        self._dispatch(self._put)
+
     def _dispatch(self, fn) -> None:
         try:
             fn(urlsplit(self.path).path)
@@ -204,7 +220,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _drain_if_needed(self) -> None:
         # a reply sent before the body was read must not leave the body in the stream
-        if not getattr(self, "_body_read", False) and self.command == "POST":
+        if not getattr(self, "_body_read", False) and self.command in ("POST", "PUT"):
             self.close_connection = True
 
     def _project(self) -> int:
@@ -248,15 +264,29 @@ class Handler(BaseHTTPRequestHandler):
             project = self._project()
             run = self._run_of(project, m.group(1))
             body = self._body(limits.metrics_body)
-            send_json(self, 200, push_metrics(store, run["id"], self.headers, body, limits))
+            instances.refuse_if_stopped(run)
+            observe = self.server.reaper.judge.observe
+            send_json(self, 200, push_metrics(store, run["id"], self.headers, body, limits, observe))
             return
         m = _RUN.match(path)
         if m:
             project = self._project()
             run = self._run_of(project, m.group(1))
             body = self._body(limits.json_body)
-            send_json(self, 200, finish_run(store, run["id"], body))
+            send_json(self, 200, instances.finish_run(store, project, run, body))
             return
+        for pattern, fn in (
+            (_INSTANCE_FINISH, instances.finish_instance),
+            (_STOP, instances.stop_run),
+            (_EVENTS, instances.operator_events),
+        ):
+            m = pattern.match(path)
+            if m:
+                project = self._project()
+                run = self._run_of(project, m.group(1))
+                body = self._body(limits.json_body)
+                send_json(self, 200, fn(store, project, run, *(unquote(g) for g in m.groups()[1:]), body))
+                return
         if _V1_PUSH.match(path):
             self._project()
             raise ApiError(
@@ -266,8 +296,36 @@ class Handler(BaseHTTPRequestHandler):
             )
         raise ApiError(404, f"no such endpoint: POST {path}")
 
+    def _put(self, path: str) -> None:
+        m = _SETUP.match(path)
+        if m:
+            project = self._project()
+            run = self._run_of(project, m.group(1))
+            body = self._body(self.server.limits.json_body)
+            send_json(self, 200, setupdata.put_setup(self.server.store, project, run, body))
+            return
+        raise ApiError(404, f"no such endpoint: PUT {path}")
+
+    def _params(self) -> dict[str, str]:
+        return dict(parse_qsl(urlsplit(self.path).query))
+
     def _get(self, path: str) -> None:
         store = self.server.store
+        m = _SETUP.match(path)
+        if m:
+            project = self._project()
+            found = setupdata.get_setup(store, project, self._run_of(project, m.group(1)), self._params())
+            if found is None:
+                self.send_response(204)  # no body, no Content-Length (RFC 9110)
+                self.end_headers()
+            else:
+                send_json(self, 200, found)
+            return
+        m = _PROGRESS.match(path)
+        if m:
+            project = self._project()
+            send_json(self, 200, instances.test_progress(store, project, self._run_of(project, m.group(1)), {}))
+            return
         if path == "/api/v1/runs":
             project = self._project()
             now = time.time()

@@ -1,8 +1,8 @@
 """Several ``horde run --out cloud`` instances in one run of a real horde-insights process (issue 17).
 
 The run is created as k6-operator creates it (``POST /v1/tests`` with ``instances`` and
-``process_thresholds``) and each instance joins it through its push reference id, tagged
-``instance_id=I`` with the execution segment ``(I-1)/N:I/N``.
+``process_thresholds``) and each instance joins it through its push reference id, started with
+``--instance I/N`` (the execution segment ``(I-1)/N:I/N`` and the tag ``instance_id=I``).
 """
 
 from __future__ import annotations
@@ -28,10 +28,8 @@ SCRIPT = """
 import asyncio
 from horde import http, env
 
-options = {"vus": 1, "duration": env["DURATION"], "setupTimeout": env.get("SETUP_TIMEOUT", "30s"),
+options = {"vus": int(env["N"]), "duration": env["DURATION"], "setupTimeout": env.get("SETUP_TIMEOUT", "30s"),
            "teardownTimeout": "30s"}
-if env.get("SEG"):
-    options["executionSegment"] = env["SEG"]
 
 async def setup():
     if env.get("SETUP_FAILS"):
@@ -51,7 +49,7 @@ PLAIN_SCRIPT = """
 import asyncio
 from horde import http, env
 
-options = {"vus": 2, "duration": env["DURATION"]}
+options = {"vus": 2 * int(env["N"]), "duration": env["DURATION"]}
 
 async def default(data):
     await http.get(f'{env["TARGET"]}/json?instance={env["I"]}')
@@ -164,7 +162,7 @@ def start_instance(
     ref_var: str = "HORDE_CLOUD_PUSH_REF_ID",
     **env: str,
 ) -> subprocess.Popen:
-    """``horde run`` as instance ``i`` of ``n``: --tag instance_id=i, execution segment (i-1)/n:i/n."""
+    """``horde run`` as instance ``i`` of ``n``: ``--instance i/n`` (segment (i-1)/n:i/n, tag instance_id=i)."""
     path = tmp_path / "script.py"
     path.write_text(textwrap.dedent(script))
     e = {k: v for k, v in os.environ.items() if not k.startswith(("HORDE_CLOUD_", "K6_CLOUD_"))}
@@ -179,10 +177,10 @@ def start_instance(
         "cloud",
         "--out",
         f"json={tmp_path / f'out-{i}.json'}",
-        "--tag",
-        f"instance_id={i}",
+        "--instance",
+        f"{i}/{n}",
         "-e",
-        f"SEG={i - 1}/{n}:{i}/{n}",
+        f"N={n}",
         "-e",
         f"I={i}",
         "-e",

@@ -11,12 +11,13 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..wire.metricset import MetricSet
+from .multirun import MultiRunStore
 
-__all__ = ["Store", "StoreError", "ACTIVE_STATUSES"]
+__all__ = ["Store", "StoreError", "ACTIVE_STATUSES", "INSTANCE_ID_TAG", "DEFAULT_INSTANCE"]
 
 ACTIVE_STATUSES = (-2, 2)
 """Run statuses that the no-data timeout can end (created, running)."""
@@ -58,17 +59,39 @@ def _schema(id_col: str) -> list[str]:
             sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL,
             hist TEXT, resolution DOUBLE PRECISION NOT NULL DEFAULT 1)""",
         "CREATE INDEX IF NOT EXISTS points_run ON points (run_id, series_id)",
+        """CREATE TABLE IF NOT EXISTS instances (
+            run_id BIGINT NOT NULL REFERENCES runs(id), instance_id TEXT NOT NULL,
+            first_seen_at DOUBLE PRECISION NOT NULL, last_seen_at DOUBLE PRECISION NOT NULL,
+            finished_at DOUBLE PRECISION, run_status INTEGER, result_status INTEGER,
+            timed_out_at DOUBLE PRECISION, PRIMARY KEY (run_id, instance_id))""",
     ]
+
+
+_ADDED_RUN_COLUMNS = (
+    ("instances", "INTEGER NOT NULL DEFAULT 1"),
+    ("process_thresholds", "INTEGER NOT NULL DEFAULT 0"),
+    ("stopped_at", "DOUBLE PRECISION"),
+    ("abort_reason", "TEXT"),
+    ("verdict", "TEXT"),
+    ("setup", "TEXT"),
+)
+"""Columns of ``runs`` added for multi-instance runs (issue 17); a database created before them
+gets them by ``ALTER TABLE … ADD COLUMN`` when it is opened."""
+
+INSTANCE_ID_TAG = "instance_id"
+"""The series tag naming the instance that pushed it (k6-operator's ``--tag instance_id=I``)."""
+DEFAULT_INSTANCE = "1"
+"""The instance of series pushed without an ``instance_id`` tag."""
 
 
 _RUN_COLUMNS = (
     "id, project_id, name, created_at, last_seen_at, first_data_at, last_data_at, ended_at, "
     "timed_out_at, run_status, result_status, vus, duration, period, thresholds, "
-    "threshold_results, pushes, duplicates"
+    "threshold_results, pushes, duplicates, instances, process_thresholds, stopped_at, abort_reason, verdict, setup"
 )
 
 
-class Store:
+class Store(MultiRunStore):
     """Thread-safe access to one database (one connection, serialized by a lock)."""
 
     def __init__(self, conn: Any, dialect: Any, *, describe: str) -> None:
@@ -82,8 +105,18 @@ class Store:
             with self._tx():
                 for stmt in _schema(dialect.id_column):
                     self._conn.execute(stmt)
+                self._migrate()
         except dialect.errors as exc:
             raise StoreError(f"cannot create the schema in {describe}: {exc}") from None
+
+    def _migrate(self) -> None:
+        """Add the columns a database created by an older version lacks (inside the schema transaction)."""
+        cur = self._conn.execute("SELECT * FROM runs WHERE 1 = 0")
+        have = {d[0] for d in cur.description}
+        cur.fetchall()
+        for name, decl in _ADDED_RUN_COLUMNS:
+            if name not in have:
+                self._conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
 
     @property
     def dialect(self) -> str:
@@ -148,7 +181,17 @@ class Store:
 
     # -- runs ------------------------------------------------------------------------------
     def create_run(
-        self, project_id: int, *, name: str, vus: int, duration: float, thresholds: dict, key: str | None, now: float
+        self,
+        project_id: int,
+        *,
+        name: str,
+        vus: int,
+        duration: float,
+        thresholds: dict,
+        key: str | None,
+        now: float,
+        instances: int = 1,
+        process_thresholds: bool = False,
     ) -> tuple[int, bool]:
         """Create a run (status created); return (id, created). A repeated idempotency key returns the first run."""
         with self._tx():
@@ -160,8 +203,20 @@ class Store:
                     return int(row[0]), False
             row = self._x(
                 "INSERT INTO runs (project_id, name, create_key, created_at, last_seen_at, run_status, vus, "
-                "duration, thresholds) VALUES (?, ?, ?, ?, ?, -2, ?, ?, ?) RETURNING id",
-                (project_id, name, key, now, now, int(vus), float(duration), json.dumps(thresholds)),
+                "duration, thresholds, instances, process_thresholds) VALUES (?, ?, ?, ?, ?, -2, ?, ?, ?, ?, ?) "
+                "RETURNING id",
+                (
+                    project_id,
+                    name,
+                    key,
+                    now,
+                    now,
+                    int(vus),
+                    float(duration),
+                    json.dumps(thresholds),
+                    int(instances),
+                    1 if process_thresholds else 0,
+                ),
             ).fetchone()
             return int(row[0]), True
 
@@ -171,6 +226,12 @@ class Store:
             row = self._x(
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ? AND project_id = ?", (run_id, project_id)
             ).fetchone()
+        return None if row is None else _run_dict(row)
+
+    def get_run_by_id(self, run_id: int) -> dict | None:
+        """The run ``run_id`` whatever its project (for the service's own background work)."""
+        with self._lock:
+            row = self._x(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         return None if row is None else _run_dict(row)
 
     def list_runs(self, project_id: int, limit: int = 200) -> list[dict]:
@@ -200,13 +261,30 @@ class Store:
         return [int(r[0]) for r in rows]
 
     # -- samples ---------------------------------------------------------------------------
-    def ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
-        """Store one push in one transaction; False when its idempotency key was already seen."""
+    def ingest(
+        self,
+        run_id: int,
+        key: str | None,
+        ms: MetricSet,
+        now: float,
+        on_stored: Callable[[int, MetricSet], None] | None = None,
+    ) -> bool:
+        """Store one push in one transaction; False when its idempotency key was already seen.
+        ``on_stored(run_id, ms)`` is called after the commit of a stored push, the store still held
+        (see :meth:`exclusive`)."""
         try:
-            return self._ingest(run_id, key, ms, now)
+            with self._lock:
+                stored = self._ingest(run_id, key, ms, now)
+                if stored and on_stored is not None:
+                    on_stored(run_id, ms)
+                return stored
         except BaseException:
             self._series_cache.pop(run_id, None)
             raise
+
+    def exclusive(self) -> contextlib.AbstractContextManager[Any]:
+        """Hold the store: no push is stored (nor its ``on_stored`` called) meanwhile."""
+        return self._lock
 
     def _ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
         with self._tx():
@@ -219,6 +297,7 @@ class Store:
                     self._x("UPDATE runs SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?", (now, run_id))
                     return False
             ids = self._series_ids(run_id, ms)
+            self._seen_instances(run_id, ms, now)
             rows = []
             first = last = None
             for name, _mtype, series in ms.metrics:
@@ -258,6 +337,22 @@ class Store:
                 ),
             )
             return True
+
+    def _seen_instances(self, run_id: int, ms: MetricSet, now: float) -> None:
+        """Record the instances (``instance_id`` series tag) a push came from, inside its transaction."""
+        seen = {s.labels.get(INSTANCE_ID_TAG, DEFAULT_INSTANCE) for _, _, series in ms.metrics for s in series}
+        if not seen:
+            return
+        sql = self._d.sql(
+            "INSERT INTO instances (run_id, instance_id, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (run_id, instance_id) DO UPDATE SET last_seen_at = excluded.last_seen_at"
+        )
+        args = [(run_id, i[:200], now, now) for i in sorted(seen)]
+        if self._d.name == "sqlite":
+            self._conn.executemany(sql, args)
+        else:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql, args)
 
     def _series_ids(self, run_id: int, ms: MetricSet) -> dict[tuple[str, str], int]:
         """Ids of every series of a push, creating the new ones in bulk (inside the push's transaction)."""
@@ -318,4 +413,7 @@ def _run_dict(row) -> dict:
     d = dict(zip(keys, row))
     d["thresholds"] = json.loads(d["thresholds"] or "{}")
     d["threshold_results"] = json.loads(d["threshold_results"]) if d["threshold_results"] else None
+    d["process_thresholds"] = bool(d["process_thresholds"])
+    d["verdict"] = json.loads(d["verdict"]) if d["verdict"] else None
+    d["setup"] = json.loads(d["setup"]) if d["setup"] else None
     return d
