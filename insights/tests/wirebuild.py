@@ -74,3 +74,51 @@ def metric_set_of(metrics: list[tuple[str, int, list[bytes]]]) -> bytes:
     for name, mtype, ss in metrics:
         out += field(3, field(1, name.encode()) + uint(2, mtype) + b"".join(field(3, s) for s in ss))
     return out
+
+
+def packed(num: int, values: list[int]) -> bytes:
+    """A packed repeated varint field."""
+    return field(num, b"".join(varint(v) for v in values))
+
+
+def trend(seconds: int, values_ms: list[float], resolution: float = 0.001) -> bytes:
+    """A trend value at ``seconds`` holding ``values_ms`` in k6's histogram (one span per non-empty bucket)."""
+    import math
+
+    from horde_insights.histogram import bucket_index
+
+    counts: dict[int, int] = {}
+    for v in values_ms:
+        idx = bucket_index(math.ceil(v / resolution))
+        counts[idx] = counts.get(idx, 0) + 1
+    order = sorted(counts)
+    spans = b""
+    prev_end = 0
+    for n, idx in enumerate(order):
+        spans += field(3, uint(1, idx if n == 0 else idx - prev_end) + uint(2, 1))
+        prev_end = idx + 1
+    return (
+        at(seconds)
+        + packed(2, [counts[i] for i in order])
+        + spans
+        + double(5, sum(values_ms))
+        + uint(6, len(values_ms))
+        + double(7, min(values_ms))
+        + double(8, max(values_ms))
+        + double(11, resolution)
+    )
+
+
+def http_push(seconds: int, endpoints: list[dict]) -> bytes:
+    """A snappy-compressed push of ``http_reqs``, ``http_req_failed`` and ``http_req_duration`` at ``seconds``:
+    per endpoint ``{"tags": {...}, "durations": [ms, ...], "failed": n}`` (one request per duration)."""
+    import cramjam
+
+    reqs, failed, durs = [], [], []
+    for e in endpoints:
+        n = len(e["durations"])
+        reqs.append(series(e["tags"], 2, [at(seconds) + double(2, float(n))]))
+        failed.append(series(e["tags"], 4, [at(seconds) + uint(2, e.get("failed", 0)) + uint(3, n)]))
+        durs.append(series(e["tags"], 5, [trend(seconds, e["durations"])]))
+    body = metric_set_of([("http_reqs", 1, reqs), ("http_req_failed", 3, failed), ("http_req_duration", 4, durs)])
+    return bytes(cramjam.snappy.compress_raw(body))

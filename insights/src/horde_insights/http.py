@@ -6,7 +6,7 @@ import json
 import math
 from http.server import BaseHTTPRequestHandler
 
-__all__ = ["ApiError", "read_body", "send_json", "send_error"]
+__all__ = ["ApiError", "read_body", "send_json", "send_error", "send_download"]
 
 
 class ApiError(Exception):
@@ -86,6 +86,19 @@ def send_json(h: BaseHTTPRequestHandler, status: int, payload: object) -> None:
     h.send_response(status)
     h.send_header("Content-Type", "application/json; charset=utf-8")
     h.send_header("Content-Length", str(len(data)))
+    for k, v in _SECURITY_HEADERS:
+        h.send_header(k, v)
+    h.end_headers()
+    if h.command != "HEAD":
+        h.wfile.write(data)
+
+
+def send_download(h: BaseHTTPRequestHandler, data: bytes, content_type: str, filename: str) -> None:
+    """Reply with a file to save (``Content-Disposition: attachment``); ``filename`` must be plain ASCII."""
+    h.send_response(200)
+    h.send_header("Content-Type", content_type)
+    h.send_header("Content-Length", str(len(data)))
+    h.send_header("Content-Disposition", f'attachment; filename="{filename}"')
     for k, v in _SECURITY_HEADERS:
         h.send_header(k, v)
     h.end_headers()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
+from .breakdown import endpoint_table, error_table
 from .histogram import Histogram
 from .instances import instance_of, run_view
 from .states import state_of
@@ -71,7 +72,8 @@ def _threshold_rows(run: dict) -> list[dict]:
 
 
 def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
-    """Everything the run page shows: summary, time series, thresholds, checks and per-metric totals."""
+    """Everything the run page shows: summary, time series, thresholds, checks, per-metric totals,
+    the per-endpoint table and the errors table."""
     summary = run_summary(run, now)
     rows = store.points(run["id"])
     period = run["period"] or 1
@@ -189,5 +191,7 @@ def run_detail(store: Store, run: dict, now: float | None = None) -> dict:
         "thresholds": _threshold_rows(run),
         "checks": [{"group": g, "check": c, "passes": p, "fails": n - p} for (g, c), (p, n) in sorted(checks.items())],
         "metrics": metrics,
+        "endpoints": endpoint_table(rows),
+        "errors": error_table(rows),
         **run_view(store, run, rows),
     }

@@ -23,10 +23,13 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import __version__, instances, setupdata
 from .auth import hash_token, parse_authorization
+from .compare import compare_runs, compared_ids
 from .connections import DeadlineReader, ParkingLot
-from .http import ApiError, read_body, send_error, send_json
+from .export import export_file
+from .http import ApiError, read_body, send_download, send_error, send_json
 from .ingest import Limits, create_run, push_metrics
-from .query import run_detail, run_summary
+from .query import run_detail
+from .runlist import delete_run, project_info, runs_page
 from .store import Store
 from .verdict import VerdictJudge
 
@@ -39,6 +42,7 @@ _PUSH = re.compile(r"^/v2/metrics/([0-9]+)$")
 _V1_PUSH = re.compile(r"^/v1/metrics/([0-9]+)$")
 _API_RUN = re.compile(r"^/api/v1/runs/([0-9]+)$")
 _PAGE_RUN = re.compile(r"^/runs/([0-9]+)/?$")
+_API_EXPORT = re.compile(r"^/api/v1/runs/([0-9]+)/export\.(json|csv)$")
 _INSTANCE_FINISH = re.compile(r"^/v1/tests/([0-9]+)/instances/([^/]{1,200})/finish$")
 _SETUP = re.compile(r"^/v1/tests/([0-9]+)/setup$")
 _PROGRESS = re.compile(r"^/v1/test-progress/([0-9]+)$")
@@ -199,6 +203,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch(self._post)
 
+    def do_DELETE(self) -> None:
+        self._dispatch(self._delete)
+
     def do_PUT(self) -> None:
         self._dispatch(self._put)
 
@@ -327,14 +334,25 @@ class Handler(BaseHTTPRequestHandler):
             send_json(self, 200, instances.test_progress(store, project, self._run_of(project, m.group(1)), {}))
             return
         if path == "/api/v1/runs":
-            project = self._project()
-            now = time.time()
-            send_json(self, 200, {"runs": [run_summary(r, now) for r in store.list_runs(project)]})
+            send_json(self, 200, runs_page(store, self._project(), self._params()))
             return
         m = _API_RUN.match(path)
         if m:
             project = self._project()
-            send_json(self, 200, run_detail(store, self._run_of(project, m.group(1))))
+            detail = run_detail(store, self._run_of(project, m.group(1)))
+            send_json(self, 200, {**detail, "project": project_info(store, project)})
+            return
+        m = _API_EXPORT.match(path)
+        if m:
+            send_download(self, *export_file(store, self._run_of(self._project(), m.group(1)), m.group(2)))
+            return
+        if path == "/api/v1/compare":
+            project = self._project()
+            runs = [self._run_of(project, str(i)) for i in compared_ids(self._params())]
+            send_json(self, 200, {**compare_runs(store, *runs), "project": project_info(store, project)})
+            return
+        if path in ("/compare", "/compare/"):
+            self._static("compare.html")
             return
         if path == "/healthz":
             send_json(self, 200, {"status": "ok", "version": __version__, "database": store.dialect})
@@ -349,6 +367,14 @@ class Handler(BaseHTTPRequestHandler):
             self._static(path[len("/static/") :])
             return
         raise ApiError(404, f"no such page: {path}")
+
+    def _delete(self, path: str) -> None:
+        m = _API_RUN.match(path)
+        if m:
+            project = self._project()
+            send_json(self, 200, delete_run(self.server.store, project, self._run_of(project, m.group(1))))
+            return
+        raise ApiError(404, f"no such endpoint: DELETE {path}")
 
     def _static(self, rel: str) -> None:
         parts = rel.split("/")

@@ -8,7 +8,7 @@ threshold / script error / system / limit.
 
 from __future__ import annotations
 
-__all__ = ["STATUS_LABELS", "state_of", "FINAL_STATUSES"]
+__all__ = ["STATUS_LABELS", "state_of", "FINAL_STATUSES", "STATE_FILTERS", "statuses_of"]
 
 STATUS_LABELS = {
     -2: "created",
@@ -51,3 +51,16 @@ def state_of(run_status: int) -> dict:
     )
     detail = STATUS_LABELS.get(run_status, f"status {run_status}")
     return {"state": key, "label": label, "colour": colour, "detail": detail}
+
+
+STATE_FILTERS = ("created", "running", "finished", "timed_out", "aborted")
+"""The states a runs list can be filtered by ("aborted": any of the Aborted by … states)."""
+
+
+def statuses_of(state: str) -> tuple[int, ...]:
+    """The stored run statuses shown as ``state`` (a key of :data:`STATE_FILTERS`); ValueError when unknown."""
+    if state not in STATE_FILTERS:
+        raise ValueError(f"unknown state {state!r}: use one of {', '.join(STATE_FILTERS)}")
+    if state == "aborted":
+        return tuple(code for code, (key, _, _) in _STATES.items() if key.startswith("aborted_"))
+    return tuple(code for code, (key, _, _) in _STATES.items() if key == state)

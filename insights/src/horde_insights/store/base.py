@@ -90,6 +90,9 @@ _RUN_COLUMNS = (
     "threshold_results, pushes, duplicates, instances, process_thresholds, stopped_at, abort_reason, verdict, setup"
 )
 
+_RUN_CHILD_TABLES = ("series", "pushes", "instances")
+"""Tables whose rows belong to one run (``run_id``), deleted with it after its points, in this order."""
+
 
 class Store(MultiRunStore):
     """Thread-safe access to one database (one connection, serialized by a lock)."""
@@ -240,6 +243,48 @@ class Store(MultiRunStore):
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT ?", (project_id, limit)
             ).fetchall()
         return [_run_dict(r) for r in rows]
+
+    def search_runs(
+        self, project_id: int, *, name_like: str | None, statuses: tuple[int, ...] | None, limit: int, offset: int
+    ) -> tuple[list[dict], int]:
+        """One page of ``project_id``'s runs, newest first, and how many match in all.
+
+        ``name_like``: a case-insensitive substring of the name; ``statuses``:
+        only runs with one of these run statuses (None: any).
+        """
+        where = "project_id = ?"
+        args: tuple = (project_id,)
+        if name_like:
+            escaped = name_like.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where += " AND LOWER(name) LIKE ? ESCAPE '\\'"
+            args += (f"%{escaped}%",)
+        if statuses is not None:
+            where += " AND run_status IN (" + ",".join("?" * len(statuses)) + ")" if statuses else " AND 1 = 0"
+            args += tuple(statuses)
+        with self._lock:
+            total = int(self._x(f"SELECT COUNT(*) FROM runs WHERE {where}", args).fetchone()[0])
+            rows = self._x(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+        return [_run_dict(r) for r in rows], total
+
+    def delete_run(self, run_id: int) -> int:
+        """Delete a run with its points and every row of :data:`_RUN_CHILD_TABLES` in one transaction;
+        the number of points deleted."""
+        with self._tx():
+            points = self._x("DELETE FROM points WHERE run_id = ?", (run_id,)).rowcount
+            for table in _RUN_CHILD_TABLES:
+                self._x(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            self._x("DELETE FROM runs WHERE id = ?", (run_id,))
+            self._series_cache.pop(run_id, None)
+        return int(points)
+
+    def project_name(self, project_id: int) -> str | None:
+        """The name of project ``project_id`` (None when it does not exist)."""
+        with self._lock:
+            row = self._x("SELECT name FROM projects WHERE id = ?", (project_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def finish_run(self, run_id: int, *, run_status: int, result_status: int, thresholds: dict, now: float) -> None:
         """Record the finish call (also for a run that already timed out: the finish closes it)."""
