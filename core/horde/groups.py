@@ -115,6 +115,10 @@ class GroupTree:
             totals[0] += passes
             totals[1] += fails
 
+    def locked(self) -> threading.Lock:
+        """The lock to hold while walking the tree from another thread (the REST API's groups)."""
+        return self._lock
+
     def ordered_checks(self) -> list[tuple[str, int, int]]:
         """(name, passes, fails) per check name over all groups, in first-seen order (k6's compact summary)."""
         with self._lock:

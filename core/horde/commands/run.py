@@ -74,6 +74,27 @@ def _env_pair(text: str) -> tuple[str, str]:
 )
 @click.option("-q", "--quiet", is_flag=True, help="No banner and no progress line.")
 @click.option(
+    "-p", "--paused", is_flag=True, help="Start outputs and wait, sending nothing, until resumed through the REST API."
+)
+@click.option(
+    "-a",
+    "--address",
+    default=None,
+    metavar="HOST:PORT",
+    show_default="localhost:6565",
+    help="Address of k6's REST API server ('' turns it off); a taken address given here is an error (exit 106).",
+)
+@click.option(
+    "-l",
+    "--linger",
+    is_flag=True,
+    envvar="HORDE_LINGER",
+    show_envvar=True,
+    help="After the end, keep the run and its REST API up until Ctrl+C.",
+)
+@click.option("--no-setup", is_flag=True, help="Do not run setup() (the REST API's /v1/setup may set its data).")
+@click.option("--no-teardown", is_flag=True, help="Do not run teardown() (the REST API's /v1/teardown may run it).")
+@click.option(
     "--output-stop-timeout",
     "output_stop_timeouts",
     multiple=True,
@@ -117,12 +138,18 @@ def run(
     execution_segment_sequence,
     instance,
     quiet,
+    paused,
+    address,
+    linger,
+    no_setup,
+    no_teardown,
     output_stop_timeouts,
     allow_output_loss,
     plugins,
 ) -> None:
     """Run a load test SCRIPT and stream every sample to the outputs."""
     from ..engine.run import RunRequest, run_test
+    from ..restapi.server import DEFAULT_ADDRESS
 
     cli_options: dict = {}
     if vus is not None:
@@ -137,6 +164,10 @@ def run(
         cli_options["tags"] = dict(parse_tag(t) for t in tags)
     if system_tags is not None:
         cli_options["systemTags"] = [s.strip() for s in system_tags.split(",") if s.strip()]
+    if no_setup:
+        cli_options["noSetup"] = True
+    if no_teardown:
+        cli_options["noTeardown"] = True
     segment_options = segment_flags(execution_segment, execution_segment_sequence, instance, os.environ)
     if "instance_id" in segment_options:
         cli_options["tags"] = {"instance_id": segment_options.pop("instance_id"), **cli_options.get("tags", {})}
@@ -157,6 +188,10 @@ def run(
         workers=workers,
         output_stop_timeouts=list(output_stop_timeouts),
         allow_output_loss=allow_output_loss,
+        paused=paused,
+        address=DEFAULT_ADDRESS if address is None else address,
+        address_explicit=address is not None,
+        linger=linger,
         environ=dict(os.environ),
     )
     code = run_test(req)

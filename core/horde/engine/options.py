@@ -114,6 +114,9 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "HORDE_SUMMARY_EXPORT": ("summaryExport", str),
     "HORDE_SUMMARY_TREND_STATS": ("summaryTrendStats", lambda v: [s.strip() for s in v.split(",") if s.strip()]),
     "HORDE_NO_SUMMARY": ("noSummary", _bool),
+    "HORDE_PAUSED": ("paused", _bool),
+    "HORDE_NO_SETUP": ("noSetup", _bool),
+    "HORDE_NO_TEARDOWN": ("noTeardown", _bool),
     "HORDE_INSECURE_SKIP_TLS_VERIFY": ("insecureSkipTLSVerify", _bool),
 }
 

@@ -25,6 +25,8 @@ from ..output.extensions import prepare_registry
 from ..output.manager import Manager, OutputReport
 from ..output.registry import OutputRegistry
 from ..output.spec import resolve_out_specs
+from ..restapi import ExecutionStatus
+from ..restapi.server import AddressError, ApiServer
 from ..runstatus import RunStatus
 from ..summary import (
     dump_summary_export,
@@ -37,6 +39,7 @@ from ..summary import (
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
+from .control import LIFECYCLE_TIMEOUT, RunControl
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
@@ -63,9 +66,6 @@ EMERGENCY_STOP = 0.7
 
 TIMER_SLACK = 0.05
 """Seconds the loop's timers may fire before a deadline by the clock."""
-
-LIFECYCLE_TIMEOUT = "60s"
-"""k6's default setupTimeout and teardownTimeout."""
 
 PUBLISH_TIMEOUT = 30.0
 """Seconds the first instance of a distributed run may take to publish setup()'s data (or its failure)."""
@@ -96,6 +96,14 @@ class RunRequest:
     """Exit 0 rather than :attr:`ExitCode.OUTPUT_LOSS` when an output lost samples."""
     workers: int = 1
     """Processes that split this instance's share (k6's striped execution segments); 1 runs it in this process."""
+    paused: bool = False
+    """``--paused``: start outputs and wait, without a request, until resumed through the REST API."""
+    address: str | None = None
+    """``--address``: where k6's REST API listens (``HOST:PORT``); None or empty: no API."""
+    address_explicit: bool = True
+    """False for the default address: when it is taken the run goes on without an API (as k6)."""
+    linger: bool = False
+    """``--linger``: after the end, keep the run and its API up until a signal."""
     registry: OutputRegistry | None = None
     """Outputs to choose from; None uses the process-wide registry (built-ins, entry points, code)."""
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
@@ -131,6 +139,13 @@ class TestRun:
         self._errors_lock = threading.Lock()
         self.watchdog: Watchdog | None = None
         self.interrupted_iterations = 0
+        self.planned_vus = 0
+        """VUs the scenarios need (vus-max before the start, as k6 initializes them before its pause)."""
+        self.control = RunControl(self, paused=req.paused, stop_run=self._stop_from_api)
+        self.api: ApiServer | None = None
+        self._scenarios_task: asyncio.Future | None = None
+        self._aborting = False
+        self._pending_stop: RunError | None = None
         self.shared = SharedLifecycle(None, True)
         """setup() and teardown() shared with the other instances of a distributed run (none by default)."""
 
@@ -160,6 +175,8 @@ class TestRun:
         if not isinstance(tags, Mapping):
             raise UserError("options.tags must be an object of name: value", ExitCode.INVALID_CONFIG)
         self.base_tags = TagSet.of(tags)
+        if self.options.get("paused"):
+            self.control.hold()
         self.all_scenarios: list[Scenario] = scenarios_from_options(self.options)
         self.share = share_from_options(self.options)
         self.scenarios: list[Scenario] = segment_scenarios(self.all_scenarios, self.share)
@@ -174,6 +191,9 @@ class TestRun:
             self._create_outputs(), registry=self.registry, stop_timeouts=parse_stop_timeouts(stop_timeouts)
         )
         total_vus = sum(s.max_vus_needed for s in self.scenarios)
+        self.planned_vus = sum(
+            s.pre_allocated_vus if s.executor.endswith("arrival-rate") else s.max_vus_needed for s in self.scenarios
+        )
         self.workers = max(1, min(self.req.workers, total_vus))
 
     def _parse_thresholds(self):
@@ -231,8 +251,43 @@ class TestRun:
     def _abort(self, error: RunError) -> None:
         if self.error is None:
             self.error = error
+        self.control.stopped = True
         if self._main is not None and not self._main.done():
+            self._aborting = True
             self._main.cancel()
+
+    def _stop_from_api(self) -> None:
+        """``PATCH /v1/status {stopped: true}`` (any thread): end the run as k6 does, exit code 103."""
+        error = RunError(
+            "test run stopped from REST API", reason=AbortReason.USER, exit_code=ExitCode.SCRIPT_STOPPED_FROM_REST_API
+        )
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            self._stop_scenarios(error)
+            return
+        try:
+            loop.call_soon_threadsafe(self._stop_scenarios, error)
+        except RuntimeError:  # the loop closed meanwhile: the run is over
+            pass
+
+    def _stop_scenarios(self, error: RunError) -> None:
+        """Stop as k6: running scenarios end now and teardown() still runs; paused or in setup(), nothing more runs."""
+        if self.control.phase in (ExecutionStatus.ENDED, ExecutionStatus.INTERRUPTED):
+            return  # over already (lingering): only ``stopped`` changes
+        task = self._scenarios_task
+        if self.control.phase < ExecutionStatus.RUNNING:
+            task = None  # paused or in setup(): the run ends without teardown(), as k6's
+        if self._main is None:  # the loop has not started the run yet: it stops as soon as it does
+            self.control.stopped = True
+            self._pending_stop = error
+            return
+        if task is None:
+            self._abort(error)
+            return
+        if self.error is None:
+            self.error = error
+        if not task.done():
+            task.cancel()
 
     def _on_signal(self, signum: int, frame: Any = None) -> None:
         """SIGINT/SIGTERM: the first stops gracefully, the second exits within a second.
@@ -243,6 +298,8 @@ class TestRun:
         gives the outputs :data:`EMERGENCY_STOP` to close their files and
         exits 105.
         """
+        if self.control.end_linger():  # the run is over and lingering: the signal only ends the linger
+            return
         self._interrupts += 1
         if self._interrupts > 1:
             self._exit_now()
@@ -306,7 +363,10 @@ class TestRun:
     def vu_counts(self) -> tuple[int, int]:
         """(active VUs, initialized VUs) right now, across every worker."""
         src: Any = self.pool or self.factory
-        return (src.active, src.initialized) if src is not None else (0, 0)
+        active, initialized = (src.active, src.initialized) if src is not None else (0, 0)
+        if not self.started_at:  # before the start (paused, setup): the VUs k6 would have initialized
+            initialized = max(initialized, self.planned_vus)
+        return active, initialized
 
     def completed_iterations(self) -> int:
         """Iterations completed so far, across every worker."""
@@ -332,16 +392,35 @@ class TestRun:
         return (self.ended_at or time.monotonic()) - self.started_at
 
     async def _run_scenarios(self, factory: VUFactory) -> None:
-        data = None
-        if self.script.setup is not None:
-            data = self.setup_data = await self._setup(factory)
-        if self.workers > 1:
-            await self._run_workers(data)
+        control = self.control
+        if self._pending_stop is not None:  # stopped through the API before the loop ran
+            self._abort(self._pending_stop)
+            await asyncio.sleep(0)  # the cancellation lands here
+        if self.workers > 1:  # the workers start (VUs built) before the pause and setup(), as k6's VUs
+            task = self._scenarios_task = asyncio.ensure_future(self._run_workers(factory))
         else:
-            await self._run_local(factory, data)
-        if self.script.teardown is not None and self.shared.first:
+            data = await self._start_test(factory)
+            task = self._scenarios_task = asyncio.ensure_future(self._run_local(factory, data))
+        try:
+            await task
+        except asyncio.CancelledError:
+            if self._aborting or not control.stopped:
+                raise  # aborted: no teardown; stopped through the API: teardown still runs (as k6)
+        if self.script.teardown is not None and not self.options.get("noTeardown") and self.shared.first:
+            control.set_phase(ExecutionStatus.TEARDOWN)
             await self.shared.wait_for_peers(self._lifecycle_timeout("teardown"))
-            await self._lifecycle("teardown", self.script.teardown, factory, data)
+            await self._lifecycle("teardown", self.script.teardown, factory, self.setup_data)
+
+    async def _start_test(self, factory: VUFactory) -> Any:
+        """The --paused wait, then setup() (unless noSetup); the data the VUs get."""
+        control = self.control
+        await control.wait_resumed()
+        control.mark_started()
+        if self.script.setup is not None and not self.options.get("noSetup"):
+            control.set_phase(ExecutionStatus.SETUP)
+            self.setup_data = await self._setup(factory)
+        control.set_phase(ExecutionStatus.RUNNING)
+        return self.setup_data  # None, or what the REST API set (PUT/POST /v1/setup)
 
     async def _setup(self, factory: VUFactory) -> Any:
         """setup()'s data: run here (and published to the other instances of a distributed run), or received."""
@@ -383,7 +462,7 @@ class TestRun:
             self.interrupted_iterations += sum(r.interrupted_iterations for r in runners)
         self._raise_errors(results)
 
-    async def _run_workers(self, data: Any) -> None:
+    async def _run_workers(self, factory: VUFactory) -> None:
         req = self.req
         specs, first = [], 1
         for i, scenarios in enumerate(split_scenarios(self.all_scenarios, self.share, self.workers)):
@@ -399,7 +478,7 @@ class TestRun:
                     base_tags=self.base_tags.items(),
                     scenarios=scenarios,
                     first_vu_id=first,
-                    data=data,
+                    data=None,  # sent with ``go``, after setup()
                     verbose=logging.getLogger("horde").isEnabledFor(logging.DEBUG),
                 )
             )
@@ -416,12 +495,13 @@ class TestRun:
         try:
             pool.start()
             await pool.wait_ready()
+            data = await self._start_test(factory)
             self.started_at = time.monotonic()
             self._set_status(RunStatus.RUNNING)
-            pool.go()
+            pool.go(data)
             hard_end = max(sc.start_time + sc.total_duration + sc.graceful_stop for sc in self.scenarios)
             await pool.wait_done(deadline=self.started_at + hard_end + WORKER_GRACE)
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled, or setup() failed while the workers wait for ``go``
             await pool.stop()
             raise
         finally:
@@ -511,6 +591,10 @@ class TestRun:
         except ScriptError as exc:
             self.error = RunError(str(exc), reason=AbortReason.SCRIPT_ERROR, exit_code=ExitCode.SCRIPT_EXCEPTION)
         finally:
+            self.control.mark_ended()
+            if self.req.linger:
+                self.ended_at = time.monotonic()  # rates stop at the end, not at the signal
+                await self.control.linger(None if self.req.quiet else self.req.stdout)
             for t in (periodic, ticker, progress):
                 if t is not None:
                     t.cancel()
@@ -522,7 +606,10 @@ class TestRun:
         previous: dict[int, Any] = {}
         try:
             return self._execute(previous)
-        finally:  # only now: a second signal must work until the outputs are stopped
+        finally:
+            if self.api is not None:
+                self.api.close()
+            # only now: a second signal must work until the outputs are stopped
             if not self._interrupts:  # once signalled, the next signal exits at once until the process ends
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
@@ -538,6 +625,7 @@ class TestRun:
                 self.scenarios,
                 float(self.share.segment.length),
             )
+        self._start_api()
         loop = self._loop = new_loop()
         self.manager.set_thresholds(self.thresholds.by_key)
         try:
@@ -589,7 +677,7 @@ class TestRun:
                     "summary nor the outputs",
                     CLOSE_TIMEOUT,
                 )
-        self.ended_at = time.monotonic()
+        self.ended_at = self.ended_at or time.monotonic()
         elapsed = self.elapsed()
         final = evaluator.finish()
         if self.error is None and not final.ok:
@@ -617,6 +705,21 @@ class TestRun:
         if losses and not req.allow_output_loss:
             return ExitCode.OUTPUT_LOSS
         return ExitCode.OK
+
+    def _start_api(self) -> None:
+        """Serve k6's REST API on ``--address`` (exit 106 when it is taken, unless it is the default address)."""
+        if not self.req.address:
+            return
+        server = ApiServer(self.req.address, self.control)
+        try:
+            server.start()
+        except AddressError as exc:
+            if self.req.address_explicit:
+                raise
+            _log.debug("the REST API is off: %s", exc)
+            return
+        self.api = server
+        self.control.set_phase(ExecutionStatus.INIT_DONE)
 
     async def _run_paced(self, factory: VUFactory, pump: Pump) -> None:
         self._pacer.start(asyncio.get_running_loop())

@@ -195,9 +195,15 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
 
     def on_control(msg: tuple) -> None:
         if msg[0] == "go" and not go.done():
+            if len(msg) > 1:  # the setup data, known only now (the workers start before a --paused run's wait)
+                for r in runners:
+                    r.data = msg[1]
             go.set_result(None)
-        elif msg[0] == "stop" and main is not None:
-            main.cancel()
+        elif msg[0] == "stop":
+            if main is not None:
+                main.cancel()
+            elif not go.done():  # stopped before the start: no scenario runs
+                go.set_result(None)
 
     def read_control() -> None:
         # A thread, not loop.add_reader: that would make the socket non-blocking, and then a batch
@@ -218,6 +224,9 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     threading.Thread(target=read_control, name="horde-worker-control", daemon=True).start()
     send(("ready",))
     await go
+    if _stopping[0]:
+        send(("done", stats()))
+        return
 
     async def ticker() -> None:
         while True:

@@ -154,10 +154,10 @@ class WorkerPool:
         """Return once every worker has loaded the script and built its VUs."""
         await asyncio.gather(*(w.ready for w in self.workers))
 
-    def go(self) -> None:
-        """Start the scenarios in every worker at once."""
+    def go(self, *data: Any) -> None:
+        """Start the scenarios in every worker at once; ``go(data)`` gives them the setup data first."""
         for w in self.workers:
-            w.send(("go",))
+            w.send(("go", *data))
 
     async def wait_done(self, deadline: float | None = None) -> None:
         """Wait for every worker to finish, at most until ``deadline`` (``time.monotonic()``), then stop the rest.
