@@ -2,7 +2,7 @@
 
 Scripts import their API from here::
 
-    from horde import http, check, group, sleep, env, vu, Counter, Gauge, Rate, Trend, fail, abort
+    from horde import http, check, group, sleep, env, vu, Counter, Gauge, Rate, Trend, fail, abort, open
 
 The names load lazily, so output plugins that import ``horde.output`` or
 ``horde.metrics`` do not pay for the engine.
@@ -24,6 +24,7 @@ _LAZY = {
     "vu": ("horde.execution", "vu"),
     "fail": ("horde.execution", "fail"),
     "abort": ("horde.execution", "abort"),
+    "open": ("horde.files", "open"),
     "Counter": ("horde.custom_metrics", "Counter"),
     "Gauge": ("horde.custom_metrics", "Gauge"),
     "Rate": ("horde.custom_metrics", "Rate"),

@@ -9,6 +9,7 @@ import click
 
 from ..engine.options import parse_stage, parse_tag
 from .group import cli, verbose_option
+from .logoutput import log_output_option
 from .segment_flags import segment_flags
 
 __all__ = ["run"]
@@ -117,6 +118,7 @@ def _env_pair(text: str) -> tuple[str, str]:
     "installed output or distribution name loads it even when HORDE_DISABLE_PLUGIN_AUTOLOAD=1. "
     "Repeatable.",
 )
+@log_output_option
 @verbose_option
 def run(
     script: Path,

@@ -39,6 +39,7 @@ from ..summary import (
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
+from .archive import is_archive, open_archive
 from .control import LIFECYCLE_TIMEOUT, RunControl
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
@@ -94,6 +95,8 @@ class RunRequest:
     """``--output-stop-timeout`` values (``DURATION`` or ``OUTPUT=DURATION``); ``HORDE_OUTPUT_STOP_TIMEOUT`` if empty."""
     allow_output_loss: bool = False
     """Exit 0 rather than :attr:`ExitCode.OUTPUT_LOSS` when an output lost samples."""
+    script_options: dict[str, Any] | None = None
+    """Options that replace the script's own ``options`` (those recorded in an archive)."""
     workers: int = 1
     """Processes that split this instance's share (k6's striped execution segments); 1 runs it in this process."""
     paused: bool = False
@@ -169,7 +172,8 @@ class TestRun:
         cli = dict(req.cli_options)
         if req.no_thresholds:
             cli["noThresholds"] = True
-        self.options = merge_options(file_options, self.script.options, env_options(req.environ), cli)
+        script_options = self.script.options if req.script_options is None else req.script_options
+        self.options = merge_options(file_options, script_options, env_options(req.environ), cli)
         self.system_tags = parse_system_tags(self.options.get("systemTags"))
         tags = self.options.get("tags") or {}
         if not isinstance(tags, Mapping):
@@ -784,5 +788,12 @@ def _stop_outputs(manager: Manager, error: RunError, deadline: float) -> None:
 
 
 def run_test(req: RunRequest) -> int:
-    """Run the test ``req`` describes and return the exit code."""
-    return TestRun(req).execute()
+    """Run the test ``req`` describes (a script or an archive) and return the exit code."""
+    if not is_archive(req.script):
+        return TestRun(req).execute()
+    with open_archive(req.script) as opened:
+        meta = opened.metadata
+        env = {**meta.env, **req.env_vars}
+        return TestRun(
+            dataclasses.replace(req, script=opened.script, script_options=meta.options, env_vars=env)
+        ).execute()

@@ -25,6 +25,7 @@ Use :func:`start_target` from Python, or ``python -m horde.testing --port N``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import gzip
 import json
@@ -269,7 +270,9 @@ class TargetServer:
     """A running target server; see the module docstring for its routes.
 
     ``url`` is its base URL (no trailing slash); ``connections`` counts the
-    connections accepted so far (tests use it to check keep-alive). Stop it with
+    connections accepted so far (tests use it to check keep-alive);
+    ``requests`` the requests received so far and ``paths`` them by path
+    (tests count what a run sent, e.g. exactly 1000 iterations). Stop it with
     :meth:`stop` or use it as a context manager.
     """
 
@@ -287,6 +290,8 @@ class TargetServer:
             ctx.load_cert_chain(tls_cert, tls_key)
             self._ssl = ctx
         self.connections = 0
+        self.requests = 0
+        self.paths: collections.Counter[str] = collections.Counter()
         self._conns: set[_TargetProtocol] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -382,6 +387,8 @@ class TargetServer:
     def _handle(self, req: _Request) -> _Answer:
         raw = req.url.decode("latin-1")
         path, _, query = raw.partition("?")
+        self.requests += 1
+        self.paths[path] += 1
         parts = path.strip("/").split("/")
         route = self._routes.get(parts[0])
         if route is None:
