@@ -198,6 +198,7 @@ def test_hook_argument_names_come_from_the_hookspecs():
         "set_thresholds",
         "set_test_run_stop",
         "start",
+        "setup_coordinator",
         "add_samples",
         "set_run_status",
         "stop",

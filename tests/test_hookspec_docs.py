@@ -32,6 +32,7 @@ def test_every_hook_is_a_hookspec_with_full_annotations():
         "set_thresholds",
         "set_test_run_stop",
         "start",
+        "setup_coordinator",
         "add_samples",
         "set_run_status",
         "stop",

@@ -19,6 +19,7 @@ CONTRACT = {
     "set_thresholds": ["thresholds"],
     "set_test_run_stop": ["stop"],
     "start": [],
+    "setup_coordinator": [],
     "add_samples": ["samples"],
     "set_run_status": ["status"],
     "stop": ["error"],

@@ -57,6 +57,7 @@ from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import segment_scenarios, share_from_options, split_scenarios
+from .shared_lifecycle import SharedLifecycle, SharedLifecycleError
 from .summary_handler import SummaryHandlerError, call_handle_summary, write_summary_result
 from .watchdog import Watchdog
 from .worker import WorkerSpec
@@ -73,6 +74,9 @@ EMERGENCY_STOP = 0.7
 
 TIMER_SLACK = 0.05
 """Seconds the loop's timers may fire before a deadline by the clock."""
+
+PUBLISH_TIMEOUT = 30.0
+"""Seconds the first instance of a distributed run may take to publish setup()'s data (or its failure)."""
 
 WORKER_GRACE = 3.0
 """Seconds past the scenarios' end plus gracefulStop a worker gets to send its last samples before it is ended."""
@@ -159,6 +163,8 @@ class TestRun:
         self._scenarios_task: asyncio.Future | None = None
         self._aborting = False
         self._pending_stop: RunError | None = None
+        self.shared = SharedLifecycle(None, True)
+        """setup() and teardown() shared with the other instances of a distributed run (none by default)."""
 
     # -- preparation -------------------------------------------------------
 
@@ -426,8 +432,9 @@ class TestRun:
         except asyncio.CancelledError:
             if self._aborting or not control.stopped:
                 raise  # aborted: no teardown; stopped through the API: teardown still runs (as k6)
-        if self.script.teardown is not None and not self.options.get("noTeardown"):
+        if self.script.teardown is not None and not self.options.get("noTeardown") and self.shared.first:
             control.set_phase(ExecutionStatus.TEARDOWN)
+            await self.shared.wait_for_peers(self._lifecycle_timeout("teardown"))
             await self._lifecycle("teardown", self.script.teardown, factory, self.setup_data)
 
     async def _start_test(self, factory: VUFactory) -> Any:
@@ -437,9 +444,21 @@ class TestRun:
         control.mark_started()
         if self.script.setup is not None and not self.options.get("noSetup"):
             control.set_phase(ExecutionStatus.SETUP)
-            self.setup_data = await self._lifecycle("setup", self.script.setup, factory)
+            self.setup_data = await self._setup(factory)
         control.set_phase(ExecutionStatus.RUNNING)
         return self.setup_data  # None, or what the REST API set (PUT/POST /v1/setup)
+
+    async def _setup(self, factory: VUFactory) -> Any:
+        """setup()'s data: run here (and published to the other instances of a distributed run), or received."""
+        shared = self.shared
+        if not shared.first:
+            return await shared.receive(self._lifecycle_timeout("setup"))
+        try:
+            data = await self._lifecycle("setup", self.script.setup, factory)
+        except (ScriptError, _LifecycleTimeout) as exc:
+            await shared.publish_error(str(exc).removeprefix("setup() failed: "), PUBLISH_TIMEOUT)
+            raise
+        return await shared.publish(data, PUBLISH_TIMEOUT)
 
     async def _run_local(self, factory: VUFactory, data: Any) -> None:
         self.started_at = time.monotonic()
@@ -552,9 +571,13 @@ class TestRun:
                 f"test aborted: {exc}", reason=AbortReason.SCRIPT_ABORT, exit_code=ExitCode.SCRIPT_ABORTED
             )
 
-    async def _lifecycle(self, name: str, fn: Any, factory: VUFactory, *args: Any) -> Any:
+    def _lifecycle_timeout(self, name: str) -> float:
+        """setupTimeout or teardownTimeout in seconds (k6's default 60s)."""
         option = f"{name}Timeout"
-        timeout = seconds(self.options.get(option) or LIFECYCLE_TIMEOUT, option)
+        return seconds(self.options.get(option) or LIFECYCLE_TIMEOUT, option)
+
+    async def _lifecycle(self, name: str, fn: Any, factory: VUFactory, *args: Any) -> Any:
+        timeout = self._lifecycle_timeout(name)
         vu = factory.new_vu(Scenario(name=name, executor="shared-iterations"), counted=False)
         vu.deadline = time.monotonic() + timeout
         if self.watchdog is not None:
@@ -594,6 +617,8 @@ class TestRun:
                     raise
         except _LifecycleTimeout as exc:
             self.error = RunError(str(exc), reason=AbortReason.TIMEOUT, exit_code=exc.exit_code)
+        except SharedLifecycleError as exc:
+            self.error = RunError(str(exc), reason=exc.reason, exit_code=exc.exit_code)
         except ScriptError as exc:
             self.error = RunError(str(exc), reason=AbortReason.SCRIPT_ERROR, exit_code=ExitCode.SCRIPT_EXCEPTION)
         finally:
@@ -639,6 +664,8 @@ class TestRun:
         except BaseException:
             loop.close()
             raise
+        first = self.share.segment.start == 0  # the instance whose execution segment starts at 0
+        self.shared = SharedLifecycle(self.manager.setup_coordinator(), first)
         store: Any = self.store
         if self.summary_mode == "full" and not (req.no_summary or self.options.get("noSummary")):
             self._grouped = GroupedSummary()  # full mode: every sample also by group and scenario

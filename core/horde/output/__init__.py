@@ -15,6 +15,7 @@ from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..runstatus import RunStatus
 from ..thresholds import Threshold
 from .buffer import SampleBuffer
+from .coordination import SetupCoordinator, SetupFailed
 from .delivery import (
     Backoff,
     Delivery,
@@ -68,6 +69,9 @@ __all__ = [
     "AbortReason",
     "ExitCode",
     "Threshold",
+    # distributed runs: setup() once, teardown() once
+    "SetupCoordinator",
+    "SetupFailed",
     # errors
     "UserError",
     "OutputError",

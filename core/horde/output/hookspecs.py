@@ -3,7 +3,7 @@
 Mark each implementation with :data:`horde.output.hookimpl`. ``description``,
 ``start``, ``add_samples`` and ``stop`` are required; the rest are optional.
 Call order for one run: ``set_thresholds`` → ``set_test_run_stop`` → ``start``
-→ ``set_run_status`` / ``add_samples`` … → ``stop`` → ``report``.
+→ ``setup_coordinator`` → ``set_run_status`` / ``add_samples`` … → ``stop`` → ``report``.
 docs/writing-an-output.md gives each hook's full contract (when, from which
 thread, what it may raise and what then happens); a test keeps the two in step.
 """
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..metrics.sample import SampleContainer
     from ..runstatus import RunStatus
     from ..thresholds import Threshold
+    from .coordination import SetupCoordinator
 
 hookspec = pluggy.HookspecMarker("horde")
 hookimpl = pluggy.HookimplMarker("horde")
@@ -42,14 +43,20 @@ def set_thresholds(thresholds: Mapping[str, Sequence[Threshold]]) -> None:
 
 @hookspec
 def set_test_run_stop(stop: Callable[[BaseException | str | None], None]) -> None:
-    """Receive once, before ``start``, a callable ``stop(error)`` that aborts the whole
-    run (run status aborted_system); call it only when the output cannot go on."""
+    """Receive once, before ``start``, a callable ``stop(error)`` that aborts the whole run
+    (a :class:`horde.output.RunError` keeps its exit code); call it only when the run cannot go on."""
 
 
 @hookspec
 def start() -> None:
     """Prepare to receive samples (open files, connect, start threads); called once,
     before any sample. Raising aborts the run before it begins."""
+
+
+@hookspec(firstresult=True)
+def setup_coordinator() -> SetupCoordinator | None:
+    """Once, after ``start``: a :class:`horde.output.SetupCoordinator` when this output joins a run
+    shared by several instances (setup() and teardown() then run once for all), else None."""
 
 
 @hookspec

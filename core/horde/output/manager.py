@@ -14,6 +14,7 @@ from ..metrics import MetricRegistry
 from ..runstatus import RunStatus
 from .binding import OutputInstance
 from .channel import DEFAULT_MEMORY_LIMIT, Channel, ChannelCounts
+from .coordination import SetupCoordinator
 from .errors import OutputStartError, OutputStopError, describe_exception
 
 __all__ = ["Manager", "OutputReport", "DEFAULT_STOP_TIMEOUT"]
@@ -177,14 +178,38 @@ class Manager:
         label = self.label(out)
 
         def stop(error: BaseException | str | None = None) -> None:
-            reason = f": {describe_exception(error) if isinstance(error, BaseException) else error}" if error else ""
+            if isinstance(error, RunError):
+                reason = f": {' '.join(str(error).split())}"
+            else:
+                reason = (
+                    f": {describe_exception(error) if isinstance(error, BaseException) else error}" if error else ""
+                )
             if error:
                 logging.getLogger(f"horde.output.{out.name}").error(
                     "Received error to stop from output %s%s", label, reason
                 )
-            abort_run(RunError(f"output {label} stopped the run{reason}", reason=AbortReason.OUTPUT))
+            message = f"output {label} stopped the run{reason}"
+            if isinstance(error, RunError):  # the output chose the exit code (k6's WithExitCodeIfNone)
+                abort_run(RunError(message, reason=error.reason or AbortReason.OUTPUT, exit_code=error.exit_code))
+            else:
+                abort_run(RunError(message, reason=AbortReason.OUTPUT))
 
         return stop
+
+    def setup_coordinator(self) -> SetupCoordinator | None:
+        """The first :class:`SetupCoordinator` a started output offers (a distributed run), or None."""
+        for out, _ in self._channels:
+            fn = out.hooks.get("setup_coordinator")
+            if fn is None:
+                continue
+            try:
+                coordinator = fn()
+            except Exception as exc:
+                self._failed(out, "setup_coordinator", exc)
+                continue
+            if coordinator is not None:
+                return coordinator  # type: ignore[no-any-return]
+        return None
 
     def add_samples(self, batch: Sequence[Any]) -> None:
         """Queue the same batch (a list of containers) for every started output; never blocks.

@@ -9,11 +9,16 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["CloudClient", "ResponseError", "TransportError"]
+__all__ = ["CloudClient", "ResponseError", "TransportError", "STOPPED_CODE"]
 
 
 class TransportError(Exception):
     """No HTTP response (refused, reset, timed out): worth retrying."""
+
+
+STOPPED_CODE = 4
+"""The error code k6's cloud API answers a push with (HTTP 403) once the test run was stopped or aborted:
+k6's cloud output then stops sending metrics and, with stopOnError, the test (output/cloud/expv2)."""
 
 
 class ResponseError(Exception):
@@ -28,6 +33,11 @@ class ResponseError(Exception):
     @property
     def retryable(self) -> bool:
         return self.status >= 500 or self.status in (408, 429)
+
+    @property
+    def run_stopped(self) -> bool:
+        """True for k6's answer to a push into a stopped test run: HTTP 403 with error code 4."""
+        return self.status == 403 and self.code == STOPPED_CODE
 
 
 class CloudClient:
@@ -78,22 +88,39 @@ class CloudClient:
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
         key: str | None = None,
+        method: str = "POST",
     ) -> dict[str, Any]:
-        """POST ``body``; return the JSON reply. Raises :class:`TransportError` or :class:`ResponseError`."""
-        h = {
-            "Authorization": f"Token {self.token}",
-            "User-Agent": self.user_agent,
-            "Content-Type": content_type,
-            "K6-Idempotency-Key": key or secrets.token_hex(8),
-            "Content-Length": str(len(body)),
-        }
+        """Send ``body`` (POST unless ``method``); return the JSON reply ({} for an empty one).
+        Raises :class:`TransportError` or :class:`ResponseError`."""
+        return self.exchange(method, path, body, content_type=content_type, headers=headers, key=key)[1]
+
+    def get_json(self, path: str) -> tuple[int, dict[str, Any]]:
+        """GET ``path``: (status, JSON reply); a 204 gives ``(204, {})``. Raises as :meth:`request`."""
+        return self.exchange("GET", path, None)
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        key: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """One request: (status, JSON reply) for a 2xx; raises :class:`TransportError` or :class:`ResponseError`."""
+        h = {"Authorization": f"Token {self.token}", "User-Agent": self.user_agent}
+        if body is not None:
+            h["Content-Type"] = content_type
+            h["K6-Idempotency-Key"] = key or secrets.token_hex(8)
+            h["Content-Length"] = str(len(body))
         if headers:
             h.update(headers)
         for attempt in (1, 2):
             reused = self._conn is not None
             try:
                 conn = self._connection()
-                conn.request("POST", self._prefix + path, body=body, headers=h)
+                conn.request(method, self._prefix + path, body=body, headers=h)
                 resp = conn.getresponse()
                 data = resp.read()
                 break
@@ -114,9 +141,15 @@ class CloudClient:
         if resp.status >= 300:
             err = payload.get("error") if isinstance(payload, dict) else None
             if isinstance(err, dict):
-                raise ResponseError(resp.status, str(err.get("message", "")), err.get("code"))
+                code = err.get("code")
+                raise ResponseError(resp.status, str(err.get("message", "")), code if isinstance(code, int) else None)
             raise ResponseError(resp.status, data[:200].decode("utf-8", "replace") or resp.reason)
-        return payload if isinstance(payload, dict) else {}
+        return resp.status, payload if isinstance(payload, dict) else {}
 
     def post_json(self, path: str, obj: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+        """POST ``obj`` as JSON; return the JSON reply."""
         return self.request(path, json.dumps(obj).encode(), key=key)
+
+    def put_json(self, path: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """PUT ``obj`` as JSON; return the JSON reply."""
+        return self.request(path, json.dumps(obj).encode(), method="PUT")

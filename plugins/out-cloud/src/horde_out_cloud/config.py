@@ -1,4 +1,5 @@
-"""Configuration of the cloud output: defaults < JSON config < ``HORDE_CLOUD_*`` env < ``--out cloud=HOST``."""
+"""Configuration of the cloud output: defaults < JSON config < k6's ``K6_CLOUD_*`` env (host, token, name,
+push ref id, stop on error) < ``HORDE_CLOUD_*`` env < ``--out cloud=HOST``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ from typing import Any
 from horde.output import OutputConfigError
 from horde.output import parse_duration as horde_parse_duration
 
-__all__ = ["CloudConfig", "parse_duration"]
+__all__ = ["CloudConfig", "parse_duration", "K6_ENV"]
+
+K6_ENV = {
+    "K6_CLOUD_HOST": "host",
+    "K6_CLOUD_TOKEN": "token",
+    "K6_CLOUD_NAME": "name",
+    "K6_CLOUD_PUSH_REF_ID": "push_ref_id",
+    "K6_CLOUD_STOP_ON_ERROR": "stop_on_error",
+}
+"""k6's variables honoured too (what k6-operator gives its runners), below the ``HORDE_CLOUD_*`` ones."""
+
+_JSON_ALIASES = {"pushRefID": "push_ref_id"}
 
 
 def parse_duration(text: str | float | int) -> float:
@@ -47,6 +59,12 @@ class CloudConfig:
     spool_dir: str = ""
     error_log_interval: float = 10.0
     """Least seconds between two 'connection errors stacking up' warnings."""
+    push_ref_id: str = ""
+    """Push into this existing run (created by k6-operator or ``horde-insights run create``) instead of creating one."""
+    stop_on_error: bool = True
+    """Stop the whole test when the service says the run was stopped (k6's ``K6_CLOUD_STOP_ON_ERROR``)."""
+    stop_poll_interval: float = 2.0
+    """Seconds between two asks whether the run was stopped (``GET /v1/test-progress``); 0 turns it off."""
 
     _DURATIONS = (
         "aggregation_period",
@@ -56,8 +74,10 @@ class CloudConfig:
         "retry_max_backoff",
         "stop_timeout",
         "error_log_interval",
+        "stop_poll_interval",
     )
     _INTS = ("max_time_series_in_batch", "max_memory")
+    _BOOLS = ("stop_on_error",)
 
     @classmethod
     def load(cls, json_config: Mapping[str, Any] | None, env: Mapping[str, str], argument: str) -> CloudConfig:
@@ -65,7 +85,8 @@ class CloudConfig:
         fields = {f.name for f in dataclasses.fields(cls)}
         sources: list[tuple[str, Mapping[str, Any]]] = []
         if json_config:
-            sources.append(("the JSON config", {_snake(k): v for k, v in json_config.items()}))
+            sources.append(("the JSON config", {_JSON_ALIASES.get(k) or _snake(k): v for k, v in json_config.items()}))
+        sources.append(("k6's environment", {key: env[name] for name, key in K6_ENV.items() if name in env}))
         sources.append(
             (
                 "the environment",
@@ -81,10 +102,14 @@ class CloudConfig:
                         value = parse_duration(value)
                     elif key in cls._INTS:
                         value = int(value)
+                    elif key in cls._BOOLS:
+                        value = _bool(value)
                     else:
                         value = str(value)
                 except (TypeError, ValueError):
                     env_name = "HORDE_CLOUD_" + key.upper()
+                    if where == "k6's environment":
+                        env_name = next(name for name, k in K6_ENV.items() if k == key)
                     raise OutputConfigError(f"cloud output: invalid {key} {value!r} in {where} ({env_name})") from None
                 setattr(cfg, key, value)
         if argument.strip():
@@ -103,11 +128,24 @@ class CloudConfig:
                 f"cloud output: HORDE_CLOUD_AGGREGATION_PERIOD must be a whole number of "
                 f"seconds ≥ 1s, got {self.aggregation_period:g}s"
             )
+        if self.stop_poll_interval < 0:
+            raise OutputConfigError("cloud output: HORDE_CLOUD_STOP_POLL_INTERVAL must not be negative")
         for name in ("push_interval", "timeout", "stop_timeout"):
             if getattr(self, name) <= 0:
                 raise OutputConfigError(f"cloud output: HORDE_CLOUD_{name.upper()} must be positive")
         if self.max_time_series_in_batch < 1:
             raise OutputConfigError("cloud output: HORDE_CLOUD_MAX_TIME_SERIES_IN_BATCH must be ≥ 1")
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(text)
 
 
 def _snake(key: str) -> str:

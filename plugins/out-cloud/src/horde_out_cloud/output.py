@@ -9,6 +9,17 @@ took it: on errors the delivery keeps the data (in memory, then on disk),
 retries with exponential backoff and jitter, and warns that connection errors
 are stacking up. At stop it flushes everything, delivers what it can within
 ``stop_timeout`` and sends the finish call with the run status.
+
+With a push reference id (``HORDE_CLOUD_PUSH_REF_ID`` or k6's
+``K6_CLOUD_PUSH_REF_ID``) it joins a run created elsewhere (k6-operator,
+``horde-insights run create``) as one of its instances, as real k6 does: no
+create call, and at stop only its own instance's end
+(``POST /v1/tests/{ref}/instances/{instance_id}/finish``), never the run's
+finish. It then also offers the engine a :class:`~horde.output.SetupCoordinator`
+so that setup() and teardown() run once for all instances. In every case it
+learns that the run was stopped in the service (k6's push error, HTTP 403 with
+code 4, and a poll of the run's progress) and stops the test with exit code 105,
+as k6's cloud output does.
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from horde.metrics import SampleContainer
@@ -35,6 +46,7 @@ from horde.output import (
     RunError,
     RunStatus,
     SampleBuffer,
+    SetupCoordinator,
     UserError,
     hookimpl,
 )
@@ -44,7 +56,9 @@ from .aggregate import Aggregator
 from .batch import Batch, build_batches
 from .client import CloudClient, ResponseError, TransportError
 from .config import CloudConfig
+from .coordinator import LONG_POLL, CloudSetupCoordinator
 from .plan import planned_vus_and_duration
+from .stopwatch import StopWatch
 
 __all__ = ["CloudOutput"]
 
@@ -118,6 +132,17 @@ class CloudOutput:
         self.url: str | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.push_ref_id = self.cfg.push_ref_id.strip() or None
+        """The run this instance pushes into without creating it (k6's push reference id), or None."""
+        tags = (params.script_options or {}).get("tags") or {}
+        self.instance_id = str(tags.get("instance_id") or "")
+        """This instance's ``instance_id`` tag (``--tag instance_id=I``); "" when not tagged."""
+        self._stop_run: Callable[[BaseException | str | None], None] | None = None
+        self._run_stopped = threading.Event()
+        self._stopwatch: StopWatch | None = None
+        if self.push_ref_id:
+            self.run_id = self.push_ref_id
+            self.url = f"{self.client.base}/runs/{self.push_ref_id}"
 
     # -- hooks ------------------------------------------------------------------------------
     @hookimpl
@@ -129,11 +154,43 @@ class CloudOutput:
         self._thresholds = thresholds or {}
 
     @hookimpl
+    def set_test_run_stop(self, stop: Callable[[BaseException | str | None], None]) -> None:
+        self._stop_run = stop
+
+    @hookimpl
     def set_run_status(self, status: RunStatus) -> None:
         self._run_status = int(status)
 
     @hookimpl
+    def setup_coordinator(self) -> SetupCoordinator | None:
+        """With a push reference id: setup() once and teardown() once among the run's instances."""
+        if not self.push_ref_id:
+            return None
+        client = CloudClient(
+            self.cfg.host, self.cfg.token, timeout=self.cfg.timeout + LONG_POLL, user_agent=self.client.user_agent
+        )
+        return CloudSetupCoordinator(client, self.push_ref_id, self.instance_id or "1", self.log)
+
+    @hookimpl
     def start(self) -> None:
+        if self.push_ref_id:
+            self._join()
+        else:
+            self._create_run()
+        self._start_delivery()
+
+    def _join(self) -> None:
+        """Push into the run given by the push reference id, as one of its instances (no create call)."""
+        if not self.instance_id:
+            self.log.warning(
+                "cloud: pushing into run %s without an instance_id tag: this instance reports itself as instance 1 "
+                "(start each instance with --tag instance_id=N)",
+                self.push_ref_id,
+            )
+        who = f"instance {self.instance_id or '1'}"
+        print(f"cloud: streaming results to {self.url} ({who})", file=self.params.stdout, flush=True)
+
+    def _create_run(self) -> None:
         p = self.params
         name = self.cfg.name or (os.path.basename(str(p.script_path)) if p.script_path else "") or "horde test"
         vus, duration = planned_vus_and_duration(p.execution_plan, p.script_options)
@@ -153,6 +210,8 @@ class CloudOutput:
             if isinstance(entry, Mapping):
                 self.log.warning("cloud: %s", entry.get("message", ""))
         print(f"cloud: streaming results to {self.url}", file=p.stdout, flush=True)
+
+    def _start_delivery(self) -> None:
         cfg = self.cfg
         if cfg.spool_dir:
             os.makedirs(cfg.spool_dir, exist_ok=True)
@@ -175,6 +234,10 @@ class CloudOutput:
         )
         self._thread = threading.Thread(target=self._loop, name="horde-cloud-aggregator", daemon=True)
         self._thread.start()
+        if cfg.stop_poll_interval > 0 and self.run_id:
+            client = CloudClient(cfg.host, cfg.token, timeout=cfg.timeout, user_agent=self.client.user_agent)
+            self._stopwatch = StopWatch(client, self.run_id, cfg.stop_poll_interval, self._on_run_stopped, self.log)
+            self._stopwatch.start()
 
     @hookimpl
     def add_samples(self, samples: Sequence[SampleContainer]) -> None:
@@ -184,6 +247,8 @@ class CloudOutput:
     def stop(self, error: RunError | None) -> None:
         deadline = time.monotonic() + self.cfg.stop_timeout
         self._stopping.set()
+        if self._stopwatch is not None:
+            self._stopwatch.close()
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
             if self._thread.is_alive():
@@ -227,6 +292,31 @@ class CloudOutput:
             time.sleep(delay)
             delay = min(delay * 2, 4.0)
 
+    def _on_run_stopped(self, reason: str) -> None:
+        """The service says the run was stopped: stop the whole test (once), as k6's cloud output does."""
+        if self._run_stopped.is_set():
+            return
+        self._run_stopped.set()
+        if self._stopping.is_set():  # this instance's test is over already: only the last data is refused
+            self.log.warning("cloud: the test run %s was stopped in %s (%s)", self.run_id, self.client.base, reason)
+            return
+        if not self.cfg.stop_on_error or self._stop_run is None:
+            self.log.warning(
+                "cloud: the test run %s was stopped in %s (%s); no more metrics are sent (stop_on_error is off)",
+                self.run_id,
+                self.client.base,
+                reason,
+            )
+            return
+        # k6's stopOnError: exit code 105, abort reason output (the Manager logs "Received error to stop ...")
+        self._stop_run(
+            RunError(
+                f"the test run {self.run_id} was stopped in {self.client.base}: {reason}",
+                reason=AbortReason.OUTPUT,
+                exit_code=ExitCode.EXTERNAL_ABORT,
+            )
+        )
+
     def _finish(self, error: RunError | None, deadline: float) -> None:
         if self.run_id is None:
             return
@@ -247,19 +337,30 @@ class CloudOutput:
             or getattr(error, "exit_code", None) == ExitCode.THRESHOLDS_HAVE_FAILED
         ):
             tainted = True
+        if self.push_ref_id:  # one instance of a run finished by its creator: report this instance's end only
+            instance = self.instance_id or "1"
+            body: dict[str, Any] = {"run_status": status, "result_status": 1 if tainted else 0}
+            self._send_finish(
+                f"/v1/tests/{self.run_id}/instances/{instance}/finish", body, deadline, f"instance {instance}"
+            )
+            return
         body = {"result_status": 1 if tainted else 0, "run_status": status, "thresholds": results}
+        self._send_finish(f"/v1/tests/{self.run_id}", body, deadline, "run")
+
+    def _send_finish(self, path: str, body: dict[str, Any], deadline: float, what: str) -> None:
         key = os.urandom(8).hex()
         delay = 0.5
         while True:
             try:
-                self.client.post_json(f"/v1/tests/{self.run_id}", body, key=key)
-                self.log.debug("cloud: run %s finished with run_status %s", self.run_id, status)
+                self.client.post_json(path, body, key=key)
+                self.log.debug("cloud: %s of run %s finished with run_status %s", what, self.run_id, body["run_status"])
                 return
             except (TransportError, ResponseError) as exc:
                 retry = isinstance(exc, TransportError) or exc.retryable
                 if not retry or time.monotonic() + delay > deadline:
                     self.log.error(
-                        "cloud: failed to send test finished to %s: %s (the service will mark the run Timed out)",
+                        "cloud: failed to send test finished (%s) to %s: %s (the service will mark it Timed out)",
+                        what,
                         self.client.base,
                         exc,
                     )
@@ -303,6 +404,9 @@ class CloudOutput:
         except ResponseError as exc:
             if exc.retryable:
                 raise RetryableError(str(exc)) from None
+            if exc.run_stopped:  # k6's answer once the run was stopped: no more metrics (shouldStopSendingMetrics)
+                self._on_run_stopped(exc.message or "stopped")
+                raise DestinationRefused("the test run was stopped in the service") from None
             if exc.status in (401, 403, 404):
                 raise DestinationRefused(str(exc)) from None
             # a payload the service will never accept (malformed or too large): retrying cannot help
