@@ -101,6 +101,6 @@ def test_quick_run_measures_the_new_outputs_side_by_side(tmp_path: Path, capsys)
     assert runs[("horde", "web-dashboard")]["samples_lost"] is None
     text = result.with_suffix(".md").read_text()
     assert "## --out opentelemetry" in text and "## --out web-dashboard" in text
-    assert "## Output cost side by side" in text
+    assert "## Output cost side by side" in text and "horde within goal (req/s, req/CPU-s)" in text
     assert "| 10 | opentelemetry |" in text and "| 10 | web-dashboard |" in text
     assert text in capsys.readouterr().out
