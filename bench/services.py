@@ -1,4 +1,4 @@
-"""What the benchmark needs: the tools installed, and nginx and influxd on 127.0.0.1.
+"""What the benchmark needs: the tools installed, and nginx, influxd, Prometheus and an OTLP sink on 127.0.0.1.
 
 Both servers listen on a free port of 127.0.0.1 only, keep everything in a temp
 dir, and are stopped by :meth:`Server.stop` (or leaving the ``with`` block).
@@ -22,7 +22,7 @@ from horde.testing import free_port
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-__all__ = ["ensure_installed", "tool_path", "Nginx", "InfluxD"]
+__all__ = ["ensure_installed", "tool_path", "Nginx", "InfluxD", "Prometheus", "OtlpSink"]
 
 
 def tool_path(name: str) -> str:
@@ -51,6 +51,8 @@ def ensure_installed(need_influxd: bool, need_prometheus: bool = False) -> None:
             ("horde_out_csv", f"-e{ROOT}/plugins/out-csv"),
             ("horde_out_influx", f"-e{ROOT}/plugins/out-influx"),
             ("horde_out_prometheus", f"-e{ROOT}/plugins/out-prometheus"),
+            ("horde_out_otel", f"-e{ROOT}/plugins/out-otel"),  # brings opentelemetry-proto and grpcio (the sink's)
+            ("horde_out_dashboard", f"-e{ROOT}/plugins/out-dashboard"),
             ("uvloop", "uvloop"),
             ("psutil", "psutil"),
             ("locust", "locust"),
@@ -77,6 +79,8 @@ def ensure_installed(need_influxd: bool, need_prometheus: bool = False) -> None:
             str(ROOT / "plugins" / "out-csv" / "src"),
             str(ROOT / "plugins" / "out-influx" / "src"),
             str(ROOT / "plugins" / "out-prometheus" / "src"),
+            str(ROOT / "plugins" / "out-otel" / "src"),
+            str(ROOT / "plugins" / "out-dashboard" / "src"),
         ],
         check=True,
         stdout=subprocess.DEVNULL,
@@ -308,3 +312,40 @@ class Prometheus(Server):
             raise RuntimeError(f"prometheus: {status} {body[:200]!r}")
         result = json.loads(body)["data"]["result"]
         return int(float(result[0]["value"][1])) if result else 0
+
+
+class OtlpSink(Server):
+    """An OTLP/gRPC metrics sink (``otlp_sink.py``, its own process): accepts and counts every export, stores
+    nothing; ``port`` takes the exports, :meth:`counts` reads what one ``service.name`` sent."""
+
+    name = "otlp-sink"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.status_port = free_port()
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port`` of the gRPC endpoint, as ``K6_OTEL_GRPC_EXPORTER_ENDPOINT`` takes it."""
+        return f"127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            str(Path(__file__).resolve().parent / "otlp_sink.py"),
+            str(self.port),
+            str(self.status_port),
+        ]
+
+    def ready(self) -> bool:
+        return _get(f"http://127.0.0.1:{self.status_port}/counts")[0] == 200
+
+    def counts(self, service: str) -> dict:
+        """``exports``, ``points`` and ``http_reqs`` (requests counted) received from ``service``."""
+        import json
+
+        q = urllib.parse.urlencode({"service": service})
+        status, body = _get(f"http://127.0.0.1:{self.status_port}/counts?{q}", timeout=10)
+        if status != 200:
+            raise RuntimeError(f"otlp sink: {status} {body[:200]!r}")
+        return json.loads(body)

@@ -75,3 +75,32 @@ def test_segments_bench_computes_every_instance_share() -> None:
     result = segments.measure(50)
     assert result["ok"] and result["instances"] == 50
     assert result["max_vus_sum"] == result["max_vus_whole"]
+
+
+def test_quick_run_measures_the_new_outputs_side_by_side(tmp_path: Path, capsys) -> None:
+    """opentelemetry (to the OTLP sink over gRPC) and web-dashboard (live on a free port), horde beside k6."""
+    if os.geteuid() != 0 and not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
+        msg = "nginx not found and not root to apt-get it: apt-get install nginx"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    argv = ["--quick", "--duration", "1", "--cases", "none", "opentelemetry", "web-dashboard"]
+    argv += ["--tools", "horde", "k6", "--quiet-wait", "0", "--results", str(tmp_path)]
+    assert run.main(argv) == 0
+    (result,) = tmp_path.glob("*.json")
+    runs = {(r["tool"], r["case"]): r for r in json.loads(result.read_text())["runs"]}
+    assert set(runs) == {(t, c) for t in ("horde", "k6") for c in ("none", "opentelemetry", "web-dashboard")}
+    for r in runs.values():
+        assert r["exit_code"] == 0, r
+        assert r["requests"] > 0 and r["rps"] > 0 and r["cpu_s"] > 0, r
+        assert r["nginx_requests"] == r["requests"], r
+    horde_otel, k6_otel = runs[("horde", "opentelemetry")], runs[("k6", "opentelemetry")]
+    assert horde_otel["samples_expected"] == horde_otel["requests"]
+    assert horde_otel["samples_lost"] == 0, horde_otel  # the sink counted every request in http_reqs
+    assert k6_otel["samples_stored"] is not None, k6_otel  # k6 drops its last flush interval: lost may be > 0
+    assert runs[("horde", "web-dashboard")]["samples_lost"] is None
+    text = result.with_suffix(".md").read_text()
+    assert "## --out opentelemetry" in text and "## --out web-dashboard" in text
+    assert "## Output cost side by side" in text and "horde within goal (req/s, req/CPU-s)" in text
+    assert "| 10 | opentelemetry |" in text and "| 10 | web-dashboard |" in text
+    assert text in capsys.readouterr().out
