@@ -9,11 +9,9 @@ from typing import Any
 
 from ..metrics import MetricStore
 from ..output.manager import Manager
+from .pacing import PUMP_PERIOD
 
 __all__ = ["Pump", "PUMP_PERIOD", "CLOSE_TIMEOUT"]
-
-PUMP_PERIOD = 0.05
-"""Seconds between batches (k6's ``sendBatchToOutputsRate``)."""
 
 BATCH_WEIGHT = 10_000
 """A queued batch counts as this many containers in :meth:`Pump.backlog`."""
