@@ -1,7 +1,7 @@
 """A worker process: runs its share of the scenarios and streams samples to the coordinator.
 
 Messages to the coordinator (pickled tuples): ``("ready",)`` once the script
-is loaded; batches ``("b", defs, rows, stats)`` every 50 ms (see
+is loaded; batches ``("c", defs, groups, order, stats)`` every 50 ms (see
 :mod:`horde.metrics.wire`); ``("abort", message)`` when the script called
 ``abort()``; ``("done", stats)`` at the end. From the coordinator: ``("go",)``
 to start, ``("stop",)`` to stop now (interrupting iterations) and
@@ -207,7 +207,7 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     def flush() -> None:
         batch = pending[:]
         pending.clear()
-        conn.send_bytes(encoder.encode(batch, stats()))
+        conn.send_bytes(encoder.encode_columns(batch, stats()))
 
     def on_control(msg: tuple) -> None:
         if msg[0] == "go" and not go.done():

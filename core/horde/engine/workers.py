@@ -11,9 +11,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
-
 from multiprocessing.connection import Connection
+from typing import Any
 
 from ..metrics.wire import Decoder
 from .pump import Pump
@@ -138,9 +137,9 @@ class WorkerPool:
                         time.sleep(BACKLOG_WAIT)
                 msg = pickle.loads(w.conn.recv_bytes())
                 kind = msg[0]
-                if kind == "b":
-                    deliver(w.decoder.decode(msg[1], msg[2]))
-                    self._stats(w, msg[3])
+                if kind == "c":
+                    deliver(w.decoder.decode_columns(msg[1], msg[2], msg[3]))
+                    self._stats(w, msg[4])
                     if outputs_behind is not None and outputs_behind() != w.paced:
                         w.paced = not w.paced
                         w.send(("pace", w.paced))
