@@ -144,8 +144,8 @@ def _bench(a: SimpleNamespace) -> int:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # stop the servers and the running tool on SIGTERM
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ensure_installed(need_influxd="influxdb" in a.cases)
-    import locust  # noqa: F401  (installed above)
-    import uvloop
+    import uvloop  # (installed above; not Locust: importing it patches threading with gevent, and the
+    # measuring threads of measure.py would then never run while the main thread waits for a tool)
     from measure import run_once, wait_for_quiet
     from report import markdown, save, summarize
     from services import InfluxD, Nginx, tool_path
@@ -164,7 +164,7 @@ def _bench(a: SimpleNamespace) -> int:
         "quiet_wait_s": a.quiet_wait,
         "nginx": _version(["nginx", "-v"]).split("/")[-1],
         "k6": _version([tool_path("k6"), "version"]).split()[1],
-        "locust": locust.__version__,
+        "locust": _version([tool_path("locust"), "--version"]).split()[1],
         "loop": f"uvloop {uvloop.__version__}",
     }
     plan = [
