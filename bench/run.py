@@ -144,8 +144,9 @@ def _bench(a: SimpleNamespace) -> int:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # stop the servers and the running tool on SIGTERM
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ensure_installed(need_influxd="influxdb" in a.cases)
-    import uvloop  # (installed above; not Locust: importing it patches threading with gevent, and the
-    # measuring threads of measure.py would then never run while the main thread waits for a tool)
+    # (installed above) Not Locust: importing it patches threading with gevent, and the measuring
+    # threads of measure.py would then never run while the main thread waits for a tool.
+    import uvloop
     from measure import run_once, wait_for_quiet
     from report import markdown, save, summarize
     from services import InfluxD, Nginx, tool_path

@@ -77,7 +77,7 @@ class MetricStore:
             else:
                 self._add_in_runs(containers)
 
-    def add_columns(self, groups: Sequence[tuple[tuple[Metric, ...], Sequence[float], Sequence[Any]]]) -> bool:
+    def add_columns(self, groups: Sequence[tuple[tuple[Metric, ...], tuple[float, ...], Sequence[Any]]]) -> bool:
         """Add containers given as columns, ``(metrics, values, tag sets)`` per metrics tuple.
 
         ``values`` holds one value per metric of each container, container after
