@@ -3,8 +3,8 @@
 CPU and peak RSS come from ``os.wait4`` on the tool's process: user+sys seconds
 of the process and every descendant it reaped, and the largest resident set of
 them (each tool here is one process). The summed RSS of the whole process tree
-(horde's workers too) is sampled every 0.2 s: at the start (1 s in), the middle
-and the end of the run. Requests come from each tool's own export
+(horde's workers too) is sampled every 0.2 s and reported at the start (10% in),
+the middle and the end (95% in) of the run, and its peak. Requests come from each tool's own export
 (``--summary-export`` for horde, k6 and the bare ceiling, the final table Locust prints). For the
 csv/json/influxdb cases the samples the output stored are counted and compared
 with what the run produced: 9 per request and 4 per iteration.
@@ -274,22 +274,25 @@ class _TreeRSS:
             if total:
                 self.samples.append((time.monotonic() - self._t0, total / 2**20))
 
-    def stop(self) -> dict[str, float]:
-        """Stop sampling; the RSS 1 s in (start), at the middle and at the end of the run, and the peak (MB)."""
+    def stop(self, duration: float) -> dict[str, float]:
+        """Stop sampling; the RSS (MB) at the start, middle and end of a run of ``duration`` s, and the peak.
+
+        Times count from 1 s after the launch (a tool's start-up): the start is 10% into
+        the run, the end 95% (before the tool's processes exit).
+        """
         self._stop.set()
         self._thread.join(2)
         s = self.samples
         if not s:
             return {}
-        end = s[-1][0]
 
         def at(t: float) -> float:
-            return round(min(s, key=lambda x: abs(x[0] - t))[1], 1)
+            return round(min(s, key=lambda x: abs(x[0] - min(t, s[-1][0])))[1], 1)
 
         return {
-            "rss_start_mb": at(min(1.0, end)),
-            "rss_mid_mb": at(end / 2),
-            "rss_end_mb": round(s[-1][1], 1),
+            "rss_start_mb": at(1.0 + 0.1 * duration),
+            "rss_mid_mb": at(1.0 + 0.5 * duration),
+            "rss_end_mb": at(1.0 + 0.95 * duration),
             "rss_tree_peak_mb": round(max(x[1] for x in s), 1),
         }
 
@@ -324,7 +327,7 @@ def run_once(
         raise
     finally:
         watchdog.cancel()
-        for name, mb in rss.stop().items():
+        for name, mb in rss.stop(duration).items():
             setattr(res, name, mb)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen
     res.wall_s = round(time.monotonic() - t0, 2)

@@ -23,6 +23,7 @@ FIELDS = (
     "rss_start_mb",
     "rss_mid_mb",
     "rss_end_mb",
+    "rss_tree_peak_mb",
 )
 
 
@@ -71,7 +72,7 @@ def markdown(meta: dict, med: dict) -> str:
         lines += [
             f"## --out {case}" if case != "none" else "## no output",
             "",
-            "| VUs | tool | req/s | requests | CPU s | req/CPU-s | peak RSS MB | RSS all processes start/mid/end MB "
+            "| VUs | tool | req/s | requests | CPU s | req/CPU-s | peak RSS MB | RSS start / mid / end MB "
             "| med / p95 ms | samples lost | others CPU s | busy/failed runs |",
             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
@@ -85,7 +86,7 @@ def markdown(meta: dict, med: dict) -> str:
                 )
                 lines.append(
                     f"| {vus} | {tool} | {m['rps']:.0f} | {m['requests']:.0f} | {m['cpu_s']:.2f} | "
-                    f"{m['req_per_cpu_s']:.0f} | {m['rss_mb']:.0f} | "
+                    f"{m['req_per_cpu_s']:.0f} | {m['rss_tree_peak_mb']:.0f} | "
                     f"{m['rss_start_mb']:.0f} / {m['rss_mid_mb']:.0f} / {m['rss_end_mb']:.0f} | "
                     f"{m['med_ms']:.2f} / {m['p95_ms']:.2f} | {lost} | {m['others_cpu_s']:.1f} | "
                     f"{m['busy_runs']}/{m['failed_runs']} of {m['runs']} |"
@@ -93,7 +94,7 @@ def markdown(meta: dict, med: dict) -> str:
         lines += [
             "",
             "| VUs | req/s horde/k6 | req/s horde-w/k6 | req/s horde/Locust | req/CPU-s horde/k6 | "
-            "req/CPU-s horde-w/k6 | req/CPU-s horde/Locust | RSS horde/k6 | "
+            "req/CPU-s horde-w/k6 | req/CPU-s horde/Locust | peak RSS (all processes) horde/k6 | "
             "ceiling share horde | ceiling share horde-w | req/CPU-s horde-w/horde |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
@@ -106,7 +107,7 @@ def markdown(meta: dict, med: dict) -> str:
                 f"{_ratio(h.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
                 f"{_ratio(hw.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
                 f"{_ratio(h.get('req_per_cpu_s'), lo.get('req_per_cpu_s'))} | "
-                f"{_ratio(h.get('rss_mb'), k.get('rss_mb'))} | "
+                f"{_ratio(h.get('rss_tree_peak_mb'), k.get('rss_tree_peak_mb'))} | "
                 f"{_ratio(h.get('req_per_cpu_s'), bare.get('req_per_cpu_s'))} | "
                 f"{_ratio(hw.get('req_per_cpu_s'), bare.get('req_per_cpu_s'))} | "
                 f"{_ratio(hw.get('req_per_cpu_s'), h.get('req_per_cpu_s'))} |"

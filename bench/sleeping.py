@@ -45,7 +45,7 @@ def measure(tool: str, vus: int, duration: int, work: Path) -> dict[str, float]:
         code = proc.wait()
     finally:
         watchdog.cancel()
-    res = rss.stop()
+    res = rss.stop(duration)
     return {"exit_code": code, "peak_mb": res.get("rss_tree_peak_mb", 0.0), "end_mb": res.get("rss_end_mb", 0.0)}
 
 
@@ -55,7 +55,7 @@ def compare(vus: int, duration: int) -> int:
         got = {tool: measure(tool, vus, duration, Path(tmp)) for tool in ("horde", "k6")}
     h, k = got["horde"], got["k6"]
     print(f"{vus} sleeping VUs, {duration} s; RSS of all processes of the tool (MB)")
-    print("| tool | peak RSS MB | RSS at the end MB | exit |")
+    print("| tool | peak RSS MB | RSS near the end (95% in) MB | exit |")
     print("|---|---:|---:|---:|")
     for tool, r in got.items():
         print(f"| {tool} | {r['peak_mb']:.0f} | {r['end_mb']:.0f} | {r['exit_code']} |")
