@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
-from services import InfluxD, Nginx, tool_path
+from services import InfluxD, Nginx, Prometheus, tool_path
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 REQUEST_METRICS = (
@@ -298,12 +298,20 @@ class _TreeRSS:
 
 
 def run_once(
-    tool: str, case: str, vus: int, duration: int, repeat: int, work: Path, nginx: Nginx, influx: InfluxD | None = None
+    tool: str,
+    case: str,
+    vus: int,
+    duration: int,
+    repeat: int,
+    work: Path,
+    nginx: Nginx,
+    influx: InfluxD | None = None,
+    prometheus: Prometheus | None = None,
 ) -> Result:
     """Run ``tool`` for ``duration`` s with ``vus`` VUs against ``nginx`` and the ``case`` output (influxdb: to
     ``influx``); files go to ``work``."""
     work.mkdir(parents=True, exist_ok=True)
-    servers = [s for s in (nginx, influx) if s is not None]
+    servers = [s for s in (nginx, influx, prometheus) if s is not None]
     target = nginx.url
     db = f"bench_{tool}_{case}_{vus}_{repeat}"
     if case == "influxdb":
@@ -312,6 +320,10 @@ def run_once(
     cmd = _command(tool, case, vus, duration, target, _output_arg(case, work, influx, db), work)
     res = Result(tool, case, vus, repeat)
     env = {**os.environ, "K6_NO_USAGE_REPORT": "true"}
+    if case == "prometheus-rw":  # k6 reads the URL from the environment only; both tools tag the run
+        assert prometheus is not None, "the prometheus-rw case needs Prometheus"
+        env["K6_PROMETHEUS_RW_SERVER_URL"] = prometheus.url + "/api/v1/write"
+        cmd += ["--tag", f"testid={db}", "--out", "experimental-prometheus-rw"]
     served0 = nginx.requests()
     busy0, servers0, t0 = _busy_cpu_s(), _server_cpu_s(servers), time.monotonic()
     with open(work / "stdout.log", "wb") as log:
@@ -345,7 +357,12 @@ def run_once(
         ) from exc
     res.rps, res.med_ms, res.p95_ms = round(res.rps, 1), round(res.med_ms, 3), round(res.p95_ms, 3)
     res.req_per_cpu_s = round(res.requests / res.cpu_s, 1) if res.cpu_s else 0.0
-    if case != "none":
+    if case == "prometheus-rw":  # series hold running totals: the requests k6_http_reqs_total counted
+        assert prometheus is not None
+        res.samples_expected = res.requests
+        res.samples_stored = prometheus.requests_counted(db)
+        res.samples_lost = res.samples_expected - res.samples_stored
+    elif case != "none":
         res.samples_expected = len(REQUEST_METRICS) * res.requests + len(ITERATION_METRICS) * res.iterations
         res.samples_stored = _stored(case, work, influx, db)
         res.samples_lost = res.samples_expected - res.samples_stored

@@ -56,7 +56,7 @@ def _pct(new: float, base: float) -> str:
 def markdown(meta: dict, med: dict) -> str:
     """The report: one table per case, ratios horde/k6 and horde/Locust, then the cost of each output."""
     keys = [tuple(k.split("/")) for k in med]
-    cases = [c for c in ("none", "csv", "json", "influxdb") if any(k[0] == c for k in keys)]
+    cases = [c for c in ("none", "csv", "json", "influxdb", "prometheus-rw") if any(k[0] == c for k in keys)]
     vus_list = sorted({int(k[1]) for k in keys})
     lines = [
         f"# horde vs k6 vs Locust — {meta['started']}",

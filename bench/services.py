@@ -31,12 +31,13 @@ def tool_path(name: str) -> str:
     return str(path) if path.exists() else (shutil.which(name) or name)
 
 
-def ensure_installed(need_influxd: bool) -> None:
-    """Install what is missing: nginx (+ influxdb) from Debian, the tools and plugins from PyPI/the repo."""
+def ensure_installed(need_influxd: bool, need_prometheus: bool = False) -> None:
+    """Install what is missing: nginx (+ influxdb, prometheus) from Debian, the tools and plugins from PyPI/the repo."""
+    wanted = {"nginx": True, "influxd": need_influxd, "prometheus": need_prometheus}
     debs = [
         p
-        for b, p in (("nginx", "nginx"), ("influxd", "influxdb"))
-        if not _binary(b) and (b != "influxd" or need_influxd)
+        for b, p in (("nginx", "nginx"), ("influxd", "influxdb"), ("prometheus", "prometheus"))
+        if not _binary(b) and wanted[b]
     ]
     if debs:
         print(f"apt-get install {' '.join(debs)}", flush=True)
@@ -49,6 +50,7 @@ def ensure_installed(need_influxd: bool) -> None:
             ("horde", f"-e{ROOT}"),
             ("horde_out_csv", f"-e{ROOT}/plugins/out-csv"),
             ("horde_out_influx", f"-e{ROOT}/plugins/out-influx"),
+            ("horde_out_prometheus", f"-e{ROOT}/plugins/out-prometheus"),
             ("uvloop", "uvloop"),
             ("psutil", "psutil"),
             ("locust", "locust"),
@@ -74,6 +76,7 @@ def ensure_installed(need_influxd: bool) -> None:
             str(ROOT / "core"),
             str(ROOT / "plugins" / "out-csv" / "src"),
             str(ROOT / "plugins" / "out-influx" / "src"),
+            str(ROOT / "plugins" / "out-prometheus" / "src"),
         ],
         check=True,
         stdout=subprocess.DEVNULL,
@@ -269,3 +272,39 @@ bind-address = "127.0.0.1:{free_port()}"
         for series in self.query('SELECT count("value") FROM /.*/', db)["results"][0].get("series", []):
             out[series["name"]] = int(series["values"][0][1])
         return out
+
+
+class Prometheus(Server):
+    """Prometheus (Debian ``prometheus``) with its remote write receiver and native histograms on."""
+
+    name = "prometheus"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        (workdir / "prometheus.yml").write_text("global:\n  scrape_interval: 1h\n")
+
+    def command(self) -> list[str]:
+        w = self.workdir
+        return [
+            _binary("prometheus") or "prometheus",
+            f"--config.file={w}/prometheus.yml",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            f"--storage.tsdb.path={w}/data",
+            "--web.enable-remote-write-receiver",
+            "--enable-feature=native-histograms",
+            "--log.level=warn",
+        ]
+
+    def ready(self) -> bool:
+        return _get(self.url + "/-/ready")[0] == 200
+
+    def requests_counted(self, testid: str) -> int:
+        """The run's ``k6_http_reqs_total``, summed over its series (0 when none)."""
+        import json
+
+        q = urllib.parse.urlencode({"query": f'sum(max_over_time(k6_http_reqs_total{{testid="{testid}"}}[1h]))'})
+        status, body = _get(self.url + "/api/v1/query?" + q, timeout=30)
+        if status != 200:
+            raise RuntimeError(f"prometheus: {status} {body[:200]!r}")
+        result = json.loads(body)["data"]["result"]
+        return int(float(result[0]["value"][1])) if result else 0

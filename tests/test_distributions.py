@@ -227,7 +227,19 @@ def test_wrong_hook_signature_names_plugin_hook_and_file(venv, tmp_path):
     assert msg.endswith(" must take (samples)") and "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("project", [".", "plugins/out-csv", "plugins/out-influx", "plugins/out-cloud", "insights"])
+@pytest.mark.parametrize(
+    "project",
+    [
+        ".",
+        "plugins/out-csv",
+        "plugins/out-influx",
+        "plugins/out-cloud",
+        "plugins/out-prometheus",
+        "plugins/out-otel",
+        "plugins/out-dashboard",
+        "insights",
+    ],
+)
 def test_building_each_distribution_prints_no_warning(project, tmp_path):
     """pip builds every distribution of the repo (isolated, as an install does) without a deprecation warning."""
     cmd = [

@@ -12,7 +12,7 @@ from .commands import cli
 from .commands.group import is_verbose
 from .errors import ExitCode, UserError
 
-__all__ = ["main", "cli"]
+__all__ = ["main", "cli", "usage_message"]
 
 
 class K6Formatter(logging.Formatter):
@@ -25,6 +25,23 @@ class K6Formatter(logging.Formatter):
         if record.exc_info and is_verbose():
             text += "\n" + self.formatException(record.exc_info)
         return text
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """k6's one line for a bad command line: unknown flag, bad flag value, missing argument."""
+    if isinstance(exc, click.NoSuchOption):
+        return f"unknown flag: {exc.option_name}"
+    if isinstance(exc, click.MissingParameter) and exc.param is not None and exc.param.param_type_name == "argument":
+        return f"accepts 1 arg(s), received 0: expected the path of a {(exc.param.name or 'script').upper()}"
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        names = ", ".join(getattr(exc.param, "opts", []) + getattr(exc.param, "secondary_opts", []))
+        return f'invalid argument for "{names}" flag: {exc.message}'
+    if exc.message.startswith("No such command"):
+        name = exc.message.split("'")[1] if "'" in exc.message else exc.message
+        return f'unknown command "{name}" for "horde"'
+    if isinstance(exc, click.BadOptionUsage):
+        return exc.message
+    return exc.format_message()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.EXTERNAL_ABORT
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        click.echo(f"error: {usage_message(exc)}", err=True)
+        return ExitCode.GENERIC  # k6 exits 255 on a bad command line
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -36,6 +36,7 @@ from .metrics import (
     new_sink,
 )
 from .output.manager import OutputReport
+from .summary_full import GroupedSummary, SummaryNode
 from .thresholds import MetricThresholds, Thresholds, aggregate_values, go_parse_float
 
 __all__ = [
@@ -45,8 +46,12 @@ __all__ = [
     "render_summary",
     "render_outputs",
     "summary_export",
+    "summary_data",
+    "SUMMARY_MODES",
+    "validate_summary_mode",
     "dump_summary_export",
     "metric_values",
+    "sort_metric_names",
 ]
 
 DEFAULT_TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)")
@@ -64,6 +69,7 @@ _COMPACT_SKIPPED = (
     "http_req_tls_handshaking",
     "http_req_waiting",
 )
+_FULL_SKIPPED = ("checks", "group_duration")
 _HTTP = (
     "http_reqs",
     "http_req_failed",
@@ -120,6 +126,19 @@ def parse_trend_stats(stats: str | Iterable[str] | None) -> tuple[str, ...]:
             raise UserError(f"invalid trend stat '{stat}', unknown format", ExitCode.INVALID_CONFIG)
         out.append(stat)
     return tuple(out)
+
+
+SUMMARY_MODES = ("compact", "full", "legacy")
+"""k6's ``--summary-mode`` values (``compact`` is the default)."""
+
+
+def validate_summary_mode(mode: str | None) -> str:
+    """``--summary-mode`` (``compact``, ``full``, ``legacy``; empty is ``compact``); k6's error, exit code 255."""
+    if not mode:
+        return "compact"
+    if mode not in SUMMARY_MODES:
+        raise UserError(f"invalid summary mode '{mode}', use 'compact', 'full' or 'legacy'", ExitCode.GENERIC)
+    return mode
 
 
 def validate_time_unit(unit: str | None) -> str | None:
@@ -240,6 +259,11 @@ def _sort_names(names: Iterable[str]) -> list[str]:
     return sorted(names, key=key)
 
 
+def sort_metric_names(names: Iterable[str]) -> list[str]:
+    """Metric names in k6's summary order (``localeCompare`` of the parent, then of the sub-metric part)."""
+    return _sort_names(names)
+
+
 def _display_name(name: str) -> str:
     pos = name.find("{")
     if pos >= 0:
@@ -346,11 +370,11 @@ def _metric_line(name: str, row: _Row, info: _Info, indent: int, st: _Style) -> 
     return line
 
 
-def _section_of(name: str) -> str | None:
+def _section_of(name: str, skipped: tuple[str, ...] = _COMPACT_SKIPPED) -> str | None:
     def any_prefix(prefixes: tuple[str, ...]) -> bool:
         return any(name.startswith(p) for p in prefixes)
 
-    if any_prefix(_COMPACT_SKIPPED):
+    if any_prefix(skipped):
         return None
     if any_prefix(_HTTP):
         return "http"
@@ -415,7 +439,11 @@ def _render_thresholds(
     return out
 
 
-def _render_checks(total: int, trues: int, groups: GroupTree | None, elapsed_s: float, st: _Style) -> list[str]:
+def _render_checks(
+    total: int, trues: int, ordered: Iterable[tuple[str, int, int]], elapsed_s: float, st: _Style, level: int = 0
+) -> list[str]:
+    """checks_total/succeeded/failed and the check list of a section's content at nesting ``level``."""
+    indent = 2 * (level + 2)
     rows = {
         "checks_total": _Row(
             "counter", "default", {"count": total, "rate": total / elapsed_s if elapsed_s > 0 else 0.0}
@@ -429,17 +457,70 @@ def _render_checks(total: int, trues: int, groups: GroupTree | None, elapsed_s: 
             {"rate": (total - trues) / total if total else 0.0, "passes": total - trues, "fails": trues},
         ),
     }
-    info = _Info(rows, 4, (), None)
-    out = [_metric_line(name, row, info, 4, st) for name, row in rows.items()]
+    info = _Info(rows, indent, (), None)
+    out = [_metric_line(name, row, info, indent, st) for name, row in rows.items()]
     out.append("\n")
-    for name, passes, fails in groups.ordered_checks() if groups is not None else ():
+    pad = " " * indent
+    for name, passes, fails in ordered:
         if fails == 0:
-            out.append("    " + st.deco("✓ " + name, _GREEN))
+            out.append(pad + st.deco("✓ " + name, _GREEN))
             continue
         pct = (100 * passes) // (passes + fails)
         out.append(
-            "    " + st.deco("✗ " + name, _RED) + "\n" + "      " + st.deco(f"↳  {pct}% — ✓ {passes} / ✗ {fails}", _RED)
+            pad
+            + st.deco("✗ " + name, _RED)
+            + "\n"
+            + " " * (2 * (2 * level + 3))
+            + st.deco(f"↳  {pct}% — ✓ {passes} / ✗ {fails}", _RED)
         )
+    return out
+
+
+def _render_metric_sections(
+    rows: Mapping[str, _Row],
+    stats: tuple[str, ...],
+    time_unit: str | None,
+    st: _Style,
+    level: int = 0,
+    skipped: tuple[str, ...] = _COMPACT_SKIPPED,
+) -> list[str]:
+    """The CUSTOM, HTTP, EXECUTION, ... blocks of a section's content at nesting ``level``."""
+    indent = 2 * (level + 2)
+    grouped: dict[str, dict[str, _Row]] = {s: {} for s in _SECTION_ORDER}
+    for name, row in rows.items():
+        section = _section_of(name, skipped)
+        if section is not None:
+            grouped[section][name] = row
+    shown = {n: r for sec in grouped.values() for n, r in sec.items()}
+    info = _Info(shown, indent, stats, time_unit)
+    content: list[str] = []
+    for section in _SECTION_ORDER:
+        members = grouped[section]
+        if not members:
+            continue
+        content.append(" " * indent + st.bold(section.upper()))
+        content += [_metric_line(n, members[n], info, indent, st) for n in _sort_names(members)]
+        content.append("\n")
+    return content
+
+
+def _render_node(
+    node: SummaryNode, elapsed_s: float, stats: tuple[str, ...], time_unit: str | None, st: _Style, level: int = 0
+) -> list[str]:
+    """A GROUP or SCENARIO section's content (full mode): its checks, its metrics, then its sub-groups."""
+    out: list[str] = []
+    checks = next((sink for metric, sink in node.metrics.items() if metric.name == "checks"), None)
+    if isinstance(checks, RateSink):
+        ordered = [(name, p, f) for name, (p, f) in node.checks.items()]
+        out += _render_checks(checks.total, checks.trues, ordered, elapsed_s, st, level) + ["\n"]
+    rows = {
+        m.name: _Row(str(m.type), str(m.contains), metric_values(sink, elapsed_s, stats))
+        for m, sink in node.metrics.items()
+    }
+    out += _render_metric_sections(rows, stats, time_unit, st, level, _FULL_SKIPPED)
+    for name, child in node.groups.items():
+        out.append(" " * (2 * (level + 2)) + "↳ " + st.bold("GROUP: " + name) + " \n")
+        out += _render_node(child, elapsed_s, stats, time_unit, st, level + 1)
     return out
 
 
@@ -452,14 +533,18 @@ def render_summary(
     trend_stats: Iterable[str] | None = None,
     time_unit: str | None = None,
     colors: bool = False,
+    grouped: GroupedSummary | None = None,
 ) -> str:
-    """k6 v1.1's end-of-test summary text (compact mode), ready to write to stdout as is.
+    """k6 v1.1's end-of-test summary text, ready to write to stdout as is: compact mode, or full mode
+    when ``grouped`` (the run's per-group and per-scenario data) is given.
 
     ``elapsed_s`` is the test run duration (counter rates are per second of
     it); ``groups`` supplies the check list; ``trend_stats`` is
     ``summaryTrendStats`` (default ``avg,min,med,max,p(90),p(95)``);
     ``time_unit`` is ``summaryTimeUnit`` (``s``, ``ms``, ``us``);
-    ``colors`` adds k6's ANSI colors.
+    ``colors`` adds k6's ANSI colors. Full mode shows every HTTP timing in TOTAL RESULTS, then a
+    ``GROUP: name`` section per group of the ``default`` scenario and a ``SCENARIO: name`` section per
+    other scenario (each with its checks, metrics and ``↳ GROUP:`` sub-groups).
     """
     stats = parse_trend_stats(trend_stats)
     time_unit = validate_time_unit(time_unit)
@@ -477,22 +562,19 @@ def render_summary(
 
     content: list[str] = []
     if checks_counts is not None:
-        content += _render_checks(*checks_counts, groups, elapsed_s, st) + ["\n"]
-    grouped: dict[str, dict[str, _Row]] = {s: {} for s in _SECTION_ORDER}
-    for name, row in rows.items():
-        section = _section_of(name)
-        if section is not None:
-            grouped[section][name] = row
-    shown = {n: r for sec in grouped.values() for n, r in sec.items()}
-    info = _Info(shown, 4, stats, time_unit)
-    for section in _SECTION_ORDER:
-        members = grouped[section]
-        if not members:
-            continue
-        content.append("    " + st.bold(section.upper()))
-        content += [_metric_line(n, members[n], info, 4, st) for n in _sort_names(members)]
-        content.append("\n")
+        ordered = groups.ordered_checks() if groups is not None else []
+        content += _render_checks(*checks_counts, ordered, elapsed_s, st) + ["\n"]
+    content += _render_metric_sections(
+        rows, stats, time_unit, st, skipped=_FULL_SKIPPED if grouped is not None else _COMPACT_SKIPPED
+    )
     sections.append(("TOTAL RESULTS", content))
+    if grouped is not None:
+        with grouped.locked():
+            for name, node in grouped.root.groups.items():
+                sections.append((f"GROUP: {name}", _render_node(node, elapsed_s, stats, time_unit, st)))
+            for name in sorted(grouped.scenarios, key=_collation_key):
+                node = grouped.scenarios[name]
+                sections.append((f"SCENARIO: {name}", _render_node(node, elapsed_s, stats, time_unit, st)))
 
     text = ""
     for title, lines in sections:
@@ -551,6 +633,72 @@ def summary_export(
     if has_setup_data:
         doc["setup_data"] = setup_data
     return doc
+
+
+def _group_lists(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A group object with ``groups`` and ``checks`` as lists in first-seen order (k6's handleSummary shape)."""
+    groups = group.get("groups", [])
+    checks = group.get("checks", [])
+    return {
+        "name": group.get("name", ""),
+        "path": group.get("path", ""),
+        "id": group.get("id", ""),
+        "groups": [_group_lists(g) for g in (groups.values() if isinstance(groups, Mapping) else groups)],
+        "checks": [dict(c) for c in (checks.values() if isinstance(checks, Mapping) else checks)],
+    }
+
+
+def summary_data(
+    store: MetricStore,
+    thresholds: Thresholds | None,
+    root_group: GroupTree | Group | Mapping[str, Any] | None,
+    elapsed_s: float,
+    *,
+    trend_stats: Iterable[str] | None = None,
+    time_unit: str | None = None,
+    no_color: bool = False,
+    stdout_tty: bool = False,
+    stderr_tty: bool = False,
+    setup_data: Any = None,
+    has_setup_data: bool = True,
+) -> dict[str, Any]:
+    """The argument of a script's ``handle_summary(data)``: k6 v1.1's ``handleSummary`` data.
+
+    ``{"metrics": {name: {"type", "contains", "values": {...}, "thresholds": {source: {"ok": bool}}}},
+    "root_group": {"name", "path", "id", "groups": [...], "checks": [...]},
+    "options": {"summaryTrendStats", "summaryTimeUnit", "noColor"},
+    "state": {"isStdOutTTY", "isStdErrTTY", "testRunDurationMs"}, "setup_data": ...}``;
+    values are those of :func:`metric_values` (rates: ``rate passes fails``). ``setup_data`` is left
+    out when ``has_setup_data`` is false (no ``setup()``), as k6's JSON of the data leaves it out.
+    """
+    stats = parse_trend_stats(trend_stats)
+    metrics: dict[str, dict[str, Any]] = {}
+    with store.locked():
+        items = _observed(store, thresholds)
+        for name in sorted(items):
+            item = items[name]
+            entry: dict[str, Any] = {
+                "type": item.type,
+                "contains": item.contains,
+                "values": {k: _plain(v) for k, v in metric_values(item.sink, elapsed_s, stats).items()},
+            }
+            if item.entry is not None and item.entry.thresholds:
+                entry["thresholds"] = {t.source: {"ok": not t.last_failed} for t in item.entry.thresholds}
+            metrics[name] = entry
+    if root_group is None:
+        group = Group("", None).to_json()
+    elif isinstance(root_group, (GroupTree, Group)):
+        group = root_group.to_json()
+    else:
+        group = dict(root_group)
+    group = _group_lists(group)
+    data: dict[str, Any] = {"metrics": metrics}
+    if has_setup_data:
+        data["setup_data"] = setup_data
+    data["root_group"] = group
+    data["options"] = {"summaryTrendStats": list(stats), "summaryTimeUnit": time_unit or "", "noColor": no_color}
+    data["state"] = {"isStdOutTTY": stdout_tty, "isStdErrTTY": stderr_tty, "testRunDurationMs": elapsed_s * 1000.0}
+    return data
 
 
 def render_outputs(reports: Iterable[OutputReport]) -> str:

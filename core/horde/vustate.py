@@ -64,6 +64,8 @@ class VUState:
         """The scenario's own ``env`` settings."""
         self.deadline = math.inf
         """``time.monotonic()`` after which an iteration still running is interrupted (gracefulStop)."""
+        self.min_iteration = 0.0
+        """Seconds a complete iteration lasts at least (k6's ``minIterationDuration``): the rest is slept."""
         self._base = base_tags
         self.tags = base_tags
         self.metadata: dict[str, str] | None = None

@@ -103,7 +103,7 @@ def test_clear_4xx_errors_for_bad_requests(server):
     assert status == 400 and "snappy" in body["error"]["message"]
     status, body = push(server, tok, rid, body=b"\x0a\x05ab", headers={"Content-Encoding": "identity"})
     assert status == 400 and "MetricSet" in body["error"]["message"]
-    status, body = push(server, tok, rid, headers={"Content-Encoding": "gzip"})
+    status, body = push(server, tok, rid, headers={"Content-Encoding": "br"})
     assert status == 415 and "snappy" in body["error"]["message"]
     status, body = push(server, tok, rid, headers={"K6-Metrics-Protocol-Version": "1.0"})
     assert status == 400 and "2.0" in body["error"]["message"]

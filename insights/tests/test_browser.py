@@ -1,7 +1,6 @@
 """The web UI in real headless Chromium: runs list and run page, states, charts, escaping."""
 
 import re
-import subprocess
 import threading
 import time
 from decimal import Decimal
@@ -9,31 +8,8 @@ from html import unescape
 
 import cramjam
 import wirebuild
+from cdp import dump_dom
 from helpers import create_run, finish, push
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1200,2000",
-]
-
-
-def dump_dom(chromium, url, profile):
-    out = subprocess.run(
-        [chromium, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=4000", "--dump-dom", url],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout
 
 
 def test_runs_list_and_run_page_render_states_charts_and_escape_html(chromium_bin, make_server, tmp_path):

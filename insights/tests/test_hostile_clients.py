@@ -152,3 +152,75 @@ def test_a_slow_body_is_cut_off_and_the_service_goes_on(service):
         s.close()
     assert normal_request_seconds(service) < 1
     assert "Traceback" not in Path(service.log).read_text()
+
+
+def test_gzip_bomb_is_413_at_the_decoded_limit_in_bounded_memory(service):
+    import zlib
+
+    tok = service.token()
+    run_id = create_run(service, tok)[1]["reference_id"]
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b"\x00" * (1 << 20)
+    body = b"".join(comp.compress(chunk) for _ in range(1024)) + comp.flush()  # 1 GiB of zeros
+    assert len(body) < 2 << 20
+    t0 = time.monotonic()
+    status, reply = push(service, tok, run_id, body=body, headers={"Content-Encoding": "gzip"})
+    assert status == 413 and "decompressed" in reply["error"]["message"], reply
+    assert time.monotonic() - t0 < 10
+    assert peak_rss_mb(service.proc.pid) < 256
+    # a gzip push within the limits is stored
+    ok = gzip_of(wirebuild.metric_set("g", 1, [wirebuild.series({}, 2, [wirebuild.at(1) + wirebuild.double(2, 3.0)])]))
+    assert push(service, tok, run_id, body=ok, headers={"Content-Encoding": "gzip"}) == (
+        200,
+        {"stored": True, "duplicate": False},
+    )
+    assert normal_request_seconds(service) < 1
+
+
+def gzip_of(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+def test_a_huge_request_head_is_431_and_the_service_goes_on(service):
+    s = socket.create_connection(("127.0.0.1", service.port), timeout=5)
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        for _ in range(100):
+            s.sendall(b"X-Filler: " + b"a" * 1000 + b"\r\n")
+        s.settimeout(5)
+        reply = b""
+        while True:
+            chunk = s.recv(1000)
+            if not chunk:
+                break
+            reply += chunk
+        # refused and closed (a 431, unless the close reset the connection before the client read it)
+        assert reply == b"" or reply.startswith(b"HTTP/1.1 431"), reply[:100]
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # closed while still sending: refused too
+    finally:
+        s.close()
+    assert normal_request_seconds(service) < 1
+
+
+def test_no_token_wrong_token_and_another_projects_token_on_every_api_route(service):
+    tok, other = service.token(), service.token()
+    run_id = create_run(service, tok)[1]["reference_id"]
+    routes = [
+        ("POST", "/v1/tests"),
+        ("POST", f"/v1/tests/{run_id}"),
+        ("POST", f"/v2/metrics/{run_id}"),
+        ("GET", "/api/v1/runs"),
+        ("GET", f"/api/v1/runs/{run_id}"),
+    ]
+    for method, path in routes:
+        body = b"{}" if method == "POST" else None
+        for token in (None, "hi_not-a-token"):
+            status, reply = api(service.url + path, token, method, body, {"Content-Type": "application/json"})
+            assert status == 401 and reply["error"]["code"] == 2, (method, path, token, reply)
+        if path.endswith(f"/{run_id}"):
+            status, reply = api(service.url + path, other, method, body, {"Content-Type": "application/json"})
+            assert status == 404 and "not found" in reply["error"]["message"], (method, path, reply)
+    assert service.run(tok, run_id)["run"]["state"] == "created"

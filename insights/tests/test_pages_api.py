@@ -205,12 +205,13 @@ def test_compare_two_runs_with_deltas(server):
 
 
 def _raw(srv, path, tok) -> tuple[int, dict, bytes]:
+    """(status, headers, body); the headers as http.client gives them: names case-insensitive (RFC 9110)."""
     req = urllib.request.Request(srv.url + path, headers={"Authorization": f"Token {tok}"} if tok else {})
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, dict(resp.headers), resp.read()
+            return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
+        return err.code, err.headers, err.read()
 
 
 def test_export_json_and_csv_hold_the_run_and_every_series_bucket(server):

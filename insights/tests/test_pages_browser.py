@@ -130,7 +130,13 @@ def test_instances_table_from_the_run_json(server, browser):
     tok = server.token()
     rid = endpoint_run(server, tok)
     finish(server, tok, rid)
-    browser.send("Fetch.enable", {"patterns": [{"urlPattern": f"*/api/v1/runs/{rid}", "requestStage": "Response"}]})
+    # the run's GET is answered with the injected JSON; its event stream (opened after the GET) is held
+    # paused, so that no event redraws the page with the real data
+    patterns = [
+        {"urlPattern": f"*/api/v1/runs/{rid}", "requestStage": "Response"},
+        {"urlPattern": f"*/api/v1/runs/{rid}/events*", "requestStage": "Request"},
+    ]
+    browser.send("Fetch.enable", {"patterns": patterns})
     browser.goto(f"{server.url}/runs/{rid}#token={tok}")
     paused = browser.next_event("Fetch.requestPaused")
     body = browser.send("Fetch.getResponseBody", {"requestId": paused["requestId"]})
@@ -153,7 +159,6 @@ def test_instances_table_from_the_run_json(server, browser):
             "body": base64.b64encode(json.dumps(data).encode()).decode(),
         },
     )
-    browser.send("Fetch.disable")
     browser.wait_for("document.body.dataset.loaded === 'run'")
     assert browser.js("document.getElementById('instances-section').hidden") is False
     rows = _table(browser, "instances")

@@ -58,3 +58,85 @@ def test_protobuf_values_are_capped_while_decoding():
 def test_histogram_counters_are_decoded_exactly():
     ((_, kind, series),) = decode_metric_set(wirebuild.histogram_bomb(5)).metrics
     assert kind == "trend" and series[0].points[0].hist == {0: 1, 1: 1, 2: 1, 3: 1, 4: 1}
+
+
+# -- the fast path (C parser) decodes exactly what the careful decoder decodes ----------------------
+def _fast_and_careful(raw: bytes):
+    from horde_insights.wire.fast import decode_fast
+    from horde_insights.wire.metricset import MAX_ENTRIES, MAX_VALUES, decode_careful
+
+    return decode_fast(raw, MAX_ENTRIES, MAX_VALUES), decode_careful(raw)
+
+
+def test_fast_path_equals_careful_decoder_on_a_real_k6_push():
+    from pathlib import Path
+
+    import cramjam
+
+    raw = bytes(
+        cramjam.snappy.decompress_raw((Path(__file__).parent / "fixtures" / "k6-v1.1.0-push.snappy").read_bytes())
+    )
+    fast, careful = _fast_and_careful(raw)
+    assert fast is not None and fast == careful
+    assert [s.text for _, _, ss in fast.metrics for s in ss][0]  # labels text given to the store
+
+
+def test_fast_path_equals_careful_decoder_on_every_value_kind_and_histogram_shape():
+    import wirebuild as W
+
+    labels = {"name": "http://x/<b>", "status": "200", "ünï": "cödé"}
+    trend = (
+        W.at(5)
+        + W.field(2, W.varint(3) + W.varint(0) + W.varint(7) + W.varint(1))  # packed counters, a zero
+        + W.field(3, W.uint(1, 900) + W.uint(2, 2))
+        + W.field(3, W.uint(1, 10) + W.uint(2, 2))  # a gap of 10 empty buckets
+        + W.double(5, 1.5)
+        + W.uint(6, 11)
+        + W.double(7, 0.01)
+        + W.double(8, 0.9)
+        + W.uint(9, 2)
+        + W.uint(10, 1)
+        + W.double(11, 0.001)
+    )
+    raw = W.metric_set_of(
+        [
+            ("c", 1, [W.series(labels, 2, [W.at(1) + W.double(2, 3.5), W.at(2)]), W.series({}, 2, [W.at(1)])]),
+            (
+                "g",
+                2,
+                [
+                    W.series(
+                        labels,
+                        3,
+                        [W.at(1) + W.double(2, 7) + W.uint(3, 4) + W.double(4, 1) + W.double(5, 9) + W.double(6, 5)],
+                    )
+                ],
+            ),
+            ("r", 3, [W.series(labels, 4, [W.at(1) + W.uint(2, 3) + W.uint(3, 10)])]),
+            ("t", 4, [W.series(labels, 5, [trend, W.at(6)])]),
+        ]
+    )
+    fast, careful = _fast_and_careful(raw)
+    assert fast is not None and fast == careful
+    t = fast.metrics[3][2][0].points[0]
+    assert t.hist == {900: 3, 912: 7, 913: 1} and (t.low, t.high, t.resolution) == (2, 1, 0.001)
+
+
+def test_fast_path_hands_unusual_pushes_to_the_careful_decoder():
+    import wirebuild as W
+    from horde_insights.wire.fast import decode_fast
+    from horde_insights.wire.metricset import decode_metric_set
+
+    bad_spans = W.at(1) + W.field(2, W.varint(1)) + W.field(3, W.uint(1, 0) + W.uint(2, 2))
+    cases = [
+        W.metric_set_of([("t", 4, [W.series({}, 5, [bad_spans])])]),  # spans longer than the counters
+        W.metric_set_of([("c", 1, [W.series({}, 3, [W.at(1)])])]),  # gauge samples in a counter
+        W.metric_set_of([("", 1, [])]),  # no name
+        W.metric_set_of([("x", 9, [])]),  # unknown type
+        W.field(1, b"\xff\xfe"),  # invalid UTF-8
+        W.metric_set_of([("c", 1, [W.series({"k": "v"}, 2, [W.at(1)])])]) + b"\x0a",  # truncated
+    ]
+    for raw in cases:
+        assert decode_fast(raw, 1000, 1000) is None
+        with pytest.raises(DecodeError):
+            decode_metric_set(raw)

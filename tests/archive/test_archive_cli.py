@@ -51,12 +51,12 @@ def test_run_of_an_archive_uses_its_files_options_and_env(project, tmp_path, tar
     assert r.returncode == 0, r.stderr
     shutil.rmtree(project)  # everything the run needs is in the archive
     before = target.requests
-    r = run_horde("run", "-q", "--no-summary", "-w", "1", str(archive), "-e", f"TARGET={target.url}")
+    r = run_horde("run", "-q", "--no-summary", "--workers", "1", str(archive), "-e", f"TARGET={target.url}")
     assert r.returncode == 0, r.stderr
     assert target.requests - before == 5  # the archived --iterations 5
     assert target.paths["/status/200"] >= 5
     r = run_horde(
-        "run", "-q", "--no-summary", "-w", "2", "--iterations", "4", str(archive), "-e", f"TARGET={target.url}"
+        "run", "-q", "--no-summary", "--workers", "2", "--iterations", "4", str(archive), "-e", f"TARGET={target.url}"
     )
     assert r.returncode == 0, r.stderr  # run flags override the archived options, also across workers
     assert target.requests - before == 9
@@ -72,8 +72,10 @@ def test_archive_env_is_overridden_by_run_env(project, tmp_path, target):
     )
     archive = tmp_path / "who.tar"
     assert run_horde("archive", str(script), "-O", str(archive), "-e", "WHO=archived").returncode == 0
-    run_horde("run", "-q", "--no-summary", "-w", "1", str(archive), "-e", f"TARGET={target.url}")
-    run_horde("run", "-q", "--no-summary", "-w", "1", str(archive), "-e", f"TARGET={target.url}", "-e", "WHO=run")
+    run_horde("run", "-q", "--no-summary", "--workers", "1", str(archive), "-e", f"TARGET={target.url}")
+    run_horde(
+        "run", "-q", "--no-summary", "--workers", "1", str(archive), "-e", f"TARGET={target.url}", "-e", "WHO=run"
+    )
     assert target.paths["/status/200/archived"] == 1
     assert target.paths["/status/200/run"] == 1
     r = run_horde("inspect", str(archive))
@@ -106,7 +108,7 @@ def test_log_output_is_accepted_as_k6_takes_it(project, tmp_path, target):
     assert run_horde("archive", "--log-output=none", str(project / "test.py"), "-O", str(archive)).returncode == 0
     r = run_horde("inspect", "--execution-requirements", "--log-output=none", str(archive))
     assert r.returncode == 0 and r.stderr == ""
-    r = run_horde("run", "-q", "--no-summary", "-w", "1", "--log-output=loki=http://loki:3100", str(archive),
+    r = run_horde("run", "-q", "--no-summary", "--workers", "1", "--log-output=loki=http://loki:3100", str(archive),
                   "-e", f"TARGET={target.url}")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "--log-output=loki is not supported" in r.stderr
@@ -129,6 +131,6 @@ def test_local_packages_and_nested_reads_are_archived(tmp_path, target):
     assert _metadata(archive)["files"] == ["main.py", "lib/__init__.py", "lib/data/suffix.txt", "lib/paths.py"]
     shutil.rmtree(root)
     before = target.paths["/status/201"]
-    r = run_horde("run", "-q", "--no-summary", "-w", "1", str(archive), "-e", f"TARGET={target.url}")
+    r = run_horde("run", "-q", "--no-summary", "--workers", "1", str(archive), "-e", f"TARGET={target.url}")
     assert r.returncode == 0, r.stderr
     assert target.paths["/status/201"] - before == 3

@@ -158,15 +158,20 @@ def test_instances_with_workers_run_exactly_the_whole_test(tmp_path):
     """Four instances (--instance I/4), each split over 2 workers: together 20 + 32 iterations, tagged."""
     total = 0
     for i in range(1, 5):
-        metrics, tags = _run(tmp_path, "--instance", f"{i}/4", "-w", "2")
+        metrics, tags = _run(tmp_path, "--instance", f"{i}/4", "--workers", "2")
         assert tags["instance_id"] == {str(i)}
         total += metrics["iterations"]["count"]
     assert total == 20 + 32
 
 
 def test_workers_run_what_one_process_runs_in_the_same_segment(tmp_path):
-    one, _ = _run(tmp_path, "--execution-segment", "1/5:1/2", "--execution-segment-sequence", "0,1/5,1/2,1", "-w", "1")
+    one, _ = _run(
+        tmp_path, "--execution-segment", "1/5:1/2", "--execution-segment-sequence", "0,1/5,1/2,1", "--workers", "1"
+    )
     two, _ = _run(
-        tmp_path, "-w", "3", env={"HORDE_EXECUTION_SEGMENT": "1/5:1/2", "K6_EXECUTION_SEGMENT_SEQUENCE": "0,1/5,1/2,1"}
+        tmp_path,
+        "--workers",
+        "3",
+        env={"HORDE_EXECUTION_SEGMENT": "1/5:1/2", "K6_EXECUTION_SEGMENT_SEQUENCE": "0,1/5,1/2,1"},
     )
     assert one["iterations"]["count"] == two["iterations"]["count"] == 15  # what k6 v1.1.0 runs with these flags

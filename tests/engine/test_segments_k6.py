@@ -73,7 +73,7 @@ def _run_all(
                 cmd = [k6_bin, "run", "-q", "--no-summary", "--log-format", "raw", "--console-output", str(log)]
                 cmd += [*flags, str(tmp_path / "t.js")]
             else:
-                cmd = [HORDE, "run", "-q", "--no-summary", "-w", str(workers), *flags, str(tmp_path / "t.py")]
+                cmd = [HORDE, "run", "-q", "--no-summary", "--workers", str(workers), *flags, str(tmp_path / "t.py")]
             procs[(tool, segment)] = (
                 subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE),
                 log,
@@ -227,7 +227,7 @@ def test_invalid_segments_exit_as_k6(tmp_path, k6_bin):
     for flags in (["--execution-segment", "55%:50%"], ["--execution-segment-sequence", "0,1/2,1"]):
         k6 = subprocess.run([k6_bin, "run", "-q", *flags, str(tmp_path / "t.js")], capture_output=True, timeout=TIMEOUT)
         horde = subprocess.run(
-            [HORDE, "run", "-q", "-w", "1", *flags, str(tmp_path / "t.py")], capture_output=True, timeout=TIMEOUT
+            [HORDE, "run", "-q", "--workers", "1", *flags, str(tmp_path / "t.py")], capture_output=True, timeout=TIMEOUT
         )
         assert horde.returncode == k6.returncode, flags
         err = horde.stderr.decode().strip().splitlines()

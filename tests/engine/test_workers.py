@@ -153,7 +153,7 @@ def test_sigint_with_workers_is_105_and_outputs_complete(tmp_path, target):
     out = tmp_path / "o.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
     proc = subprocess.Popen(
-        [HORDE, "run", str(p), "-e", f"TARGET={target.url}", "-o", f"json={out}", "-w", "2"],
+        [HORDE, "run", str(p), "-e", f"TARGET={target.url}", "-o", f"json={out}", "--workers", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

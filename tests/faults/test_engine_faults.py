@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from harness import assert_json_matches_export, json_counts, json_records, run_horde
 
-WORKERS = [pytest.param(["-w", "1"], id="w1"), pytest.param([], id="default-workers")]
+WORKERS = [pytest.param(["--workers", "1"], id="w1"), pytest.param([], id="default-workers")]
 
 README_EXAMPLE = """
 from horde import http, check, group, sleep, env, Trend
@@ -47,7 +47,7 @@ def outputs(tmp_path: Path) -> tuple[list[str], Path, Path]:
 def test_iteration_that_never_awaits_ends_on_time_in_bounded_memory(tmp_path, vus):
     script = write(tmp_path, "async def default(data):\n    x = 1\n")
     args, out, export = outputs(tmp_path)
-    r = run_horde(["run", "-q", "-d", "2s", "-u", vus, "-w", "1", script, *args], timeout=60)
+    r = run_horde(["run", "-q", "-d", "2s", "-u", vus, "--workers", "1", script, *args], timeout=60)
     assert r.code == 0, r.stderr
     assert r.wall < 5, f"took {r.wall:.1f}s"
     assert r.peak_mb < 200, f"peak {r.peak_mb:.0f} MB"
@@ -269,7 +269,7 @@ async def {phase}({args}):
     {wait}
 ''',
     )
-    r = run_horde(["run", "-q", "-w", "1", script], timeout=30)
+    r = run_horde(["run", "-q", "--workers", "1", script], timeout=30)
     assert r.code == code, r.stderr
     assert r.wall < 6, f"took {r.wall:.1f}s"
     assert f"{phase}() execution timed out after 1 seconds" in r.stderr
@@ -296,7 +296,7 @@ def test_coordinator_ends_a_worker_whose_script_swallows_interrupts(tmp_path):
     """,
     )
     args, out, export = outputs(tmp_path)
-    r = run_horde(["run", "-q", "-w", "2", script, *args], timeout=60)
+    r = run_horde(["run", "-q", "--workers", "2", script, *args], timeout=60)
     assert r.code == 0, r.stderr
     assert r.wall < 1 + 3 + 3 + 1 + 4, f"took {r.wall:.1f}s"  # end, worker grace, stop grace, terminate, start
     assert "did not stop in time and was ended" in r.stderr

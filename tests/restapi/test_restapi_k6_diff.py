@@ -125,7 +125,8 @@ def test_rest_api_documents_match_k6(start, tmp_path, k6_bin):
     common = ["--paused", "--linger", "-q"]
     k6 = start([k6_bin, "run", *common, "--address", f"127.0.0.1:{k6_port}", tmp_path / "diff.js"], k6_port)
     horde = start(
-        [HORDE, "run", *common, "-w", "1", "--address", f"127.0.0.1:{horde_port}", tmp_path / "diff.py"], horde_port
+        [HORDE, "run", *common, "--workers", "1", "--address", f"127.0.0.1:{horde_port}", tmp_path / "diff.py"],
+        horde_port,
     )
     runs = [k6, horde]
     for r in runs:

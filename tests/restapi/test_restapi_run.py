@@ -52,7 +52,7 @@ def lifecycle(execution: str = '"duration": "30s"', pause: float = 0.1) -> str:
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_paused_run_sends_nothing_until_resumed(horde_run, counting_target, workers):
     run = horde_run(
-        HTTP_SCRIPT.format(duration="1s"), "--paused", "-q", "-w", workers, "-e", f"TARGET={counting_target.url}"
+        HTTP_SCRIPT.format(duration="1s"), "--paused", "-q", "--workers", workers, "-e", f"TARGET={counting_target.url}"
     )
     run.wait_api()
     attrs = run.wait_status(lambda a: a["status"] == 4)
@@ -79,7 +79,7 @@ def test_stop_through_the_api_ends_gracefully_with_outputs_flushed(horde_run, tm
     run = horde_run(
         lifecycle(),
         "--paused",
-        "-w",
+        "--workers",
         "1",
         "-o",
         f"json={out}",
@@ -106,7 +106,7 @@ def test_stop_through_the_api_ends_gracefully_with_outputs_flushed(horde_run, tm
 
 
 def test_stop_while_paused_runs_nothing_and_lingers(horde_run, tmp_path):
-    run = horde_run(lifecycle(), "--paused", "--linger", "-q", "-w", "1", "-e", f"MARKS={tmp_path}")
+    run = horde_run(lifecycle(), "--paused", "--linger", "-q", "--workers", "1", "-e", f"MARKS={tmp_path}")
     run.wait_api()
     code, _, doc = patch_status(run.port, stopped=True)
     assert code == 200 and doc["data"]["attributes"]["stopped"] is True
@@ -129,7 +129,7 @@ def test_stop_while_paused_runs_nothing_and_lingers(horde_run, tmp_path):
 
 def test_linger_keeps_the_api_after_the_end_until_a_signal(horde_run, tmp_path):
     run = horde_run(
-        lifecycle('"iterations": 1', pause=0), "--linger", "--no-teardown", "-w", "1", "-e", f"MARKS={tmp_path}"
+        lifecycle('"iterations": 1', pause=0), "--linger", "--no-teardown", "--workers", "1", "-e", f"MARKS={tmp_path}"
     )
     run.wait_api()
     attrs = run.wait_status(lambda a: a["status"] == 9)
@@ -163,7 +163,7 @@ def test_setup_through_the_api_with_no_setup(horde_run, tmp_path):
         "--no-setup",
         "--no-teardown",
         "-q",
-        "-w",
+        "--workers",
         "1",
         "-e",
         f"MARKS={tmp_path}",
@@ -185,7 +185,7 @@ def test_setup_through_the_api_with_no_setup(horde_run, tmp_path):
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_while_paused_ends_cleanly(horde_run, tmp_path, workers):
     body = lifecycle()
-    run = horde_run(body, "--paused", "-u", "2", "-w", workers, "-e", f"MARKS={tmp_path}")
+    run = horde_run(body, "--paused", "-u", "2", "--workers", workers, "-e", f"MARKS={tmp_path}")
     run.wait_api()
     run.wait_status(lambda a: a["status"] == 4)
     t0 = time.monotonic()
@@ -199,7 +199,7 @@ def test_ctrl_c_while_paused_ends_cleanly(horde_run, tmp_path, workers):
 
 def test_workers_start_before_the_pause_and_get_the_setup_data(horde_run, tmp_path):
     run = horde_run(
-        lifecycle('"iterations": 4', pause=0), "--paused", "-u", "2", "-w", "2", "-q", "-e", f"MARKS={tmp_path}"
+        lifecycle('"iterations": 4', pause=0), "--paused", "-u", "2", "--workers", "2", "-q", "-e", f"MARKS={tmp_path}"
     )
     run.wait_api()
     run.wait_status(lambda a: a["status"] == 4)
@@ -212,7 +212,7 @@ def test_workers_start_before_the_pause_and_get_the_setup_data(horde_run, tmp_pa
 
 def test_a_failing_setup_ends_waiting_workers_at_once(horde_run, tmp_path):
     body = lifecycle().replace('Path(env["MARKS"], "setup").write_text("ran")', 'raise RuntimeError("no setup today")')
-    run = horde_run(body, "-u", "2", "-w", "2", "-q", "-e", f"MARKS={tmp_path}")
+    run = horde_run(body, "-u", "2", "--workers", "2", "-q", "-e", f"MARKS={tmp_path}")
     assert run.wait(30) == 107
     assert "no setup today" in run.stderr() and "did not stop" not in run.stderr(), run.stderr()
 
@@ -278,7 +278,7 @@ def test_the_default_address_taken_or_off_does_not_stop_the_run(tmp_path):
 def test_client_commands(horde_run, tmp_path):
     import subprocess
 
-    run = horde_run(lifecycle(), "--paused", "-q", "-w", "1", "-e", f"MARKS={tmp_path}")
+    run = horde_run(lifecycle(), "--paused", "-q", "--workers", "1", "-e", f"MARKS={tmp_path}")
     run.wait_api()
     run.wait_status(lambda a: a["status"] == 4)
     a = f"127.0.0.1:{run.port}"
@@ -320,7 +320,7 @@ def test_client_commands(horde_run, tmp_path):
 
 def test_paused_and_no_setup_from_the_environment_and_options(horde_run, tmp_path):
     body = lifecycle('"iterations": 1, "noSetup": True, "noTeardown": True', pause=0)
-    run = horde_run(body, "-q", "-w", "1", "-e", f"MARKS={tmp_path}", env={"HORDE_PAUSED": "true"})
+    run = horde_run(body, "-q", "--workers", "1", "-e", f"MARKS={tmp_path}", env={"HORDE_PAUSED": "true"})
     run.wait_api()
     assert run.wait_status(lambda a: a["status"] == 4)["paused"] is True
     patch_status(run.port, paused=False)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..engine.options import parse_stage, parse_tag
+from .k6_flags import flag_options
 
 __all__ = ["options_from_flags", "env_vars_from_flags"]
 
@@ -50,4 +51,5 @@ def options_from_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
         options["noTeardown"] = True
     if flags.get("summary_trend_stats"):
         options["summaryTrendStats"] = _comma_list(flags["summary_trend_stats"])
+    options.update(flag_options(flags))  # k6's HTTP and pacing flags (--max-redirects, --rps, ...)
     return options

@@ -119,9 +119,45 @@ def render_output(
     return Path(created)
 
 
-@cli.group()
+class _NewGroup(click.Group):
+    """``horde new [FILE]`` writes a script (as ``k6 new``); ``horde new output NAME`` an output project."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """A first argument that is no subcommand (or none at all) goes to ``horde new script``."""
+        first = next((a for a in args if not a.startswith("-")), None)
+        if first is None and any(a in ("-h", "--help") for a in args):
+            return super().parse_args(ctx, args)
+        if first is None or first not in self.commands:
+            args = ["script", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_NewGroup)
 def new() -> None:
-    """Create a new project from a template."""
+    """Create a new script (horde new [FILE], as k6 new) or output project (horde new output NAME)."""
+
+
+@new.command("script")
+@click.argument("file", default="script.py", required=False)
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing file.")
+@click.option(
+    "--template",
+    default="minimal",
+    show_default=True,
+    help="minimal, protocol, or the path of a custom template file.",
+)
+@click.option("--project-id", help="Grafana Cloud project ID, written as options.cloud.projectID.")
+@verbose_option
+def new_script(file: str, force: bool, template: str, project_id: str | None) -> None:
+    """Create a new load test script FILE (default script.py) from a template."""
+    from .new_script import write_script
+
+    path = write_script(file, template, force)
+    if project_id:
+        text = path.read_text(encoding="utf-8")
+        text = text.replace("options = {\n", f'options = {{\n    "cloud": {{"projectID": {int(project_id)}}},\n', 1)
+        path.write_text(text, encoding="utf-8")
+    click.echo(f"New script created: {file} ({template} template).")
 
 
 @new.command("output")

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..durations import option_seconds
 from ..errors import ScriptAbort
 from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, TagSet
 from ..vustate import VUState, current_vu
@@ -52,6 +53,9 @@ class VUFactory:
         """Yielding and backpressure of the VU loops (:mod:`horde.engine.pacing`)."""
         self.watchdog = watchdog
         """The :class:`~horde.engine.watchdog.Watchdog` interrupting stuck script code, or None."""
+        mid = options.get("minIterationDuration")
+        self.min_iteration = option_seconds(mid, "minIterationDuration") if mid else 0.0
+        """k6's ``minIterationDuration`` in seconds (0: none), given to every VU."""
 
     def new_vu(self, scenario: Any, *, counted: bool = True) -> VUState:
         """A fresh VU for ``scenario`` (its tags include the scenario's tags).
@@ -73,6 +77,7 @@ class VUFactory:
         )
         vu.run = self.run
         vu.env = scenario.env
+        vu.min_iteration = self.min_iteration
         return vu
 
 
@@ -121,4 +126,8 @@ async def run_iteration(
             )
         else:
             vu.emit(ConnectedSamples(b.iteration_end[:2], (sent, received), _time_ns(), vu.tags, vu.metadata))
+    if complete and vu.min_iteration:
+        rest = vu.min_iteration - duration_ms / 1e3  # after the metrics: iteration_duration excludes it (as k6)
+        if rest > 0:
+            await asyncio.sleep(rest)
     return complete

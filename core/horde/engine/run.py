@@ -33,24 +33,31 @@ from ..summary import (
     parse_trend_stats,
     render_outputs,
     render_summary,
+    summary_data,
     summary_export,
+    validate_summary_mode,
     validate_time_unit,
 )
+from ..summary_full import GroupedSummary, TeeStore
+from ..summary_helpers import text_summary
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
 from .archive import is_archive, open_archive
+from .catalogue import refuse_unsupported, unknown_options
+from .console import attach_console_file
 from .control import LIFECYCLE_TIMEOUT, RunControl
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
 from .loop import close_loop, new_loop
-from .options import env_options, load_config_file, merge_options, parse_stop_timeouts
+from .options import env_options, load_config_file, merge_options, parse_stop_timeouts, with_k6_aliases
 from .pacing import BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, memory_growth, over
 from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import segment_scenarios, share_from_options, split_scenarios
+from .summary_handler import SummaryHandlerError, call_handle_summary, write_summary_result
 from .watchdog import Watchdog
 from .worker import WorkerSpec
 from .workers import WorkerPool
@@ -83,6 +90,11 @@ class RunRequest:
     summary_export: str | None = None
     quiet: bool = False
     no_summary: bool = False
+    no_color: bool = False
+    """``--no-color``: the summary has no colors and its data says ``noColor``."""
+    summary_mode: str | None = None
+    """``--summary-mode``: ``compact``, ``full`` or ``legacy`` (k6's end-of-test summary texts); None: the
+    ``summaryMode`` option (config file, ``K6_SUMMARY_MODE``), else ``compact``."""
     no_thresholds: bool = False
     plugins: list[str] = dataclasses.field(default_factory=list)
     """``--plugin`` entries: modules imported before the run (they call register_extension), or installed
@@ -138,6 +150,8 @@ class TestRun:
         self._errors_lock = threading.Lock()
         self.watchdog: Watchdog | None = None
         self.interrupted_iterations = 0
+        self._ci_progress: display.CIProgress | None = None
+        self._grouped: GroupedSummary | None = None
         self.planned_vus = 0
         """VUs the scenarios need (vus-max before the start, as k6 initializes them before its pause)."""
         self.control = RunControl(self, paused=req.paused, stop_run=self._stop_from_api)
@@ -153,7 +167,7 @@ class TestRun:
         req = self.req
         execution.env.clear()
         execution.env.update(req.env_vars)
-        config = load_config_file(req.config_file or req.environ.get("HORDE_CONFIG"))
+        config = load_config_file(req.config_file or req.environ.get("HORDE_CONFIG") or req.environ.get("K6_CONFIG"))
         self.config = config
         from .. import custom_metrics
 
@@ -167,7 +181,14 @@ class TestRun:
         if req.no_thresholds:
             cli["noThresholds"] = True
         script_options = self.script.options if req.script_options is None else req.script_options
+        for warning in unknown_options({**file_options, **script_options}):
+            _log.warning("%s", warning)
         self.options = merge_options(file_options, script_options, env_options(req.environ), cli)
+        refuse_unsupported(self.options)
+        from ..http.netrules import NetRules
+
+        attach_console_file(self.options.get("consoleOutput"))
+        NetRules(self.options)  # hosts, dns, blockHostnames, blacklistIPs, localIPs, tlsVersion, tlsAuth: 104 now
         self.system_tags = parse_system_tags(self.options.get("systemTags"))
         tags = self.options.get("tags") or {}
         if not isinstance(tags, Mapping):
@@ -184,6 +205,7 @@ class TestRun:
         self.thresholds = self._parse_thresholds()
         self.trend_stats = parse_trend_stats(self.options.get("summaryTrendStats"))
         self.time_unit = validate_time_unit(self.options.get("summaryTimeUnit"))
+        self.summary_mode = validate_summary_mode(self.req.summary_mode or self.options.get("summaryMode"))
         stop_timeouts = req.output_stop_timeouts or [req.environ.get("HORDE_OUTPUT_STOP_TIMEOUT", "")]
         self.manager = Manager(
             self._create_outputs(), registry=self.registry, stop_timeouts=parse_stop_timeouts(stop_timeouts)
@@ -216,7 +238,7 @@ class TestRun:
                 output_type=spec.type,
                 config_argument=spec.argument,
                 json_config=collectors.get(spec.type),
-                environment=dict(req.environ),
+                environment=with_k6_aliases(req.environ),
                 stdout=req.stdout,
                 stderr=req.stderr,
                 script_path=req.script,
@@ -450,6 +472,8 @@ class TestRun:
     async def _run_workers(self, factory: VUFactory) -> None:
         req = self.req
         specs, first = [], 1
+        rps = self.options.get("rps")  # the instance's limit, shared by its workers
+        worker_options = {**self.options, "rps": float(rps) / self.workers} if rps else self.options
         for i, scenarios in enumerate(split_scenarios(self.all_scenarios, self.share, self.workers)):
             if not scenarios:
                 continue
@@ -458,7 +482,7 @@ class TestRun:
                     index=i,
                     script=req.script.resolve(),
                     env_vars=dict(req.env_vars),
-                    options=self.options,
+                    options=worker_options,
                     system_tags=self.system_tags,
                     base_tags=self.base_tags.items(),
                     scenarios=scenarios,
@@ -558,6 +582,9 @@ class TestRun:
         periodic = asyncio.ensure_future(self._emit_vus(pump))
         ticker = asyncio.ensure_future(pump.tick())
         progress = display.start_progress(self) if not self.req.quiet else None
+        if progress is None and not self.req.quiet and not _isatty(self.req.stdout):  # k6's CI-log blocks
+            self._ci_progress = display.CIProgress(self, self.req.stdout)
+            progress = asyncio.ensure_future(self._ci_progress.loop())
         try:
             self._main = asyncio.ensure_future(self._run_scenarios(factory))
             try:
@@ -612,7 +639,11 @@ class TestRun:
         except BaseException:
             loop.close()
             raise
-        pump = self._pump = Pump(self.manager, self.store)
+        store: Any = self.store
+        if self.summary_mode == "full" and not (req.no_summary or self.options.get("noSummary")):
+            self._grouped = GroupedSummary()  # full mode: every sample also by group and scenario
+            store = TeeStore(self.store, self._grouped)
+        pump = self._pump = Pump(self.manager, store)
         outputs_backlog = over((self.manager.backlog, OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
         pacer = self._pacer = Pacer(pump.backlog, BACKLOG_LIMIT, outputs_backlog, 0)
         watchdog = self.watchdog = Watchdog(pacer, self.script.file, self._give_up)
@@ -672,6 +703,8 @@ class TestRun:
             _log.error("%s", stop_error)
         reports = self.manager.reports()
         self._report(final, elapsed, reports)
+        if self._ci_progress is not None:
+            self._ci_progress.close()
         losses = [r for r in reports if r.lost]
         for r in losses:
             _log.warning("output %s lost %d samples: %s", r.label, r.lost, r.loss_text())
@@ -735,13 +768,75 @@ class TestRun:
             if reports:
                 doc["outputs"] = [r.as_dict() for r in reports]
             Path(export).write_text(dump_summary_export(doc))
-        text = render_summary(
-            self.store, self.thresholds, elapsed, self.groups, trend_stats=self.trend_stats, time_unit=self.time_unit
-        )
+        if self.script.handle_summary is not None:
+            result = self._handle_summary(elapsed)
+            if result is not None:
+                for line in write_summary_result(result, req.stdout, req.stderr):
+                    _log.error("%s", line)
+                if reports:  # horde's delivery counts stay visible, away from what the script wrote
+                    req.stderr.write(render_outputs(reports) + "\n")
+                    req.stderr.flush()
+                return
+        colors = _isatty(req.stdout) and not self._no_color()  # k6: colors on a terminal only
+        if self.summary_mode == "legacy":
+            data = self._summary_data(elapsed)
+            text = "\n" + text_summary(data, indent=" ", enable_colors=colors) + "\n\n"
+        else:
+            text = render_summary(
+                self.store,
+                self.thresholds,
+                elapsed,
+                self.groups,
+                trend_stats=self.trend_stats,
+                time_unit=self.time_unit,
+                colors=colors,
+                grouped=self._grouped,
+            )
         if reports:
             text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
         req.stdout.write(text)
         req.stdout.flush()
+
+    def _summary_data(self, elapsed: float) -> dict[str, Any]:
+        """k6's handleSummary data for this run."""
+        return summary_data(
+            self.store,
+            self.thresholds,
+            self.groups,
+            elapsed,
+            trend_stats=self.trend_stats,
+            time_unit=self.time_unit,
+            no_color=self._no_color(),
+            stdout_tty=_isatty(self.req.stdout),
+            stderr_tty=_isatty(self.req.stderr),
+            setup_data=self.setup_data,
+            has_setup_data=self.script.setup is not None,
+        )
+
+    def _no_color(self) -> bool:
+        """``--no-color``, ``NO_COLOR`` or ``K6_NO_COLOR``: k6's summary ``noColor``."""
+        environ = self.req.environ
+        return (
+            self.req.no_color
+            or "NO_COLOR" in environ
+            or environ.get("K6_NO_COLOR", "").lower() not in ("", "0", "false")
+        )
+
+    def _handle_summary(self, elapsed: float) -> dict[str, str | bytes] | None:
+        """The script's handle_summary result; None: print the default summary. Errors are logged (k6)."""
+        assert self.script.handle_summary is not None
+        try:
+            return call_handle_summary(self.script.handle_summary, self._summary_data(elapsed), self.req.script)
+        except SummaryHandlerError as exc:
+            _log.error("failed to handle the end-of-test summary: %s", exc)
+            return {}
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 class _LifecycleTimeout(Exception):

@@ -36,6 +36,8 @@ class Script:
     default: Callable[..., Any] | None
     setup: Callable[..., Any] | None
     teardown: Callable[..., Any] | None
+    handle_summary: Callable[..., Any] | None = None
+    """``handle_summary(data)`` (or k6's name ``handleSummary``): plain or async; may return {target: text}."""
 
     @property
     def file(self) -> str:
@@ -113,7 +115,8 @@ def load_script(path: str | Path) -> Script:
     entries = {attr: fn(attr) for attr in ("default", "setup", "teardown")}
     for attr, value in entries.items():
         require_async(value, attr, path)
-    return Script(path, module, dict(options), entries["default"], entries["setup"], entries["teardown"])
+    summary_fn = fn("handle_summary") or fn("handleSummary")
+    return Script(path, module, dict(options), entries["default"], entries["setup"], entries["teardown"], summary_fn)
 
 
 def prepare_call(fn: Callable[..., Any], *max_args: Any) -> Callable[..., Any]:

@@ -26,6 +26,7 @@ from typing import Any
 from ..metrics import BuiltinMetrics, MetricRegistry, TagSet
 from ..metrics.wire import Encoder
 from . import unawaited
+from .console import attach_console_file
 from .errorlog import ErrorCounts, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
@@ -122,6 +123,7 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
         stream=sys.stderr,
         format="%(levelname).4s[w%(process)d] %(message)s",
     )
+    attach_console_file(spec.options.get("consoleOutput"))
     from .. import custom_metrics, execution
 
     execution.env.clear()

@@ -23,8 +23,10 @@ from .._version import __version__
 from ..metrics import ConnectedSamples, TagSet
 from . import errors
 from .cookies import CookieJar, parse_set_cookie
+from .debug import log_exchange
 from .errors import HTTPRequestError, InvalidURL, RequestTimeout, TransportError
 from .h1 import H1Transport, default_ssl_context
+from .netrules import rules_for
 from .response import Headers, RequestInfo, Response
 from .transport import RawRequest, RawResponse, Transport
 from .urls import Target, add_params, parse_timeout, parse_url, resolve
@@ -196,14 +198,28 @@ class Client:
         o = vu.options or {}
         self.vu = vu
         self.loop = asyncio.get_running_loop()
+        rules = self.rules = rules_for(o)
         if transport is None:
             ctx = functools.partial(
                 default_ssl_context,
                 insecure_skip_verify=bool(_opt(o, False, "insecure_skip_tls_verify", "insecureSkipTLSVerify")),
                 ca_file=_opt(o, None, "tls_ca_file", "tlsCaFile"),
+                tls_min=rules.tls_min,
+                tls_max=rules.tls_max,
             )
+            per_host = None
+            if rules.tls_auth:
+
+                def per_host(host: str) -> Any:
+                    chain = rules.cert_chain(host)
+                    return None if chain is None else ctx(cert_chain=chain)
+
             transport = H1Transport(
-                ssl_context=ctx, reuse=not _opt(o, False, "no_connection_reuse", "noConnectionReuse")
+                ssl_context=ctx,
+                reuse=not _opt(o, False, "no_connection_reuse", "noConnectionReuse"),
+                rules=rules,
+                local_ip=rules.local_ip(getattr(vu, "id", 1)),
+                ssl_for_host=per_host,
             )
         self.transport = transport
         self.jar = CookieJar()
@@ -214,6 +230,13 @@ class Client:
         self.throw = bool(_opt(o, False, "throw"))
         self.batch_limit = int(_opt(o, 20, "batch"))
         self.batch_per_host = int(_opt(o, 6, "batch_per_host", "batchPerHost"))
+        self.no_cookies_reset = bool(_opt(o, False, "noCookiesReset"))
+        self.no_vu_reuse = bool(_opt(o, False, "noVUConnectionReuse"))
+        debug = _opt(o, "", "httpDebug")
+        self.http_debug = "" if debug in (False, None, "", "false") else ("full" if debug == "full" else "headers")
+        self.rps = rules.rps
+        self.slow = bool(self.rps is not None or self.http_debug)
+        """Requests take the general path (``rps`` waits, ``httpDebug`` logs), never :meth:`fast`."""
         self._tags: dict[tuple, TagSet] = {}
         self._routes: dict[tuple[str, str], _Route] = {}
         st = vu.system_tags
@@ -335,7 +358,7 @@ class Client:
         vu = self.vu
         if vu.iteration != self._jar_iteration:
             self._next_jar()
-        if self.jar._cookies:
+        if self.slow or self.jar._cookies:
             return await self.request(method, url)
         route = self._routes.get((method, url))
         if route is None:
@@ -424,8 +447,11 @@ class Client:
         return route
 
     def _next_jar(self) -> None:
-        """k6 gives every iteration a fresh cookie jar (an empty one is kept: nothing tells them apart)."""
-        if self.jar._cookies:
+        """k6 gives every iteration a fresh cookie jar (an empty one is kept: nothing tells them apart),
+        unless ``noCookiesReset``; ``noVUConnectionReuse`` closes the VU's connections between iterations."""
+        if self.no_vu_reuse and self._jar_iteration >= 0:
+            self.transport.close()
+        if self.jar._cookies and not self.no_cookies_reset:
             self.jar = CookieJar()
         self._jar_iteration = self.vu.iteration
 
@@ -459,6 +485,8 @@ class Client:
                     return self._failed(vu, method, t, name, RequestTimeout(), user_key, tags, cb, hdr_list, payload)
                 raw_req = RawRequest(method, t.scheme, t.host, t.port, t.target, hdr_list, payload, remaining, t_start)
                 t_start = 0.0
+                if self.rps is not None:
+                    await self.rps.wait()
                 try:
                     raw = await self.transport.send(raw_req)
                 except TransportError as e:
@@ -466,6 +494,8 @@ class Client:
                 vu.bytes_sent += raw.bytes_sent
                 vu.bytes_received += raw.bytes_received
             assert hdr_list is not None
+            if self.http_debug:
+                log_exchange(self.http_debug, method, t, hdr_list, payload, raw)
             location = encoding = None
             set_cookies: list[str] | None = None
             for k, v in raw.headers:
@@ -563,13 +593,15 @@ class Client:
         jar = self.jar
         if user is None:
             h = [("Host", t.host_header), ("User-Agent", self.user_agent), ("Accept-Encoding", "gzip, deflate")]
+            if not self.user_agent:  # k6: an empty userAgent sends no User-Agent header
+                del h[1]
             has_cookie = has_ctype = False
         else:
             h = [("Host", t.host_header)]
             lower = {k.lower(): k for k in user}
             if "host" in lower:
                 h[0] = ("Host", str(user[lower["host"]]))
-            if "user-agent" not in lower:
+            if "user-agent" not in lower and self.user_agent:
                 h.append(("User-Agent", self.user_agent))
             if "accept-encoding" not in lower:
                 h.append(("Accept-Encoding", "gzip, deflate"))

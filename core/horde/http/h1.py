@@ -23,6 +23,7 @@ import httptools
 
 from . import errors
 from .errors import RequestTimeout, TransportError
+from .netrules import NetRules
 from .transport import RawRequest, RawResponse, parse_header_lines
 
 __all__ = ["H1Transport", "default_ssl_context"]
@@ -33,11 +34,20 @@ _BIG_BODY = 64 * 1024
 
 
 @functools.lru_cache(maxsize=16)
-def default_ssl_context(*, insecure_skip_verify: bool = False, ca_file: str | None = None) -> ssl.SSLContext:
+def default_ssl_context(
+    *,
+    insecure_skip_verify: bool = False,
+    ca_file: str | None = None,
+    tls_min: ssl.TLSVersion | None = None,
+    tls_max: ssl.TLSVersion | None = None,
+    cert_chain: tuple[str, str, str | None] | None = None,
+) -> ssl.SSLContext:
     """A client TLS context offering only HTTP/1.1 in ALPN, shared by every VU with the same settings.
 
     ``insecure_skip_verify`` turns certificate and host name checks off (k6's
-    ``insecureSkipTLSVerify``); ``ca_file`` adds a PEM file of trusted CAs.
+    ``insecureSkipTLSVerify``); ``ca_file`` adds a PEM file of trusted CAs;
+    ``tls_min``/``tls_max`` bound the version (``tlsVersion``); ``cert_chain``
+    is (cert file, key file, password) of a client certificate (``tlsAuth``).
     Loading the system CAs costs ~50 ms, so contexts are made once per process.
     """
     ctx = ssl.create_default_context()
@@ -46,6 +56,12 @@ def default_ssl_context(*, insecure_skip_verify: bool = False, ca_file: str | No
     if insecure_skip_verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+    if tls_min is not None:
+        ctx.minimum_version = tls_min
+    if tls_max is not None:
+        ctx.maximum_version = tls_max
+    if cert_chain is not None:
+        ctx.load_cert_chain(cert_chain[0], cert_chain[1], cert_chain[2])
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
 
@@ -323,7 +339,11 @@ class H1Transport:
     system CAs takes ~50 ms: a plain-HTTP test never pays it);
     ``reuse=False`` closes every connection after its response (k6's
     ``noConnectionReuse``); ``max_idle_per_host`` bounds the idle pool;
-    resolved addresses are cached for ``dns_ttl`` seconds.
+    resolved addresses are cached for ``dns_ttl`` seconds. ``rules`` (k6's
+    hosts, blockHostnames, blacklistIPs and dns options) act on a cache miss;
+    ``local_ip`` is the source address of every connection (``localIPs``);
+    ``ssl_for_host`` gives the context of a host with a client certificate
+    (``tlsAuth``), or None for the shared one.
     """
 
     def __init__(
@@ -333,7 +353,15 @@ class H1Transport:
         reuse: bool = True,
         max_idle_per_host: int = 100,
         dns_ttl: float = 300.0,
+        rules: NetRules | None = None,
+        local_ip: str | None = None,
+        ssl_for_host: Callable[[str], ssl.SSLContext | None] | None = None,
     ) -> None:
+        self._rules = rules
+        self._local_ip = local_ip
+        self._ssl_for_host = ssl_for_host
+        if rules is not None:
+            dns_ttl = rules.dns.ttl
         self._ssl = ssl_context
         self._reuse = reuse
         self._max_idle = max_idle_per_host
@@ -490,16 +518,26 @@ class H1Transport:
         ent = self._dns.get((host, port))
         if ent is not None and ent[0] > now:
             return ent[1], ent[2]
-        literal = _ip_literal(host)
+        rules = self._rules
+        name, dport = host, port
+        if rules is not None and rules.active:
+            name, dport = rules.resolve_name(host, port)  # TransportError for a blocked hostname
+        literal = _ip_literal(name)
         if literal is not None:  # no resolver round trip for an IP address
-            fam, sa = literal, ((host, port) if literal == socket.AF_INET else (host, port, 0, 0))
+            if rules is not None:
+                rules.check_ip(name)
+            fam, sa = literal, ((name, dport) if literal == socket.AF_INET else (name, dport, 0, 0))
             self._dns[(host, port)] = (float("inf"), fam, sa)
             return fam, sa
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = await loop.getaddrinfo(name, dport, type=socket.SOCK_STREAM)
         if not infos:
             raise socket.gaierror(socket.EAI_NONAME, "no such host")
-        infos.sort(key=lambda i: i[0] != socket.AF_INET)  # prefer IPv4, as k6's default
-        fam, _, _, _, sa = infos[0]
+        if rules is None:
+            infos.sort(key=lambda i: i[0] != socket.AF_INET)  # prefer IPv4, as k6's default
+            fam, _, _, _, sa = infos[0]
+        else:
+            fam, _, _, _, sa = rules.dns.choose(infos)
+            rules.check_ip(sa[0])
         self._dns[(host, port)] = (now + self._dns_ttl, fam, sa)
         return fam, sa
 
@@ -514,6 +552,8 @@ class H1Transport:
             sock = socket.socket(fam, socket.SOCK_STREAM)
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._local_ip is not None:
+                sock.bind((self._local_ip, 0))
             t_cs = _perf()
             await asyncio.wait_for(loop.sock_connect(sock, sa), max(deadline - loop.time(), 0))
             t_ce = _perf()
@@ -524,7 +564,7 @@ class H1Transport:
                     loop.create_connection(
                         lambda: _Conn(self, key),
                         sock=sock,
-                        ssl=self.ssl_context,
+                        ssl=(self._ssl_for_host and self._ssl_for_host(req.host)) or self.ssl_context,
                         server_hostname=req.host,
                         ssl_handshake_timeout=remaining,
                     ),

@@ -30,7 +30,7 @@ def resolve_out_specs(
     environ: Mapping[str, str] | None = None,
     config: Iterable[str] | None = None,
 ) -> list[OutSpec]:
-    """The outputs of a run: ``--out`` flags, else ``HORDE_OUT`` (comma-split), else the config file's ``out``.
+    """The outputs of a run: ``--out`` flags, else ``HORDE_OUT`` or k6's ``K6_OUT`` (comma-split), else the config file's ``out``.
 
     A non-empty higher layer replaces the lower ones; lists are not merged.
     The same output may appear several times.
@@ -39,6 +39,8 @@ def resolve_out_specs(
         values: Iterable[str] = cli
     elif environ and environ.get("HORDE_OUT", "").strip():
         values = environ["HORDE_OUT"].split(",")
+    elif environ and environ.get("K6_OUT", "").strip():  # k6's name; HORDE_OUT wins
+        values = environ["K6_OUT"].split(",")
     else:
         values = config or ()
     return [parse_out(v) for v in values if v.strip()]

@@ -110,7 +110,14 @@ def cli() -> None:
     help="Close a connection silent for this long, between requests or within one (default 30s; "
     "a request's headers must arrive within 10s or this, if shorter).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log every request.")
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Open connections (or requests in progress) at most; a request beyond is answered 503.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every request (method, path, status).")
 def serve(
     db: str,
     host: str,
@@ -119,6 +126,7 @@ def serve(
     public_url: str | None,
     max_body: int,
     idle_timeout: float,
+    max_connections: int,
     verbose: bool,
 ) -> None:
     """Run the service."""
@@ -132,6 +140,8 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:  # uvicorn's "Started server process" and friends
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     store = open_store(db)
     try:
         server = InsightsServer(
@@ -141,6 +151,7 @@ def serve(
             public_url=public_url,
             limits=Limits(metrics_body=max_body),
             idle_timeout=idle_timeout,
+            max_connections=max_connections,
         )
     except OSError as exc:
         store.close()

@@ -1,159 +1,146 @@
-"""Connection plumbing for the threaded HTTP server: idle sockets wait without a thread, reads have deadlines.
+"""Connection deadlines for uvicorn: idle, slow-header and slow-body clients are cut off.
 
-A new connection is parked in a :class:`ParkingLot` (one selector, one
-thread for all of them) until its first byte arrives; only then does it get
-a handler thread. So hundreds of idle sockets cost a file descriptor each,
-not a thread, and cannot keep a new client out; a parked socket silent for
-the idle timeout is closed. Once handled, :class:`DeadlineReader` bounds each
-read by the idle timeout and a request's headers and body by deadlines, so a
-slow-loris client holds its thread for a bounded time only.
+uvicorn closes a keep-alive connection that stays silent between requests,
+but not a connection that never sends a byte, nor one that drips its headers
+or body. :class:`GuardedHttpToolsProtocol` is uvicorn's httptools protocol
+with one timer per connection that closes it when
+
+- it is silent for ``idle`` seconds while the service waits for a request
+  or for more of one (new connections included),
+- a request's headers have not all arrived ``header_timeout`` seconds after
+  its first byte, or they exceed ``max_header_bytes`` (431),
+- a request's body has not all arrived ``body_timeout`` seconds after its
+  headers.
+
+A closed request is never answered (its handler sees a disconnect). While a
+handler works on a complete request, or streams a reply (server-sent
+events), no read deadline applies. The cost on the data path is one
+assignment per ``data_received``.
 """
 
 from __future__ import annotations
 
-import io
+import asyncio
 import logging
-import queue
-import selectors
 import socket
-import threading
 import time
-from collections.abc import Callable
+from typing import Any
 
-__all__ = ["DeadlineReader", "ParkingLot"]
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["ConnectionLimits", "GuardedHttpToolsProtocol"]
 
 log = logging.getLogger("horde_insights")
 
-
-class DeadlineReader(io.RawIOBase):
-    """A socket's reads for the request parser, each bounded by the idle timeout and all of them
-    by the current deadline (armed by the first byte of a request, or set for a body)."""
-
-    def __init__(self, sock: socket.socket, idle: float) -> None:
-        super().__init__()
-        self.sock = sock
-        self.idle = idle
-        self.deadline: float | None = None
-        self.arm_after: float | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def expect_request(self, header_timeout: float) -> None:
-        """Wait for the next request: idle timeout only, until its first byte arms the header deadline."""
-        self.deadline, self.arm_after = None, header_timeout
-
-    def within(self, seconds: float) -> None:
-        """All further reads must end within ``seconds`` from now."""
-        self.deadline, self.arm_after = time.monotonic() + seconds, None
-
-    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
-        timeout = self.idle
-        if self.deadline is not None:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the client did not send the request in time")
-            timeout = min(timeout, left)
-        self.sock.settimeout(timeout)
-        n = self.sock.recv_into(buf)
-        if n and self.arm_after is not None:
-            self.within(self.arm_after)
-        return n
+_WAITING, _HEADERS, _BODY, _HANDLING = range(4)
 
 
-class ParkingLot:
-    """Holds accepted sockets until they are readable, then hands each to ``handle(sock, address)``;
-    closes (through ``close(sock)``) the ones silent for ``idle`` seconds."""
+class ConnectionLimits:
+    """Per-connection deadlines (seconds) and the largest request head (bytes)."""
 
     def __init__(
-        self, handle: Callable[[socket.socket, object], None], close: Callable[[socket.socket], None], idle: float
+        self,
+        idle: float = 30.0,
+        header_timeout: float = 10.0,
+        body_timeout: float = 60.0,
+        max_header_bytes: int = 64 << 10,
     ) -> None:
-        self._handle = handle
-        self._close = close
         self.idle = idle
-        self._arrivals: queue.SimpleQueue[tuple[socket.socket, object]] = queue.SimpleQueue()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="insights-parking", daemon=True)
+        self.header_timeout = min(header_timeout, idle)
+        self.body_timeout = body_timeout
+        self.max_header_bytes = max_header_bytes
 
-    def start(self) -> None:
-        self._thread.start()
 
-    def park(self, sock: socket.socket, address: object) -> None:
-        """Park a newly accepted connection (called by the accept loop; never blocks)."""
-        self._arrivals.put((sock, address))
-        try:
-            self._wake_w.send(b"\0")
-        except BlockingIOError:
-            pass  # a wake-up is already pending
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the deadlines of :class:`ConnectionLimits`.
 
-    def stop(self) -> None:
-        """Stop watching and close every socket still parked (within 5 s)."""
-        self._stop.set()
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:
-            pass
-        if self._thread.is_alive():
-            self._thread.join(5)
-        while True:  # arrivals after the loop ended
-            try:
-                sock, _ = self._arrivals.get_nowait()
-            except queue.Empty:
-                break
-            self._close(sock)
-        self._wake_r.close()
-        self._wake_w.close()
+    The limits come from ``config.connection_limits`` (set by the service on
+    its uvicorn ``Config``).
+    """
 
-    def _run(self) -> None:
-        sel = selectors.DefaultSelector()
-        sel.register(self._wake_r, selectors.EVENT_READ, None)
-        parked: dict[socket.socket, tuple[object, float]] = {}
-        next_sweep = time.monotonic() + min(1.0, self.idle / 2)
-        try:
-            while not self._stop.is_set():
-                for key, _ in sel.select(timeout=0.5):
-                    if key.data is None:
-                        self._admit(sel, parked)
-                        continue
-                    sock = key.fileobj
-                    sel.unregister(sock)
-                    address, _ = parked.pop(sock)  # type: ignore[call-overload]
-                    try:
-                        self._handle(sock, address)  # type: ignore[arg-type]
-                    except Exception:
-                        log.exception("cannot start a handler for %s", address)
-                        self._close(sock)  # type: ignore[arg-type]
-                now = time.monotonic()
-                if now >= next_sweep:
-                    next_sweep = now + min(1.0, self.idle / 2)
-                    for sock, (_address, since) in list(parked.items()):
-                        if now - since >= self.idle:
-                            sel.unregister(sock)
-                            del parked[sock]
-                            self._close(sock)
-        finally:
-            for sock in parked:
-                self._close(sock)
-            sel.close()
+    def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self._limits: ConnectionLimits = getattr(config, "connection_limits", None) or ConnectionLimits()
+        self._phase = _WAITING
+        self._last_read = time.monotonic()
+        self._phase_deadline: float | None = None
+        self._head_bytes = 0
+        self._timer: asyncio.TimerHandle | None = None
 
-    def _admit(self, sel: selectors.BaseSelector, parked: dict[socket.socket, tuple[object, float]]) -> None:
-        try:
-            while self._wake_r.recv(4096):
+    # -- asyncio.Protocol -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:  # a reply's headers and body go out in separate writes: no delayed-ACK stall
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
                 pass
-        except BlockingIOError:
-            pass
-        now = time.monotonic()
-        while True:
-            try:
-                sock, address = self._arrivals.get_nowait()
-            except queue.Empty:
+        self._schedule(self._limits.idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._last_read = time.monotonic()
+        if self._phase <= _HEADERS:
+            self._head_bytes += len(data)
+            if self._head_bytes > self._limits.max_header_bytes and self._phase == _HEADERS:
+                self._refuse_head()
                 return
-            try:
-                sel.register(sock, selectors.EVENT_READ, address)
-            except (ValueError, OSError):  # already closed by the peer and the kernel
-                self._close(sock)
-                continue
-            parked[sock] = (address, now)
+        super().data_received(data)
+
+    # -- httptools parser callbacks -----------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._phase = _HEADERS
+        self._phase_deadline = time.monotonic() + self._limits.header_timeout
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self._phase = _BODY
+        self._phase_deadline = time.monotonic() + self._limits.body_timeout
+        self._head_bytes = 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        done = self.cycle is None or self.cycle.response_complete
+        self._phase = _WAITING if done else _HANDLING
+        self._phase_deadline = None
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        if self._phase == _HANDLING:
+            self._phase = _WAITING
+            self._last_read = time.monotonic()
+        super().on_response_complete()
+
+    # -- deadlines --------------------------------------------------------------------------
+    def _refuse_head(self) -> None:
+        log.debug("%s: request head larger than %d bytes", self.client, self._limits.max_header_bytes)
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        self.transport.close()
+
+    def _schedule(self, delay: float) -> None:
+        self._timer = self.loop.call_later(max(delay, 0.05), self._check)
+
+    def _check(self) -> None:
+        self._timer = None
+        if self.transport.is_closing():
+            return
+        now = time.monotonic()
+        if self._phase == _HANDLING:  # a handler is working or streaming: no read deadline
+            self._schedule(self._limits.idle)
+            return
+        due = self._last_read + self._limits.idle
+        if self._phase_deadline is not None:
+            due = min(due, self._phase_deadline)
+        if now >= due:
+            log.debug("%s: connection closed (too slow or idle)", self.client)
+            self.transport.close()
+            return
+        self._schedule(due - now)

@@ -1,12 +1,23 @@
-"""HTTP plumbing on the stdlib server: bounded body reading (also chunked), JSON replies, API errors."""
+"""HTTP plumbing of the ASGI service: API errors, JSON replies, request bodies read within a limit."""
 
 from __future__ import annotations
 
 import json
 import math
-from http.server import BaseHTTPRequestHandler
+from typing import Any
 
-__all__ = ["ApiError", "read_body", "send_json", "send_error", "send_download"]
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+__all__ = [
+    "ApiError",
+    "ClientGone",
+    "read_body",
+    "json_response",
+    "error_response",
+    "download_response",
+    "SECURITY_HEADERS",
+]
 
 
 class ApiError(Exception):
@@ -19,100 +30,84 @@ class ApiError(Exception):
         self.message = message
 
 
+class ClientGone(Exception):
+    """The client went away (or was cut off by a deadline) before its request was complete: no reply."""
+
+
 _DISCARD_MAX = 64 << 20
+"""A body up to this size past its limit is read and dropped, so the client sees the 413 instead of a reset."""
 
 
-def read_body(h: BaseHTTPRequestHandler, limit: int) -> bytes:
-    """The request body, at most ``limit`` bytes (413 beyond); supports ``Transfer-Encoding: chunked``."""
-    te = (h.headers.get("Transfer-Encoding") or "").lower()
-    if "chunked" in te:
-        parts = []
-        size = 0
-        while True:
-            line = h.rfile.readline(1024)
-            if not line:
-                raise ApiError(400, "truncated chunked request body")
-            try:
-                n = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise ApiError(400, "malformed chunk size in request body") from None
-            if n == 0:
-                while h.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(parts)
-            size += n
-            if size > limit:
-                h.close_connection = True
-                raise ApiError(413, f"request body larger than the limit of {limit} bytes")
-            chunk = h.rfile.read(n)
-            if len(chunk) != n:
-                raise ApiError(400, "truncated chunked request body")
-            parts.append(chunk)
-            h.rfile.readline(8)  # CRLF after the chunk
-    length = h.headers.get("Content-Length")
-    if length is None:
-        return b""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, at most ``limit`` bytes (413 beyond); chunked bodies are counted as they arrive.
+
+    A body over the limit is read and dropped (up to 64 MiB) before the 413,
+    so that the client, which may send it all before reading, gets the reply.
+    """
+    length = request.headers.get("content-length")
+    if length is not None:
+        try:
+            n = int(length)
+        except ValueError:
+            raise ApiError(400, "invalid Content-Length") from None
+        if n > limit:
+            if n <= _DISCARD_MAX:  # read and drop it: closing with it unread would reset the connection
+                await _discard(request)
+            raise ApiError(413, f"request body of {n} bytes is larger than the limit of {limit} bytes")
+    parts: list[bytes] = []
+    size = 0
     try:
-        n = int(length)
-    except ValueError:
-        raise ApiError(400, "invalid Content-Length") from None
-    if n < 0:
-        raise ApiError(400, "invalid Content-Length")
-    if n > limit:
-        h.close_connection = True
-        if n <= _DISCARD_MAX:  # read and drop it, so the client sees the 413 instead of a broken pipe
-            left = n
-            while left > 0:
-                got = h.rfile.read(min(left, 1 << 16))
-                if not got:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                if size > _DISCARD_MAX:
                     break
-                left -= len(got)
-        raise ApiError(413, f"request body of {n} bytes is larger than the limit of {limit} bytes")
-    body = h.rfile.read(n)
-    if len(body) != n:
-        raise ApiError(400, "truncated request body")
-    return body
+                continue
+            parts.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone("the client did not send the whole request body") from None
+    if size > limit:
+        raise ApiError(413, f"request body larger than the limit of {limit} bytes")
+    return b"".join(parts)
 
 
-_SECURITY_HEADERS = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-    ("Cache-Control", "no-store"),
-)
+async def _discard(request: Request) -> None:
+    try:
+        async for _ in request.stream():
+            pass
+    except ClientDisconnect:
+        raise ClientGone("the client did not send the whole request body") from None
 
 
-def send_json(h: BaseHTTPRequestHandler, status: int, payload: object) -> None:
-    data = json.dumps(_finite(payload), separators=(",", ":"), allow_nan=False, default=str).encode()
-    h.send_response(status)
-    h.send_header("Content-Type", "application/json; charset=utf-8")
-    h.send_header("Content-Length", str(len(data)))
-    for k, v in _SECURITY_HEADERS:
-        h.send_header(k, v)
-    h.end_headers()
-    if h.command != "HEAD":
-        h.wfile.write(data)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
-def send_download(h: BaseHTTPRequestHandler, data: bytes, content_type: str, filename: str) -> None:
-    """Reply with a file to save (``Content-Disposition: attachment``); ``filename`` must be plain ASCII."""
-    h.send_response(200)
-    h.send_header("Content-Type", content_type)
-    h.send_header("Content-Length", str(len(data)))
-    h.send_header("Content-Disposition", f'attachment; filename="{filename}"')
-    for k, v in _SECURITY_HEADERS:
-        h.send_header(k, v)
-    h.end_headers()
-    if h.command != "HEAD":
-        h.wfile.write(data)
+def json_bytes(payload: object) -> bytes:
+    """Compact JSON with every NaN/infinite float as null (JSON has no such numbers)."""
+    return json.dumps(_finite(payload), separators=(",", ":"), allow_nan=False, default=str).encode()
 
 
-def send_error(h: BaseHTTPRequestHandler, err: ApiError) -> None:
+def json_response(status: int, payload: object) -> Response:
+    """A JSON reply with the API's security headers."""
+    return Response(
+        json_bytes(payload),
+        status_code=status,
+        media_type="application/json; charset=utf-8",
+        headers=SECURITY_HEADERS,
+    )
+
+
+def error_response(err: ApiError) -> Response:
     """Reply with k6's error body shape ``{"error": {"code", "message"}}``."""
-    send_json(h, err.status, {"error": {"code": err.code, "message": err.message}})
+    return json_response(err.status, {"error": {"code": err.code, "message": err.message}})
 
 
-def _finite(o):
-    """``o`` with every NaN/infinite float replaced by None (JSON has no such numbers)."""
+def _finite(o: Any) -> Any:
+    """``o`` with every NaN/infinite float replaced by None."""
     if isinstance(o, float):
         return o if math.isfinite(o) else None
     if isinstance(o, dict):
@@ -120,3 +115,12 @@ def _finite(o):
     if isinstance(o, (list, tuple)):
         return [_finite(v) for v in o]
     return o
+
+
+def download_response(data: bytes, content_type: str, filename: str) -> Response:
+    """A file to save (``Content-Disposition: attachment``); ``filename`` must be plain ASCII."""
+    return Response(
+        data,
+        media_type=content_type,
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 import cramjam
 
+from .decompress import gunzip_within
 from .http import ApiError
 from .states import FINAL_STATUSES
 from .store import Store
@@ -129,8 +130,10 @@ def push_metrics(
     ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if ctype and ctype != "application/x-protobuf":
         raise ApiError(415, f"push metrics: Content-Type {ctype!r} is not supported; send application/x-protobuf")
+    if enc == "gzip":
+        body, enc = gunzip_within(body, limits.metrics_decoded, "push metrics"), ""
     if enc not in ("snappy", "", "identity"):
-        raise ApiError(415, f"push metrics: Content-Encoding {enc!r} is not supported; use snappy")
+        raise ApiError(415, f"push metrics: Content-Encoding {enc!r} is not supported; use snappy or gzip")
     version = headers.get("K6-Metrics-Protocol-Version")
     if version and not version.startswith("2."):
         raise ApiError(400, f"push metrics: protocol version {version} is not supported; this service speaks 2.0")

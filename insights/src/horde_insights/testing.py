@@ -179,7 +179,7 @@ class Postgres:
                 str(data),
                 "-l",
                 str(self.dir / "log"),
-                "-w",
+                "--wait",
                 "-t",
                 "60",
                 "-o",
@@ -194,7 +194,7 @@ class Postgres:
 
     def stop(self) -> None:
         subprocess.run(
-            self._as + [str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop"],
+            self._as + [str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "--wait", "stop"],
             capture_output=True,
             timeout=60,
         )

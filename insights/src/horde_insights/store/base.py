@@ -93,14 +93,23 @@ _RUN_COLUMNS = (
 _RUN_CHILD_TABLES = ("series", "pushes", "instances")
 """Tables whose rows belong to one run (``run_id``), deleted with it after its points, in this order."""
 
+_COPY_POINTS = "COPY points (series_id, run_id, t, value, count, sum, min, max, hist, resolution) FROM STDIN"
+
 
 class Store(MultiRunStore):
     """Thread-safe access to one database (one connection, serialized by a lock)."""
 
-    def __init__(self, conn: Any, dialect: Any, *, describe: str) -> None:
-        self._conn = conn
+    def __init__(self, conn: Any, dialect: Any, *, describe: str, connect: Any = None) -> None:
         self._d = dialect
-        self._lock = threading.RLock()
+        # SQLite: one connection, one lock. PostgreSQL (``connect`` given): a connection per thread, opened
+        # on its first use, so the service's store threads work at once (each waits on its own round trips)
+        self._connect = connect
+        self._shared_lock = threading.RLock()
+        self._local = threading.local()
+        self._local.conn = conn
+        self._main = conn
+        self._opened: list[Any] = [conn]
+        self._cache_lock = threading.Lock()
         self._series_cache: dict[int, dict[tuple[str, str], int]] = {}
         self.describe = describe
         """The database, for messages (a PostgreSQL password is masked)."""
@@ -125,9 +134,36 @@ class Store(MultiRunStore):
     def dialect(self) -> str:
         return self._d.name
 
+    @property
+    def _conn(self) -> Any:
+        """This thread's connection (the only one, on SQLite)."""
+        if self._connect is None:
+            return self._main
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            with self._cache_lock:
+                self._opened.append(conn)
+        return conn
+
+    @property
+    def _lock(self) -> Any:
+        """The lock around this thread's use of its connection (shared on SQLite)."""
+        if self._connect is None:
+            return self._shared_lock
+        lock = getattr(self._local, "lock", None)
+        if lock is None:
+            lock = self._local.lock = threading.RLock()
+        return lock
+
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        with self._cache_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            try:
+                conn.close()
+            except Exception:  # closing at exit: the other connections still get closed
+                pass
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -347,7 +383,7 @@ class Store(MultiRunStore):
             first = last = None
             for name, _mtype, series in ms.metrics:
                 for s in series:
-                    sid = ids[(name, _labels_text(s.labels))]
+                    sid = ids[(name, s.text or _labels_text(s.labels))]
                     for p in s.points:
                         hist = json.dumps(p.hist, separators=(",", ":")) if p.hist is not None else None
                         rows.append((sid, run_id, p.time, p.value, p.count, p.sum, p.min, p.max, hist, p.resolution))
@@ -360,9 +396,10 @@ class Store(MultiRunStore):
                 )
                 if self._d.name == "sqlite":
                     self._conn.executemany(sql, rows)
-                else:
-                    with self._conn.cursor() as cur:
-                        cur.executemany(sql, rows)
+                else:  # COPY: rows formatted in C by psycopg, one round trip (5x executemany's speed)
+                    with self._conn.cursor() as cur, cur.copy(_COPY_POINTS) as copy:
+                        for row in rows:
+                            copy.write_row(row)
             self._x(
                 "UPDATE runs SET last_seen_at = ?, pushes = pushes + 1, "
                 "run_status = CASE WHEN run_status = -2 THEN 2 ELSE run_status END, "
@@ -401,7 +438,7 @@ class Store(MultiRunStore):
 
     def _series_ids(self, run_id: int, ms: MetricSet) -> dict[tuple[str, str], int]:
         """Ids of every series of a push, creating the new ones in bulk (inside the push's transaction)."""
-        wanted = {(name, _labels_text(s.labels)): mtype for name, mtype, series in ms.metrics for s in series}
+        wanted = {(name, s.text or _labels_text(s.labels)): mtype for name, mtype, series in ms.metrics for s in series}
         known = self._series_cache.get(run_id, {})
         missing = [k for k in wanted if k not in known]
         if not missing:
@@ -415,15 +452,30 @@ class Store(MultiRunStore):
         else:
             with self._conn.cursor() as cur:
                 cur.executemany(sql, args)
-        rows = self._x("SELECT id, metric, labels FROM series WHERE run_id = ?", (run_id,)).fetchall()
-        ids = {(m, text): int(i) for i, m, text in rows}
-        # cached only for the next push; a rolled-back push leaves ids of rows that do not exist,
-        # so the cache is dropped on any error (see ingest)
-        self._series_cache.pop(run_id, None)
-        self._series_cache[run_id] = ids
-        while len(self._series_cache) > 64:  # runs streaming now; the oldest entry goes first
-            self._series_cache.pop(next(iter(self._series_cache)))
-        return ids
+        # the ids of the missing ones only (a run of many instances has many series: never re-read all)
+        ids: dict[tuple[str, str], int] = {}
+        by_metric: dict[str, list[str]] = {}
+        for name, text in missing:
+            by_metric.setdefault(name, []).append(text)
+        for name, texts in by_metric.items():
+            for i in range(0, len(texts), 500):
+                chunk = texts[i : i + 500]
+                rows = self._x(
+                    "SELECT id, labels FROM series WHERE run_id = ? AND metric = ? AND labels IN ("
+                    + ",".join("?" * len(chunk))
+                    + ")",
+                    (run_id, name, *chunk),
+                ).fetchall()
+                ids.update({(name, text): int(sid) for sid, text in rows})
+        # added to the run's cache (pushes of other instances add theirs at the same time); a rolled-back
+        # push leaves ids of rows that do not exist, so the run's cache is dropped on any error (see ingest)
+        with self._cache_lock:
+            cached = self._series_cache.pop(run_id, None) or {}
+            cached.update(ids)
+            self._series_cache[run_id] = cached
+            while len(self._series_cache) > 64:  # runs streaming now; the oldest entry goes first
+                self._series_cache.pop(next(iter(self._series_cache)))
+        return {**known, **ids}
 
     def points(self, run_id: int, metrics: tuple[str, ...] | None = None) -> list[tuple]:
         """Rows (metric, type, labels dict, t, value, count, sum, min, max, hist dict|None, resolution)."""

@@ -14,7 +14,7 @@ def open_store(url: str) -> Store:
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresDialect, connect
 
-        return Store(connect(url), PostgresDialect(), describe=_redact(url))
+        return Store(connect(url), PostgresDialect(), describe=_redact(url), connect=lambda: connect(url))
     path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
     if path.startswith("sqlite:"):
         raise StoreError(f"database URL {url!r}: write sqlite:///PATH (three slashes) or a plain file path")

@@ -8,9 +8,11 @@ hand-written (see the package README for why).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .fast import decode_fast
 from .protobuf import (
     Budget,
     Buffer,
@@ -32,6 +34,8 @@ __all__ = [
     "Series",
     "TooManyValues",
     "decode_metric_set",
+    "decode_careful",
+    "labels_text",
 ]
 
 MAX_ENTRIES = 200_000
@@ -79,6 +83,13 @@ class Series:
 
     labels: dict[str, str]
     points: list[Point]
+    text: str | None = dataclasses.field(default=None, compare=False)
+    """The labels as canonical JSON (sorted keys), when the decoder already had it."""
+
+
+def labels_text(labels: dict[str, str]) -> str:
+    """A label set as canonical JSON text (sorted keys, compact): how the store keys series."""
+    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclasses.dataclass
@@ -270,6 +281,15 @@ def decode_metric_set(buf: Buffer, *, max_entries: int = MAX_ENTRIES, max_values
     :class:`TooManyValues` past ``max_entries`` entries or ``max_values`` protobuf values (both counted
     while decoding, so refusing a push costs bounded time and memory). A ``memoryview`` is decoded
     without copies."""
+    fast = decode_fast(buf, max_entries, max_values)
+    if fast is not None:
+        return fast  # type: ignore[no-any-return]
+    return decode_careful(buf, max_entries=max_entries, max_values=max_values)
+
+
+def decode_careful(buf: Buffer, *, max_entries: int = MAX_ENTRIES, max_values: int = MAX_VALUES) -> MetricSet:
+    """:func:`decode_metric_set` without the fast path: the hand-written decoder, which counts entries
+    and values while it decodes and names what is wrong with a malformed push."""
     budget = Budget(max_values)
     entries = Budget(max_entries, "entries (metrics, series, labels, points, histogram buckets)")
     view = buf if isinstance(buf, memoryview) else memoryview(buf)

@@ -607,8 +607,8 @@ function renderCompare(data) {
 }
 
 // -- start ------------------------------------------------------------------------------------
-// How a page follows its data: load now, then again every few seconds (more often while the run
-// is active). The one function to replace for server-pushed updates (EventSource).
+// The compare page (two runs, no event stream) loads now, then again every few seconds
+// (more often while a run is active).
 function poll(load, activeEvery, idleEvery) {
   const tick = async () => {
     let active = false;
@@ -616,6 +616,25 @@ function poll(load, activeEvery, idleEvery) {
     setTimeout(tick, active ? activeEvery : idleEvery);
   };
   tick();
+}
+
+// Live updates by server-sent events: one GET first (it reports a refused token), then an
+// EventSource whose events carry the same JSON as the GET. The browser reconnects by itself
+// after a network error; when the server refused the stream, a GET tells why and it starts over.
+function live(load, eventsPath, render) {
+  let source = null;
+  const open = async () => {
+    try { await load(); } catch (err) { showError(err); if (err instanceof AuthError) return; }
+    const token = localStorage.getItem(TOKEN_KEY) || "";
+    source = new EventSource(eventsPath + "?token=" + encodeURIComponent(token));
+    source.onmessage = (ev) => {
+      try { render(JSON.parse(ev.data)); } catch (err) { showError(err); }
+    };
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) { source = null; setTimeout(open, 5000); }
+    };
+  };
+  open();
 }
 
 function start() {
@@ -639,13 +658,14 @@ function start2() {
   const page = document.body.dataset.page;
   if (page === "runs") {
     setupRunsList();
-    poll(loadRuns, 3000, 10000);
+    // the list is searched, filtered and paged: an event says "the runs changed", the page GETs its view
+    live(loadRuns, "/api/v1/runs/events", () => loadRuns().catch(showError));
   } else if (page === "compare") {
     poll(loadCompare, 3000, 30000);
   } else {
     setupRunPage();
     const id = location.pathname.split("/").filter(Boolean)[1];
-    poll(() => loadRun(id), 2000, 30000);
+    live(() => loadRun(id), "/api/v1/runs/" + encodeURIComponent(id) + "/events", renderRun);
   }
 }
 

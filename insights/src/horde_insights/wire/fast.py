@@ -1,0 +1,242 @@
+"""A fast path for decoding ordinary pushes: the ``protobuf`` package's C parser (upb).
+
+The hand-written decoder of metricset.py counts entries and values while it
+decodes, so a hostile push costs bounded time and memory; at ~70 µs per
+series it is also the service's bottleneck. A push of at most
+``FAST_MAX_BYTES`` decoded bytes cannot make the C parser allocate much
+(every message takes at least two bytes), so such a push is parsed in C and
+converted here. Anything unusual — a parse error, several sample kinds in
+one series, a histogram whose spans and counters disagree, more entries than
+allowed, or no ``protobuf`` installed — returns None, and the hand-written
+decoder decodes the push again and reports exactly what is wrong. The
+result is the same :class:`MetricSet` either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["FAST_MAX_BYTES", "decode_fast"]
+
+FAST_MAX_BYTES = 2 << 20
+"""Pushes up to this many decoded bytes take the fast path."""
+
+_MetricSetPb: Any = None
+_LabelPb: Any = None
+_UNAVAILABLE = False
+LABEL_CACHE_SIZE = 200_000
+"""Label sets remembered (their serialized labels -> dict and canonical JSON text); cleared when full."""
+_label_cache: dict[tuple[bytes, ...], tuple[dict[str, str], str]] = {}
+
+
+def _message_class() -> Any:
+    """The MetricSet message class, built from a descriptor of k6's metric.proto (field numbers as in
+    metricset.py; counts as uint64 so that any varint is kept whole)."""
+    global _MetricSetPb, _LabelPb, _UNAVAILABLE
+    if _MetricSetPb is not None or _UNAVAILABLE:
+        return _MetricSetPb
+    try:
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory  # type: ignore[import-untyped]
+    except ImportError:
+        _UNAVAILABLE = True
+        return None
+    F = descriptor_pb2.FieldDescriptorProto
+    fd = descriptor_pb2.FileDescriptorProto(name="horde_insights_k6_metrics.proto", package="horde_k6", syntax="proto3")
+
+    def msg(name: str, *fields: tuple[str, int, int, str | None, bool]) -> None:
+        m = fd.message_type.add(name=name)
+        for fname, num, ftype, tname, repeated in fields:
+            f = m.field.add(name=fname, number=num, type=ftype)
+            f.label = F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL
+            if tname:
+                f.type_name = ".horde_k6." + tname
+
+    msg("Timestamp", ("seconds", 1, F.TYPE_INT64, None, False), ("nanos", 2, F.TYPE_INT32, None, False))
+    msg("Label", ("name", 1, F.TYPE_STRING, None, False), ("value", 2, F.TYPE_STRING, None, False))
+    msg("CounterValue", ("time", 1, F.TYPE_MESSAGE, "Timestamp", False), ("value", 2, F.TYPE_DOUBLE, None, False))
+    msg(
+        "GaugeValue",
+        ("time", 1, F.TYPE_MESSAGE, "Timestamp", False),
+        ("last", 2, F.TYPE_DOUBLE, None, False),
+        ("count", 3, F.TYPE_UINT64, None, False),
+        ("min", 4, F.TYPE_DOUBLE, None, False),
+        ("max", 5, F.TYPE_DOUBLE, None, False),
+        ("avg", 6, F.TYPE_DOUBLE, None, False),
+    )
+    msg(
+        "RateValue",
+        ("time", 1, F.TYPE_MESSAGE, "Timestamp", False),
+        ("nonzero", 2, F.TYPE_UINT64, None, False),
+        ("total", 3, F.TYPE_UINT64, None, False),
+    )
+    msg("BucketSpan", ("offset", 1, F.TYPE_UINT64, None, False), ("length", 2, F.TYPE_UINT64, None, False))
+    msg(
+        "TrendValue",
+        ("time", 1, F.TYPE_MESSAGE, "Timestamp", False),
+        ("counters", 2, F.TYPE_UINT64, None, True),
+        ("spans", 3, F.TYPE_MESSAGE, "BucketSpan", True),
+        ("sum", 5, F.TYPE_DOUBLE, None, False),
+        ("count", 6, F.TYPE_UINT64, None, False),
+        ("min", 7, F.TYPE_DOUBLE, None, False),
+        ("max", 8, F.TYPE_DOUBLE, None, False),
+        ("low", 9, F.TYPE_UINT64, None, False),
+        ("high", 10, F.TYPE_UINT64, None, False),
+        ("resolution", 11, F.TYPE_DOUBLE, None, False),
+    )
+    for kind in ("Counter", "Gauge", "Rate", "Trend"):
+        msg(f"{kind}Samples", ("values", 1, F.TYPE_MESSAGE, f"{kind}Value", True))
+    msg(
+        "TimeSeries",  # labels kept as their serialized bytes: the key of the label cache
+        ("labels", 1, F.TYPE_BYTES, None, True),
+        ("counter", 2, F.TYPE_MESSAGE, "CounterSamples", False),
+        ("gauge", 3, F.TYPE_MESSAGE, "GaugeSamples", False),
+        ("rate", 4, F.TYPE_MESSAGE, "RateSamples", False),
+        ("trend", 5, F.TYPE_MESSAGE, "TrendSamples", False),
+    )
+    msg(
+        "Metric",
+        ("name", 1, F.TYPE_STRING, None, False),
+        ("type", 2, F.TYPE_UINT64, None, False),
+        ("series", 3, F.TYPE_MESSAGE, "TimeSeries", True),
+    )
+    msg(
+        "MetricSet",
+        ("test_run_id", 1, F.TYPE_STRING, None, False),
+        ("period", 2, F.TYPE_UINT64, None, False),
+        ("metrics", 3, F.TYPE_MESSAGE, "Metric", True),
+    )
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(fd)
+    _LabelPb = message_factory.GetMessageClass(pool.FindMessageTypeByName("horde_k6.Label"))
+    _MetricSetPb = message_factory.GetMessageClass(pool.FindMessageTypeByName("horde_k6.MetricSet"))
+    return _MetricSetPb
+
+
+class _Unusual(Exception):
+    """The push needs the hand-written decoder."""
+
+
+_KINDS = ("counter", "gauge", "rate", "trend")
+
+
+def decode_fast(buf: Any, max_entries: int, max_values: int) -> Any:
+    """The push decoded in C and converted, or None when the hand-written decoder must decode it."""
+    from .metricset import METRIC_TYPES, MetricSet, Point, Series
+
+    n = len(buf)
+    if n > FAST_MAX_BYTES or n > max_values:  # a push of n bytes holds fewer than n values
+        return None
+    cls = _message_class()
+    if cls is None:
+        return None
+    try:
+        pb = cls.FromString(bytes(buf))
+    except Exception:  # malformed: let the careful decoder name the problem
+        return None
+    entries = 0
+    ms = MetricSet(pb.test_run_id, pb.period, [])
+    try:
+        for m in pb.metrics:
+            kind = METRIC_TYPES.get(m.type)
+            if not m.name or kind is None:
+                raise _Unusual
+            out = []
+            for ts in m.series:
+                present = [k for k in _KINDS if ts.HasField(k)]
+                if present and present != [kind]:
+                    raise _Unusual
+                raw = tuple(ts.labels)
+                known = _label_cache.get(raw)
+                if known is None:
+                    known = _labels_of(raw)
+                labels, text = known
+                entries += 1 + len(raw)
+                points: list[Point] = []
+                if present:
+                    values = getattr(ts, kind).values
+                    entries += len(values)
+                    if kind == "counter":
+                        for v in values:
+                            t = v.time
+                            points.append(Point(t.seconds + t.nanos / 1e9, v.value, 1, v.value))
+                    elif kind == "rate":
+                        for v in values:
+                            t = v.time
+                            nz = float(v.nonzero)
+                            points.append(Point(t.seconds + t.nanos / 1e9, nz, v.total, nz))
+                    elif kind == "gauge":
+                        for v in values:
+                            t = v.time
+                            points.append(
+                                Point(t.seconds + t.nanos / 1e9, v.last, v.count, v.avg * v.count, v.min, v.max)
+                            )
+                    else:
+                        for v in values:
+                            p, used = _trend_point(v, Point)
+                            entries += used
+                            points.append(p)
+                out.append(Series(labels, points, text))
+            entries += 1 + len(m.series)
+            if entries > max_entries:
+                raise _Unusual
+            ms.metrics.append((m.name, kind, out))
+    except _Unusual:
+        return None
+    return ms
+
+
+def labels_text(labels: dict[str, str]) -> str:
+    from .metricset import labels_text as text
+
+    return text(labels)
+
+
+def _labels_of(raw: tuple[bytes, ...]) -> tuple[dict[str, str], str]:
+    """Decode (and remember) one series' labels: a dict and its canonical JSON text."""
+    labels: dict[str, str] = {}
+    for b in raw:
+        try:
+            lab = _LabelPb.FromString(b)
+        except Exception:  # invalid UTF-8 or a malformed label
+            raise _Unusual from None
+        labels[lab.name] = lab.value
+    known = (labels, labels_text(labels))
+    if len(_label_cache) >= LABEL_CACHE_SIZE:
+        _label_cache.clear()
+    _label_cache[raw] = known
+    return known
+
+
+def _trend_point(v: Any, point: Any) -> tuple[Any, int]:
+    """A trend value as a Point, and the entries it used (spans, counter fields, buckets)."""
+    t = v.time
+    counters = list(v.counters)
+    spans = [(s.offset, s.length) for s in v.spans]
+    hist: dict[int, int] = {}
+    index = 0
+    i = 0
+    ncounters = len(counters)
+    for k, (offset, length) in enumerate(spans):
+        index = offset if k == 0 else index + offset
+        if i + length > ncounters:
+            raise _Unusual
+        for c in counters[i : i + length]:
+            if c:
+                hist[index] = hist.get(index, 0) + c
+            index += 1
+        i += length
+    if i != ncounters:
+        raise _Unusual
+    p = point(
+        t.seconds + t.nanos / 1e9,
+        v.count,
+        v.count,
+        v.sum,
+        v.min,
+        v.max,
+        hist,
+        v.resolution or 1.0,
+        v.low,
+        v.high,
+    )
+    return p, len(spans) + (1 if ncounters else 0) + len(hist)

@@ -1,0 +1,186 @@
+"""The ``opentelemetry`` output (alias ``experimental-opentelemetry``): k6's OTLP metrics, delivered without loss.
+
+Samples are buffered, aggregated every ``flushInterval`` into per-series
+state (as k6 feeds the OpenTelemetry SDK), and every ``exportInterval`` one
+cumulative ExportMetricsServiceRequest is encoded and queued on the delivery
+helper, which sends it over gRPC or HTTP/protobuf in order, retrying through
+outages, spilling to disk past ``memoryLimit``. At stop a last export holds
+the whole run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+
+from horde.metrics import SampleContainer
+from horde.output import (
+    Backoff,
+    Delivery,
+    DeliveryCounts,
+    Params,
+    PeriodicFlusher,
+    RunError,
+    SampleBuffer,
+    hookimpl,
+)
+
+from .aggregate import (
+    Aggregator,
+    Export,
+    decode_export,
+    encode_export,
+    export_bytes,
+    export_points,
+    resource_attributes,
+    split_to_size,
+)
+from .config import Config, load_config
+from .transport import GrpcSender, HttpSender, make_sender
+from .version import __version__
+
+__all__ = ["OpenTelemetryOutput"]
+
+
+class OpenTelemetryOutput:
+    """k6's OpenTelemetry output over OTLP gRPC or HTTP/protobuf that loses nothing.
+
+    After ``stop``, :attr:`counts` (in data points) tells what the delivery
+    did; :meth:`report` gives written / retried / spilled / dropped to the
+    end-of-test summary.
+    """
+
+    def __init__(self, params: Params) -> None:
+        self.config: Config = load_config(params.json_config, params.environment, params.config_argument)
+        self.name = params.output_type
+        self.log = params.logger or logging.getLogger(f"horde.output.{self.name}")
+        cfg = self.config
+        resource = resource_attributes(
+            cfg.service_name, cfg.service_version or _horde_version(), __version__, params.environment
+        )
+        self.aggregator = Aggregator(cfg.metric_prefix, resource, delta=cfg.delta)
+        self._buffer = SampleBuffer()
+        self._flusher: PeriodicFlusher | None = None
+        self._delivery: Delivery[Export] | None = None
+        self._sender: HttpSender | GrpcSender | None = None
+        self._next_export = 0.0
+        self._finished = False
+        self.exports = 0
+        """Export requests queued."""
+        self.counts: DeliveryCounts | None = None
+        """The delivery's final counts (data points), after ``stop``."""
+
+    @hookimpl
+    def description(self) -> str:
+        cfg = self.config
+        kind = "grpc" if cfg.is_grpc else "http/protobuf"
+        return f"opentelemetry ({kind}, {cfg.target})"
+
+    @hookimpl
+    def start(self) -> None:
+        cfg = self.config
+        os.makedirs(cfg.spool_path, exist_ok=True)
+        self._sender = make_sender(cfg, self.log)
+        self._delivery = Delivery(
+            self._sender,
+            encode=encode_export,
+            decode=decode_export,
+            count=export_points,
+            size=export_bytes,
+            memory_limit=cfg.memory_limit,
+            directory=cfg.spool_path,
+            name="opentelemetry",
+            target=cfg.target,
+            unit="data points",
+            senders=1,  # cumulative exports must arrive in order
+            logger=self.log,
+            interrupt=self._sender.abort,
+            backoff=Backoff(initial=cfg.retry_interval, maximum=max(cfg.retry_interval, cfg.max_retry_interval)),
+        )
+        self._next_export = time.monotonic() + cfg.export_interval
+        self._flusher = PeriodicFlusher(cfg.flush_interval, self._flush, name="horde-opentelemetry-flusher")
+
+    @hookimpl
+    def add_samples(self, samples: Sequence[SampleContainer]) -> None:
+        self._buffer.add(samples)
+
+    def _flush(self) -> None:
+        containers = self._buffer.take()
+        if containers:
+            self.aggregator.add(containers, time.time_ns())
+        if time.monotonic() >= self._next_export:
+            self._next_export = time.monotonic() + self.config.export_interval
+            self._export()
+
+    def _export(self) -> None:
+        export = self.aggregator.export(time.time_ns())
+        if export is None or self._delivery is None:
+            return
+        self.exports += 1
+        for part in split_to_size(export, self.config.max_export_bytes):
+            self._delivery.put(part)
+
+    @hookimpl
+    def stop(self, error: RunError | None) -> None:
+        try:
+            if self._flusher is not None:
+                self._flusher.stop()
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        """Export the run's totals a last time and deliver what is left within ``stopTimeout``."""
+        cfg = self.config
+        delivery, sender = self._delivery, self._sender
+        if delivery is None or sender is None or self._finished:
+            return
+        self._finished = True
+        containers = self._buffer.take()
+        if containers:
+            self.aggregator.add(containers, time.time_ns())
+        self._export()
+        started = time.monotonic()
+        if delivery.failing:
+            self.log.warning(
+                "opentelemetry: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
+                cfg.target,
+                delivery.last_error,
+                cfg.stop_timeout,
+                delivery.waiting_text(),
+            )
+        counts = delivery.close(started + cfg.stop_timeout)
+        sender.close()
+        self.counts = counts
+        level = logging.WARNING if counts.retried or counts.dropped or sender.rejected else logging.INFO
+        self.log.log(
+            level,
+            "opentelemetry: %d data points of %d series written to %s in %d exports "
+            "(%d retried after a failed export, %d dropped%s, %d rejected by the receiver)",
+            counts.written,
+            self.aggregator.series,
+            cfg.target,
+            self.exports,
+            counts.retried,
+            counts.dropped,
+            "".join(f"; {n} {reason}" for reason, n in counts.dropped_reasons.items()),
+            sender.rejected,
+        )
+
+    @hookimpl
+    def report(self) -> dict[str, int]:
+        """written / retried / spilled / dropped data points (and ones the receiver rejected) for the summary."""
+        counts = self.counts.as_report() if self.counts else {"written": 0, "retried": 0, "spilled": 0, "dropped": 0}
+        if self._sender is not None and self._sender.rejected:
+            counts["rejected"] = self._sender.rejected
+        return counts
+
+
+def _horde_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("horde")
+    except PackageNotFoundError:
+        return "unknown"
