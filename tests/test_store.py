@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 
 import pytest
@@ -183,3 +184,41 @@ def test_long_runs_of_containers_whose_columns_would_reorder_a_sink(shapes):
     store = MetricStore()
     store.add(containers)
     _assert_same(store, containers, registry.all())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_worker_batches_in_columns_give_the_one_by_one_result_and_keep_the_order(seed):
+    # what a worker sends (horde.metrics.wire columns), fed to the coordinator's store as the pump does
+    from horde.metrics.wire import Decoder, Encoder
+
+    registry, b = _registry()
+    custom = registry.get_or_new("my_trend", MetricType.TREND)
+    rng = random.Random(seed)
+    tag_sets = _tag_sets()
+    containers = []
+    for i in range(4000):
+        kind = rng.randrange(12)
+        tags = rng.choice(tag_sets)
+        if kind == 0:
+            containers.append(Sample(custom, i, rng.random(), tags, {"vu": str(i)}))
+        elif kind == 1 and seed == 2:  # values not one per metric: the batch goes in as containers
+            containers.append(ConnectedSamples((custom,), (1.0, 2.0), i, tags))
+        elif kind == 2 and seed == 2:  # a metrics list
+            containers.append(ConnectedSamples([custom, b.vus], [3.0, 4.0], i, tags))
+        else:
+            containers += _requests(rng, b, 1, tag_sets)
+    encoder, decoder, store = Encoder(), Decoder(registry), MetricStore()
+    i, decoded = 0, []
+    while i < len(containers):
+        n = rng.choice([1, 50, 400, 3000])
+        msg = pickle.loads(encoder.encode_columns(containers[i : i + n], {"x": 1}))
+        assert msg[0] == "c" and msg[4] == {"x": 1}
+        batch = decoder.decode_columns(msg[1], msg[2], msg[3])
+        assert len(batch) == len(containers[i : i + n])
+        batch.add_to(store)
+        decoded += batch.containers()
+        i += n
+    _assert_same(store, containers, registry.all())
+    assert [(tuple(c.metrics), tuple(c.values), c.time, c.tags, c.metadata) for c in decoded] == [
+        (tuple(c.metrics), tuple(c.values), c.time, c.tags, c.metadata) for c in containers
+    ]

@@ -6,6 +6,7 @@ import itertools
 import os
 import signal
 import subprocess
+import sys
 import time
 
 from conftest import HORDE, count, read_points
@@ -65,6 +66,39 @@ def test_wire_round_trip_keeps_metrics_tags_values_and_metadata():
     assert out[0].values == tuple(range(9)) and out[0].time == 123 and out[0].tags is tags
     assert out[0].metadata == {"vu": "1"}
     assert out[1].metrics[0] is creg.get("my_trend") and out[1].values == (4.5,)
+
+
+def test_worker_batches_feed_the_store_without_containers_when_no_output_is_started():
+    # the pump takes a worker's columns into the store; containers are built only for outputs
+    import pickle
+
+    from horde.engine.pump import Pump
+    from horde.metrics import MetricStore
+    from horde.output.manager import Manager
+
+    wreg, creg = MetricRegistry(), MetricRegistry()
+    wb = BuiltinMetrics(wreg)
+    tags = TagSet.of(method="GET", status="200")
+    enc, dec = Encoder(), Decoder(creg)
+    batch = [ConnectedSamples(wb.http_request, tuple(float(i + j) for j in range(9)), i, tags) for i in range(50)]
+    msg = pickle.loads(enc.encode_columns(batch, None))
+    columns = dec.decode_columns(msg[1], msg[2], msg[3])
+    store = MetricStore()
+    pump = Pump(Manager([]), store)
+    pump.start()
+    pump.deliver(columns)
+    assert pump.close(10)
+    assert columns._containers is None  # no output: no container was built
+    sink = store.sink(creg.get("http_reqs"))
+    assert sink is not None and sink.count == sum(range(50))  # http_reqs is the first of the 9: value i
+
+
+def test_a_worker_process_imports_neither_the_cli_nor_the_outputs():
+    # what a worker imports is start-up CPU every worker pays (it used to re-import the whole CLI)
+    code = "import sys, horde.engine.worker; print(sorted(m for m in sys.modules if m.startswith(('horde.cli', 'horde.commands', 'horde.output', 'click', 'pluggy'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 SCRIPT = """

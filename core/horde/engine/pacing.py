@@ -30,6 +30,9 @@ import os
 import time
 from collections.abc import Callable
 
+PUMP_PERIOD = 0.05
+"""Seconds between metric batches (k6's ``sendBatchToOutputsRate``); here so a worker needs no pump."""
+
 __all__ = [
     "BACKLOG_LIMIT",
     "BEAT_PERIOD",

@@ -8,12 +8,11 @@ import threading
 from typing import Any
 
 from ..metrics import MetricStore
+from ..metrics.wire import Columns
 from ..output.manager import Manager
+from .pacing import PUMP_PERIOD
 
 __all__ = ["Pump", "PUMP_PERIOD", "CLOSE_TIMEOUT"]
-
-PUMP_PERIOD = 0.05
-"""Seconds between batches (k6's ``sendBatchToOutputsRate``)."""
 
 BATCH_WEIGHT = 10_000
 """A queued batch counts as this many containers in :meth:`Pump.backlog`."""
@@ -54,8 +53,8 @@ class Pump:
         """How far the pump is behind: containers not yet queued plus queued batches (:data:`BATCH_WEIGHT` each)."""
         return len(self._pending) + BATCH_WEIGHT * self._queue.qsize()
 
-    def deliver(self, batch: list[Any]) -> None:
-        """Queue a batch made elsewhere (a worker process's), from any thread."""
+    def deliver(self, batch: list[Any] | Columns) -> None:
+        """Queue a batch made elsewhere (a worker process's: containers or :class:`Columns`), from any thread."""
         self._queue.put(batch)
 
     async def tick(self) -> None:
@@ -70,6 +69,11 @@ class Pump:
             batch = get()
             if batch is None:
                 return
+            if type(batch) is Columns:  # a worker's: the store takes the columns, containers only for outputs
+                batch.add_to(store)
+                if manager.wants_samples:
+                    manager.add_samples(batch.containers())
+                continue
             if batch:
                 store.add(batch)
             manager.add_samples(batch)

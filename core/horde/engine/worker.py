@@ -1,7 +1,7 @@
 """A worker process: runs its share of the scenarios and streams samples to the coordinator.
 
 Messages to the coordinator (pickled tuples): ``("ready",)`` once the script
-is loaded; batches ``("b", defs, rows, stats)`` every 50 ms (see
+is loaded; batches ``("c", defs, groups, order, stats)`` every 50 ms (see
 :mod:`horde.metrics.wire`); ``("abort", message)`` when the script called
 ``abort()``; ``("done", stats)`` at the end. From the coordinator: ``("go",)``
 to start, ``("stop",)`` to stop now (interrupting iterations) and
@@ -31,13 +31,12 @@ from .errorlog import ErrorCounts, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
 from .loop import new_loop
-from .pacing import BACKLOG_LIMIT, Pacer
-from .pump import PUMP_PERIOD
+from .pacing import BACKLOG_LIMIT, PUMP_PERIOD, Pacer
 from .scenarios import Scenario
 from .script import load_script, prepare_call
 from .watchdog import Watchdog
 
-__all__ = ["WorkerSpec", "worker_main"]
+__all__ = ["WorkerSpec", "worker_main", "child_main"]
 
 
 @dataclasses.dataclass
@@ -94,6 +93,23 @@ _stopping = [False]
 def _on_sigterm(signum: int, frame: Any) -> None:
     if _stopping[0]:
         os._exit(1)
+
+
+def child_main(fd: int) -> None:
+    """Entry point of a worker process started by the coordinator: ``fd`` is its end of a socket pair.
+
+    The first message is ``(sys.path, spec)``: the coordinator's import path, then what to run.
+    """
+    from multiprocessing.connection import Connection
+
+    conn = Connection(fd)
+    try:
+        data = conn.recv_bytes()
+    except (EOFError, OSError):
+        return  # the coordinator is gone before it sent anything
+    path, spec = pickle.loads(data)
+    sys.path[:] = path  # before the spec: unpickling it may need a module only the coordinator's path finds
+    worker_main(conn, pickle.loads(spec))
 
 
 def worker_main(conn: Any, spec: WorkerSpec) -> None:
@@ -193,7 +209,7 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     def flush() -> None:
         batch = pending[:]
         pending.clear()
-        conn.send_bytes(encoder.encode(batch, stats()))
+        conn.send_bytes(encoder.encode_columns(batch, stats()))
 
     def on_control(msg: tuple) -> None:
         if msg[0] == "go" and not go.done():

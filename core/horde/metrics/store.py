@@ -77,6 +77,25 @@ class MetricStore:
             else:
                 self._add_in_runs(containers)
 
+    def add_columns(self, groups: Sequence[tuple[tuple[Metric, ...], tuple[float, ...], Sequence[Any]]]) -> bool:
+        """Add containers given as columns, ``(metrics, values, tag sets)`` per metrics tuple.
+
+        ``values`` holds one value per metric of each container, container after
+        container; ``tag sets`` each container's. Every sink gets what
+        :meth:`add` would give it. Returns False, adding nothing, when two groups
+        share a metric or a metric repeats in a tuple (then call :meth:`add`).
+        """
+        if len(set().union(*(g[0] for g in groups))) != sum(len(g[0]) for g in groups):
+            return False
+        with self._lock:
+            for metrics, values, tags in groups:
+                plan = self._plans.get(metrics)
+                if plan is None:
+                    plan = self._plan(metrics)
+                k = len(metrics)
+                self._feed_columns(plan, metrics, [values[i::k] for i in range(k)], tags)
+        return True
+
     def _add_in_runs(self, containers: Sequence[SampleContainer]) -> None:
         groups: dict[tuple[Metric, ...], list[SampleContainer]] = {}
         seen: set[Metric] = set()  # the metrics of the groups
@@ -104,21 +123,23 @@ class MetricStore:
             reduce(iconcat, map(_values, group), [])
         )  # list += values: no iterator per container
         if len(flat) == k * len(group) and not plan[2]:
-            self._feed_columns(plan, metrics, [flat[i::k] for i in range(k)], group)
+            tags = list(map(_tags, group)) if plan[1] is not None else ()
+            self._feed_columns(plan, metrics, [flat[i::k] for i in range(k)], tags)
         else:  # one container at a time: a metric repeats, or values not parallel to the metrics
             for c in group:
                 values = tuple(c.values)
-                self._feed_columns(plan, metrics, [values[i : i + 1] for i in range(k)], [c])
+                self._feed_columns(plan, metrics, [values[i : i + 1] for i in range(k)], (c.tags,))
 
     def _feed_columns(
-        self, plan: _Plan, metrics: tuple[Metric, ...], columns: list[tuple[float, ...]], group: list[SampleContainer]
+        self, plan: _Plan, metrics: tuple[Metric, ...], columns: list[tuple[float, ...]], tags: Sequence[Any]
     ) -> None:
+        """Feed each column to its sink; ``tags`` (each container's tag set) matter only with sub-metrics."""
         adders, by_tags, _ = plan
         subs: dict[
             int, list[tuple[_Adder, tuple[float, ...]]]
         ] = {}  # column index -> (add_many, values) of each sub-metric sink it feeds
         if by_tags is not None:
-            distinct = set(map(_tags, group))
+            distinct = set(tags)
             feeds: dict[
                 tuple[int, _Adder], set[Any]
             ] = {}  # (index, add_many) -> the tag sets feeding that sub-metric sink
@@ -131,7 +152,7 @@ class MetricStore:
             for (i, add_many), keep in feeds.items():
                 column = columns[i]
                 if len(keep) < len(distinct):
-                    column = tuple(compress(column, map(keep.__contains__, map(_tags, group))))
+                    column = tuple(compress(column, map(keep.__contains__, tags)))
                 subs.setdefault(i, []).append((add_many, column))
         for i, (add_many, column) in enumerate(zip(adders, columns)):
             if column:

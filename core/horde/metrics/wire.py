@@ -2,54 +2,89 @@
 output's spill file.
 
 Tag sets, metrics and metric tuples are sent once, as definitions, then
-referred to by small integers; a container travels as
-``(metrics_id, values, time, tags_id, metadata)`` in a pickled batch.
+referred to by small integers. Two layouts:
+
+- rows (:meth:`Encoder.encode`, an output's spill file): a container travels as
+  ``(metrics_id, values, time, tags_id, metadata)``;
+- columns (:meth:`Encoder.encode_columns`, worker to coordinator): per metrics
+  tuple the tag ids, times, metadata and all values one after another, plus the
+  containers' order. Encoding and decoding are a few C-level passes per batch,
+  not Python work per container; the coordinator feeds its metric store from the
+  columns (:class:`Columns`) and builds containers only for outputs that want them.
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from functools import reduce
+from itertools import repeat
+from operator import attrgetter, iconcat
 from typing import Any
 
 from .metric import Metric, MetricRegistry
 from .sample import ConnectedSamples, Sample
+from .store import MetricStore
 from .tags import TagSet
 from .types import MetricType, ValueType
 
-__all__ = ["Encoder", "Decoder"]
+__all__ = ["Encoder", "Decoder", "Columns"]
+
+_metrics = attrgetter("metrics")
+_values = attrgetter("values")
+_tags = attrgetter("tags")
+_time = attrgetter("time")
+_metadata = attrgetter("metadata")
+
+
+class _Ids(dict[Any, int]):
+    """Key -> small integer; a key seen for the first time gets the next one and ``define(key, id)`` is called."""
+
+    def __init__(self, define: Callable[[Any, int], None]) -> None:
+        super().__init__()
+        self.define = define
+
+    def __missing__(self, key: Any) -> int:
+        i = self[key] = len(self)
+        self.define(key, i)
+        return i
+
+
+class _ByKey(dict[int, list[Any]]):
+    """Metrics-tuple id -> the containers that have it, in order."""
+
+    def __missing__(self, key: int) -> list[Any]:
+        group: list[Any] = []
+        self[key] = group
+        return group
 
 
 class Encoder:
     """Worker side: containers to bytes, defining each tag set and metric tuple on first use."""
 
     def __init__(self) -> None:
-        self._tags: dict[TagSet, int] = {}
-        self._metrics: dict[Metric, int] = {}
-        self._tuples: dict[Any, int] = {}
         self._defs: list[tuple[Any, ...]] = []
+        self._tags = _Ids(self._define_tags)
+        self._metrics = _Ids(self._define_metric)
+        self._tuples = _Ids(self._define_tuple)
+        self._tuple_len: list[int] = []
+
+    def _define_tags(self, tags: TagSet, tid: int) -> None:
+        self._defs.append(("t", tid, tags.items()))
+
+    def _define_metric(self, m: Metric, mid: int) -> None:
+        self._defs.append(("m", mid, m.name, int(m.type), int(m.contains)))
+
+    def _define_tuple(self, metrics: tuple[Metric, ...], kid: int) -> None:
+        self._defs.append(("k", kid, tuple(self._metrics[m] for m in metrics)))
+        self._tuple_len.append(len(metrics))
 
     def _tag_id(self, tags: TagSet) -> int:
-        tid = self._tags.get(tags)
-        if tid is None:
-            tid = self._tags[tags] = len(self._tags)
-            self._defs.append(("t", tid, tags.items()))
-        return tid
+        return self._tags[tags]
 
-    def _metric_id(self, m: Metric) -> int:
-        mid = self._metrics.get(m)
-        if mid is None:
-            mid = self._metrics[m] = len(self._metrics)
-            self._defs.append(("m", mid, m.name, int(m.type), int(m.contains)))
-        return mid
-
-    def _tuple_id(self, metrics: tuple[Metric, ...]) -> int:
-        key = metrics if isinstance(metrics, tuple) else tuple(metrics)
-        kid = self._tuples.get(key)
-        if kid is None:
-            kid = self._tuples[key] = len(self._tuples)
-            self._defs.append(("k", kid, tuple(self._metric_id(m) for m in key)))
-        return kid
+    def _tuple_id(self, metrics: Sequence[Metric]) -> int:
+        return self._tuples[metrics if isinstance(metrics, tuple) else tuple(metrics)]
 
     def encode(self, containers: Iterable[Any], stats: Any = None) -> bytes:
         """A batch message: new definitions, the containers, and the worker's ``stats``."""
@@ -70,6 +105,37 @@ class Encoder:
         defs, self._defs = self._defs, []
         return pickle.dumps(("b", defs, rows, stats), protocol=pickle.HIGHEST_PROTOCOL)
 
+    def encode_columns(self, containers: Sequence[Any], stats: Any = None) -> bytes:
+        """A batch message in columns: ``("c", defs, groups, order, stats)``.
+
+        ``groups`` holds per metrics tuple ``(tuple_id, tag_ids, times, metadata
+        or None when all are None, values, parallel)``: ``values`` are all the
+        group's values one container after another when every container has one
+        value per metric (``parallel``), else one tuple per container. ``order`` is
+        the tuple id of each container in turn (None for a single group).
+        """
+        tuple_ids, tag_ids = self._tuples, self._tags
+        try:
+            order = list(map(tuple_ids.__getitem__, map(_metrics, containers)))
+        except TypeError:  # a metrics list: not hashable
+            order = [self._tuple_id(c.metrics) for c in containers]
+        by_key = _ByKey()
+        deque(map(list.append, map(by_key.__getitem__, order), containers), maxlen=0)
+        groups = []
+        for kid, group in by_key.items():
+            values: list[Any] = reduce(iconcat, map(_values, group), [])
+            parallel = len(values) == self._tuple_len[kid] * len(group)
+            if not parallel:
+                values = list(map(tuple, map(_values, group)))
+            metadata: list[Any] | None = list(map(_metadata, group))
+            if metadata.count(None) == len(group):  # type: ignore[union-attr]
+                metadata = None
+            tags = list(map(tag_ids.__getitem__, map(_tags, group)))
+            groups.append((kid, tags, list(map(_time, group)), metadata, values, parallel))
+        defs, self._defs = self._defs, []
+        msg = ("c", defs, groups, order if len(groups) > 1 else None, stats)
+        return pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+
 
 class Decoder:
     """Coordinator side: batches back to containers whose metrics live in the coordinator's registry."""
@@ -82,6 +148,23 @@ class Decoder:
 
     def decode(self, defs: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]) -> list[ConnectedSamples]:
         """Apply ``defs`` then turn ``rows`` into containers."""
+        self._define(defs)
+        tuples, tags = self._tuples, self._tags
+        return [ConnectedSamples(tuples[k], v, t, tags[g], md) for k, v, t, g, md in rows]
+
+    def decode_columns(self, defs: list[tuple[Any, ...]], groups: list[tuple[Any, ...]], order: Any) -> Columns:
+        """Apply ``defs`` then resolve the ids of a :meth:`Encoder.encode_columns` batch (no container built)."""
+        self._define(defs)
+        tuples, tags = self._tuples, self._tags
+        return Columns(
+            [
+                (kid, tuples[kid], list(map(tags.__getitem__, tids)), times, md, tuple(values), parallel)
+                for kid, tids, times, md, values, parallel in groups
+            ],
+            order,
+        )
+
+    def _define(self, defs: list[tuple[Any, ...]]) -> None:
         for d in defs:
             kind = d[0]
             if kind == "t":
@@ -90,5 +173,66 @@ class Decoder:
                 self._metrics[d[1]] = self.registry.get_or_new(d[2], MetricType(d[3]), ValueType(d[4]))
             else:
                 self._tuples[d[1]] = tuple(self._metrics[i] for i in d[2])
-        tuples, tags = self._tuples, self._tags
-        return [ConnectedSamples(tuples[k], v, t, tags[g], md) for k, v, t, g, md in rows]
+
+
+_Group = tuple[int, tuple[Metric, ...], list[TagSet], list[int], "list[Any] | None", tuple[Any, ...], bool]
+
+
+class Columns:
+    """A worker's batch, decoded to columns: what the metric store needs, containers only on demand.
+
+    ``groups``: per metrics tuple ``(tuple_id, metrics, tag sets, times, metadata
+    or None, values, parallel)`` (see :meth:`Encoder.encode_columns`).
+    """
+
+    __slots__ = ("groups", "order", "_containers")
+
+    def __init__(self, groups: list[_Group], order: list[int] | None) -> None:
+        self.groups = groups
+        self.order = order
+        self._containers: list[ConnectedSamples] | None = None
+
+    def __len__(self) -> int:
+        """The number of containers."""
+        return sum(len(g[3]) for g in self.groups)
+
+    def parallel(self) -> list[tuple[tuple[Metric, ...], tuple[float, ...], list[TagSet]]] | None:
+        """``(metrics, values, tag sets)`` per group, or None if a group's values are not one per metric."""
+        if not all(g[6] for g in self.groups):
+            return None
+        return [(g[1], g[5], g[2]) for g in self.groups]
+
+    def add_to(self, store: MetricStore) -> None:
+        """Add the batch to ``store``: by columns, or as containers where columns cannot be added."""
+        columns = self.parallel()
+        if columns is None or not store.add_columns(columns):
+            store.add(self.containers())
+
+    def containers(self) -> list[ConnectedSamples]:
+        """The batch's containers in the order the worker emitted them (built once, then kept)."""
+        if self._containers is not None:
+            return self._containers
+        built: dict[int, list[ConnectedSamples]] = {}
+        for kid, metrics, tags, times, metadata, values, parallel in self.groups:
+            n = len(times)
+            chunks: Iterable[Any] = values
+            if parallel:
+                k = len(metrics)
+                chunks = map(values.__getitem__, map(slice, range(0, n * k, k), range(k, n * k + k, k)))
+            built[kid] = list(
+                map(
+                    ConnectedSamples,
+                    repeat(metrics, n),
+                    chunks,
+                    times,
+                    tags,
+                    repeat(None, n) if metadata is None else metadata,
+                )
+            )
+        if self.order is None:
+            out = next(iter(built.values()), [])
+        else:
+            nexts = {kid: iter(group).__next__ for kid, group in built.items()}
+            out = [nexts[kid]() for kid in self.order]
+        self._containers = out
+        return out

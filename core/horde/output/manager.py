@@ -211,6 +211,11 @@ class Manager:
                 return coordinator  # type: ignore[no-any-return]
         return None
 
+    @property
+    def wants_samples(self) -> bool:
+        """Whether any output was started (else a batch's containers need not be built)."""
+        return bool(self._channels)
+
     def add_samples(self, batch: Sequence[Any]) -> None:
         """Queue the same batch (a list of containers) for every started output; never blocks.
 
