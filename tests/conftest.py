@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from horde.testing.fixtures import k6_bin  # noqa: F401
+from horde.testing.fixtures import chromium_bin, k6_bin  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent))
 
