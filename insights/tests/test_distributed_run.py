@@ -329,3 +329,16 @@ def test_abort_on_fail_on_merged_data_stops_every_horde_instance_within_5_second
     assert "threshold 'count<200' on http_reqs crossed" in server.run(tok, ref)["abort_reason"]
     out = cli("wait", ref, "--host", server.url, "--token", tok, "--timeout", "30s")
     assert out.returncode == 99, out.stdout + out.stderr
+
+
+def test_a_run_created_as_k6_operator_creates_it_that_no_instance_joins_times_out_saying_so(make_server):
+    """The operator created the run but no pod ever pushed: Timed out with a reason, and ``wait`` says it."""
+    srv = make_server(timeout=1)
+    tok = srv.token()
+    ref = operator_create(srv, tok, {"http_reqs": ["count>0"]}, instances=N, name="never joined")
+    detail = srv.wait_state(tok, ref, ("timed_out",), within=30)
+    assert detail["run"]["state"] == "timed_out", detail["run"]
+    assert (detail["timed_out_instances"], detail["abort_reason"]) == ([], "no data within 1 s of its creation")
+    out = cli("wait", ref, "--host", srv.url, "--token", tok, "--timeout", "30s")
+    assert out.returncode == 97, out.stdout + out.stderr
+    assert "reason: no data within 1 s of its creation" in out.stdout
