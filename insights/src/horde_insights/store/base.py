@@ -332,12 +332,20 @@ class Store(MultiRunStore):
             )
 
     def time_out(self, cutoff: float, now: float) -> list[int]:
-        """Mark active runs last heard of before ``cutoff`` as timed out (4); return their ids."""
+        """Mark active runs last heard of before ``cutoff`` as timed out (4), saying why in their abort
+        reason (a created run never joined, or a running one gone silent); return their ids."""
+        silence = f"{now - cutoff:g}"
         with self._tx():
             rows = self._x(
-                "UPDATE runs SET run_status = 4, timed_out_at = ? "
+                "UPDATE runs SET run_status = 4, timed_out_at = ?, abort_reason = COALESCE(abort_reason, "
+                "CASE WHEN run_status = -2 THEN ? ELSE ? END) "
                 "WHERE run_status IN (-2, 2) AND last_seen_at < ? RETURNING id",
-                (now, cutoff),
+                (
+                    now,
+                    f"no data within {silence} s of its creation",
+                    f"nothing heard for more than {silence} s",
+                    cutoff,
+                ),
             ).fetchall()
         return [int(r[0]) for r in rows]
 
