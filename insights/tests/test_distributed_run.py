@@ -332,8 +332,9 @@ def test_abort_on_fail_on_merged_data_stops_every_horde_instance_within_5_second
 
 
 def test_a_run_created_as_k6_operator_creates_it_that_no_instance_joins_times_out_saying_so(make_server):
-    """The operator created the run but no pod ever pushed: Timed out with a reason, and ``wait`` says it."""
-    srv = make_server(timeout=1)
+    """The operator created the run but no pod ever pushed: Timed out after ``--start-timeout`` with a reason,
+    and ``wait`` says it."""
+    srv = make_server(timeout=1, args=("--start-timeout", "1s"))
     tok = srv.token()
     ref = operator_create(srv, tok, {"http_reqs": ["count>0"]}, instances=N, name="never joined")
     detail = srv.wait_state(tok, ref, ("timed_out",), within=30)
