@@ -10,7 +10,7 @@ def test_time_while_the_service_was_down_does_not_count(tmp_path):
     rid, _ = store.create_run(project, name="r", vus=1, duration=1, thresholds={}, key=None, now=1000.0)
     done, _ = store.create_run(project, name="d", vus=1, duration=1, thresholds={}, key=None, now=1000.0)
     store.finish_run(done, run_status=3, result_status=0, thresholds={}, now=1001.0)
-    reaper = Reaper(store, timeout=120)
+    reaper = Reaper(store, timeout=120, start_timeout=120)
     reaper.started = 5000.0  # the service (re)started long after the run was last heard of
     assert reaper.sweep(now=5100.0) == []  # up for 100 s < 120 s: too early to judge
     assert reaper.sweep(now=5121.0) == [rid]  # finished runs never time out
@@ -18,6 +18,19 @@ def test_time_while_the_service_was_down_does_not_count(tmp_path):
     assert run["run_status"] == 4 and run["timed_out_at"] == 5121.0
     store.finish_run(rid, run_status=5, result_status=0, thresholds={}, now=5200.0)  # a late finish closes it
     assert store.get_run(project, rid)["run_status"] == 5
+    store.close()
+
+
+def test_a_created_run_waits_the_start_timeout_for_its_first_data(tmp_path):
+    store = open_store(str(tmp_path / "i.db"))
+    project = store.project_id("p", create=True)
+    created, _ = store.create_run(project, name="c", vus=1, duration=1, thresholds={}, key=None, now=1000.0)
+    reaper = Reaper(store, timeout=120)  # start timeout by default: 10 minutes
+    reaper.started = 0.0
+    assert reaper.start_timeout == 600
+    assert reaper.sweep(now=1500.0) == []  # pods may take minutes to start
+    assert reaper.sweep(now=1601.0) == [created]
+    assert store.get_run(project, created)["abort_reason"] == "no data within 600 s of its creation"
     store.close()
 
 

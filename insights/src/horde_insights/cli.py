@@ -44,8 +44,10 @@ def parse_duration(text: str) -> float:
     return total
 
 
-def _duration_option(ctx: click.Context, param: click.Parameter, value: str | float) -> float:
-    """Click callback: a duration option's value in seconds."""
+def _duration_option(ctx: click.Context, param: click.Parameter, value: str | float | None) -> float | None:
+    """Click callback: a duration option's value in seconds (None when not given and without a default)."""
+    if value is None:
+        return None
     if isinstance(value, (int, float)):
         return float(value)
     try:
@@ -90,6 +92,15 @@ def cli() -> None:
     help="Mark a run Timed out after this long without data or finish (default 120s; env HORDE_INSIGHTS_TIMEOUT).",
 )
 @click.option(
+    "--start-timeout",
+    envvar="HORDE_INSIGHTS_START_TIMEOUT",
+    default=None,
+    metavar="DURATION",
+    callback=_duration_option,
+    help="Mark a created run that no instance has joined Timed out after this long (default: the larger of "
+    "--timeout and 10m, as the pods of a distributed run may take minutes to start; env HORDE_INSIGHTS_START_TIMEOUT).",
+)
+@click.option(
     "--public-url",
     envvar="HORDE_INSIGHTS_PUBLIC_URL",
     default=None,
@@ -123,6 +134,7 @@ def serve(
     host: str,
     port: int,
     timeout: float,
+    start_timeout: float | None,
     public_url: str | None,
     max_body: int,
     idle_timeout: float,
@@ -148,6 +160,7 @@ def serve(
             (host, port),
             store,
             timeout=timeout,
+            start_timeout=start_timeout,
             public_url=public_url,
             limits=Limits(metrics_body=max_body),
             idle_timeout=idle_timeout,

@@ -38,6 +38,8 @@ BODY_TIMEOUT = 60.0
 MAX_CONNECTIONS = 4096
 """Open connections (or requests in progress) at most; a request beyond is answered 503."""
 LISTEN_BACKLOG = 1024
+DEFAULT_START_TIMEOUT = 600.0
+"""Seconds a created run waits for its first data before it is Timed out (``serve --start-timeout``)."""
 
 
 class Reaper:
@@ -46,13 +48,17 @@ class Reaper:
     every second it also re-evaluates the thresholds of running runs on their merged data
     (:class:`~horde_insights.verdict.VerdictJudge`).
 
+    A run no instance has joined yet (Created) waits ``start_timeout`` instead (default: the larger of
+    ``timeout`` and 10 minutes), as pods of a distributed run may take minutes to be scheduled.
+
     Time while the service itself was down does not count: nothing is timed
     out before the service has been up for ``timeout`` seconds.
     """
 
-    def __init__(self, store: Store, timeout: float) -> None:
+    def __init__(self, store: Store, timeout: float, start_timeout: float | None = None) -> None:
         self.store = store
         self.timeout = timeout
+        self.start_timeout = max(timeout, DEFAULT_START_TIMEOUT) if start_timeout is None else start_timeout
         self.started = time.time()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="insights-reaper", daemon=True)
@@ -76,7 +82,7 @@ class Reaper:
             return []
         for rid, names in self.store.time_out_instances(cutoff, now, self.timeout):
             log.info("run %s timed out: instance(s) %s silent for %.0f s", rid, ", ".join(names), self.timeout)
-        ids = self.store.time_out(cutoff, now)
+        ids = self.store.time_out(cutoff, now, now - self.start_timeout)
         for rid in ids:
             log.info("run %s timed out: nothing heard for %.0f s", rid, self.timeout)
         return ids
@@ -108,13 +114,14 @@ class InsightsServer:
         store: Store,
         *,
         timeout: float = 120.0,
+        start_timeout: float | None = None,
         public_url: str | None = None,
         limits: Limits | None = None,
         idle_timeout: float = IDLE_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.store = store
-        self.reaper = Reaper(store, timeout)
+        self.reaper = Reaper(store, timeout, start_timeout)
         self.service = Service(store, limits=limits, public_url=public_url, observe=self.reaper.judge.observe)
         self.socket = _listen(address)
         self.server_address = self.socket.getsockname()[:2]

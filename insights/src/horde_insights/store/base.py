@@ -331,13 +331,23 @@ class Store(MultiRunStore):
                 (run_status, result_status, json.dumps(thresholds), now, now, run_id),
             )
 
-    def time_out(self, cutoff: float, now: float) -> list[int]:
-        """Mark active runs last heard of before ``cutoff`` as timed out (4); return their ids."""
+    def time_out(self, cutoff: float, now: float, created_cutoff: float | None = None) -> list[int]:
+        """Mark active runs last heard of before ``cutoff`` (created runs no instance has joined yet: before
+        ``created_cutoff``, by default ``cutoff``) as timed out (4), saying why in their abort reason (a
+        created run never joined, or a running one gone silent); return their ids."""
+        created_cutoff = cutoff if created_cutoff is None else created_cutoff
         with self._tx():
             rows = self._x(
-                "UPDATE runs SET run_status = 4, timed_out_at = ? "
-                "WHERE run_status IN (-2, 2) AND last_seen_at < ? RETURNING id",
-                (now, cutoff),
+                "UPDATE runs SET run_status = 4, timed_out_at = ?, abort_reason = COALESCE(abort_reason, "
+                "CASE WHEN run_status = -2 THEN ? ELSE ? END) "
+                "WHERE (run_status = -2 AND last_seen_at < ?) OR (run_status = 2 AND last_seen_at < ?) RETURNING id",
+                (
+                    now,
+                    f"no data within {now - created_cutoff:g} s of its creation",
+                    f"nothing heard for more than {now - cutoff:g} s",
+                    created_cutoff,
+                    cutoff,
+                ),
             ).fetchall()
         return [int(r[0]) for r in rows]
 
