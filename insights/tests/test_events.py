@@ -7,8 +7,8 @@ import socket
 import time
 
 import pytest
-from cdp import Browser
 from helpers import create_run, finish, push
+from horde.testing.browser import Browser
 
 
 def open_stream(srv, path: str, token: str | None, header: bool = False) -> socket.socket:
@@ -134,13 +134,13 @@ def test_run_page_updates_live_from_the_event_stream(chromium_bin, make_server, 
     tok = srv.token()
     rid = create_run(srv, tok, name="live <b>page</b>")[1]["reference_id"]
     with Browser(chromium_bin, tmp_path / "profile") as b:
-        b.goto(f"{srv.url}/runs/{rid}#token={tok}")
+        b.navigate(f"{srv.url}/runs/{rid}#token={tok}")
         b.wait_for("document.body.dataset.loaded === 'run'")
         assert b.evaluate("document.getElementById('run-state').dataset.state") == "created"
         assert push(srv, tok, rid)[0] == 200
-        b.wait_for("document.getElementById('run-state').dataset.state === 'running'", within=10)
+        b.wait_for("document.getElementById('run-state').dataset.state === 'running'", timeout=10)
         finish(srv, tok, rid)
-        b.wait_for("document.getElementById('run-state').dataset.state === 'finished'", within=10)
+        b.wait_for("document.getElementById('run-state').dataset.state === 'finished'", timeout=10)
         # the updates came by the event stream: the page made one GET of the run, no polling
         # (an event stream that is still open has no resource-timing entry)
         gets = b.evaluate(

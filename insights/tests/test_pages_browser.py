@@ -7,15 +7,13 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import wirebuild
-from devtools import Browser
 from helpers import create_run, finish, push
+from horde.testing.browser import Browser
 from pagedata import HTML_NAME, endpoint_run, endpoints
 
 TZ = "Asia/Kolkata"
@@ -27,17 +25,16 @@ def browser(chromium_bin, tmp_path):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     with Browser(chromium_bin, tmp_path / "profile", downloads=downloads, env={"TZ": TZ}) as b:
-        b.downloads = downloads  # type: ignore[attr-defined]
         yield b
 
 
 def _open(browser, url: str, loaded: str) -> None:
-    browser.goto(url)
+    browser.navigate(url)
     browser.wait_for(f"document.body && document.body.dataset.loaded === {json.dumps(loaded)}")
 
 
 def _table(browser, table_id: str) -> list[list[str]]:
-    return browser.js(
+    return browser.evaluate(
         f"Array.from(document.querySelectorAll('#{table_id} tbody tr'))"
         ".map((tr) => Array.from(tr.cells).map((td) => td.textContent))"
     )
@@ -61,10 +58,13 @@ def test_run_page_endpoint_and_error_tables_sort_escape_and_show_the_project(ser
     detail = server.run(tok, rid)
     _open(browser, f"{server.url}/runs/{rid}#token={tok}", "run")
 
-    assert browser.js("document.getElementById('project').textContent") == "project shop <i>team</i>"
-    assert browser.js("document.getElementById('run-name').textContent") == "endpoints <script>x</script>"
-    assert browser.js("document.querySelectorAll('#run-section img, #run-section i, #run-section script').length") == 0
-    assert browser.js("document.getElementById('stop').hidden") is True  # finished: no Stop
+    assert browser.evaluate("document.getElementById('project').textContent") == "project shop <i>team</i>"
+    assert browser.evaluate("document.getElementById('run-name').textContent") == "endpoints <script>x</script>"
+    assert (
+        browser.evaluate("document.querySelectorAll('#run-section img, #run-section i, #run-section script').length")
+        == 0
+    )
+    assert browser.evaluate("document.getElementById('stop').hidden") is True  # finished: no Stop
 
     rows = _table(browser, "endpoints")
     api_rows = detail["endpoints"]
@@ -73,21 +73,21 @@ def test_run_page_endpoint_and_error_tables_sort_escape_and_show_the_project(ser
         assert (r[1], r[2]) == (e["method"], e["status"])
         assert _num(r[3]) == e["requests"] and _num(r[4]) == e["failures"]
         assert all(_rounded(r[i], e[k]) for i, k in ((6, "p50"), (7, "p95"), (8, "p99"))), (r, e)
-    titles = browser.js(
+    titles = browser.evaluate(
         "Array.from(document.querySelectorAll('#endpoints tbody tr')).map((tr) => tr.cells[7].firstChild.title)"
     )
     assert [float(t) for t in titles] == [e["p95"] for e in api_rows]  # the exact number on hover
     slow = next(r for r in rows if r[1] == "POST")
     assert slow[0] == HTML_NAME + "http://t/slow?id=1" and slow[5] == "100 %"  # name, then its URL
 
-    browser.js("document.querySelector('#endpoints th[data-sort=\"p95\"]').click()")
-    assert browser.js("document.getElementById('endpoints').dataset.sortKey") == "p95"
+    browser.evaluate("document.querySelector('#endpoints th[data-sort=\"p95\"]').click()")
+    assert browser.evaluate("document.getElementById('endpoints').dataset.sortKey") == "p95"
     p95 = [_num(r[7]) for r in _table(browser, "endpoints")]
     assert p95 == sorted(p95, reverse=True)
-    browser.js("document.querySelector('#endpoints th[data-sort=\"p95\"]').click()")
+    browser.evaluate("document.querySelector('#endpoints th[data-sort=\"p95\"]').click()")
     p95 = [_num(r[7]) for r in _table(browser, "endpoints")]
-    assert p95 == sorted(p95) and browser.js("document.getElementById('endpoints').dataset.sortDir") == "asc"
-    browser.js("document.querySelector('#endpoints th[data-sort=\"name\"]').click()")
+    assert p95 == sorted(p95) and browser.evaluate("document.getElementById('endpoints').dataset.sortDir") == "asc"
+    browser.evaluate("document.querySelector('#endpoints th[data-sort=\"name\"]').click()")
     names = [r[0] for r in _table(browser, "endpoints")]
     assert names == sorted(names, key=str.lower) or names[0].startswith("<img")
 
@@ -99,7 +99,7 @@ def test_run_page_endpoint_and_error_tables_sort_escape_and_show_the_project(ser
     # the instances table shows when the run JSON has several instances (or expects several)
     insts = detail.get("instances") or []
     several = len(insts) > 1 or (detail.get("expected_instances") or 1) > 1
-    assert browser.js("document.getElementById('instances-section').hidden") is (not several)
+    assert browser.evaluate("document.getElementById('instances-section').hidden") is (not several)
     if several:
         assert [r[0] for r in _table(browser, "instances")] == sorted(i["instance_id"] for i in insts)
 
@@ -111,8 +111,8 @@ def test_time_axis_is_local_wall_clock_with_the_date_on_the_first_tick(server, b
     push(server, tok, rid, body=wirebuild.http_push(when + 30, endpoints()))
     _open(browser, f"{server.url}/runs/{rid}#token={tok}", "run")
     local = datetime.fromtimestamp(when, ZoneInfo(TZ))
-    assert browser.js(f"fmtClock({when}, true)") == local.strftime("%Y-%m-%d\n%H:%M:%S")
-    assert browser.js(f"timeTicks(null, [{when}, {when + 60}])") == [
+    assert browser.evaluate(f"fmtClock({when}, true)") == local.strftime("%Y-%m-%d\n%H:%M:%S")
+    assert browser.evaluate(f"timeTicks(null, [{when}, {when + 60}])") == [
         local.strftime("%Y-%m-%d\n%H:%M:%S"),
         datetime.fromtimestamp(when + 60, ZoneInfo(TZ)).strftime("%H:%M:%S"),
     ]
@@ -137,7 +137,7 @@ def test_instances_table_from_the_run_json(server, browser):
         {"urlPattern": f"*/api/v1/runs/{rid}/events*", "requestStage": "Request"},
     ]
     browser.send("Fetch.enable", {"patterns": patterns})
-    browser.goto(f"{server.url}/runs/{rid}#token={tok}")
+    browser.navigate(f"{server.url}/runs/{rid}#token={tok}")
     paused = browser.next_event("Fetch.requestPaused")
     body = browser.send("Fetch.getResponseBody", {"requestId": paused["requestId"]})
     data = json.loads(base64.b64decode(body["body"]) if body["base64Encoded"] else body["body"])
@@ -160,14 +160,14 @@ def test_instances_table_from_the_run_json(server, browser):
         },
     )
     browser.wait_for("document.body.dataset.loaded === 'run'")
-    assert browser.js("document.getElementById('instances-section').hidden") is False
+    assert browser.evaluate("document.getElementById('instances-section').hidden") is False
     rows = _table(browser, "instances")
     assert [r[:4] for r in rows] == [["1<b>x</b>", "running", "20", "—"], ["2", "finished", "14", "123.5"]]
-    assert browser.js("document.querySelectorAll('#instances b, #stopped b').length") == 0
-    summary = browser.js("document.getElementById('instances-summary').textContent")
+    assert browser.evaluate("document.querySelectorAll('#instances b, #stopped b').length") == 0
+    summary = browser.evaluate("document.getElementById('instances-summary').textContent")
     assert summary == "2 instance(s) seen of 3 expected, 1 finished"
-    assert browser.js("document.getElementById('stopped').hidden") is False
-    stopped = browser.js("document.getElementById('stopped').textContent")
+    assert browser.evaluate("document.getElementById('stopped').hidden") is False
+    stopped = browser.evaluate("document.getElementById('stopped').textContent")
     assert stopped == "Stopped: threshold http_req_duration p(95)<1 crossed <b>"
 
 
@@ -175,7 +175,7 @@ def test_stop_button_posts_the_stop_and_shows_only_while_running(server, browser
     tok = server.token()
     rid = endpoint_run(server, tok, name="live")  # running: data, no finish
     _open(browser, f"{server.url}/runs/{rid}#token={tok}", "run")
-    assert browser.js("document.getElementById('stop').hidden") is False
+    assert browser.evaluate("document.getElementById('stop').hidden") is False
     browser.send("Fetch.enable", {"patterns": [{"urlPattern": "*/stop", "requestStage": "Request"}]})
     browser.click("#stop")
     assert f"#{rid}" in browser.accept_dialog()
@@ -194,20 +194,10 @@ def test_stop_button_posts_the_stop_and_shows_only_while_running(server, browser
         },
     )
     browser.wait_for("document.getElementById('stop').dataset.requested === '1'")
-    assert browser.js("document.getElementById('stop').textContent") == "Stop requested"
+    assert browser.evaluate("document.getElementById('stop').textContent") == "Stop requested"
     finish(server, tok, rid)
     browser.wait_for("document.getElementById('run-state').dataset.state === 'finished'")
-    assert browser.js("document.getElementById('stop').hidden") is True
-
-
-def _downloaded(folder: Path, name: str, within: float = 20) -> bytes:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        f = folder / name
-        if f.exists() and not list(folder.glob("*.crdownload")):
-            return f.read_bytes()
-        time.sleep(0.1)
-    raise AssertionError(f"{name} not downloaded: {list(folder.iterdir())}")
+    assert browser.evaluate("document.getElementById('stop').hidden") is True
 
 
 def test_export_buttons_download_the_json_and_csv(server, browser):
@@ -216,7 +206,7 @@ def test_export_buttons_download_the_json_and_csv(server, browser):
     finish(server, tok, rid)
     _open(browser, f"{server.url}/runs/{rid}#token={tok}", "run")
     browser.click("#export-json")
-    got = json.loads(_downloaded(browser.downloads, f"horde-run-{rid}.json"))
+    got = json.loads(browser.downloaded(f"horde-run-{rid}.json"))
     import urllib.request
 
     def raw(path):
@@ -227,7 +217,7 @@ def test_export_buttons_download_the_json_and_csv(server, browser):
     want = json.loads(raw(f"/api/v1/runs/{rid}/export.json"))
     assert got == want and got["run"]["requests"] == 34
     browser.click("#export-csv")
-    assert _downloaded(browser.downloads, f"horde-run-{rid}.csv") == raw(f"/api/v1/runs/{rid}/export.csv")
+    assert browser.downloaded(f"horde-run-{rid}.csv") == raw(f"/api/v1/runs/{rid}/export.csv")
 
 
 def test_run_page_updates_live_without_reloading(server, browser):
@@ -235,8 +225,8 @@ def test_run_page_updates_live_without_reloading(server, browser):
     rid = create_run(server, tok, name="live")[1]["reference_id"]
     push(server, tok, rid)
     _open(browser, f"{server.url}/runs/{rid}#token={tok}", "run")
-    assert browser.js("document.querySelector('dd[data-key=\"Requests\"]').textContent") == "20"
-    browser.js("window.sameDocument = true")
+    assert browser.evaluate("document.querySelector('dd[data-key=\"Requests\"]').textContent") == "20"
+    browser.evaluate("window.sameDocument = true")
     stop = threading.Event()
 
     def keep_pushing():
@@ -255,7 +245,7 @@ def test_run_page_updates_live_without_reloading(server, browser):
     finally:
         stop.set()
         pusher.join()
-    assert browser.js("window.sameDocument") is True
+    assert browser.evaluate("window.sameDocument") is True
 
 
 def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
@@ -267,15 +257,15 @@ def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
     others = [create_run(server, tok, name=f"beta {i}")[1]["reference_id"] for i in range(3)]
 
     _open(browser, f"{server.url}/?limit=20#token={tok}", "runs")
-    assert browser.js("document.getElementById('project').textContent") == "project list <u>project</u>"
-    assert browser.js("document.querySelectorAll('#runs-section u, #runs-section b').length") == 0
-    assert browser.js("document.getElementById('page-info').textContent") == "1–5 of 5"
+    assert browser.evaluate("document.getElementById('project').textContent") == "project list <u>project</u>"
+    assert browser.evaluate("document.querySelectorAll('#runs-section u, #runs-section b').length") == 0
+    assert browser.evaluate("document.getElementById('page-info').textContent") == "1–5 of 5"
 
     def ids():
-        return browser.js("Array.from(document.querySelectorAll('#runs tbody tr')).map((tr) => tr.dataset.runId)")
+        return browser.evaluate("Array.from(document.querySelectorAll('#runs tbody tr')).map((tr) => tr.dataset.runId)")
 
     def set_value(element_id, value, event):
-        browser.js(
+        browser.evaluate(
             f"(() => {{ const e = document.getElementById({json.dumps(element_id)}); e.value = {json.dumps(value)}; "
             f"e.dispatchEvent(new Event({json.dumps(event)})); }})()"
         )
@@ -287,10 +277,10 @@ def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
     # search (typing), then the state filter
     set_value("q", "ALPHA", "input")
     assert settle("document.getElementById('page-info').textContent === '1–2 of 2'") == [b, a]
-    assert "q=ALPHA" in browser.js("location.search")
+    assert "q=ALPHA" in browser.evaluate("location.search")
     set_value("state-filter", "created", "change")
     settle("document.getElementById('page-info').textContent === '0–0 of 0'")
-    assert browser.js("document.getElementById('no-match').hidden") is False
+    assert browser.evaluate("document.getElementById('no-match').hidden") is False
     set_value("q", "", "input")
     assert settle("document.getElementById('page-info').textContent === '1–3 of 3'") == list(reversed(others))
 
@@ -298,15 +288,15 @@ def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
     set_value("state-filter", "", "change")
     many = [create_run(server, tok, name=f"gamma {i}")[1]["reference_id"] for i in range(18)]
     settle("document.getElementById('page-info').textContent === '1–20 of 23'")
-    assert browser.js("document.getElementById('prev').disabled") is True
-    browser.js("document.getElementById('next').click()")
+    assert browser.evaluate("document.getElementById('prev').disabled") is True
+    browser.evaluate("document.getElementById('next').click()")
     assert settle("document.getElementById('page-info').textContent === '21–23 of 23'") == [others[0], b, a]
-    assert browser.js("document.getElementById('next').disabled") is True
-    browser.js("document.getElementById('prev').click()")
+    assert browser.evaluate("document.getElementById('next').disabled") is True
+    browser.evaluate("document.getElementById('prev').click()")
     assert settle("document.getElementById('page-info').textContent === '1–20 of 23'")[0] == many[-1]
 
     # delete one run (confirmed); it is gone from the list and the API
-    browser.js("document.getElementById('next').click()")
+    browser.evaluate("document.getElementById('next').click()")
     settle("document.getElementById('page-info').textContent === '21–23 of 23'")
     browser.click(f'button.delete[data-run-id="{others[0]}"]')
     assert f"#{others[0]}" in browser.accept_dialog()
@@ -314,20 +304,20 @@ def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
     assert server.get(f"/api/v1/runs/{others[0]}", tok)[0] == 404
 
     # pick two runs and compare them
-    assert browser.js("document.getElementById('compare-selected').disabled") is True
+    assert browser.evaluate("document.getElementById('compare-selected').disabled") is True
     for rid in (b, a):
-        browser.js(f"document.querySelector('input.pick[data-run-id=\"{rid}\"]').click()")
-    assert browser.js("document.getElementById('compare-selected').disabled") is False
-    browser.js("document.getElementById('compare-selected').click()")
+        browser.evaluate(f"document.querySelector('input.pick[data-run-id=\"{rid}\"]').click()")
+    assert browser.evaluate("document.getElementById('compare-selected').disabled") is False
+    browser.evaluate("document.getElementById('compare-selected').click()")
     browser.wait_for("document.body && document.body.dataset.loaded === 'compare'")
-    assert browser.js("location.pathname + location.search") == f"/compare?a={a}&b={b}"
+    assert browser.evaluate("location.pathname + location.search") == f"/compare?a={a}&b={b}"
     cmp = server.get(f"/api/v1/compare?a={a}&b={b}", tok)[1]
-    heading = browser.js("document.querySelector('.versus').textContent")
+    heading = browser.evaluate("document.querySelector('.versus').textContent")
     assert f"#{a} alpha <b>one</b>" in heading and f"#{b} alpha two" in heading
-    assert browser.js("document.querySelectorAll('.versus b').length") == 0
+    assert browser.evaluate("document.querySelectorAll('.versus b').length") == 0
     shown = {
         r["key"]: r["cells"]
-        for r in browser.js(
+        for r in browser.evaluate(
             "Array.from(document.querySelectorAll('#compare-metrics tbody tr'))"
             ".map((tr) => ({key: tr.dataset.key, cells: Array.from(tr.cells).map((td) => td.textContent)}))"
         )
@@ -339,10 +329,10 @@ def test_runs_list_search_filter_pagination_delete_and_compare(server, browser):
     eps = _table(browser, "compare-endpoints")
     fast = next(r for r in eps if r[0] == "http://t/fast")
     assert fast[3:6] == ["30", "60", "+30"]
-    assert browser.js("document.getElementById('swap').getAttribute('href')") == f"/compare?a={b}&b={a}"
+    assert browser.evaluate("document.getElementById('swap').getAttribute('href')") == f"/compare?a={b}&b={a}"
     assert (
         any(r[0] == HTML_NAME for r in eps)
-        and browser.js("document.querySelectorAll('#compare-endpoints img').length") == 0
+        and browser.evaluate("document.querySelectorAll('#compare-endpoints img').length") == 0
     )
 
 
@@ -360,4 +350,4 @@ def test_stop_button_stops_the_run_end_to_end(server, browser):
         "!document.getElementById('stopped').hidden && document.getElementById('stopped').textContent"
     )
     assert text == "Stopped: stopped by user"
-    assert browser.js("document.getElementById('stop').hidden") is True
+    assert browser.evaluate("document.getElementById('stop').hidden") is True

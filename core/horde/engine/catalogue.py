@@ -14,67 +14,79 @@ from typing import Any
 
 from ..errors import ExitCode, UserError
 
-__all__ = ["K6_OPTIONS", "HORDE_OPTIONS", "REFUSED", "nearest_option", "unknown_options", "refuse_unsupported"]
+__all__ = [
+    "LIB_OPTION_KEYS",
+    "K6_OPTIONS",
+    "HORDE_OPTIONS",
+    "REFUSED",
+    "nearest_option",
+    "unknown_options",
+    "refuse_unsupported",
+]
 
-K6_OPTIONS = frozenset(
-    {
-        # lib/options.go of k6 v1.1.0
-        "paused",
-        "vus",
-        "duration",
-        "iterations",
-        "stages",
-        "scenarios",
-        "executionSegment",
-        "executionSegmentSequence",
-        "noSetup",
-        "setupTimeout",
-        "noTeardown",
-        "teardownTimeout",
-        "rps",
-        "dns",
-        "maxRedirects",
-        "userAgent",
-        "batch",
-        "batchPerHost",
-        "httpDebug",
-        "insecureSkipTLSVerify",
-        "tlsCipherSuites",
-        "tlsVersion",
-        "tlsAuth",
-        "throw",
-        "thresholds",
-        "blacklistIPs",
-        "blockHostnames",
-        "hosts",
-        "noConnectionReuse",
-        "noVUConnectionReuse",
-        "minIterationDuration",
-        "ext",
-        "cloud",
-        "summaryTrendStats",
-        "summaryTimeUnit",
-        "systemTags",
-        "tags",
-        "metricSamplesBufferSize",
-        "noCookiesReset",
-        "discardResponseBodies",
-        "consoleOutput",
-        "localIPs",
-        # runtime options and the config file's own keys
-        "out",
-        "collectors",
-        "noUsageReport",
-        "includeSystemEnvVars",
-        "compatibilityMode",
-        "noThresholds",
-        "noSummary",
-        "summaryExport",
-        "summaryMode",
-        "tracesOutput",
-        "linger",
-    }
+LIB_OPTION_KEYS: tuple[str, ...] = (
+    "paused",
+    "vus",
+    "duration",
+    "iterations",
+    "stages",
+    "scenarios",
+    "executionSegment",
+    "executionSegmentSequence",
+    "noSetup",
+    "setupTimeout",
+    "noTeardown",
+    "teardownTimeout",
+    "rps",
+    "dns",
+    "maxRedirects",
+    "userAgent",
+    "batch",
+    "batchPerHost",
+    "httpDebug",
+    "insecureSkipTLSVerify",
+    "tlsCipherSuites",
+    "tlsVersion",
+    "tlsAuth",
+    "throw",
+    "thresholds",
+    "blacklistIPs",
+    "blockHostnames",
+    "hosts",
+    "noConnectionReuse",
+    "noVUConnectionReuse",
+    "minIterationDuration",
+    "cloud",
+    "ext",
+    "summaryTrendStats",
+    "summaryTimeUnit",
+    "systemTags",
+    "tags",
+    "metricSamplesBufferSize",
+    "noCookiesReset",
+    "discardResponseBodies",
 )
+"""k6 v1.1.0's ``lib.Options`` JSON keys (lib/options.go), in its order (``k6 inspect`` writes them so)."""
+
+_UNEXPORTED_LIB_OPTIONS = ("consoleOutput", "localIPs")
+"""``lib.Options`` fields k6 sets from its environment and flags but leaves out of the JSON (``json:"-"``)."""
+
+_RUNTIME_OPTIONS = (
+    "out",
+    "collectors",
+    "noUsageReport",
+    "includeSystemEnvVars",
+    "compatibilityMode",
+    "noThresholds",
+    "noSummary",
+    "summaryExport",
+    "summaryMode",
+    "tracesOutput",
+    "linger",
+)
+"""Runtime options and the config file's own keys."""
+
+K6_OPTIONS = frozenset(LIB_OPTION_KEYS + _UNEXPORTED_LIB_OPTIONS + _RUNTIME_OPTIONS)
 """Every option name k6 v1.1.0 knows in script ``options``, the config file and its environment."""
 
 HORDE_OPTIONS = frozenset({"tlsCaFile"})

@@ -18,53 +18,10 @@ from ..durations import format_duration
 from ..metrics.systemtags import DEFAULT_SYSTEM_TAGS
 from ..summary import DEFAULT_TREND_STATS
 from ..thresholds import Threshold, ThresholdError
+from .catalogue import LIB_OPTION_KEYS
 from .scenarios import Scenario, scenarios_from_options, seconds
 
 __all__ = ["options_document", "requirements_document", "total_duration", "max_vus", "dump_document"]
-
-_OPTION_KEYS = (
-    "paused",
-    "vus",
-    "duration",
-    "iterations",
-    "stages",
-    "scenarios",
-    "executionSegment",
-    "executionSegmentSequence",
-    "noSetup",
-    "setupTimeout",
-    "noTeardown",
-    "teardownTimeout",
-    "rps",
-    "dns",
-    "maxRedirects",
-    "userAgent",
-    "batch",
-    "batchPerHost",
-    "httpDebug",
-    "insecureSkipTLSVerify",
-    "tlsCipherSuites",
-    "tlsVersion",
-    "tlsAuth",
-    "throw",
-    "thresholds",
-    "blacklistIPs",
-    "blockHostnames",
-    "hosts",
-    "noConnectionReuse",
-    "noVUConnectionReuse",
-    "minIterationDuration",
-    "cloud",
-    "ext",
-    "summaryTrendStats",
-    "summaryTimeUnit",
-    "systemTags",
-    "tags",
-    "metricSamplesBufferSize",
-    "noCookiesReset",
-    "discardResponseBodies",
-)
-"""k6 v1.1.0's ``lib.Options`` JSON keys, in its order."""
 
 _OMIT_EMPTY = frozenset({"cloud"})
 """Keys k6 leaves out when unset (``omitempty``)."""
@@ -162,7 +119,7 @@ def options_document(options: Mapping[str, Any]) -> dict[str, Any]:
     """``k6 inspect``'s document: every k6 option key in k6's order, null where unset (``cloud`` left out)."""
     return {
         key: _value(key, options.get(key))
-        for key in _OPTION_KEYS
+        for key in LIB_OPTION_KEYS
         if key not in _OMIT_EMPTY or options.get(key) is not None
     }
 

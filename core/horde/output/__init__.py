@@ -15,6 +15,13 @@ from ..errors import AbortReason, ExitCode, RunError, UserError
 from ..runstatus import RunStatus
 from ..thresholds import Threshold
 from .buffer import SampleBuffer
+from .connection import (
+    ConnectionFailed,
+    HttpAnswer,
+    KeepAliveConnection,
+    describe_network_error,
+    parse_retry_after,
+)
 from .coordination import SetupCoordinator, SetupFailed
 from .delivery import (
     Backoff,
@@ -63,6 +70,12 @@ __all__ = [
     "SplitPayload",
     "DestinationRefused",
     "human_bytes",
+    # the network side of a sender
+    "KeepAliveConnection",
+    "HttpAnswer",
+    "ConnectionFailed",
+    "parse_retry_after",
+    "describe_network_error",
     # what the hooks receive
     "RunError",
     "RunStatus",

@@ -1,15 +1,13 @@
-"""Shared helpers: the report's embedded data, a free port, Chromium."""
+"""Shared helpers: the report's embedded data; Chromium (``chromium_bin``) from the test kit."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
+from horde.testing.fixtures import chromium_bin  # noqa: F401
 
 _DATA = re.compile(r'<script id="horde-data" type="application/json">(.*?)</script>', re.DOTALL)
 
@@ -19,20 +17,3 @@ def report_data(path: Path) -> Any:
     match = _DATA.search(path.read_text(encoding="utf-8"))
     assert match, f"{path} has no #horde-data element"
     return json.loads(match.group(1))
-
-
-def need(what: str) -> None:
-    """Skip without the service binary, fail under CI=true (a missing binary must not pass CI)."""
-    message = f"{what} is not installed"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def chromium_bin() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        need("Chromium (Debian package chromium)")
-    assert found
-    return found

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import threading
 from collections import Counter
@@ -13,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from horde.testing.fixtures import k6_bin  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -63,18 +62,3 @@ def counting_target() -> Iterator[CountingTarget]:
     t = CountingTarget()
     yield t
     t.stop()
-
-
-@pytest.fixture(scope="session")
-def k6_bin() -> str:
-    """Real k6 v1.1.0 (the `k6` wheel of the test extra): the reference of the differential tests.
-
-    Missing, it skips locally and fails with CI=true.
-    """
-    found = shutil.which("k6") or os.path.join(os.path.dirname(sys.executable), "k6")
-    if not os.path.exists(found):
-        msg = "k6 v1.1.0 (pip install k6==1.1.0) is required"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return found

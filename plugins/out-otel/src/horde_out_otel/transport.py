@@ -15,12 +15,11 @@ from __future__ import annotations
 import base64
 import http.client
 import logging
-import socket
 import ssl
 import threading
 
 import grpc
-from horde.output import PermanentError, RetryableError, SplitPayload
+from horde.output import ConnectionFailed, KeepAliveConnection, PermanentError, RetryableError, SplitPayload
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 
 from .aggregate import Export, split_export
@@ -76,12 +75,9 @@ class HttpSender(_Sender):
 
     def __init__(self, cfg: Config, logger: logging.Logger) -> None:
         super().__init__(cfg, logger)
-        host, _, port = cfg.http_exporter_endpoint.rpartition(":")
-        self._https = not cfg.http_exporter_insecure
-        self._host = host or cfg.http_exporter_endpoint
-        self._port = int(port) if port.isdigit() else (443 if self._https else 80)
+        https = not cfg.http_exporter_insecure
         self._context: ssl.SSLContext | None = None
-        if self._https:
+        if https:
             ctx = ssl.create_default_context(cafile=cfg.tls_certificate or None)
             if cfg.tls_client_certificate:
                 ctx.load_cert_chain(cfg.tls_client_certificate, cfg.tls_client_key)
@@ -93,42 +89,18 @@ class HttpSender(_Sender):
         if cfg.username or cfg.password:
             token = base64.b64encode(f"{cfg.username}:{cfg.password}".encode()).decode("ascii")
             self._headers["Authorization"] = "Basic " + token
-        self._conn: http.client.HTTPConnection | None = None
-        self._aborted = False
-
-    def _connection(self) -> http.client.HTTPConnection:
-        with self._lock:
-            if self._aborted:
-                raise ConnectionAbortedError("aborted at the stop deadline")
-            if self._conn is None:
-                if self._context is not None:
-                    self._conn = http.client.HTTPSConnection(
-                        self._host, self._port, timeout=self.cfg.timeout, context=self._context
-                    )
-                else:
-                    self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self.cfg.timeout)
-            return self._conn
+        scheme = "https" if https else "http"
+        self._conn = KeepAliveConnection(
+            f"{scheme}://{cfg.http_exporter_endpoint}", timeout=cfg.timeout, context=self._context
+        )
 
     def __call__(self, export: Export) -> None:
         """POST ``export``; raise what tells the delivery to retry or drop it."""
-        path = self.cfg.http_exporter_url_path
-        for attempt in (1, 2):
-            try:
-                conn = self._connection()
-                conn.request("POST", path, body=export.body, headers=self._headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                if resp.will_close:
-                    self.close()
-                break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                self.close()  # a keep-alive connection the server had closed: one fresh try
-                if attempt == 2 or self._aborted:
-                    raise RetryableError(_reason(exc)) from None
-            except (OSError, http.client.HTTPException) as exc:
-                self.close()
-                raise RetryableError(_reason(exc)) from None
-        status = resp.status
+        try:
+            answer = self._conn.request("POST", self.cfg.http_exporter_url_path, export.body, self._headers)
+        except ConnectionFailed as exc:
+            raise RetryableError(exc.reason) from None
+        status, data = answer.status, answer.body
         if 200 <= status < 300:
             if data:
                 try:
@@ -141,9 +113,7 @@ class HttpSender(_Sender):
         if status == 413:
             _split(export, text)
         if status == 429 or status >= 500:
-            retry_after = resp.getheader("Retry-After", "").strip()
-            after = float(retry_after) if retry_after.isdigit() else None
-            raise RetryableError(f"{text}: {body}" if body else text, retry_after=after)
+            raise RetryableError(f"{text}: {body}" if body else text, retry_after=answer.retry_after)
         self.log.warning(
             "opentelemetry: %s refused an export: %s%s", self.cfg.target, text, f": {body}" if body else ""
         )
@@ -151,22 +121,11 @@ class HttpSender(_Sender):
 
     def abort(self) -> None:
         """From any thread: fail the request in flight now, and every later one."""
-        with self._lock:
-            self._aborted = True
-            conn = self._conn
-        sock = getattr(conn, "sock", None) if conn is not None else None
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._conn.abort()
 
     def close(self) -> None:
         """Drop the connection (a later send opens a new one)."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        self._conn.close()
 
 
 class GrpcSender(_Sender):
@@ -230,19 +189,3 @@ def _split(export: Export, reason: str) -> None:
 def make_sender(cfg: Config, logger: logging.Logger) -> HttpSender | GrpcSender:
     """The sender for the configured protocol."""
     return GrpcSender(cfg, logger) if cfg.is_grpc else HttpSender(cfg, logger)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "timed out"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve host ({exc.strerror})"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS error: CERTIFICATE_VERIFY_FAILED ({exc.verify_message})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {exc.reason or exc}"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,4 +1,4 @@
-"""A small HTTP client for a remote write endpoint (standard library only), one keep-alive connection per thread.
+"""A small HTTP client for a remote write endpoint over one keep-alive connection (horde.output.KeepAliveConnection).
 
 :meth:`Client.abort` may be called from another thread to make a request in
 flight fail at once (the stop deadline).
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import http.client
-import socket
 import ssl
-import threading
 from typing import NamedTuple
 from urllib.parse import urlsplit
+
+from horde.output import ConnectionFailed, KeepAliveConnection
 
 from .config import Config
 
@@ -33,23 +33,7 @@ class Response(NamedTuple):
         return self.status is not None and 200 <= self.status < 300
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "timed out"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve host ({exc.strerror})"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return (
-            f"TLS error: CERTIFICATE_VERIFY_FAILED ({exc.verify_message}); "
-            "K6_PROMETHEUS_RW_INSECURE_SKIP_TLS_VERIFY=true skips verification"
-        )
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {exc.reason or exc}"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return " ".join(str(exc).split()) or type(exc).__name__
+TLS_HINT = "K6_PROMETHEUS_RW_INSECURE_SKIP_TLS_VERIFY=true skips verification"
 
 
 def _error_text(status: int, body: bytes) -> str:
@@ -75,12 +59,8 @@ class Client:
 
     def __init__(self, cfg: Config, context: ssl.SSLContext | None) -> None:
         parts = urlsplit(cfg.url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or "localhost"
-        self._port = parts.port or (443 if self._https else 80)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._timeout = cfg.timeout
-        self._context = context
+        self._conn = KeepAliveConnection(cfg.url, timeout=cfg.timeout, context=context, tls_hint=TLS_HINT)
         headers = dict(cfg.headers)
         if cfg.username is not None:
             raw = f"{cfg.username}:{cfg.password}".encode()
@@ -99,65 +79,21 @@ class Client:
             }
         )
         self._headers = headers
-        self._conn: http.client.HTTPConnection | None = None
-        self._lock = threading.Lock()
-        self._aborted = False
-
-    def _connection(self) -> http.client.HTTPConnection:
-        with self._lock:
-            if self._aborted:
-                raise ConnectionAbortedError("aborted at stop")
-            if self._conn is None:
-                if self._https:
-                    self._conn = http.client.HTTPSConnection(
-                        self._host, self._port, timeout=self._timeout, context=self._context
-                    )
-                else:
-                    self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
-            return self._conn
 
     def write(self, body: bytes) -> Response:
         """POST one snappy-compressed WriteRequest; network errors come back as status None."""
-        for attempt in (1, 2):
-            try:
-                conn = self._connection()
-                conn.request("POST", self._path, body=body, headers=self._headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                if resp.will_close:
-                    self.close()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                self.close()  # a keep-alive connection the server had closed: one fresh try
-                if attempt == 2 or self._aborted:
-                    return Response(None, _reason(exc))
-                continue
-            except (OSError, http.client.HTTPException) as exc:
-                self.close()
-                return Response(None, _reason(exc))
-            if 200 <= resp.status < 300:
-                return Response(resp.status, "")
-            retry_after = None
-            ra = resp.getheader("Retry-After")
-            if ra and ra.strip().isdigit():
-                retry_after = float(ra.strip())
-            return Response(resp.status, _error_text(resp.status, data), retry_after)
-        raise AssertionError("unreachable")
+        try:
+            answer = self._conn.request("POST", self._path, body, self._headers)
+        except ConnectionFailed as exc:
+            return Response(None, exc.reason)
+        if answer.ok:
+            return Response(answer.status, "")
+        return Response(answer.status, _error_text(answer.status, answer.body), answer.retry_after)
 
     def close(self) -> None:
         """Drop the connection (a later request opens a new one)."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        self._conn.close()
 
     def abort(self) -> None:
         """From any thread: make the request in flight fail now and refuse new ones."""
-        with self._lock:
-            self._aborted = True
-            conn = self._conn
-        sock = getattr(conn, "sock", None) if conn is not None else None
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._conn.abort()
