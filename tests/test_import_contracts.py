@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 LINT = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
@@ -37,12 +38,13 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the core package and of this repository's contracts, with stand-ins for the three plugins."""
+    """A copy of the core package and of this repository's contracts, with stand-ins for every plugin they name."""
     shutil.copytree(
         REPO / "core" / "horde", tmp_path / "horde", ignore=shutil.ignore_patterns("__pycache__", "templates")
     )
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
-    for name in ("horde_out_csv", "horde_out_influx", "horde_out_cloud"):
+    roots = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
+    for name in [r for r in roots if r != "horde"]:
         (tmp_path / name).mkdir()
         (tmp_path / name / "__init__.py").write_text(PLUGIN)
     return tmp_path

@@ -149,7 +149,7 @@ def test_constant_vus_7_over_uneven_instances(tmp_path, k6_bin):
     assert sum(_counts(runs[("horde", s)])[1] for s in _segments(sequence)) == 7
 
 
-GRID = 0.5  # seconds between two VU steps of the ramp below (7 VUs over 3.5 s)
+GRID = 1.0  # seconds between two VU steps of the ramp below (7 VUs over 7 s: wide enough for a loaded machine)
 
 
 def _ramp_steps(records: list[dict]) -> tuple[list[float], list[float]]:
@@ -173,8 +173,8 @@ def test_ramping_vus_7_vus_start_and_stop_as_in_k6(tmp_path, k6_bin, sequence, w
                 "executor": "ramping-vus",
                 "startVUs": 0,
                 "stages": [
-                    {"duration": "3500ms", "target": 7},
-                    {"duration": "3500ms", "target": 0},
+                    {"duration": "7s", "target": 7},
+                    {"duration": "7s", "target": 0},
                 ],
                 "gracefulRampDown": "0s",
             }
@@ -198,15 +198,17 @@ def test_arrival_rates_start_the_striped_iterations(tmp_path, k6_bin):
             "car": {
                 "executor": "constant-arrival-rate",
                 "rate": 30,
-                "duration": "1050ms",
+                "timeUnit": "3s",  # 10/s: the last iteration (3.1 s) is 50 ms from the end, even on a loaded machine
+                "duration": "3150ms",
                 "preAllocatedVUs": 4,
                 "maxVUs": 7,
             },
             "rar": {
                 "executor": "ramping-arrival-rate",
                 "startRate": 0,
+                "timeUnit": "3s",
                 "preAllocatedVUs": 5,
-                "stages": [{"duration": "1s", "target": 35}, {"duration": "550ms", "target": 35}],
+                "stages": [{"duration": "3s", "target": 35}, {"duration": "1650ms", "target": 35}],
             },
         }
     }
