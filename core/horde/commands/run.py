@@ -8,19 +8,13 @@ from typing import Any
 
 import click
 
-from ..engine.options import env_options, parse_stage, parse_tag
+from ..engine.options import env_options
+from .flags import env_vars_from_flags, options_from_flags
 from .group import cli, verbose_option
-from .k6_flags import K6Command, configure_logging, flag_options, refuse_flags
+from .k6_flags import K6Command, configure_logging, refuse_flags
 from .segment_flags import segment_flags
 
 __all__ = ["run"]
-
-
-def _env_pair(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise click.BadParameter(f"'{text}': expected KEY=VALUE", param_hint="-e/--env")
-    return key, value
 
 
 @cli.command(cls=K6Command, context_settings={"show_default": True})
@@ -237,43 +231,37 @@ def run(
     from ..restapi.server import DEFAULT_ADDRESS
     from ..summary import validate_summary_mode
 
-    cli_options: dict = {}
-    if vus is not None:
-        cli_options["vus"] = vus
-    if duration is not None:
-        cli_options["duration"] = duration
-    if iterations is not None:
-        cli_options["iterations"] = iterations
-    if stages:
-        cli_options["stages"] = [parse_stage(s) for s in stages]
-    if tags:
-        cli_options["tags"] = dict(parse_tag(t) for t in tags)
-    if system_tags is not None:
-        cli_options["systemTags"] = [s.strip() for s in system_tags.split(",") if s.strip()]
-    if no_setup:
-        cli_options["noSetup"] = True
-    if no_teardown:
-        cli_options["noTeardown"] = True
+    refuse_flags(k6_flags)
+    cli_options = options_from_flags(
+        {
+            "vus": vus,
+            "duration": duration,
+            "iterations": iterations,
+            "stages": stages,
+            "tags": tags,
+            "system_tags": system_tags,
+            "no_setup": no_setup,
+            "no_teardown": no_teardown,
+            "summary_trend_stats": summary_trend_stats,
+            **k6_flags,
+        }
+    )
     segment_options = segment_flags(execution_segment, execution_segment_sequence, instance, os.environ)
     if "instance_id" in segment_options:
         cli_options["tags"] = {"instance_id": segment_options.pop("instance_id"), **cli_options.get("tags", {})}
     cli_options.update(segment_options)
-    refuse_flags(k6_flags)
-    cli_options.update(flag_options(k6_flags))
     configure_logging(k6_flags)
     include_env = k6_flags.get("include_system_env_vars")
     if include_env is None:
         include_env = env_options(os.environ).get("includeSystemEnvVars", True)
-    script_env = {**os.environ, **dict(_env_pair(e) for e in env_vars)} if include_env else None
-    if summary_trend_stats:
-        cli_options["summaryTrendStats"] = [s.strip() for s in summary_trend_stats.split(",") if s.strip()]
+    script_env = {**os.environ, **env_vars_from_flags(env_vars)} if include_env else None
     if summary_time_unit:
         cli_options["summaryTimeUnit"] = summary_time_unit
     req = RunRequest(
         script=script,
         outs=list(outs),
         cli_options=cli_options,
-        env_vars=script_env if script_env is not None else dict(_env_pair(e) for e in env_vars),
+        env_vars=script_env if script_env is not None else env_vars_from_flags(env_vars),
         config_file=config_file,
         summary_export=summary_export,
         quiet=quiet,
