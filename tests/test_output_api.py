@@ -142,3 +142,14 @@ def test_resolve_out_specs_precedence_and_repetition():
     assert resolve_out_specs([], {"HORDE_OUT": " "}, ["json=c.json"]) == [OutSpec("json", "c.json")]
     assert resolve_out_specs([], {}, None) == []
     assert resolve_out_specs([], {"HORDE_OUT": "json,,json"}) == [OutSpec("json"), OutSpec("json")]
+
+
+def test_k6_web_dashboard_variable_adds_the_dashboard_to_the_other_outputs():
+    assert resolve_out_specs(["json"], {"K6_WEB_DASHBOARD": "true"}) == [OutSpec("json"), OutSpec("web-dashboard")]
+    assert resolve_out_specs([], {"K6_WEB_DASHBOARD": "true"}) == [OutSpec("web-dashboard")]
+    named = ["web-dashboard=port=-1"]
+    assert resolve_out_specs(named, {"K6_WEB_DASHBOARD": "true"}) == [OutSpec("web-dashboard", "port=-1")]
+    assert resolve_out_specs(["json"], {"K6_WEB_DASHBOARD": "true", "HORDE_WEB_DASHBOARD": "false"}) == [
+        OutSpec("json")
+    ]
+    assert resolve_out_specs(["json"], {"K6_WEB_DASHBOARD": "false"}) == [OutSpec("json")]

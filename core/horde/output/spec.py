@@ -33,7 +33,8 @@ def resolve_out_specs(
     """The outputs of a run: ``--out`` flags, else ``HORDE_OUT`` or k6's ``K6_OUT`` (comma-split), else the config file's ``out``.
 
     A non-empty higher layer replaces the lower ones; lists are not merged.
-    The same output may appear several times.
+    The same output may appear several times. ``K6_WEB_DASHBOARD=true`` (or
+    ``HORDE_WEB_DASHBOARD``) adds ``web-dashboard`` when it is not named, as k6 does.
     """
     if cli:
         values: Iterable[str] = cli
@@ -43,4 +44,18 @@ def resolve_out_specs(
         values = environ["K6_OUT"].split(",")
     else:
         values = config or ()
-    return [parse_out(v) for v in values if v.strip()]
+    specs = [parse_out(v) for v in values if v.strip()]
+    if _web_dashboard_enabled(environ) and not any(s.type == WEB_DASHBOARD for s in specs):
+        specs.append(OutSpec(WEB_DASHBOARD))  # k6's K6_WEB_DASHBOARD=true adds it to the other outputs
+    return specs
+
+
+WEB_DASHBOARD = "web-dashboard"
+
+
+def _web_dashboard_enabled(environ: Mapping[str, str] | None) -> bool:
+    """``HORDE_WEB_DASHBOARD`` (or k6's ``K6_WEB_DASHBOARD``, below it) is true."""
+    if not environ:
+        return False
+    value = environ.get("HORDE_WEB_DASHBOARD", environ.get("K6_WEB_DASHBOARD", ""))
+    return value.strip().lower() in ("1", "true", "t", "yes")
