@@ -84,22 +84,26 @@ def test_segments_bench_computes_every_instance_share() -> None:
 
 
 def test_quick_run_measures_the_new_outputs_side_by_side(tmp_path: Path, capsys) -> None:
-    """opentelemetry (to the OTLP sink over gRPC) and web-dashboard (live on a free port), horde beside k6."""
+    """prometheus-rw (into a local Prometheus), opentelemetry (to the OTLP sink over gRPC) and web-dashboard (live on
+    a free port), horde beside k6; nginx's count of requests is the reference for each tool's."""
     if os.geteuid() != 0 and not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
         msg = "nginx not found and not root to apt-get it: apt-get install nginx"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)
-    argv = ["--quick", "--duration", "1", "--cases", "none", "opentelemetry", "web-dashboard"]
+    cases = ("none", "prometheus-rw", "opentelemetry", "web-dashboard")
+    argv = ["--quick", "--duration", "1", "--cases", *cases]
     argv += ["--tools", "horde", "k6", "--quiet-wait", "0", "--results", str(tmp_path)]
     assert run.main(argv) == 0
     (result,) = tmp_path.glob("*.json")
     runs = {(r["tool"], r["case"]): r for r in json.loads(result.read_text())["runs"]}
-    assert set(runs) == {(t, c) for t in ("horde", "k6") for c in ("none", "opentelemetry", "web-dashboard")}
+    assert set(runs) == {(t, c) for t in ("horde", "k6") for c in cases}
     for r in runs.values():
         assert r["exit_code"] == 0, r
         assert r["requests"] > 0 and r["rps"] > 0 and r["cpu_s"] > 0, r
         assert r["nginx_requests"] == r["requests"], r
+    horde_prom = runs[("horde", "prometheus-rw")]
+    assert horde_prom["samples_lost"] == 0, horde_prom  # k6_http_reqs_total in Prometheus == requests nginx served
     horde_otel, k6_otel = runs[("horde", "opentelemetry")], runs[("k6", "opentelemetry")]
     assert horde_otel["samples_expected"] == horde_otel["requests"]
     assert horde_otel["samples_lost"] == 0, horde_otel  # the sink counted every request in http_reqs
