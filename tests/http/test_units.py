@@ -123,3 +123,6 @@ def test_error_mapping():
     assert errors.classify_io_error(ConnectionResetError(104, "reset")) == ("read: connection reset by peer", 1220)
     assert errors.classify_io_error(BrokenPipeError(32, "pipe"))[1] == 1201
     assert errors.classify_tls_error(ssl.SSLError(1, "handshake failure"))[1] == 1300
+    alert = ssl.SSLError(1, "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure")
+    alert.reason = "SSLV3_ALERT_HANDSHAKE_FAILURE"
+    assert errors.classify_tls_error(alert) == ("remote error: tls: handshake failure", 1010)  # Go's, as k6

@@ -63,7 +63,7 @@ def test_unknown_option_names_the_nearest():
 
 @pytest.mark.parametrize(
     "options",
-    [{"compatibilityMode": "base"}, {"tlsCipherSuites": ["TLS_RSA_WITH_RC4_128_SHA"]}, {"tracesOutput": "otel"}],
+    [{"compatibilityMode": "base"}, {"tracesOutput": "otel"}],
 )
 def test_options_horde_cannot_honour_are_exit_104(options):
     with pytest.raises(UserError) as err:

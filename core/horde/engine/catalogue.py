@@ -22,6 +22,8 @@ __all__ = [
     "nearest_option",
     "unknown_options",
     "refuse_unsupported",
+    "INERT",
+    "inert_options",
 ]
 
 LIB_OPTION_KEYS: tuple[str, ...] = (
@@ -94,9 +96,13 @@ HORDE_OPTIONS = frozenset({"tlsCaFile"})
 
 REFUSED: dict[str, str] = {
     "compatibilityMode": "it chooses the JavaScript compiler; horde runs Python scripts",
-    "tlsCipherSuites": "Python's ssl module cannot restrict the TLS 1.3 suites and names TLS 1.2 ones differently",
 }
 """Known options horde cannot honour, and why (exit 104 when set)."""
+
+INERT: dict[str, str] = {
+    "metricSamplesBufferSize": "it sizes the Go channel k6 buffers samples in; horde's sample pump has no such buffer",
+}
+"""Known options that change nothing in horde, and why (a warning when set)."""
 
 _SNAKE = {
     "insecure_skip_tls_verify",
@@ -147,3 +153,12 @@ def refuse_unsupported(options: Mapping[str, Any]) -> None:
             f"option tracesOutput={value!r} is not supported by horde: it has no request tracing (only 'none')",
             ExitCode.INVALID_CONFIG,
         )
+
+
+def inert_options(options: Mapping[str, Any]) -> list[str]:
+    """One warning per set option that horde accepts but that changes nothing (:data:`INERT`), naming it."""
+    return [
+        f"option {name}={options[name]!r} has no effect in horde: {why}"
+        for name, why in INERT.items()
+        if options.get(name) is not None
+    ]

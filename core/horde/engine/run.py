@@ -44,7 +44,8 @@ from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
 from .archive import is_archive, open_archive
-from .catalogue import refuse_unsupported, unknown_options
+from .catalogue import inert_options, refuse_unsupported, unknown_options
+from .configfile import config_file_for
 from .console import attach_console_file
 from .control import LIFECYCLE_TIMEOUT, RunControl
 from .errorlog import ErrorKey, ErrorLog, error_key
@@ -173,7 +174,7 @@ class TestRun:
         req = self.req
         execution.env.clear()
         execution.env.update(req.env_vars)
-        config = load_config_file(req.config_file or req.environ.get("HORDE_CONFIG") or req.environ.get("K6_CONFIG"))
+        config = load_config_file(config_file_for(req.config_file, req.environ))
         self.config = config
         from .. import custom_metrics
 
@@ -191,6 +192,8 @@ class TestRun:
             _log.warning("%s", warning)
         self.options = merge_options(file_options, script_options, env_options(req.environ), cli)
         refuse_unsupported(self.options)
+        for warning in inert_options(self.options):
+            _log.warning("%s", warning)
         from ..http.netrules import NetRules
 
         attach_console_file(self.options.get("consoleOutput"))

@@ -206,6 +206,7 @@ class Client:
                 ca_file=_opt(o, None, "tls_ca_file", "tlsCaFile"),
                 tls_min=rules.tls_min,
                 tls_max=rules.tls_max,
+                ciphers=rules.ciphers,
             )
             per_host = None
             if rules.tls_auth:

@@ -140,8 +140,38 @@ def classify_dial_error(e: BaseException, addr: str = "") -> tuple[str, int]:
     return f"dial: {e}", TCP_DIAL
 
 
+_ALERTS = {
+    "HANDSHAKE_FAILURE": "handshake failure",
+    "PROTOCOL_VERSION": "protocol version not supported",
+    "BAD_CERTIFICATE": "bad certificate",
+    "UNSUPPORTED_CERTIFICATE": "unsupported certificate",
+    "CERTIFICATE_EXPIRED": "expired certificate",
+    "CERTIFICATE_REVOKED": "revoked certificate",
+    "CERTIFICATE_UNKNOWN": "unknown certificate",
+    "CERTIFICATE_REQUIRED": "certificate required",
+    "UNKNOWN_CA": "unknown certificate authority",
+    "ACCESS_DENIED": "access denied",
+    "DECODE_ERROR": "error decoding message",
+    "DECRYPT_ERROR": "error decrypting message",
+    "ILLEGAL_PARAMETER": "illegal parameter",
+    "INSUFFICIENT_SECURITY": "insufficient security level",
+    "INTERNAL_ERROR": "internal error",
+    "UNRECOGNIZED_NAME": "unrecognized name",
+    "NO_APPLICATION_PROTOCOL": "no application protocol",
+}
+"""OpenSSL's names of a TLS alert the server sent (after ``..._ALERT_``) and Go's text of it."""
+
+
+def _remote_alert(reason: str) -> str | None:
+    """Go's text of the alert in OpenSSL's ``reason`` (``SSLV3_ALERT_HANDSHAKE_FAILURE``), or None."""
+    head, sep, alert = reason.partition("_ALERT_")
+    if not sep or not head.startswith(("SSLV3", "TLSV1")):
+        return None
+    return _ALERTS.get(alert, alert.lower().replace("_", " "))
+
+
 def classify_tls_error(e: BaseException) -> tuple[str, int]:
-    """(message, code) for a TLS failure."""
+    """(message, code) for a TLS failure; an alert the server sent is Go's ``remote error`` (1010), as in k6."""
     if isinstance(e, ssl.SSLCertVerificationError):
         vc = getattr(e, "verify_code", None)
         if vc in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
@@ -150,6 +180,9 @@ def classify_tls_error(e: BaseException) -> tuple[str, int]:
             return MSG_X509_UNKNOWN_AUTHORITY, TLS_UNKNOWN_AUTHORITY
         return f"tls: {getattr(e, 'verify_message', None) or e}", TLS
     reason = getattr(e, "reason", None) or str(e)
+    alert = _remote_alert(str(reason))
+    if alert is not None:  # Go: net.OpError{Op: "remote error"} without a network, so k6's 1010
+        return f"remote error: tls: {alert}", NET_NON_TCP
     return f"tls: {str(reason).lower().replace('_', ' ')}", TLS
 
 

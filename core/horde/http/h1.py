@@ -41,13 +41,15 @@ def default_ssl_context(
     tls_min: ssl.TLSVersion | None = None,
     tls_max: ssl.TLSVersion | None = None,
     cert_chain: tuple[str, str, str | None] | None = None,
+    ciphers: str | None = None,
 ) -> ssl.SSLContext:
     """A client TLS context offering only HTTP/1.1 in ALPN, shared by every VU with the same settings.
 
     ``insecure_skip_verify`` turns certificate and host name checks off (k6's
     ``insecureSkipTLSVerify``); ``ca_file`` adds a PEM file of trusted CAs;
     ``tls_min``/``tls_max`` bound the version (``tlsVersion``); ``cert_chain``
-    is (cert file, key file, password) of a client certificate (``tlsAuth``).
+    is (cert file, key file, password) of a client certificate (``tlsAuth``);
+    ``ciphers`` is an OpenSSL cipher string for TLS <= 1.2 (``tlsCipherSuites``).
     Loading the system CAs costs ~50 ms, so contexts are made once per process.
     """
     ctx = ssl.create_default_context()
@@ -60,6 +62,8 @@ def default_ssl_context(
         ctx.minimum_version = tls_min
     if tls_max is not None:
         ctx.maximum_version = tls_max
+    if ciphers:
+        ctx.set_ciphers(ciphers)
     if cert_chain is not None:
         ctx.load_cert_chain(cert_chain[0], cert_chain[1], cert_chain[2])
     ctx.set_alpn_protocols(["http/1.1"])

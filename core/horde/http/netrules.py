@@ -1,4 +1,5 @@
-"""k6's network options, parsed once per run: hosts, blockHostnames, blacklistIPs, dns, localIPs, tlsVersion.
+"""k6's network options, parsed once per run: hosts, blockHostnames, blacklistIPs, dns, localIPs, tlsVersion,
+tlsCipherSuites.
 
 A transport asks :meth:`NetRules.resolve_name` before it resolves a host (a
 blocked hostname fails with k6's code 1111; ``hosts`` maps a name to an
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..durations import parse_duration
 from ..errors import ExitCode, UserError
+from .ciphers import openssl_cipher_string
 from .errors import TransportError
 
 __all__ = [
@@ -194,6 +196,8 @@ class NetRules:
         self.local_ips = parse_local_ips(options.get("localIPs"))
         self.tls_min, self.tls_max = _tls_range(options.get("tlsVersion"))
         self.tls_auth = parse_tls_auth(options.get("tlsAuth"))
+        self.ciphers = openssl_cipher_string(options.get("tlsCipherSuites"))
+        """The OpenSSL cipher string of ``tlsCipherSuites`` (TLS <= 1.2 only, as Go), or None."""
         rps = options.get("rps")
         self.rps = RateLimiter(float(rps)) if rps and float(rps) > 0 else None
         self.active = bool(self.hosts or self.blocked_exact or self.blocked_suffixes or self.blacklist)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import execution
+from ..configfile import config_file_for
 from ..options import env_options, load_config_file, merge_options
 from ..script import Script, load_script
 from .layout import is_archive
@@ -61,7 +62,7 @@ def load_test(
         env = {**base_env, **(env_vars or {})}
         execution.env.clear()
         execution.env.update(env)
-        config = load_config_file(config_file or environ.get("HORDE_CONFIG"))
+        config = load_config_file(config_file_for(config_file, environ))
         file_options = {k: v for k, v in config.items() if k not in ("out", "collectors")}
         # what the script prints while loading goes to stderr: stdout holds only inspect's JSON (k6-operator
         # parses the initializer's output as one document)
