@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 
@@ -24,7 +25,6 @@ from horde.output import (
     Params,
     PeriodicFlusher,
     RunError,
-    SampleBuffer,
     hookimpl,
 )
 
@@ -48,7 +48,8 @@ class PrometheusRWOutput:
         self.log = params.logger or logging.getLogger("horde.output.experimental-prometheus-rw")
         cfg = self.config
         self.series = SeriesSet(native_histograms=cfg.trend_as_native_histogram, trend_stats=cfg.trend_stats)
-        self._buffer = SampleBuffer()
+        self._lock = threading.Lock()
+        """Guards :attr:`series`: folded on the output's own thread, taken on the flusher's."""
         self._flusher: PeriodicFlusher | None = None
         self._delivery: Delivery[Batch] | None = None
         self._sender: RemoteWriteSender | None = None
@@ -85,13 +86,15 @@ class PrometheusRWOutput:
 
     @hookimpl
     def add_samples(self, samples: Sequence[SampleContainer]) -> None:
-        self._buffer.add(samples)
+        # folded at once (on the output's own thread): a push interval of raw containers held in memory
+        # would count against the run's memory budget and slow the VUs down
+        with self._lock:
+            self.series.add(samples)
 
     def _flush(self) -> None:
-        containers = self._buffer.take()
-        if containers:
-            self.series.add(containers)
-        self._queue(self.series.take())
+        with self._lock:
+            changed = self.series.take()
+        self._queue(changed)
 
     def _queue(self, series: list[bytes]) -> None:
         if not series:
@@ -109,7 +112,9 @@ class PrometheusRWOutput:
             if self._flusher is not None:
                 self._flusher.stop()
             if self.config.stale_markers and self._delivery is not None:
-                self._queue(self.series.stale_markers(time.time_ns() // 1_000_000 + 1))
+                with self._lock:
+                    markers = self.series.stale_markers(time.time_ns() // 1_000_000 + 1)
+                self._queue(markers)
         finally:
             self._finish()
 

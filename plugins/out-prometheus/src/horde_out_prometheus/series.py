@@ -135,7 +135,7 @@ class SeriesSet:
         return len(self._series)
 
     def add(self, containers: Iterable[SampleContainer]) -> None:
-        """Fold the samples of ``containers`` into their series (on the flusher thread, not the hot path).
+        """Fold the samples of ``containers`` into their series (on the output's own thread, not the hot path).
 
         Containers of the same metrics and tag set (every request of one endpoint) are grouped
         first, so each series folds a column of values at once.
