@@ -395,7 +395,7 @@ class Store(MultiRunStore):
                 for s in series:
                     sid = ids[(name, s.text or _labels_text(s.labels))]
                     for p in s.points:
-                        hist = json.dumps(p.hist, separators=(",", ":")) if p.hist is not None else None
+                        hist = _hist_text(p.hist) if p.hist is not None else None
                         rows.append((sid, run_id, p.time, p.value, p.count, p.sum, p.min, p.max, hist, p.resolution))
                         first = p.time if first is None or p.time < first else first
                         last = p.time if last is None or p.time > last else last
@@ -509,6 +509,12 @@ class Store(MultiRunStore):
                 (m, ty, ld, t, v, c, s, lo, hi, {int(k): n for k, n in json.loads(hist).items()} if hist else None, res)
             )
         return out
+
+
+def _hist_text(hist: dict[int, int]) -> str:
+    """A trend histogram (int bucket -> int count) as compact JSON text: the text of
+    ``json.dumps(hist, separators=(",", ":"))`` (keys in dict order) at about half its cost."""
+    return "{" + ",".join([f'"{k}":{n}' for k, n in hist.items()]) + "}"
 
 
 def _labels_text(labels: dict) -> str:

@@ -14,6 +14,7 @@ result is the same :class:`MetricSet` either way.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 __all__ = ["FAST_MAX_BYTES", "decode_fast"]
@@ -153,31 +154,24 @@ def decode_fast(buf: Any, max_entries: int, max_values: int) -> Any:
         return None
     entries = 0
     times: dict[bytes, float] = {}  # serialized Timestamp -> seconds: a push repeats a few times
-    label_cache = _label_cache
+    label_get = _label_cache.get
     ms = MetricSet(pb.test_run_id, pb.period, [])
-    try:
+    try:  # a metric's series at a time: comprehensions and map() cost less than a loop per series
         for m in pb.metrics:
             kind = METRIC_TYPES.get(m.type)
             if not m.name or kind is None:
                 raise _Unusual
-            other1, other2, other3 = _OTHER_KINDS[kind]
-            convert = _CONVERTERS[kind]
-            out = []
-            for ts in m.series:
-                has = ts.HasField
-                if has(other1) or has(other2) or has(other3):
-                    raise _Unusual
-                raw = tuple(ts.labels[:])  # slicing copies in C: cheaper than iterating
-                known = label_cache.get(raw)
-                if known is None:
-                    known = _labels_of(raw)
-                values = getattr(ts, kind).values  # an absent kind reads as no values
-                points, used = convert(values, times)
-                entries += 1 + len(raw) + used
-                out.append(Series(known[0], points, known[1]))
-            entries += 1 + len(m.series)
+            series = m.series[:]  # slicing a repeated field copies in C: cheaper than iterating it
+            a, b, c = _OTHER_KINDS[kind]
+            if any([ts.HasField(a) or ts.HasField(b) or ts.HasField(c) for ts in series]):
+                raise _Unusual
+            keys = [tuple(ts.labels[:]) for ts in series]
+            known = [label_get(k) or _labels_of(k) for k in keys]
+            points, used = _CONVERTERS[kind](list(map(_VALUES[kind], series)), times)
+            entries += 1 + 2 * len(series) + sum(map(len, keys)) + used
             if entries > max_entries:
                 raise _Unusual
+            out = [Series(labels, pts, text) for (labels, text), pts in zip(known, points)]
             ms.metrics.append((m.name, kind, out))
     except _Unusual:
         return None
@@ -217,67 +211,74 @@ def _time_of(raw: bytes, times: dict[bytes, float]) -> float:
     return seconds
 
 
-def _counter_points(values: Any, times: dict[bytes, float]) -> tuple[list[Any], int]:
-    """Counter values as Points, and the entries they use."""
+def _counter_points(samples: list[Any], times: dict[bytes, float]) -> tuple[list[list[Any]], int]:
+    """Each series' counter values as Points, and the entries they use. (A time of 0.0 is falsy
+    and so recomputed: the same value.)"""
     point = _Point
-    points = []
-    for v in values:
-        raw = v.time
-        t = times.get(raw)
-        if t is None:
-            t = _time_of(raw, times)
-        x = v.value
-        points.append(point(t, x, 1, x))
-    return points, len(points)
+    out = []
+    for values in samples:
+        points = []
+        for v in values[:]:
+            raw = v.time
+            x = v.value
+            points.append(point(times.get(raw) or _time_of(raw, times), x, 1, x))
+        out.append(points)
+    return out, sum(map(len, out))
 
 
-def _gauge_points(values: Any, times: dict[bytes, float]) -> tuple[list[Any], int]:
-    """Gauge values as Points, and the entries they use."""
+def _gauge_points(samples: list[Any], times: dict[bytes, float]) -> tuple[list[list[Any]], int]:
+    """Each series' gauge values as Points, and the entries they use."""
     point = _Point
-    points = []
-    for v in values:
-        raw = v.time
-        t = times.get(raw)
-        if t is None:
-            t = _time_of(raw, times)
-        count = v.count
-        points.append(point(t, v.last, count, v.avg * count, v.min, v.max))
-    return points, len(points)
+    out = []
+    for values in samples:
+        points = []
+        for v in values[:]:
+            raw = v.time
+            count = v.count
+            points.append(point(times.get(raw) or _time_of(raw, times), v.last, count, v.avg * count, v.min, v.max))
+        out.append(points)
+    return out, sum(map(len, out))
 
 
-def _rate_points(values: Any, times: dict[bytes, float]) -> tuple[list[Any], int]:
-    """Rate values as Points, and the entries they use."""
+def _rate_points(samples: list[Any], times: dict[bytes, float]) -> tuple[list[list[Any]], int]:
+    """Each series' rate values as Points, and the entries they use."""
     point = _Point
-    points = []
-    for v in values:
-        raw = v.time
-        t = times.get(raw)
-        if t is None:
-            t = _time_of(raw, times)
-        nonzero = float(v.nonzero)
-        points.append(point(t, nonzero, v.total, nonzero))
-    return points, len(points)
+    out = []
+    for values in samples:
+        points = []
+        for v in values[:]:
+            raw = v.time
+            nonzero = float(v.nonzero)
+            points.append(point(times.get(raw) or _time_of(raw, times), nonzero, v.total, nonzero))
+        out.append(points)
+    return out, sum(map(len, out))
 
 
-def _trend_points(values: Any, times: dict[bytes, float]) -> tuple[list[Any], int]:
-    """Trend values as Points, and the entries they use (points, spans, counter fields, buckets)."""
+def _trend_points(samples: list[Any], times: dict[bytes, float]) -> tuple[list[list[Any]], int]:
+    """Each series' trend values as Points, and the entries they use (points, spans, counter
+    fields, buckets)."""
     point = _Point
-    points = []
+    out = []
     used = 0
-    for v in values:
-        raw = v.time
-        t = times.get(raw)
-        if t is None:
-            t = _time_of(raw, times)
-        hist, n = _histogram(v.counters[:], v.spans[:])
-        used += 1 + n
-        count = v.count
-        points.append(point(t, count, count, v.sum, v.min, v.max, hist, v.resolution or 1.0, v.low, v.high))
-    return points, used
+    for values in samples:
+        points = []
+        for v in values[:]:
+            raw = v.time
+            hist, n = _histogram(v.counters[:], v.spans[:])
+            used += 1 + n
+            count = v.count
+            t = times.get(raw) or _time_of(raw, times)
+            points.append(point(t, count, count, v.sum, v.min, v.max, hist, v.resolution or 1.0, v.low, v.high))
+        out.append(points)
+    return out, used
 
 
 _CONVERTERS = {"counter": _counter_points, "gauge": _gauge_points, "rate": _rate_points, "trend": _trend_points}
-"""Each metric type's converter: (a series' values, the push's time cache) -> (points, entries used)."""
+"""Each metric type's converter: (its series' values, the push's time cache) -> (points per series,
+entries used)."""
+
+_VALUES = {kind: attrgetter(f"{kind}.values") for kind in _CONVERTERS}
+"""Each metric type's series -> its values (an absent kind reads as no values)."""
 
 
 def _histogram(counters: list[int], spans: list[bytes]) -> tuple[dict[int, int], int]:
