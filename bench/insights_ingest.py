@@ -322,9 +322,7 @@ def bench_db(kind: str, args: argparse.Namespace, workdir: Path) -> list[Step]:
     try:
         token = srv.token("bench")
         for n in args.instances:
-            step = asyncio.run(
-                run_step(srv, token, Step(kind, n, args.series, args.period, args.step_seconds), db_pid)
-            )
+            step = asyncio.run(run_step(srv, token, Step(kind, n, args.series, args.period, args.step_seconds), db_pid))
             steps.append(step)
             s = step.summary()
             print(
