@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from collections.abc import Callable
 
@@ -67,6 +68,10 @@ OUTPUT_BACKLOG_LIMIT = 50_000
 
 MEMORY_BUDGET = 80 << 20
 """Bytes the process may grow by before VUs that do not await wait (for what is out of the queues' sight)."""
+
+BLOCK_BYTES = 64
+"""What one allocated interpreter object block counts for in :func:`memory_growth` (a sample's float,
+tuple or container is one of 24 to 100 bytes)."""
 
 _monotonic = time.monotonic
 
@@ -160,10 +165,14 @@ class Pacer:
 
 
 def memory_growth() -> Callable[[], int]:
-    """Bytes this process's resident memory grew since this call, as a function (0 where unknown).
+    """Bytes this process's memory grew since this call, as a function (0 where unknown).
 
-    Reads ``/proc/self/statm`` (Linux); outputs that buffer internally are
-    out of the queues' sight, but not of this.
+    The smaller of two growths: of resident memory (``/proc/self/statm``, Linux),
+    which sees what outputs buffer internally, out of the queues' sight, but
+    seldom shrinks once freed memory is fragmented; and of the interpreter's
+    allocated object blocks (``sys.getallocatedblocks``, :data:`BLOCK_BYTES`
+    each), which falls as soon as a buffer is released. So the budget holds VUs
+    back only while the memory is really held, never for good.
     """
     try:
         page = os.sysconf("SC_PAGE_SIZE")
@@ -180,7 +189,8 @@ def memory_growth() -> Callable[[], int]:
             return 0
 
     start = resident()
-    return lambda: resident() - start
+    blocks = sys.getallocatedblocks()
+    return lambda: min(resident() - start, (sys.getallocatedblocks() - blocks) * BLOCK_BYTES)
 
 
 def over(*limits: tuple[Callable[[], int], int]) -> Callable[[], int]:
