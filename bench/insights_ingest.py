@@ -6,12 +6,13 @@ built with horde-out-cloud's encoder) into one run: each instance
 HTTP metrics plus ``instance_id``) every ``--period`` seconds, k6's
 aggregation period, on one keep-alive connection, the instances' pushes
 spread evenly over the period. The service runs pinned to one core
-(``taskset -c --service-cpu``), the pushers on the other cores.
+(``taskset -c --service-cpu``), the pushers and PostgreSQL on the other cores
+(PostgreSQL's CPU per push is reported beside the service's).
 
 The CPU time the service used per push gives a second figure that a busy
 machine does not distort: period / CPU per push = the instances one whole
 core would serve. Each step starts with one push per instance, not measured (it creates the
-series, as when a test starts). The instance count grows step by step (``--instances``); a step is
+series, as when a test starts), and waits until the service and the database are idle again. The instance count grows step by step (``--instances``); a step is
 *sustained* when every push was answered 200, no push took as long as the
 period, and no instance started a push late by more than a period (no
 backlog). The figure is the largest sustained step, per database: SQLite
@@ -107,6 +108,7 @@ class Step:
     max_lag: float = 0.0
     latencies: list[float] = field(default_factory=list)
     service_cpu_s: float = 0.0
+    db_cpu_s: float = 0.0
     warmup_s: float = 0.0
 
     @property
@@ -130,6 +132,7 @@ class Step:
             samples_per_s=round(self.pushes * self.series / self.seconds),
             service_cpu_pct=round(100 * self.service_cpu_s / self.seconds, 1),
             cpu_ms_per_push=round(1000 * self.service_cpu_s / max(1, self.pushes), 2),
+            db_cpu_ms_per_push=round(1000 * self.db_cpu_s / max(1, self.pushes), 2),
             instances_per_core_by_cpu=int(self.period * max(1, self.pushes) / max(1e-9, self.service_cpu_s)),
             load_average=round(os.getloadavg()[0], 2),
         )
@@ -194,8 +197,61 @@ def _cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run_step(srv: InsightsProcess, token: str, step: Step) -> Step:
-    """Push from ``step.instances`` instances for ``step.seconds`` into a new run."""
+def _tree(root: int) -> list[int]:
+    """``root`` and its living descendants (PostgreSQL's postmaster and its backends)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _tree_cpu_seconds(root: int | None) -> float:
+    """CPU seconds of ``root``'s process tree (ended backends are counted by their parent's cutime)."""
+    if root is None:
+        return 0.0
+    total = 0.0
+    for pid in _tree(root):
+        try:
+            total += _cpu_seconds(pid)
+        except OSError:
+            pass
+    return total
+
+
+def _pin(root: int, cpus: set[int]) -> None:
+    """Pin ``root``'s process tree to ``cpus`` (new children inherit it)."""
+    for pid in _tree(root):
+        try:
+            os.sched_setaffinity(pid, cpus)
+        except OSError:
+            pass
+
+
+async def _settle(pids: list[int | None], limit: float = 30.0) -> None:
+    """Wait (at most ``limit`` s) until the service and the database are idle: the series a test's
+    first pushes created leave the database busy for a while (autovacuum's analyze of new rows)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = sum(_tree_cpu_seconds(p) for p in pids)
+        await asyncio.sleep(0.5)
+        if sum(_tree_cpu_seconds(p) for p in pids) - before < 0.05:
+            return
+
+
+async def run_step(srv: InsightsProcess, token: str, step: Step, db_pid: int | None) -> Step:
+    """Push from ``step.instances`` instances for ``step.seconds`` into a new run (``db_pid``: PostgreSQL's
+    postmaster, whose CPU is measured too)."""
     status, created = api(
         srv.url + "/v1/tests",
         token,
@@ -214,14 +270,17 @@ async def run_step(srv: InsightsProcess, token: str, step: Step) -> Step:
     await asyncio.gather(
         *(_instance(warm, srv.port, token, run_id, i, now - step.period, now, bodies[i]) for i in range(step.instances))
     )
+    await _settle([srv.proc.pid, db_pid])
     step.warmup_s = round(time.monotonic() - t0, 2)
     cpu0 = _cpu_seconds(srv.proc.pid)
+    db0 = _tree_cpu_seconds(db_pid)
     start = time.monotonic() + 0.5
     end = start + step.seconds
     await asyncio.gather(
         *(_instance(step, srv.port, token, run_id, i, start, end, bodies[i]) for i in range(step.instances))
     )
     step.service_cpu_s = _cpu_seconds(srv.proc.pid) - cpu0
+    step.db_cpu_s = _tree_cpu_seconds(db_pid) - db0
     return step
 
 
@@ -242,6 +301,11 @@ class PinnedInsights(InsightsProcess):
 def bench_db(kind: str, args: argparse.Namespace, workdir: Path) -> list[Step]:
     """Every step on one database kind, stopping after the first one not sustained."""
     pg = None
+    db_pid = None
+    # the service on its CPU; the database and the pushers (this process) on the others
+    others = set(range(os.cpu_count() or 1)) - {args.service_cpu} if args.service_cpu is not None else set()
+    if others:
+        os.sched_setaffinity(0, others)
     if kind == "sqlite":
         db = str(workdir / "bench.db")
     else:
@@ -250,12 +314,15 @@ def bench_db(kind: str, args: argparse.Namespace, workdir: Path) -> list[Step]:
             raise SystemExit("PostgreSQL server binaries not found (Debian package postgresql)")
         pg = Postgres(bindir).start()
         db = pg.new_database()
+        db_pid = int((pg.dir / "data" / "postmaster.pid").read_text().split()[0])
+        if others:
+            _pin(db_pid, others)
     srv = PinnedInsights(db, args.service_cpu, log=workdir / f"insights-{kind}.log").start()
     steps: list[Step] = []
     try:
         token = srv.token("bench")
         for n in args.instances:
-            step = asyncio.run(run_step(srv, token, Step(kind, n, args.series, args.period, args.step_seconds)))
+            step = asyncio.run(run_step(srv, token, Step(kind, n, args.series, args.period, args.step_seconds), db_pid))
             steps.append(step)
             s = step.summary()
             print(
@@ -263,6 +330,7 @@ def bench_db(kind: str, args: argparse.Namespace, workdir: Path) -> list[Step]:
                 f"errors={s['errors']} late={s['late_starts']} p50={s['p50_ms']}ms p99={s['p99_ms']}ms "
                 f"max={s['max_ms']}ms service_cpu={s['service_cpu_pct']}% samples/s={s['samples_per_s']} "
                 f"cpu/push={s['cpu_ms_per_push']}ms (one whole core: {s['instances_per_core_by_cpu']} instances) "
+                f"db_cpu/push={s['db_cpu_ms_per_push']}ms "
                 f"load={s['load_average']}",
                 flush=True,
             )

@@ -8,14 +8,28 @@ requests. Reported per N: requests nginx served, CPU seconds of all
 instances (``os.wait4``: user + sys of each process tree), wall time, and
 requests per CPU-second as a ratio to one instance (goal: within 5%).
 
+nginx runs pinned to the first CPU and every instance to the others (``--no-pin``
+lets the OS place them). N instances run in two ways (``--mode``): ``apart``,
+one after another, each alone on those CPUs as each pod has its own node or CPU
+limit in a cluster (the goal's measure: what splitting a test costs), and
+``together``, all at once on the same CPUs (what co-locating them costs on top:
+the instances' interpreters take turns on one core and evict each other's
+caches, ~10% on a 2-core machine). The sequence runs ``--repeat`` times,
+interleaved, and each row is the repetition with the median figure. The default
+test (160 VUs) keeps each of 4 instances' event loops busy (40 VUs each): an
+instance with only a few VUs waits on the target between responses and handles
+fewer per wake-up, which costs it about a fifth of its efficiency whether it
+runs alone or beside others (one instance of 10 VUs does 0.79x the requests per
+CPU-second of one of 40 VUs).
+
 Each instance is a Python process whose start (imports, script load) costs
 about half a CPU-second however little it sends, so every set is also run
 once with one iteration per instance, and ``net`` figures subtract that
 start-up CPU: ``net req/CPU-s`` is what the instances spend per request
 once running, ``req/CPU-s`` what a short test pays in total.
 
-    python bench/instances.py                          # 20000 requests, 8 VUs, 1/2/4 instances
-    python bench/instances.py --iterations 2000 --instances 1 2   # a smoke run
+    python bench/instances.py                          # 200000 requests, 160 VUs, 1/2/4 instances, 3 times
+    python bench/instances.py --iterations 2000 --instances 1 2 --repeat 1   # a smoke run
 """
 
 from __future__ import annotations
@@ -29,7 +43,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,6 +52,8 @@ from services import Nginx, tool_path  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parent / "scripts" / "horde_get.py"
 RESULTS = Path(__file__).resolve().parent / "results"
+MODES = ("apart", "together")
+"""How the instances of one measurement run: see :func:`run_instances`."""
 TIMEOUT = 600.0
 """Seconds a whole set of instances may run before it is killed."""
 
@@ -58,6 +74,10 @@ class Scale:
     """Requests per CPU-second once started: requests / (cpu_s - startup_cpu_s)."""
     ratio: float = 0.0
     """net_req_per_cpu_s relative to one instance."""
+    mode: str = "together"
+    """``together``: all instances at once on the same CPUs; ``apart``: one after another."""
+    all_net_req_per_cpu_s: list[float] = field(default_factory=list)
+    """net_req_per_cpu_s of every repetition (the row shows the median one)."""
 
 
 def instance_command(index: int, count: int, vus: int, iterations: int, target: str) -> list[str]:
@@ -68,22 +88,48 @@ def instance_command(index: int, count: int, vus: int, iterations: int, target: 
     return command + ["--vus", str(vus), "--iterations", str(iterations), "-e", f"TARGET={target}", str(SCRIPT)]
 
 
-def run_instances(count: int, vus: int, iterations: int, nginx: Nginx, workdir: Path) -> Scale:
-    """Start ``count`` instances at once, wait for all, and measure them."""
+def run_instances(
+    count: int,
+    vus: int,
+    iterations: int,
+    nginx: Nginx,
+    workdir: Path,
+    cpus: set[int] | None = None,
+    apart: bool = False,
+) -> Scale:
+    """Run ``count`` instances (on ``cpus`` when given) and measure them: all at once, or ``apart``,
+    one after another, each alone on the CPUs as on a machine of its own."""
     served0 = nginx.requests()
-    procs = []
     t0 = time.monotonic()
-    for i in range(1, count + 1):
-        log = open(workdir / f"instance-{count}-{i}.log", "wb")
-        procs.append(
-            subprocess.Popen(
-                instance_command(i, count, vus, iterations, nginx.url + "/"),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+    cpu, codes = 0.0, []
+    batches = [[i] for i in range(1, count + 1)] if apart else [list(range(1, count + 1))]
+    for batch in batches:
+        procs = [_start(i, count, vus, iterations, nginx, workdir, cpus) for i in batch]
+        batch_cpu, batch_codes = _wait(procs)
+        cpu += batch_cpu
+        codes += batch_codes
+    wall = time.monotonic() - t0
+    requests = nginx.requests() - served0 - 1  # minus the stub_status request that reads the count
+    per_cpu = round(requests / cpu, 1) if cpu else 0.0
+    mode = "apart" if apart and count > 1 else "together"
+    return Scale(count, requests, round(cpu, 3), round(wall, 2), codes, req_per_cpu_s=per_cpu, mode=mode)
+
+
+def _start(
+    index: int, count: int, vus: int, iterations: int, nginx: Nginx, workdir: Path, cpus: set[int] | None
+) -> subprocess.Popen[bytes]:
+    with open(workdir / f"instance-{count}-{index}.log", "wb") as log:
+        return subprocess.Popen(
+            instance_command(index, count, vus, iterations, nginx.url + "/"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
-        log.close()
+
+
+def _wait(procs: list[subprocess.Popen[bytes]]) -> tuple[float, list[int]]:
+    """Wait for ``procs`` (killed after :data:`TIMEOUT`); their CPU seconds and exit codes."""
     killers = [threading.Timer(TIMEOUT, _kill, (p.pid,)) for p in procs]
     for k in killers:
         k.start()
@@ -101,10 +147,7 @@ def run_instances(count: int, vus: int, iterations: int, nginx: Nginx, workdir: 
     finally:
         for k in killers:
             k.cancel()
-    wall = time.monotonic() - t0
-    requests = nginx.requests() - served0 - 1  # minus the stub_status request that reads the count
-    per_cpu = round(requests / cpu, 1) if cpu else 0.0
-    return Scale(count, requests, round(cpu, 3), round(wall, 2), codes, req_per_cpu_s=per_cpu)
+    return cpu, codes
 
 
 def _kill(pid: int) -> None:
@@ -114,17 +157,49 @@ def _kill(pid: int) -> None:
         pass
 
 
-def measure(counts: list[int], vus: int, iterations: int) -> list[Scale]:
-    """Run each number of instances in ``counts`` (one after another) against one nginx."""
-    results = []
+def split_cpus(pin: bool) -> tuple[set[int], set[int]] | None:
+    """(nginx's CPUs, the instances' CPUs) when pinning on a machine of two CPUs or more: nginx on the
+    first, every instance on the others, so that 1, 2 or 4 instances all get the same CPUs and the same
+    target, and differ only in how they share them."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2:
+        return None
+    return {cpus[0]}, set(cpus[1:])
+
+
+def measure(
+    counts: list[int], vus: int, iterations: int, pin: bool = True, repeat: int = 1, modes: tuple[str, ...] = MODES
+) -> list[Scale]:
+    """Run each number of instances in ``counts`` in each mode against one nginx, the whole sequence
+    ``repeat`` times (interleaved, so that a busier minute of the machine touches every count alike);
+    each (count, mode) is reported by its repetition of median net requests per CPU-second."""
+    split = split_cpus(pin)
+    runs: dict[tuple[int, str], list[Scale]] = {}
     with tempfile.TemporaryDirectory(prefix="horde-bench-instances-") as tmp, Nginx(Path(tmp)) as nginx:
-        for n in counts:
-            idle = run_instances(n, n, n, nginx, Path(tmp))  # one VU and one request per instance
-            r = run_instances(n, vus, iterations, nginx, Path(tmp))
-            r.startup_cpu_s = idle.cpu_s
-            net = r.cpu_s - idle.cpu_s
-            r.net_req_per_cpu_s = round(r.requests / net, 1) if net > 0 else 0.0
-            results.append(r)
+        cpus = None
+        if split is not None:
+            for pid in nginx.pids():
+                os.sched_setaffinity(pid, split[0])
+            cpus = split[1]
+        for _ in range(repeat):
+            for n in counts:
+                for mode in modes if n > 1 else ("together",):
+                    apart = mode == "apart"
+                    # the same instances sending one request each: their start-up and end
+                    idle = run_instances(n, n, n, nginx, Path(tmp), cpus, apart)
+                    r = run_instances(n, vus, iterations, nginx, Path(tmp), cpus, apart)
+                    r.startup_cpu_s = idle.cpu_s
+                    net = r.cpu_s - idle.cpu_s
+                    r.net_req_per_cpu_s = round(r.requests / net, 1) if net > 0 else 0.0
+                    runs.setdefault((n, r.mode), []).append(r)
+    results = []
+    for rs in runs.values():
+        r = sorted(rs, key=lambda x: x.net_req_per_cpu_s)[len(rs) // 2]
+        r.all_net_req_per_cpu_s = [x.net_req_per_cpu_s for x in rs]
+        r.exit_codes = [c for x in rs for c in x.exit_codes]
+        wrong = [x.requests for x in rs if x.requests != iterations]
+        r.requests = wrong[0] if wrong else iterations  # a repetition that missed requests shows
+        results.append(r)
     base = next((r.net_req_per_cpu_s for r in results if r.instances == 1), results[0].net_req_per_cpu_s)
     for r in results:
         r.ratio = round(r.net_req_per_cpu_s / base, 3) if base else 0.0
@@ -134,12 +209,13 @@ def measure(counts: list[int], vus: int, iterations: int) -> list[Scale]:
 def table(results: list[Scale]) -> str:
     """The results as a Markdown table."""
     lines = [
-        "| instances | requests | CPU s | start-up CPU s | wall s | req/CPU-s | net req/CPU-s | net vs 1 instance |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| instances | run | requests | CPU s | start-up CPU s | wall s | req/CPU-s | net req/CPU-s "
+        "| net vs 1 instance |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.instances} | {r.requests} | {r.cpu_s:.2f} | {r.startup_cpu_s:.2f} | {r.wall_s:.2f} "
+            f"| {r.instances} | {r.mode} | {r.requests} | {r.cpu_s:.2f} | {r.startup_cpu_s:.2f} | {r.wall_s:.2f} "
             f"| {r.req_per_cpu_s:.0f} | {r.net_req_per_cpu_s:.0f} | {r.ratio:.3f} |"
         )
     return "\n".join(lines)
@@ -149,15 +225,27 @@ def main(argv: list[str] | None = None) -> int:
     """Measure, print the table, write bench/results/instances-<time>.json; exit 1 if a run failed."""
     parser = argparse.ArgumentParser(prog="bench/instances.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 2, 4], help="numbers of instances")
-    parser.add_argument("--vus", type=int, default=8, help="VUs of the whole test (split among the instances)")
-    parser.add_argument("--iterations", type=int, default=20000, help="requests of the whole test")
+    parser.add_argument("--vus", type=int, default=160, help="VUs of the whole test (split among the instances)")
+    parser.add_argument("--iterations", type=int, default=200000, help="requests of the whole test")
     parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the JSON results")
+    parser.add_argument(
+        "--mode", nargs="+", choices=MODES, default=list(MODES), help="apart, together or both (default both)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions of the sequence; medians are shown")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the OS place nginx and the instances (default: pinned apart)"
+    )
     a = parser.parse_args(argv)
-    results = measure(a.instances, a.vus, a.iterations)
+    results = measure(a.instances, a.vus, a.iterations, pin=not a.no_pin, repeat=a.repeat, modes=tuple(a.mode))
     print(table(results))
     a.results.mkdir(parents=True, exist_ok=True)
     out = a.results / f"instances-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    doc = {"vus": a.vus, "iterations": a.iterations, "results": [asdict(r) for r in results]}
+    doc = {
+        "vus": a.vus,
+        "iterations": a.iterations,
+        "pinned": split_cpus(not a.no_pin) is not None,
+        "results": [asdict(r) for r in results],
+    }
     out.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"\nwritten: {out}")
     failed = [r for r in results if any(r.exit_codes) or r.requests != a.iterations]

@@ -241,7 +241,7 @@ def test_hist_text_is_json_dumps_text():
     import json
     import random
 
-    from horde_insights.store.base import _hist_text
+    from horde_insights.store.pushes import _hist_text
 
     rng = random.Random(3)
     hists = [{}, {0: 1}, {-5: 2, 7: 0}, {2**70: 2**65, 1: 3}, {912: 7, 900: 3, 913: 1}]  # dict order kept

@@ -133,6 +133,9 @@ def test_two_workers_run_one_test(tmp_path, run_script):
     export = json.loads((tmp_path / "s.json").read_text())
     assert export["root_group"]["groups"]["g"]["checks"]["ok"]["passes"] == 41
     assert max(p["data"]["value"] for p in pts if p["metric"] == "vus_max") == 4
+    from horde.engine.pacing import IDLE_BEAT_PERIOD
+
+    assert res.run._pacer.period == IDLE_BEAT_PERIOD  # no VU runs in the coordinator: a slow heartbeat
 
 
 def test_abort_in_a_worker_stops_all_with_108(tmp_path, run_script):

@@ -53,7 +53,16 @@ from .executors import ScenarioRunner
 from .iteration import VUFactory
 from .loop import close_loop, new_loop
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts, with_k6_aliases
-from .pacing import BACKLOG_LIMIT, MEMORY_BUDGET, OUTPUT_BACKLOG_LIMIT, Pacer, memory_growth, over
+from .pacing import (
+    BACKLOG_LIMIT,
+    BEAT_PERIOD,
+    IDLE_BEAT_PERIOD,
+    MEMORY_BUDGET,
+    OUTPUT_BACKLOG_LIMIT,
+    Pacer,
+    memory_growth,
+    over,
+)
 from .pump import CLOSE_TIMEOUT, Pump
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
@@ -675,7 +684,8 @@ class TestRun:
             store = TeeStore(self.store, self._grouped)
         pump = self._pump = Pump(self.manager, store)
         outputs_backlog = over((self.manager.backlog, OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
-        pacer = self._pacer = Pacer(pump.backlog, BACKLOG_LIMIT, outputs_backlog, 0)
+        beat = IDLE_BEAT_PERIOD if self.workers > 1 else BEAT_PERIOD  # with workers, no VU runs here
+        pacer = self._pacer = Pacer(pump.backlog, BACKLOG_LIMIT, outputs_backlog, 0, period=beat)
         watchdog = self.watchdog = Watchdog(pacer, self.script.file, self._give_up)
         factory = self.factory = VUFactory(
             builtin=self.builtin,

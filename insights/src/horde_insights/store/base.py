@@ -1,8 +1,9 @@
 """The store: one SQL schema and its operations, shared by SQLite and PostgreSQL.
 
 A run's samples are stored as they arrive, one row per (time series, time
-bucket) value, never merged in place: a push is one transaction, and a push
-whose idempotency key was seen before for the run is dropped whole.
+bucket) value, never merged in place: pushes are written in groups, one
+transaction each (see pushes.py), and a push whose idempotency key was seen
+before for the run is dropped whole.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from ..wire.metricset import MetricSet
 from .multirun import MultiRunStore
+from .pushes import DEFAULT_INSTANCE, INSTANCE_ID_TAG, PushStore
 
 __all__ = ["Store", "StoreError", "ACTIVE_STATUSES", "INSTANCE_ID_TAG", "DEFAULT_INSTANCE"]
 
@@ -28,6 +29,9 @@ class StoreError(Exception):
 
 
 def _schema(id_col: str) -> list[str]:
+    # points.series_id has no foreign key: points are written only by ingest, with the ids it has just
+    # resolved, and deleted before their series; a key check per point was ~40 % of PostgreSQL's work
+    # per push (a database created earlier loses that constraint when opened, see _migrate)
     return [
         f"""CREATE TABLE IF NOT EXISTS projects (
             id {id_col}, name TEXT NOT NULL UNIQUE, created_at DOUBLE PRECISION NOT NULL)""",
@@ -54,7 +58,7 @@ def _schema(id_col: str) -> list[str]:
             id {id_col}, run_id BIGINT NOT NULL REFERENCES runs(id), metric TEXT NOT NULL,
             type TEXT NOT NULL, labels TEXT NOT NULL, UNIQUE (run_id, metric, labels))""",
         """CREATE TABLE IF NOT EXISTS points (
-            series_id BIGINT NOT NULL REFERENCES series(id), run_id BIGINT NOT NULL,
+            series_id BIGINT NOT NULL, run_id BIGINT NOT NULL,
             t DOUBLE PRECISION NOT NULL, value DOUBLE PRECISION NOT NULL, count BIGINT NOT NULL,
             sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL,
             hist TEXT, resolution DOUBLE PRECISION NOT NULL DEFAULT 1)""",
@@ -78,11 +82,6 @@ _ADDED_RUN_COLUMNS = (
 """Columns of ``runs`` added for multi-instance runs (issue 17); a database created before them
 gets them by ``ALTER TABLE … ADD COLUMN`` when it is opened."""
 
-INSTANCE_ID_TAG = "instance_id"
-"""The series tag naming the instance that pushed it (k6-operator's ``--tag instance_id=I``)."""
-DEFAULT_INSTANCE = "1"
-"""The instance of series pushed without an ``instance_id`` tag."""
-
 
 _RUN_COLUMNS = (
     "id, project_id, name, created_at, last_seen_at, first_data_at, last_data_at, ended_at, "
@@ -93,10 +92,8 @@ _RUN_COLUMNS = (
 _RUN_CHILD_TABLES = ("series", "pushes", "instances")
 """Tables whose rows belong to one run (``run_id``), deleted with it after its points, in this order."""
 
-_COPY_POINTS = "COPY points (series_id, run_id, t, value, count, sum, min, max, hist, resolution) FROM STDIN"
 
-
-class Store(MultiRunStore):
+class Store(PushStore, MultiRunStore):
     """Thread-safe access to one database (one connection, serialized by a lock)."""
 
     def __init__(self, conn: Any, dialect: Any, *, describe: str, connect: Any = None) -> None:
@@ -109,8 +106,8 @@ class Store(MultiRunStore):
         self._local.conn = conn
         self._main = conn
         self._opened: list[Any] = [conn]
-        self._cache_lock = threading.Lock()
-        self._series_cache: dict[int, dict[tuple[str, str], int]] = {}
+        self._opened_lock = threading.Lock()
+        self._init_pushes()
         self.describe = describe
         """The database, for messages (a PostgreSQL password is masked)."""
         try:
@@ -129,6 +126,8 @@ class Store(MultiRunStore):
         for name, decl in _ADDED_RUN_COLUMNS:
             if name not in have:
                 self._conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
+        if self._d.name == "postgresql":  # see _schema: points no longer reference series
+            self._conn.execute("ALTER TABLE points DROP CONSTRAINT IF EXISTS points_series_id_fkey")
 
     @property
     def dialect(self) -> str:
@@ -142,7 +141,7 @@ class Store(MultiRunStore):
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
-            with self._cache_lock:
+            with self._opened_lock:
                 self._opened.append(conn)
         return conn
 
@@ -157,7 +156,7 @@ class Store(MultiRunStore):
         return lock
 
     def close(self) -> None:
-        with self._cache_lock:
+        with self._opened_lock:
             opened, self._opened = self._opened, []
         for conn in opened:
             try:
@@ -313,7 +312,7 @@ class Store(MultiRunStore):
             for table in _RUN_CHILD_TABLES:
                 self._x(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             self._x("DELETE FROM runs WHERE id = ?", (run_id,))
-            self._series_cache.pop(run_id, None)
+            self._forget_series(run_id)
         return int(points)
 
     def project_name(self, project_id: int) -> str | None:
@@ -352,141 +351,6 @@ class Store(MultiRunStore):
         return [int(r[0]) for r in rows]
 
     # -- samples ---------------------------------------------------------------------------
-    def ingest(
-        self,
-        run_id: int,
-        key: str | None,
-        ms: MetricSet,
-        now: float,
-        on_stored: Callable[[int, MetricSet], None] | None = None,
-    ) -> bool:
-        """Store one push in one transaction; False when its idempotency key was already seen.
-        ``on_stored(run_id, ms)`` is called after the commit of a stored push, the store still held
-        (see :meth:`exclusive`)."""
-        try:
-            with self._lock:
-                stored = self._ingest(run_id, key, ms, now)
-                if stored and on_stored is not None:
-                    on_stored(run_id, ms)
-                return stored
-        except BaseException:
-            self._series_cache.pop(run_id, None)
-            raise
-
-    def exclusive(self) -> contextlib.AbstractContextManager[Any]:
-        """Hold the store: no push is stored (nor its ``on_stored`` called) meanwhile."""
-        return self._lock
-
-    def _ingest(self, run_id: int, key: str | None, ms: MetricSet, now: float) -> bool:
-        with self._tx():
-            if key:
-                cur = self._x(
-                    "INSERT INTO pushes (run_id, key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    (run_id, key, now),
-                )
-                if cur.rowcount == 0:
-                    self._x("UPDATE runs SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?", (now, run_id))
-                    return False
-            ids = self._series_ids(run_id, ms)
-            self._seen_instances(run_id, ms, now)
-            rows = []
-            first = last = None
-            for name, _mtype, series in ms.metrics:
-                for s in series:
-                    sid = ids[(name, s.text or _labels_text(s.labels))]
-                    for p in s.points:
-                        hist = _hist_text(p.hist) if p.hist is not None else None
-                        rows.append((sid, run_id, p.time, p.value, p.count, p.sum, p.min, p.max, hist, p.resolution))
-                        first = p.time if first is None or p.time < first else first
-                        last = p.time if last is None or p.time > last else last
-            if rows:
-                sql = self._d.sql(
-                    "INSERT INTO points (series_id, run_id, t, value, count, sum, min, max, hist, "
-                    "resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                )
-                if self._d.name == "sqlite":
-                    self._conn.executemany(sql, rows)
-                else:  # COPY: rows formatted in C by psycopg, one round trip (5x executemany's speed)
-                    with self._conn.cursor() as cur, cur.copy(_COPY_POINTS) as copy:
-                        for row in rows:
-                            copy.write_row(row)
-            self._x(
-                "UPDATE runs SET last_seen_at = ?, pushes = pushes + 1, "
-                "run_status = CASE WHEN run_status = -2 THEN 2 ELSE run_status END, "
-                "period = CASE WHEN ? > 0 THEN ? ELSE period END, "
-                "first_data_at = CASE WHEN first_data_at IS NULL OR first_data_at > ? THEN ? ELSE first_data_at END, "
-                "last_data_at = CASE WHEN last_data_at IS NULL OR last_data_at < ? THEN ? ELSE last_data_at END "
-                "WHERE id = ?",
-                (
-                    now,
-                    ms.aggregation_period,
-                    ms.aggregation_period,
-                    first if first is not None else now,
-                    first if first is not None else now,
-                    last if last is not None else now,
-                    last if last is not None else now,
-                    run_id,
-                ),
-            )
-            return True
-
-    def _seen_instances(self, run_id: int, ms: MetricSet, now: float) -> None:
-        """Record the instances (``instance_id`` series tag) a push came from, inside its transaction."""
-        seen = {s.labels.get(INSTANCE_ID_TAG, DEFAULT_INSTANCE) for _, _, series in ms.metrics for s in series}
-        if not seen:
-            return
-        sql = self._d.sql(
-            "INSERT INTO instances (run_id, instance_id, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (run_id, instance_id) DO UPDATE SET last_seen_at = excluded.last_seen_at"
-        )
-        args = [(run_id, i[:200], now, now) for i in sorted(seen)]
-        if self._d.name == "sqlite":
-            self._conn.executemany(sql, args)
-        else:
-            with self._conn.cursor() as cur:
-                cur.executemany(sql, args)
-
-    def _series_ids(self, run_id: int, ms: MetricSet) -> dict[tuple[str, str], int]:
-        """Ids of every series of a push, creating the new ones in bulk (inside the push's transaction)."""
-        wanted = {(name, s.text or _labels_text(s.labels)): mtype for name, mtype, series in ms.metrics for s in series}
-        known = self._series_cache.get(run_id, {})
-        missing = [k for k in wanted if k not in known]
-        if not missing:
-            return known
-        sql = self._d.sql(
-            "INSERT INTO series (run_id, metric, type, labels) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-        )
-        args = [(run_id, name, wanted[(name, text)], text) for name, text in missing]
-        if self._d.name == "sqlite":
-            self._conn.executemany(sql, args)
-        else:
-            with self._conn.cursor() as cur:
-                cur.executemany(sql, args)
-        # the ids of the missing ones only (a run of many instances has many series: never re-read all)
-        ids: dict[tuple[str, str], int] = {}
-        by_metric: dict[str, list[str]] = {}
-        for name, text in missing:
-            by_metric.setdefault(name, []).append(text)
-        for name, texts in by_metric.items():
-            for i in range(0, len(texts), 500):
-                chunk = texts[i : i + 500]
-                rows = self._x(
-                    "SELECT id, labels FROM series WHERE run_id = ? AND metric = ? AND labels IN ("
-                    + ",".join("?" * len(chunk))
-                    + ")",
-                    (run_id, name, *chunk),
-                ).fetchall()
-                ids.update({(name, text): int(sid) for sid, text in rows})
-        # added to the run's cache (pushes of other instances add theirs at the same time); a rolled-back
-        # push leaves ids of rows that do not exist, so the run's cache is dropped on any error (see ingest)
-        with self._cache_lock:
-            cached = self._series_cache.pop(run_id, None) or {}
-            cached.update(ids)
-            self._series_cache[run_id] = cached
-            while len(self._series_cache) > 64:  # runs streaming now; the oldest entry goes first
-                self._series_cache.pop(next(iter(self._series_cache)))
-        return {**known, **ids}
-
     def points(self, run_id: int, metrics: tuple[str, ...] | None = None) -> list[tuple]:
         """Rows (metric, type, labels dict, t, value, count, sum, min, max, hist dict|None, resolution)."""
         sql = (
@@ -509,16 +373,6 @@ class Store(MultiRunStore):
                 (m, ty, ld, t, v, c, s, lo, hi, {int(k): n for k, n in json.loads(hist).items()} if hist else None, res)
             )
         return out
-
-
-def _hist_text(hist: dict[int, int]) -> str:
-    """A trend histogram (int bucket -> int count) as compact JSON text: the text of
-    ``json.dumps(hist, separators=(",", ":"))`` (keys in dict order) at about half its cost."""
-    return "{" + ",".join([f'"{k}":{n}' for k, n in hist.items()]) + "}"
-
-
-def _labels_text(labels: dict) -> str:
-    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _run_dict(row) -> dict:
