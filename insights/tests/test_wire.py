@@ -164,7 +164,7 @@ def test_fast_path_equals_careful_decoder_on_odd_but_valid_encodings():
         return W.at(1) + counters + b"".join(W.field(3, W.uint(1, o) + W.uint(2, n)) for o, n in spans) + W.uint(6, 9)
 
     counters = [
-        W.at(1) + W.at(2) + W.double(2, 1),  # time given twice: the last one counts
+        ts(1, 7) + W.at(2) + W.double(2, 1),  # time given twice: the last one counts whole (not merged)
         W.double(2, 2),  # no time: 0
         ts(5, 500_000_000) + W.double(2, 3),
         ts(5, -1) + W.double(2, 4),  # a negative int32 as a 10-byte varint
