@@ -136,7 +136,115 @@ def test_fast_path_hands_unusual_pushes_to_the_careful_decoder():
         W.field(1, b"\xff\xfe"),  # invalid UTF-8
         W.metric_set_of([("c", 1, [W.series({"k": "v"}, 2, [W.at(1)])])]) + b"\x0a",  # truncated
     ]
+    bad_time = W.field(1, b"\x08")  # a Timestamp cut inside its varint
+    bad_span = W.at(1) + W.field(2, W.varint(1)) + W.field(3, b"\x10")
+    more_counters = W.at(1) + W.packed(2, [1, 2]) + W.field(3, W.uint(2, 1))
+    counters_no_spans = W.at(1) + W.packed(2, [1])
+    cases += [
+        W.metric_set_of([("t", 4, [W.series({}, 5, [more_counters])])]),  # counters longer than the spans
+        W.metric_set_of([("t", 4, [W.series({}, 5, [counters_no_spans])])]),
+        W.metric_set_of([("r", 3, [W.series({}, 4, [W.at(1)]) + W.field(5, W.field(1, W.at(1)))])]),  # rate + trend
+        W.metric_set_of([("c", 1, [W.series({}, 2, [bad_time + W.double(2, 1)])])]),  # malformed timestamp
+        W.metric_set_of([("t", 4, [W.series({}, 5, [bad_span])])]),  # malformed span
+        W.metric_set_of([("c", 1, [W.field(1, W.field(1, b"\xff") + W.field(2, b"v"))])]),  # label not UTF-8
+    ]
     for raw in cases:
         assert decode_fast(raw, 1000, 1000) is None
         with pytest.raises(DecodeError):
             decode_metric_set(raw)
+
+
+def test_fast_path_equals_careful_decoder_on_odd_but_valid_encodings():
+    import wirebuild as W
+
+    def ts(seconds: int, nanos: int) -> bytes:
+        return W.field(1, W.uint(1, seconds) + W.varint(2 << 3) + W.varint(nanos % (1 << 64)))
+
+    def hist(counters: bytes, *spans: tuple[int, int]) -> bytes:
+        return W.at(1) + counters + b"".join(W.field(3, W.uint(1, o) + W.uint(2, n)) for o, n in spans) + W.uint(6, 9)
+
+    counters = [
+        ts(1, 7) + W.at(2) + W.double(2, 1),  # time given twice: the last one counts whole (not merged)
+        W.double(2, 2),  # no time: 0
+        ts(5, 500_000_000) + W.double(2, 3),
+        ts(5, -1) + W.double(2, 4),  # a negative int32 as a 10-byte varint
+        W.at(0) + W.double(2, 5),  # time 0 sent explicitly
+    ]
+    trends = [
+        hist(W.uint(2, 3) + W.uint(2, 4), (2, 2)),  # unpacked counters
+        hist(W.packed(2, [1]) + W.packed(2, [2, 3]), (0, 1), (4, 2)),  # counters in two packed chunks
+        hist(W.packed(2, [5, 0, 6]), (0, 0), (7, 3), (0, 0)),  # empty spans, a zero counter in a span
+        hist(W.packed(2, [1, 1, 1]), (300, 1), (0, 1), (200, 1)),  # adjacent spans, offsets past 127
+        hist(b""),  # no histogram
+    ]
+    raw = W.metric_set_of(
+        [
+            ("c", 1, [W.series({"a": "1"}, 2, counters) + W.field(2, W.field(1, W.at(9)))]),  # counter samples twice
+            ("t", 4, [W.series({"b": "2"}, 5, trends)]),
+        ]
+    )
+    fast, careful = _fast_and_careful(raw)
+    assert fast is not None and fast == careful
+    assert [p.time for p in fast.metrics[0][2][0].points] == [2.0, 0.0, 5.5, 5 - 1e-9, 0.0, 9.0]
+    assert [p.hist for p in fast.metrics[1][2][0].points] == [
+        {2: 3, 3: 4},
+        {0: 1, 5: 2, 6: 3},
+        {7: 5, 9: 6},
+        {300: 1, 301: 1, 502: 1},
+        {},
+    ]
+
+
+def test_fast_path_takes_an_ordinary_push_of_every_kind(monkeypatch):
+    """An ordinary push (many series per metric, two values per series at shared times, histograms as
+    k6 builds them) must not fall back to the careful decoder: that would be right but ~10x slower."""
+    import random
+
+    import wirebuild as W
+    from horde_insights.wire import metricset
+
+    rng = random.Random(7)
+    kinds = [("http_reqs", 1), ("vus", 2), ("http_req_failed", 3), ("http_req_duration", 4)]
+    series: dict[int, list[bytes]] = {mtype: [] for _, mtype in kinds}
+    for i in range(40):
+        tags = {"name": f"http://app.test/item/{i}", "method": "GET", "status": "200", "instance_id": "1"}
+        values: dict[int, list[bytes]] = {mtype: [] for _, mtype in kinds}
+        for t in (30, 33):
+            n = rng.randint(1, 60)
+            values[1].append(W.at(t) + W.double(2, float(n)))
+            values[2].append(W.at(t) + W.double(2, 5) + W.uint(3, 3) + W.double(4, 1) + W.double(5, 9) + W.double(6, 4))
+            values[3].append(W.at(t) + W.uint(2, n // 7) + W.uint(3, n))
+            values[4].append(W.trend(t, [rng.lognormvariate(4, 1) for _ in range(n)]))
+        for mtype, vs in values.items():
+            series[mtype].append(W.series(tags, mtype + 1, vs))
+    raw = W.metric_set_of([(name, mtype, series[mtype]) for name, mtype in kinds])
+    fast, careful = _fast_and_careful(raw)
+    assert fast is not None, "the fast path fell back on an ordinary push"
+    assert fast == careful
+    assert [(name, kind, len(ss), len({s.text for s in ss})) for name, kind, ss in fast.metrics] == [
+        ("http_reqs", "counter", 40, 40),
+        ("vus", "gauge", 40, 40),
+        ("http_req_failed", "rate", 40, 40),
+        ("http_req_duration", "trend", 40, 40),
+    ]
+    assert max(len(p.hist) for s in fast.metrics[3][2] for p in s.points) > 5  # many buckets
+
+    def no_careful(*args, **kwargs):
+        raise AssertionError("decode_metric_set fell back to the careful decoder")
+
+    monkeypatch.setattr(metricset, "decode_careful", no_careful)
+    assert metricset.decode_metric_set(raw) == careful
+
+
+# -- the store writes a point's histogram as JSON text --------------------------------------------
+def test_hist_text_is_json_dumps_text():
+    import json
+    import random
+
+    from horde_insights.store.pushes import _hist_text
+
+    rng = random.Random(3)
+    hists = [{}, {0: 1}, {-5: 2, 7: 0}, {2**70: 2**65, 1: 3}, {912: 7, 900: 3, 913: 1}]  # dict order kept
+    hists += [{rng.randrange(0, 10**6): rng.randrange(1, 10**9) for _ in range(rng.randrange(50))} for _ in range(50)]
+    for h in hists:
+        assert _hist_text(h) == json.dumps(h, separators=(",", ":"))
