@@ -11,11 +11,14 @@ from horde_insights.wire.metricset import MetricSet, Point, Series
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
+def url(request, tmp_path):
     if request.param == "sqlite":
-        url = str(tmp_path / "i.db")
-    else:
-        url = request.getfixturevalue("postgres").new_database()
+        return str(tmp_path / "i.db")
+    return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture
+def store(url):
     s = open_store(url)
     yield s
     s.close()
@@ -37,9 +40,10 @@ def _push(instance: int, t: float) -> MetricSet:
     )
 
 
-def _queued_then_written(store, calls: list[tuple]) -> tuple[list[object], int]:
+def _queued_then_written(store, calls: list[tuple], while_queued=None) -> tuple[list[object], int]:
     """Start one thread per call of ``store.ingest`` while the store is held, release it once all are
-    queued; return each call's result (or exception) and how many transactions wrote them."""
+    queued (after calling ``while_queued()``); return each call's result (or exception) and how many
+    transactions wrote them."""
     groups = 0
     write = store._write
 
@@ -65,6 +69,8 @@ def _queued_then_written(store, calls: list[tuple]) -> tuple[list[object], int]:
         while len(store._queue) < len(calls):
             assert time.monotonic() < deadline, "pushes did not queue"
             time.sleep(0.01)
+        if while_queued is not None:
+            while_queued()
     for th in threads:
         th.join(10)
         assert not th.is_alive()
@@ -113,3 +119,43 @@ def test_a_push_the_database_refuses_fails_alone(store):
     assert groups == 1 + len(calls)  # the group, then each push alone
     assert store.get_run(project, run)["pushes"] == 3
     assert len(store.points(run)) == 6
+
+
+def test_series_written_before_a_restart_are_found_not_created_again(store, url):
+    project, run = _new_run(store)
+    assert store.ingest(run, "a", _push(1, 1000.0), 1001.0) is True
+    restarted = open_store(url)  # a new service process: it remembers no series ids
+    try:
+        assert restarted.ingest(run, "b", _push(1, 1003.0), 1004.0) is True
+        assert restarted.ingest(run, "c", _push(2, 1003.0), 1004.0) is True  # a new instance's series
+        rows = restarted.points(run)
+    finally:
+        restarted.close()
+    by_series: dict[tuple[str, str], list[float]] = {}
+    for metric, _type, labels, t, *_ in rows:
+        by_series.setdefault((metric, labels["instance_id"]), []).append(t)
+    assert {k: sorted(v) for k, v in by_series.items()} == {
+        ("http_reqs", "1"): [1000.0, 1003.0],
+        ("http_req_duration", "1"): [1000.0, 1003.0],
+        ("http_reqs", "2"): [1003.0],
+        ("http_req_duration", "2"): [1003.0],
+    }
+
+
+def test_rows_made_before_queueing_are_made_again_when_their_series_ids_were_forgotten(store):
+    project, run = _new_run(store)
+    assert store.ingest(run, "first", _push(1, 1000.0), 1001.0) is True  # the series exist and are known
+    known = store._series_cache[run]
+    real = dict(known)
+    known.update({k: 10_000_000 + i for i, k in enumerate(known)})  # ids a rolled-back write would leave
+
+    def made_then_forgotten() -> None:
+        assert all(p.rows is not None for p in store._queue)  # made in the pushes' own threads
+        store._forget_series(run)  # what the writer does after a rollback
+
+    results, _ = _queued_then_written(
+        store, [(run, f"k{i}", _push(1, 1003.0 + i), 1004.0) for i in range(5)], made_then_forgotten
+    )
+    assert results == [True] * 5
+    assert len(store.points(run)) == 12  # every point joins its real series
+    assert store._series_cache[run] == real

@@ -37,6 +37,9 @@ _COPY_POINTS = "COPY points (series_id, run_id, t, value, count, sum, min, max, 
 
 log = logging.getLogger(__name__)
 
+_SERIES_PER_STATEMENT = 1000
+"""New series created by one ``INSERT`` (4 parameters each: within SQLite's 32,766)."""
+
 _SERIES_CACHE_RUNS = 64
 """Runs whose series ids are remembered (the runs streaming now); the oldest is forgotten first."""
 
@@ -44,7 +47,7 @@ _SERIES_CACHE_RUNS = 64
 class _Push:
     """One push waiting to be written, and its outcome."""
 
-    __slots__ = ("run_id", "key", "ms", "now", "on_stored", "points", "stored", "error", "done")
+    __slots__ = ("run_id", "key", "ms", "now", "on_stored", "points", "rows", "stored", "error", "done")
 
     def __init__(
         self,
@@ -63,6 +66,8 @@ class _Push:
         self.stored = False
         self.error: BaseException | None = None
         self.done = False
+        self.rows: tuple[list[tuple[Any, ...]], set[str], dict[tuple[str, str], int]] | None = None
+        """The push's rows and instances, made before it was queued, with the series ids they used."""
 
 
 class PushStore:
@@ -97,6 +102,12 @@ class PushStore:
         ``on_stored(run_id, ms)`` is called after the commit of a stored push, the store still held
         (see :meth:`exclusive`), in the order the pushes were stored."""
         push = _Push(run_id, key, ms, now, on_stored)
+        ids = self._series_cache.get(run_id)
+        if ids is not None:  # rows made here, in parallel, leave the one writer only the database's work
+            try:
+                push.rows = (*self._rows(push, ids), ids)
+            except KeyError:  # new series: the writer creates them
+                pass
         with self._queue_lock:
             self._queue.append(push)
         with self._write_lock:
@@ -162,10 +173,13 @@ class PushStore:
             rows: list[tuple[Any, ...]] = []
             spans: dict[int, tuple[float, float] | None] = {}
             for run_id, pushes in runs.items():
-                self._seen_instances(run_id, pushes)
                 start = len(rows)
+                seen: dict[str, float] = {}
                 for push in pushes:
-                    rows.extend(self._point_rows(push))
+                    push_rows, instances = self._point_rows(push)
+                    rows.extend(push_rows)
+                    seen.update(dict.fromkeys(instances, push.now))
+                self._seen_instances(run_id, seen)
                 times = [row[2] for row in rows[start:]]
                 spans[run_id] = (min(times), max(times)) if times else None
             if rows:
@@ -209,18 +223,30 @@ class PushStore:
         order = {id(p): i for i, p in enumerate(group)}
         return sorted(fresh, key=lambda p: order[id(p)])
 
-    def _point_rows(self, push: _Push) -> list[tuple[Any, ...]]:
-        """The ``points`` rows of one push (creating its new series)."""
-        ids = self._series_ids(push.run_id, push.ms)
+    def _point_rows(self, push: _Push) -> tuple[list[tuple[Any, ...]], set[str]]:
+        """The ``points`` rows of one push (creating its new series) and the instances it names."""
+        made = push.rows
+        if made is not None and self._series_cache.get(push.run_id) is made[2]:  # its ids are still good
+            return made[0], made[1]
+        try:
+            return self._rows(push, self._series_cache.get(push.run_id, {}))
+        except KeyError:  # series new to this service: created (or looked up), then the rows again
+            return self._rows(push, self._series_ids(push.run_id, push.ms))
+
+    @staticmethod
+    def _rows(push: _Push, ids: dict[tuple[str, str], int]) -> tuple[list[tuple[Any, ...]], set[str]]:
+        """One pass over a push whose series all have ids in ``ids`` (KeyError otherwise)."""
         run_id = push.run_id
         rows = []
+        instances = set()
         for name, _mtype, series in push.ms.metrics:
             for s in series:
                 sid = ids[(name, s.text or labels_text(s.labels))]
+                instances.add(s.labels.get(INSTANCE_ID_TAG, DEFAULT_INSTANCE))
                 for p in s.points:
                     hist = _hist_text(p.hist) if p.hist is not None else None
                     rows.append((sid, run_id, p.time, p.value, p.count, p.sum, p.min, p.max, hist, p.resolution))
-        return rows
+        return rows, instances
 
     def _insert_points(self, rows: list[tuple[Any, ...]]) -> None:
         if self._d.name == "sqlite":
@@ -250,20 +276,16 @@ class PushStore:
             (now, len(pushes), period, period, first, first, last, last, run_id),
         )
 
-    def _seen_instances(self, run_id: int, pushes: list[_Push]) -> None:
-        """Record the instances (``instance_id`` series tag) the pushes came from, inside their transaction."""
-        seen: dict[str, float] = {}
-        for push in pushes:
-            for _, _, series in push.ms.metrics:
-                for s in series:
-                    seen[s.labels.get(INSTANCE_ID_TAG, DEFAULT_INSTANCE)[:200]] = push.now
+    def _seen_instances(self, run_id: int, seen: dict[str, float]) -> None:
+        """Record the instances (``instance_id`` series tag) pushes came from, each with when it was last
+        heard of, inside their transaction."""
         if not seen:
             return
         sql = self._d.sql(
             "INSERT INTO instances (run_id, instance_id, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (run_id, instance_id) DO UPDATE SET last_seen_at = excluded.last_seen_at"
         )
-        args = [(run_id, i, now, now) for i, now in sorted(seen.items())]
+        args = [(run_id, i[:200], now, now) for i, now in sorted(seen.items())]
         if self._d.name == "sqlite":
             self._conn.executemany(sql, args)
         else:
@@ -277,28 +299,31 @@ class PushStore:
         missing = [k for k in wanted if k not in known]
         if not missing:
             return known
-        sql = self._d.sql(
-            "INSERT INTO series (run_id, metric, type, labels) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-        )
-        args = [(run_id, name, wanted[(name, text)], text) for name, text in missing]
-        if self._d.name == "sqlite":
-            self._conn.executemany(sql, args)
-        else:
-            with self._conn.cursor() as cur:
-                cur.executemany(sql, args)
-        # the ids of the missing ones only (a run of many instances has many series: never re-read all)
+        # created with their ids returned: no lookup of what was just written (a lookup by labels in a
+        # table that grew since the planner last counted it may scan it whole, push after push)
         ids: dict[tuple[str, str], int] = {}
+        for i in range(0, len(missing), _SERIES_PER_STATEMENT):
+            chunk = missing[i : i + _SERIES_PER_STATEMENT]
+            rows = self._x(
+                "INSERT INTO series (run_id, metric, type, labels) VALUES "
+                + ",".join(["(?, ?, ?, ?)"] * len(chunk))
+                + " ON CONFLICT DO NOTHING RETURNING id, metric, labels",
+                tuple(a for name, text in chunk for a in (run_id, name, wanted[(name, text)], text)),
+            ).fetchall()
+            ids.update({(name, text): int(sid) for sid, name, text in rows})
+        # the ones that existed already (the service restarted, or forgot the run): looked up by labels
         by_metric: dict[str, list[str]] = {}
         for name, text in missing:
-            by_metric.setdefault(name, []).append(text)
+            if (name, text) not in ids:
+                by_metric.setdefault(name, []).append(text)
         for name, texts in by_metric.items():
             for i in range(0, len(texts), 500):
-                chunk = texts[i : i + 500]
+                some = texts[i : i + 500]
                 rows = self._x(
                     "SELECT id, labels FROM series WHERE run_id = ? AND metric = ? AND labels IN ("
-                    + ",".join("?" * len(chunk))
+                    + ",".join("?" * len(some))
                     + ")",
-                    (run_id, name, *chunk),
+                    (run_id, name, *some),
                 ).fetchall()
                 ids.update({(name, text): int(sid) for sid, text in rows})
         # a rolled-back write leaves ids of rows that do not exist: the run's cache is dropped on any error
