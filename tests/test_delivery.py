@@ -235,6 +235,49 @@ def test_close_at_the_deadline_drops_and_reports_what_was_not_delivered(tmp_path
     assert d.counts().dropped_reasons["put after close"] == len(b"after")
 
 
+def test_finish_warns_when_failing_waits_the_stop_timeout_then_closes_the_sender_once(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    closed: list[str] = []
+
+    def send(p: bytes) -> None:
+        raise ConnectionRefusedError("connection refused")
+
+    d = make(send, tmp_path, name="fin", target="db at :1", unit="points", count=len)
+    d.put(b"abc")
+    assert wait_until(lambda: d.failing)
+    c = d.finish(0.2, then=lambda: closed.append("closed"))
+    assert c is not None and c.written == 0 and c.dropped == 3 and c.dropped_reasons == {UNDELIVERED_AT_CLOSE: 3}
+    assert closed == ["closed"] and d.closed and 0.2 <= d.stop_seconds < 10
+    warned = [r for r in caplog.records if "(stopTimeout)" in r.getMessage()]
+    assert [r.levelno for r in warned] == [logging.WARNING]
+    assert warned[0].getMessage().startswith(
+        "fin: db at :1 is failing (connection refused); waiting up to 0s (stopTimeout) to deliver 3 points waiting"
+    )
+    # a second finish (a second stop) reports nothing and closes nothing again
+    assert d.finish(0.2, then=lambda: closed.append("again")) is None and closed == ["closed"]
+
+
+def test_finish_announces_what_is_left_only_when_asked_and_delivers_it(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    release = threading.Event()
+    got: list[bytes] = []
+
+    def send(p: bytes) -> None:
+        release.wait(30)
+        got.append(p)
+
+    quiet = make(got.append, tmp_path / "q", name="quiet", unit="points")
+    quiet.put(b"x")
+    assert quiet.finish(20) is not None
+    loud = make(send, tmp_path / "l", name="loud", target="there", unit="points")
+    loud.put(b"y")
+    threading.Timer(0.1, release.set).start()
+    c = loud.finish(20, announce=True)
+    assert c is not None and c.written == 1 and c.dropped == 0 and got == [b"x", b"y"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "horde.output.delivery"]
+    assert lines == ["loud: sending 1 points left to there (waiting up to 20s)"]
+
+
 def test_interrupt_cuts_a_send_in_flight_at_the_deadline(tmp_path):
     cut = threading.Event()
 

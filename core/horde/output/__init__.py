@@ -46,6 +46,7 @@ from .errors import (
 from .flusher import PeriodicFlusher
 from .hookspecs import REQUIRED_HOOKS, hookimpl
 from .params import Params
+from .perthread import Closable, PerThread
 from .registry import ENTRY_POINT_GROUP, Provider, is_valid_output_name, register_extension
 from .spill import SpillQueue
 
@@ -76,6 +77,8 @@ __all__ = [
     "ConnectionFailed",
     "parse_retry_after",
     "describe_network_error",
+    "PerThread",
+    "Closable",
     # what the hooks receive
     "RunError",
     "RunStatus",

@@ -23,7 +23,9 @@ on its own sender thread(s):
   answers again.
 
 :meth:`Delivery.close` flushes until an absolute deadline, then interrupts
-what is in flight and counts every payload not delivered as dropped. Counts
+what is in flight and counts every payload not delivered as dropped;
+:meth:`Delivery.finish` is the same for an output's ``stop``, with a stop
+timeout and the log lines that tell the user what is left. Counts
 (:class:`DeliveryCounts`) are in the caller's unit (points, samples...) and
 feed the output's ``report()`` hook.
 """
@@ -248,6 +250,7 @@ class Delivery(Generic[T]):
         self._put_lock = threading.Lock()
         self._abort = threading.Event()
         self._closed = False
+        self._finishing = False
         self._refused: str | None = None
         # backoff state shared by the senders: while failing, one sender at a time probes the destination
         self._failures = 0
@@ -270,6 +273,8 @@ class Delivery(Generic[T]):
         self._splits = 0
         self._permanent_drops = 0
         self._abandoned = False
+        self.stop_seconds = 0.0
+        """Seconds :meth:`finish` took (0 until then)."""
         self._slots = [_Slot() for _ in range(senders)]
         self._threads = [
             threading.Thread(target=self._run, args=(slot,), name=f"horde-{name}-sender-{i}", daemon=True)
@@ -594,6 +599,60 @@ class Delivery(Generic[T]):
         if lost:
             self._count_drop(None, lost, f"spilled data unreadable ({self._queue.disk_error or 'decode failed'})")
         return self.counts()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` (or :meth:`finish`) was called: nothing more is accepted."""
+        return self._closed
+
+    def finish(
+        self,
+        stop_timeout: float,
+        *,
+        then: Callable[[], None] | None = None,
+        announce: bool = False,
+    ) -> DeliveryCounts | None:
+        """An output's end of delivery at ``stop``: deliver what is left within ``stop_timeout`` seconds.
+
+        Logs a warning first when the destination is failing (what waits and
+        how long it may take), or with ``announce`` an info line when units are
+        left to send; then :meth:`close` with the deadline ``stop_timeout``
+        from now, and calls ``then()`` (e.g. close the sender's connections)
+        even if closing failed. Returns the final counts for the output's stop
+        log line and ``report()``; None when the delivery was already closed,
+        so that the caller reports only once. :attr:`stop_seconds` is the time
+        it took.
+        """
+        with self._put_lock:
+            if self._closed or self._finishing:
+                return None
+            self._finishing = True
+        started = time.monotonic()
+        if self.failing:
+            self.log.warning(
+                "%s: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
+                self.name,
+                self.target,
+                self.last_error,
+                stop_timeout,
+                self.waiting_text(),
+            )
+        elif announce and self.waiting:
+            self.log.info(
+                "%s: sending %d %s left to %s (waiting up to %.0fs)",
+                self.name,
+                self.waiting,
+                self.unit,
+                self.target,
+                stop_timeout,
+            )
+        try:
+            counts = self.close(started + stop_timeout)
+        finally:
+            if then is not None:
+                then()
+            self.stop_seconds = time.monotonic() - started
+        return counts
 
     def _drop_waiting(self, reason: str) -> None:
         """Drop what the senders hold (they stop counting it) and everything queued."""

@@ -22,7 +22,7 @@ import logging
 import struct
 import threading
 
-from horde.output import PermanentError, RetryableError, SplitPayload
+from horde.output import PermanentError, PerThread, RetryableError, SplitPayload
 
 from .client import Client
 from .config import Config
@@ -62,26 +62,13 @@ class InfluxSender:
     def __init__(self, cfg: Config, logger: logging.Logger) -> None:
         self.cfg = cfg
         self.log = logger
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._clients: list[Client] = []
-        self._aborted = False
+        self._clients: PerThread[Client] = PerThread(lambda: Client(cfg))
         self.rejected_lines = 0
-
-    def _client(self) -> Client:
-        client: Client | None = getattr(self._local, "client", None)
-        if client is None:
-            client = Client(self.cfg)
-            with self._lock:
-                self._clients.append(client)
-                if self._aborted:
-                    client.abort()
-            self._local.client = client
-        return client
 
     def __call__(self, batch: Batch) -> None:
         """Write ``batch``; raise what tells the delivery to split, drop or retry it."""
-        resp = self._client().write(batch.body)
+        resp = self._clients.get().write(batch.body)
         if resp.ok:
             return
         if resp.status in SPLIT_STATUSES:
@@ -100,15 +87,8 @@ class InfluxSender:
 
     def abort(self) -> None:
         """From any thread: fail every write in flight now, and every later one."""
-        with self._lock:
-            self._aborted = True
-            clients = list(self._clients)
-        for c in clients:
-            c.abort()
+        self._clients.abort()
 
     def close(self) -> None:
         """Close every client's connection."""
-        with self._lock:
-            clients = list(self._clients)
-        for c in clients:
-            c.close()
+        self._clients.close()

@@ -64,7 +64,6 @@ class InfluxDBOutput:
         self._sender: InfluxSender | None = None
         self._undelivered_lock = threading.Lock()
         self._undelivered_out: BinaryIO | None = None
-        self._finished = False
         self.encoded = 0
         """Points encoded for sending (samples flushed, less invalid ones)."""
         self.counts: DeliveryCounts | None = None
@@ -191,35 +190,18 @@ class InfluxDBOutput:
 
     def _finish(self) -> None:
         """Deliver what is left within ``stopTimeout``, keep the rest in a file, report."""
-        cfg = self.config
         delivery, sender = self._delivery, self._sender
-        if delivery is None or sender is None or self._finished:
+        if delivery is None or sender is None:
             return
-        self._finished = True
-        started = time.monotonic()
-        if delivery.failing:
-            self.log.warning(
-                "influxdb: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
-                cfg.target,
-                delivery.last_error,
-                cfg.stop_timeout,
-                delivery.waiting_text(),
-            )
-        elif delivery.waiting:
-            self.log.info(
-                "influxdb: sending %d points left to %s (waiting up to %.0fs)",
-                delivery.waiting,
-                cfg.target,
-                cfg.stop_timeout,
-            )
-        counts = delivery.close(started + cfg.stop_timeout)
-        sender.close()
+        counts = delivery.finish(self.config.stop_timeout, then=sender.close, announce=True)
+        if counts is None:
+            return
         with self._undelivered_lock:
             if self._undelivered_out is not None:
                 self._undelivered_out.close()
                 self._undelivered_out = None
         self.counts = counts
-        self._report(delivery, time.monotonic() - started, self.encoder.invalid)
+        self._report(delivery, delivery.stop_seconds, self.encoder.invalid)
 
     def _keep_undelivered(self, batch: Batch, reason: str) -> None:
         """Append a batch the delivery dropped to the undelivered file (made on the first one)."""

@@ -66,7 +66,6 @@ class OpenTelemetryOutput:
         self._delivery: Delivery[Export] | None = None
         self._sender: HttpSender | GrpcSender | None = None
         self._next_export = 0.0
-        self._finished = False
         self.exports = 0
         """Export requests queued."""
         self.counts: DeliveryCounts | None = None
@@ -132,26 +131,16 @@ class OpenTelemetryOutput:
 
     def _finish(self) -> None:
         """Export the run's totals a last time and deliver what is left within ``stopTimeout``."""
-        cfg = self.config
         delivery, sender = self._delivery, self._sender
-        if delivery is None or sender is None or self._finished:
+        if delivery is None or sender is None or delivery.closed:
             return
-        self._finished = True
         containers = self._buffer.take()
         if containers:
             self.aggregator.add(containers, time.time_ns())
         self._export()
-        started = time.monotonic()
-        if delivery.failing:
-            self.log.warning(
-                "opentelemetry: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
-                cfg.target,
-                delivery.last_error,
-                cfg.stop_timeout,
-                delivery.waiting_text(),
-            )
-        counts = delivery.close(started + cfg.stop_timeout)
-        sender.close()
+        counts = delivery.finish(self.config.stop_timeout, then=sender.close)
+        if counts is None:
+            return
         self.counts = counts
         level = logging.WARNING if counts.retried or counts.dropped or sender.rejected else logging.INFO
         self.log.log(
@@ -160,7 +149,7 @@ class OpenTelemetryOutput:
             "(%d retried after a failed export, %d dropped%s, %d rejected by the receiver)",
             counts.written,
             self.aggregator.series,
-            cfg.target,
+            self.config.target,
             self.exports,
             counts.retried,
             counts.dropped,

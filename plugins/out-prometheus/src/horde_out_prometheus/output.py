@@ -53,7 +53,6 @@ class PrometheusRWOutput:
         self._flusher: PeriodicFlusher | None = None
         self._delivery: Delivery[Batch] | None = None
         self._sender: RemoteWriteSender | None = None
-        self._finished = False
         self.queued = 0
         """Series samples queued for sending."""
         self.counts: DeliveryCounts | None = None
@@ -120,22 +119,12 @@ class PrometheusRWOutput:
 
     def _finish(self) -> None:
         """Deliver what is left within ``stopTimeout``; count and name the rest."""
-        cfg = self.config
         delivery, sender = self._delivery, self._sender
-        if delivery is None or sender is None or self._finished:
+        if delivery is None or sender is None:
             return
-        self._finished = True
-        started = time.monotonic()
-        if delivery.failing:
-            self.log.warning(
-                "experimental-prometheus-rw: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
-                cfg.target,
-                delivery.last_error,
-                cfg.stop_timeout,
-                delivery.waiting_text(),
-            )
-        counts = delivery.close(started + cfg.stop_timeout)
-        sender.close()
+        counts = delivery.finish(self.config.stop_timeout, then=sender.close)
+        if counts is None:
+            return
         self.counts = counts
         level = logging.WARNING if counts.dropped or counts.retried else logging.INFO
         self.log.log(
@@ -145,7 +134,7 @@ class PrometheusRWOutput:
             counts.written,
             len(self.series),
             self.series.samples,
-            cfg.target,
+            self.config.target,
             counts.sends,
             counts.retried,
             counts.spilled,
