@@ -9,15 +9,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-from horde.testing import free_port
+from horde.testing import ServiceProcess, find_binary, free_port, http_call
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -37,7 +34,7 @@ def ensure_installed(need_influxd: bool, need_prometheus: bool = False) -> None:
     debs = [
         p
         for b, p in (("nginx", "nginx"), ("influxd", "influxdb"), ("prometheus", "prometheus"))
-        if not _binary(b) and wanted[b]
+        if not find_binary(b) and wanted[b]
     ]
     if debs:
         print(f"apt-get install {' '.join(debs)}", flush=True)
@@ -87,57 +84,12 @@ def ensure_installed(need_influxd: bool, need_prometheus: bool = False) -> None:
     )
 
 
-def _binary(name: str) -> str | None:
-    return shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
-
-
 def _get(url: str, timeout: float = 2.0, data: bytes | None = None) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=timeout) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+    return http_call("POST" if data is not None else "GET", url, data, timeout=timeout)
 
 
-class Server:
-    """A server process in its own session, with its config and data in ``workdir``."""
-
-    name = "server"
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def ready(self) -> bool:
-        raise NotImplementedError
-
-    def start(self, timeout: float = 30.0):
-        """Start and wait until it answers."""
-        log = open(self.workdir / f"{self.name}.log", "ab")
-        self.proc = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.workdir}")
-            try:
-                if self.ready():
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer on {self.url} within {timeout}s")
+class Server(ServiceProcess):
+    """A server process in its own session, with its config and data in ``workdir`` (see ServiceProcess)."""
 
     def pids(self) -> list[int]:
         """The server's processes (nginx: master and worker)."""
@@ -147,24 +99,6 @@ class Server:
             return []
         p = psutil.Process(self.proc.pid)
         return [p.pid] + [c.pid for c in p.children(recursive=True)]
-
-    def stop(self) -> None:
-        """SIGTERM to its process group, SIGKILL after 10 s."""
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 class Nginx(Server):
@@ -204,7 +138,7 @@ http {{
 
     def command(self) -> list[str]:
         return [
-            _binary("nginx") or "nginx",
+            find_binary("nginx") or "nginx",
             "-p",
             str(self.workdir),
             "-e",
@@ -212,9 +146,6 @@ http {{
             "-c",
             str(self.config),
         ]
-
-    def ready(self) -> bool:
-        return _get(self.url + "/")[0] == 200
 
     def requests(self) -> int:
         """Requests nginx has served so far (stub_status), counting this one."""
@@ -225,6 +156,8 @@ class InfluxD(Server):
     """influxd 1.x (Debian ``influxdb``), HTTP API on 127.0.0.1, as plugins/out-influx/tests starts it."""
 
     name = "influxd"
+    ready_path = "/ping"
+    ready_status = 204
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -255,10 +188,7 @@ bind-address = "127.0.0.1:{free_port()}"
 """)
 
     def command(self) -> list[str]:
-        return [_binary("influxd") or "influxd", "-config", str(self.config)]
-
-    def ready(self) -> bool:
-        return _get(self.url + "/ping")[0] == 204
+        return [find_binary("influxd") or "influxd", "-config", str(self.config)]
 
     def query(self, q: str, db: str | None = None) -> dict:
         """Run an InfluxQL statement; the decoded JSON answer."""
@@ -282,6 +212,7 @@ class Prometheus(Server):
     """Prometheus (Debian ``prometheus``) with its remote write receiver and native histograms on."""
 
     name = "prometheus"
+    ready_path = "/-/ready"
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -290,7 +221,7 @@ class Prometheus(Server):
     def command(self) -> list[str]:
         w = self.workdir
         return [
-            _binary("prometheus") or "prometheus",
+            find_binary("prometheus") or "prometheus",
             f"--config.file={w}/prometheus.yml",
             f"--web.listen-address=127.0.0.1:{self.port}",
             f"--storage.tsdb.path={w}/data",
@@ -298,9 +229,6 @@ class Prometheus(Server):
             "--enable-feature=native-histograms",
             "--log.level=warn",
         ]
-
-    def ready(self) -> bool:
-        return _get(self.url + "/-/ready")[0] == 200
 
     def requests_counted(self, testid: str) -> int:
         """The run's ``k6_http_reqs_total``, summed over its series (0 when none)."""

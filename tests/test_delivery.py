@@ -250,8 +250,12 @@ def test_finish_warns_when_failing_waits_the_stop_timeout_then_closes_the_sender
     assert closed == ["closed"] and d.closed and 0.2 <= d.stop_seconds < 10
     warned = [r for r in caplog.records if "(stopTimeout)" in r.getMessage()]
     assert [r.levelno for r in warned] == [logging.WARNING]
-    assert warned[0].getMessage().startswith(
-        "fin: db at :1 is failing (connection refused); waiting up to 0s (stopTimeout) to deliver 3 points waiting"
+    assert (
+        warned[0]
+        .getMessage()
+        .startswith(
+            "fin: db at :1 is failing (connection refused); waiting up to 0s (stopTimeout) to deliver 3 points waiting"
+        )
     )
     # a second finish (a second stop) reports nothing and closes nothing again
     assert d.finish(0.2, then=lambda: closed.append("again")) is None and closed == ["closed"]

@@ -4,6 +4,9 @@ The conformance kit is a pytest plugin (entry point ``pytest11``, name ``horde``
 ``horde_output`` fixture returning an :class:`OutputUnderTest` and a test requesting ``horde_check``,
 and get one pytest item per check (see docs/writing-an-output.md, "The conformance kit").
 
+:class:`ServiceProcess` runs a real server (influxd, Prometheus, nginx...) on a free port for a
+test or a benchmark.
+
 The target-server fixtures live in :mod:`horde.testing.fixtures`; load them from a
 ``conftest.py`` with ``from horde.testing.fixtures import target, tls_target``.
 """
@@ -13,6 +16,7 @@ from .checks import CHECKS, Check
 from .compare import CheckFailed
 from .ports import free_port
 from .readback import CAPABILITIES, OutputUnderTest, ReadSample, SeriesTotal
+from .services import ServiceProcess, find_binary, http_call
 from .target import TargetServer, start_target
 
 __all__ = [
@@ -23,8 +27,11 @@ __all__ = [
     "OutputUnderTest",
     "ReadSample",
     "SeriesTotal",
+    "ServiceProcess",
     "TargetServer",
+    "find_binary",
     "free_port",
+    "http_call",
     "make_self_signed_cert",
     "start_target",
 ]

@@ -7,113 +7,21 @@ be stopped and restarted on the same port and data (to simulate an outage).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import ssl
 import subprocess
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-import pytest
-from horde.testing import free_port
+from horde.testing import ServiceProcess, free_port, http_call
+from horde.testing.fixtures import require_binary
 
 __all__ = ["InfluxD", "VictoriaMetrics", "require_binary"]
 
-START_TIMEOUT = 30.0
 
-
-def require_binary(name: str, package: str) -> str:
-    """Path of ``name``; skip the test if missing, or fail when ``CI=true``."""
-    path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
-    if path is None:
-        msg = f"{name} not found: apt-get install {package}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
-
-
-_UNVERIFIED = ssl.create_default_context()
-_UNVERIFIED.check_hostname = False
-_UNVERIFIED.verify_mode = ssl.CERT_NONE
-
-
-def _http(
-    method: str, url: str, data: bytes | None = None, auth: tuple[str, str] | None = None, timeout: float = 10.0
-) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, data=data, method=method)
-    if auth:
-        import base64
-
-        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
-    try:
-        with urllib.request.urlopen(req, timeout=timeout, context=_UNVERIFIED) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-class _Server:
-    name = "server"
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        self.log_path = workdir / f"{self.name}.log"
-
+class _Server(ServiceProcess):
     @property
     def addr(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _command(self) -> list[str]:
-        raise NotImplementedError
-
-    def _ready(self) -> bool:
-        raise NotImplementedError
-
-    def start(self) -> _Server:
-        """Start (or restart on the same port and data) and wait until it answers."""
-        assert self.proc is None, "already running"
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            self._command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
-        )
-        log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                if self._ready():
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer on {self.addr} within {START_TIMEOUT}s: {self.log_tail()}")
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-    def log_tail(self, n: int = 2000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-n:]
-        except OSError:
-            return ""
+        """The server's base URL (as the tests name it)."""
+        return self.url
 
 
 class InfluxD(_Server):
@@ -121,9 +29,12 @@ class InfluxD(_Server):
 
     name = "influxd"
 
+    ready_path = "/ping"
+    ready_status = 204
+
     @property
-    def addr(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     def __init__(
         self, workdir: Path, *, max_body_size: int = 25_000_000, auth: tuple[str, str] | None = None, tls: bool = False
@@ -191,14 +102,11 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   enabled = false
 """)
 
-    def _command(self) -> list[str]:
+    def command(self) -> list[str]:
         return [self.binary, "-config", str(self.config_path)]
 
-    def _ready(self) -> bool:
-        return _http("GET", self.addr + "/ping", timeout=1)[0] == 204
-
-    def start(self) -> InfluxD:
-        super().start()
+    def start(self, timeout: float | None = None) -> InfluxD:
+        super().start(timeout)
         if self.auth:  # the first admin user may be created without credentials
             status, body = self.query(
                 f"CREATE USER \"{self.auth[0]}\" WITH PASSWORD '{self.auth[1]}' WITH ALL PRIVILEGES"
@@ -211,7 +119,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         params = {"q": q, "epoch": "ns"}
         if db:
             params["db"] = db
-        return _http("POST", self.addr + "/query?" + urllib.parse.urlencode(params), b"", auth=self.auth)
+        return http_call("POST", self.addr + "/query?" + urllib.parse.urlencode(params), b"", auth=self.auth)
 
     def rows(self, q: str, db: str) -> list[dict]:
         """The series of an InfluxQL query (raises on error)."""
@@ -247,7 +155,9 @@ class VictoriaMetrics(_Server):
         self.binary = require_binary("victoria-metrics", "victoria-metrics")
         super().__init__(workdir)
 
-    def _command(self) -> list[str]:
+    ready_path = "/health"
+
+    def command(self) -> list[str]:
         return [
             self.binary,
             f"-httpListenAddr=127.0.0.1:{self.port}",
@@ -257,20 +167,17 @@ class VictoriaMetrics(_Server):
             "-search.disableCache",
         ]
 
-    def _ready(self) -> bool:
-        return _http("GET", self.addr + "/health", timeout=1)[0] == 200
-
     def export(self, match: str = '{__name__=~".+"}') -> list[dict]:
         """Every stored series matching ``match``, with all its raw samples."""
-        _http("GET", self.addr + "/internal/force_flush")
+        http_call("GET", self.addr + "/internal/force_flush")
         q = urllib.parse.urlencode({"match[]": match, "start": "0"})
-        status, body = _http("GET", self.addr + "/api/v1/export?" + q)
+        status, body = http_call("GET", self.addr + "/api/v1/export?" + q)
         assert status == 200, body
         return [json.loads(line) for line in body.splitlines() if line.strip()]
 
     def rows_inserted(self) -> int:
         """VictoriaMetrics' own count of InfluxDB rows it accepted."""
-        _, body = _http("GET", self.addr + "/metrics")
+        _, body = http_call("GET", self.addr + "/metrics")
         for line in body.decode().splitlines():
             if line.startswith('vm_rows_inserted_total{type="influx"}'):
                 return int(float(line.split()[-1]))

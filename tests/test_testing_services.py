@@ -1,0 +1,110 @@
+"""horde.testing's ServiceProcess and require_binary: real processes on free ports, deadlines, the CI rule."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from horde.testing import ServiceProcess, find_binary, http_call
+from horde.testing import fixtures as testing_fixtures
+from horde.testing.fixtures import require_binary
+
+
+class PythonHttpServer(ServiceProcess):
+    """Python's http.server, started by a shell that also leaves a child behind (to see the group stopped)."""
+
+    name = "pyhttp"
+    start_timeout = 30.0
+
+    def command(self) -> list[str]:
+        server = f"{sys.executable} -m http.server {self.port} --bind 127.0.0.1"
+        return ["/bin/sh", "-c", f"echo $$ > shell.pid; sleep 300 & echo $! > child.pid; exec {server}"]
+
+
+class Exits(ServiceProcess):
+    name = "exits"
+
+    def command(self) -> list[str]:
+        return ["/bin/sh", "-c", "echo broken config >&2; exit 3"]
+
+
+class NeverReady(PythonHttpServer):
+    name = "never-ready"
+    ready_path = "/missing"  # 404: never the ready status
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (not yet reaped by its parent) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_gone(pid: int, within: float = 10.0) -> bool:
+    end = time.monotonic() + within
+    while alive(pid) and time.monotonic() < end:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+def test_starts_on_a_free_port_answers_stops_its_whole_group_and_restarts_on_the_same_port(tmp_path):
+    workdir = tmp_path / "made-if-missing"
+    server = PythonHttpServer(workdir)
+    port = server.port
+    with server:
+        assert server.running and server.url == f"http://127.0.0.1:{port}"
+        assert http_call("GET", server.url + "/")[0] == 200
+        child = int((workdir / "child.pid").read_text())
+        assert alive(child)
+        with pytest.raises(RuntimeError, match="already running"):
+            server.start()
+    assert not server.running and server.proc is None
+    assert wait_gone(child), "the server's child outlived stop(): the process group was not signalled"
+    assert server.start() is server and server.port == port
+    assert http_call("GET", server.url + "/")[0] == 200
+    server.stop()
+    server.stop()  # idempotent
+    assert (workdir / "pyhttp.log").exists()
+
+
+def test_a_server_that_exits_fails_start_with_its_log(tmp_path):
+    server = Exits(tmp_path)
+    with pytest.raises(RuntimeError, match=r"exits exited with 3: broken config"):
+        server.start()
+    assert server.proc is None
+
+
+def test_a_server_never_ready_fails_start_at_the_deadline_and_is_stopped(tmp_path):
+    server = NeverReady(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"never-ready did not answer on http://127.0.0.1:\d+ within 1.5s"):
+        server.start(timeout=1.5)
+    assert time.monotonic() - started < 20
+    assert server.proc is None
+    assert wait_gone(int((tmp_path / "shell.pid").read_text()))
+
+
+def test_http_call_returns_error_statuses_and_raises_oserror_when_nothing_listens(tmp_path):
+    with PythonHttpServer(tmp_path) as server:
+        assert http_call("GET", server.url + "/missing")[0] == 404
+        port = server.port
+    with pytest.raises(OSError):
+        http_call("GET", f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_require_binary_finds_a_binary_and_obeys_the_ci_rule_for_a_missing_one(monkeypatch):
+    assert require_binary("sh", "dash") == find_binary("sh")
+    monkeypatch.setattr(testing_fixtures, "find_binary", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install influxdb"):
+        require_binary("influxd", "influxdb")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install influxdb"):
+        require_binary("influxd", "influxdb")
