@@ -12,7 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from horde.output import Backoff, Delivery, DeliveryCounts, DestinationRefused, PermanentError, SplitPayload
+from horde.output import (
+    Backoff,
+    Delivery,
+    DeliveryCounts,
+    DestinationRefused,
+    PayloadCodec,
+    PermanentError,
+    SplitPayload,
+)
 from horde.output.delivery import UNDELIVERED_AT_CLOSE, RetryableError
 from horde.testing import free_port
 
@@ -280,6 +288,51 @@ def test_finish_announces_what_is_left_only_when_asked_and_delivers_it(tmp_path,
     assert c is not None and c.written == 1 and c.dropped == 0 and got == [b"x", b"y"]
     lines = [r.getMessage() for r in caplog.records if r.name == "horde.output.delivery"]
     assert lines == ["loud: sending 1 points left to there (waiting up to 20s)"]
+
+
+class Settings:
+    """A network output's config, as far as the delivery reads it."""
+
+    def __init__(self, spool: Path) -> None:
+        self.memory_limit = 4
+        self.spool_path = str(spool)
+        self.target = "http://127.0.0.1:1/db"
+        self.retry_interval = 0.02
+        self.max_retry_interval = 0.01  # below the first: the first wins
+
+
+class HangingSender:
+    """Hangs in send until aborted (as a socket cut by KeepAliveConnection.abort)."""
+
+    def __init__(self) -> None:
+        self.cut = threading.Event()
+
+    def __call__(self, payload: bytes) -> None:
+        if not self.cut.wait(30):
+            raise AssertionError("never aborted")
+        raise ConnectionAbortedError("aborted")
+
+    def abort(self) -> None:
+        self.cut.set()
+
+
+def test_for_output_builds_the_delivery_from_the_config_codec_and_sender(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    spool = tmp_path / "made" / "spool"
+    codec = PayloadCodec(encode=bytes, decode=bytes, count=len, size=len, unit="points")
+    sender = HangingSender()
+    d = Delivery.for_output(sender, Settings(spool), codec, name="out", senders=2)
+    assert spool.is_dir() and d.directory == str(spool)
+    assert (d.name, d.target, d.unit, len(d._threads)) == ("out", "http://127.0.0.1:1/db", "points", 2)
+    assert d.backoff.initial == d.backoff.maximum == 0.02
+    for p in (b"ab", b"cd", b"ef", b"gh", b"ij", b"kl"):
+        d.put(p)
+    # at most 2 in flight, 8 bytes or more queued: past memory_limit (4, by size=len), spilled into spool
+    assert wait_until(lambda: d.disk_bytes > 0)
+    c = d.finish(0.2, announce=True)
+    # at the deadline the sender's abort cut both sends in flight: nothing abandoned, everything counted
+    assert c is not None and sender.cut.is_set() and not c.abandoned and c.dropped == 12 and c.written == 0
+    assert "out: sending 12 points left to http://127.0.0.1:1/db (waiting up to 0s)" in caplog.messages
 
 
 def test_interrupt_cuts_a_send_in_flight_at_the_deadline(tmp_path):

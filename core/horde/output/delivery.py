@@ -41,7 +41,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from .spill import SpillQueue
 
@@ -50,6 +50,9 @@ __all__ = [
     "Backoff",
     "Delivery",
     "DeliveryCounts",
+    "DeliverySettings",
+    "PayloadCodec",
+    "Sender",
     "DestinationRefused",
     "PermanentError",
     "RetryableError",
@@ -57,6 +60,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
 
 _log = logging.getLogger("horde.output.delivery")
 
@@ -168,6 +172,57 @@ class DeliveryCounts:
     def as_report(self) -> dict[str, int]:
         """``written``, ``retried``, ``spilled`` and ``dropped``: the core of an output's ``report()``."""
         return {"written": self.written, "retried": self.retried, "spilled": self.spilled, "dropped": self.dropped}
+
+
+@dataclasses.dataclass(frozen=True)
+class PayloadCodec(Generic[T]):
+    """How a :class:`Delivery` keeps and weighs one kind of payload (for :meth:`Delivery.for_output`).
+
+    ``encode`` and ``decode`` turn a payload into bytes and back, for
+    spilling; ``count`` is its weight in ``unit`` (the plural of the counted
+    unit: ``"points"``); ``size`` its memory cost in the unit of
+    ``memory_limit`` (bytes, usually).
+    """
+
+    encode: Callable[[T], bytes]
+    decode: Callable[[bytes], T]
+    count: Callable[[T], int]
+    size: Callable[[T], int]
+    unit: str
+
+
+class DeliverySettings(Protocol):
+    """The options a network output's config gives its :class:`Delivery` (see :meth:`Delivery.for_output`)."""
+
+    @property
+    def memory_limit(self) -> int:
+        """Payload size units (bytes) kept in memory before spilling to disk."""
+
+    @property
+    def spool_path(self) -> str:
+        """The directory to spill into (made at start when missing)."""
+
+    @property
+    def target(self) -> str:
+        """The destination, as log lines name it."""
+
+    @property
+    def retry_interval(self) -> float:
+        """Seconds before the first retry."""
+
+    @property
+    def max_retry_interval(self) -> float:
+        """The longest wait between retries, in seconds."""
+
+
+class Sender(Protocol[T_contra]):
+    """A network output's ``send``: delivers one payload or raises (see the module doc); ``abort`` cuts it."""
+
+    def __call__(self, payload: T_contra, /) -> None:
+        """Deliver ``payload`` (called from the delivery's sender threads)."""
+
+    def abort(self) -> None:
+        """From any thread: make the send in flight fail now, and every later one."""
 
 
 class _Slot:
@@ -282,6 +337,47 @@ class Delivery(Generic[T]):
         ]
         for t in self._threads:
             t.start()
+
+    @classmethod
+    def for_output(
+        cls,
+        sender: Sender[T],
+        settings: DeliverySettings,
+        codec: PayloadCodec[T],
+        *,
+        name: str,
+        logger: logging.Logger | None = None,
+        senders: int = 1,
+        on_drop: Callable[[T, str], None] | None = None,
+    ) -> Delivery[T]:
+        """The delivery of a network output, from its config ``settings``: the usual way to make one at ``start``.
+
+        Payloads are sent with ``sender`` (its ``abort`` is the ``interrupt``
+        at the close deadline) by ``senders`` threads, kept in memory up to
+        ``settings.memory_limit`` and spilled into ``settings.spool_path``
+        (made now if missing) beyond, and retried with a :class:`Backoff` from
+        ``retry_interval`` up to ``max_retry_interval``. ``name`` prefixes the
+        log lines, which name ``settings.target`` and count in ``codec.unit``.
+        """
+        os.makedirs(settings.spool_path, exist_ok=True)
+        first = settings.retry_interval
+        return cls(
+            sender,
+            encode=codec.encode,
+            decode=codec.decode,
+            count=codec.count,
+            size=codec.size,
+            memory_limit=settings.memory_limit,
+            directory=settings.spool_path,
+            name=name,
+            target=settings.target,
+            unit=codec.unit,
+            senders=senders,
+            logger=logger,
+            on_drop=on_drop,
+            interrupt=sender.abort,
+            backoff=Backoff(initial=first, maximum=max(first, settings.max_retry_interval)),
+        )
 
     # -- producer -------------------------------------------------------------------------
 

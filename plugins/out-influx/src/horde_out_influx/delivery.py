@@ -22,13 +22,13 @@ import logging
 import struct
 import threading
 
-from horde.output import PermanentError, PerThread, RetryableError, SplitPayload
+from horde.output import PayloadCodec, PermanentError, PerThread, RetryableError, SplitPayload
 
 from .client import Client
 from .config import Config
 from .lineproto import Batch, split_body
 
-__all__ = ["SPLIT_STATUSES", "InfluxSender", "decode_batch", "encode_batch"]
+__all__ = ["BATCH_CODEC", "SPLIT_STATUSES", "InfluxSender", "decode_batch", "encode_batch"]
 
 SPLIT_STATUSES = frozenset({400, 413, 422})
 """Answers that refuse the content of a batch: split it to isolate what the server will not take."""
@@ -54,6 +54,10 @@ def batch_points(batch: Batch) -> int:
 def batch_bytes(batch: Batch) -> int:
     """Bytes of ``batch``: the unit of ``memoryLimit``."""
     return len(batch.body)
+
+
+BATCH_CODEC = PayloadCodec(encode_batch, decode_batch, batch_points, batch_bytes, "points")
+"""How the delivery spills and counts batches: in points, memory in bytes."""
 
 
 class InfluxSender:

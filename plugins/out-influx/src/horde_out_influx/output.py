@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 from horde.metrics import SampleContainer
 from horde.output import (
-    Backoff,
     Delivery,
     DeliveryCounts,
     Params,
@@ -35,7 +34,7 @@ from horde.output import (
 
 from .client import Client, write_path
 from .config import Config, load_config
-from .delivery import InfluxSender, batch_bytes, batch_points, decode_batch, encode_batch
+from .delivery import BATCH_CODEC, InfluxSender
 from .lineproto import Batch, LineEncoder
 
 __all__ = ["InfluxDBOutput"]
@@ -103,24 +102,15 @@ class InfluxDBOutput:
     def start(self) -> None:
         cfg = self.config
         self._check_server()
-        os.makedirs(cfg.spool_path, exist_ok=True)
         self._sender = InfluxSender(cfg, self.log)
-        self._delivery = Delivery(
+        self._delivery = Delivery.for_output(
             self._sender,
-            encode=encode_batch,
-            decode=decode_batch,
-            count=batch_points,
-            size=batch_bytes,
-            memory_limit=cfg.memory_limit,
-            directory=cfg.spool_path,
+            cfg,
+            BATCH_CODEC,
             name="influxdb",
-            target=cfg.target,
-            unit="points",
-            senders=cfg.concurrent_writes,
             logger=self.log,
+            senders=cfg.concurrent_writes,
             on_drop=self._keep_undelivered,
-            interrupt=self._sender.abort,
-            backoff=Backoff(initial=cfg.retry_interval, maximum=max(cfg.retry_interval, cfg.max_retry_interval)),
         )
         self._flusher = PeriodicFlusher(cfg.push_interval, self._flush, name="horde-influxdb-flusher")
 

@@ -11,13 +11,11 @@ the whole run.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 
 from horde.metrics import SampleContainer
 from horde.output import (
-    Backoff,
     Delivery,
     DeliveryCounts,
     Params,
@@ -28,12 +26,9 @@ from horde.output import (
 )
 
 from .aggregate import (
+    EXPORT_CODEC,
     Aggregator,
     Export,
-    decode_export,
-    encode_export,
-    export_bytes,
-    export_points,
     resource_attributes,
     split_to_size,
 )
@@ -80,24 +75,9 @@ class OpenTelemetryOutput:
     @hookimpl
     def start(self) -> None:
         cfg = self.config
-        os.makedirs(cfg.spool_path, exist_ok=True)
         self._sender = make_sender(cfg, self.log)
-        self._delivery = Delivery(
-            self._sender,
-            encode=encode_export,
-            decode=decode_export,
-            count=export_points,
-            size=export_bytes,
-            memory_limit=cfg.memory_limit,
-            directory=cfg.spool_path,
-            name="opentelemetry",
-            target=cfg.target,
-            unit="data points",
-            senders=1,  # cumulative exports must arrive in order
-            logger=self.log,
-            interrupt=self._sender.abort,
-            backoff=Backoff(initial=cfg.retry_interval, maximum=max(cfg.retry_interval, cfg.max_retry_interval)),
-        )
+        # one sender: cumulative exports must arrive in order
+        self._delivery = Delivery.for_output(self._sender, cfg, EXPORT_CODEC, name="opentelemetry", logger=self.log)
         self._next_export = time.monotonic() + cfg.export_interval
         self._flusher = PeriodicFlusher(cfg.flush_interval, self._flush, name="horde-opentelemetry-flusher")
 

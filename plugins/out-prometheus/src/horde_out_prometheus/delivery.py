@@ -18,13 +18,13 @@ import logging
 import threading
 
 import cramjam
-from horde.output import PermanentError, PerThread, RetryableError, SplitPayload
+from horde.output import PayloadCodec, PermanentError, PerThread, RetryableError, SplitPayload
 
 from .client import Client, tls_context
 from .config import Config
 from .protobuf import frame, unframe
 
-__all__ = ["Batch", "RemoteWriteSender", "batch_bytes", "batch_series", "decode_batch", "encode_batch"]
+__all__ = ["BATCH_CODEC", "Batch", "RemoteWriteSender", "batch_bytes", "batch_series", "decode_batch", "encode_batch"]
 
 SPLIT_STATUSES = frozenset({400, 413, 422})
 
@@ -60,6 +60,10 @@ def batch_series(batch: Batch) -> int:
 def batch_bytes(batch: Batch) -> int:
     """Bytes of ``batch``: the unit of ``memoryLimit``."""
     return batch.size
+
+
+BATCH_CODEC = PayloadCodec(encode_batch, decode_batch, batch_series, batch_bytes, "series samples")
+"""How the delivery spills and counts WriteRequests: in series samples, memory in bytes."""
 
 
 class RemoteWriteSender:

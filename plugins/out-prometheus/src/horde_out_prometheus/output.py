@@ -12,14 +12,12 @@ flushes, adds stale markers when ``staleMarkers`` is on, and waits up to
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
 
 from horde.metrics import SampleContainer
 from horde.output import (
-    Backoff,
     Delivery,
     DeliveryCounts,
     Params,
@@ -29,7 +27,7 @@ from horde.output import (
 )
 
 from .config import Config, load_config
-from .delivery import Batch, RemoteWriteSender, batch_bytes, batch_series, decode_batch, encode_batch, make_batch
+from .delivery import BATCH_CODEC, Batch, RemoteWriteSender, make_batch
 from .series import SeriesSet
 
 __all__ = ["PrometheusRWOutput"]
@@ -64,22 +62,9 @@ class PrometheusRWOutput:
     @hookimpl
     def start(self) -> None:
         cfg = self.config
-        os.makedirs(cfg.spool_path, exist_ok=True)
         self._sender = RemoteWriteSender(cfg, self.log)
-        self._delivery = Delivery(
-            self._sender,
-            encode=encode_batch,
-            decode=decode_batch,
-            count=batch_series,
-            size=batch_bytes,
-            memory_limit=cfg.memory_limit,
-            directory=cfg.spool_path,
-            name="experimental-prometheus-rw",
-            target=cfg.target,
-            unit="series samples",
-            logger=self.log,
-            interrupt=self._sender.abort,
-            backoff=Backoff(initial=cfg.retry_interval, maximum=cfg.max_retry_interval),
+        self._delivery = Delivery.for_output(
+            self._sender, cfg, BATCH_CODEC, name="experimental-prometheus-rw", logger=self.log
         )
         self._flusher = PeriodicFlusher(cfg.push_interval, self._flush, name="horde-prometheus-rw-flusher")
 
