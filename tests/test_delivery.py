@@ -302,10 +302,11 @@ class Settings:
 
 
 class HangingSender:
-    """Hangs in send until aborted (as a socket cut by KeepAliveConnection.abort)."""
+    """Hangs in send until aborted (as a socket cut by KeepAliveConnection.abort); records its close."""
 
     def __init__(self) -> None:
         self.cut = threading.Event()
+        self.closed = False
 
     def __call__(self, payload: bytes) -> None:
         if not self.cut.wait(30):
@@ -314,6 +315,9 @@ class HangingSender:
 
     def abort(self) -> None:
         self.cut.set()
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def test_for_output_builds_the_delivery_from_the_config_codec_and_sender(tmp_path, caplog):
@@ -332,6 +336,7 @@ def test_for_output_builds_the_delivery_from_the_config_codec_and_sender(tmp_pat
     c = d.finish(0.2, announce=True)
     # at the deadline the sender's abort cut both sends in flight: nothing abandoned, everything counted
     assert c is not None and sender.cut.is_set() and not c.abandoned and c.dropped == 12 and c.written == 0
+    assert sender.closed
     assert "out: sending 12 points left to http://127.0.0.1:1/db (waiting up to 0s)" in caplog.messages
 
 

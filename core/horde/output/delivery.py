@@ -216,13 +216,17 @@ class DeliverySettings(Protocol):
 
 
 class Sender(Protocol[T_contra]):
-    """A network output's ``send``: delivers one payload or raises (see the module doc); ``abort`` cuts it."""
+    """A network output's ``send``: delivers one payload or raises (see the module doc); ``abort`` cuts it,
+    ``close`` releases its connections."""
 
     def __call__(self, payload: T_contra, /) -> None:
         """Deliver ``payload`` (called from the delivery's sender threads)."""
 
     def abort(self) -> None:
         """From any thread: make the send in flight fail now, and every later one."""
+
+    def close(self) -> None:
+        """Close the connections (after the last send)."""
 
 
 class _Slot:
@@ -330,6 +334,7 @@ class Delivery(Generic[T]):
         self._abandoned = False
         self.stop_seconds = 0.0
         """Seconds :meth:`finish` took (0 until then)."""
+        self._close_sender: Callable[[], None] | None = None
         self._slots = [_Slot() for _ in range(senders)]
         self._threads = [
             threading.Thread(target=self._run, args=(slot,), name=f"horde-{name}-sender-{i}", daemon=True)
@@ -358,10 +363,11 @@ class Delivery(Generic[T]):
         (made now if missing) beyond, and retried with a :class:`Backoff` from
         ``retry_interval`` up to ``max_retry_interval``. ``name`` prefixes the
         log lines, which name ``settings.target`` and count in ``codec.unit``.
+        :meth:`finish` closes ``sender``.
         """
         os.makedirs(settings.spool_path, exist_ok=True)
         first = settings.retry_interval
-        return cls(
+        delivery = cls(
             sender,
             encode=codec.encode,
             decode=codec.decode,
@@ -378,6 +384,8 @@ class Delivery(Generic[T]):
             interrupt=sender.abort,
             backoff=Backoff(initial=first, maximum=max(first, settings.max_retry_interval)),
         )
+        delivery._close_sender = sender.close
+        return delivery
 
     # -- producer -------------------------------------------------------------------------
 
@@ -713,8 +721,8 @@ class Delivery(Generic[T]):
         Logs a warning first when the destination is failing (what waits and
         how long it may take), or with ``announce`` an info line when units are
         left to send; then :meth:`close` with the deadline ``stop_timeout``
-        from now, and calls ``then()`` (e.g. close the sender's connections)
-        even if closing failed. Returns the final counts for the output's stop
+        from now, and even if closing failed closes the sender (of
+        :meth:`for_output`) and calls ``then()``. Returns the final counts for the output's stop
         log line and ``report()``; None when the delivery was already closed,
         so that the caller reports only once. :attr:`stop_seconds` is the time
         it took.
@@ -745,8 +753,9 @@ class Delivery(Generic[T]):
         try:
             counts = self.close(started + stop_timeout)
         finally:
-            if then is not None:
-                then()
+            for after in (self._close_sender, then):
+                if after is not None:
+                    after()
             self.stop_seconds = time.monotonic() - started
         return counts
 

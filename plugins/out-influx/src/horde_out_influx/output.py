@@ -180,11 +180,9 @@ class InfluxDBOutput:
 
     def _finish(self) -> None:
         """Deliver what is left within ``stopTimeout``, keep the rest in a file, report."""
-        delivery, sender = self._delivery, self._sender
-        if delivery is None or sender is None:
-            return
-        counts = delivery.finish(self.config.stop_timeout, then=sender.close, announce=True)
-        if counts is None:
+        delivery = self._delivery
+        counts = delivery.finish(self.config.stop_timeout, announce=True) if delivery is not None else None
+        if delivery is None or counts is None:
             return
         with self._undelivered_lock:
             if self._undelivered_out is not None:

@@ -107,19 +107,23 @@ class OpenTelemetryOutput:
             if self._flusher is not None:
                 self._flusher.stop()
         finally:
+            self._export_last()
             self._finish()
 
-    def _finish(self) -> None:
-        """Export the run's totals a last time and deliver what is left within ``stopTimeout``."""
-        delivery, sender = self._delivery, self._sender
-        if delivery is None or sender is None or delivery.closed:
+    def _export_last(self) -> None:
+        """Export the run's totals a last time (once: not after the delivery closed)."""
+        if self._delivery is None or self._delivery.closed:
             return
         containers = self._buffer.take()
         if containers:
             self.aggregator.add(containers, time.time_ns())
         self._export()
-        counts = delivery.finish(self.config.stop_timeout, then=sender.close)
-        if counts is None:
+
+    def _finish(self) -> None:
+        """Deliver what is left within ``stopTimeout``; log what was written and what was not."""
+        sender = self._sender
+        counts = self._delivery.finish(self.config.stop_timeout) if self._delivery is not None else None
+        if sender is None or counts is None:
             return
         self.counts = counts
         level = logging.WARNING if counts.retried or counts.dropped or sender.rejected else logging.INFO

@@ -104,10 +104,7 @@ class PrometheusRWOutput:
 
     def _finish(self) -> None:
         """Deliver what is left within ``stopTimeout``; count and name the rest."""
-        delivery, sender = self._delivery, self._sender
-        if delivery is None or sender is None:
-            return
-        counts = delivery.finish(self.config.stop_timeout, then=sender.close)
+        counts = self._delivery.finish(self.config.stop_timeout) if self._delivery is not None else None
         if counts is None:
             return
         self.counts = counts
