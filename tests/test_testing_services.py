@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from horde.testing import ServiceProcess, find_binary, http_call
+from horde.testing import ServiceProcess, VictoriaMetrics, find_binary, http_call
 from horde.testing import fixtures as testing_fixtures
 from horde.testing.fixtures import require_binary
 
@@ -108,3 +108,14 @@ def test_require_binary_finds_a_binary_and_obeys_the_ci_rule_for_a_missing_one(m
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception, match="apt-get install influxdb"):
         require_binary("influxd", "influxdb")
+
+
+def test_victoria_metrics_takes_line_protocol_and_exports_it_behind_basic_auth(tmp_path):
+    binary = require_binary("victoria-metrics", "victoria-metrics")
+    with VictoriaMetrics(tmp_path / "vm", binary, auth=("k6", "s3cret")) as vm:
+        assert http_call("GET", vm.url + "/api/v1/export?match[]=up")[0] == 401
+        status, _ = http_call("POST", vm.url + "/write", b"reqs,page=home value=3 1700000000000000000", auth=vm.auth)
+        assert status == 204
+        series = vm.export('{__name__="reqs_value"}')
+        assert [(s["metric"]["page"], s["values"]) for s in series] == [("home", [3])]
+        assert vm.metric('vm_rows_inserted_total{type="influx"}') == 1

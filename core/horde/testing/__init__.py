@@ -5,7 +5,7 @@ The conformance kit is a pytest plugin (entry point ``pytest11``, name ``horde``
 and get one pytest item per check (see docs/writing-an-output.md, "The conformance kit").
 
 :class:`ServiceProcess` runs a real server (influxd, Prometheus, nginx...) on a free port for a
-test or a benchmark.
+test or a benchmark; :class:`VictoriaMetrics` is one, a receiver of several protocols.
 
 The target-server fixtures live in :mod:`horde.testing.fixtures`; load them from a
 ``conftest.py`` with ``from horde.testing.fixtures import target, tls_target``.
@@ -18,6 +18,7 @@ from .ports import free_port
 from .readback import CAPABILITIES, OutputUnderTest, ReadSample, SeriesTotal
 from .services import ServiceProcess, find_binary, http_call
 from .target import TargetServer, start_target
+from .victoria import VictoriaMetrics
 
 __all__ = [
     "CAPABILITIES",
@@ -29,6 +30,7 @@ __all__ = [
     "SeriesTotal",
     "ServiceProcess",
     "TargetServer",
+    "VictoriaMetrics",
     "find_binary",
     "free_port",
     "http_call",

@@ -11,6 +11,7 @@ import subprocess
 import urllib.parse
 from pathlib import Path
 
+from horde import testing
 from horde.testing import ServiceProcess, free_port, http_call
 from horde.testing.fixtures import require_binary
 
@@ -146,39 +147,12 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         return {s["name"]: {v[0]: v[1] for v in s["values"]} for s in self.rows("SHOW FIELD KEYS", db)}
 
 
-class VictoriaMetrics(_Server):
+class VictoriaMetrics(_Server, testing.VictoriaMetrics):
     """VictoriaMetrics, which accepts InfluxDB line protocol on /write and /api/v2/write."""
 
-    name = "victoria-metrics"
-
     def __init__(self, workdir: Path) -> None:
-        self.binary = require_binary("victoria-metrics", "victoria-metrics")
-        super().__init__(workdir)
-
-    ready_path = "/health"
-
-    def command(self) -> list[str]:
-        return [
-            self.binary,
-            f"-httpListenAddr=127.0.0.1:{self.port}",
-            f"-storageDataPath={self.workdir}/vmdata",
-            "-loggerLevel=ERROR",
-            "-retentionPeriod=100y",
-            "-search.disableCache",
-        ]
-
-    def export(self, match: str = '{__name__=~".+"}') -> list[dict]:
-        """Every stored series matching ``match``, with all its raw samples."""
-        http_call("GET", self.addr + "/internal/force_flush")
-        q = urllib.parse.urlencode({"match[]": match, "start": "0"})
-        status, body = http_call("GET", self.addr + "/api/v1/export?" + q)
-        assert status == 200, body
-        return [json.loads(line) for line in body.splitlines() if line.strip()]
+        super().__init__(workdir, require_binary("victoria-metrics", "victoria-metrics"))
 
     def rows_inserted(self) -> int:
         """VictoriaMetrics' own count of InfluxDB rows it accepted."""
-        _, body = http_call("GET", self.addr + "/metrics")
-        for line in body.decode().splitlines():
-            if line.startswith('vm_rows_inserted_total{type="influx"}'):
-                return int(float(line.split()[-1]))
-        return 0
+        return int(self.metric('vm_rows_inserted_total{type="influx"}'))

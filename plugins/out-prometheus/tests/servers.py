@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from horde import testing
 from horde.testing import ServiceProcess
 from horde.testing import http_call as http
 from horde.testing.fixtures import require_binary
@@ -90,51 +91,17 @@ class Prometheus(_Server):
         return out
 
 
-class VictoriaMetrics(_Server):
+class VictoriaMetrics(_Server, testing.VictoriaMetrics):
     """VictoriaMetrics, which accepts Prometheus remote write on /api/v1/write."""
-
-    name = "victoria-metrics"
 
     def __init__(
         self, workdir: Path, *, auth: tuple[str, str] | None = None, tls: tuple[str, str] | None = None
     ) -> None:
-        self.binary = require_binary("victoria-metrics", "victoria-metrics")
-        super().__init__(workdir)
-        self.auth = auth
-        self.tls = tls
-        """(certificate file, key file) to serve HTTPS with."""
-
-    @property
-    def scheme(self) -> str:
-        return "https" if self.tls else "http"
+        super().__init__(workdir, require_binary("victoria-metrics", "victoria-metrics"), auth=auth, tls=tls)
 
     @property
     def write_url(self) -> str:
         return self.addr + "/api/v1/write"
-
-    def command(self) -> list[str]:
-        return [
-            self.binary,
-            f"-httpListenAddr=127.0.0.1:{self.port}",
-            f"-storageDataPath={self.workdir}/vmdata",
-            "-loggerLevel=ERROR",
-            "-retentionPeriod=100y",
-            "-search.disableCache",
-            "-search.latencyOffset=0s",
-            *([f"-httpAuth.username={self.auth[0]}", f"-httpAuth.password={self.auth[1]}"] if self.auth else []),
-            *(["-tls", f"-tlsCertFile={self.tls[0]}", f"-tlsKeyFile={self.tls[1]}"] if self.tls else []),
-        ]
-
-    def ready(self) -> bool:
-        return http("GET", self.addr + "/health", timeout=1, auth=self.auth)[0] == 200
-
-    def export(self, match: str = '{__name__=~".+"}') -> list[dict[str, Any]]:
-        """Every stored series matching ``match``, with all its raw samples."""
-        http("GET", self.addr + "/internal/force_flush", auth=self.auth)
-        q = urllib.parse.urlencode({"match[]": match, "start": "0"})
-        status, body = http("GET", self.addr + "/api/v1/export?" + q, auth=self.auth)
-        assert status == 200, body
-        return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
 class HeaderLoggingProxy(_Server):
