@@ -14,6 +14,7 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+from horde import testing
 from horde.testing import ServiceProcess, find_binary, free_port, http_call
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,50 +153,17 @@ http {{
         return int(_get(self.url + "/nginx_status")[1].split()[9])
 
 
-class InfluxD(Server):
-    """influxd 1.x (Debian ``influxdb``), HTTP API on 127.0.0.1, as plugins/out-influx/tests starts it."""
-
-    name = "influxd"
-    ready_path = "/ping"
-    ready_status = 204
+class InfluxD(Server, testing.InfluxD):
+    """influxd 1.x (Debian ``influxdb``), HTTP API on 127.0.0.1, write bodies uncapped."""
 
     def __init__(self, workdir: Path) -> None:
-        super().__init__(workdir)
-        w = workdir
-        self.config = w / "influxdb.conf"
-        self.config.write_text(f"""\
-reporting-disabled = true
-bind-address = "127.0.0.1:{free_port()}"
-[meta]
-  dir = "{w}/meta"
-  logging-enabled = false
-[data]
-  dir = "{w}/data"
-  wal-dir = "{w}/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:{self.port}"
-  log-enabled = false
-  max-body-size = 0
-  pprof-enabled = false
-[logging]
-  level = "warn"
-  suppress-logo = true
-[continuous_queries]
-  enabled = false
-""")
+        super().__init__(workdir, find_binary("influxd") or "influxd", max_body_size=0)
 
-    def command(self) -> list[str]:
-        return [find_binary("influxd") or "influxd", "-config", str(self.config)]
-
-    def query(self, q: str, db: str | None = None) -> dict:
-        """Run an InfluxQL statement; the decoded JSON answer."""
+    def query_json(self, q: str, db: str | None = None) -> dict:
+        """Run an InfluxQL statement; the decoded JSON answer (raises unless HTTP 200)."""
         import json
 
-        params = {"q": q, **({"db": db} if db else {})}
-        status, body = _get(self.url + "/query?" + urllib.parse.urlencode(params), timeout=60, data=b"")
+        status, body = self.query(q, db)
         if status != 200:
             raise RuntimeError(f"influxd {q!r}: {status} {body[:200]!r}")
         return json.loads(body)
@@ -203,7 +171,7 @@ bind-address = "127.0.0.1:{free_port()}"
     def counts(self, db: str) -> dict[str, int]:
         """Points stored per measurement in ``db``."""
         out: dict[str, int] = {}
-        for series in self.query('SELECT count("value") FROM /.*/', db)["results"][0].get("series", []):
+        for series in self.query_json('SELECT count("value") FROM /.*/', db)["results"][0].get("series", []):
             out[series["name"]] = int(series["values"][0][1])
         return out
 

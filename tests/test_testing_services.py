@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from horde.testing import ServiceProcess, VictoriaMetrics, find_binary, http_call
+from horde.testing import InfluxD, ServiceProcess, VictoriaMetrics, find_binary, http_call
 from horde.testing import fixtures as testing_fixtures
 from horde.testing.fixtures import require_binary
 
@@ -119,3 +119,17 @@ def test_victoria_metrics_takes_line_protocol_and_exports_it_behind_basic_auth(t
         series = vm.export('{__name__="reqs_value"}')
         assert [(s["metric"]["page"], s["values"]) for s in series] == [("home", [3])]
         assert vm.metric('vm_rows_inserted_total{type="influx"}') == 1
+
+
+def test_influxd_with_auth_creates_its_admin_stores_points_and_restarts_on_its_data(tmp_path):
+    binary = require_binary("influxd", "influxdb")
+    server = InfluxD(tmp_path / "influxd", binary, auth=("admin", "pw"))
+    with server:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert http_call("POST", server.url + "/query?q=SHOW+DATABASES", b"")[0] == 401
+        assert server.query('CREATE DATABASE "k6"')[0] == 200
+        write = server.url + "/write?db=k6&precision=s"
+        assert http_call("POST", write, b"reqs value=2 1700000000", auth=server.auth)[0] == 204
+    with server:  # the same port and data; the user exists already
+        status, body = server.query('SELECT "value" FROM "reqs"', "k6")
+        assert status == 200 and b"1700000000000000000,2" in body
