@@ -102,51 +102,20 @@ class Server(ServiceProcess):
         return [p.pid] + [c.pid for c in p.children(recursive=True)]
 
 
-class Nginx(Server):
+class Nginx(Server, testing.Nginx):
     """nginx, one worker, serving a small static index.html, access log off."""
 
-    name = "nginx"
-
     def __init__(self, workdir: Path) -> None:
-        super().__init__(workdir)
-        (workdir / "www").mkdir(exist_ok=True)
-        (workdir / "www" / "index.html").write_text("<!doctype html><title>bench</title><p>hello from nginx</p>\n")
         w = workdir
-        self.config = w / "nginx.conf"
-        self.config.write_text(f"""\
-{"user root root;" if os.geteuid() == 0 else ""}
-worker_processes 1;
-daemon off;
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path {w}/tmp_body;
-  proxy_temp_path {w}/tmp_proxy;
-  fastcgi_temp_path {w}/tmp_fastcgi;
-  uwsgi_temp_path {w}/tmp_uwsgi;
-  scgi_temp_path {w}/tmp_scgi;
-  server {{
-    listen 127.0.0.1:{self.port};
-    root {w}/www;
-    index index.html;
-    location = /nginx_status {{ stub_status; }}
-  }}
-}}
-""")
-
-    def command(self) -> list[str]:
-        return [
+        super().__init__(
+            w,
             find_binary("nginx") or "nginx",
-            "-p",
-            str(self.workdir),
-            "-e",
-            str(self.workdir / "error.log"),
-            "-c",
-            str(self.config),
-        ]
+            http="access_log off;\n  keepalive_requests 10000000;",
+            server=f"root {w}/www;\n    index index.html;\n    location = /nginx_status {{ stub_status; }}",
+            connections=4096,
+        )
+        (w / "www").mkdir(exist_ok=True)
+        (w / "www" / "index.html").write_text("<!doctype html><title>bench</title><p>hello from nginx</p>\n")
 
     def requests(self) -> int:
         """Requests nginx has served so far (stub_status), counting this one."""

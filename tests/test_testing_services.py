@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from horde.testing import InfluxD, ServiceProcess, VictoriaMetrics, find_binary, http_call
+from horde.testing import InfluxD, Nginx, ServiceProcess, VictoriaMetrics, find_binary, http_call
 from horde.testing import fixtures as testing_fixtures
 from horde.testing.fixtures import require_binary
 
@@ -133,3 +133,21 @@ def test_influxd_with_auth_creates_its_admin_stores_points_and_restarts_on_its_d
     with server:  # the same port and data; the user exists already
         status, body = server.query('SELECT "value" FROM "reqs"', "k6")
         assert status == 200 and b"1700000000000000000,2" in body
+
+
+def test_nginx_serves_its_server_block_and_stops_with_its_worker(tmp_path):
+    binary = require_binary("nginx", "nginx")
+    nginx = Nginx(tmp_path / "nginx", binary, server='location / { return 200 "hi"; }', http="access_log off;")
+    with nginx:
+        assert http_call("GET", nginx.url + "/any") == (200, b"hi")
+        master = nginx.proc.pid if nginx.proc else 0
+        workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == master]
+        assert workers
+    assert all(wait_gone(pid) for pid in [master, *workers])
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1

@@ -5,8 +5,8 @@ The conformance kit is a pytest plugin (entry point ``pytest11``, name ``horde``
 and get one pytest item per check (see docs/writing-an-output.md, "The conformance kit").
 
 :class:`ServiceProcess` runs a real server (influxd, Prometheus, nginx...) on a free port for a
-test or a benchmark; :class:`InfluxD` and :class:`VictoriaMetrics` (a receiver of several
-protocols) are two.
+test or a benchmark; :class:`InfluxD`, :class:`Nginx` and :class:`VictoriaMetrics` (a
+receiver of several protocols) are ready-made ones.
 
 The target-server fixtures live in :mod:`horde.testing.fixtures`; load them from a
 ``conftest.py`` with ``from horde.testing.fixtures import target, tls_target``.
@@ -16,6 +16,7 @@ from .certs import make_self_signed_cert
 from .checks import CHECKS, Check
 from .compare import CheckFailed
 from .influxd import InfluxD
+from .nginx import Nginx
 from .ports import free_port
 from .readback import CAPABILITIES, OutputUnderTest, ReadSample, SeriesTotal
 from .services import ServiceProcess, find_binary, http_call
@@ -28,6 +29,7 @@ __all__ = [
     "Check",
     "CheckFailed",
     "InfluxD",
+    "Nginx",
     "OutputUnderTest",
     "ReadSample",
     "SeriesTotal",

@@ -7,7 +7,6 @@ be stopped and restarted on the same port and data (an outage).
 from __future__ import annotations
 
 import json
-import os
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,45 +103,23 @@ class VictoriaMetrics(_Server, testing.VictoriaMetrics):
         return self.addr + "/api/v1/write"
 
 
-class HeaderLoggingProxy(_Server):
+class HeaderLoggingProxy(_Server, testing.Nginx):
     """nginx (Debian ``nginx``) in front of a receiver, logging the headers each write request carried."""
-
-    name = "nginx"
-
-    def __init__(self, workdir: Path, upstream: str) -> None:
-        self.binary = require_binary("nginx", "nginx")
-        super().__init__(workdir)
-        w = workdir
-        self.access_log = w / "headers.log"
-        (w / "nginx.conf").write_text(f"""
-{"user root root;" if os.geteuid() == 0 else ""}
-worker_processes 1;
-daemon off;
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  log_format headers '$request_method $uri|$http_authorization|$http_x_scope_orgid|$http_x_extra|'
-                     '$http_content_encoding|$http_content_type|$http_x_prometheus_remote_write_version|$status';
-  access_log {self.access_log} headers;
-  client_body_temp_path {w}/tmp_body;
-  proxy_temp_path {w}/tmp_proxy;
-  fastcgi_temp_path {w}/tmp_fastcgi;
-  uwsgi_temp_path {w}/tmp_uwsgi;
-  scgi_temp_path {w}/tmp_scgi;
-  server {{
-    listen 127.0.0.1:{self.port};
-    location = /ping {{ return 200 "ok"; }}
-    location / {{ proxy_pass {upstream}; }}
-  }}
-}}
-""")
 
     ready_path = "/ping"
 
-    def command(self) -> list[str]:
-        w = self.workdir
-        return [self.binary, "-p", str(w), "-e", str(w / "error.log"), "-c", str(w / "nginx.conf")]
+    def __init__(self, workdir: Path, upstream: str) -> None:
+        self.access_log = workdir / "headers.log"
+        log_format = (
+            "'$request_method $uri|$http_authorization|$http_x_scope_orgid|$http_x_extra|"
+            "$http_content_encoding|$http_content_type|$http_x_prometheus_remote_write_version|$status'"
+        )
+        super().__init__(
+            workdir,
+            require_binary("nginx", "nginx"),
+            http=f"log_format headers {log_format};\n  access_log {self.access_log} headers;",
+            server=f'location = /ping {{ return 200 "ok"; }}\n    location / {{ proxy_pass {upstream}; }}',
+        )
 
     def logged(self) -> list[list[str]]:
         """One entry per proxied request: method and path, then the logged header values and the status."""
