@@ -213,7 +213,7 @@ def _stored(case: str, work: Path, influx: InfluxD | None, db: str) -> int:
     elif case == "influxdb":
         assert influx is not None
         counts.update(influx.counts(db))
-        influx.query(f'DROP DATABASE "{db}"')
+        influx.query_json(f'DROP DATABASE "{db}"')
     return sum(n for name, n in counts.items() if name in COUNTED)
 
 
@@ -328,7 +328,7 @@ def run_once(
     db = f"bench_{tool}_{case}_{vus}_{repeat}"
     if case == "influxdb":
         assert influx is not None, "the influxdb case needs influxd"
-        influx.query(f'CREATE DATABASE "{db}"')
+        influx.query_json(f'CREATE DATABASE "{db}"')
     cmd = _command(tool, case, vus, duration, target, _output_arg(case, work, influx, db), work)
     res = Result(tool, case, vus, repeat)
     env = {**os.environ, "K6_NO_USAGE_REPORT": "true"}

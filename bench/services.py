@@ -9,15 +9,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-from horde.testing import free_port
+from horde import testing
+from horde.testing import ServiceProcess, find_binary, free_port, http_call
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -37,7 +35,7 @@ def ensure_installed(need_influxd: bool, need_prometheus: bool = False) -> None:
     debs = [
         p
         for b, p in (("nginx", "nginx"), ("influxd", "influxdb"), ("prometheus", "prometheus"))
-        if not _binary(b) and wanted[b]
+        if not find_binary(b) and wanted[b]
     ]
     if debs:
         print(f"apt-get install {' '.join(debs)}", flush=True)
@@ -87,57 +85,12 @@ def ensure_installed(need_influxd: bool, need_prometheus: bool = False) -> None:
     )
 
 
-def _binary(name: str) -> str | None:
-    return shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
-
-
 def _get(url: str, timeout: float = 2.0, data: bytes | None = None) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=timeout) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+    return http_call("POST" if data is not None else "GET", url, data, timeout=timeout)
 
 
-class Server:
-    """A server process in its own session, with its config and data in ``workdir``."""
-
-    name = "server"
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def ready(self) -> bool:
-        raise NotImplementedError
-
-    def start(self, timeout: float = 30.0):
-        """Start and wait until it answers."""
-        log = open(self.workdir / f"{self.name}.log", "ab")
-        self.proc = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.workdir}")
-            try:
-                if self.ready():
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer on {self.url} within {timeout}s")
+class Server(ServiceProcess):
+    """A server process in its own session, with its config and data in ``workdir`` (see ServiceProcess)."""
 
     def pids(self) -> list[int]:
         """The server's processes (nginx: master and worker)."""
@@ -148,124 +101,38 @@ class Server:
         p = psutil.Process(self.proc.pid)
         return [p.pid] + [c.pid for c in p.children(recursive=True)]
 
-    def stop(self) -> None:
-        """SIGTERM to its process group, SIGKILL after 10 s."""
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-class Nginx(Server):
+class Nginx(Server, testing.Nginx):
     """nginx, one worker, serving a small static index.html, access log off."""
 
-    name = "nginx"
-
     def __init__(self, workdir: Path) -> None:
-        super().__init__(workdir)
-        (workdir / "www").mkdir(exist_ok=True)
-        (workdir / "www" / "index.html").write_text("<!doctype html><title>bench</title><p>hello from nginx</p>\n")
         w = workdir
-        self.config = w / "nginx.conf"
-        self.config.write_text(f"""\
-{"user root root;" if os.geteuid() == 0 else ""}
-worker_processes 1;
-daemon off;
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path {w}/tmp_body;
-  proxy_temp_path {w}/tmp_proxy;
-  fastcgi_temp_path {w}/tmp_fastcgi;
-  uwsgi_temp_path {w}/tmp_uwsgi;
-  scgi_temp_path {w}/tmp_scgi;
-  server {{
-    listen 127.0.0.1:{self.port};
-    root {w}/www;
-    index index.html;
-    location = /nginx_status {{ stub_status; }}
-  }}
-}}
-""")
-
-    def command(self) -> list[str]:
-        return [
-            _binary("nginx") or "nginx",
-            "-p",
-            str(self.workdir),
-            "-e",
-            str(self.workdir / "error.log"),
-            "-c",
-            str(self.config),
-        ]
-
-    def ready(self) -> bool:
-        return _get(self.url + "/")[0] == 200
+        super().__init__(
+            w,
+            find_binary("nginx") or "nginx",
+            http="access_log off;\n  keepalive_requests 10000000;",
+            server=f"root {w}/www;\n    index index.html;\n    location = /nginx_status {{ stub_status; }}",
+            connections=4096,
+        )
+        (w / "www").mkdir(exist_ok=True)
+        (w / "www" / "index.html").write_text("<!doctype html><title>bench</title><p>hello from nginx</p>\n")
 
     def requests(self) -> int:
         """Requests nginx has served so far (stub_status), counting this one."""
         return int(_get(self.url + "/nginx_status")[1].split()[9])
 
 
-class InfluxD(Server):
-    """influxd 1.x (Debian ``influxdb``), HTTP API on 127.0.0.1, as plugins/out-influx/tests starts it."""
-
-    name = "influxd"
+class InfluxD(Server, testing.InfluxD):
+    """influxd 1.x (Debian ``influxdb``), HTTP API on 127.0.0.1, write bodies uncapped."""
 
     def __init__(self, workdir: Path) -> None:
-        super().__init__(workdir)
-        w = workdir
-        self.config = w / "influxdb.conf"
-        self.config.write_text(f"""\
-reporting-disabled = true
-bind-address = "127.0.0.1:{free_port()}"
-[meta]
-  dir = "{w}/meta"
-  logging-enabled = false
-[data]
-  dir = "{w}/data"
-  wal-dir = "{w}/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:{self.port}"
-  log-enabled = false
-  max-body-size = 0
-  pprof-enabled = false
-[logging]
-  level = "warn"
-  suppress-logo = true
-[continuous_queries]
-  enabled = false
-""")
+        super().__init__(workdir, find_binary("influxd") or "influxd", max_body_size=0)
 
-    def command(self) -> list[str]:
-        return [_binary("influxd") or "influxd", "-config", str(self.config)]
-
-    def ready(self) -> bool:
-        return _get(self.url + "/ping")[0] == 204
-
-    def query(self, q: str, db: str | None = None) -> dict:
-        """Run an InfluxQL statement; the decoded JSON answer."""
+    def query_json(self, q: str, db: str | None = None) -> dict:
+        """Run an InfluxQL statement; the decoded JSON answer (raises unless HTTP 200)."""
         import json
 
-        params = {"q": q, **({"db": db} if db else {})}
-        status, body = _get(self.url + "/query?" + urllib.parse.urlencode(params), timeout=60, data=b"")
+        status, body = self.query(q, db)
         if status != 200:
             raise RuntimeError(f"influxd {q!r}: {status} {body[:200]!r}")
         return json.loads(body)
@@ -273,7 +140,7 @@ bind-address = "127.0.0.1:{free_port()}"
     def counts(self, db: str) -> dict[str, int]:
         """Points stored per measurement in ``db``."""
         out: dict[str, int] = {}
-        for series in self.query('SELECT count("value") FROM /.*/', db)["results"][0].get("series", []):
+        for series in self.query_json('SELECT count("value") FROM /.*/', db)["results"][0].get("series", []):
             out[series["name"]] = int(series["values"][0][1])
         return out
 
@@ -282,6 +149,7 @@ class Prometheus(Server):
     """Prometheus (Debian ``prometheus``) with its remote write receiver and native histograms on."""
 
     name = "prometheus"
+    ready_path = "/-/ready"
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -290,7 +158,7 @@ class Prometheus(Server):
     def command(self) -> list[str]:
         w = self.workdir
         return [
-            _binary("prometheus") or "prometheus",
+            find_binary("prometheus") or "prometheus",
             f"--config.file={w}/prometheus.yml",
             f"--web.listen-address=127.0.0.1:{self.port}",
             f"--storage.tsdb.path={w}/data",
@@ -298,9 +166,6 @@ class Prometheus(Server):
             "--enable-feature=native-histograms",
             "--log.level=warn",
         ]
-
-    def ready(self) -> bool:
-        return _get(self.url + "/-/ready")[0] == 200
 
     def requests_counted(self, testid: str) -> int:
         """The run's ``k6_http_reqs_total``, summed over its series (0 when none)."""

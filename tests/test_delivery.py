@@ -12,7 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from horde.output import Backoff, Delivery, DeliveryCounts, DestinationRefused, PermanentError, SplitPayload
+from horde.output import (
+    Backoff,
+    Delivery,
+    DeliveryCounts,
+    DestinationRefused,
+    PayloadCodec,
+    PermanentError,
+    SplitPayload,
+)
 from horde.output.delivery import UNDELIVERED_AT_CLOSE, RetryableError
 from horde.testing import free_port
 
@@ -233,6 +241,103 @@ def test_close_at_the_deadline_drops_and_reports_what_was_not_delivered(tmp_path
     assert os.listdir(tmp_path) == []
     assert not d.put(b"after")
     assert d.counts().dropped_reasons["put after close"] == len(b"after")
+
+
+def test_finish_warns_when_failing_waits_the_stop_timeout_then_closes_the_sender_once(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    closed: list[str] = []
+
+    def send(p: bytes) -> None:
+        raise ConnectionRefusedError("connection refused")
+
+    d = make(send, tmp_path, name="fin", target="db at :1", unit="points", count=len)
+    d.put(b"abc")
+    assert wait_until(lambda: d.failing)
+    c = d.finish(0.2, then=lambda: closed.append("closed"))
+    assert c is not None and c.written == 0 and c.dropped == 3 and c.dropped_reasons == {UNDELIVERED_AT_CLOSE: 3}
+    assert closed == ["closed"] and d.closed and 0.2 <= d.stop_seconds < 10
+    warned = [r for r in caplog.records if "(stopTimeout)" in r.getMessage()]
+    assert [r.levelno for r in warned] == [logging.WARNING]
+    assert (
+        warned[0]
+        .getMessage()
+        .startswith(
+            "fin: db at :1 is failing (connection refused); waiting up to 0s (stopTimeout) to deliver 3 points waiting"
+        )
+    )
+    # a second finish (a second stop) reports nothing and closes nothing again
+    assert d.finish(0.2, then=lambda: closed.append("again")) is None and closed == ["closed"]
+
+
+def test_finish_announces_what_is_left_only_when_asked_and_delivers_it(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    release = threading.Event()
+    got: list[bytes] = []
+
+    def send(p: bytes) -> None:
+        release.wait(30)
+        got.append(p)
+
+    quiet = make(got.append, tmp_path / "q", name="quiet", unit="points")
+    quiet.put(b"x")
+    assert quiet.finish(20) is not None
+    loud = make(send, tmp_path / "l", name="loud", target="there", unit="points")
+    loud.put(b"y")
+    threading.Timer(0.1, release.set).start()
+    c = loud.finish(20, announce=True)
+    assert c is not None and c.written == 1 and c.dropped == 0 and got == [b"x", b"y"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "horde.output.delivery"]
+    assert lines == ["loud: sending 1 points left to there (waiting up to 20s)"]
+
+
+class Settings:
+    """A network output's config, as far as the delivery reads it."""
+
+    def __init__(self, spool: Path) -> None:
+        self.memory_limit = 4
+        self.spool_path = str(spool)
+        self.target = "http://127.0.0.1:1/db"
+        self.retry_interval = 0.02
+        self.max_retry_interval = 0.01  # below the first: the first wins
+
+
+class HangingSender:
+    """Hangs in send until aborted (as a socket cut by KeepAliveConnection.abort); records its close."""
+
+    def __init__(self) -> None:
+        self.cut = threading.Event()
+        self.closed = False
+
+    def __call__(self, payload: bytes) -> None:
+        if not self.cut.wait(30):
+            raise AssertionError("never aborted")
+        raise ConnectionAbortedError("aborted")
+
+    def abort(self) -> None:
+        self.cut.set()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_for_output_builds_the_delivery_from_the_config_codec_and_sender(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    spool = tmp_path / "made" / "spool"
+    codec = PayloadCodec(encode=bytes, decode=bytes, count=len, size=len, unit="points")
+    sender = HangingSender()
+    d = Delivery.for_output(sender, Settings(spool), codec, name="out", senders=2)
+    assert spool.is_dir() and d.directory == str(spool)
+    assert (d.name, d.target, d.unit, len(d._threads)) == ("out", "http://127.0.0.1:1/db", "points", 2)
+    assert d.backoff.initial == d.backoff.maximum == 0.02
+    for p in (b"ab", b"cd", b"ef", b"gh", b"ij", b"kl"):
+        d.put(p)
+    # at most 2 in flight, 8 bytes or more queued: past memory_limit (4, by size=len), spilled into spool
+    assert wait_until(lambda: d.disk_bytes > 0)
+    c = d.finish(0.2, announce=True)
+    # at the deadline the sender's abort cut both sends in flight: nothing abandoned, everything counted
+    assert c is not None and sender.cut.is_set() and not c.abandoned and c.dropped == 12 and c.written == 0
+    assert sender.closed
+    assert "out: sending 12 points left to http://127.0.0.1:1/db (waiting up to 0s)" in caplog.messages
 
 
 def test_interrupt_cuts_a_send_in_flight_at_the_deadline(tmp_path):

@@ -27,9 +27,12 @@ from .delivery import (
     Backoff,
     Delivery,
     DeliveryCounts,
+    DeliverySettings,
     DestinationRefused,
+    PayloadCodec,
     PermanentError,
     RetryableError,
+    Sender,
     SplitPayload,
     human_bytes,
 )
@@ -46,6 +49,7 @@ from .errors import (
 from .flusher import PeriodicFlusher
 from .hookspecs import REQUIRED_HOOKS, hookimpl
 from .params import Params
+from .perthread import Closable, PerThread
 from .registry import ENTRY_POINT_GROUP, Provider, is_valid_output_name, register_extension
 from .spill import SpillQueue
 
@@ -64,6 +68,9 @@ __all__ = [
     "SpillQueue",
     "Delivery",
     "DeliveryCounts",
+    "DeliverySettings",
+    "PayloadCodec",
+    "Sender",
     "Backoff",
     "PermanentError",
     "RetryableError",
@@ -76,6 +83,8 @@ __all__ = [
     "ConnectionFailed",
     "parse_retry_after",
     "describe_network_error",
+    "PerThread",
+    "Closable",
     # what the hooks receive
     "RunError",
     "RunStatus",

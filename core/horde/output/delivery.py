@@ -23,7 +23,9 @@ on its own sender thread(s):
   answers again.
 
 :meth:`Delivery.close` flushes until an absolute deadline, then interrupts
-what is in flight and counts every payload not delivered as dropped. Counts
+what is in flight and counts every payload not delivered as dropped;
+:meth:`Delivery.finish` is the same for an output's ``stop``, with a stop
+timeout and the log lines that tell the user what is left. Counts
 (:class:`DeliveryCounts`) are in the caller's unit (points, samples...) and
 feed the output's ``report()`` hook.
 """
@@ -39,7 +41,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from .spill import SpillQueue
 
@@ -48,6 +50,9 @@ __all__ = [
     "Backoff",
     "Delivery",
     "DeliveryCounts",
+    "DeliverySettings",
+    "PayloadCodec",
+    "Sender",
     "DestinationRefused",
     "PermanentError",
     "RetryableError",
@@ -55,6 +60,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
 
 _log = logging.getLogger("horde.output.delivery")
 
@@ -168,6 +174,61 @@ class DeliveryCounts:
         return {"written": self.written, "retried": self.retried, "spilled": self.spilled, "dropped": self.dropped}
 
 
+@dataclasses.dataclass(frozen=True)
+class PayloadCodec(Generic[T]):
+    """How a :class:`Delivery` keeps and weighs one kind of payload (for :meth:`Delivery.for_output`).
+
+    ``encode`` and ``decode`` turn a payload into bytes and back, for
+    spilling; ``count`` is its weight in ``unit`` (the plural of the counted
+    unit: ``"points"``); ``size`` its memory cost in the unit of
+    ``memory_limit`` (bytes, usually).
+    """
+
+    encode: Callable[[T], bytes]
+    decode: Callable[[bytes], T]
+    count: Callable[[T], int]
+    size: Callable[[T], int]
+    unit: str
+
+
+class DeliverySettings(Protocol):
+    """The options a network output's config gives its :class:`Delivery` (see :meth:`Delivery.for_output`)."""
+
+    @property
+    def memory_limit(self) -> int:
+        """Payload size units (bytes) kept in memory before spilling to disk."""
+
+    @property
+    def spool_path(self) -> str:
+        """The directory to spill into (made at start when missing)."""
+
+    @property
+    def target(self) -> str:
+        """The destination, as log lines name it."""
+
+    @property
+    def retry_interval(self) -> float:
+        """Seconds before the first retry."""
+
+    @property
+    def max_retry_interval(self) -> float:
+        """The longest wait between retries, in seconds."""
+
+
+class Sender(Protocol[T_contra]):
+    """A network output's ``send``: delivers one payload or raises (see the module doc); ``abort`` cuts it,
+    ``close`` releases its connections."""
+
+    def __call__(self, payload: T_contra, /) -> None:
+        """Deliver ``payload`` (called from the delivery's sender threads)."""
+
+    def abort(self) -> None:
+        """From any thread: make the send in flight fail now, and every later one."""
+
+    def close(self) -> None:
+        """Close the connections (after the last send)."""
+
+
 class _Slot:
     """The payloads one sender thread holds: the head being sent and the parts of a split."""
 
@@ -248,6 +309,7 @@ class Delivery(Generic[T]):
         self._put_lock = threading.Lock()
         self._abort = threading.Event()
         self._closed = False
+        self._finishing = False
         self._refused: str | None = None
         # backoff state shared by the senders: while failing, one sender at a time probes the destination
         self._failures = 0
@@ -270,6 +332,9 @@ class Delivery(Generic[T]):
         self._splits = 0
         self._permanent_drops = 0
         self._abandoned = False
+        self.stop_seconds = 0.0
+        """Seconds :meth:`finish` took (0 until then)."""
+        self._close_sender: Callable[[], None] | None = None
         self._slots = [_Slot() for _ in range(senders)]
         self._threads = [
             threading.Thread(target=self._run, args=(slot,), name=f"horde-{name}-sender-{i}", daemon=True)
@@ -277,6 +342,50 @@ class Delivery(Generic[T]):
         ]
         for t in self._threads:
             t.start()
+
+    @classmethod
+    def for_output(
+        cls,
+        sender: Sender[T],
+        settings: DeliverySettings,
+        codec: PayloadCodec[T],
+        *,
+        name: str,
+        logger: logging.Logger | None = None,
+        senders: int = 1,
+        on_drop: Callable[[T, str], None] | None = None,
+    ) -> Delivery[T]:
+        """The delivery of a network output, from its config ``settings``: the usual way to make one at ``start``.
+
+        Payloads are sent with ``sender`` (its ``abort`` is the ``interrupt``
+        at the close deadline) by ``senders`` threads, kept in memory up to
+        ``settings.memory_limit`` and spilled into ``settings.spool_path``
+        (made now if missing) beyond, and retried with a :class:`Backoff` from
+        ``retry_interval`` up to ``max_retry_interval``. ``name`` prefixes the
+        log lines, which name ``settings.target`` and count in ``codec.unit``.
+        :meth:`finish` closes ``sender``.
+        """
+        os.makedirs(settings.spool_path, exist_ok=True)
+        first = settings.retry_interval
+        delivery = cls(
+            sender,
+            encode=codec.encode,
+            decode=codec.decode,
+            count=codec.count,
+            size=codec.size,
+            memory_limit=settings.memory_limit,
+            directory=settings.spool_path,
+            name=name,
+            target=settings.target,
+            unit=codec.unit,
+            senders=senders,
+            logger=logger,
+            on_drop=on_drop,
+            interrupt=sender.abort,
+            backoff=Backoff(initial=first, maximum=max(first, settings.max_retry_interval)),
+        )
+        delivery._close_sender = sender.close
+        return delivery
 
     # -- producer -------------------------------------------------------------------------
 
@@ -594,6 +703,61 @@ class Delivery(Generic[T]):
         if lost:
             self._count_drop(None, lost, f"spilled data unreadable ({self._queue.disk_error or 'decode failed'})")
         return self.counts()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` (or :meth:`finish`) was called: nothing more is accepted."""
+        return self._closed
+
+    def finish(
+        self,
+        stop_timeout: float,
+        *,
+        then: Callable[[], None] | None = None,
+        announce: bool = False,
+    ) -> DeliveryCounts | None:
+        """An output's end of delivery at ``stop``: deliver what is left within ``stop_timeout`` seconds.
+
+        Logs a warning first when the destination is failing (what waits and
+        how long it may take), or with ``announce`` an info line when units are
+        left to send; then :meth:`close` with the deadline ``stop_timeout``
+        from now, and even if closing failed closes the sender (of
+        :meth:`for_output`) and calls ``then()``. Returns the final counts for the output's stop
+        log line and ``report()``; None when the delivery was already closed,
+        so that the caller reports only once. :attr:`stop_seconds` is the time
+        it took.
+        """
+        with self._put_lock:
+            if self._closed or self._finishing:
+                return None
+            self._finishing = True
+        started = time.monotonic()
+        if self.failing:
+            self.log.warning(
+                "%s: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
+                self.name,
+                self.target,
+                self.last_error,
+                stop_timeout,
+                self.waiting_text(),
+            )
+        elif announce and self.waiting:
+            self.log.info(
+                "%s: sending %d %s left to %s (waiting up to %.0fs)",
+                self.name,
+                self.waiting,
+                self.unit,
+                self.target,
+                stop_timeout,
+            )
+        try:
+            counts = self.close(started + stop_timeout)
+        finally:
+            for after in (self._close_sender, then):
+                if after is not None:
+                    after()
+            self.stop_seconds = time.monotonic() - started
+        return counts
 
     def _drop_waiting(self, reason: str) -> None:
         """Drop what the senders hold (they stop counting it) and everything queued."""

@@ -21,9 +21,10 @@ import pytest
 
 from .certs import CertToolMissing, make_self_signed_cert
 from .k6 import find_chromium, find_k6
+from .services import find_binary
 from .target import TargetServer, start_target
 
-__all__ = ["chromium_bin", "k6_bin", "require", "target", "tls_target"]
+__all__ = ["chromium_bin", "k6_bin", "require", "require_binary", "target", "tls_target"]
 
 
 def _in_ci() -> bool:
@@ -36,6 +37,15 @@ def require(what: str) -> NoReturn:
     if _in_ci():
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_binary(name: str, package: str) -> str:
+    """The path of service binary ``name`` (see :func:`horde.testing.services.find_binary`); when missing,
+    skip the test, or fail it with ``CI=true``, naming the Debian ``package`` to install."""
+    path = find_binary(name)
+    if path is None:
+        require(f"{name} (apt-get install {package})")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -26,9 +26,7 @@ def influxd_factory(tmp_path: Path) -> Iterator:
     servers: list[InfluxD] = []
 
     def make(**kw) -> InfluxD:
-        d = tmp_path / f"influxd{len(servers)}"
-        d.mkdir()
-        server = InfluxD(d, **kw)
+        server = InfluxD(tmp_path / f"influxd{len(servers)}", **kw)
         servers.append(server)
         return server.start()
 
@@ -44,12 +42,8 @@ def influxd(influxd_factory) -> InfluxD:
 
 @pytest.fixture
 def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
-    d = tmp_path / "vm"
-    d.mkdir()
-    server = VictoriaMetrics(d)
-    server.start()
-    yield server
-    server.stop()
+    with VictoriaMetrics(tmp_path / "vm") as server:
+        yield server
 
 
 class Emitter:

@@ -16,22 +16,14 @@ from servers import CountingTarget, Prometheus, VictoriaMetrics  # noqa: E402
 
 @pytest.fixture
 def prometheus(tmp_path: Path) -> Iterator[Prometheus]:
-    d = tmp_path / "prometheus"
-    d.mkdir()
-    server = Prometheus(d)
-    server.start()
-    yield server
-    server.stop()
+    with Prometheus(tmp_path / "prometheus") as server:
+        yield server
 
 
 @pytest.fixture
 def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
-    d = tmp_path / "vm"
-    d.mkdir()
-    server = VictoriaMetrics(d)
-    server.start()
-    yield server
-    server.stop()
+    with VictoriaMetrics(tmp_path / "vm") as server:
+        yield server
 
 
 @pytest.fixture

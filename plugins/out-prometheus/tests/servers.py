@@ -6,115 +6,29 @@ be stopped and restarted on the same port and data (an outage).
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import shutil
-import signal
-import ssl
-import subprocess
 import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
-from horde.testing import free_port
+from horde import testing
+from horde.testing import ServiceProcess
+from horde.testing import http_call as http
+from horde.testing.fixtures import require_binary
 
-__all__ = ["CountingTarget", "HeaderLoggingProxy", "Prometheus", "VictoriaMetrics", "require_binary"]
-
-START_TIMEOUT = 60.0
-
-
-def require_binary(name: str, package: str) -> str:
-    """Path of ``name``; skip the test if missing, or fail when ``CI=true``."""
-    path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
-    if path is None:
-        msg = f"{name} not found: apt-get install {package}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
+__all__ = ["CountingTarget", "HeaderLoggingProxy", "Prometheus", "VictoriaMetrics", "http", "require_binary"]
 
 
-_UNVERIFIED = ssl.create_default_context()
-_UNVERIFIED.check_hostname = False
-_UNVERIFIED.verify_mode = ssl.CERT_NONE
-
-
-def http(
-    method: str, url: str, data: bytes | None = None, timeout: float = 10.0, auth: tuple[str, str] | None = None
-) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, data=data, method=method)
-    if auth:
-        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
-    try:
-        with urllib.request.urlopen(req, timeout=timeout, context=_UNVERIFIED) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-class _Server:
-    name = "server"
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = workdir / f"{self.name}.log"
+class _Server(ServiceProcess):
+    start_timeout = 60.0
+    stop_timeout = 20.0
 
     @property
     def addr(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _command(self) -> list[str]:
-        raise NotImplementedError
-
-    def _ready(self) -> bool:
-        raise NotImplementedError
-
-    def start(self) -> _Server:
-        """Start (or restart on the same port and data) and wait until it answers."""
-        assert self.proc is None, "already running"
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self._command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                if self._ready():
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer on {self.addr} within {START_TIMEOUT}s: {self.log_tail()}")
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 20 s)."""
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-    def log_tail(self, n: int = 3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-n:]
-        except OSError:
-            return ""
+        """The server's base URL (as the tests name it)."""
+        return self.url
 
 
 class Prometheus(_Server):
@@ -131,7 +45,9 @@ class Prometheus(_Server):
     def write_url(self) -> str:
         return self.addr + "/api/v1/write"
 
-    def _command(self) -> list[str]:
+    ready_path = "/-/ready"
+
+    def command(self) -> list[str]:
         return [
             self.binary,
             f"--config.file={self.workdir}/prometheus.yml",
@@ -141,9 +57,6 @@ class Prometheus(_Server):
             "--enable-feature=native-histograms",
             "--log.level=warn",
         ]
-
-    def _ready(self) -> bool:
-        return http("GET", self.addr + "/-/ready", timeout=1)[0] == 200
 
     def api(self, path: str, **params: str) -> Any:
         """``data`` of a Prometheus HTTP API answer (GET ``/api/v1/<path>``)."""
@@ -177,93 +90,36 @@ class Prometheus(_Server):
         return out
 
 
-class VictoriaMetrics(_Server):
+class VictoriaMetrics(_Server, testing.VictoriaMetrics):
     """VictoriaMetrics, which accepts Prometheus remote write on /api/v1/write."""
-
-    name = "victoria-metrics"
 
     def __init__(
         self, workdir: Path, *, auth: tuple[str, str] | None = None, tls: tuple[str, str] | None = None
     ) -> None:
-        self.binary = require_binary("victoria-metrics", "victoria-metrics")
-        super().__init__(workdir)
-        self.auth = auth
-        self.tls = tls
-        """(certificate file, key file) to serve HTTPS with."""
-
-    @property
-    def addr(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        super().__init__(workdir, require_binary("victoria-metrics", "victoria-metrics"), auth=auth, tls=tls)
 
     @property
     def write_url(self) -> str:
         return self.addr + "/api/v1/write"
 
-    def _command(self) -> list[str]:
-        return [
-            self.binary,
-            f"-httpListenAddr=127.0.0.1:{self.port}",
-            f"-storageDataPath={self.workdir}/vmdata",
-            "-loggerLevel=ERROR",
-            "-retentionPeriod=100y",
-            "-search.disableCache",
-            "-search.latencyOffset=0s",
-            *([f"-httpAuth.username={self.auth[0]}", f"-httpAuth.password={self.auth[1]}"] if self.auth else []),
-            *(["-tls", f"-tlsCertFile={self.tls[0]}", f"-tlsKeyFile={self.tls[1]}"] if self.tls else []),
-        ]
 
-    def _ready(self) -> bool:
-        return http("GET", self.addr + "/health", timeout=1, auth=self.auth)[0] == 200
-
-    def export(self, match: str = '{__name__=~".+"}') -> list[dict[str, Any]]:
-        """Every stored series matching ``match``, with all its raw samples."""
-        http("GET", self.addr + "/internal/force_flush", auth=self.auth)
-        q = urllib.parse.urlencode({"match[]": match, "start": "0"})
-        status, body = http("GET", self.addr + "/api/v1/export?" + q, auth=self.auth)
-        assert status == 200, body
-        return [json.loads(line) for line in body.splitlines() if line.strip()]
-
-
-class HeaderLoggingProxy(_Server):
+class HeaderLoggingProxy(_Server, testing.Nginx):
     """nginx (Debian ``nginx``) in front of a receiver, logging the headers each write request carried."""
 
-    name = "nginx"
+    ready_path = "/ping"
 
     def __init__(self, workdir: Path, upstream: str) -> None:
-        self.binary = require_binary("nginx", "nginx")
-        super().__init__(workdir)
-        w = workdir
-        self.access_log = w / "headers.log"
-        (w / "nginx.conf").write_text(f"""
-{"user root root;" if os.geteuid() == 0 else ""}
-worker_processes 1;
-daemon off;
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  log_format headers '$request_method $uri|$http_authorization|$http_x_scope_orgid|$http_x_extra|'
-                     '$http_content_encoding|$http_content_type|$http_x_prometheus_remote_write_version|$status';
-  access_log {self.access_log} headers;
-  client_body_temp_path {w}/tmp_body;
-  proxy_temp_path {w}/tmp_proxy;
-  fastcgi_temp_path {w}/tmp_fastcgi;
-  uwsgi_temp_path {w}/tmp_uwsgi;
-  scgi_temp_path {w}/tmp_scgi;
-  server {{
-    listen 127.0.0.1:{self.port};
-    location = /ping {{ return 200 "ok"; }}
-    location / {{ proxy_pass {upstream}; }}
-  }}
-}}
-""")
-
-    def _command(self) -> list[str]:
-        w = self.workdir
-        return [self.binary, "-p", str(w), "-e", str(w / "error.log"), "-c", str(w / "nginx.conf")]
-
-    def _ready(self) -> bool:
-        return http("GET", self.addr + "/ping", timeout=1)[0] == 200
+        self.access_log = workdir / "headers.log"
+        log_format = (
+            "'$request_method $uri|$http_authorization|$http_x_scope_orgid|$http_x_extra|"
+            "$http_content_encoding|$http_content_type|$http_x_prometheus_remote_write_version|$status'"
+        )
+        super().__init__(
+            workdir,
+            require_binary("nginx", "nginx"),
+            http=f"log_format headers {log_format};\n  access_log {self.access_log} headers;",
+            server=f'location = /ping {{ return 200 "ok"; }}\n    location / {{ proxy_pass {upstream}; }}',
+        )
 
     def logged(self) -> list[list[str]]:
         """One entry per proxied request: method and path, then the logged header values and the status."""

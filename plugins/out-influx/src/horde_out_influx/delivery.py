@@ -22,13 +22,13 @@ import logging
 import struct
 import threading
 
-from horde.output import PermanentError, RetryableError, SplitPayload
+from horde.output import PayloadCodec, PermanentError, PerThread, RetryableError, SplitPayload
 
 from .client import Client
 from .config import Config
 from .lineproto import Batch, split_body
 
-__all__ = ["SPLIT_STATUSES", "InfluxSender", "decode_batch", "encode_batch"]
+__all__ = ["BATCH_CODEC", "SPLIT_STATUSES", "InfluxSender", "decode_batch", "encode_batch"]
 
 SPLIT_STATUSES = frozenset({400, 413, 422})
 """Answers that refuse the content of a batch: split it to isolate what the server will not take."""
@@ -56,32 +56,23 @@ def batch_bytes(batch: Batch) -> int:
     return len(batch.body)
 
 
+BATCH_CODEC = PayloadCodec(encode_batch, decode_batch, batch_points, batch_bytes, "points")
+"""How the delivery spills and counts batches: in points, memory in bytes."""
+
+
 class InfluxSender:
     """``send(batch)`` for :class:`horde.output.Delivery`: writes with one client per sender thread."""
 
     def __init__(self, cfg: Config, logger: logging.Logger) -> None:
         self.cfg = cfg
         self.log = logger
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._clients: list[Client] = []
-        self._aborted = False
+        self._clients: PerThread[Client] = PerThread(lambda: Client(cfg))
         self.rejected_lines = 0
-
-    def _client(self) -> Client:
-        client: Client | None = getattr(self._local, "client", None)
-        if client is None:
-            client = Client(self.cfg)
-            with self._lock:
-                self._clients.append(client)
-                if self._aborted:
-                    client.abort()
-            self._local.client = client
-        return client
 
     def __call__(self, batch: Batch) -> None:
         """Write ``batch``; raise what tells the delivery to split, drop or retry it."""
-        resp = self._client().write(batch.body)
+        resp = self._clients.get().write(batch.body)
         if resp.ok:
             return
         if resp.status in SPLIT_STATUSES:
@@ -100,15 +91,8 @@ class InfluxSender:
 
     def abort(self) -> None:
         """From any thread: fail every write in flight now, and every later one."""
-        with self._lock:
-            self._aborted = True
-            clients = list(self._clients)
-        for c in clients:
-            c.abort()
+        self._clients.abort()
 
     def close(self) -> None:
         """Close every client's connection."""
-        with self._lock:
-            clients = list(self._clients)
-        for c in clients:
-            c.close()
+        self._clients.close()

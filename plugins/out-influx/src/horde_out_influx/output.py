@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 from horde.metrics import SampleContainer
 from horde.output import (
-    Backoff,
     Delivery,
     DeliveryCounts,
     Params,
@@ -35,7 +34,7 @@ from horde.output import (
 
 from .client import Client, write_path
 from .config import Config, load_config
-from .delivery import InfluxSender, batch_bytes, batch_points, decode_batch, encode_batch
+from .delivery import BATCH_CODEC, InfluxSender
 from .lineproto import Batch, LineEncoder
 
 __all__ = ["InfluxDBOutput"]
@@ -64,7 +63,6 @@ class InfluxDBOutput:
         self._sender: InfluxSender | None = None
         self._undelivered_lock = threading.Lock()
         self._undelivered_out: BinaryIO | None = None
-        self._finished = False
         self.encoded = 0
         """Points encoded for sending (samples flushed, less invalid ones)."""
         self.counts: DeliveryCounts | None = None
@@ -104,24 +102,15 @@ class InfluxDBOutput:
     def start(self) -> None:
         cfg = self.config
         self._check_server()
-        os.makedirs(cfg.spool_path, exist_ok=True)
         self._sender = InfluxSender(cfg, self.log)
-        self._delivery = Delivery(
+        self._delivery = Delivery.for_output(
             self._sender,
-            encode=encode_batch,
-            decode=decode_batch,
-            count=batch_points,
-            size=batch_bytes,
-            memory_limit=cfg.memory_limit,
-            directory=cfg.spool_path,
+            cfg,
+            BATCH_CODEC,
             name="influxdb",
-            target=cfg.target,
-            unit="points",
-            senders=cfg.concurrent_writes,
             logger=self.log,
+            senders=cfg.concurrent_writes,
             on_drop=self._keep_undelivered,
-            interrupt=self._sender.abort,
-            backoff=Backoff(initial=cfg.retry_interval, maximum=max(cfg.retry_interval, cfg.max_retry_interval)),
         )
         self._flusher = PeriodicFlusher(cfg.push_interval, self._flush, name="horde-influxdb-flusher")
 
@@ -191,35 +180,16 @@ class InfluxDBOutput:
 
     def _finish(self) -> None:
         """Deliver what is left within ``stopTimeout``, keep the rest in a file, report."""
-        cfg = self.config
-        delivery, sender = self._delivery, self._sender
-        if delivery is None or sender is None or self._finished:
+        delivery = self._delivery
+        counts = delivery.finish(self.config.stop_timeout, announce=True) if delivery is not None else None
+        if delivery is None or counts is None:
             return
-        self._finished = True
-        started = time.monotonic()
-        if delivery.failing:
-            self.log.warning(
-                "influxdb: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
-                cfg.target,
-                delivery.last_error,
-                cfg.stop_timeout,
-                delivery.waiting_text(),
-            )
-        elif delivery.waiting:
-            self.log.info(
-                "influxdb: sending %d points left to %s (waiting up to %.0fs)",
-                delivery.waiting,
-                cfg.target,
-                cfg.stop_timeout,
-            )
-        counts = delivery.close(started + cfg.stop_timeout)
-        sender.close()
         with self._undelivered_lock:
             if self._undelivered_out is not None:
                 self._undelivered_out.close()
                 self._undelivered_out = None
         self.counts = counts
-        self._report(delivery, time.monotonic() - started, self.encoder.invalid)
+        self._report(delivery, delivery.stop_seconds, self.encoder.invalid)
 
     def _keep_undelivered(self, batch: Batch, reason: str) -> None:
         """Append a batch the delivery dropped to the undelivered file (made on the first one)."""

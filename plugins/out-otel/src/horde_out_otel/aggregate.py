@@ -37,12 +37,14 @@ from typing import NamedTuple
 from urllib.parse import unquote
 
 from horde.metrics import Metric, MetricType, SampleContainer, TagSet, ValueType
+from horde.output import PayloadCodec
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 __all__ = [
     "DEFAULT_BOUNDS",
+    "EXPORT_CODEC",
     "Aggregator",
     "Export",
     "decode_export",
@@ -90,6 +92,10 @@ def export_points(export: Export) -> int:
 def export_bytes(export: Export) -> int:
     """Bytes of ``export``: the unit of ``memoryLimit``."""
     return len(export.body)
+
+
+EXPORT_CODEC = PayloadCodec(encode_export, decode_export, export_points, export_bytes, "data points")
+"""How the delivery spills and counts exports: in data points, memory in bytes."""
 
 
 def split_export(export: Export) -> list[Export] | None:

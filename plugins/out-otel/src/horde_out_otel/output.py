@@ -11,13 +11,11 @@ the whole run.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 
 from horde.metrics import SampleContainer
 from horde.output import (
-    Backoff,
     Delivery,
     DeliveryCounts,
     Params,
@@ -28,12 +26,9 @@ from horde.output import (
 )
 
 from .aggregate import (
+    EXPORT_CODEC,
     Aggregator,
     Export,
-    decode_export,
-    encode_export,
-    export_bytes,
-    export_points,
     resource_attributes,
     split_to_size,
 )
@@ -66,7 +61,6 @@ class OpenTelemetryOutput:
         self._delivery: Delivery[Export] | None = None
         self._sender: HttpSender | GrpcSender | None = None
         self._next_export = 0.0
-        self._finished = False
         self.exports = 0
         """Export requests queued."""
         self.counts: DeliveryCounts | None = None
@@ -81,24 +75,9 @@ class OpenTelemetryOutput:
     @hookimpl
     def start(self) -> None:
         cfg = self.config
-        os.makedirs(cfg.spool_path, exist_ok=True)
         self._sender = make_sender(cfg, self.log)
-        self._delivery = Delivery(
-            self._sender,
-            encode=encode_export,
-            decode=decode_export,
-            count=export_points,
-            size=export_bytes,
-            memory_limit=cfg.memory_limit,
-            directory=cfg.spool_path,
-            name="opentelemetry",
-            target=cfg.target,
-            unit="data points",
-            senders=1,  # cumulative exports must arrive in order
-            logger=self.log,
-            interrupt=self._sender.abort,
-            backoff=Backoff(initial=cfg.retry_interval, maximum=max(cfg.retry_interval, cfg.max_retry_interval)),
-        )
+        # one sender: cumulative exports must arrive in order
+        self._delivery = Delivery.for_output(self._sender, cfg, EXPORT_CODEC, name="opentelemetry", logger=self.log)
         self._next_export = time.monotonic() + cfg.export_interval
         self._flusher = PeriodicFlusher(cfg.flush_interval, self._flush, name="horde-opentelemetry-flusher")
 
@@ -128,30 +107,24 @@ class OpenTelemetryOutput:
             if self._flusher is not None:
                 self._flusher.stop()
         finally:
+            self._export_last()
             self._finish()
 
-    def _finish(self) -> None:
-        """Export the run's totals a last time and deliver what is left within ``stopTimeout``."""
-        cfg = self.config
-        delivery, sender = self._delivery, self._sender
-        if delivery is None or sender is None or self._finished:
+    def _export_last(self) -> None:
+        """Export the run's totals a last time (once: not after the delivery closed)."""
+        if self._delivery is None or self._delivery.closed:
             return
-        self._finished = True
         containers = self._buffer.take()
         if containers:
             self.aggregator.add(containers, time.time_ns())
         self._export()
-        started = time.monotonic()
-        if delivery.failing:
-            self.log.warning(
-                "opentelemetry: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
-                cfg.target,
-                delivery.last_error,
-                cfg.stop_timeout,
-                delivery.waiting_text(),
-            )
-        counts = delivery.close(started + cfg.stop_timeout)
-        sender.close()
+
+    def _finish(self) -> None:
+        """Deliver what is left within ``stopTimeout``; log what was written and what was not."""
+        sender = self._sender
+        counts = self._delivery.finish(self.config.stop_timeout) if self._delivery is not None else None
+        if sender is None or counts is None:
+            return
         self.counts = counts
         level = logging.WARNING if counts.retried or counts.dropped or sender.rejected else logging.INFO
         self.log.log(
@@ -160,7 +133,7 @@ class OpenTelemetryOutput:
             "(%d retried after a failed export, %d dropped%s, %d rejected by the receiver)",
             counts.written,
             self.aggregator.series,
-            cfg.target,
+            self.config.target,
             self.exports,
             counts.retried,
             counts.dropped,

@@ -18,13 +18,13 @@ import logging
 import threading
 
 import cramjam
-from horde.output import PermanentError, RetryableError, SplitPayload
+from horde.output import PayloadCodec, PermanentError, PerThread, RetryableError, SplitPayload
 
 from .client import Client, tls_context
 from .config import Config
 from .protobuf import frame, unframe
 
-__all__ = ["Batch", "RemoteWriteSender", "batch_bytes", "batch_series", "decode_batch", "encode_batch"]
+__all__ = ["BATCH_CODEC", "Batch", "RemoteWriteSender", "batch_bytes", "batch_series", "decode_batch", "encode_batch"]
 
 SPLIT_STATUSES = frozenset({400, 413, 422})
 
@@ -62,6 +62,10 @@ def batch_bytes(batch: Batch) -> int:
     return batch.size
 
 
+BATCH_CODEC = PayloadCodec(encode_batch, decode_batch, batch_series, batch_bytes, "series samples")
+"""How the delivery spills and counts WriteRequests: in series samples, memory in bytes."""
+
+
 class RemoteWriteSender:
     """``send(batch)`` for :class:`horde.output.Delivery`: compresses and writes with one client per thread."""
 
@@ -69,27 +73,14 @@ class RemoteWriteSender:
         self.cfg = cfg
         self.log = logger
         self._context = tls_context(cfg) if cfg.url.startswith("https:") else None
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._clients: list[Client] = []
-        self._aborted = False
+        self._clients: PerThread[Client] = PerThread(lambda: Client(cfg, self._context))
         self.refused_series = 0
-
-    def _client(self) -> Client:
-        client: Client | None = getattr(self._local, "client", None)
-        if client is None:
-            client = Client(self.cfg, self._context)
-            with self._lock:
-                self._clients.append(client)
-                if self._aborted:
-                    client.abort()
-            self._local.client = client
-        return client
 
     def __call__(self, batch: Batch) -> None:
         """Write ``batch``; raise what tells the delivery to split, drop or retry it."""
         body = bytes(cramjam.snappy.compress_raw(frame(batch.series)))
-        resp = self._client().write(body)
+        resp = self._clients.get().write(body)
         if resp.ok:
             return
         status = resp.status
@@ -107,15 +98,8 @@ class RemoteWriteSender:
 
     def abort(self) -> None:
         """From any thread: fail every write in flight now, and every later one."""
-        with self._lock:
-            self._aborted = True
-            clients = list(self._clients)
-        for c in clients:
-            c.abort()
+        self._clients.abort()
 
     def close(self) -> None:
         """Close every client's connection."""
-        with self._lock:
-            clients = list(self._clients)
-        for c in clients:
-            c.close()
+        self._clients.close()

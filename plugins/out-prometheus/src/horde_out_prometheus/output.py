@@ -12,14 +12,12 @@ flushes, adds stale markers when ``staleMarkers`` is on, and waits up to
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
 
 from horde.metrics import SampleContainer
 from horde.output import (
-    Backoff,
     Delivery,
     DeliveryCounts,
     Params,
@@ -29,7 +27,7 @@ from horde.output import (
 )
 
 from .config import Config, load_config
-from .delivery import Batch, RemoteWriteSender, batch_bytes, batch_series, decode_batch, encode_batch, make_batch
+from .delivery import BATCH_CODEC, Batch, RemoteWriteSender, make_batch
 from .series import SeriesSet
 
 __all__ = ["PrometheusRWOutput"]
@@ -53,7 +51,6 @@ class PrometheusRWOutput:
         self._flusher: PeriodicFlusher | None = None
         self._delivery: Delivery[Batch] | None = None
         self._sender: RemoteWriteSender | None = None
-        self._finished = False
         self.queued = 0
         """Series samples queued for sending."""
         self.counts: DeliveryCounts | None = None
@@ -65,22 +62,9 @@ class PrometheusRWOutput:
     @hookimpl
     def start(self) -> None:
         cfg = self.config
-        os.makedirs(cfg.spool_path, exist_ok=True)
         self._sender = RemoteWriteSender(cfg, self.log)
-        self._delivery = Delivery(
-            self._sender,
-            encode=encode_batch,
-            decode=decode_batch,
-            count=batch_series,
-            size=batch_bytes,
-            memory_limit=cfg.memory_limit,
-            directory=cfg.spool_path,
-            name="experimental-prometheus-rw",
-            target=cfg.target,
-            unit="series samples",
-            logger=self.log,
-            interrupt=self._sender.abort,
-            backoff=Backoff(initial=cfg.retry_interval, maximum=cfg.max_retry_interval),
+        self._delivery = Delivery.for_output(
+            self._sender, cfg, BATCH_CODEC, name="experimental-prometheus-rw", logger=self.log
         )
         self._flusher = PeriodicFlusher(cfg.push_interval, self._flush, name="horde-prometheus-rw-flusher")
 
@@ -120,22 +104,9 @@ class PrometheusRWOutput:
 
     def _finish(self) -> None:
         """Deliver what is left within ``stopTimeout``; count and name the rest."""
-        cfg = self.config
-        delivery, sender = self._delivery, self._sender
-        if delivery is None or sender is None or self._finished:
+        counts = self._delivery.finish(self.config.stop_timeout) if self._delivery is not None else None
+        if counts is None:
             return
-        self._finished = True
-        started = time.monotonic()
-        if delivery.failing:
-            self.log.warning(
-                "experimental-prometheus-rw: %s is failing (%s); waiting up to %.0fs (stopTimeout) to deliver %s",
-                cfg.target,
-                delivery.last_error,
-                cfg.stop_timeout,
-                delivery.waiting_text(),
-            )
-        counts = delivery.close(started + cfg.stop_timeout)
-        sender.close()
         self.counts = counts
         level = logging.WARNING if counts.dropped or counts.retried else logging.INFO
         self.log.log(
@@ -145,7 +116,7 @@ class PrometheusRWOutput:
             counts.written,
             len(self.series),
             self.series.samples,
-            cfg.target,
+            self.config.target,
             counts.sends,
             counts.retried,
             counts.spilled,
