@@ -15,7 +15,9 @@ limit in a cluster (the goal's measure: what splitting a test costs), and
 ``together``, all at once on the same CPUs (what co-locating them costs on top:
 the instances' interpreters take turns on one core and evict each other's
 caches, ~10% on a 2-core machine). The sequence runs ``--repeat`` times,
-interleaved, and each row is the repetition with the median figure. The default
+interleaved; each row shows the repetition with the median figure, and the ratio
+is the median of each repetition's ratio to its own one-instance run (the
+machine's speed drifts over minutes; neighbours share the drift). The default
 test (160 VUs) keeps each of 4 instances' event loops busy (40 VUs each): an
 instance with only a few VUs waits on the target between responses and handles
 fewer per wake-up, which costs it about a fifth of its efficiency whether it
@@ -38,6 +40,7 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,7 +76,8 @@ class Scale:
     net_req_per_cpu_s: float = 0.0
     """Requests per CPU-second once started: requests / (cpu_s - startup_cpu_s)."""
     ratio: float = 0.0
-    """net_req_per_cpu_s relative to one instance."""
+    """net_req_per_cpu_s relative to one instance: the median over repetitions of the ratio to the one
+    instance of the same repetition."""
     mode: str = "together"
     """``together``: all instances at once on the same CPUs; ``apart``: one after another."""
     all_net_req_per_cpu_s: list[float] = field(default_factory=list)
@@ -200,9 +204,16 @@ def measure(
         wrong = [x.requests for x in rs if x.requests != iterations]
         r.requests = wrong[0] if wrong else iterations  # a repetition that missed requests shows
         results.append(r)
-    base = next((r.net_req_per_cpu_s for r in results if r.instances == 1), results[0].net_req_per_cpu_s)
+    # each repetition's figure against the same repetition's one instance, then the median of those
+    # ratios: the machine's speed drifts over minutes, and a ratio of neighbours cancels the drift
+    one = next((x for (n, _), x in runs.items() if n == 1), None)
     for r in results:
-        r.ratio = round(r.net_req_per_cpu_s / base, 3) if base else 0.0
+        mine = runs[(r.instances, r.mode)]
+        if one is None:
+            r.ratio = 0.0
+            continue
+        ratios = sorted(x.net_req_per_cpu_s / b.net_req_per_cpu_s for x, b in zip(mine, one) if b.net_req_per_cpu_s)
+        r.ratio = round(statistics.median(ratios), 3) if ratios else 0.0
     return results
 
 
