@@ -166,10 +166,9 @@ def _command(tool: str, case: str, vus: int, duration: int, target: str, out: st
     ]
     if tool == "k6":
         cmd.append("--no-usage-report")
-    elif tool == "horde":  # one process: the like-for-like requests per CPU-second
-        cmd += ["--workers", "1"]
-    else:  # horde-w: one worker process per core (horde's default)
+    elif tool == "horde-w":  # the worker path: one worker process per core
         cmd += ["--workers", str(os.cpu_count() or 1)]
+    # horde: its defaults (one process up to 99 VUs, a worker per 50 VUs beyond, at most one per core)
     if out:
         cmd += ["--out", out]
     return cmd

@@ -9,7 +9,7 @@ from statistics import median
 __all__ = ["summarize", "markdown", "save"]
 
 TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
-"""horde runs with --workers 1; horde-w with one worker process per core (its default); bare is the ceiling
+"""horde runs with its defaults (one process below 100 VUs); horde-w with one worker process per core; bare is the ceiling
 (a bare asyncio protocol on uvloop, same GET, keep-alive, no metrics)."""
 CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
 OUTPUT_COST_GOAL = 0.85

@@ -38,7 +38,8 @@ from services import ensure_installed  # noqa: E402
 
 CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
 TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
-"""horde runs with --workers 1; horde-w with one worker process per core (its default); bare is the ceiling."""
+"""horde runs with its defaults (workers by VUs: one process below 100 VUs); horde-w with one worker process per
+core (the worker path); bare is the ceiling."""
 NO_OUTPUT_ONLY = ("locust", "bare")
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -209,3 +209,20 @@ def test_workers_wait_for_a_busy_coordinator_instead_of_failing(tmp_path, run_sc
     res = run_script(p, outs=[f"json={out}"], workers=2)
     assert res.code == 0
     assert count(read_points(out), "burst") == 80000
+
+
+def test_default_workers_follow_the_vus():
+    from horde.engine.workers import VUS_PER_WORKER, auto_workers
+
+    assert VUS_PER_WORKER == 50
+    assert [auto_workers(v, 4) for v in (1, 10, 50, 99, 100, 149, 150, 1000)] == [1, 1, 1, 1, 2, 2, 3, 4]
+    assert auto_workers(10_000, 1) == 1
+
+
+def test_by_default_few_vus_run_in_this_process_and_many_in_workers(tmp_path, run_script, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    few = run_script(_write(tmp_path, {"vus": 10, "iterations": 10}), workers=None)
+    assert few.code == 0 and few.run.workers == 1
+    many = run_script(_write(tmp_path, {"vus": 100, "iterations": 100}), workers=None)
+    assert many.code == 0 and many.run.workers == 2
+    assert run_script(_write(tmp_path, {"vus": 100, "iterations": 100}), workers=1).run.workers == 1

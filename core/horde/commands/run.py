@@ -56,8 +56,8 @@ __all__ = ["run"]
     type=click.IntRange(min=1),
     envvar="HORDE_WORKERS",
     show_envvar=True,
-    default=lambda: os.cpu_count() or 1,
-    show_default="one per core",
+    default=None,
+    show_default="one per 50 VUs, at most one per core",
     help="Processes that split this instance's VUs and iterations (k6's striped execution segments); "
     "1 runs in this process.",
 )

@@ -71,7 +71,7 @@ from .shared_lifecycle import SharedLifecycle, SharedLifecycleError
 from .summary_handler import SummaryHandlerError, call_handle_summary, write_summary_result
 from .watchdog import Watchdog
 from .worker import WorkerSpec
-from .workers import WorkerPool
+from .workers import WorkerPool, auto_workers
 
 __all__ = ["RunRequest", "TestRun", "run_test"]
 
@@ -119,8 +119,9 @@ class RunRequest:
     """Exit 0 rather than :attr:`ExitCode.OUTPUT_LOSS` when an output lost samples."""
     script_options: dict[str, Any] | None = None
     """Options that replace the script's own ``options`` (those recorded in an archive)."""
-    workers: int = 1
-    """Processes that split this instance's share (k6's striped execution segments); 1 runs it in this process."""
+    workers: int | None = 1
+    """Processes that split this instance's share (k6's striped execution segments); 1 runs it in this process;
+    None chooses by the VUs (:func:`~horde.engine.workers.auto_workers`)."""
     paused: bool = False
     """``--paused``: start outputs and wait, without a request, until resumed through the REST API."""
     address: str | None = None
@@ -232,7 +233,11 @@ class TestRun:
         self.planned_vus = sum(
             s.pre_allocated_vus if s.executor.endswith("arrival-rate") else s.max_vus_needed for s in self.scenarios
         )
-        self.workers = max(1, min(self.req.workers, total_vus))
+        requested = self.req.workers
+        if requested is None:
+            requested = auto_workers(total_vus, os.cpu_count() or 1)
+            _log.debug("workers: %d (by default, for %d VUs)", requested, total_vus)
+        self.workers = max(1, min(requested, total_vus))
 
     def _parse_thresholds(self):
         raw = {} if self.options.get("noThresholds") else (self.options.get("thresholds") or {})
