@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -86,7 +87,7 @@ class PushStore:
     def _init_pushes(self) -> None:
         self._write_lock = threading.RLock()
         self._queue_lock = threading.Lock()
-        self._queue: list[_Push] = []
+        self._queue: deque[_Push] = deque()
         self._cache_lock = threading.Lock()
         self._series_cache: dict[int, dict[tuple[str, str], int]] = {}
 
@@ -119,7 +120,7 @@ class PushStore:
                         if group and points + self._queue[0].points > GROUP_MAX_POINTS:
                             break
                         points += self._queue[0].points
-                        group.append(self._queue.pop(0))
+                        group.append(self._queue.popleft())
                 if not group:  # cannot happen: this push is queued until it is written
                     raise RuntimeError("push lost from the write queue")
                 self._write_group(group)
