@@ -7,12 +7,10 @@ import dataclasses
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from .. import execution
 from ..durations import option_seconds as seconds
@@ -22,24 +20,17 @@ from ..metrics import BuiltinMetrics, ConnectedSamples, MetricRegistry, MetricSt
 from ..output import OutputStopError, Params
 from ..output.binding import create_output, new_plugin_manager
 from ..output.extensions import prepare_registry
-from ..output.manager import Manager, OutputReport
-from ..output.registry import OutputRegistry
+from ..output.manager import Manager
 from ..output.spec import resolve_out_specs
 from ..restapi import ExecutionStatus
 from ..restapi.server import AddressError, ApiServer
 from ..runstatus import RunStatus
 from ..summary import (
-    dump_summary_export,
     parse_trend_stats,
-    render_outputs,
-    render_summary,
-    summary_data,
-    summary_export,
     validate_summary_mode,
     validate_time_unit,
 )
 from ..summary_full import GroupedSummary, TeeStore
-from ..summary_helpers import text_summary
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
@@ -48,6 +39,7 @@ from .catalogue import inert_options, refuse_unsupported, unknown_options
 from .configfile import config_file_for
 from .console import attach_console_file
 from .control import LIFECYCLE_TIMEOUT, RunControl
+from .end_report import EndReport, isatty
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
@@ -64,11 +56,11 @@ from .pacing import (
     over,
 )
 from .pump import CLOSE_TIMEOUT, Pump
+from .request import RunRequest
 from .scenarios import Scenario, execution_plan, scenarios_from_options
 from .script import Script, ScriptError, load_script, prepare_call, script_traceback
 from .segment import segment_scenarios, share_from_options, split_scenarios
 from .shared_lifecycle import SharedLifecycle, SharedLifecycleError
-from .summary_handler import SummaryHandlerError, call_handle_summary, write_summary_result
 from .watchdog import Watchdog
 from .worker import WorkerSpec
 from .workers import WorkerPool, auto_workers
@@ -90,51 +82,6 @@ PUBLISH_TIMEOUT = 30.0
 
 WORKER_GRACE = 3.0
 """Seconds past the scenarios' end plus gracefulStop a worker gets to send its last samples before it is ended."""
-
-
-@dataclasses.dataclass
-class RunRequest:
-    """Everything ``horde run`` was asked: the script, outputs and option layers."""
-
-    script: Path
-    outs: list[str] = dataclasses.field(default_factory=list)
-    cli_options: dict[str, Any] = dataclasses.field(default_factory=dict)
-    env_vars: dict[str, str] = dataclasses.field(default_factory=dict)
-    config_file: str | None = None
-    summary_export: str | None = None
-    quiet: bool = False
-    no_summary: bool = False
-    no_color: bool = False
-    """``--no-color``: the summary has no colors and its data says ``noColor``."""
-    summary_mode: str | None = None
-    """``--summary-mode``: ``compact``, ``full`` or ``legacy`` (k6's end-of-test summary texts); None: the
-    ``summaryMode`` option (config file, ``K6_SUMMARY_MODE``), else ``compact``."""
-    no_thresholds: bool = False
-    plugins: list[str] = dataclasses.field(default_factory=list)
-    """``--plugin`` entries: modules imported before the run (they call register_extension), or installed
-    output/distribution names loaded even with HORDE_DISABLE_PLUGIN_AUTOLOAD=1."""
-    output_stop_timeouts: list[str] = dataclasses.field(default_factory=list)
-    """``--output-stop-timeout`` values (``DURATION`` or ``OUTPUT=DURATION``); ``HORDE_OUTPUT_STOP_TIMEOUT`` if empty."""
-    allow_output_loss: bool = False
-    """Exit 0 rather than :attr:`ExitCode.OUTPUT_LOSS` when an output lost samples."""
-    script_options: dict[str, Any] | None = None
-    """Options that replace the script's own ``options`` (those recorded in an archive)."""
-    workers: int | None = 1
-    """Processes that split this instance's share (k6's striped execution segments); 1 runs it in this process;
-    None chooses by the VUs (:func:`~horde.engine.workers.auto_workers`)."""
-    paused: bool = False
-    """``--paused``: start outputs and wait, without a request, until resumed through the REST API."""
-    address: str | None = None
-    """``--address``: where k6's REST API listens (``HOST:PORT``); None or empty: no API."""
-    address_explicit: bool = True
-    """False for the default address: when it is taken the run goes on without an API (as k6)."""
-    linger: bool = False
-    """``--linger``: after the end, keep the run and its API up until a signal."""
-    registry: OutputRegistry | None = None
-    """Outputs to choose from; None uses the process-wide registry (built-ins, entry points, code)."""
-    environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
-    stdout: TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
 
 
 class TestRun:
@@ -622,7 +569,7 @@ class TestRun:
         periodic = asyncio.ensure_future(self._emit_vus(pump))
         ticker = asyncio.ensure_future(pump.tick())
         progress = display.start_progress(self) if not self.req.quiet else None
-        if progress is None and not self.req.quiet and not _isatty(self.req.stdout):  # k6's CI-log blocks
+        if progress is None and not self.req.quiet and not isatty(self.req.stdout):  # k6's CI-log blocks
             self._ci_progress = display.CIProgress(self, self.req.stdout)
             progress = asyncio.ensure_future(self._ci_progress.loop())
         try:
@@ -747,7 +694,20 @@ class TestRun:
         if stop_error is not None:
             _log.error("%s", stop_error)
         reports = self.manager.reports()
-        self._report(final, elapsed, reports)
+        EndReport(
+            self.req,
+            self.options,
+            self.store,
+            self.thresholds,
+            self.groups,
+            self.trend_stats,
+            self.time_unit,
+            self.summary_mode,
+            self._grouped,
+            self.setup_data,
+            self.script.setup is not None,
+            self.script.handle_summary,
+        ).write(elapsed, reports)
         if self._ci_progress is not None:
             self._ci_progress.close()
         losses = [r for r in reports if r.lost]
@@ -794,94 +754,6 @@ class TestRun:
                 "%d iteration(s) were interrupted (stopped by the clock or a signal before they ended)",
                 self.interrupted_iterations,
             )
-
-    def _report(self, final: Any, elapsed: float, reports: list[OutputReport]) -> None:
-        req = self.req
-        if req.no_summary or self.options.get("noSummary"):
-            return
-        export = req.summary_export or self.options.get("summaryExport")
-        if export:
-            doc = summary_export(
-                self.store,
-                self.thresholds,
-                self.groups,
-                elapsed,
-                trend_stats=self.trend_stats,
-                setup_data=self.setup_data,
-                has_setup_data=self.script.setup is not None,
-            )
-            if reports:
-                doc["outputs"] = [r.as_dict() for r in reports]
-            Path(export).write_text(dump_summary_export(doc))
-        if self.script.handle_summary is not None:
-            result = self._handle_summary(elapsed)
-            if result is not None:
-                for line in write_summary_result(result, req.stdout, req.stderr):
-                    _log.error("%s", line)
-                if reports:  # horde's delivery counts stay visible, away from what the script wrote
-                    req.stderr.write(render_outputs(reports) + "\n")
-                    req.stderr.flush()
-                return
-        colors = _isatty(req.stdout) and not self._no_color()  # k6: colors on a terminal only
-        if self.summary_mode == "legacy":
-            data = self._summary_data(elapsed)
-            text = "\n" + text_summary(data, indent=" ", enable_colors=colors) + "\n\n"
-        else:
-            text = render_summary(
-                self.store,
-                self.thresholds,
-                elapsed,
-                self.groups,
-                trend_stats=self.trend_stats,
-                time_unit=self.time_unit,
-                colors=colors,
-                grouped=self._grouped,
-            )
-        if reports:
-            text = text.rstrip("\n") + "\n\n\n" + render_outputs(reports) + "\n\n\n"
-        req.stdout.write(text)
-        req.stdout.flush()
-
-    def _summary_data(self, elapsed: float) -> dict[str, Any]:
-        """k6's handleSummary data for this run."""
-        return summary_data(
-            self.store,
-            self.thresholds,
-            self.groups,
-            elapsed,
-            trend_stats=self.trend_stats,
-            time_unit=self.time_unit,
-            no_color=self._no_color(),
-            stdout_tty=_isatty(self.req.stdout),
-            stderr_tty=_isatty(self.req.stderr),
-            setup_data=self.setup_data,
-            has_setup_data=self.script.setup is not None,
-        )
-
-    def _no_color(self) -> bool:
-        """``--no-color``, ``NO_COLOR`` or ``K6_NO_COLOR``: k6's summary ``noColor``."""
-        environ = self.req.environ
-        return (
-            self.req.no_color
-            or "NO_COLOR" in environ
-            or environ.get("K6_NO_COLOR", "").lower() not in ("", "0", "false")
-        )
-
-    def _handle_summary(self, elapsed: float) -> dict[str, str | bytes] | None:
-        """The script's handle_summary result; None: print the default summary. Errors are logged (k6)."""
-        assert self.script.handle_summary is not None
-        try:
-            return call_handle_summary(self.script.handle_summary, self._summary_data(elapsed), self.req.script)
-        except SummaryHandlerError as exc:
-            _log.error("failed to handle the end-of-test summary: %s", exc)
-            return {}
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 class _LifecycleTimeout(Exception):
