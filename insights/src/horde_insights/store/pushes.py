@@ -13,14 +13,13 @@ push by push, so that only the culprit's push fails.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..wire.metricset import MetricSet
+from ..wire.metricset import MetricSet, labels_text
 
 __all__ = ["PushStore", "GROUP_MAX_POINTS", "GROUP_MAX_PUSHES", "INSTANCE_ID_TAG", "DEFAULT_INSTANCE"]
 
@@ -335,11 +334,6 @@ class PushStore:
             while len(self._series_cache) > _SERIES_CACHE_RUNS:
                 self._series_cache.pop(next(iter(self._series_cache)))
         return {**known, **ids}
-
-
-def labels_text(labels: dict[str, str]) -> str:
-    """A label set as canonical JSON text (sorted keys): the ``labels`` column of ``series``."""
-    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _hist_text(hist: dict[int, int]) -> str:
