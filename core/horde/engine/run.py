@@ -695,18 +695,18 @@ class TestRun:
             _log.error("%s", stop_error)
         reports = self.manager.reports()
         EndReport(
-            self.req,
-            self.options,
-            self.store,
-            self.thresholds,
-            self.groups,
-            self.trend_stats,
-            self.time_unit,
-            self.summary_mode,
-            self._grouped,
-            self.setup_data,
-            self.script.setup is not None,
-            self.script.handle_summary,
+            req=self.req,
+            options=self.options,
+            store=self.store,
+            thresholds=self.thresholds,
+            groups=self.groups,
+            trend_stats=self.trend_stats,
+            time_unit=self.time_unit,
+            summary_mode=self.summary_mode,
+            grouped=self._grouped,
+            setup_data=self.setup_data,
+            has_setup=self.script.setup is not None,
+            handle_summary=self.script.handle_summary,
         ).write(elapsed, reports)
         if self._ci_progress is not None:
             self._ci_progress.close()
