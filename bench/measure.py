@@ -149,9 +149,9 @@ def _command(tool: str, case: str, vus: int, duration: int, target: str, out: st
             "--stop-timeout",
             "5",
         ]
-    script = {"horde": "horde_get.py", "horde-w": "horde_get.py", "k6": "k6_get.js"}[tool]
+    script = {"horde": "horde_get.py", "horde-w": "horde_get.py", "horde-1": "horde_get.py", "k6": "k6_get.js"}[tool]
     cmd = [
-        tool_path("horde" if tool == "horde-w" else tool),
+        tool_path("horde" if tool.startswith("horde") else tool),
         "run",
         str(SCRIPTS / script),
         "--vus",
@@ -168,6 +168,8 @@ def _command(tool: str, case: str, vus: int, duration: int, target: str, out: st
         cmd.append("--no-usage-report")
     elif tool == "horde-w":  # the worker path: one worker process per core
         cmd += ["--workers", str(os.cpu_count() or 1)]
+    elif tool == "horde-1":  # every VU in one process, however many
+        cmd += ["--workers", "1"]
     # horde: its defaults (one process up to 99 VUs, a worker per 50 VUs beyond, at most one per core)
     if out:
         cmd += ["--out", out]

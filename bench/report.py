@@ -8,9 +8,9 @@ from statistics import median
 
 __all__ = ["summarize", "markdown", "save"]
 
-TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
-"""horde runs with its defaults (one process below 100 VUs); horde-w with one worker process per core; bare is the ceiling
-(a bare asyncio protocol on uvloop, same GET, keep-alive, no metrics)."""
+TOOLS = ("horde", "horde-w", "horde-1", "k6", "locust", "bare")
+"""horde runs with its defaults (one process below 100 VUs); horde-w with one worker process per core; horde-1 with
+``--workers 1``; bare is the ceiling (a bare asyncio protocol on uvloop, same GET, keep-alive, no metrics)."""
 CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
 OUTPUT_COST_GOAL = 0.85
 """issue 18: each output keeps at least this share of the tool's no-output req/s."""
@@ -98,11 +98,11 @@ def markdown(meta: dict, med: dict) -> str:
             "",
             "| VUs | req/s horde/k6 | req/s horde-w/k6 | req/s horde/Locust | req/CPU-s horde/k6 | "
             "req/CPU-s horde-w/k6 | req/CPU-s horde/Locust | peak RSS (all processes) horde/k6 | "
-            "ceiling share horde | ceiling share horde-w | req/CPU-s horde-w/horde |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "ceiling share horde | ceiling share horde-w | req/CPU-s horde-w/horde | req/CPU-s horde/horde-1 |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for vus in vus_list:
-            h, hw, k, lo, bare = (med.get(f"{case}/{vus}/{t}", {}) for t in TOOLS)
+            h, hw, h1, k, lo, bare = (med.get(f"{case}/{vus}/{t}", {}) for t in TOOLS)
             bare = bare or med.get(f"none/{vus}/bare", {})  # the ceiling runs without an output
             lines.append(
                 f"| {vus} | {_ratio(h.get('rps'), k.get('rps'))} | {_ratio(hw.get('rps'), k.get('rps'))} | "
@@ -113,7 +113,8 @@ def markdown(meta: dict, med: dict) -> str:
                 f"{_ratio(h.get('rss_tree_peak_mb'), k.get('rss_tree_peak_mb'))} | "
                 f"{_ratio(h.get('req_per_cpu_s'), bare.get('req_per_cpu_s'))} | "
                 f"{_ratio(hw.get('req_per_cpu_s'), bare.get('req_per_cpu_s'))} | "
-                f"{_ratio(hw.get('req_per_cpu_s'), h.get('req_per_cpu_s'))} |"
+                f"{_ratio(hw.get('req_per_cpu_s'), h.get('req_per_cpu_s'))} | "
+                f"{_ratio(h.get('req_per_cpu_s'), h1.get('req_per_cpu_s'))} |"
             )
         lines.append("")
     if len(cases) > 1 and "none" in cases:
@@ -123,7 +124,7 @@ def markdown(meta: dict, med: dict) -> str:
             "| tool | VUs | output | req/s | req/s vs none | req/CPU-s vs none |",
             "|---|---:|---|---:|---:|---:|",
         ]
-        for tool in ("horde", "horde-w", "k6"):
+        for tool in ("horde", "horde-w", "horde-1", "k6"):
             for vus in vus_list:
                 base = med.get(f"none/{vus}/{tool}")
                 for case in cases[1:]:

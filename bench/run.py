@@ -2,7 +2,7 @@
 
 \b
     python bench/run.py [--quick] [--cases none csv json influxdb prometheus-rw opentelemetry web-dashboard]
-                        [--tools horde horde-w k6 locust bare] [--vus 1 10 50]
+                        [--tools horde horde-w horde-1 k6 locust bare] [--vus 1 10 50]
     python bench/run.py --minutes 10 --cases csv --tools horde-w     # a long run: RSS at start, middle, end
     python bench/run.py --sleeping 10000                             # RSS at 10,000 sleeping VUs, horde vs k6
 
@@ -37,9 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from services import ensure_installed  # noqa: E402
 
 CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
-TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
+TOOLS = ("horde", "horde-w", "horde-1", "k6", "locust", "bare")
 """horde runs with its defaults (workers by VUs: one process below 100 VUs); horde-w with one worker process per
-core (the worker path); bare is the ceiling."""
+core (the worker path); horde-1 with ``--workers 1`` (every VU in one process); bare is the ceiling."""
+DEFAULT_TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
+"""horde-1 only when asked: below 100 VUs it is what horde's defaults run."""
 NO_OUTPUT_ONLY = ("locust", "bare")
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -66,7 +68,7 @@ class _ListsCommand(click.Command):
 @click.command(cls=_ListsCommand, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quick", is_flag=True, help="3 s runs, 1 repeat, 10 VUs")
 @click.option("--cases", type=click.Choice(CASES), multiple=True, default=CASES, show_default=True, help="one or more")
-@click.option("--tools", type=click.Choice(TOOLS), multiple=True, default=TOOLS, show_default=True, help="one or more")
+@click.option("--tools", type=click.Choice(TOOLS), multiple=True, default=DEFAULT_TOOLS, show_default=True, help="one or more")
 @click.option("--vus", type=int, multiple=True, help="VU counts, one or more (default 1 10 50; --quick: 10)")
 @click.option("--duration", type=int, help="seconds per run (default 10; --quick: 3)")
 @click.option("--repeats", type=int, help="runs per tool/case/VUs (default 3; --quick: 1)")

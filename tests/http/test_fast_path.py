@@ -242,3 +242,42 @@ def test_timings_have_k6s_nanosecond_resolution(run, vu, target):
         values = c.values[1:8]  # http_req_duration and the six timings, in ms
         assert all(round(v, 6) == v for v in values), values
         assert values[0] == round(values[4] + values[5] + values[6], 6)
+
+
+def test_pooled_requests_ask_asyncio_for_the_running_loop_only_to_connect(run, vu, target, monkeypatch):
+    # each asyncio.get_running_loop() is a getpid() system call: none on a pooled request
+    calls = []
+    real = asyncio.get_running_loop
+
+    def counting():
+        calls.append(1)
+        return real()
+
+    async def fn():
+        await http.get(target.url + "/")  # connects
+        monkeypatch.setattr(asyncio, "get_running_loop", counting)
+        try:
+            for _ in range(20):
+                await http.get(target.url + "/")
+        finally:
+            monkeypatch.setattr(asyncio, "get_running_loop", real)
+
+    run(vu, fn)
+    assert calls == []
+
+
+def test_a_vu_gets_a_new_client_on_another_event_loop(vu, target):
+    from horde.vustate import current_vu
+
+    async def fn():
+        current_vu.set(vu.state)
+        await http.get(target.url + "/")
+        assert http.client() is http.client()
+        return http.client()
+
+    try:
+        first = asyncio.run(fn())
+        second = asyncio.run(fn())  # the first client's connections belong to a closed loop
+    finally:
+        http.close(vu.state)
+    assert second is not first and second.loop is not first.loop

@@ -42,6 +42,7 @@ from .control import LIFECYCLE_TIMEOUT, RunControl
 from .end_report import EndReport, isatty
 from .errorlog import ErrorKey, ErrorLog, error_key
 from .executors import ScenarioRunner
+from .gcpolicy import run_gc_policy
 from .iteration import VUFactory
 from .loop import close_loop, new_loop
 from .options import env_options, load_config_file, merge_options, parse_stop_timeouts, with_k6_aliases
@@ -663,7 +664,8 @@ class TestRun:
         watchdog.start()
         try:
             if self.error is None:  # an output may have stopped the run while starting
-                loop.run_until_complete(self._run_paced(factory, pump))
+                with run_gc_policy():
+                    loop.run_until_complete(self._run_paced(factory, pump))
         except Exception as exc:  # a bug must still leave every output stopped and flushed
             _log.debug("the run failed", exc_info=exc)
             self.error = RunError(f"internal error: {type(exc).__name__}: {exc}", exit_code=ExitCode.GENERIC)

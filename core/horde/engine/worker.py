@@ -30,6 +30,7 @@ from .console import attach_console_file
 from .errorlog import ErrorCounts, error_key
 from .executors import ScenarioRunner
 from .iteration import VUFactory
+from .gcpolicy import run_gc_policy
 from .loop import new_loop
 from .pacing import BACKLOG_LIMIT, PUMP_PERIOD, Pacer
 from .scenarios import Scenario
@@ -141,7 +142,8 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
     try:
         loop = new_loop()  # the same loop choice as the coordinator (uvloop if installed)
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(_run(conn, spec, script, registry, builtin))
+        with run_gc_policy():
+            loop.run_until_complete(_run(conn, spec, script, registry, builtin))
     finally:
         conn.close()
 

@@ -26,7 +26,7 @@ callable), ``response_callback`` (callable or None to skip
 
 from __future__ import annotations
 
-import asyncio
+from threading import get_ident as _thread_id
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -83,7 +83,9 @@ def client(vu: Any = None) -> Client:
     if vu is None:
         vu = _current_vu_get(None) or get_vu()
     c = vu.http
-    if c is None or c.loop is not asyncio.get_running_loop():
+    # c.loop running on this thread is the running loop (a thread runs one loop at a time);
+    # asyncio.get_running_loop() would cost a getpid() system call per request
+    if c is None or c.thread != _thread_id() or not c.loop.is_running():
         if c is not None:
             c.close()
         c = vu.http = Client(vu)

@@ -12,6 +12,7 @@ import functools
 import json as _json
 import logging
 import re
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -198,6 +199,8 @@ class Client:
         o = vu.options or {}
         self.vu = vu
         self.loop = asyncio.get_running_loop()
+        self.thread = threading.get_ident()
+        """The thread running :attr:`loop`, the loop of the client's connections."""
         rules = self.rules = rules_for(o)
         if transport is None:
             ctx = functools.partial(

@@ -387,13 +387,8 @@ class H1Transport:
 
     async def send(self, req: RawRequest) -> RawResponse:
         """Send ``req`` on a pooled or new connection and read the response."""
-        loop = asyncio.get_running_loop()
-        if req.t_start:  # queued since then (a time.perf_counter() in seconds)
-            t0 = round(req.t_start * 1e9)
-            deadline = loop.time() + req.timeout - (_perf() - t0) / 1e9
-        else:
-            t0 = _perf()
-            deadline = loop.time() + req.timeout
+        t_start = req.t_start  # queued since then (a time.perf_counter() in seconds), or 0: now
+        t0 = round(t_start * 1e9) if t_start else _perf()
         data = req.head
         if data is None:
             data = req.head = self._head(req)
@@ -407,10 +402,14 @@ class H1Transport:
                     break
                 conn = None
             if conn is not None:
+                loop = conn.loop  # not asyncio.get_running_loop(): a getpid() system call per request
                 t_ready = _perf()
+                deadline = loop.time() + req.timeout - (t_ready - t0) / 1e9
                 pre = ((t_ready - t0) / 1e6, 0.0, 0.0)
                 reused = True
             else:
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + req.timeout - (_perf() - t0) / 1e9
                 conn, t_ready, pre = await self._connect(req, key, t0, deadline, loop)
                 reused = False
             conn._reset(req.method == "HEAD")
