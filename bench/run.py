@@ -68,7 +68,9 @@ class _ListsCommand(click.Command):
 @click.command(cls=_ListsCommand, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quick", is_flag=True, help="3 s runs, 1 repeat, 10 VUs")
 @click.option("--cases", type=click.Choice(CASES), multiple=True, default=CASES, show_default=True, help="one or more")
-@click.option("--tools", type=click.Choice(TOOLS), multiple=True, default=DEFAULT_TOOLS, show_default=True, help="one or more")
+@click.option(
+    "--tools", type=click.Choice(TOOLS), multiple=True, default=DEFAULT_TOOLS, show_default=True, help="one or more"
+)
 @click.option("--vus", type=int, multiple=True, help="VU counts, one or more (default 1 10 50; --quick: 10)")
 @click.option("--duration", type=int, help="seconds per run (default 10; --quick: 3)")
 @click.option("--repeats", type=int, help="runs per tool/case/VUs (default 3; --quick: 1)")

@@ -7,8 +7,8 @@ import json
 import weakref
 
 import pytest
-
 from horde.engine.gcpolicy import YOUNG_THRESHOLD, run_gc_policy
+
 from tests.hordecli import run_horde
 
 
@@ -48,7 +48,17 @@ def test_vus_run_under_the_policy_in_one_process_and_in_workers(tmp_path, worker
         "        f.write(json.dumps([gc.get_threshold()[0], gc.get_freeze_count() > 0]) + '\\n')\n"
     )
     res = run_horde(
-        "run", str(script), "--vus", "2", "--iterations", "4", "--workers", workers, "--quiet", "--no-summary", timeout=60
+        "run",
+        str(script),
+        "--vus",
+        "2",
+        "--iterations",
+        "4",
+        "--workers",
+        workers,
+        "--quiet",
+        "--no-summary",
+        timeout=60,
     )
     assert res.returncode == 0, res.stderr
     seen = [json.loads(line) for line in out.read_text().splitlines()]

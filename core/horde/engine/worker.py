@@ -29,8 +29,8 @@ from . import unawaited
 from .console import attach_console_file
 from .errorlog import ErrorCounts, error_key
 from .executors import ScenarioRunner
-from .iteration import VUFactory
 from .gcpolicy import run_gc_policy
+from .iteration import VUFactory
 from .loop import new_loop
 from .pacing import BACKLOG_LIMIT, PUMP_PERIOD, Pacer
 from .scenarios import Scenario

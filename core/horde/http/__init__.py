@@ -26,8 +26,8 @@ callable), ``response_callback`` (callable or None to skip
 
 from __future__ import annotations
 
-from threading import get_ident as _thread_id
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from threading import get_ident as _thread_id
 from typing import Any
 
 from ..vustate import current_vu, get_vu
