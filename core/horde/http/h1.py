@@ -89,9 +89,10 @@ class _Conn(asyncio.Protocol):
         self.paused = False
         # One timer per connection, re-armed lazily: it only moves when a request's deadline comes
         # before it; when it fires early it re-arms for the request in flight (or for nothing).
-        self.deadline = 0.0
+        # Deadlines are time.perf_counter_ns() values (0: no request in flight).
+        self.deadline = 0
         self.timer: asyncio.TimerHandle | None = None
-        self.timer_at = 0.0
+        self.timer_at = 0
         self.sent = 0
         self._reset()
 
@@ -236,11 +237,13 @@ class _Conn(asyncio.Protocol):
         if self.tr is not None:
             self.tr.abort()
 
-    def _arm(self, when: float) -> None:
+    def _arm(self, when: int) -> None:
+        """Fire :meth:`_on_timer` at ``when`` (a time.perf_counter_ns() value)."""
         if self.timer is not None:
             self.timer.cancel()
         self.timer_at = when
-        self.timer = self.loop.call_at(when, self._on_timer)
+        loop = self.loop
+        self.timer = loop.call_at(loop.time() + (when - _perf()) / 1e9, self._on_timer)
 
     def _stop_timer(self) -> None:
         if self.timer is not None:
@@ -252,7 +255,7 @@ class _Conn(asyncio.Protocol):
         deadline = self.deadline
         if not deadline or self.closed:
             return
-        if self.loop.time() < deadline:
+        if _perf() < deadline:  # the loop's clock has millisecond steps: early by less than one
             self._arm(deadline)
             return
         self._fail(_TimedOut())
@@ -316,6 +319,8 @@ def _replayable(req: RawRequest) -> bool:
 
 
 _PROTO = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "0.9": "HTTP/0.9"}
+_PROTO_OF_HEAD = {b"HTTP/1.1 ": "HTTP/1.1", b"HTTP/1.0 ": "HTTP/1.0"}
+"""The protocol from the status line's first bytes: the parser's get_http_version() formats a string each call."""
 
 
 class _ConnLost(Exception):
@@ -389,10 +394,12 @@ class H1Transport:
         """Send ``req`` on a pooled or new connection and read the response."""
         t_start = req.t_start  # queued since then (a time.perf_counter() in seconds), or 0: now
         t0 = round(t_start * 1e9) if t_start else _perf()
+        deadline = t0 + round(req.timeout * 1e9)  # in time.perf_counter_ns(): no loop.time() per request
         data = req.head
         if data is None:
             data = req.head = self._head(req)
         key = (req.scheme, req.host, req.port)
+        head_only = req.method == "HEAD"
         for _ in range(2):
             conn = None
             idle = self._idle.get(key)
@@ -404,15 +411,21 @@ class H1Transport:
             if conn is not None:
                 loop = conn.loop  # not asyncio.get_running_loop(): a getpid() system call per request
                 t_ready = _perf()
-                deadline = loop.time() + req.timeout - (t_ready - t0) / 1e9
                 pre = ((t_ready - t0) / 1e6, 0.0, 0.0)
                 reused = True
             else:
                 loop = asyncio.get_running_loop()
-                deadline = loop.time() + req.timeout - (_perf() - t0) / 1e9
-                conn, t_ready, pre = await self._connect(req, key, t0, deadline, loop)
+                conn, t_ready, pre = await self._connect(req, key, t0, loop.time() + (deadline - _perf()) / 1e9, loop)
                 reused = False
-            conn._reset(req.method == "HEAD")
+            if head_only or conn.head_only or conn.interim or conn.reset_parser:
+                conn._reset(head_only)
+            else:  # the usual exchange: _reset's work, inlined
+                conn.head_parts = []
+                conn.body = []
+                conn.t_first = 0
+                conn.nrecv = 0
+                conn.headers_done = False
+                conn.complete = False
             fut = conn.waiter = loop.create_future()
             conn.deadline = deadline
             if conn.timer is None or conn.timer_at > deadline:
@@ -459,16 +472,17 @@ class H1Transport:
                 conn.abort()
                 raise
             finally:
-                conn.deadline = 0.0
+                conn.deadline = 0
                 conn.waiter = None
             t_first = conn.t_first
             # an early answer (before a large body was flushed) must not make waiting negative
             waiting = (t_first - t_sent) / 1e6 if t_first > t_sent else 0.0
             b = conn.body
+            head = conn._head()
             res = RawResponse(
                 conn.status,
                 None,
-                _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"),
+                _PROTO_OF_HEAD.get(head[:9]) or _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"),
                 None,
                 b[0] if len(b) == 1 else b"".join(b),
                 (pre[0], pre[1], pre[2], (t_sent - t_ready) / 1e6, waiting, (conn.t_end - t_first) / 1e6),
@@ -477,10 +491,16 @@ class H1Transport:
                 conn.nrecv,
                 conn.remote_ip,
                 conn.remote_port,
-                conn._head(),
+                head,
             )
-            if conn.keep_alive and not conn.closed:
-                self._release(conn)
+            if conn.keep_alive and not conn.closed and self._reuse:  # back to the pool
+                idle = self._idle.get(key)
+                if idle is None:
+                    idle = self._idle[key] = []
+                if len(idle) < self._max_idle:
+                    idle.append(conn)
+                else:
+                    conn.close()
             else:
                 conn.close()
             return res
@@ -503,18 +523,6 @@ class H1Transport:
                 self._heads.clear()
             self._heads[key] = head
         return head
-
-    def _release(self, conn: _Conn) -> None:
-        if not self._reuse:
-            conn.close()
-            return
-        lst = self._idle.get(conn.key)
-        if lst is None:
-            lst = self._idle[conn.key] = []
-        if len(lst) < self._max_idle:
-            lst.append(conn)
-        else:
-            conn.close()
 
     async def _resolve(self, host: str, port: int, loop) -> tuple[int, Any]:
         now = time.monotonic()
