@@ -8,6 +8,7 @@ emit the same samples, whatever the response is.
 
 import asyncio
 import time
+import zlib
 
 import pytest
 from horde import http
@@ -281,3 +282,19 @@ def test_a_vu_gets_a_new_client_on_another_event_loop(vu, target):
     finally:
         http.close(vu.state)
     assert second is not first and second.loop is not first.loop
+
+
+def test_fast_path_finds_special_headers_in_any_case(run, vu):
+    body = zlib.compress(b"inflated")
+
+    def script(conn, i):
+        read_request(conn)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nSET-COOKIE: k=v; Path=/\r\nCONTENT-ENCODING: deflate\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+
+    with RawServer(script) as srv:
+        res = run(vu, lambda: http.get(srv.url + "/"))
+    assert res.body == b"inflated"  # decoded: the general path took it
+    assert res.cookies["k"][0]["value"] == "v"
