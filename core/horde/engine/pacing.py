@@ -26,6 +26,7 @@ a loop stuck in script code.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import sys
 import time
@@ -77,6 +78,9 @@ MEMORY_BUDGET = 80 << 20
 BLOCK_BYTES = 64
 """What one allocated interpreter object block counts for in :func:`memory_growth` (a sample's float,
 tuple or container is one of 24 to 100 bytes)."""
+
+MEMORY_CHECK_PERIOD = 0.1
+"""Seconds between two measures of :func:`memory_growth` (reading ``/proc`` and counting blocks costs)."""
 
 _monotonic = time.monotonic
 
@@ -172,8 +176,11 @@ class Pacer:
             self.beat = now
 
 
-def memory_growth() -> Callable[[], int]:
+def memory_growth(period: float = MEMORY_CHECK_PERIOD) -> Callable[[], int]:
     """Bytes this process's memory grew since this call, as a function (0 where unknown).
+
+    The function measures at most once per ``period`` seconds and gives the last
+    measure in between: the coordinator asks on every batch from every worker.
 
     The smaller of two growths: of resident memory (``/proc/self/statm``, Linux),
     which sees what outputs buffer internally, out of the queues' sight, but
@@ -198,7 +205,16 @@ def memory_growth() -> Callable[[], int]:
 
     start = resident()
     blocks = sys.getallocatedblocks()
-    return lambda: min(resident() - start, (sys.getallocatedblocks() - blocks) * BLOCK_BYTES)
+    last = [-math.inf, 0]  # when, what
+
+    def growth() -> int:
+        now = _monotonic()
+        if now - last[0] >= period:
+            last[0] = now
+            last[1] = min(resident() - start, (sys.getallocatedblocks() - blocks) * BLOCK_BYTES)
+        return int(last[1])
+
+    return growth
 
 
 def over(*limits: tuple[Callable[[], int], int]) -> Callable[[], int]:

@@ -130,7 +130,17 @@ def _emit_request(vu: Any, tagset: TagSet, b: tuple, expected: bool | None) -> N
         vu.emit(
             ConnectedSamples(
                 vu.builtin.http_request,
-                (1.0, round((b[3] + b[4] + b[5]) * 1e6) / 1e6, b[0], b[1], b[2], b[3], b[4], b[5], 0.0 if expected else 1.0),
+                (
+                    1.0,
+                    round((b[3] + b[4] + b[5]) * 1e6) / 1e6,
+                    b[0],
+                    b[1],
+                    b[2],
+                    b[3],
+                    b[4],
+                    b[5],
+                    0.0 if expected else 1.0,
+                ),
                 _time_ns(),
                 tagset,
                 vu.metadata,
