@@ -417,15 +417,7 @@ class H1Transport:
                 loop = asyncio.get_running_loop()
                 conn, t_ready, pre = await self._connect(req, key, t0, loop.time() + (deadline - _perf()) / 1e9, loop)
                 reused = False
-            if head_only or conn.head_only or conn.interim or conn.reset_parser:
-                conn._reset(head_only)
-            else:  # the usual exchange: _reset's work, inlined
-                conn.head_parts = []
-                conn.body = []
-                conn.t_first = 0
-                conn.nrecv = 0
-                conn.headers_done = False
-                conn.complete = False
+            conn._reset(head_only)
             fut = conn.waiter = loop.create_future()
             conn.deadline = deadline
             if conn.timer is None or conn.timer_at > deadline:
