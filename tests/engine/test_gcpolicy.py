@@ -8,8 +8,7 @@ import weakref
 
 import pytest
 from horde.engine.gcpolicy import YOUNG_THRESHOLD, run_gc_policy
-
-from tests.hordecli import run_horde
+from hordecli import run_horde
 
 
 class _Node:
