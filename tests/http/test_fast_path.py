@@ -298,3 +298,9 @@ def test_fast_path_finds_special_headers_in_any_case(run, vu):
         res = run(vu, lambda: http.get(srv.url + "/"))
     assert res.body == b"inflated"  # decoded: the general path took it
     assert res.cookies["k"][0]["value"] == "v"
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), 1e300, "inf"])
+def test_an_infinite_timeout_never_expires(run, vu, target, timeout):
+    res = run(vu, lambda: http.get(target.url + "/", timeout=timeout))
+    assert res.status == 200, res.error

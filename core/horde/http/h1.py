@@ -31,6 +31,8 @@ __all__ = ["H1Transport", "default_ssl_context"]
 _perf = time.perf_counter_ns  # integer ns: a timing is n / 1e6 ms, with k6's resolution and short text
 _TLS_NAMES = {"TLSv1.3": "tls1.3", "TLSv1.2": "tls1.2", "TLSv1.1": "tls1.1", "TLSv1": "tls1.0"}
 _BIG_BODY = 64 * 1024
+_MAX_TIMEOUT = 1e9
+"""Seconds (some 31 years): a longer request timeout, or an infinite one, waits this long."""
 
 
 @functools.lru_cache(maxsize=16)
@@ -394,7 +396,10 @@ class H1Transport:
         """Send ``req`` on a pooled or new connection and read the response."""
         t_start = req.t_start  # queued since then (a time.perf_counter() in seconds), or 0: now
         t0 = round(t_start * 1e9) if t_start else _perf()
-        deadline = t0 + round(req.timeout * 1e9)  # in time.perf_counter_ns(): no loop.time() per request
+        timeout = req.timeout
+        if timeout > _MAX_TIMEOUT:  # an infinite one too
+            timeout = _MAX_TIMEOUT
+        deadline = t0 + round(timeout * 1e9)  # in time.perf_counter_ns(): no loop.time() per request
         data = req.head
         if data is None:
             data = req.head = self._head(req)
