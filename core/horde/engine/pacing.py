@@ -205,14 +205,15 @@ def memory_growth(period: float = MEMORY_CHECK_PERIOD) -> Callable[[], int]:
 
     start = resident()
     blocks = sys.getallocatedblocks()
-    last = [-math.inf, 0]  # when, what
+    measured_at, grown = -math.inf, 0
 
     def growth() -> int:
+        nonlocal measured_at, grown
         now = _monotonic()
-        if now - last[0] >= period:
-            last[0] = now
-            last[1] = min(resident() - start, (sys.getallocatedblocks() - blocks) * BLOCK_BYTES)
-        return int(last[1])
+        if now - measured_at >= period:
+            measured_at = now
+            grown = min(resident() - start, (sys.getallocatedblocks() - blocks) * BLOCK_BYTES)
+        return grown
 
     return growth
 

@@ -116,11 +116,12 @@ def _emit_request(vu: Any, tagset: TagSet, b: tuple, expected: bool | None) -> N
     the timings are whole nanoseconds in milliseconds, so rounding their sum to whole nanoseconds
     gives what ``round(sum, 6)`` gives, without its decimal conversion.
     """
+    duration = round((b[3] + b[4] + b[5]) * 1e6) / 1e6
     if expected is None:
         vu.emit(
             ConnectedSamples(
                 vu.builtin.http_request_no_failed,
-                (1.0, round((b[3] + b[4] + b[5]) * 1e6) / 1e6, b[0], b[1], b[2], b[3], b[4], b[5]),
+                (1.0, duration, b[0], b[1], b[2], b[3], b[4], b[5]),
                 _time_ns(),
                 tagset,
                 vu.metadata,
@@ -130,17 +131,7 @@ def _emit_request(vu: Any, tagset: TagSet, b: tuple, expected: bool | None) -> N
         vu.emit(
             ConnectedSamples(
                 vu.builtin.http_request,
-                (
-                    1.0,
-                    round((b[3] + b[4] + b[5]) * 1e6) / 1e6,
-                    b[0],
-                    b[1],
-                    b[2],
-                    b[3],
-                    b[4],
-                    b[5],
-                    0.0 if expected else 1.0,
-                ),
+                (1.0, duration, b[0], b[1], b[2], b[3], b[4], b[5], 0.0 if expected else 1.0),
                 _time_ns(),
                 tagset,
                 vu.metadata,
@@ -374,10 +365,7 @@ class Client:
         """
         vu = self.vu
         if vu.iteration != self._jar_iteration:
-            if self.no_vu_reuse or self.jar._cookies:
-                self._next_jar()
-            else:  # _next_jar's usual case: nothing to close, nothing to forget
-                self._jar_iteration = vu.iteration
+            self._next_jar()
         if self.slow or self.jar._cookies:
             return await self.request(method, url)
         route = self._routes.get((method, url))

@@ -75,9 +75,8 @@ def default_ssl_context(
 class _Conn(asyncio.Protocol):
     """One client connection; serves one exchange at a time (no pipelining)."""
 
-    def __init__(self, owner: H1Transport, key: tuple) -> None:
+    def __init__(self, owner: H1Transport) -> None:
         self.owner = owner
-        self.key = key
         self.loop = asyncio.get_running_loop()
         self.parser = httptools.HttpResponseParser(self)
         self.reset_parser = False
@@ -570,7 +569,7 @@ class H1Transport:
             if tls:
                 _, conn = await asyncio.wait_for(
                     loop.create_connection(
-                        lambda: _Conn(self, key),
+                        lambda: _Conn(self),
                         sock=sock,
                         ssl=(self._ssl_for_host and self._ssl_for_host(req.host)) or self.ssl_context,
                         server_hostname=req.host,
@@ -579,7 +578,7 @@ class H1Transport:
                     remaining,
                 )
             else:
-                _, conn = await loop.create_connection(lambda: _Conn(self, key), sock=sock)
+                _, conn = await loop.create_connection(lambda: _Conn(self), sock=sock)
             t_tls = _perf()
         except asyncio.TimeoutError:
             if sock is not None:
