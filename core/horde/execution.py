@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from .durations import option_seconds as seconds
 from .errors import ScriptAbort
+from .sleeper import sleep_future
 from .vustate import current_vu, get_vu
 
 __all__ = ["env", "vu", "sleep", "fail", "abort", "ScriptAbort", "FailError"]
@@ -94,9 +96,16 @@ class _TagView(dict):
 vu = _VU()
 
 
-async def sleep(duration: float | str) -> None:
-    """Pause this VU for ``duration`` seconds (or a duration string such as ``"500ms"``)."""
-    await asyncio.sleep(seconds(duration) if isinstance(duration, str) else float(duration))
+def sleep(duration: float | str) -> Awaitable[None]:
+    """Pause this VU for ``duration`` seconds (or a duration string such as ``"500ms"``); await it.
+
+    The awaitable is a bare future woken by the loop's one sleep timer (no
+    coroutine frame, no timer per sleep): sleeping VUs are light.
+    """
+    delay = seconds(duration) if isinstance(duration, str) else float(duration)
+    if not delay > 0:  # 0, negative or NaN: give the loop one turn, as asyncio.sleep(0)
+        return asyncio.sleep(0)
+    return sleep_future(delay)
 
 
 def fail(message: str = "") -> None:

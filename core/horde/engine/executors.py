@@ -121,33 +121,33 @@ class ScenarioRunner:
 
     def _loop_task(self, vu: VUState, keep_going: Callable[[VUState], bool] | None) -> asyncio.Task:
         """A task running iterations on ``vu`` until the scenario stops or ``keep_going(vu)`` says no."""
+        return asyncio.ensure_future(self._vu_loop(vu, keep_going))
 
-        async def loop() -> None:
-            fn, data, on_error, pacer = self.fn, self.data, self.on_error, self.factory.pacer
-            self.factory.active += 1
-            try:
-                while not self.stopping and (keep_going is None or keep_going(vu)):
-                    try:  # run_iteration inlined from _iterate: this is the hot loop
-                        done = await run_iteration(vu, fn, data, on_error)
-                    except ScriptAbort as exc:
-                        self._aborted(exc)
-                        break
-                    except VUInterrupted:  # stuck past its deadline: this VU is abandoned
-                        self.interrupted_iterations += 1
-                        break
-                    except asyncio.CancelledError:
-                        self.interrupted_iterations += 1
-                        raise
-                    if not done:
-                        self.interrupted_iterations += 1
-                        break
-                    self.completed_iterations += 1
-                    if _monotonic() - pacer.beat > YIELD_AFTER:  # the loop had no turn for a while
-                        await pacer.pause()
-            finally:
-                self.factory.active -= 1
-
-        return asyncio.ensure_future(loop())
+    async def _vu_loop(self, vu: VUState, keep_going: Callable[[VUState], bool] | None) -> None:
+        # a method, not a closure per VU: 10,000 VUs keep 10,000 of these frames
+        fn, data, on_error, pacer = self.fn, self.data, self.on_error, self.factory.pacer
+        self.factory.active += 1
+        try:
+            while not self.stopping and (keep_going is None or keep_going(vu)):
+                try:  # run_iteration inlined from _iterate: this is the hot loop
+                    done = await run_iteration(vu, fn, data, on_error)
+                except ScriptAbort as exc:
+                    self._aborted(exc)
+                    break
+                except VUInterrupted:  # stuck past its deadline: this VU is abandoned
+                    self.interrupted_iterations += 1
+                    break
+                except asyncio.CancelledError:
+                    self.interrupted_iterations += 1
+                    raise
+                if not done:
+                    self.interrupted_iterations += 1
+                    break
+                self.completed_iterations += 1
+                if _monotonic() - pacer.beat > YIELD_AFTER:  # the loop had no turn for a while
+                    await pacer.pause()
+        finally:
+            self.factory.active -= 1
 
     # -- the executors --------------------------------------------------------
 
