@@ -26,12 +26,12 @@ class _Sleeper:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.heap: list[tuple[float, int, asyncio.Future]] = []
+        self.heap: list[tuple[float, int, asyncio.Future[None]]] = []
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = 0.0
         self.order = itertools.count()  # equal times wake in the order they were asked for
 
-    def sleep(self, delay: float) -> asyncio.Future:
+    def sleep(self, delay: float) -> asyncio.Future[None]:
         loop = self.loop
         when = loop.time() + delay
         fut = loop.create_future()
@@ -59,17 +59,17 @@ class _Sleeper:
 
 
 _sleepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sleeper] = weakref.WeakKeyDictionary()
-_last: tuple = (None, None)
+_last: tuple[asyncio.AbstractEventLoop | None, _Sleeper | None] = (None, None)
 """(loop, sleeper) of the last sleep, replaced as a whole (threads may run loops): most runs have one loop."""
 
 
-def sleep_future(delay: float) -> asyncio.Future:
+def sleep_future(delay: float) -> asyncio.Future[None]:
     """A future of the running loop resolved (to None) ``delay`` seconds from now (``delay`` > 0)."""
     global _last
     loop = asyncio.get_running_loop()
     last = _last
     if last[0] is loop:
-        return last[1].sleep(delay)  # type: ignore[no-any-return]
+        return last[1].sleep(delay)  # type: ignore[union-attr]  # set with its loop
     sleeper = _sleepers.get(loop)
     if sleeper is None:
         sleeper = _sleepers[loop] = _Sleeper(loop)
