@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import weakref
 
 __all__ = ["sleep_future", "RESOLUTION"]
 
@@ -22,7 +21,7 @@ RESOLUTION = 1e-3
 class _Sleeper:
     """The sleeps of one event loop."""
 
-    __slots__ = ("loop", "heap", "timer", "timer_at", "order", "__weakref__")
+    __slots__ = ("loop", "heap", "timer", "timer_at", "order")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -58,7 +57,8 @@ class _Sleeper:
             self._arm(heap[0][0])
 
 
-_sleepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sleeper] = weakref.WeakKeyDictionary()
+_sleepers: dict[int, _Sleeper] = {}
+"""The sleeper of each loop by ``id(loop)`` (a sleeper keeps its loop alive, so the ids are unique)."""
 _last: tuple[asyncio.AbstractEventLoop | None, _Sleeper | None] = (None, None)
 """(loop, sleeper) of the last sleep, replaced as a whole (threads may run loops): most runs have one loop."""
 
@@ -70,8 +70,11 @@ def sleep_future(delay: float) -> asyncio.Future[None]:
     last = _last
     if last[0] is loop:
         return last[1].sleep(delay)  # type: ignore[union-attr]  # set with its loop
-    sleeper = _sleepers.get(loop)
+    sleeper = _sleepers.get(id(loop))
     if sleeper is None:
-        sleeper = _sleepers[loop] = _Sleeper(loop)
+        for key, old in list(_sleepers.items()):  # a closed loop's sleeps never wake: let it go
+            if old.loop.is_closed():
+                _sleepers.pop(key, None)
+        sleeper = _sleepers[id(loop)] = _Sleeper(loop)
     _last = (loop, sleeper)
     return sleeper.sleep(delay)

@@ -145,3 +145,26 @@ def test_a_sleeping_coroutine_holds_less_than_with_asyncio_sleep(loop_name):
     ours, bare, wrapped = _run(LOOPS[loop_name], go)
     assert ours < bare, (ours, bare)
     assert wrapped - ours > 300, (ours, wrapped)  # ~500 bytes on asyncio, ~800 on uvloop
+
+
+def test_a_closed_loop_with_a_pending_sleep_is_let_go():
+    import weakref
+
+    closed = []
+    for _ in range(3):
+        loop = asyncio.new_event_loop()
+
+        async def pending():
+            sleep(60).cancel()  # still in the sleeper's heap when the loop closes
+
+        loop.run_until_complete(pending())
+        loop.close()
+        closed.append(weakref.ref(loop))
+        del loop
+
+    async def nap():
+        await sleep(0.001)
+
+    _run(asyncio.new_event_loop, nap)  # a new loop's first sleep lets the closed ones go
+    gc.collect()
+    assert [ref() for ref in closed] == [None, None, None]
