@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import warnings
+from collections.abc import Awaitable, Generator
 from typing import Any
 
 from .durations import option_seconds as seconds
@@ -99,13 +100,34 @@ vu = _VU()
 def sleep(duration: float | str) -> Awaitable[None]:
     """Pause this VU for ``duration`` seconds (or a duration string such as ``"500ms"``); await it.
 
-    The awaitable is a bare future woken by the loop's one sleep timer (no
-    coroutine frame, no timer per sleep): sleeping VUs are light.
+    The awaitable wraps a bare future woken by the loop's one sleep timer (no
+    coroutine frame, no timer per sleep): sleeping VUs are light. Dropped
+    without ``await``, it warns as a coroutine does (a script error in a VU).
     """
     delay = seconds(duration) if isinstance(duration, str) else float(duration)
     if not delay > 0:  # 0, negative or NaN: give the loop one turn, as asyncio.sleep(0)
         return asyncio.sleep(0)
-    return sleep_future(delay)
+    return _Sleep(sleep_future(delay))
+
+
+class _Sleep:
+    """What :func:`sleep` returns: awaiting it awaits the future; the object itself is gone once awaited."""
+
+    __slots__ = ("_future", "_awaited")
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self._future = future
+        self._awaited = False
+
+    def __await__(self) -> Generator[Any, None, None]:
+        self._awaited = True
+        return self._future.__await__()
+
+    def __del__(self) -> None:
+        if not self._awaited:
+            self._future.cancel()
+            # the message of a dropped coroutine, at the line that dropped it: the engine reports it as one
+            warnings.warn("coroutine 'sleep' was never awaited", RuntimeWarning, stacklevel=2)
 
 
 def fail(message: str = "") -> None:

@@ -45,7 +45,7 @@ def test_a_thousand_sleeps_keep_one_loop_timer():
     async def go():
         loop = asyncio.get_running_loop()
         before = len(loop._scheduled)  # type: ignore[attr-defined]  # the default loop's timer heap
-        futures = [sleep(1 + i / 1000) for i in range(1000)]
+        futures = [sleep_future(1 + i / 1000) for i in range(1000)]
         timers = len(loop._scheduled) - before  # type: ignore[attr-defined]
         for f in futures:
             f.cancel()
@@ -155,7 +155,7 @@ def test_a_closed_loop_with_a_pending_sleep_is_let_go():
         loop = asyncio.new_event_loop()
 
         async def pending():
-            sleep(60).cancel()  # still in the sleeper's heap when the loop closes
+            sleep_future(60).cancel()  # still in the sleeper's heap when the loop closes
 
         loop.run_until_complete(pending())
         loop.close()
@@ -168,3 +168,14 @@ def test_a_closed_loop_with_a_pending_sleep_is_let_go():
     _run(asyncio.new_event_loop, nap)  # a new loop's first sleep lets the closed ones go
     gc.collect()
     assert [ref() for ref in closed] == [None, None, None]
+
+
+def test_sleep_is_awaitable_by_asyncio_helpers():
+    async def go():
+        await asyncio.wait_for(sleep(0.01), 5)
+        await asyncio.gather(sleep(0.01), asyncio.ensure_future(sleep(0.01)))
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(sleep(10), 0.01)
+        return True
+
+    assert _run(uvloop.new_event_loop, go)

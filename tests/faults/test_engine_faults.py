@@ -252,6 +252,26 @@ def test_unawaited_http_get_is_a_counted_error(tmp_path, target, workers):
     assert counts["iterations"] == 6 and "http_reqs" not in json_counts(out)
 
 
+@pytest.mark.parametrize("workers", WORKERS)
+def test_unawaited_sleep_is_a_counted_error(tmp_path, workers):
+    """k6's sleep() blocks; horde's must be awaited: a forgotten await is reported, not a silent hot loop."""
+    script = write(
+        tmp_path,
+        """
+        from horde import sleep
+        options = {"vus": 2, "iterations": 6}
+        async def default(data):
+            sleep(0.01)
+    """,
+    )
+    r = run_horde(["run", "-q", *workers, script], timeout=30)
+    assert r.code == 0, r.stderr
+    assert "UnawaitedCoroutine: `sleep(0.01)` calls a coroutine without await" in r.lines[0], r.lines
+    assert "at script.py:5" in r.lines[0]
+    assert "script errors: 6 in 1 distinct kind(s)" in r.stderr
+    assert "never awaited" not in r.stderr
+
+
 @pytest.mark.parametrize("phase,code", [("setup", 100), ("teardown", 101)])
 @pytest.mark.parametrize("how", ["blocking", "awaiting"])
 def test_setup_and_teardown_timeouts(tmp_path, phase, code, how):
