@@ -419,7 +419,7 @@ class H1Transport:
                 reused = True
             else:
                 loop = asyncio.get_running_loop()
-                conn, t_ready, pre = await self._connect(req, key, t0, loop.time() + (deadline - _perf()) / 1e9, loop)
+                conn, t_ready, pre = await self._connect(req, t0, loop.time() + (deadline - _perf()) / 1e9, loop)
                 reused = False
             conn._reset(head_only)
             fut = conn.waiter = loop.create_future()
@@ -548,7 +548,7 @@ class H1Transport:
         self._dns[(host, port)] = (now + self._dns_ttl, fam, sa)
         return fam, sa
 
-    async def _connect(self, req: RawRequest, key: tuple, t0: float, deadline: float, loop):
+    async def _connect(self, req: RawRequest, t0: int, deadline: float, loop):
         addr = f"{req.host}:{req.port}"
         sock = None
         t_cs = t_ce = 0
@@ -624,7 +624,7 @@ def _ip_literal(host: str) -> int | None:
     return None
 
 
-def _dial_timings(t0: float, t_cs: float, t_ce: float, now: float) -> tuple:
+def _dial_timings(t0: int, t_cs: int, t_ce: int, now: int) -> tuple:
     if not t_cs:
         return ((now - t0) / 1e6, 0.0, 0.0, 0.0, 0.0, 0.0)
     if not t_ce:
