@@ -102,26 +102,23 @@ def test_sleeps_on_two_loops_in_two_threads_wake_on_their_own_loop():
     assert results == {"a": True, "b": True}
 
 
-def _held_per_sleeper(sleeper) -> float:
+async def _held_per_sleeper(sleeper) -> float:
     """Bytes held per coroutine awaiting ``sleeper(60)``, 2,000 of them on the running loop."""
 
     async def vu():
         await sleeper(60)
 
-    async def measure():
-        gc.collect()
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        tasks = [asyncio.ensure_future(vu()) for _ in range(2000)]
-        await asyncio.sleep(0)
-        held = tracemalloc.get_traced_memory()[0] - before
-        tracemalloc.stop()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        return held / 2000
-
-    return measure()  # type: ignore[return-value]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    tasks = [asyncio.ensure_future(vu()) for _ in range(2000)]
+    await asyncio.sleep(0)
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return held / 2000
 
 
 async def _coroutine_sleep(seconds: float) -> None:

@@ -230,6 +230,15 @@ def test_plain_def_entry_function_is_exit_107_in_one_line(tmp_path, entry, body)
     assert "Traceback" not in r.stderr
 
 
+def _assert_unawaited_reported(r, call: str) -> None:
+    """The run went on and reported its 6 iterations' ``call`` without await, at script.py:5, as one kind."""
+    assert r.code == 0, r.stderr
+    assert f"UnawaitedCoroutine: `{call}` calls a coroutine without await" in r.lines[0], r.lines
+    assert "at script.py:5" in r.lines[0]
+    assert "script errors: 6 in 1 distinct kind(s)" in r.stderr
+    assert "never awaited" not in r.stderr
+
+
 @pytest.mark.parametrize("workers", WORKERS)
 def test_unawaited_http_get_is_a_counted_error(tmp_path, target, workers):
     script = write(
@@ -243,11 +252,7 @@ def test_unawaited_http_get_is_a_counted_error(tmp_path, target, workers):
     )
     args, out, export = outputs(tmp_path)
     r = run_horde(["run", "-q", *workers, script, "-e", f"TARGET={target.url}", *args], timeout=30)
-    assert r.code == 0, r.stderr
-    assert 'UnawaitedCoroutine: `http.get(env["TARGET"] + "/")`' in r.lines[0], r.lines
-    assert "at script.py:5" in r.lines[0]
-    assert "script errors: 6 in 1 distinct kind(s)" in r.stderr
-    assert "never awaited" not in r.stderr
+    _assert_unawaited_reported(r, 'http.get(env["TARGET"] + "/")')
     counts = assert_json_matches_export(out, export)
     assert counts["iterations"] == 6 and "http_reqs" not in json_counts(out)
 
@@ -265,11 +270,7 @@ def test_unawaited_sleep_is_a_counted_error(tmp_path, workers):
     """,
     )
     r = run_horde(["run", "-q", *workers, script], timeout=30)
-    assert r.code == 0, r.stderr
-    assert "UnawaitedCoroutine: `sleep(0.01)` calls a coroutine without await" in r.lines[0], r.lines
-    assert "at script.py:5" in r.lines[0]
-    assert "script errors: 6 in 1 distinct kind(s)" in r.stderr
-    assert "never awaited" not in r.stderr
+    _assert_unawaited_reported(r, "sleep(0.01)")
 
 
 @pytest.mark.parametrize("phase,code", [("setup", 100), ("teardown", 101)])
