@@ -222,3 +222,69 @@ def test_worker_batches_in_columns_give_the_one_by_one_result_and_keep_the_order
     assert [(tuple(c.metrics), tuple(c.values), c.time, c.tags, c.metadata) for c in decoded] == [
         (tuple(c.metrics), tuple(c.values), c.time, c.tags, c.metadata) for c in containers
     ]
+
+
+def _dyadic(rng: random.Random) -> float:
+    """A value whose sums are exact in any order (a multiple of 1/1024 below 2**20)."""
+    return rng.randrange(1 << 30) / 1024 * rng.choice([1, 1, 1, -1, 0])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_worker_aggregates_merged_by_the_coordinator_give_the_one_by_one_result(seed):
+    # a worker aggregates each batch in a store of its own and sends the sinks (horde.metrics.wire);
+    # the coordinator, with a registry of its own, merges them: every sink and sub-metric sink must
+    # hold what adding every sample in turn gives (values whose sums are exact in any order)
+    from horde.metrics.wire import Decoder, Encoder, pack_aggregates
+
+    wreg, wb = _registry()
+    creg, _ = _registry()
+    custom = wreg.get_or_new("my_trend", MetricType.TREND)  # unknown to the coordinator: made there
+    gauge = wreg.get_or_new("my_gauge", MetricType.GAUGE)
+    count = wreg.get_or_new("my_counter", MetricType.COUNTER)
+    rng = random.Random(seed)
+    tag_sets = _tag_sets()
+    containers = []
+    for i in range(5000):
+        tags = rng.choice(tag_sets)
+        kind = rng.randrange(6)
+        if kind == 0:
+            containers.append(ConnectedSamples((custom, gauge, count), (_dyadic(rng), _dyadic(rng), 1.0), i, tags))
+        elif kind == 1:
+            containers.append(Sample(wb.checks, i, rng.choice([0.0, 1.0]), TagSet.of(check=rng.choice(["ok", "ko"]))))
+        else:
+            values = (1.0, *(abs(_dyadic(rng)) for _ in range(7)), rng.choice([0.0, 1.0]))
+            containers.append(ConnectedSamples(wb.http_request, values, i, tags))
+    encoder, decoder, store = Encoder(), Decoder(creg), MetricStore()
+    i = 0
+    while i < len(containers):
+        n = rng.choice([1, 50, 400, 3000])
+        worker_store = MetricStore()
+        worker_store.add(containers[i : i + n])
+        msg = pickle.loads(encoder.encode_columns((), None, pack_aggregates(worker_store)))
+        batch = decoder.decode_columns(msg[1], msg[2], msg[3], msg[5])
+        assert len(batch) == 0 and batch.containers() == []  # no sample travelled
+        batch.add_to(store)
+        i += n
+    sinks, subs = _one_by_one(containers, wreg.all())
+    expected = {m.name: s for m, s in sinks.items() if not s.is_empty()}
+    expected.update({sub.name: s for sub, s in subs.items() if not s.is_empty()})
+    got = {m.name: s for m, s in store.sinks.items()}
+    got.update({sub.name: s for sub, s in store.sub_sinks.items() if not s.is_empty()})
+    assert set(got) == set(expected) and "my_trend" in got and "http_req_duration{status:200}" in got
+    for name, sink in expected.items():
+        assert sink_state(got[name]) == sink_state(sink), name
+    assert creg.get("my_trend").type is MetricType.TREND
+
+
+def test_merging_a_sink_into_a_store_creates_the_sinks_of_late_submetrics():
+    registry = MetricRegistry()
+    trend = registry.get_or_new("late_trend", MetricType.TREND)
+    store = MetricStore()
+    store.add([Sample(trend, 0, 1.0, TagSet.of(k="a"))])
+    sub = trend.add_submetric("k:a", {"k": "a"})  # after the metric's first sample
+    part = new_sink(MetricType.TREND)
+    part.add(2.0)
+    sub_part = new_sink(MetricType.TREND)
+    sub_part.add(2.0)
+    store.merge(trend, part, [(sub, sub_part)])
+    assert store.sink(trend).count == 2 and store.sink(sub).count == 1

@@ -113,3 +113,7 @@ class TeeStore:
             containers = list(containers)
         self.store.add(containers)
         self.grouped.add(containers)
+
+    def add_columns(self, groups: Any) -> bool:
+        """Always False, adding nothing: the grouped summary needs containers (the caller then calls :meth:`add`)."""
+        return False

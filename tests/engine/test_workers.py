@@ -226,3 +226,60 @@ def test_by_default_few_vus_run_in_this_process_and_many_in_workers(tmp_path, ru
     many = run_script(_write(tmp_path, {"vus": 100, "iterations": 100}), workers=None)
     assert many.code == 0 and many.run.workers == 2
     assert run_script(_write(tmp_path, {"vus": 100, "iterations": 100}), workers=1).run.workers == 1
+
+
+AGGREGATES = """
+from horde import Counter, Gauge, Rate, Trend, http, env, vu
+late = Trend("my_late")
+trend, count, rate, gauge = Trend("my_trend"), Counter("my_count"), Rate("my_rate"), Gauge("my_gauge")
+options = {
+    "scenarios": {"s": {"executor": "per-vu-iterations", "vus": 8, "iterations": 150}},
+    "thresholds": {"my_trend{kind:odd}": ["p(95)<2000"], "my_late": ["max<0"]},
+    "summaryTrendStats": ["avg", "min", "med", "max", "p(10)", "p(90)", "p(99.9)", "count"],
+}
+async def default(data):
+    await http.get(env["TARGET"] + "/")
+    v = (vu.id * 7919 + vu.iteration * 104729) % 1000 + vu.id / 8
+    trend.add(v, {"kind": "odd" if int(v) % 2 else "even"})
+    count.add(v)
+    rate.add(int(v) % 3 == 0)
+    gauge.add(v)
+    if vu.iteration < 50:
+        late.add(-v)
+"""
+
+
+def _aggregates(export: dict) -> dict:
+    """The export's metrics whose values do not depend on timing or on the order samples arrived in."""
+    out = {}
+    for name, m in export["metrics"].items():
+        if name.startswith(("my_", "checks", "http_reqs", "iterations")):
+            m = {k: v for k, v in m.items() if k not in ("rate", "value") or name.startswith("my_rate")}
+            if "avg" in m:
+                m["avg"] = round(m["avg"], 9)  # sums in another order: the last bits may differ
+            out[name] = m
+    return out
+
+
+def test_workers_aggregate_what_one_process_aggregates(tmp_path, run_script):
+    """The differential test of the worker merge: the same samples in one process and in two workers
+    (which aggregate locally and send sinks; with an output or the full summary, samples too) give the
+    same counts, percentiles and thresholds."""
+    import json
+
+    p = tmp_path / "agg.py"
+    p.write_text(AGGREGATES)
+
+    def export(name: str, **kw) -> dict:
+        path = tmp_path / f"{name}.json"
+        res = run_script(p, summary_export=str(path), **kw)
+        assert res.code == 0, name
+        return _aggregates(json.loads(path.read_text()))
+
+    one = export("one", workers=1)
+    assert one["my_trend"]["count"] == 1200 and one["my_late"]["count"] == 400  # past and within the exact limit
+    assert one["my_trend{kind:odd}"]["count"] > 0 and one["iterations"]["count"] == 1200
+    assert export("two", workers=2) == one
+    assert export("two_json", workers=2, outs=[f"json={tmp_path / 'o.json'}"]) == one
+    assert count(read_points(tmp_path / "o.json"), "my_count") == one["my_count"]["count"]
+    assert export("two_full", workers=2, summary_mode="full") == one

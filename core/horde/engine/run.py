@@ -458,6 +458,8 @@ class TestRun:
         specs, first = [], 1
         rps = self.options.get("rps")  # the instance's limit, shared by its workers
         worker_options = {**self.options, "rps": float(rps) / self.workers} if rps else self.options
+        full_summary = self._grouped is not None  # the grouped summary takes samples, not aggregates
+        submetrics = tuple((m.name, sub.suffix, sub.tags.items()) for m in self.registry.all() for sub in m.submetrics)
         for i, scenarios in enumerate(split_scenarios(self.all_scenarios, self.share, self.workers)):
             if not scenarios:
                 continue
@@ -473,6 +475,9 @@ class TestRun:
                     first_vu_id=first,
                     data=None,  # sent with ``go``, after setup()
                     verbose=logging.getLogger("horde").isEnabledFor(logging.DEBUG),
+                    aggregate=not full_summary,
+                    samples=full_summary or self.manager.wants_samples,
+                    submetrics=submetrics,
                 )
             )
             first += sum(s.max_vus_needed for s in scenarios)

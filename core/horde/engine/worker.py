@@ -1,8 +1,10 @@
 """A worker process: runs its share of the scenarios and streams samples to the coordinator.
 
 Messages to the coordinator (pickled tuples): ``("ready",)`` once the script
-is loaded; batches ``("c", defs, groups, order, stats)`` every 50 ms (see
-:mod:`horde.metrics.wire`); ``("abort", message)`` when the script called
+is loaded; batches ``("c", defs, groups, order, stats, aggregates)`` every
+50 ms (see :mod:`horde.metrics.wire`): the worker's own aggregates of the batch
+(unless the coordinator aggregates samples itself) and the samples as columns
+(only when the coordinator wants samples); ``("abort", message)`` when the script called
 ``abort()``; ``("done", stats)`` at the end. From the coordinator: ``("go",)``
 to start, ``("stop",)`` to stop now (interrupting iterations) and
 ``("pace", flag)`` when the outputs fall behind or catch up (VUs that do not
@@ -23,8 +25,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..metrics import BuiltinMetrics, MetricRegistry, TagSet
-from ..metrics.wire import Encoder
+from ..metrics import BuiltinMetrics, MetricRegistry, MetricStore, TagSet
+from ..metrics.wire import Encoder, pack_aggregates
 from . import unawaited
 from .console import attach_console_file
 from .errorlog import ErrorCounts, error_key
@@ -54,6 +56,12 @@ class WorkerSpec:
     first_vu_id: int
     data: Any
     verbose: bool = False
+    aggregate: bool = True
+    """Aggregate samples here and send the sinks (else the coordinator aggregates the samples it gets)."""
+    samples: bool = True
+    """Send the samples themselves (an output or the full summary wants them)."""
+    submetrics: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
+    """(metric name, suffix, tags) of every sub-metric the coordinator aggregates (thresholds, summary)."""
 
 
 class _Checks:
@@ -148,6 +156,15 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
         conn.close()
 
 
+def _add_submetrics(registry: MetricRegistry, missing: list[tuple[str, str, tuple[tuple[str, str], ...]]]) -> None:
+    """Add the sub-metrics of ``missing`` whose metric is registered by now, and remove them from it."""
+    for entry in list(missing):
+        metric = registry.get(entry[0])
+        if metric is not None:
+            metric.add_submetric(entry[1], dict(entry[2]))
+            missing.remove(entry)
+
+
 async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistry, builtin: BuiltinMetrics) -> None:
     loop = asyncio.get_running_loop()
     run = _WorkerRun()
@@ -208,10 +225,19 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
             "groups": groups,
         }
 
+    missing_subs = list(spec.submetrics)  # added to the registry once their metric exists
+
     def flush() -> None:
         batch = pending[:]
         pending.clear()
-        conn.send_bytes(encoder.encode_columns(batch, stats()))
+        aggregates = None
+        if spec.aggregate:
+            if missing_subs:
+                _add_submetrics(registry, missing_subs)
+            store = MetricStore()  # the sinks of this batch alone: the coordinator merges them into its own
+            store.add(batch)
+            aggregates = pack_aggregates(store)
+        conn.send_bytes(encoder.encode_columns(batch if spec.samples else (), stats(), aggregates))
 
     def on_control(msg: tuple) -> None:
         if msg[0] == "go" and not go.done():

@@ -150,7 +150,7 @@ class WorkerPool:
                 msg = pickle.loads(w.conn.recv_bytes())
                 kind = msg[0]
                 if kind == "c":
-                    deliver(w.decoder.decode_columns(msg[1], msg[2], msg[3]))
+                    deliver(w.decoder.decode_columns(msg[1], msg[2], msg[3], msg[5]))
                     self._stats(w, msg[4])
                     if outputs_behind is not None and outputs_behind() != w.paced:
                         w.paced = not w.paced

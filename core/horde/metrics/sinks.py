@@ -154,6 +154,10 @@ class Sink:
         for v in values:
             self.add(v)
 
+    def merge(self, other: Any) -> None:
+        """Add what ``other`` (a sink of the same kind, e.g. a worker process's) holds, as if its values came now."""
+        raise NotImplementedError
+
     def is_empty(self) -> bool:
         raise NotImplementedError
 

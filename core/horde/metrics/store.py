@@ -96,6 +96,24 @@ class MetricStore:
                 self._feed_columns(plan, metrics, [values[i::k] for i in range(k)], tags)
         return True
 
+    def merge(self, metric: Metric, sink: Sink, subs: Iterable[tuple[Submetric, Sink]] = ()) -> None:
+        """Add what ``sink`` (another store's sink of ``metric``) and ``subs`` (its sub-metrics' sinks) hold.
+
+        How a worker process's aggregates join the coordinator's: sinks are
+        mergeable, so the result is what adding the same samples here gives.
+        """
+        with self._lock:
+            mine = self.sinks.get(metric)
+            if mine is None:
+                mine = self._new(metric)
+            mine.merge(sink)
+            for sub, sub_sink in subs:
+                target = self.sub_sinks.get(sub)
+                if target is None:  # a sub-metric added after this metric's first sample
+                    self._refresh_subs(metric)
+                    target = self.sub_sinks[sub]
+                target.merge(sub_sink)
+
     def _add_in_runs(self, containers: Sequence[SampleContainer]) -> None:
         groups: dict[tuple[Metric, ...], list[SampleContainer]] = {}
         seen: set[Metric] = set()  # the metrics of the groups

@@ -11,6 +11,10 @@ referred to by small integers. Two layouts:
   containers' order. Encoding and decoding are a few C-level passes per batch,
   not Python work per container; the coordinator feeds its metric store from the
   columns (:class:`Columns`) and builds containers only for outputs that want them.
+
+A worker also aggregates what it emits into a metric store of its own and
+sends its sinks (:func:`pack_aggregates`): then the coordinator merges sinks
+instead of adding samples, and columns travel only when an output wants them.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from itertools import repeat
 from operator import attrgetter, iconcat
 from typing import Any
 
-from .metric import Metric, MetricRegistry
+from .metric import Metric, MetricRegistry, Submetric
 from .sample import ConnectedSamples, Sample
+from .sinks import Sink
 from .store import MetricStore
 from .tags import TagSet
 from .types import MetricType, ValueType
 
-__all__ = ["Encoder", "Decoder", "Columns"]
+__all__ = ["Encoder", "Decoder", "Columns", "pack_aggregates"]
 
 _metrics = attrgetter("metrics")
 _values = attrgetter("values")
@@ -105,14 +110,16 @@ class Encoder:
         defs, self._defs = self._defs, []
         return pickle.dumps(("b", defs, rows, stats), protocol=pickle.HIGHEST_PROTOCOL)
 
-    def encode_columns(self, containers: Sequence[Any], stats: Any = None) -> bytes:
-        """A batch message in columns: ``("c", defs, groups, order, stats)``.
+    def encode_columns(self, containers: Sequence[Any], stats: Any = None, aggregates: Any = None) -> bytes:
+        """A batch message in columns: ``("c", defs, groups, order, stats, aggregates)``.
 
         ``groups`` holds per metrics tuple ``(tuple_id, tag_ids, times, metadata
         or None when all are None, values, parallel)``: ``values`` are all the
         group's values one container after another when every container has one
         value per metric (``parallel``), else one tuple per container. ``order`` is
         the tuple id of each container in turn (None for a single group).
+        ``aggregates`` is :func:`pack_aggregates` of the batch, or None when the
+        coordinator aggregates the samples itself.
         """
         tuple_ids, tag_ids = self._tuples, self._tags
         try:
@@ -133,7 +140,7 @@ class Encoder:
             tags = list(map(tag_ids.__getitem__, map(_tags, group)))
             groups.append((kid, tags, list(map(_time, group)), metadata, values, parallel))
         defs, self._defs = self._defs, []
-        msg = ("c", defs, groups, order if len(groups) > 1 else None, stats)
+        msg = ("c", defs, groups, order if len(groups) > 1 else None, stats, aggregates)
         return pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -152,7 +159,9 @@ class Decoder:
         tuples, tags = self._tuples, self._tags
         return [ConnectedSamples(tuples[k], v, t, tags[g], md) for k, v, t, g, md in rows]
 
-    def decode_columns(self, defs: list[tuple[Any, ...]], groups: list[tuple[Any, ...]], order: Any) -> Columns:
+    def decode_columns(
+        self, defs: list[tuple[Any, ...]], groups: list[tuple[Any, ...]], order: Any, aggregates: Any = None
+    ) -> Columns:
         """Apply ``defs`` then resolve the ids of a :meth:`Encoder.encode_columns` batch (no container built)."""
         self._define(defs)
         tuples, tags = self._tuples, self._tags
@@ -162,7 +171,17 @@ class Decoder:
                 for kid, tids, times, md, values, parallel in groups
             ],
             order,
+            None if aggregates is None else self._aggregates(aggregates),
         )
+
+    def _aggregates(self, packed: list[tuple[Any, ...]]) -> list[_Aggregate]:
+        """:func:`pack_aggregates` entries with the coordinator's metrics and sub-metrics in place of names."""
+        out = []
+        get_or_new = self.registry.get_or_new
+        for name, mtype, contains, sink, subs in packed:
+            metric = get_or_new(name, MetricType(mtype), ValueType(contains))
+            out.append((metric, sink, [(metric.add_submetric(suffix, dict(tags)), s) for suffix, tags, s in subs]))
+        return out
 
     def _define(self, defs: list[tuple[Any, ...]]) -> None:
         for d in defs:
@@ -175,21 +194,46 @@ class Decoder:
                 self._tuples[d[1]] = tuple(self._metrics[i] for i in d[2])
 
 
+def pack_aggregates(store: MetricStore) -> list[tuple[Any, ...]]:
+    """Every sink of ``store`` by name: ``(metric name, type, value type, sink, ((suffix, tags, sink), ...))``.
+
+    A worker sends its store of the last batch this way; :class:`Decoder` finds
+    the coordinator's metric (made if new) and sub-metric of each name.
+    """
+    subs = store.sub_sinks
+    return [
+        (
+            m.name,
+            int(m.type),
+            int(m.contains),
+            sink,
+            tuple((sub.suffix, sub.tags.items(), subs[sub]) for sub in m.submetrics if sub in subs),
+        )
+        for m, sink in store.sinks.items()
+    ]
+
+
 _Group = tuple[int, tuple[Metric, ...], list[TagSet], list[int], "list[Any] | None", tuple[Any, ...], bool]
+_Aggregate = tuple[Metric, Sink, list[tuple[Submetric, Sink]]]
 
 
 class Columns:
     """A worker's batch, decoded to columns: what the metric store needs, containers only on demand.
 
     ``groups``: per metrics tuple ``(tuple_id, metrics, tag sets, times, metadata
-    or None, values, parallel)`` (see :meth:`Encoder.encode_columns`).
+    or None, values, parallel)`` (see :meth:`Encoder.encode_columns`);
+    ``aggregates``: the worker's sinks of the batch, ``(metric, sink, [(sub-metric,
+    sink)])`` each, or None (then the store adds the columns).
     """
 
-    __slots__ = ("groups", "order", "_containers")
+    __slots__ = ("groups", "order", "aggregates", "_containers")
 
-    def __init__(self, groups: list[_Group], order: list[int] | None) -> None:
+    def __init__(
+        self, groups: list[_Group], order: list[int] | None, aggregates: list[_Aggregate] | None = None
+    ) -> None:
         self.groups = groups
         self.order = order
+        self.aggregates = aggregates
         self._containers: list[ConnectedSamples] | None = None
 
     def __len__(self) -> int:
@@ -203,7 +247,11 @@ class Columns:
         return [(g[1], g[5], g[2]) for g in self.groups]
 
     def add_to(self, store: MetricStore) -> None:
-        """Add the batch to ``store``: by columns, or as containers where columns cannot be added."""
+        """Add the batch to ``store``: its sinks merged, else by columns, or as containers where columns cannot be added."""
+        if self.aggregates is not None:
+            for metric, sink, subs in self.aggregates:
+                store.merge(metric, sink, subs)
+            return
         columns = self.parallel()
         if columns is None or not store.add_columns(columns):
             store.add(self.containers())
