@@ -15,12 +15,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run  # noqa: E402
 
 
-def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
+def _need_nginx() -> None:
+    """Fail (CI) or skip when nginx is missing and cannot be installed (the harness apt-gets it as root)."""
     if os.geteuid() != 0 and not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
         msg = "nginx not found and not root to apt-get it: apt-get install nginx"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)
+
+
+def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
+    _need_nginx()
     assert (
         run.main(
             [
@@ -86,11 +91,7 @@ def test_segments_bench_computes_every_instance_share() -> None:
 def test_quick_run_measures_the_new_outputs_side_by_side(tmp_path: Path, capsys) -> None:
     """prometheus-rw (into a local Prometheus), opentelemetry (to the OTLP sink over gRPC) and web-dashboard (live on
     a free port), horde beside k6; nginx's count of requests is the reference for each tool's."""
-    if os.geteuid() != 0 and not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
-        msg = "nginx not found and not root to apt-get it: apt-get install nginx"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    _need_nginx()
     cases = ("none", "prometheus-rw", "opentelemetry", "web-dashboard")
     argv = ["--quick", "--duration", "1", "--cases", *cases]
     argv += ["--tools", "horde", "k6", "--quiet-wait", "0", "--results", str(tmp_path)]
@@ -114,3 +115,17 @@ def test_quick_run_measures_the_new_outputs_side_by_side(tmp_path: Path, capsys)
     assert "## Output cost side by side" in text and "horde within goal (req/s, req/CPU-s)" in text
     assert "| 10 | opentelemetry |" in text and "| 10 | web-dashboard |" in text
     assert text in capsys.readouterr().out
+
+
+def test_worker_path_runs_horde_both_ways_without_the_network(capsys) -> None:
+    """bench/worker_path.py: one repetition of --workers 1 and --workers 2 on the in-process echo connection."""
+    _need_nginx()
+    import worker_path
+
+    got = worker_path.compare(vus=4, duration=1, repeats=1, out="csv")
+    ((one, two),) = got["runs"]
+    assert got["nginx_requests"] == 2 * 4  # only the first GET of each VU reached the server
+    assert one["iterations"] > 1000 and two["iterations"] > 1000 and one["cpu_s"] > 0 and two["cpu_s"] > 0
+    assert got["ratios"] == [pytest.approx(two["per_cpu_s"] / one["per_cpu_s"])]
+    out = capsys.readouterr().out
+    assert "| 1 |" in out and "median --workers 2/--workers 1" in out
