@@ -229,12 +229,13 @@ def _dyadic(rng: random.Random) -> float:
     return rng.randrange(1 << 30) / 1024 * rng.choice([1, 1, 1, -1, 0])
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_worker_aggregates_merged_by_the_coordinator_give_the_one_by_one_result(seed):
-    # a worker aggregates each batch in a store of its own and sends the sinks (horde.metrics.wire);
-    # the coordinator, with a registry of its own, merges them: every sink and sub-metric sink must
-    # hold what adding every sample in turn gives (values whose sums are exact in any order)
-    from horde.metrics.wire import Decoder, Encoder, pack_aggregates
+@pytest.mark.parametrize("seed, samples", [(1, False), (2, False), (1, True), (2, True)])
+def test_worker_aggregates_merged_by_the_coordinator_give_the_one_by_one_result(seed, samples):
+    # a worker aggregates each batch in a store of its own and sends the sinks (horde.metrics.wire),
+    # with the samples when an output wants them; the coordinator, with a registry of its own, merges
+    # the sinks: every sink and sub-metric sink must hold what adding every sample in turn gives
+    # (values whose sums are exact in any order), and the samples arrive as they were emitted
+    from horde.metrics.wire import Decoder, Encoder
 
     wreg, wb = _registry()
     creg, _ = _registry()
@@ -249,22 +250,29 @@ def test_worker_aggregates_merged_by_the_coordinator_give_the_one_by_one_result(
         kind = rng.randrange(6)
         if kind == 0:
             containers.append(ConnectedSamples((custom, gauge, count), (_dyadic(rng), _dyadic(rng), 1.0), i, tags))
+        elif kind == 5 and seed == 2 and rng.random() < 0.1:  # not one value per metric, a metrics list
+            containers.append(ConnectedSamples((custom,), (_dyadic(rng), 2.0), i, tags))
+            containers.append(ConnectedSamples([custom, count], [_dyadic(rng), 3.0], i, tags))
         elif kind == 1:
             containers.append(Sample(wb.checks, i, rng.choice([0.0, 1.0]), TagSet.of(check=rng.choice(["ok", "ko"]))))
         else:
             values = (1.0, *(abs(_dyadic(rng)) for _ in range(7)), rng.choice([0.0, 1.0]))
             containers.append(ConnectedSamples(wb.http_request, values, i, tags))
     encoder, decoder, store = Encoder(), Decoder(creg), MetricStore()
-    i = 0
+    i, decoded = 0, []
     while i < len(containers):
         n = rng.choice([1, 50, 400, 3000])
-        worker_store = MetricStore()
-        worker_store.add(containers[i : i + n])
-        msg = pickle.loads(encoder.encode_columns((), None, pack_aggregates(worker_store)))
+        part = containers[i : i + n]
+        msg = pickle.loads(encoder.encode_columns(part, None, samples=samples, store=MetricStore()))
         batch = decoder.decode_columns(msg[1], msg[2], msg[3], msg[5])
-        assert len(batch) == 0 and batch.containers() == []  # no sample travelled
+        assert len(batch) == (len(part) if samples else 0)  # samples travel only when wanted
+        decoded += batch.containers()
         batch.add_to(store)
         i += n
+    if samples:
+        assert [(tuple(m.name for m in c.metrics), tuple(c.values), c.time, c.tags) for c in decoded] == [
+            (tuple(m.name for m in c.metrics), tuple(c.values), c.time, c.tags) for c in containers
+        ]
     sinks, subs = _one_by_one(containers, wreg.all())
     expected = {m.name: s for m, s in sinks.items() if not s.is_empty()}
     expected.update({sub.name: s for sub, s in subs.items() if not s.is_empty()})

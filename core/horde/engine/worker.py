@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics import BuiltinMetrics, MetricRegistry, MetricStore, TagSet
-from ..metrics.wire import Encoder, pack_aggregates
+from ..metrics.wire import Encoder
 from . import unawaited
 from .console import attach_console_file
 from .errorlog import ErrorCounts, error_key
@@ -230,14 +230,12 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     def flush() -> None:
         batch = pending[:]
         pending.clear()
-        aggregates = None
+        store = None
         if spec.aggregate:
             if missing_subs:
                 _add_submetrics(registry, missing_subs)
             store = MetricStore()  # the sinks of this batch alone: the coordinator merges them into its own
-            store.add(batch)
-            aggregates = pack_aggregates(store)
-        conn.send_bytes(encoder.encode_columns(batch if spec.samples else (), stats(), aggregates))
+        conn.send_bytes(encoder.encode_columns(batch, stats(), samples=spec.samples, store=store))
 
     def on_control(msg: tuple) -> None:
         if msg[0] == "go" and not go.done():

@@ -73,7 +73,7 @@ class Encoder:
         self._tags = _Ids(self._define_tags)
         self._metrics = _Ids(self._define_metric)
         self._tuples = _Ids(self._define_tuple)
-        self._tuple_len: list[int] = []
+        self._tuple_list: list[tuple[Metric, ...]] = []
 
     def _define_tags(self, tags: TagSet, tid: int) -> None:
         self._defs.append(("t", tid, tags.items()))
@@ -83,7 +83,7 @@ class Encoder:
 
     def _define_tuple(self, metrics: tuple[Metric, ...], kid: int) -> None:
         self._defs.append(("k", kid, tuple(self._metrics[m] for m in metrics)))
-        self._tuple_len.append(len(metrics))
+        self._tuple_list.append(metrics)
 
     def _tag_id(self, tags: TagSet) -> int:
         return self._tags[tags]
@@ -110,7 +110,9 @@ class Encoder:
         defs, self._defs = self._defs, []
         return pickle.dumps(("b", defs, rows, stats), protocol=pickle.HIGHEST_PROTOCOL)
 
-    def encode_columns(self, containers: Sequence[Any], stats: Any = None, aggregates: Any = None) -> bytes:
+    def encode_columns(
+        self, containers: Sequence[Any], stats: Any = None, *, samples: bool = True, store: MetricStore | None = None
+    ) -> bytes:
         """A batch message in columns: ``("c", defs, groups, order, stats, aggregates)``.
 
         ``groups`` holds per metrics tuple ``(tuple_id, tag_ids, times, metadata
@@ -118,8 +120,10 @@ class Encoder:
         group's values one container after another when every container has one
         value per metric (``parallel``), else one tuple per container. ``order`` is
         the tuple id of each container in turn (None for a single group).
-        ``aggregates`` is :func:`pack_aggregates` of the batch, or None when the
-        coordinator aggregates the samples itself.
+        Without ``samples`` no container travels (``groups`` is empty). Given
+        ``store`` (an empty one), the batch is aggregated into it from the same
+        columns and ``aggregates`` is :func:`pack_aggregates` of it, else None
+        (the coordinator then aggregates the samples itself).
         """
         tuple_ids, tag_ids = self._tuples, self._tags
         try:
@@ -128,17 +132,26 @@ class Encoder:
             order = [self._tuple_id(c.metrics) for c in containers]
         by_key = _ByKey()
         deque(map(list.append, map(by_key.__getitem__, order), containers), maxlen=0)
-        groups = []
+        groups, columns = [], []
         for kid, group in by_key.items():
             values: list[Any] = reduce(iconcat, map(_values, group), [])
-            parallel = len(values) == self._tuple_len[kid] * len(group)
+            parallel = len(values) == len(self._tuple_list[kid]) * len(group)
             if not parallel:
                 values = list(map(tuple, map(_values, group)))
-            metadata: list[Any] | None = list(map(_metadata, group))
-            if metadata.count(None) == len(group):  # type: ignore[union-attr]
-                metadata = None
-            tags = list(map(tag_ids.__getitem__, map(_tags, group)))
-            groups.append((kid, tags, list(map(_time, group)), metadata, values, parallel))
+            tag_sets = list(map(_tags, group))
+            if store is not None and parallel:
+                columns.append((self._tuple_list[kid], tuple(values), tag_sets))
+            if samples:
+                metadata: list[Any] | None = list(map(_metadata, group))
+                if metadata.count(None) == len(group):  # type: ignore[union-attr]
+                    metadata = None
+                tags = list(map(tag_ids.__getitem__, tag_sets))
+                groups.append((kid, tags, list(map(_time, group)), metadata, values, parallel))
+        aggregates = None
+        if store is not None:
+            if len(columns) < len(by_key) or not store.add_columns(columns):
+                store.add(containers)
+            aggregates = pack_aggregates(store)
         defs, self._defs = self._defs, []
         msg = ("c", defs, groups, order if len(groups) > 1 else None, stats, aggregates)
         return pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
