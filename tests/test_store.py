@@ -188,7 +188,7 @@ def test_long_runs_of_containers_whose_columns_would_reorder_a_sink(shapes):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_worker_batches_in_columns_give_the_one_by_one_result_and_keep_the_order(seed):
-    # what a worker sends (horde.metrics.wire columns), fed to the coordinator's store as the pump does
+    # what a worker sends (horde.metrics.wire columns) and the store it aggregates each batch into from them
     from horde.metrics.wire import Decoder, Encoder
 
     registry, b = _registry()
@@ -207,18 +207,18 @@ def test_worker_batches_in_columns_give_the_one_by_one_result_and_keep_the_order
             containers.append(ConnectedSamples([custom, b.vus], [3.0, 4.0], i, tags))
         else:
             containers += _requests(rng, b, 1, tag_sets)
-    encoder, decoder, store = Encoder(), Decoder(registry), MetricStore()
+    encoder, decoder = Encoder(), Decoder(registry)
     i, decoded = 0, []
     while i < len(containers):
         n = rng.choice([1, 50, 400, 3000])
-        msg = pickle.loads(encoder.encode_columns(containers[i : i + n], {"x": 1}))
+        store = MetricStore()
+        msg = pickle.loads(encoder.encode_columns(containers[i : i + n], store, {"x": 1}))
         assert msg[0] == "c" and msg[4] == {"x": 1}
-        batch = decoder.decode_columns(msg[1], msg[2], msg[3])
+        batch = decoder.decode_columns(msg[1], msg[2], msg[3], msg[5])
         assert len(batch) == len(containers[i : i + n])
-        batch.add_to(store)
+        _assert_same(store, containers[i : i + n], registry.all())
         decoded += batch.containers()
         i += n
-    _assert_same(store, containers, registry.all())
     assert [(tuple(c.metrics), tuple(c.values), c.time, c.tags, c.metadata) for c in decoded] == [
         (tuple(c.metrics), tuple(c.values), c.time, c.tags, c.metadata) for c in containers
     ]
@@ -263,7 +263,7 @@ def test_worker_aggregates_merged_by_the_coordinator_give_the_one_by_one_result(
     while i < len(containers):
         n = rng.choice([1, 50, 400, 3000])
         part = containers[i : i + n]
-        msg = pickle.loads(encoder.encode_columns(part, None, samples=samples, store=MetricStore()))
+        msg = pickle.loads(encoder.encode_columns(part, MetricStore(), None, samples=samples))
         batch = decoder.decode_columns(msg[1], msg[2], msg[3], msg[5])
         assert len(batch) == (len(part) if samples else 0)  # samples travel only when wanted
         decoded += batch.containers()

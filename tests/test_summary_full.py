@@ -6,7 +6,7 @@ from __future__ import annotations
 from horde.groups import GroupTree
 from horde.metrics import BuiltinMetrics, MetricRegistry, MetricStore, MetricType, Sample, TagSet
 from horde.summary import render_summary
-from horde.summary_full import GroupedSummary, TeeStore
+from horde.summary_full import GroupedSummary
 
 
 def _setup():
@@ -57,15 +57,14 @@ def test_full_mode_text_sections():
     store = MetricStore()
     groups = GroupTree()
     grouped = GroupedSummary()
-    tee = TeeStore(store, grouped)
     front = {"scenario": "default", "group": "::front"}
-    tee.add(
-        [
-            Sample(builtin.checks, 1, 1.0, TagSet.of({**front, "check": "ok"})),
-            Sample(builtin.http_req_waiting, 2, 3.0, TagSet.of(front)),
-            Sample(custom, 3, 1.0, TagSet.of({"scenario": "other", "group": ""})),
-        ]
-    )
+    batch = [
+        Sample(builtin.checks, 1, 1.0, TagSet.of({**front, "check": "ok"})),
+        Sample(builtin.http_req_waiting, 2, 3.0, TagSet.of(front)),
+        Sample(custom, 3, 1.0, TagSet.of({"scenario": "other", "group": ""})),
+    ]
+    store.add(batch)  # what the pump does in full mode
+    grouped.add(batch)
     groups.record_check("::front", "ok", True)
     compact = render_summary(store, None, 1.0, groups)
     full = render_summary(store, None, 1.0, groups, grouped=grouped)

@@ -15,7 +15,7 @@ from typing import Any
 
 from .metrics import Metric, Sink, new_sink
 
-__all__ = ["SummaryNode", "GroupedSummary", "TeeStore"]
+__all__ = ["SummaryNode", "GroupedSummary"]
 
 _SEPARATOR = "::"
 
@@ -98,22 +98,3 @@ class GroupedSummary:
     def locked(self) -> threading.Lock:
         """The lock to hold while reading the nodes."""
         return self._lock
-
-
-class TeeStore:
-    """A metric store that also feeds a :class:`GroupedSummary` (what the pump adds to, in full mode)."""
-
-    def __init__(self, store: Any, grouped: GroupedSummary) -> None:
-        self.store = store
-        self.grouped = grouped
-
-    def add(self, containers: Iterable[Any]) -> None:
-        """Add ``containers`` to the store, then to the grouped summary."""
-        if not isinstance(containers, (list, tuple)):
-            containers = list(containers)
-        self.store.add(containers)
-        self.grouped.add(containers)
-
-    def add_columns(self, groups: Any) -> bool:
-        """Always False, adding nothing: the grouped summary needs containers (the caller then calls :meth:`add`)."""
-        return False

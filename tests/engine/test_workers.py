@@ -69,7 +69,7 @@ def test_wire_round_trip_keeps_metrics_tags_values_and_metadata():
 
 
 def test_worker_batches_feed_the_store_without_containers_when_no_output_is_started():
-    # the pump takes a worker's columns into the store; containers are built only for outputs
+    # the pump merges a worker's aggregates into the store; containers are built only for outputs
     import pickle
 
     from horde.engine.pump import Pump
@@ -81,8 +81,8 @@ def test_worker_batches_feed_the_store_without_containers_when_no_output_is_star
     tags = TagSet.of(method="GET", status="200")
     enc, dec = Encoder(), Decoder(creg)
     batch = [ConnectedSamples(wb.http_request, tuple(float(i + j) for j in range(9)), i, tags) for i in range(50)]
-    msg = pickle.loads(enc.encode_columns(batch, None))
-    columns = dec.decode_columns(msg[1], msg[2], msg[3])
+    msg = pickle.loads(enc.encode_columns(batch, MetricStore(), None))
+    columns = dec.decode_columns(msg[1], msg[2], msg[3], msg[5])
     store = MetricStore()
     pump = Pump(Manager([]), store)
     pump.start()

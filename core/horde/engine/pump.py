@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..metrics import MetricStore
@@ -28,12 +29,16 @@ class Pump:
     loop's tick task moves the list to a queue; the pump thread feeds the
     store (thresholds, summary) and then queues the batch for every output
     (each output takes it on its own thread), so no output can slow the
-    VUs or another output.
+    VUs or another output. ``grouped`` (the full summary's ``add``) takes
+    every batch's containers too.
     """
 
-    def __init__(self, manager: Manager, store: MetricStore) -> None:
+    def __init__(
+        self, manager: Manager, store: MetricStore, grouped: Callable[[list[Any]], None] | None = None
+    ) -> None:
         self.manager = manager
         self.store = store
+        self.grouped = grouped
         self._pending: list[Any] = []
         self.emit = self._pending.append
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -64,18 +69,20 @@ class Pump:
             self.flush()
 
     def _deliver(self) -> None:
-        store, manager, get = self.store, self.manager, self._queue.get
+        store, manager, grouped, get = self.store, self.manager, self.grouped, self._queue.get
         while True:
             batch = get()
             if batch is None:
                 return
-            if type(batch) is Columns:  # a worker's: the store takes the columns, containers only for outputs
+            if type(batch) is Columns:  # a worker's: its aggregates are merged, containers only if wanted
                 batch.add_to(store)
-                if manager.wants_samples:
-                    manager.add_samples(batch.containers())
-                continue
-            if batch:
+                if grouped is None and not manager.wants_samples:
+                    continue
+                batch = batch.containers()
+            elif batch:
                 store.add(batch)
+            if grouped is not None and batch:
+                grouped(batch)
             manager.add_samples(batch)
 
     def close(self, timeout: float = CLOSE_TIMEOUT) -> bool:

@@ -30,7 +30,7 @@ from ..summary import (
     validate_summary_mode,
     validate_time_unit,
 )
-from ..summary_full import GroupedSummary, TeeStore
+from ..summary_full import GroupedSummary
 from ..thresholds import PeriodicEvaluator, parse_thresholds
 from ..vustate import current_vu
 from . import display, unawaited
@@ -458,7 +458,6 @@ class TestRun:
         specs, first = [], 1
         rps = self.options.get("rps")  # the instance's limit, shared by its workers
         worker_options = {**self.options, "rps": float(rps) / self.workers} if rps else self.options
-        full_summary = self._grouped is not None  # the grouped summary takes samples, not aggregates
         submetrics = tuple((m.name, sub.suffix, sub.tags.items()) for m in self.registry.all() for sub in m.submetrics)
         for i, scenarios in enumerate(split_scenarios(self.all_scenarios, self.share, self.workers)):
             if not scenarios:
@@ -475,8 +474,7 @@ class TestRun:
                     first_vu_id=first,
                     data=None,  # sent with ``go``, after setup()
                     verbose=logging.getLogger("horde").isEnabledFor(logging.DEBUG),
-                    aggregate=not full_summary,
-                    samples=full_summary or self.manager.wants_samples,
+                    samples=self._grouped is not None or self.manager.wants_samples,
                     submetrics=submetrics,
                 )
             )
@@ -636,11 +634,9 @@ class TestRun:
             raise
         first = self.share.segment.start == 0  # the instance whose execution segment starts at 0
         self.shared = SharedLifecycle(self.manager.setup_coordinator(), first)
-        store: Any = self.store
         if self.summary_mode == "full" and not (req.no_summary or self.options.get("noSummary")):
             self._grouped = GroupedSummary()  # full mode: every sample also by group and scenario
-            store = TeeStore(self.store, self._grouped)
-        pump = self._pump = Pump(self.manager, store)
+        pump = self._pump = Pump(self.manager, self.store, self._grouped.add if self._grouped else None)
         outputs_backlog = over((self.manager.backlog, OUTPUT_BACKLOG_LIMIT), (memory_growth(), MEMORY_BUDGET))
         beat = IDLE_BEAT_PERIOD if self.workers > 1 else BEAT_PERIOD  # with workers, no VU runs here
         pacer = self._pacer = Pacer(pump.backlog, BACKLOG_LIMIT, outputs_backlog, 0, period=beat)

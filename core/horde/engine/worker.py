@@ -3,8 +3,7 @@
 Messages to the coordinator (pickled tuples): ``("ready",)`` once the script
 is loaded; batches ``("c", defs, groups, order, stats, aggregates)`` every
 50 ms (see :mod:`horde.metrics.wire`): the worker's own aggregates of the batch
-(unless the coordinator aggregates samples itself) and the samples as columns
-(only when the coordinator wants samples); ``("abort", message)`` when the script called
+and the samples as columns (only when the coordinator wants samples); ``("abort", message)`` when the script called
 ``abort()``; ``("done", stats)`` at the end. From the coordinator: ``("go",)``
 to start, ``("stop",)`` to stop now (interrupting iterations) and
 ``("pace", flag)`` when the outputs fall behind or catch up (VUs that do not
@@ -56,8 +55,6 @@ class WorkerSpec:
     first_vu_id: int
     data: Any
     verbose: bool = False
-    aggregate: bool = True
-    """Aggregate samples here and send the sinks (else the coordinator aggregates the samples it gets)."""
     samples: bool = True
     """Send the samples themselves (an output or the full summary wants them)."""
     submetrics: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
@@ -230,12 +227,10 @@ async def _run(conn: Any, spec: WorkerSpec, script: Any, registry: MetricRegistr
     def flush() -> None:
         batch = pending[:]
         pending.clear()
-        store = None
-        if spec.aggregate:
-            if missing_subs:
-                _add_submetrics(registry, missing_subs)
-            store = MetricStore()  # the sinks of this batch alone: the coordinator merges them into its own
-        conn.send_bytes(encoder.encode_columns(batch, stats(), samples=spec.samples, store=store))
+        if missing_subs:
+            _add_submetrics(registry, missing_subs)
+        store = MetricStore()  # the sinks of this batch alone: the coordinator merges them into its own
+        conn.send_bytes(encoder.encode_columns(batch, store, stats(), samples=spec.samples))
 
     def on_control(msg: tuple) -> None:
         if msg[0] == "go" and not go.done():

@@ -9,12 +9,12 @@ referred to by small integers. Two layouts:
 - columns (:meth:`Encoder.encode_columns`, worker to coordinator): per metrics
   tuple the tag ids, times, metadata and all values one after another, plus the
   containers' order. Encoding and decoding are a few C-level passes per batch,
-  not Python work per container; the coordinator feeds its metric store from the
-  columns (:class:`Columns`) and builds containers only for outputs that want them.
+  not Python work per container.
 
-A worker also aggregates what it emits into a metric store of its own and
-sends its sinks (:func:`pack_aggregates`): then the coordinator merges sinks
-instead of adding samples, and columns travel only when an output wants them.
+A worker aggregates each batch into a metric store of its own, from the same
+columns, and sends its sinks (:func:`pack_aggregates`): the coordinator merges
+them into its store (:class:`Columns`), and builds containers only when an
+output (or the full summary) wants them; columns travel only then.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class Encoder:
         return pickle.dumps(("b", defs, rows, stats), protocol=pickle.HIGHEST_PROTOCOL)
 
     def encode_columns(
-        self, containers: Sequence[Any], stats: Any = None, *, samples: bool = True, store: MetricStore | None = None
+        self, containers: Sequence[Any], store: MetricStore, stats: Any = None, *, samples: bool = True
     ) -> bytes:
         """A batch message in columns: ``("c", defs, groups, order, stats, aggregates)``.
 
@@ -120,10 +120,9 @@ class Encoder:
         group's values one container after another when every container has one
         value per metric (``parallel``), else one tuple per container. ``order`` is
         the tuple id of each container in turn (None for a single group).
-        Without ``samples`` no container travels (``groups`` is empty). Given
-        ``store`` (an empty one), the batch is aggregated into it from the same
-        columns and ``aggregates`` is :func:`pack_aggregates` of it, else None
-        (the coordinator then aggregates the samples itself).
+        Without ``samples`` no container travels (``groups`` is empty). The batch
+        is aggregated into ``store`` (an empty one) from the same columns, and
+        ``aggregates`` is :func:`pack_aggregates` of it.
         """
         tuple_ids, tag_ids = self._tuples, self._tags
         try:
@@ -139,7 +138,7 @@ class Encoder:
             if not parallel:
                 values = list(map(tuple, map(_values, group)))
             tag_sets = list(map(_tags, group))
-            if store is not None and parallel:
+            if parallel:
                 columns.append((self._tuple_list[kid], tuple(values), tag_sets))
             if samples:
                 metadata: list[Any] | None = list(map(_metadata, group))
@@ -147,11 +146,9 @@ class Encoder:
                     metadata = None
                 tags = list(map(tag_ids.__getitem__, tag_sets))
                 groups.append((kid, tags, list(map(_time, group)), metadata, values, parallel))
-        aggregates = None
-        if store is not None:
-            if len(columns) < len(by_key) or not store.add_columns(columns):
-                store.add(containers)
-            aggregates = pack_aggregates(store)
+        if len(columns) < len(by_key) or not store.add_columns(columns):
+            store.add(containers)
+        aggregates = pack_aggregates(store)
         defs, self._defs = self._defs, []
         msg = ("c", defs, groups, order if len(groups) > 1 else None, stats, aggregates)
         return pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
@@ -173,7 +170,7 @@ class Decoder:
         return [ConnectedSamples(tuples[k], v, t, tags[g], md) for k, v, t, g, md in rows]
 
     def decode_columns(
-        self, defs: list[tuple[Any, ...]], groups: list[tuple[Any, ...]], order: Any, aggregates: Any = None
+        self, defs: list[tuple[Any, ...]], groups: list[tuple[Any, ...]], order: Any, aggregates: Any
     ) -> Columns:
         """Apply ``defs`` then resolve the ids of a :meth:`Encoder.encode_columns` batch (no container built)."""
         self._define(defs)
@@ -184,7 +181,7 @@ class Decoder:
                 for kid, tids, times, md, values, parallel in groups
             ],
             order,
-            None if aggregates is None else self._aggregates(aggregates),
+            self._aggregates(aggregates),
         )
 
     def _aggregates(self, packed: list[tuple[Any, ...]]) -> list[_Aggregate]:
@@ -231,19 +228,17 @@ _Aggregate = tuple[Metric, Sink, list[tuple[Submetric, Sink]]]
 
 
 class Columns:
-    """A worker's batch, decoded to columns: what the metric store needs, containers only on demand.
+    """A worker's batch, decoded: its aggregates for the metric store, containers only on demand.
 
     ``groups``: per metrics tuple ``(tuple_id, metrics, tag sets, times, metadata
-    or None, values, parallel)`` (see :meth:`Encoder.encode_columns`);
-    ``aggregates``: the worker's sinks of the batch, ``(metric, sink, [(sub-metric,
-    sink)])`` each, or None (then the store adds the columns).
+    or None, values, parallel)`` (see :meth:`Encoder.encode_columns`; empty when
+    no sample travelled); ``aggregates``: the worker's sinks of the batch,
+    ``(metric, sink, [(sub-metric, sink)])`` each.
     """
 
     __slots__ = ("groups", "order", "aggregates", "_containers")
 
-    def __init__(
-        self, groups: list[_Group], order: list[int] | None, aggregates: list[_Aggregate] | None = None
-    ) -> None:
+    def __init__(self, groups: list[_Group], order: list[int] | None, aggregates: list[_Aggregate]) -> None:
         self.groups = groups
         self.order = order
         self.aggregates = aggregates
@@ -253,21 +248,10 @@ class Columns:
         """The number of containers."""
         return sum(len(g[3]) for g in self.groups)
 
-    def parallel(self) -> list[tuple[tuple[Metric, ...], tuple[float, ...], list[TagSet]]] | None:
-        """``(metrics, values, tag sets)`` per group, or None if a group's values are not one per metric."""
-        if not all(g[6] for g in self.groups):
-            return None
-        return [(g[1], g[5], g[2]) for g in self.groups]
-
     def add_to(self, store: MetricStore) -> None:
-        """Add the batch to ``store``: its sinks merged, else by columns, or as containers where columns cannot be added."""
-        if self.aggregates is not None:
-            for metric, sink, subs in self.aggregates:
-                store.merge(metric, sink, subs)
-            return
-        columns = self.parallel()
-        if columns is None or not store.add_columns(columns):
-            store.add(self.containers())
+        """Merge the worker's sinks of the batch into ``store``."""
+        for metric, sink, subs in self.aggregates:
+            store.merge(metric, sink, subs)
 
     def containers(self) -> list[ConnectedSamples]:
         """The batch's containers in the order the worker emitted them (built once, then kept)."""
