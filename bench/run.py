@@ -30,11 +30,15 @@ from itertools import islice
 from pathlib import Path
 from types import SimpleNamespace
 
-import click
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from services import ensure_installed  # noqa: E402
+from install import ensure_installed  # noqa: E402
+
+try:
+    import click
+except ModuleNotFoundError:  # a fresh virtual environment: install what the bench needs (horde brings click)
+    ensure_installed(need_influxd=False)
+    import click
 
 CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
 TOOLS = ("horde", "horde-w", "horde-1", "k6", "locust", "bare")
@@ -154,6 +158,7 @@ def _bench(a: SimpleNamespace) -> int:
     # (installed above) Not Locust: importing it patches threading with gevent, and the measuring
     # threads of measure.py would then never run while the main thread waits for a tool.
     import uvloop
+    from interpreter import describe, speed_index
     from measure import run_once, wait_for_quiet
     from report import markdown, save, summarize
     from services import InfluxD, Nginx, OtlpSink, Prometheus, tool_path
@@ -174,6 +179,8 @@ def _bench(a: SimpleNamespace) -> int:
         "k6": _version([tool_path("k6"), "version"]).split()[1],
         "locust": _version([tool_path("locust"), "--version"]).split()[1],
         "loop": f"uvloop {uvloop.__version__}",
+        "python": describe(),
+        "python_speed": round(speed_index(), 2),
     }
     plan = [
         (rep, vus, case, tool)

