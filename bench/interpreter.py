@@ -1,10 +1,10 @@
 """The Python interpreter the benchmark runs horde (and the ceiling) on, and how fast it runs Python.
 
 The same CPython version runs pure-Python code at quite different speeds
-depending on how it was built: a static executable built with profile-guided
-optimisation (Debian's ``/usr/bin/python3``, python.org's and the official
-Docker images') against a default ``./configure --enable-shared`` build (what
-pyenv makes unless told otherwise). horde's request path is Python; k6 and the
+depending on how it was built: an optimised build (Debian's static
+``/usr/bin/python3``; python.org's and the official Docker images', configured
+``--enable-optimizations --with-lto``) against a default ``./configure
+--enable-shared`` build (what pyenv makes unless told otherwise). horde's request path is Python; k6 and the
 bare ceiling's event loop are compiled. So the report states the interpreter
 and a speed index, and results from two interpreters are never compared as one.
 """

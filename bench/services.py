@@ -14,7 +14,6 @@ from pathlib import Path
 from horde import testing
 from horde.testing import ServiceProcess, find_binary, free_port, http_call
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 __all__ = ["tool_path", "Nginx", "InfluxD", "Prometheus", "OtlpSink"]
