@@ -13,8 +13,7 @@ from pathlib import Path
 
 from horde import testing
 from horde.testing import ServiceProcess, find_binary, free_port, http_call
-
-BIN = Path(sys.executable).parent
+from install import BIN
 
 __all__ = ["tool_path", "Nginx", "InfluxD", "Prometheus", "OtlpSink"]
 

@@ -138,7 +138,8 @@ class Encoder:
             if not parallel:
                 values = list(map(tuple, map(_values, group)))
             tag_sets = list(map(_tags, group))
-            if parallel:
+            if parallel:  # a tuple: its slices are tuples the sinks keep as they are, so a sub-metric
+                # fed its metric's very column reuses that column's summary (sinks._summary)
                 columns.append((self._tuple_list[kid], tuple(values), tag_sets))
             if samples:
                 metadata: list[Any] | None = list(map(_metadata, group))
