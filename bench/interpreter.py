@@ -16,7 +16,7 @@ import sys
 import sysconfig
 import time
 
-__all__ = ["describe", "speed_index"]
+__all__ = ["describe", "response_reader", "speed_index"]
 
 
 def describe() -> str:
@@ -33,6 +33,15 @@ def describe() -> str:
         f"{platform.python_implementation()} {platform.python_version()} ({sys.executable}; {linkage}; "
         f"{' '.join(flags) if flags else 'no optimisation flag recorded'})"
     )
+
+
+def response_reader() -> str:
+    """What reads horde's responses: its C scanner (``horde.http._scan``), or httptools alone when it is not built."""
+    from horde.http import h1
+
+    if h1.scan_response is not None:
+        return "horde's C scanner (httptools for the rest)"
+    return "httptools only (horde.http._scan is not built: no C compiler at install)"
 
 
 class _Point:

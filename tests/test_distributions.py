@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def venv(tmp_path_factory):
     base = tmp_path_factory.mktemp("dists")
     src = base / "horde-src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "core", src / "core", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     author_project = write_project(
@@ -122,6 +123,7 @@ def test_pip_install_then_plugins_json_lists_json_ok(venv):
 
 RUN_OUTPUT = r"""
 import sys
+import zipfile
 from horde.metrics import MetricRegistry, MetricType, Sample, TagSet
 from horde.output import Params, UserError
 from horde.output.binding import create_output, new_plugin_manager
@@ -260,3 +262,30 @@ def test_building_each_distribution_prints_no_warning(project, tmp_path):
     warnings = [line for line in text.splitlines() if "deprecat" in line.lower() or "SetuptoolsWarning" in line]
     assert warnings == [], "\n".join(warnings)
     assert len(list(tmp_path.glob("*.whl"))) == 1
+
+
+def test_without_a_c_compiler_horde_installs_and_httptools_reads_every_response(venv, tmp_path):
+    """The C scanner is optional: a build whose compiler fails still gives a working horde, without it."""
+    src = tmp_path / "horde-src"
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "core", src / "core", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.so"))
+    wheels = tmp_path / "wheels"
+    build_flags = ["--no-build-isolation"] if _can_build_without_isolation() else []
+    env = {**os.environ, "CC": "false"}  # every compile fails
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", *build_flags, "-w", str(wheels), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    wheel = next(wheels.glob("horde-*.whl"))
+    assert not any(n.endswith((".so", ".pyd")) for n in zipfile.ZipFile(wheel).namelist())
+    site = venv.target(wheel)
+    probe = "from horde.http import h1; print(h1.scan_response)"
+    assert venv.run(venv.python, "-c", probe, sites=[site]).stdout.strip() == "None"
+    built = next(venv.wheels.glob("horde-*.whl"))  # the session's wheel, built with the compiler
+    assert any("horde/http/_scan." in n and n.endswith(".so") for n in zipfile.ZipFile(built).namelist())

@@ -381,7 +381,8 @@ class Client:
         vu.bytes_sent += raw.bytes_sent
         vu.bytes_received += raw.bytes_received
         status = raw.status
-        if status in _REDIRECTS or _has_special(raw):
+        special = raw.special
+        if status in _REDIRECTS or (_has_special(raw) if special is None else special):
             return await self._hops(
                 req.method,
                 t,

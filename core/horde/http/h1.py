@@ -1,5 +1,10 @@
 """The HTTP/1.1 transport: an asyncio Protocol client parsing with httptools.
 
+A response that arrives whole in one read, plain (HTTP/1.1, a Content-Length,
+no chunked body) as most do, is read by ``horde.http._scan`` in C instead, in
+one pass without httptools' callbacks; without that extension (no C compiler
+at install) httptools reads every response.
+
 Timings come from protocol callbacks: ``blocked`` until a connection is in
 hand (pool hit, or DNS before a new connection's TCP connect), ``connecting``
 for the TCP connect, ``tls_handshaking`` for the TLS handshake, ``sending``
@@ -25,6 +30,12 @@ from . import errors
 from .errors import RequestTimeout, TransportError
 from .netrules import NetRules
 from .transport import RawRequest, RawResponse, parse_header_lines
+
+scan_response: Callable[[bytes], tuple[int, bool, bool, int] | None] | None
+try:
+    from ._scan import scan_response
+except ImportError:  # built without a C compiler: httptools reads every response
+    scan_response = None
 
 __all__ = ["H1Transport", "default_ssl_context"]
 
@@ -104,6 +115,8 @@ class _Conn(asyncio.Protocol):
             self.reset_parser = False
         self.head_only = head_only
         self.head_parts: list[bytes] = []  # what arrived until the headers were complete
+        self.head: bytes | None = None  # the head, when scan_response read the response
+        self.special: bool | None = None  # whether it sets cookies, is encoded or redirects (scan_response)
         self.interim = 0  # 1xx responses before the real one
         self.body: list[bytes] = []
         self.t_first = 0
@@ -156,6 +169,19 @@ class _Conn(asyncio.Protocol):
             return
         if not self.t_first:
             self.t_first = _perf()
+            if scan_response is not None and not self.head_only:
+                scanned = scan_response(data)
+                if scanned is not None:  # one whole plain response in one read: no parser, no callbacks
+                    self.nrecv = len(data)
+                    self.status, self.keep_alive, self.special, end = scanned
+                    self.head = data[:end]
+                    self.body.append(data[end + 4 :])
+                    self.headers_done = self.complete = True
+                    self.t_end = _perf()
+                    w = self.waiter
+                    if not w.done():
+                        w.set_result(None)
+                    return
         self.nrecv += len(data)
         if not self.headers_done:
             self.head_parts.append(data)
@@ -474,7 +500,9 @@ class H1Transport:
             # an early answer (before a large body was flushed) must not make waiting negative
             waiting = (t_first - t_sent) / 1e6 if t_first > t_sent else 0.0
             b = conn.body
-            head = conn._head()
+            head = conn.head
+            if head is None:
+                head = conn._head()
             res = RawResponse(
                 conn.status,
                 None,
@@ -488,6 +516,7 @@ class H1Transport:
                 conn.remote_ip,
                 conn.remote_port,
                 head,
+                conn.special,
             )
             if conn.keep_alive and not conn.closed and self._reuse:  # back to the pool
                 idle = self._idle.get(key)

@@ -61,7 +61,9 @@ class RawResponse:
     (name, value) byte pairs in wire order. ``proto`` is e.g. ``"HTTP/1.1"``;
     ``tls_version`` e.g. ``"tls1.3"`` or None. A transport may give ``head``,
     the status line and header lines as received, instead of ``reason`` and
-    ``headers`` (None): they are then parsed from it on first use.
+    ``headers`` (None): they are then parsed from it on first use. ``special``
+    says whether the response sets cookies, is content-encoded or has a
+    Location header, when the transport read that already (None: unknown).
     """
 
     __slots__ = (
@@ -77,6 +79,7 @@ class RawResponse:
         "remote_ip",
         "remote_port",
         "head",
+        "special",
     )
 
     def __init__(
@@ -93,6 +96,7 @@ class RawResponse:
         remote_ip: str = "",
         remote_port: int = 0,
         head: bytes | None = None,
+        special: bool | None = None,
     ) -> None:
         self.status = status
         self._reason = reason
@@ -106,6 +110,7 @@ class RawResponse:
         self.remote_ip = remote_ip
         self.remote_port = remote_port
         self.head = head
+        self.special = special
 
     @property
     def reason(self) -> str:
