@@ -1,9 +1,15 @@
-"""The core's one C accelerator (everything else is in pyproject.toml).
+"""The core's C accelerators (everything else is in pyproject.toml).
 
-``horde.http._scan`` reads the common HTTP/1.1 response in one pass. It is optional: without a C
-compiler the install goes on, and httptools parses every response.
+``horde.http._scan`` reads the common HTTP/1.1 response in one pass; ``horde.metrics._sketch``
+summarizes a column of trend values. Both are optional: without a C compiler the install goes on,
+httptools parses every response and the trend sinks sort in Python.
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("horde.http._scan", ["core/horde/http/_scan.c"], optional=True)])
+setup(
+    ext_modules=[
+        Extension("horde.http._scan", ["core/horde/http/_scan.c"], optional=True),
+        Extension("horde.metrics._sketch", ["core/horde/metrics/_sketch.c"], optional=True),
+    ]
+)

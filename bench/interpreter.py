@@ -16,7 +16,7 @@ import sys
 import sysconfig
 import time
 
-__all__ = ["describe", "response_reader", "speed_index"]
+__all__ = ["accelerators", "describe", "speed_index"]
 
 
 def describe() -> str:
@@ -35,13 +35,17 @@ def describe() -> str:
     )
 
 
-def response_reader() -> str:
-    """What reads horde's responses: its C scanner (``horde.http._scan``), or httptools alone when it is not built."""
+def accelerators() -> str:
+    """Which of horde's optional C accelerators are built (none when horde was installed without a C compiler)."""
     from horde.http import h1
+    from horde.metrics import sinks
 
-    if h1.scan_response is not None:
-        return "horde's C scanner (httptools for the rest)"
-    return "httptools only (horde.http._scan is not built: no C compiler at install)"
+    built = [
+        name for name, f in (("horde.http._scan", h1.scan_response), ("horde.metrics._sketch", sinks._summarize)) if f
+    ]
+    if not built:
+        return "no C accelerator (horde was installed without a C compiler: httptools and Python sorting)"
+    return "C accelerators " + ", ".join(built)
 
 
 class _Point:

@@ -66,7 +66,7 @@ def markdown(meta: dict, med: dict) -> str:
         "",
         f"{meta['cpus']} CPUs, load average at start {meta['load_at_start']}; "
         f"{meta['duration_s']} s per run, {meta['repeats']} repeat(s), medians. nginx {meta['nginx']}, "
-        f"k6 {meta['k6']}, Locust {meta['locust']}, horde on {meta['loop']}, responses read by {meta['reader']}.",
+        f"k6 {meta['k6']}, Locust {meta['locust']}, horde on {meta['loop']} with {meta['accelerators']}.",
         f"horde and the ceiling on {meta['python']}, pure-Python speed index "
         f"{meta['python_speed']} (bench/interpreter.py: compare runs on one interpreter only).",
         f"Runs that began on a busy machine (CPU ≥ {meta['busy_pct']}% after waiting ≤ {meta['quiet_wait_s']} s): "

@@ -158,7 +158,7 @@ def _bench(a: SimpleNamespace) -> int:
     # (installed above) Not Locust: importing it patches threading with gevent, and the measuring
     # threads of measure.py would then never run while the main thread waits for a tool.
     import uvloop
-    from interpreter import describe, response_reader, speed_index
+    from interpreter import accelerators, describe, speed_index
     from measure import run_once, wait_for_quiet
     from report import markdown, save, summarize
     from services import InfluxD, Nginx, OtlpSink, Prometheus, tool_path
@@ -179,7 +179,7 @@ def _bench(a: SimpleNamespace) -> int:
         "k6": _version([tool_path("k6"), "version"]).split()[1],
         "locust": _version([tool_path("locust"), "--version"]).split()[1],
         "loop": f"uvloop {uvloop.__version__}",
-        "reader": response_reader(),
+        "accelerators": accelerators(),
         "python": describe(),
         "python_speed": round(speed_index(), 2),
     }

@@ -80,7 +80,7 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
     assert "ceiling share horde" in text and "| 10 | bare |" in text
     # the interpreter horde and the ceiling ran on, and its speed: runs on two interpreters do not compare
     assert doc["meta"]["python"].startswith(f"CPython {platform.python_version()} ({sys.executable}; libpython ")
-    assert f"responses read by {doc['meta']['reader']}." in text
+    assert f"with {doc['meta']['accelerators']}." in text
     assert doc["meta"]["python_speed"] > 0 and f"pure-Python speed index {doc['meta']['python_speed']}" in text
     assert text in capsys.readouterr().out
 

@@ -15,7 +15,9 @@ from 1 µs to 1 h in milliseconds). Magnitudes below the smallest normal float
 ``add_many(values)`` leaves a sink exactly as ``add`` on each value in turn
 would (same sum bit for bit, same first-of-equal min and max, same buckets),
 with C-level builtins instead of a Python call per value: a trend sorts the
-values once and counts each bucket with one bisection per bucket edge.
+values once and counts each bucket with one bisection per bucket edge, or,
+when the optional ``horde.metrics._sketch`` extension is built, has the whole
+column summarized in C in one pass.
 """
 
 from __future__ import annotations
@@ -24,12 +26,19 @@ import math
 import sys
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import compress, repeat
 from operator import add, eq, lt, mul, neg, sub
 from typing import Any
 
 from .types import MetricType
+
+_Summarize = Callable[[tuple[float, ...], float, float], "tuple[Any, Any, int, dict[int, int], dict[int, int]] | None"]
+_summarize: _Summarize | None
+try:
+    from ._sketch import summarize as _summarize
+except ImportError:  # built without a C compiler: sorting and bisection in Python
+    _summarize = None
 
 __all__ = ["Sink", "CounterSink", "GaugeSink", "RateSink", "TrendSink", "new_sink", "RELATIVE_ACCURACY"]
 
@@ -113,28 +122,36 @@ def _summary(values: tuple[float, ...], no_nan: bool) -> _Summary:
     ``(min, max, zeros, {index: count}, {negative index: count})``; min and max
     are None when every value is NaN; ``no_nan`` says the values hold none
     (else they are checked). The last summary is kept: a sub-metric's column
-    is often its metric's column, the very same tuple.
+    is often its metric's column, the very same tuple. Computed in C by
+    ``horde.metrics._sketch`` when it is built and the values are floats
+    (:func:`_summary_in_python` is the reference it is tested against).
     """
     global _last_summary
     last = _last_summary
     if last[0] is values:
         return last[1]  # type: ignore[return-value]  # set below with a full summary
+    summary = None if _summarize is None else _summarize(values, _INV_LOG_GAMMA, _MIN_MAGNITUDE)
+    if summary is None:
+        summary = _summary_in_python(values, no_nan)
+    _last_summary = (values, summary)
+    return summary
+
+
+def _summary_in_python(values: tuple[float, ...], no_nan: bool) -> _Summary:
+    """:func:`_summary` with sorting and bisection, for any values."""
     # sorted (stably) and without NaN, which is never a min or max and counts as zero
     ordered = sorted(values) if no_nan else sorted(compress(values, map(eq, values, values)))
     if not ordered:
-        summary: _Summary = (None, None, len(values), {}, {})
-    else:
-        negatives = bisect_left(ordered, -_MIN_MAGNITUDE)
-        positives = bisect_right(ordered, _MIN_MAGNITUDE)
-        summary = (
-            ordered[0],  # the first of equal minima, as one by one
-            ordered[bisect_left(ordered, ordered[-1])],  # the first of equal maxima
-            len(values) - len(ordered) + positives - negatives,
-            _counts(ordered[positives:] if positives else ordered) if positives < len(ordered) else {},
-            _counts(list(map(neg, reversed(ordered[:negatives])))) if negatives else {},
-        )
-    _last_summary = (values, summary)
-    return summary
+        return (None, None, len(values), {}, {})
+    negatives = bisect_left(ordered, -_MIN_MAGNITUDE)
+    positives = bisect_right(ordered, _MIN_MAGNITUDE)
+    return (
+        ordered[0],  # the first of equal minima, as one by one
+        ordered[bisect_left(ordered, ordered[-1])],  # the first of equal maxima
+        len(values) - len(ordered) + positives - negatives,
+        _counts(ordered[positives:] if positives else ordered) if positives < len(ordered) else {},
+        _counts(list(map(neg, reversed(ordered[:negatives])))) if negatives else {},
+    )
 
 
 def _add_counts(buckets: dict[int, int], counts: dict[int, int]) -> None:

@@ -113,10 +113,13 @@ def test_workers_2_every_point_stored_at_the_time_of_its_sample(influxd, target,
 
     unit = DIVISOR[precision]
     if precision == "ns":
-        # two processes do not end requests in the same nanosecond: no point moves, every time is exact
-        assert moved == 0
-        assert Counter((p, t) for p, t in stored) == Counter((p, t) for p, t in samples)
-        return
+        # two processes rarely end requests in the same nanosecond (one process never does): only the points
+        # of such a coincidence move (all of its request's 9 metrics), every other point keeps its exact time
+        crowded = Counter(((name, tags), t) for (name, tags, _, _), t in samples)
+        assert moved == sum(n - 1 for n in crowded.values())
+        if moved == 0:
+            assert Counter((p, t) for p, t in stored) == Counter((p, t) for p, t in samples)
+            return
     # at ms many requests of one series end in one ms: InfluxDB would keep one of them, so the later ones
     # move to the next free ms; every other point keeps its time, and no point moves earlier
     own: dict[tuple, list[int]] = defaultdict(list)
@@ -139,3 +142,5 @@ def test_workers_2_every_point_stored_at_the_time_of_its_sample(influxd, target,
         shifted += extra
         late += sum(theirs) - sum(mine)
     assert 0 < shifted <= moved <= late
+    if precision == "ns":  # a coincidence of two points moves one of them one nanosecond later
+        assert shifted == moved == late
