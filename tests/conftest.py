@@ -68,3 +68,18 @@ def site(tmp_path):
         return d
 
     return make
+
+
+@pytest.fixture
+def assert_no_leak():
+    """``assert_no_leak(call, rounds)``: running ``call()`` ``rounds`` times leaves no Python object behind
+    (a reference C code forgot to release)."""
+
+    def check(call, rounds: int) -> None:
+        call()  # warm up: caches, interned values
+        before = sys.getallocatedblocks()
+        for _ in range(rounds):
+            call()
+        assert sys.getallocatedblocks() - before < 100
+
+    return check

@@ -81,3 +81,8 @@ def test_a_trend_sink_adds_a_column_as_it_adds_each_value():
         one_by_one._neg,
     )
     assert many.min is one_by_one.min and many.max is one_by_one.max
+
+
+def test_no_reference_is_leaked(assert_no_leak):
+    columns = [*COLUMNS.values(), (1.0, 2), (math.inf,)]
+    assert_no_leak(lambda: [c_summary(values) for values in columns], 500)

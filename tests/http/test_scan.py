@@ -146,3 +146,8 @@ def test_whatever_it_accepts_among_mutated_responses_httptools_reads_the_same():
         accepted += 1
         assert mine == httptools_reading(data), data
     assert accepted > 3000  # the mutations kept many responses plain: the comparison had work to do
+
+
+def test_no_reference_is_leaked(assert_no_leak):
+    responses = [*ACCEPTED, *DECLINED.values()]
+    assert_no_leak(lambda: [scan(data) for data in responses], 5000)

@@ -33,8 +33,7 @@ from typing import Any
 
 from .types import MetricType
 
-_Summarize = Callable[[tuple[float, ...], float, float], "tuple[Any, Any, int, dict[int, int], dict[int, int]] | None"]
-_summarize: _Summarize | None
+_summarize: Callable[[tuple[float, ...], float, float], _Summary | None] | None  # _Summary: below
 try:
     from ._sketch import summarize as _summarize
 except ImportError:  # built without a C compiler: sorting and bisection in Python
