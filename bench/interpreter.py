@@ -37,12 +37,9 @@ def describe() -> str:
 
 def accelerators() -> str:
     """Which of horde's optional C accelerators are built (none when horde was installed without a C compiler)."""
-    from horde.http import h1
-    from horde.metrics import sinks
+    from horde.commands.version import accelerators as built_accelerators
 
-    built = [
-        name for name, f in (("horde.http._scan", h1.scan_response), ("horde.metrics._sketch", sinks._summarize)) if f
-    ]
+    built = built_accelerators()
     if not built:
         return "no C accelerator (horde was installed without a C compiler: httptools and Python sorting)"
     return "C accelerators " + ", ".join(built)

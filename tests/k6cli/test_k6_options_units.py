@@ -174,8 +174,9 @@ def test_horde_new_output_still_works(tmp_path):
 def test_horde_version_lists_outputs():
     r = _horde("version")
     assert r.returncode == 0
-    first, *rest = r.stdout.splitlines()
+    first, accelerated, *rest = r.stdout.splitlines()
     assert first.startswith("horde v") and "python" in first
+    assert accelerated == "C accelerators: horde.http._scan, horde.metrics._sketch"  # this checkout has a compiler
     assert any("json [output]" in line for line in rest)
 
 

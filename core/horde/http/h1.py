@@ -114,11 +114,11 @@ class _Conn(asyncio.Protocol):
             self.parser = httptools.HttpResponseParser(self)
             self.reset_parser = False
         self.head_only = head_only
-        self.head_parts: list[bytes] = []  # what arrived until the headers were complete
+        self.head_parts: list[bytes] | None = None  # what arrived until the headers were complete (httptools)
         self.head: bytes | None = None  # the head, when scan_response read the response
         self.special: bool | None = None  # whether it sets cookies, is encoded or redirects (scan_response)
         self.interim = 0  # 1xx responses before the real one
-        self.body: list[bytes] = []
+        self.body: list[bytes] | None = None  # made at the first body bytes: none for a bodiless response
         self.t_first = 0
         self.nrecv = 0
         self.headers_done = False
@@ -175,7 +175,7 @@ class _Conn(asyncio.Protocol):
                     self.nrecv = len(data)
                     self.status, self.keep_alive, self.special, end = scanned
                     self.head = data[:end]
-                    self.body.append(data[end + 4 :])
+                    self.body = [data[end + 4 :]]
                     self.headers_done = self.complete = True
                     self.t_end = _perf()
                     w = self.waiter
@@ -184,7 +184,11 @@ class _Conn(asyncio.Protocol):
                     return
         self.nrecv += len(data)
         if not self.headers_done:
-            self.head_parts.append(data)
+            parts = self.head_parts
+            if parts is None:
+                self.head_parts = [data]
+            else:
+                parts.append(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -207,7 +211,11 @@ class _Conn(asyncio.Protocol):
             self._finish(self.parser.should_keep_alive())
 
     def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+        parts = self.body
+        if parts is None:
+            self.body = [body]
+        else:
+            parts.append(body)
 
     def on_message_complete(self) -> None:
         if self.complete:
@@ -227,7 +235,7 @@ class _Conn(asyncio.Protocol):
 
     # helpers
     def _head(self) -> bytes:
-        parts = self.head_parts
+        parts = self.head_parts or [b""]
         if len(parts) == 1 and not self.interim:  # the usual case: one chunk held the whole head
             buf = parts[0]
             end = buf.find(b"\r\n\r\n")
@@ -506,9 +514,11 @@ class H1Transport:
             res = RawResponse(
                 conn.status,
                 None,
-                _PROTO_OF_HEAD.get(head[:9]) or _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"),
+                "HTTP/1.1"  # scan_response reads only HTTP/1.1 responses
+                if conn.special is not None
+                else _PROTO_OF_HEAD.get(head[:9]) or _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"),
                 None,
-                b[0] if len(b) == 1 else b"".join(b),
+                b"" if b is None else b[0] if len(b) == 1 else b"".join(b),
                 (pre[0], pre[1], pre[2], (t_sent - t_ready) / 1e6, waiting, (conn.t_end - t_first) / 1e6),
                 conn.tls_version,
                 conn.sent,
