@@ -134,3 +134,18 @@ def test_worker_path_runs_horde_both_ways_without_the_network(capsys) -> None:
     assert got["ratios"] == [pytest.approx(two["per_cpu_s"] / one["per_cpu_s"])]
     out = capsys.readouterr().out
     assert "| 1 |" in out and "median --workers 2/--workers 1" in out
+
+
+def test_request_path_runs_every_rung_and_counts_what_nginx_served(capsys) -> None:
+    """bench/request_path.py: one repetition of each rung; their requests add up to what nginx served."""
+    _need_nginx()
+    import request_path
+
+    got = request_path.ladder(vus=4, duration=1, repeats=1)
+    assert list(got["runs"]) == list(request_path.RUNGS)
+    for rung, (one,) in got["runs"].items():
+        assert one["requests"] > 1000 and one["user_s"] > 0, (rung, one)
+    assert got["nginx_requests"] == sum(one["requests"] for (one,) in got["runs"].values())
+    out = capsys.readouterr().out
+    for rung in request_path.RUNGS:
+        assert f"| {rung} | {got['medians'][rung]:.0f} | {got['medians'][rung] / got['medians']['bare']:.2f} |" in out

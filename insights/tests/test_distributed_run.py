@@ -227,7 +227,9 @@ def test_four_horde_instances_and_real_k6_make_one_run_with_merged_results_and_o
     assert trend["p95"] <= hi * (1 + HISTOGRAM_REL_ERROR) + HISTOGRAM_ABS_ERROR
     per_p95 = [metric(i["metrics"], "http_req_duration")["p95"] for i in detail["instances"]]
     print(f"mean of the instances' p95s {sum(per_p95) / N:.3f} ms")
-    assert abs(sum(per_p95) / N - exact) / exact > 0.1  # what a mean of the instances' p95s would have said
+    # what a mean of the instances' p95s would have said: wrong by more than the merge's own error (by how much
+    # depends on each instance's latencies, which a loaded machine stretches unevenly)
+    assert abs(sum(per_p95) / N - exact) > 4 * (exact * HISTOGRAM_REL_ERROR + HISTOGRAM_ABS_ERROR)
 
     # 3. the operator finishes the run; the threshold crossed only on merged data: wait exits 99
     waiter = subprocess.Popen(

@@ -212,6 +212,7 @@ def test_file_is_complete_after_ctrl_c_without_stop(tmp_path):
         out = CsvOutput(Params("csv", config_argument={str(path)!r}))
         out.start()
         out.add_samples([ConnectedSamples(b.http_request, (1.0,) * 9, 10**18, TagSet.of(status="200"))] * 100)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, even if started ignored
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(30)
     """)
