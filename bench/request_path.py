@@ -22,11 +22,7 @@ so the cost of every layer is one difference in the table. bench/run.py's
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from services import Nginx, tool_path  # noqa: E402
+from services import Nginx, run_counted, tool_path  # noqa: E402
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 RUNGS = ("bare", "task", "k6-minimal", "horde-transport", "horde-engine", "horde")
@@ -64,13 +60,8 @@ def _command(rung: str, url: str, vus: int, duration: int, export: Path) -> list
 def measure(rung: str, url: str, vus: int, duration: int, work: Path) -> dict[str, float]:
     """Requests, user and system CPU seconds and requests per CPU-second of one rung's process (and children)."""
     export = work / f"summary-{rung}.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HORDE_", "K6_"))}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = _command(rung, url, vus, duration, export)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=duration + 120, env=env, cwd=work)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    requests = json.loads(export.read_text())["metrics"]["iterations"]["count"]
+    requests, user, system = run_counted(cmd, export, cwd=work, timeout=duration + 120)
     return {"requests": requests, "user_s": user, "sys_s": system, "per_cpu_s": requests / (user + system)}
 
 

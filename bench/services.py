@@ -1,4 +1,4 @@
-"""What the benchmark needs: the tools installed, and nginx, influxd, Prometheus and an OTLP sink on 127.0.0.1.
+"""What the benchmark needs: the tools installed and run, and nginx, influxd, Prometheus and an OTLP sink on 127.0.0.1.
 
 Both servers listen on a free port of 127.0.0.1 only, keep everything in a temp
 dir, and are stopped by :meth:`Server.stop` (or leaving the ``with`` block).
@@ -6,7 +6,11 @@ dir, and are stopped by :meth:`Server.stop` (or leaving the ``with`` block).
 
 from __future__ import annotations
 
+import json
+import os
+import resource
 import shutil
+import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
@@ -15,13 +19,24 @@ from horde import testing
 from horde.testing import ServiceProcess, find_binary, free_port, http_call
 from install import BIN
 
-__all__ = ["tool_path", "Nginx", "InfluxD", "Prometheus", "OtlpSink"]
+__all__ = ["tool_path", "run_counted", "Nginx", "InfluxD", "Prometheus", "OtlpSink"]
 
 
 def tool_path(name: str) -> str:
     """A console script of this venv (``horde``, ``k6``, ``locust``), else one on PATH."""
     path = BIN / name
     return str(path) if path.exists() else (shutil.which(name) or name)
+
+
+def run_counted(cmd: list[str], export: Path, *, cwd: Path, timeout: float) -> tuple[int, float, float]:
+    """Run a tool to its end (no HORDE_/K6_ variables of ours); return the iterations of its summary export
+    ``export`` and the user and system CPU seconds of it and every descendant it reaped."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HORDE_", "K6_"))}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=timeout, env=env, cwd=cwd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    iterations = json.loads(export.read_text())["metrics"]["iterations"]["count"]
+    return iterations, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
 
 
 def _get(url: str, timeout: float = 2.0, data: bytes | None = None) -> tuple[int, bytes]:

@@ -15,11 +15,7 @@ processes per run and, per repetition, workers/one process (goal: at least 0.9).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,16 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from services import Nginx, tool_path  # noqa: E402
+from services import Nginx, run_counted, tool_path  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parent / "scripts" / "horde_fake_socket.py"
 
 __all__ = ["measure", "compare"]
-
-
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def measure(target: str, workers: int, vus: int, duration: int, work: Path, out: str | None = None) -> dict[str, float]:
@@ -46,11 +37,8 @@ def measure(target: str, workers: int, vus: int, duration: int, work: Path, out:
     cmd += ["--workers", str(workers), "-e", f"TARGET={target}", "--quiet", "--summary-export", str(export)]
     if out:
         cmd += ["--out", f"{out}={work / ('out.' + out)}"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HORDE_", "K6_"))}
-    before = _children_cpu()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=duration + 120, env=env, cwd=work)
-    cpu = _children_cpu() - before
-    iterations = json.loads(export.read_text())["metrics"]["iterations"]["count"]
+    iterations, user, system = run_counted(cmd, export, cwd=work, timeout=duration + 120)
+    cpu = user + system
     return {"iterations": iterations, "cpu_s": cpu, "per_cpu_s": iterations / cpu}
 
 
