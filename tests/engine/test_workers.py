@@ -93,6 +93,41 @@ def test_worker_batches_feed_the_store_without_containers_when_no_output_is_star
     assert sink is not None and sink.count == sum(range(50))  # http_reqs is the first of the 9: value i
 
 
+def test_trend_values_stop_travelling_once_the_coordinator_has_folded_its_sink():
+    # a worker's batch aggregates keep up to EXACT_LIMIT exact values per trend; once the worker has sent
+    # more than that for a metric, the coordinator's sink holds more too and keeps none: they are not sent
+    import pickle
+    import random
+
+    from horde.metrics import MetricStore
+    from horde.metrics.sinks import EXACT_LIMIT
+
+    wreg, creg = MetricRegistry(), MetricRegistry()
+    trend = wreg.get_or_new("my_trend", MetricType.TREND)
+    sub = trend.add_submetric("kind:a", {"kind": "a"})
+    rng = random.Random(3)
+    tags = [TagSet.of(kind="a"), TagSet.of(kind="b")]
+    batches = [[Sample(trend, i, rng.lognormvariate(0, 1), tags[i % 2]) for i in range(600)] for _ in range(4)]
+    enc, dec = Encoder(), Decoder(creg)
+    merged, direct = MetricStore(), MetricStore()
+    merged_sub = creg.get_or_new("my_trend", MetricType.TREND).add_submetric("kind:a", {"kind": "a"})
+    exact_sent = []
+    for batch in batches:
+        msg = pickle.loads(enc.encode_columns(batch, MetricStore(), None, samples=False))
+        columns = dec.decode_columns(msg[1], msg[2], msg[3], msg[5])
+        ((_, sink, subs),) = columns.aggregates
+        exact_sent.append([sink._exact is not None, subs[0][1]._exact is not None])
+        columns.add_to(merged)
+        direct.add(batch)
+    assert exact_sent == [[True, True], [False, True], [False, True], [False, False]]  # folded past EXACT_LIMIT sent
+    assert 600 < EXACT_LIMIT < 1200 and 900 < EXACT_LIMIT  # the sub-metric's 300 a batch pass it at the 4th
+    mine, ref = merged.sink(creg.get("my_trend")), direct.sink(trend)
+    assert (mine.count, mine.min, mine.max) == (ref.count, ref.min, ref.max)
+    for p in (0.5, 0.9, 0.95, 0.99):
+        assert mine.percentile(p) == ref.percentile(p)
+    assert merged.sub_sinks[merged_sub].count == direct.sub_sinks[sub].count == 1200
+
+
 def test_a_worker_process_imports_neither_the_cli_nor_the_outputs():
     # what a worker imports is start-up CPU every worker pays (it used to re-import the whole CLI)
     code = "import sys, horde.engine.worker; print(sorted(m for m in sys.modules if m.startswith(('horde.cli', 'horde.commands', 'horde.output', 'click', 'pluggy'))))"

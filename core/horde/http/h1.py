@@ -106,23 +106,24 @@ class _Conn(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = 0
         self.sent = 0
-        self._reset()
+        # the state of an exchange: what H1Transport.send resets before it writes a request ...
+        self.head_only = False  # a response to HEAD
+        self.t_first = 0
+        self.nrecv = 0
+        self.headers_done = False
+        self.complete = False
+        self._reset_reading()
 
-    def _reset(self, head_only: bool = False) -> None:
-        """The state of a new exchange (a response to HEAD if ``head_only``)."""
+    def _reset_reading(self) -> None:
+        """... and what the first bytes of a response reset, unless the scanner reads it whole and sets it all."""
         if self.reset_parser:  # a response to HEAD left the parser expecting a body
             self.parser = httptools.HttpResponseParser(self)
             self.reset_parser = False
-        self.head_only = head_only
         self.head_parts: list[bytes] | None = None  # what arrived until the headers were complete (httptools)
         self.head: bytes | None = None  # the head, when scan_response read the response
         self.special: bool | None = None  # whether it sets cookies, is encoded or redirects (scan_response)
         self.interim = 0  # 1xx responses before the real one
         self.body: list[bytes] | None = None  # made at the first body bytes: none for a bodiless response
-        self.t_first = 0
-        self.nrecv = 0
-        self.headers_done = False
-        self.complete = False
         self.t_end = 0
         self.keep_alive = False
         self.status = 0
@@ -182,6 +183,7 @@ class _Conn(asyncio.Protocol):
                     if not w.done():
                         w.set_result(None)
                     return
+            self._reset_reading()
         self.nrecv += len(data)
         if not self.headers_done:
             parts = self.head_parts
@@ -437,10 +439,12 @@ class H1Transport:
         if data is None:
             data = req.head = self._head(req)
         key = (req.scheme, req.host, req.port)
+        idle = self._idle.get(key)
+        if idle is None:
+            idle = self._idle[key] = []
         head_only = req.method == "HEAD"
         for _ in range(2):
             conn = None
-            idle = self._idle.get(key)
             while idle:
                 conn = idle.pop()
                 if not conn.closed:
@@ -455,7 +459,9 @@ class H1Transport:
                 loop = asyncio.get_running_loop()
                 conn, t_ready, pre = await self._connect(req, t0, loop.time() + (deadline - _perf()) / 1e9, loop)
                 reused = False
-            conn._reset(head_only)
+            conn.head_only = head_only  # the state of a new exchange (see _Conn.__init__)
+            conn.t_first = conn.nrecv = 0
+            conn.headers_done = conn.complete = False
             fut = conn.waiter = loop.create_future()
             conn.deadline = deadline
             if conn.timer is None or conn.timer_at > deadline:
@@ -529,9 +535,6 @@ class H1Transport:
                 conn.special,
             )
             if conn.keep_alive and not conn.closed and self._reuse:  # back to the pool
-                idle = self._idle.get(key)
-                if idle is None:
-                    idle = self._idle[key] = []
                 if len(idle) < self._max_idle:
                     idle.append(conn)
                 else:
@@ -644,7 +647,8 @@ class H1Transport:
         """Close every connection, idle or busy, at once (no TLS close_notify exchange)."""
         for c in list(self._all):
             c.abort()
-        self._idle.clear()
+        for idle in self._idle.values():  # in place: a send in flight returns its connection to its list
+            idle.clear()
 
     @property
     def open_connections(self) -> int:

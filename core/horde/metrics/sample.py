@@ -17,7 +17,7 @@ objects for outputs that want them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .metric import Metric
 from .tags import TagSet
@@ -96,11 +96,8 @@ class Sample:
         return f"Sample({self.metric.name}, time={self.time}, value={self.value!r}, tags={self.tags!r})"
 
 
-class ConnectedSamples:
-    """Samples sharing one time, tag set and metadata, such as the 9 of an HTTP request.
-
-    Cheap to build on the hot path: it holds references, not per-sample objects.
-    """
+class _PyFields:
+    """The five fields of :class:`ConnectedSamples` in Python: horde.metrics._connected's ``Fields`` when it is not built."""
 
     __slots__ = ("metrics", "values", "time", "tags", "metadata")
 
@@ -117,6 +114,28 @@ class ConnectedSamples:
         self.time = time
         self.tags = tags
         self.metadata = metadata
+
+
+if TYPE_CHECKING:
+    _Fields = _PyFields
+else:
+    try:  # the C fields: a container without a Python __init__ call
+        from ._connected import Fields as _Fields
+    except ImportError:  # installed without a C compiler
+        _Fields = _PyFields
+
+
+class ConnectedSamples(_Fields):
+    """Samples sharing one time, tag set and metadata, such as the 9 of an HTTP request.
+
+    Cheap to build on the hot path: it holds references, not per-sample objects.
+    ``ConnectedSamples(metrics, values, time, tags, metadata=None)``.
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.metrics, self.values, self.time, self.tags, self.metadata))
 
     def __iter__(self) -> Iterator[Sample]:
         t, tags, md = self.time, self.tags, self.metadata

@@ -307,7 +307,7 @@ class TrendSink(Sink):
             exact.append(value)
             self._exact_sorted = False
             if len(exact) > EXACT_LIMIT:
-                self._fold()
+                self.fold()
         # the bucket, inlined (this runs for every trend sample)
         if value > _MIN_MAGNITUDE:
             idx = _ceil(_log(value) * _INV_LOG_GAMMA)
@@ -329,7 +329,7 @@ class TrendSink(Sink):
             exact.extend(values)
             self._exact_sorted = False
             if len(exact) > EXACT_LIMIT:
-                self._fold()
+                self.fold()
         self._sorted = None
         lo, hi, zeros, pos, negs = _summary(values, self.sum == self.sum)  # NaN makes the sum NaN
         if lo is not None:
@@ -341,8 +341,8 @@ class TrendSink(Sink):
         _add_counts(self._pos, pos)
         _add_counts(self._neg, negs)
 
-    def _fold(self) -> None:
-        """Stop keeping exact values (the buckets already hold them)."""
+    def fold(self) -> None:
+        """Stop keeping exact values (the buckets already hold them): percentiles are within 1% from now on."""
         self._exact = None
         self._sorted = None
 
@@ -377,7 +377,7 @@ class TrendSink(Sink):
                 self._exact.extend(other._exact)
                 self._exact_sorted = False
             else:
-                self._fold()
+                self.fold()
 
     def buckets(self) -> list[tuple[float, int]]:
         """(representative value, count) of every non-empty bucket, ascending."""

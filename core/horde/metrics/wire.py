@@ -29,10 +29,16 @@ from typing import Any
 
 from .metric import Metric, MetricRegistry, Submetric
 from .sample import ConnectedSamples, Sample
-from .sinks import Sink
+from .sinks import EXACT_LIMIT, Sink, TrendSink
 from .store import MetricStore
 from .tags import TagSet
 from .types import MetricType, ValueType
+
+_build: Callable[..., list[ConnectedSamples]] | None
+try:  # containers built in C, without a Python __init__ call each
+    from ._connected import build as _build
+except ImportError:  # installed without a C compiler
+    _build = None
 
 __all__ = ["Encoder", "Decoder", "Columns", "pack_aggregates"]
 
@@ -74,6 +80,7 @@ class Encoder:
         self._metrics = _Ids(self._define_metric)
         self._tuples = _Ids(self._define_tuple)
         self._tuple_list: list[tuple[Metric, ...]] = []
+        self._trend_counts: dict[Any, int] = {}  # trend sink -> values sent so far (see _fold_sent)
 
     def _define_tags(self, tags: TagSet, tid: int) -> None:
         self._defs.append(("t", tid, tags.items()))
@@ -90,6 +97,19 @@ class Encoder:
 
     def _tuple_id(self, metrics: Sequence[Metric]) -> int:
         return self._tuples[metrics if isinstance(metrics, tuple) else tuple(metrics)]
+
+    def _fold_sent(self, store: MetricStore) -> None:
+        """Fold the trend sinks of ``store`` whose metric this encoder has sent more than EXACT_LIMIT values of.
+
+        The receiving store holds at least as many, so it has folded its own sink (or folds it
+        merging this one): their exact values would travel for nothing.
+        """
+        counts = self._trend_counts
+        for key, sink in (*store.sinks.items(), *store.sub_sinks.items()):
+            if type(sink) is TrendSink and sink.count:
+                n = counts[key] = counts.get(key, 0) + sink.count
+                if n > EXACT_LIMIT:
+                    sink.fold()
 
     def encode(self, containers: Iterable[Any], stats: Any = None) -> bytes:
         """A batch message: new definitions, the containers, and the worker's ``stats``."""
@@ -149,6 +169,7 @@ class Encoder:
                 groups.append((kid, tags, list(map(_time, group)), metadata, values, parallel))
         if len(columns) < len(by_key) or not store.add_columns(columns):
             store.add(containers)
+        self._fold_sent(store)
         aggregates = pack_aggregates(store)
         defs, self._defs = self._defs, []
         msg = ("c", defs, groups, order if len(groups) > 1 else None, stats, aggregates)
@@ -260,6 +281,11 @@ class Columns:
             return self._containers
         built: dict[int, list[ConnectedSamples]] = {}
         for kid, metrics, tags, times, metadata, values, parallel in self.groups:
+            if _build is not None:
+                built[kid] = _build(
+                    ConnectedSamples, metrics, values, len(metrics) if parallel else 0, times, tags, metadata
+                )
+                continue
             n = len(times)
             chunks: Iterable[Any] = values
             if parallel:

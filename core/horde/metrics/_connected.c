@@ -1,0 +1,218 @@
+/* horde.metrics._connected: the fields of horde.metrics.ConnectedSamples, and a batch of them built at once.
+ *
+ * Fields(metrics, values, time, tags, metadata=None) holds the five references of a sample container
+ * (horde.metrics.sample.ConnectedSamples subclasses it and adds the methods); they stay writable.
+ *
+ * build(cls, metrics, values, k, times, tags, metadata) returns len(times) instances of `cls` (a subclass
+ * of Fields adding no field) sharing `metrics`: the i-th has time times[i], tag set tags[i], metadata
+ * metadata[i] (or None when `metadata` is None) and, for k > 0, values values[i*k:(i+1)*k] of the flat
+ * tuple `values`; for k == 0, values[i]. It is what horde.metrics.wire.Columns.containers() builds in
+ * Python when this module is missing, without a Python __init__ call per container.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *metrics;
+    PyObject *values;
+    PyObject *time;
+    PyObject *tags;
+    PyObject *metadata;
+} Fields;
+
+static PyTypeObject FieldsType;
+
+static PyObject *
+fields_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *names[] = {"metrics", "values", "time", "tags", "metadata", NULL};
+    PyObject *metrics, *values, *time, *tags, *metadata = Py_None;
+    Fields *self;
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    if (kwds == NULL && (nargs == 4 || nargs == 5)) { /* the hot path: positional arguments */
+        metrics = PyTuple_GET_ITEM(args, 0);
+        values = PyTuple_GET_ITEM(args, 1);
+        time = PyTuple_GET_ITEM(args, 2);
+        tags = PyTuple_GET_ITEM(args, 3);
+        if (nargs == 5)
+            metadata = PyTuple_GET_ITEM(args, 4);
+    } else if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOO|O:ConnectedSamples", names, &metrics, &values, &time, &tags,
+                                     &metadata))
+        return NULL;
+    self = (Fields *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->metrics = Py_NewRef(metrics);
+    self->values = Py_NewRef(values);
+    self->time = Py_NewRef(time);
+    self->tags = Py_NewRef(tags);
+    self->metadata = Py_NewRef(metadata);
+    return (PyObject *)self;
+}
+
+static int
+fields_traverse(Fields *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->metrics);
+    Py_VISIT(self->values);
+    Py_VISIT(self->time);
+    Py_VISIT(self->tags);
+    Py_VISIT(self->metadata);
+    if (Py_TYPE(self)->tp_flags & Py_TPFLAGS_HEAPTYPE)
+        Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static int
+fields_clear(Fields *self)
+{
+    Py_CLEAR(self->metrics);
+    Py_CLEAR(self->values);
+    Py_CLEAR(self->time);
+    Py_CLEAR(self->tags);
+    Py_CLEAR(self->metadata);
+    return 0;
+}
+
+static void
+fields_dealloc(Fields *self)
+{
+    PyObject_GC_UnTrack(self);
+    fields_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef fields_members[] = {
+    {"metrics", T_OBJECT_EX, offsetof(Fields, metrics), 0, "The metrics, one per value."},
+    {"values", T_OBJECT_EX, offsetof(Fields, values), 0, "The values, one per metric."},
+    {"time", T_OBJECT_EX, offsetof(Fields, time), 0, "Unix time in nanoseconds."},
+    {"tags", T_OBJECT_EX, offsetof(Fields, tags), 0, "The tag set."},
+    {"metadata", T_OBJECT_EX, offsetof(Fields, metadata), 0, "Metadata, or None."},
+    {NULL},
+};
+
+static PyTypeObject FieldsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "horde.metrics._connected.Fields",
+    .tp_doc = PyDoc_STR("The five fields of a sample container (metrics, values, time, tags, metadata)."),
+    .tp_basicsize = sizeof(Fields),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = fields_new,
+    .tp_dealloc = (destructor)fields_dealloc,
+    .tp_traverse = (traverseproc)fields_traverse,
+    .tp_clear = (inquiry)fields_clear,
+    .tp_members = fields_members,
+};
+
+static PyObject *
+build(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyTypeObject *cls;
+    PyObject *metrics, *values, *times, *tags, *metadata, *out;
+    Py_ssize_t k, n, i, nvalues;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "build() takes 7 arguments (cls, metrics, values, k, times, tags, metadata)");
+        return NULL;
+    }
+    if (!PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &FieldsType) ||
+        ((PyTypeObject *)args[0])->tp_basicsize != FieldsType.tp_basicsize) {
+        PyErr_SetString(PyExc_TypeError, "build(): cls must be a subclass of Fields adding no field");
+        return NULL;
+    }
+    cls = (PyTypeObject *)args[0];
+    metrics = args[1];
+    values = args[2];
+    k = PyLong_AsSsize_t(args[3]);
+    if (k == -1 && PyErr_Occurred())
+        return NULL;
+    times = args[4];
+    tags = args[5];
+    metadata = args[6];
+    if (!PyList_CheckExact(times) || !PyList_CheckExact(tags) || !(metadata == Py_None || PyList_CheckExact(metadata))) {
+        PyErr_SetString(PyExc_TypeError, "build(): times, tags and metadata must be lists (metadata may be None)");
+        return NULL;
+    }
+    n = PyList_GET_SIZE(times);
+    if (k < 0 || PyList_GET_SIZE(tags) != n || (metadata != Py_None && PyList_GET_SIZE(metadata) != n)) {
+        PyErr_SetString(PyExc_ValueError, "build(): times, tags and metadata must have one item per container");
+        return NULL;
+    }
+    if (k > 0) {
+        if (!PyTuple_CheckExact(values) || PyTuple_GET_SIZE(values) != n * k) {
+            PyErr_SetString(PyExc_ValueError, "build(): values must be a tuple of k values per container");
+            return NULL;
+        }
+    } else {
+        if (!PyList_CheckExact(values) && !PyTuple_CheckExact(values)) {
+            PyErr_SetString(PyExc_TypeError, "build(): values must be a list or tuple of one sequence per container");
+            return NULL;
+        }
+        nvalues = PySequence_Fast_GET_SIZE(values);
+        if (nvalues != n) {
+            PyErr_SetString(PyExc_ValueError, "build(): values must hold one sequence per container");
+            return NULL;
+        }
+    }
+    out = PyList_New(n);
+    if (out == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        Fields *c;
+        PyObject *v;
+        if (k > 0) {
+            Py_ssize_t j;
+            v = PyTuple_New(k);
+            if (v == NULL)
+                goto fail;
+            for (j = 0; j < k; j++)
+                PyTuple_SET_ITEM(v, j, Py_NewRef(PyTuple_GET_ITEM(values, i * k + j)));
+        } else {
+            v = Py_NewRef(PySequence_Fast_GET_ITEM(values, i));
+        }
+        c = (Fields *)cls->tp_alloc(cls, 0);
+        if (c == NULL) {
+            Py_DECREF(v);
+            goto fail;
+        }
+        c->metrics = Py_NewRef(metrics);
+        c->values = v;
+        c->time = Py_NewRef(PyList_GET_ITEM(times, i));
+        c->tags = Py_NewRef(PyList_GET_ITEM(tags, i));
+        c->metadata = Py_NewRef(metadata == Py_None ? Py_None : PyList_GET_ITEM(metadata, i));
+        PyList_SET_ITEM(out, i, (PyObject *)c);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
+     "build(cls, metrics, values, k, times, tags, metadata) -> a list of containers sharing metrics."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "horde.metrics._connected",
+    "The fields of horde.metrics.ConnectedSamples in C, and a batch of containers built at once.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__connected(void)
+{
+    PyObject *m;
+    if (PyType_Ready(&FieldsType) < 0)
+        return NULL;
+    m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&FieldsType);
+    if (PyModule_AddObject(m, "Fields", (PyObject *)&FieldsType) < 0) {
+        Py_DECREF(&FieldsType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
