@@ -177,7 +177,8 @@ def test_horde_version_lists_outputs():
     first, accelerated, *rest = r.stdout.splitlines()
     assert first.startswith("horde v") and "python" in first
     assert (
-        accelerated == "C accelerators: horde.http._scan, horde.metrics._sketch, horde.metrics._connected"
+        accelerated
+        == "C accelerators: horde.http._scan, horde.http._fast, horde.metrics._sketch, horde.metrics._connected"
     )  # this checkout has a compiler
     assert any("json [output]" in line for line in rest)
 

@@ -40,6 +40,14 @@ _time_ns = time.time_ns
 
 DEFAULT_USER_AGENT = f"horde/{__version__}"
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
+
+try:  # Client.fast's bookkeeping of the common response in one C call (the Python below is the reference)
+    from . import _fast
+except ImportError:  # installed without a C compiler
+    _finish: Callable[[Any, _Route, RawResponse, bool], Response | None] | None = None
+else:
+    _fast.configure(ConnectedSamples, Response)
+    _finish = _fast.finish
 _BODYLESS = frozenset(("GET", "HEAD", "OPTIONS", "DELETE", "TRACE"))
 _MISSING: Any = object()
 
@@ -142,10 +150,11 @@ def _emit_request(vu: Any, tagset: TagSet, b: tuple, expected: bool | None) -> N
 class _Route:
     """A request with every option at its default, kept by :meth:`Client.fast`: URL, request, tag sets."""
 
-    __slots__ = ("target", "request", "info", "tags")
+    __slots__ = ("target", "request", "info", "tags", "url")
 
     def __init__(self, target: Target, request: RawRequest) -> None:
         self.target = target
+        self.url = target.url
         self.request = request
         self.info = RequestInfo(request.method, target.url, request.headers, None)
         self.tags: dict[tuple, TagSet] = {}
@@ -378,6 +387,10 @@ class Client:
             raw = await self.transport.send(req)
         except TransportError as e:
             return self._failed(vu, req.method, t, None, e, None, None, default_response_callback, req.headers, None)
+        if _finish is not None and default_response_callback is _default_expected:
+            res = _finish(vu, route, raw, self.discard_bodies)  # None: not the common case, nothing done
+            if res is not None:
+                return res
         vu.bytes_sent += raw.bytes_sent
         vu.bytes_received += raw.bytes_received
         status = raw.status
