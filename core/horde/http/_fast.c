@@ -71,16 +71,21 @@ configure(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* vu.<name> += add (ints) */
+/* vu.<name> += raw.<name> */
 static int
-add_to(PyObject *vu, PyObject *name, PyObject *add)
+add_to(PyObject *vu, PyObject *raw, PyObject *name)
 {
-    PyObject *old = PyObject_GetAttr(vu, name), *sum;
+    PyObject *add, *old, *sum;
     int rc;
-    if (old == NULL)
+    if ((add = PyObject_GetAttr(raw, name)) == NULL)
         return -1;
+    if ((old = PyObject_GetAttr(vu, name)) == NULL) {
+        Py_DECREF(add);
+        return -1;
+    }
     sum = PyNumber_Add(old, add);
     Py_DECREF(old);
+    Py_DECREF(add);
     if (sum == NULL)
         return -1;
     rc = PyObject_SetAttr(vu, name, sum);
@@ -167,23 +172,7 @@ finish(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
 
     /* the bookkeeping */
-    if ((x = PyObject_GetAttr(raw, s_bytes_sent)) == NULL) {
-        Py_DECREF(tagset);
-        goto done;
-    }
-    i = add_to(vu, s_bytes_sent, x);
-    Py_DECREF(x);
-    if (i < 0) {
-        Py_DECREF(tagset);
-        goto done;
-    }
-    if ((x = PyObject_GetAttr(raw, s_bytes_received)) == NULL) {
-        Py_DECREF(tagset);
-        goto done;
-    }
-    i = add_to(vu, s_bytes_received, x);
-    Py_DECREF(x);
-    if (i < 0) {
+    if (add_to(vu, raw, s_bytes_sent) < 0 || add_to(vu, raw, s_bytes_received) < 0) {
         Py_DECREF(tagset);
         goto done;
     }

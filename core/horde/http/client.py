@@ -40,6 +40,8 @@ _time_ns = time.time_ns
 
 DEFAULT_USER_AGENT = f"horde/{__version__}"
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
+_BODYLESS = frozenset(("GET", "HEAD", "OPTIONS", "DELETE", "TRACE"))
+_MISSING: Any = object()
 
 try:  # Client.fast's bookkeeping of the common response in one C call (the Python below is the reference)
     from . import _fast
@@ -48,8 +50,6 @@ except ImportError:  # installed without a C compiler
 else:
     _fast.configure(ConnectedSamples, Response)
     _finish = _fast.finish
-_BODYLESS = frozenset(("GET", "HEAD", "OPTIONS", "DELETE", "TRACE"))
-_MISSING: Any = object()
 
 
 class ExpectedStatuses:

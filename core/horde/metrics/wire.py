@@ -142,7 +142,8 @@ class Encoder:
         the tuple id of each container in turn (None for a single group).
         Without ``samples`` no container travels (``groups`` is empty). The batch
         is aggregated into ``store`` (an empty one) from the same columns, and
-        ``aggregates`` is :func:`pack_aggregates` of it.
+        ``aggregates`` is :func:`pack_aggregates` of it (its trend sinks folded once this encoder
+        has sent more than EXACT_LIMIT values of their metric: see :meth:`_fold_sent`).
         """
         tuple_ids, tag_ids = self._tuples, self._tags
         try:
