@@ -96,7 +96,8 @@ def test_out_of_order_samples_keep_their_exact_time(influxd, make_output):
     rng = random.Random(11)
     b = BuiltinMetrics(MetricRegistry())
     tags = TagSet.of({**TAGS, "url": "http://127.0.0.1:8080/product"})
-    clocks = [time.time_ns() - 600 * 10**9, time.time_ns() - 600 * 10**9 + 1]
+    start = time.time_ns() - 600 * 10**9  # read once: two readings can be an odd number of ns apart
+    clocks = [start, start + 1]
     out = make_output(f"{influxd.addr}/ooo?{FAST}")
     out.start()
     sent: list[int] = []
