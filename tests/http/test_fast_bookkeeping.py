@@ -112,7 +112,7 @@ def test_the_c_bookkeeping_gives_what_python_gives(raw, options, monkeypatch):
 )
 def test_the_c_bookkeeping_leaves_other_responses_to_python_untouched(raw):
     vu = VU()
-    route = type("Route", (), {"tags": {}, "url": URL, "info": None})()
+    route = type("Route", (), {"tags": {}, "info": None})()
     route.tags[(vu.state.tags, raw.status, raw.proto, raw.tls_version, True)] = vu.state.tags
     assert _fast.finish(vu.state, route, raw, False) is None
     assert vu.samples == [] and (vu.state.bytes_sent, vu.state.bytes_received) == (0, 0)

@@ -224,11 +224,11 @@ finish(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         fields[R_PROTO] = Py_NewRef(proto);
         fields[R_HEADERS] = Py_NewRef(Py_None);
         fields[R_BODY] = discard ? Py_NewRef(Py_None) : PyObject_GetAttr(raw, s_body);
-        fields[R_URL] = PyObject_GetAttr(route, s_url);
+        fields[R_REQUEST] = PyObject_GetAttr(route, s_info);
+        fields[R_URL] = fields[R_REQUEST] == NULL ? NULL : PyObject_GetAttr(fields[R_REQUEST], s_url); /* target.url */
         fields[R_TLS_VERSION] = Py_NewRef(tls);
         fields[R_ERROR] = Py_NewRef(s_empty);
         fields[R_ERROR_CODE] = PyLong_FromLong(code >= 400 ? 1000 + code : 0);
-        fields[R_REQUEST] = PyObject_GetAttr(route, s_info);
         fields[R_REMOTE_IP] = PyObject_GetAttr(raw, s_remote_ip);
         fields[R_REMOTE_PORT] = PyObject_GetAttr(raw, s_remote_port);
         fields[R_TIMINGS] = Py_NewRef(timings);

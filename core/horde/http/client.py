@@ -150,11 +150,10 @@ def _emit_request(vu: Any, tagset: TagSet, b: tuple, expected: bool | None) -> N
 class _Route:
     """A request with every option at its default, kept by :meth:`Client.fast`: URL, request, tag sets."""
 
-    __slots__ = ("target", "request", "info", "tags", "url")
+    __slots__ = ("target", "request", "info", "tags")
 
     def __init__(self, target: Target, request: RawRequest) -> None:
         self.target = target
-        self.url = target.url
         self.request = request
         self.info = RequestInfo(request.method, target.url, request.headers, None)
         self.tags: dict[tuple, TagSet] = {}
