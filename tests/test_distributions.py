@@ -287,13 +287,19 @@ def test_without_a_c_compiler_horde_installs_without_its_accelerators(venv, tmp_
     site = venv.target(wheel)
     probe = (
         "import sys; from horde.http import h1; from horde.metrics import sinks, wire, ConnectedSamples; "
-        "print(h1.scan_response, sys.modules['horde.http.client']._finish, sinks._summarize, wire._build, "
+        "print(h1.scan_response, h1._begin, sys.modules['horde.http.client']._finish, sinks._summarize, wire._build, "
         "ConnectedSamples.__mro__[1].__name__)"
     )
-    assert venv.run(venv.python, "-c", probe, sites=[site]).stdout.strip() == "None None None None _PyFields"
+    assert venv.run(venv.python, "-c", probe, sites=[site]).stdout.strip() == "None None None None None _PyFields"
     told = "from horde.commands.version import version_lines; print(version_lines()[1])"
     line = venv.run(venv.python, "-c", told, sites=[site]).stdout.strip()
     assert line.startswith("C accelerators: none (installed without a C compiler"), line
     built = zipfile.ZipFile(next(venv.wheels.glob("horde-*.whl"))).namelist()  # the session's, with the compiler
-    for module in ("horde/http/_scan.", "horde/http/_fast.", "horde/metrics/_sketch.", "horde/metrics/_connected."):
+    for module in (
+        "horde/http/_scan.",
+        "horde/http/_exchange.",
+        "horde/http/_fast.",
+        "horde/metrics/_sketch.",
+        "horde/metrics/_connected.",
+    ):
         assert any(n.startswith(module) and n.endswith(".so") for n in built), module

@@ -175,7 +175,7 @@ def test_the_image_has_the_c_accelerators():
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "FROM python:3.11 AS wheels" in dockerfile and "--from=wheels" in dockerfile
     assert (
-        'python -c "import horde.http._scan, horde.http._fast, horde.metrics._sketch, horde.metrics._connected"'
+        'python -c "import horde.http._scan, horde.http._exchange, horde.http._fast, horde.metrics._sketch, horde.metrics._connected"'
         in dockerfile
     )
     assert os.access(DEPLOY / "k6", os.X_OK)

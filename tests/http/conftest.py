@@ -24,17 +24,22 @@ def loop_kind(request):
 
 @pytest.fixture(params=["c", "python"])
 def accelerators(request, monkeypatch):
-    """Each HTTP test twice: with the C accelerators (the scanner reads what it can, Client.fast's
-    bookkeeping of the common response is one C call) and with Python alone (httptools, the Python
-    bookkeeping)."""
+    """Each HTTP test twice: with the C accelerators (the scanner reads what it can, an exchange on a
+    pooled connection runs in C, Client.fast's bookkeeping of the common response is one C call) and
+    with Python alone (httptools, the Python exchange and bookkeeping)."""
     client_module = sys.modules["horde.http.client"]  # horde.http.client is also the name of a function
     if request.param == "python":
         monkeypatch.setattr(h1, "scan_response", None)
+        monkeypatch.setattr(h1, "_conn_class", h1._Conn)
+        monkeypatch.setattr(h1, "_begin", None)
+        monkeypatch.setattr(h1, "_end", h1._end_exchange)
         monkeypatch.setattr(client_module, "_finish", None)
-    elif h1.scan_response is None or client_module._finish is None:
+    elif h1.scan_response is None or h1._begin is None or client_module._finish is None:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("horde.http._scan or _fast is not built (a C compiler and Python's headers are needed)")
-        pytest.skip("horde.http._scan or _fast is not built")
+            pytest.fail(
+                "horde.http._scan, _exchange or _fast is not built (a C compiler and Python's headers are needed)"
+            )
+        pytest.skip("horde.http._scan, _exchange or _fast is not built")
     return request.param
 
 

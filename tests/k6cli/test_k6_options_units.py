@@ -178,7 +178,7 @@ def test_horde_version_lists_outputs():
     assert first.startswith("horde v") and "python" in first
     assert (
         accelerated
-        == "C accelerators: horde.http._scan, horde.http._fast, horde.metrics._sketch, horde.metrics._connected"
+        == "C accelerators: horde.http._scan, horde.http._exchange, horde.http._fast, horde.metrics._sketch, horde.metrics._connected"
     )  # this checkout has a compiler
     assert any("json [output]" in line for line in rest)
 

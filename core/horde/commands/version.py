@@ -13,7 +13,13 @@ from .group import cli
 
 __all__ = ["ACCELERATORS", "accelerators", "version", "version_lines"]
 
-ACCELERATORS = ("horde.http._scan", "horde.http._fast", "horde.metrics._sketch", "horde.metrics._connected")
+ACCELERATORS = (
+    "horde.http._scan",
+    "horde.http._exchange",
+    "horde.http._fast",
+    "horde.metrics._sketch",
+    "horde.metrics._connected",
+)
 """horde's optional C modules: without them (installed without a C compiler) Python does their work, slower."""
 
 

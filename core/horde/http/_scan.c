@@ -14,6 +14,9 @@
  * (1xx, 204, 304, chunked, close-delimited, HTTP/1.0, folded lines, a response split over reads,
  * malformed ones). So this scanner may decline anything; what it accepts it must read exactly
  * as httptools does, which tests/http/test_scan.py checks response by response.
+ *
+ * The same scanner is exported to C as the capsule `scan` (see scan() below), for
+ * horde.http._exchange.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -66,48 +69,41 @@ lists_close(const char *v, Py_ssize_t n)
     return 0;
 }
 
-static PyObject *
-scan_response(PyObject *module, PyObject *arg)
+static Py_ssize_t
+scan(const char *s, Py_ssize_t n, int *status_out, int *keep_alive_out, int *special_out)
 {
-    const char *s;
-    Py_ssize_t n, p, body_start;
+    /* the scanner itself: head_end and the three flags, or -1 (parse it with httptools) */
+    Py_ssize_t p, body_start;
     long long content_length = -1;
     int status, keep_alive = 1, special = 0;
 
-    if (!PyBytes_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "scan_response() takes bytes");
-        return NULL;
-    }
-    s = PyBytes_AS_STRING(arg);
-    n = PyBytes_GET_SIZE(arg);
-
     /* the status line: "HTTP/1.1 " three digits, then a space and a reason, or the line's end */
     if (n < 16 || memcmp(s, "HTTP/1.1 ", 9) != 0)
-        Py_RETURN_NONE;
+        return -1;
     if (s[9] < '1' || s[9] > '9' || s[10] < '0' || s[10] > '9' || s[11] < '0' || s[11] > '9')
-        Py_RETURN_NONE;
+        return -1;
     status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
     if (status < 200 || status == 204 || status == 304)
-        Py_RETURN_NONE; /* interim, or never a body: httptools' rules */
+        return -1; /* interim, or never a body: httptools' rules */
     if (s[12] != ' ' && s[12] != '\r')
-        Py_RETURN_NONE;
+        return -1;
     for (p = 12; p < n && s[p] != '\r'; p++) {
         unsigned char c = (unsigned char)s[p];
         if ((c < 0x20 && c != '\t') || c == 0x7f)
-            Py_RETURN_NONE;
+            return -1;
     }
     if (p + 1 >= n || s[p + 1] != '\n')
-        Py_RETURN_NONE;
+        return -1;
     p += 2;
 
     /* header lines, up to the empty line */
     for (;;) {
         Py_ssize_t name_start = p, name_len, v, v_end;
         if (p + 1 >= n)
-            Py_RETURN_NONE; /* the head is not complete in these bytes */
+            return -1; /* the head is not complete in these bytes */
         if (s[p] == '\r') {
             if (s[p + 1] != '\n')
-                Py_RETURN_NONE;
+                return -1;
             body_start = p + 2;
             break;
         }
@@ -115,7 +111,7 @@ scan_response(PyObject *module, PyObject *arg)
             p++;
         name_len = p - name_start;
         if (name_len == 0 || p >= n || s[p] != ':')
-            Py_RETURN_NONE; /* a folded line, a space before the colon, a bad name */
+            return -1; /* a folded line, a space before the colon, a bad name */
         p++;
         while (p < n && (s[p] == ' ' || s[p] == '\t'))
             p++;
@@ -123,11 +119,11 @@ scan_response(PyObject *module, PyObject *arg)
         while (p < n && s[p] != '\r') {
             unsigned char c = (unsigned char)s[p];
             if ((c < 0x20 && c != '\t') || c == 0x7f)
-                Py_RETURN_NONE;
+                return -1;
             p++;
         }
         if (p + 1 >= n || s[p + 1] != '\n')
-            Py_RETURN_NONE;
+            return -1;
         v_end = p;
         while (v_end > v && (s[v_end - 1] == ' ' || s[v_end - 1] == '\t'))
             v_end--;
@@ -138,22 +134,22 @@ scan_response(PyObject *module, PyObject *arg)
             if (same_name(s + name_start, 14, "content-length")) {
                 Py_ssize_t i;
                 if (content_length >= 0 || v_end == v || v_end - v > 15)
-                    Py_RETURN_NONE; /* repeated, empty or huge: httptools decides */
+                    return -1; /* repeated, empty or huge: httptools decides */
                 content_length = 0;
                 for (i = v; i < v_end; i++) {
                     if (s[i] < '0' || s[i] > '9')
-                        Py_RETURN_NONE;
+                        return -1;
                     content_length = content_length * 10 + (s[i] - '0');
                 }
             }
             break;
         case 17:
             if (same_name(s + name_start, 17, "transfer-encoding"))
-                Py_RETURN_NONE;
+                return -1;
             break;
         case 7:
             if (same_name(s + name_start, 7, "upgrade"))
-                Py_RETURN_NONE;
+                return -1;
             break;
         case 10:
             if (same_name(s + name_start, 10, "connection")) {
@@ -176,8 +172,26 @@ scan_response(PyObject *module, PyObject *arg)
         }
     }
     if (content_length < 0 || (long long)(n - body_start) != content_length)
-        Py_RETURN_NONE; /* close-delimited, not all here, or more than one response */
-    return Py_BuildValue("(iNNn)", status, PyBool_FromLong(keep_alive), PyBool_FromLong(special), body_start - 4);
+        return -1; /* close-delimited, not all here, or more than one response */
+    *status_out = status;
+    *keep_alive_out = keep_alive;
+    *special_out = special;
+    return body_start - 4;
+}
+
+static PyObject *
+scan_response(PyObject *module, PyObject *arg)
+{
+    Py_ssize_t end;
+    int status, keep_alive, special;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "scan_response() takes bytes");
+        return NULL;
+    }
+    end = scan(PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg), &status, &keep_alive, &special);
+    if (end < 0)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(iNNn)", status, PyBool_FromLong(keep_alive), PyBool_FromLong(special), end);
 }
 
 static PyMethodDef scan_methods[] = {
@@ -195,5 +209,15 @@ static struct PyModuleDef scan_module = {
 PyMODINIT_FUNC
 PyInit__scan(void)
 {
-    return PyModule_Create(&scan_module);
+    PyObject *m = PyModule_Create(&scan_module), *api;
+    if (m == NULL)
+        return NULL;
+    /* scan() for horde.http._exchange, which reads a connection's first bytes in C */
+    api = PyCapsule_New((void *)scan, "horde.http._scan.scan", NULL);
+    if (api == NULL || PyModule_AddObject(m, "scan", api) < 0) {
+        Py_XDECREF(api);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -2,8 +2,12 @@
 
 A response that arrives whole in one read, plain (HTTP/1.1, a Content-Length,
 no chunked body) as most do, is read by ``horde.http._scan`` in C instead, in
-one pass without httptools' callbacks; without that extension (no C compiler
-at install) httptools reads every response.
+one pass without httptools' callbacks. ``horde.http._exchange`` keeps a
+connection's exchange state in C fields and runs an exchange on a pooled
+connection in C: it writes the request, reads such a response and returns the
+connection to its pool. Without those extensions (no C compiler at install)
+httptools reads every response and this module's Python does it all; that
+Python is the reference.
 
 Timings come from protocol callbacks: ``blocked`` until a connection is in
 hand (pool hit, or DNS before a new connection's TCP connect), ``connecting``
@@ -36,6 +40,10 @@ try:
     from ._scan import scan_response
 except ImportError:  # built without a C compiler: httptools reads every response
     scan_response = None
+try:
+    from . import _exchange
+except ImportError:  # built without a C compiler: the Python exchange below
+    _exchange = None  # type: ignore[assignment]
 
 __all__ = ["H1Transport", "default_ssl_context"]
 
@@ -88,6 +96,9 @@ class _Conn(asyncio.Protocol):
 
     def __init__(self, owner: H1Transport) -> None:
         self.owner = owner
+        self.reuse = owner._reuse
+        self.max_idle = owner._max_idle
+        self.pool: list[_Conn] | None = None  # the idle list the connection returns to after its exchange
         self.loop = asyncio.get_running_loop()
         self.parser = httptools.HttpResponseParser(self)
         self.reset_parser = False
@@ -106,7 +117,11 @@ class _Conn(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = 0
         self.sent = 0
-        # the state of an exchange: what H1Transport.send resets before it writes a request ...
+        # the state of an exchange: what H1Transport._send resets before it writes a request ...
+        self.t0 = 0  # when the request began to wait (perf_counter_ns)
+        self.t_ready = 0  # when the connection was in hand
+        self.t_sent = 0  # when the request was written (0: not yet)
+        self.pre: tuple | None = None  # a new connection's (blocked, connecting, tls_handshaking); None: t0..t_ready
         self.head_only = False  # a response to HEAD
         self.t_first = 0
         self.nrecv = 0
@@ -164,25 +179,31 @@ class _Conn(asyncio.Protocol):
             d.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        w = self.waiter
+        if w is not None and not self.t_first and not self.head_only and scan_response is not None:
+            t_first = _perf()
+            scanned = scan_response(data)
+            if scanned is not None:  # one whole plain response in one read: no parser, no callbacks
+                self.t_first = t_first
+                self.nrecv = len(data)
+                self.status, self.keep_alive, self.special, end = scanned
+                self.head = data[:end]
+                self.body = [data[end + 4 :]]
+                self.headers_done = self.complete = True
+                self.t_end = _perf()
+                if not w.done():
+                    w.set_result(None)
+                return
+        self._read(data)
+
+    def _read(self, data: bytes) -> None:
+        """Bytes the scanner does not read whole: httptools parses them."""
         if self.waiter is None:  # bytes while idle: the server broke the protocol; drop it
             self.closed = True
             self.tr.abort()  # type: ignore[union-attr]
             return
         if not self.t_first:
             self.t_first = _perf()
-            if scan_response is not None and not self.head_only:
-                scanned = scan_response(data)
-                if scanned is not None:  # one whole plain response in one read: no parser, no callbacks
-                    self.nrecv = len(data)
-                    self.status, self.keep_alive, self.special, end = scanned
-                    self.head = data[:end]
-                    self.body = [data[end + 4 :]]
-                    self.headers_done = self.complete = True
-                    self.t_end = _perf()
-                    w = self.waiter
-                    if not w.done():
-                        w.set_result(None)
-                    return
             self._reset_reading()
         self.nrecv += len(data)
         if not self.headers_done:
@@ -300,14 +321,52 @@ class _Conn(asyncio.Protocol):
         if d is not None and not d.done():
             d.set_result(None)
 
-    def _partial(self, pre: tuple, t_ready: float, t_sent: float) -> tuple:
-        now = _perf()
+    def _pre(self) -> tuple:
+        return self.pre or ((self.t_ready - self.t0) / 1e6, 0.0, 0.0)
+
+    def _partial(self) -> tuple:
+        """The timings of an exchange that failed now."""
+        pre, now, t_ready, t_sent = self._pre(), _perf(), self.t_ready, self.t_sent
         if not t_sent:
             return (pre[0], pre[1], pre[2], (now - t_ready) / 1e6, 0.0, 0.0)
         sending = (t_sent - t_ready) / 1e6
         if not self.t_first:
             return (pre[0], pre[1], pre[2], sending, (now - t_sent) / 1e6, 0.0)
         return (pre[0], pre[1], pre[2], sending, (self.t_first - t_sent) / 1e6, (now - self.t_first) / 1e6)
+
+    def _response(self) -> RawResponse:
+        """The RawResponse of the completed exchange."""
+        t_first, t_sent, t_ready = self.t_first, self.t_sent, self.t_ready
+        # an early answer (before a large body was flushed) must not make waiting negative
+        waiting = (t_first - t_sent) / 1e6 if t_first > t_sent else 0.0
+        b = self.body
+        head = self.head
+        if head is None:
+            head = self._head()
+        pre = self._pre()
+        return RawResponse(
+            self.status,
+            None,
+            "HTTP/1.1"  # scan_response reads only HTTP/1.1 responses
+            if self.special is not None
+            else _PROTO_OF_HEAD.get(head[:9]) or _PROTO.get(self.parser.get_http_version(), "HTTP/1.1"),
+            None,
+            b"" if b is None else b[0] if len(b) == 1 else b"".join(b),
+            (pre[0], pre[1], pre[2], (t_sent - t_ready) / 1e6, waiting, (self.t_end - t_first) / 1e6),
+            self.tls_version,
+            self.sent,
+            self.nrecv,
+            self.remote_ip,
+            self.remote_port,
+            head,
+            self.special,
+        )
+
+    async def _drained(self) -> None:
+        """Return once the paused transport wants more bytes again (or the connection is closed)."""
+        self.drain = self.loop.create_future()
+        await self.drain
+        self.drain = None
 
     def close(self) -> None:
         self.closed = True
@@ -377,6 +436,46 @@ def _addr(sa: Any) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _exchange_error(conn: _Conn, e: BaseException) -> BaseException:
+    """What an exchange that failed with ``e`` raises: the timings and byte counts so far on it."""
+    if isinstance(e, _ConnLost):
+        msg, code = errors.classify_io_error(e.exc)
+        return TransportError(msg, code, timings=conn._partial(), bytes_sent=conn.sent, bytes_received=conn.nrecv)
+    if isinstance(e, _TimedOut):
+        return RequestTimeout(timings=conn._partial(), bytes_sent=conn.sent, bytes_received=conn.nrecv)
+    if isinstance(e, TransportError):
+        e.timings = conn._partial()
+        e.bytes_sent, e.bytes_received = conn.sent, conn.nrecv
+    elif isinstance(e, asyncio.CancelledError):  # the VU was stopped mid-request: the connection is unusable
+        conn.abort()
+    return e
+
+
+def _end_exchange(conn: _Conn) -> RawResponse:
+    """The RawResponse of ``conn``'s completed exchange; ``conn`` back to its pool, or closed."""
+    conn.deadline = 0
+    conn.waiter = None
+    res = conn._response()
+    pool, conn.pool = conn.pool, None
+    if conn.keep_alive and not conn.closed and conn.reuse and pool is not None and len(pool) < conn.max_idle:
+        pool.append(conn)
+    else:
+        conn.close()
+    return res
+
+
+_conn_class: type[_Conn] = _Conn
+_begin: Callable[[dict, RawRequest], Any] | None = None
+_end: Callable[[Any], RawResponse] = _end_exchange
+if _exchange is not None:
+    _exchange.configure(RawRequest, RawResponse)
+
+    class _FastConn(_exchange.Conn, _Conn):  # type: ignore[misc]
+        """A connection whose exchange state is C fields, reading a whole plain response in C."""
+
+    _conn_class, _begin, _end = _FastConn, _exchange.begin, _exchange.finish
+
+
 class H1Transport:
     """HTTP/1.1 over pooled keep-alive connections (one instance per VU).
 
@@ -429,8 +528,30 @@ class H1Transport:
 
     async def send(self, req: RawRequest) -> RawResponse:
         """Send ``req`` on a pooled or new connection and read the response."""
-        t_start = req.t_start  # queued since then (a time.perf_counter() in seconds), or 0: now
-        t0 = round(t_start * 1e9) if t_start else _perf()
+        if _begin is not None:  # in C on a pooled connection, when it can (see horde.http._exchange)
+            conn = _begin(self._idle, req)
+            if conn is not None:
+                try:
+                    if not conn.t_sent:  # the write paused the transport (begin() did not time it)
+                        await conn._drained()
+                        conn.t_sent = _perf()
+                    await conn.waiter
+                except BaseException as e:
+                    conn.deadline = 0
+                    conn.waiter = conn.pool = None
+                    if isinstance(e, _ConnLost) and e.nrecv == 0 and _replayable(req):
+                        return await self._send(req, 1, conn.t0)  # it was dead before answering: on another one
+                    raise _exchange_error(conn, e) from None
+                return _end(conn)
+        return await self._send(req, 2)
+
+    async def _send(self, req: RawRequest, attempts: int, t0: int = 0) -> RawResponse:
+        """:meth:`send` in Python; a pooled connection that dies unused is replaced ``attempts - 1`` times.
+
+        ``t0`` is when the request began (perf_counter_ns), if it already tried a connection."""
+        if not t0:
+            t_start = req.t_start  # queued since then (a time.perf_counter() in seconds), or 0: now
+            t0 = round(t_start * 1e9) if t_start else _perf()
         timeout = req.timeout
         if timeout > _MAX_TIMEOUT:  # an infinite one too
             timeout = _MAX_TIMEOUT
@@ -443,7 +564,7 @@ class H1Transport:
         if idle is None:
             idle = self._idle[key] = []
         head_only = req.method == "HEAD"
-        for _ in range(2):
+        for _ in range(attempts):
             conn = None
             while idle:
                 conn = idle.pop()
@@ -452,14 +573,16 @@ class H1Transport:
                 conn = None
             if conn is not None:
                 loop = conn.loop  # not asyncio.get_running_loop(): a getpid() system call per request
-                t_ready = _perf()
-                pre = ((t_ready - t0) / 1e6, 0.0, 0.0)
+                conn.t_ready = _perf()
+                conn.pre = None
                 reused = True
             else:
                 loop = asyncio.get_running_loop()
-                conn, t_ready, pre = await self._connect(req, t0, loop.time() + (deadline - _perf()) / 1e9, loop)
+                conn = await self._connect(req, t0, loop.time() + (deadline - _perf()) / 1e9, loop)
                 reused = False
-            conn.head_only = head_only  # the state of a new exchange (see _Conn.__init__)
+            conn.t0 = t0  # the state of a new exchange (see _Conn.__init__)
+            conn.t_sent = 0
+            conn.head_only = head_only
             conn.t_first = conn.nrecv = 0
             conn.headers_done = conn.complete = False
             fut = conn.waiter = loop.create_future()
@@ -477,72 +600,20 @@ class H1Transport:
             else:
                 conn.sent = len(data)
                 conn.tr.write(data)
-            t_sent = 0
             try:
                 if conn.paused and not conn.closed:
-                    conn.drain = loop.create_future()
-                    await conn.drain
-                    conn.drain = None
-                t_sent = _perf()
+                    await conn._drained()
+                conn.t_sent = _perf()
                 await fut
-            except _ConnLost as e:
-                if reused and e.nrecv == 0 and _replayable(req):
-                    continue  # the pooled connection was dead before answering: retry on a new one
-                msg, code = errors.classify_io_error(e.exc)
-                raise TransportError(
-                    msg,
-                    code,
-                    timings=conn._partial(pre, t_ready, t_sent),
-                    bytes_sent=conn.sent,
-                    bytes_received=conn.nrecv,
-                ) from None
-            except _TimedOut:
-                raise RequestTimeout(
-                    timings=conn._partial(pre, t_ready, t_sent), bytes_sent=conn.sent, bytes_received=conn.nrecv
-                ) from None
-            except TransportError as e:
-                e.timings = conn._partial(pre, t_ready, t_sent)
-                e.bytes_sent, e.bytes_received = conn.sent, conn.nrecv
-                raise
-            except asyncio.CancelledError:  # the VU was stopped mid-request: the connection is unusable
-                conn.abort()
-                raise
-            finally:
+            except BaseException as e:
                 conn.deadline = 0
                 conn.waiter = None
-            t_first = conn.t_first
-            # an early answer (before a large body was flushed) must not make waiting negative
-            waiting = (t_first - t_sent) / 1e6 if t_first > t_sent else 0.0
-            b = conn.body
-            head = conn.head
-            if head is None:
-                head = conn._head()
-            res = RawResponse(
-                conn.status,
-                None,
-                "HTTP/1.1"  # scan_response reads only HTTP/1.1 responses
-                if conn.special is not None
-                else _PROTO_OF_HEAD.get(head[:9]) or _PROTO.get(conn.parser.get_http_version(), "HTTP/1.1"),
-                None,
-                b"" if b is None else b[0] if len(b) == 1 else b"".join(b),
-                (pre[0], pre[1], pre[2], (t_sent - t_ready) / 1e6, waiting, (conn.t_end - t_first) / 1e6),
-                conn.tls_version,
-                conn.sent,
-                conn.nrecv,
-                conn.remote_ip,
-                conn.remote_port,
-                head,
-                conn.special,
-            )
-            if conn.keep_alive and not conn.closed and self._reuse:  # back to the pool
-                if len(idle) < self._max_idle:
-                    idle.append(conn)
-                else:
-                    conn.close()
-            else:
-                conn.close()
-            return res
-        raise TransportError("connection closed by the server", errors.DEFAULT)  # pragma: no cover
+                if isinstance(e, _ConnLost) and reused and e.nrecv == 0 and _replayable(req):
+                    continue  # the pooled connection was dead before answering: retry on a new one
+                raise _exchange_error(conn, e) from None
+            conn.pool = idle
+            return _end_exchange(conn)
+        raise TransportError("connection closed by the server", errors.DEFAULT)
 
     def _head(self, req: RawRequest) -> bytes:
         key = (req.method, req.target, tuple(req.headers))
@@ -590,7 +661,8 @@ class H1Transport:
         self._dns[(host, port)] = (now + self._dns_ttl, fam, sa)
         return fam, sa
 
-    async def _connect(self, req: RawRequest, t0: int, deadline: float, loop):
+    async def _connect(self, req: RawRequest, t0: int, deadline: float, loop) -> _Conn:
+        """A new connection to ``req``'s host, its ``pre`` timings and ``t_ready`` set."""
         addr = f"{req.host}:{req.port}"
         sock = None
         t_cs = t_ce = 0
@@ -611,7 +683,7 @@ class H1Transport:
             if tls:
                 _, conn = await asyncio.wait_for(
                     loop.create_connection(
-                        lambda: _Conn(self),
+                        lambda: _conn_class(self),
                         sock=sock,
                         ssl=(self._ssl_for_host and self._ssl_for_host(req.host)) or self.ssl_context,
                         server_hostname=req.host,
@@ -620,7 +692,7 @@ class H1Transport:
                     remaining,
                 )
             else:
-                _, conn = await loop.create_connection(lambda: _Conn(self), sock=sock)
+                _, conn = await loop.create_connection(lambda: _conn_class(self), sock=sock)
             t_tls = _perf()
         except asyncio.TimeoutError:
             if sock is not None:
@@ -638,10 +710,11 @@ class H1Transport:
                 sock.close()
             raise
         if tls:
-            pre = ((t_cs - t0) / 1e6, (t_ce - t_cs) / 1e6, (t_tls - t_ce) / 1e6)
+            conn.pre = ((t_cs - t0) / 1e6, (t_ce - t_cs) / 1e6, (t_tls - t_ce) / 1e6)
         else:
-            pre = ((t_cs - t0) / 1e6, (t_tls - t_cs) / 1e6, 0.0)
-        return conn, t_tls, pre
+            conn.pre = ((t_cs - t0) / 1e6, (t_tls - t_cs) / 1e6, 0.0)
+        conn.t_ready = t_tls
+        return conn
 
     def close(self) -> None:
         """Close every connection, idle or busy, at once (no TLS close_notify exchange)."""
