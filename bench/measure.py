@@ -26,6 +26,7 @@ from pathlib import Path
 
 import psutil
 from horde.testing import free_port
+from interpreter import speed_index
 from services import InfluxD, Nginx, OtlpSink, Prometheus, tool_path
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -74,9 +75,35 @@ class Result:
     nginx_requests: int = 0  # what nginx served during the run: a check on the tool's own count
     others_cpu_s: float = 0.0  # CPU used by other processes of the machine during the run
     before: dict = field(default_factory=dict)  # how busy the machine was before the run
+    host: dict = field(default_factory=dict)  # the host's speed before and after the run (host_speed)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+HOST_TOLERANCE = 0.8
+"""A run counts as on a slowed host when host_speed() before or after it is below this share of the sitting's
+best (the probe itself varies by about ±10 % on a quiet host; a busy tenant takes it to about half)."""
+
+HOST_RETRIES = 2
+"""How many times a run on a slowed host is run again; the last one is kept (and counted as slow if it was)."""
+
+
+def host_speed() -> float:
+    """The pure-Python speed index right now, in 0.1 s: it drops while another tenant of a shared host
+    takes the cores' time, which this machine's CPU counters do not show (no steal time)."""
+    return speed_index(loops=100_000, repeats=2)
+
+
+def wait_for_host(reference: float, max_wait: float) -> float:
+    """Wait (≤ ``max_wait`` s) until :func:`host_speed` is back within :data:`HOST_TOLERANCE` of
+    ``reference``; the last speed seen."""
+    t0 = time.monotonic()
+    while True:
+        speed = host_speed()
+        if speed >= reference * HOST_TOLERANCE or time.monotonic() - t0 >= max_wait:
+            return speed
+        time.sleep(2.0)
 
 
 def wait_for_quiet(max_wait: float, busy_pct: float) -> dict:

@@ -71,8 +71,14 @@ def markdown(meta: dict, med: dict) -> str:
         f"{meta['python_speed']} (bench/interpreter.py: compare runs on one interpreter only).",
         f"Runs that began on a busy machine (CPU ≥ {meta['busy_pct']}% after waiting ≤ {meta['quiet_wait_s']} s): "
         f"{meta['busy_runs']} of {meta['runs']}. 'others' = CPU seconds other processes used during the run.",
-        "",
     ]
+    if "host_speed" in meta:  # a shared host's other tenants slow every process without showing here
+        lines.append(
+            f"Host speed (pure-Python, best of the sitting) {meta['host_speed']}: {meta['host_reruns']} run(s) run "
+            f"again because it fell below {meta['host_tolerance']:.0%} of the best before or after them; {meta['slow_host_runs']} of the "
+            "runs kept were on a slowed host."
+        )
+    lines.append("")
     for case in cases:
         lines += [
             f"## --out {case}" if case != "none" else "## no output",

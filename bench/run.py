@@ -159,7 +159,7 @@ def _bench(a: SimpleNamespace) -> int:
     # threads of measure.py would then never run while the main thread waits for a tool.
     import uvloop
     from interpreter import accelerators, describe, speed_index
-    from measure import run_once, wait_for_quiet
+    from measure import HOST_RETRIES, HOST_TOLERANCE, host_speed, run_once, wait_for_host, wait_for_quiet
     from report import markdown, save, summarize
     from services import InfluxD, Nginx, OtlpSink, Prometheus, tool_path
 
@@ -182,6 +182,7 @@ def _bench(a: SimpleNamespace) -> int:
         "accelerators": accelerators(),
         "python": describe(),
         "python_speed": round(speed_index(), 2),
+        "host_reruns": 0,
     }
     plan = [
         (rep, vus, case, tool)
@@ -213,16 +214,32 @@ def _bench(a: SimpleNamespace) -> int:
                 + f"; {len(plan)} runs of {a.duration} s",
                 flush=True,
             )
+            reference = max(host_speed() for _ in range(3))  # the best speed seen so far
             for i, (rep, vus, case, tool) in enumerate(plan, 1):
-                before = wait_for_quiet(a.quiet_wait, a.busy_pct)
-                res = run_once(
-                    tool, case, vus, a.duration, rep, tmp_path / f"run{i}", nginx, influx, prometheus, otlp=otlp
-                )
-                res.before = before
+                for attempt in range(1 + HOST_RETRIES):
+                    before = wait_for_quiet(a.quiet_wait, a.busy_pct)
+                    speed_before = wait_for_host(reference, a.quiet_wait)
+                    res = run_once(
+                        tool, case, vus, a.duration, rep, tmp_path / f"run{i}", nginx, influx, prometheus, otlp=otlp
+                    )
+                    speed_after = host_speed()
+                    reference = max(reference, speed_before, speed_after)
+                    slow = min(speed_before, speed_after) < reference * HOST_TOLERANCE
+                    res.before = before
+                    res.host = {"before": round(speed_before, 2), "after": round(speed_after, 2), "slow": slow}
+                    if not slow or attempt == HOST_RETRIES:
+                        break
+                    meta["host_reruns"] += 1
+                    print(
+                        f"[{i}/{len(plan)}] {tool} {case} vus={vus}: the host slowed (speed {speed_before:.2f} "
+                        f"before, {speed_after:.2f} after, against {reference:.2f}): run again",
+                        flush=True,
+                    )
                 runs.append(res.as_dict())
                 busy = (
                     f" BUSY before (cpu {before['cpu_pct']:.0f}%: {', '.join(before['top'])})" if before["busy"] else ""
                 )
+                busy += " SLOW HOST" if res.host["slow"] else ""
                 lost = "" if res.samples_lost is None else f" lost {res.samples_lost}/{res.samples_expected}"
                 print(
                     f"[{i}/{len(plan)}] {tool:6s} {case:8s} vus={vus:<3d} {res.rps:8.0f} req/s "
@@ -237,6 +254,11 @@ def _bench(a: SimpleNamespace) -> int:
                     server.stop()
     meta["runs"] = len(runs)
     meta["busy_runs"] = sum(r["before"]["busy"] for r in runs)
+    meta["host_speed"] = round(reference, 2)
+    meta["host_tolerance"] = HOST_TOLERANCE
+    for r in runs:  # against the best speed of the whole sitting: the start may have been slow already
+        r["host"]["slow"] = min(r["host"]["before"], r["host"]["after"]) < reference * HOST_TOLERANCE
+    meta["slow_host_runs"] = sum(r["host"]["slow"] for r in runs)
     med = summarize(runs)
     text = markdown(meta, med)
     print("\n" + text)

@@ -82,7 +82,24 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
     assert doc["meta"]["python"].startswith(f"CPython {platform.python_version()} ({sys.executable}; libpython ")
     assert f"with {doc['meta']['accelerators']}." in text
     assert doc["meta"]["python_speed"] > 0 and f"pure-Python speed index {doc['meta']['python_speed']}" in text
+    assert doc["meta"]["host_speed"] > 0 and f"best of the sitting) {doc['meta']['host_speed']}:" in text
+    assert all(r["host"]["before"] > 0 and r["host"]["after"] > 0 for r in runs.values())
     assert text in capsys.readouterr().out
+
+
+def test_a_run_on_a_slowed_host_is_run_again(tmp_path: Path, capsys, monkeypatch) -> None:
+    _need_nginx()
+    import measure
+
+    speeds = iter([2.0, 2.0, 2.0, 2.0, 1.0])  # the sitting's reference (3 looks), then before and after run 1
+
+    monkeypatch.setattr(measure, "host_speed", lambda: next(speeds, 2.0))
+    args = ["--quick", "--duration", "1", "--cases", "none", "--tools", "bare", "--quiet-wait", "0"]
+    assert run.main([*args, "--results", str(tmp_path)]) == 0
+    doc = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert doc["meta"]["host_reruns"] == 1 and doc["meta"]["slow_host_runs"] == 0
+    assert [r["host"] for r in doc["runs"]] == [{"before": 2.0, "after": 2.0, "slow": False}]
+    assert "the host slowed (speed 2.00 before, 1.00 after, against 2.00): run again" in capsys.readouterr().out
 
 
 def test_segments_bench_computes_every_instance_share() -> None:
