@@ -10,11 +10,14 @@ goes on, and httptools and Python do that work.
 
 from setuptools import Extension, setup
 
+SLOTS_H = "core/horde/http/_slots.h"
+"""The slot-offset helper both HTTP modules that fill Python slots include."""
+
 setup(
     ext_modules=[
         Extension("horde.http._scan", ["core/horde/http/_scan.c"], optional=True),
-        Extension("horde.http._exchange", ["core/horde/http/_exchange.c"], optional=True),
-        Extension("horde.http._fast", ["core/horde/http/_fast.c"], optional=True),
+        Extension("horde.http._exchange", ["core/horde/http/_exchange.c"], depends=[SLOTS_H], optional=True),
+        Extension("horde.http._fast", ["core/horde/http/_fast.c"], depends=[SLOTS_H], optional=True),
         Extension("horde.metrics._sketch", ["core/horde/metrics/_sketch.c"], optional=True),
         Extension("horde.metrics._connected", ["core/horde/metrics/_connected.c"], optional=True),
     ]

@@ -125,6 +125,7 @@ def markdown(meta: dict, med: dict) -> str:
                 f"{_ratio(h.get('req_per_cpu_s'), h1.get('req_per_cpu_s'))} |"
             )
         lines.append("")
+    lines += _worker_path(meta.get("worker_path"))
     if len(cases) > 1 and "none" in cases:
         lines += [
             "## Cost of an output (vs no output)",
@@ -145,6 +146,27 @@ def markdown(meta: dict, med: dict) -> str:
         lines.append("")
         lines += _side_by_side(med, cases[1:], vus_list)
     return "\n".join(lines)
+
+
+def _worker_path(wp: dict | None) -> list[str]:
+    """The section of bench/worker_path.py's comparisons (``meta["worker_path"]``), if they ran."""
+    if not wp or not wp["cases"]:
+        return []
+    lines = [
+        f"## The worker path, the network taken out ({wp['vus']} VUs, bench/worker_path.py; goal: ≥ 0.90)",
+        "",
+        "Iterations per CPU-second of all of horde's processes on connections that answer in-process: no server "
+        "shares the cores, so the ratio is what the worker processes, their batches and the coordinator's merge cost.",
+        "",
+        f"| output | --workers 1 | --workers {wp['workers']} | ratio (median) | ratio per repeat |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for case, c in wp["cases"].items():
+        lines.append(
+            f"| {case} | {c['one_per_cpu_s']:.0f} | {c['workers_per_cpu_s']:.0f} | {c['ratio']:.2f} | "
+            f"{', '.join(f'{r:.2f}' for r in c['ratios'])} |"
+        )
+    return [*lines, ""]
 
 
 def _side_by_side(med: dict, outputs: list[str], vus_list: list[int]) -> list[str]:

@@ -47,6 +47,10 @@ core (the worker path); horde-1 with ``--workers 1`` (every VU in one process); 
 DEFAULT_TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
 """horde-1 only when asked: below 100 VUs it is what horde's defaults run."""
 NO_OUTPUT_ONLY = ("locust", "bare")
+WORKER_PATH_CASES = ("none", "csv", "json")
+"""Cases bench/worker_path.py can run: it measures horde alone, on in-process connections."""
+WORKER_PATH_VUS = 100
+"""VUs of the worker-path comparison: the fewest with which horde's defaults use two worker processes."""
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -91,6 +95,13 @@ class _ListsCommand(click.Command):
     "--busy-pct", type=float, default=30.0, show_default=True, help="machine CPU % above which it counts as busy"
 )
 @click.option(
+    "--worker-path/--no-worker-path",
+    default=True,
+    show_default=True,
+    help="with horde-w among the tools: also run bench/worker_path.py (--workers 1 vs one per core, the network "
+    "taken out) for each case it can run",
+)
+@click.option(
     "--minutes", type=float, help="one long run of this many minutes per tool/case/VUs (RSS at start, middle, end)"
 )
 @click.option(
@@ -109,6 +120,7 @@ def cli(
     quiet_wait: float,
     results: Path,
     busy_pct: float,
+    worker_path: bool,
     minutes: float | None,
     sleeping: int | None,
 ) -> int:
@@ -127,6 +139,7 @@ def cli(
         quiet_wait=quiet_wait,
         results=results,
         busy_pct=busy_pct,
+        worker_path=worker_path and "horde-w" in tools and not minutes,
     )
     return _bench(a)
 
@@ -252,6 +265,8 @@ def _bench(a: SimpleNamespace) -> int:
             for server in (otlp, prometheus, influx, nginx):
                 if server is not None:
                     server.stop()
+    if a.worker_path:
+        meta["worker_path"] = _worker_path(a)
     meta["runs"] = len(runs)
     meta["busy_runs"] = sum(r["before"]["busy"] for r in runs)
     meta["host_speed"] = round(reference, 2)
@@ -265,6 +280,25 @@ def _bench(a: SimpleNamespace) -> int:
     js, md = save(a.results, stamp, meta, runs, med, text)
     print(f"written {js} and {md}")
     return 0
+
+
+def _worker_path(a: SimpleNamespace) -> dict:
+    """bench/worker_path.py for each case it can run: iterations per CPU-second, one process vs one worker per core."""
+    import statistics
+
+    from worker_path import compare
+
+    workers = max(2, os.cpu_count() or 1)
+    out: dict = {"vus": WORKER_PATH_VUS, "workers": workers, "cases": {}}
+    for case in (c for c in a.cases if c in WORKER_PATH_CASES):
+        got = compare(WORKER_PATH_VUS, min(a.duration, 6), a.repeats, None if case == "none" else case, workers)
+        out["cases"][case] = {
+            "one_per_cpu_s": statistics.median(one["per_cpu_s"] for one, _ in got["runs"]),
+            "workers_per_cpu_s": statistics.median(many["per_cpu_s"] for _, many in got["runs"]),
+            "ratios": [round(r, 3) for r in got["ratios"]],
+            "ratio": statistics.median(got["ratios"]),
+        }
+    return out
 
 
 if __name__ == "__main__":

@@ -78,6 +78,12 @@ def test_quick_run_measures_every_tool(tmp_path: Path, capsys) -> None:
     text = (result.with_suffix(".md")).read_text()
     assert "## --out csv" in text and "horde/k6" in text and "| horde | 10 | csv |" in text
     assert "ceiling share horde" in text and "| 10 | bare |" in text
+    # horde-w among the tools: the worker path's comparison ran too, for both cases, its ratio in the report
+    wp = doc["meta"]["worker_path"]
+    assert set(wp["cases"]) == {"none", "csv"} and wp["vus"] == run.WORKER_PATH_VUS
+    for case, c in wp["cases"].items():
+        assert c["one_per_cpu_s"] > 0 and c["workers_per_cpu_s"] > 0 and len(c["ratios"]) == 1, c
+        assert f"| {case} | {c['one_per_cpu_s']:.0f} | {c['workers_per_cpu_s']:.0f} | {c['ratio']:.2f} |" in text
     # the interpreter horde and the ceiling ran on, and its speed: runs on two interpreters do not compare
     assert doc["meta"]["python"].startswith(f"CPython {platform.python_version()} ({sys.executable}; libpython ")
     assert f"with {doc['meta']['accelerators']}." in text

@@ -1,6 +1,7 @@
 """The C container fields and batch builder (horde.metrics._connected) against the Python ones they replace."""
 
 import copy
+import gc
 import os
 import pickle
 
@@ -74,6 +75,18 @@ def test_build_makes_what_the_python_loop_makes():
     built = build(ConnectedSamples, metrics, rows, 0, times, tags, md)
     assert [fields(c) for c in built] == [(metrics, rows[i], times[i], tags[i], md[i]) for i in range(4)]
     assert build(ConnectedSamples, metrics, (), 3, [], [], None) == []
+
+
+def test_containers_and_their_built_values_are_not_tracked_by_the_garbage_collector():
+    made = ConnectedSamples(("a",), (1.0,), 5, TAGS, {"vu": "1"})
+    built = build(ConnectedSamples, ("a", "b"), (1.0, 2, 3.0, 4), 2, [1, 2], [TAGS, TAGS], None)
+    assert not gc.is_tracked(made) and not any(map(gc.is_tracked, built))
+    assert not any(gc.is_tracked(c.values) for c in built)  # numbers only, as the collector would leave them
+    holding = build(ConnectedSamples, ("a",), ([],), 1, [1], [TAGS], None)[0]
+    assert gc.is_tracked(holding.values)  # a value the collector tracks keeps its tuple tracked
+    assert not gc.is_tracked(Fields(("a",), (1.0,), 1, TAGS))
+    del made, built, holding
+    assert gc.collect() >= 0  # deallocating untracked instances of a GC subclass is sound
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,8 @@
 #include <math.h>
 #include <time.h>
 
+#include "_slots.h"
+
 typedef Py_ssize_t (*scan_fn)(const char *, Py_ssize_t, int *, int *, int *);
 static scan_fn scan = NULL; /* horde.http._scan's scanner */
 
@@ -223,41 +225,6 @@ static PyTypeObject ConnType = {
     .tp_members = conn_members,
     .tp_methods = conn_methods,
 };
-
-/* the offsets of the slots `names` of class `cls` into `out`; with `all`, they must be all its slots */
-static int
-slot_offsets(PyObject *cls, const char **names, Py_ssize_t count, Py_ssize_t *out, int all)
-{
-    Py_ssize_t i;
-    if (all) {
-        PyObject *slots = PyObject_GetAttrString(cls, "__slots__");
-        Py_ssize_t n;
-        if (slots == NULL)
-            return -1;
-        n = PyObject_Length(slots);
-        Py_DECREF(slots);
-        if (n != count) {
-            PyErr_Format(PyExc_TypeError, "configure(): %s has other slots than this module fills",
-                         ((PyTypeObject *)cls)->tp_name);
-            return -1;
-        }
-    }
-    for (i = 0; i < count; i++) {
-        PyObject *d = PyObject_GetAttrString(cls, names[i]);
-        if (d == NULL)
-            return -1;
-        if (!Py_IS_TYPE(d, &PyMemberDescr_Type) || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX ||
-            ((PyMemberDescrObject *)d)->d_common.d_type != (PyTypeObject *)cls) {
-            Py_DECREF(d);
-            PyErr_Format(PyExc_TypeError, "configure(): %s is not a slot of %s", names[i],
-                         ((PyTypeObject *)cls)->tp_name);
-            return -1;
-        }
-        out[i] = ((PyMemberDescrObject *)d)->d_member->offset;
-        Py_DECREF(d);
-    }
-    return 0;
-}
 
 static PyObject *
 configure(PyObject *module, PyObject *args)

@@ -17,6 +17,8 @@
 #include <math.h>
 #include <time.h>
 
+#include "_slots.h"
+
 static PyObject *container_cls = NULL;
 static PyTypeObject *response_cls = NULL;
 
@@ -38,33 +40,12 @@ static PyObject *s_status, *s_special, *s_proto, *s_tls_version, *s_bytes_sent, 
 static PyObject *
 configure(PyObject *module, PyObject *args)
 {
-    PyObject *cont, *resp, *slots;
-    Py_ssize_t i, n, offsets[R_COUNT];
+    PyObject *cont, *resp;
+    Py_ssize_t offsets[R_COUNT];
     if (!PyArg_ParseTuple(args, "OO!:configure", &cont, &PyType_Type, &resp))
         return NULL;
-    slots = PyObject_GetAttrString(resp, "__slots__");
-    if (slots == NULL)
+    if (slot_offsets(resp, RESPONSE_SLOTS, R_COUNT, offsets, 1) < 0)
         return NULL;
-    n = PyObject_Length(slots);
-    Py_DECREF(slots);
-    if (n != R_COUNT) {
-        PyErr_SetString(PyExc_TypeError, "configure(): the response class has other slots than this module fills");
-        return NULL;
-    }
-    for (i = 0; i < R_COUNT; i++) {
-        PyObject *d = PyObject_GetAttrString(resp, RESPONSE_SLOTS[i]);
-        /* into offsets, copied to response_offsets once every slot is found */
-        if (d == NULL)
-            return NULL;
-        if (!Py_IS_TYPE(d, &PyMemberDescr_Type) || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX ||
-            ((PyMemberDescrObject *)d)->d_common.d_type != (PyTypeObject *)resp) {
-            Py_DECREF(d);
-            PyErr_Format(PyExc_TypeError, "configure(): %s is not a slot of the response class", RESPONSE_SLOTS[i]);
-            return NULL;
-        }
-        offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
-        Py_DECREF(d);
-    }
     memcpy(response_offsets, offsets, sizeof(offsets));
     Py_XSETREF(container_cls, Py_NewRef(cont));
     Py_XSETREF(response_cls, (PyTypeObject *)Py_NewRef(resp));

@@ -436,6 +436,16 @@ def _addr(sa: Any) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _failed(conn: _Conn, e: BaseException, req: RawRequest, reused: bool) -> None:
+    """End ``conn``'s exchange that failed with ``e``: return if the request may go again on another connection
+    (a ``reused`` one that died before answering), else raise what the exchange raises."""
+    conn.deadline = 0
+    conn.waiter = conn.pool = None
+    if isinstance(e, _ConnLost) and reused and e.nrecv == 0 and _replayable(req):
+        return
+    raise _exchange_error(conn, e) from None
+
+
 def _exchange_error(conn: _Conn, e: BaseException) -> BaseException:
     """What an exchange that failed with ``e`` raises: the timings and byte counts so far on it."""
     if isinstance(e, _ConnLost):
@@ -537,11 +547,8 @@ class H1Transport:
                         conn.t_sent = _perf()
                     await conn.waiter
                 except BaseException as e:
-                    conn.deadline = 0
-                    conn.waiter = conn.pool = None
-                    if isinstance(e, _ConnLost) and e.nrecv == 0 and _replayable(req):
-                        return await self._send(req, 1, conn.t0)  # it was dead before answering: on another one
-                    raise _exchange_error(conn, e) from None
+                    _failed(conn, e, req, True)
+                    return await self._send(req, 1, conn.t0)  # it was dead before answering: on another one
                 return _end(conn)
         return await self._send(req, 2)
 
@@ -606,11 +613,8 @@ class H1Transport:
                 conn.t_sent = _perf()
                 await fut
             except BaseException as e:
-                conn.deadline = 0
-                conn.waiter = None
-                if isinstance(e, _ConnLost) and reused and e.nrecv == 0 and _replayable(req):
-                    continue  # the pooled connection was dead before answering: retry on a new one
-                raise _exchange_error(conn, e) from None
+                _failed(conn, e, req, reused)
+                continue  # the pooled connection was dead before answering: retry on a new one
             conn.pool = idle
             return _end_exchange(conn)
         raise TransportError("connection closed by the server", errors.DEFAULT)
