@@ -156,7 +156,9 @@ def _worker_path(wp: dict | None) -> list[str]:
         f"## The worker path, the network taken out ({wp['vus']} VUs, bench/worker_path.py; goal: ≥ 0.90)",
         "",
         "Iterations per CPU-second of all of horde's processes on connections that answer in-process: no server "
-        "shares the cores, so the ratio is what the worker processes, their batches and the coordinator's merge cost.",
+        "shares the cores, so the ratio is what the worker processes, their batches and the coordinator's merge cost. "
+        "Against nginx (`req/CPU-s horde-w/horde` above) the workers also share the cores with nginx: on a machine "
+        "with few cores that costs more than the worker path (see bench/README.md).",
         "",
         f"| output | --workers 1 | --workers {wp['workers']} | ratio (median) | ratio per repeat |",
         "|---|---:|---:|---:|---|",
