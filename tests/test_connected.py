@@ -85,6 +85,14 @@ def test_containers_and_their_built_values_are_not_tracked_by_the_garbage_collec
     holding = build(ConnectedSamples, ("a",), ([],), 1, [1], [TAGS], None)[0]
     assert gc.is_tracked(holding.values)  # a value the collector tracks keeps its tuple tracked
     assert not gc.is_tracked(Fields(("a",), (1.0,), 1, TAGS))
+
+    class Annotated(ConnectedSamples):  # a __dict__ may refer to anything: such a container stays tracked
+        pass
+
+    class Slotted(ConnectedSamples):
+        __slots__ = ("note",)
+
+    assert gc.is_tracked(Annotated(("a",), (1.0,), 1, TAGS)) and gc.is_tracked(Slotted(("a",), (1.0,), 1, TAGS))
     del made, built, holding
     assert gc.collect() >= 0  # deallocating untracked instances of a GC subclass is sound
 

@@ -4,9 +4,9 @@
  * (horde.metrics.sample.ConnectedSamples subclasses it and adds the methods); they stay writable.
  * A container is not tracked by the garbage collector: it refers to metrics, values, a time, a tag set and
  * metadata, none of which refers to a container, so it is never part of a reference cycle. Fields is not a
- * GC type, and an instance of a subclass (which CPython makes a GC type) is untracked as soon as it is made
- * (untrack()). The collector then neither counts the hundreds of thousands made per second (its young
- * generation is scanned less often) nor scans those an output still holds.
+ * GC type, and an instance of a subclass adding no field (which CPython still makes a GC type) is untracked
+ * as soon as it is made (untrack()). The collector then neither counts the hundreds of thousands made per
+ * second (its young generation is scanned less often) nor scans those an output still holds.
  *
  * build(cls, metrics, values, k, times, tags, metadata) returns len(times) instances of `cls` (a subclass
  * of Fields adding no field) sharing `metrics`: the i-th has time times[i], tag set tags[i], metadata
@@ -29,11 +29,14 @@ typedef struct {
 
 static PyTypeObject FieldsType;
 
-/* Untrack a new container of a GC subclass (see the module's docstring). */
+/* Untrack a new container of a GC subclass that adds no field (see the module's docstring): an instance with
+ * a __dict__, a __weakref__ or slots of its own may refer to anything, and stays tracked. */
 static inline PyObject *
 untrack(PyObject *self)
 {
-    if (PyType_IS_GC(Py_TYPE(self)))
+    PyTypeObject *type = Py_TYPE(self);
+    if (PyType_IS_GC(type) && type->tp_basicsize == FieldsType.tp_basicsize && type->tp_dictoffset == 0 &&
+        type->tp_weaklistoffset == 0)
         PyObject_GC_UnTrack(self);
     return self;
 }
