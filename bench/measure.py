@@ -81,6 +81,10 @@ class Result:
         return asdict(self)
 
 
+WORKERS_PER_CORE = max(2, os.cpu_count() or 1)
+"""horde-w's worker processes, and bench/run.py's for the worker path without the network: one per core,
+at least two (one would run every VU in the coordinator)."""
+
 HOST_TOLERANCE = 0.8
 """A run counts as on a slowed host when host_speed() before or after it is below this share of the sitting's
 best (the probe itself varies by about ±10 % on a quiet host; a busy tenant takes it to about half)."""
@@ -93,6 +97,12 @@ def host_speed() -> float:
     """The pure-Python speed index right now, in 0.1 s: it drops while another tenant of a shared host
     takes the cores' time, which this machine's CPU counters do not show (no steal time)."""
     return speed_index(loops=100_000, repeats=2)
+
+
+def slowed(before: float, after: float, reference: float) -> bool:
+    """Whether a run whose :func:`host_speed` was ``before`` and ``after`` it ran on a slowed host, against the
+    sitting's best ``reference``."""
+    return min(before, after) < reference * HOST_TOLERANCE
 
 
 def wait_for_host(reference: float, max_wait: float) -> float:
@@ -193,8 +203,8 @@ def _command(tool: str, case: str, vus: int, duration: int, target: str, out: st
     ]
     if tool == "k6":
         cmd.append("--no-usage-report")
-    elif tool == "horde-w":  # the worker path: one worker process per core
-        cmd += ["--workers", str(os.cpu_count() or 1)]
+    elif tool == "horde-w":
+        cmd += ["--workers", str(WORKERS_PER_CORE)]
     elif tool == "horde-1":  # every VU in one process, however many
         cmd += ["--workers", "1"]
     # horde: its defaults (one process up to 99 VUs, a worker per 50 VUs beyond, at most one per core)

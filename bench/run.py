@@ -43,12 +43,10 @@ except ModuleNotFoundError:  # a fresh virtual environment: install what the ben
 CASES = ("none", "csv", "json", "influxdb", "prometheus-rw", "opentelemetry", "web-dashboard")
 TOOLS = ("horde", "horde-w", "horde-1", "k6", "locust", "bare")
 """horde runs with its defaults (workers by VUs: one process below 100 VUs); horde-w with one worker process per
-core (the worker path); horde-1 with ``--workers 1`` (every VU in one process); bare is the ceiling."""
+core, at least two (the worker path); horde-1 with ``--workers 1`` (every VU in one process); bare is the ceiling."""
 DEFAULT_TOOLS = ("horde", "horde-w", "k6", "locust", "bare")
 """horde-1 only when asked: below 100 VUs it is what horde's defaults run."""
 NO_OUTPUT_ONLY = ("locust", "bare")
-WORKER_PATH_CASES = ("none", "csv", "json")
-"""Cases bench/worker_path.py can run: it measures horde alone, on in-process connections."""
 WORKER_PATH_VUS = 100
 """VUs of the worker-path comparison: the fewest with which horde's defaults use two worker processes."""
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -98,7 +96,7 @@ class _ListsCommand(click.Command):
     "--worker-path/--no-worker-path",
     default=True,
     show_default=True,
-    help="with horde-w among the tools: also run bench/worker_path.py (--workers 1 vs one per core, the network "
+    help="with horde-w among the tools: also run bench/worker_path.py (--workers 1 vs horde-w's workers, the network "
     "taken out) for each case it can run",
 )
 @click.option(
@@ -172,7 +170,7 @@ def _bench(a: SimpleNamespace) -> int:
     # threads of measure.py would then never run while the main thread waits for a tool.
     import uvloop
     from interpreter import accelerators, describe, speed_index
-    from measure import HOST_RETRIES, HOST_TOLERANCE, host_speed, run_once, wait_for_host, wait_for_quiet
+    from measure import HOST_RETRIES, HOST_TOLERANCE, host_speed, run_once, slowed, wait_for_host, wait_for_quiet
     from report import markdown, save, summarize
     from services import InfluxD, Nginx, OtlpSink, Prometheus, tool_path
 
@@ -237,7 +235,7 @@ def _bench(a: SimpleNamespace) -> int:
                     )
                     speed_after = host_speed()
                     reference = max(reference, speed_before, speed_after)
-                    slow = min(speed_before, speed_after) < reference * HOST_TOLERANCE
+                    slow = slowed(speed_before, speed_after, reference)
                     res.before = before
                     res.host = {"before": round(speed_before, 2), "after": round(speed_after, 2), "slow": slow}
                     if not slow or attempt == HOST_RETRIES:
@@ -272,7 +270,7 @@ def _bench(a: SimpleNamespace) -> int:
     meta["host_speed"] = round(reference, 2)
     meta["host_tolerance"] = HOST_TOLERANCE
     for r in runs:  # against the best speed of the whole sitting: the start may have been slow already
-        r["host"]["slow"] = min(r["host"]["before"], r["host"]["after"]) < reference * HOST_TOLERANCE
+        r["host"]["slow"] = slowed(r["host"]["before"], r["host"]["after"], reference)
     meta["slow_host_runs"] = sum(r["host"]["slow"] for r in runs)
     med = summarize(runs)
     text = markdown(meta, med)
@@ -283,21 +281,17 @@ def _bench(a: SimpleNamespace) -> int:
 
 
 def _worker_path(a: SimpleNamespace) -> dict:
-    """bench/worker_path.py for each case it can run: iterations per CPU-second, one process vs one worker per core."""
-    import statistics
+    """bench/worker_path.py for each case it can run: iterations per CPU-second, one process vs horde-w's workers."""
+    from measure import WORKERS_PER_CORE
+    from worker_path import OUTPUTS, compare
 
-    from worker_path import compare
-
-    workers = max(2, os.cpu_count() or 1)
-    out: dict = {"vus": WORKER_PATH_VUS, "workers": workers, "cases": {}}
-    for case in (c for c in a.cases if c in WORKER_PATH_CASES):
-        got = compare(WORKER_PATH_VUS, min(a.duration, 6), a.repeats, None if case == "none" else case, workers)
-        out["cases"][case] = {
-            "one_per_cpu_s": statistics.median(one["per_cpu_s"] for one, _ in got["runs"]),
-            "workers_per_cpu_s": statistics.median(many["per_cpu_s"] for _, many in got["runs"]),
-            "ratios": [round(r, 3) for r in got["ratios"]],
-            "ratio": statistics.median(got["ratios"]),
-        }
+    out: dict = {"vus": WORKER_PATH_VUS, "workers": WORKERS_PER_CORE, "cases": {}}
+    for case in (c for c in a.cases if c == "none" or c in OUTPUTS):
+        got = compare(
+            WORKER_PATH_VUS, min(a.duration, 6), a.repeats, None if case == "none" else case, WORKERS_PER_CORE
+        )
+        out["cases"][case] = {k: got[k] for k in ("one_per_cpu_s", "workers_per_cpu_s", "ratio")}
+        out["cases"][case]["ratios"] = [round(r, 3) for r in got["ratios"]]
     return out
 
 

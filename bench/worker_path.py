@@ -26,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from services import Nginx, run_counted, tool_path  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parent / "scripts" / "horde_fake_socket.py"
+OUTPUTS = ("csv", "json")
+"""The outputs a comparison can run with (``--out``)."""
 
-__all__ = ["measure", "compare"]
+__all__ = ["measure", "compare", "OUTPUTS"]
 
 
 def measure(target: str, workers: int, vus: int, duration: int, work: Path, out: str | None = None) -> dict[str, float]:
@@ -46,8 +48,9 @@ def compare(vus: int, duration: int, repeats: int, out: str | None = None, worke
     """Print both runs of each repetition and their ratio.
 
     Returns ``runs`` (per repetition the two :func:`measure` results), ``ratios``
-    (workers over one process) and ``nginx_requests`` (what reached the server:
-    the first GET of each VU of each run).
+    (workers over one process), their medians ``ratio``, ``one_per_cpu_s`` and
+    ``workers_per_cpu_s``, and ``nginx_requests`` (what reached the server: the
+    first GET of each VU of each run).
     """
     ratios, runs = [], []
     with tempfile.TemporaryDirectory(prefix="horde-worker-path-") as tmp:
@@ -68,9 +71,17 @@ def compare(vus: int, duration: int, repeats: int, out: str | None = None, worke
             served = nginx.requests() - served - 1
         finally:
             nginx.stop()
-    print(f"median --workers {workers}/--workers 1: {statistics.median(ratios):.2f} (goal: at least 0.9)")
+    ratio = statistics.median(ratios)
+    print(f"median --workers {workers}/--workers 1: {ratio:.2f} (goal: at least 0.9)")
     print(f"nginx served {served} requests (the first of each VU of each run)")
-    return {"runs": runs, "ratios": ratios, "nginx_requests": served}
+    return {
+        "runs": runs,
+        "ratios": ratios,
+        "ratio": ratio,
+        "one_per_cpu_s": statistics.median(one["per_cpu_s"] for one, _ in runs),
+        "workers_per_cpu_s": statistics.median(many["per_cpu_s"] for _, many in runs),
+        "nginx_requests": served,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vus", type=int, default=100)
     p.add_argument("--duration", type=int, default=6, help="seconds per run")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--out", choices=["csv", "json"], default=None, help="an output (default: none)")
+    p.add_argument("--out", choices=OUTPUTS, default=None, help="an output (default: none)")
     p.add_argument("--workers", type=int, default=2, help="worker processes of the compared run")
     args = p.parse_args(argv)
     compare(args.vus, args.duration, args.repeats, args.out, args.workers)
